@@ -1,0 +1,222 @@
+"""The recipe: pydantic models, frozen, with no unknown keys.
+
+Schema lives here, values live in YAML (``recipes/recipe/*.yaml``). Every numeric field takes a constant
+or a distribution (see :mod:`.distributions`); names of motions, textures, primitives and backends are
+checked against their registries by :func:`synthdata.run.check.check_recipe` before any heavy work.
+
+World frame: right-handed, z up, metres; the ground is the plane z = 0. Sizes are full extents
+(length along the object's x, width along y, height along z).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .distributions import Count, Name, Num, Vec3, support
+
+__all__ = [
+    "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
+    "EnvironmentSpec", "PlacementSpec", "ObjectGroupSpec", "AnnotationSpec", "BackendSpec", "RecipeSpec",
+]
+
+#: Hard limits that keep one clip within memory; documented in docs/recipes.md.
+LIMITS = {
+    "max_frames": 1024,
+    "max_side": 2048,
+    "max_pixels_per_clip": 1 << 28,  # frames × width × height (≈ 0.8 GB of RGB)
+    "max_objects": 256,
+    "max_clips": 10_000_000,
+}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_range(value: Any, lo: float, hi: float, what: str) -> Any:
+    """Refuse constants (and bounded distributions) outside [lo, hi]."""
+    s = support(value)
+    if s is not None and (s[0] < lo or s[1] > hi):
+        raise ValueError(f"{what} must lie in [{lo:g}, {hi:g}], got {value if not isinstance(value, BaseModel) else value.model_dump()}")
+    return value
+
+
+class ClipSpec(_Spec):
+    """Frame count, rate and size of every clip."""
+
+    frames: int = Field(24, ge=1, le=LIMITS["max_frames"])
+    fps: float = Field(12.0, gt=0, le=240)
+    width: int = Field(256, ge=16, le=LIMITS["max_side"])
+    height: int = Field(256, ge=16, le=LIMITS["max_side"])
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"must be even (H.264 4:2:0 video), got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _budget(self) -> "ClipSpec":
+        px = self.frames * self.width * self.height
+        if px > LIMITS["max_pixels_per_clip"]:
+            raise ValueError(
+                f"frames × width × height = {px} exceeds the per-clip limit {LIMITS['max_pixels_per_clip']}"
+            )
+        return self
+
+
+class MotionSpec(_Spec):
+    """A motion model by registry name plus its parameters (each a constant or a distribution)."""
+
+    name: str = "static"
+    params: dict[str, Num | Vec3] = Field(default_factory=dict)
+
+
+class CameraSpec(_Spec):
+    """Pinhole camera: horizontal field of view, initial pose (position + look-at), motion."""
+
+    fov_deg: Num = 60.0
+    position: Vec3 = (0.0, -8.0, 4.0)
+    look_at: Vec3 = (0.0, 0.0, 0.5)
+    motion: MotionSpec = MotionSpec(name="static")
+
+    @field_validator("fov_deg")
+    @classmethod
+    def _fov(cls, v: Any) -> Any:
+        return _check_range(v, 1.0, 170.0, "fov_deg")
+
+
+class SunSpec(_Spec):
+    elevation_deg: Num = 50.0
+    azimuth_deg: Num = 30.0
+    intensity: Num = 1.0
+    color: Vec3 = (1.0, 0.97, 0.9)
+
+
+class HeadlightSpec(_Spec):
+    """A point light at the camera (endoscopes, night driving); irradiance ∝ 1 / (1 + falloff·d²)."""
+
+    intensity: Num = 0.0
+    falloff: Num = 0.5
+    color: Vec3 = (1.0, 1.0, 1.0)
+
+
+class MaterialSpec(_Spec):
+    """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular."""
+
+    texture: Name = "flat"
+    color: Vec3 = (0.7, 0.7, 0.7)
+    color2: Vec3 = (0.2, 0.2, 0.2)
+    scale: Num = 1.0
+    specular: Num = 0.2
+    shininess: Num = 32.0
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: Any) -> Any:
+        return _check_range(v, 1e-3, 1e3, "scale")
+
+
+class EnvironmentSpec(_Spec):
+    """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``."""
+
+    kind: Literal["ground", "tube", "void"] = "ground"
+    ground: MaterialSpec = MaterialSpec(texture="checker", color=(0.6, 0.6, 0.6), color2=(0.35, 0.35, 0.35))
+    tube_radius: Num = 2.0
+    sky_top: Vec3 = (0.35, 0.55, 0.9)
+    sky_horizon: Vec3 = (0.8, 0.87, 0.95)
+    sun: SunSpec | None = SunSpec()
+    headlight: HeadlightSpec = HeadlightSpec()
+    ambient: Num = 0.3
+    fog_density: Num = 0.0
+
+    @field_validator("tube_radius")
+    @classmethod
+    def _radius(cls, v: Any) -> Any:
+        return _check_range(v, 0.05, 1e3, "tube_radius")
+
+
+class PlacementSpec(_Spec):
+    """Where a group's objects start.
+
+    ``ground``: (x, y) on the floor, resting on it; ``free``: (x, y, z); ``wall``: inside a tube, at
+    ``x`` along the axis and ``angle_deg`` around it, half sunk into the wall.
+    """
+
+    mode: Literal["ground", "free", "wall"] = "ground"
+    x: Num = 0.0
+    y: Num = 0.0
+    z: Num = 0.0
+    yaw_deg: Num = 0.0
+    angle_deg: Num = 0.0
+
+
+class ObjectGroupSpec(_Spec):
+    """``count`` objects of one class sharing distributions (each object draws its own values)."""
+
+    class_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    count: Count = 1
+    primitive: Name = "sphere"
+    size: Vec3 = (1.0, 1.0, 1.0)
+    material: MaterialSpec = MaterialSpec()
+    placement: PlacementSpec = PlacementSpec()
+    motion: MotionSpec = MotionSpec()
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        return _check_range(v, 0, LIMITS["max_objects"], "count")
+
+
+class AnnotationSpec(_Spec):
+    """Which labels to emit. Boxes, classes and track ids are always written."""
+
+    masks: bool = True
+    amodal: bool = True
+    depth: bool = True
+    flow: bool = True
+    normals: bool = False
+    semantic: bool = True
+    instance: bool = True
+    box3d: bool = True
+
+
+class BackendSpec(_Spec):
+    """Renderer by registry name. ``supersample`` renders RGB at 2×2 rays per pixel (labels stay at
+    pixel centres); ``frame_batch`` bounds how many frames are ray-cast at once (memory)."""
+
+    name: str = "raycast"
+    supersample: Literal[1, 2] = 1
+    shadows: bool = True
+    frame_batch: int = Field(8, ge=1, le=1024)
+
+
+class RecipeSpec(_Spec):
+    """A whole recipe: one clip distribution. ``seed`` is the root seed of a run."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    description: str = ""
+    domain: Literal["generic", "driving", "medical"] = "generic"
+    seed: int = Field(0, ge=0, lt=2**63)
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    clip: ClipSpec = ClipSpec()
+    camera: CameraSpec = CameraSpec()
+    environment: EnvironmentSpec = EnvironmentSpec()
+    objects: list[ObjectGroupSpec] = Field(min_length=1, max_length=64)
+    annotations: AnnotationSpec = AnnotationSpec()
+    backend: BackendSpec = BackendSpec()
+
+    @property
+    def class_names(self) -> list[str]:
+        """Object classes in order of first appearance; class id = position + 1 (0 is background)."""
+        return list(dict.fromkeys(g.class_name for g in self.objects))
+
+    def content_hash(self) -> str:
+        """sha256 of everything that shapes the data except the root seed and the device."""
+        body = self.model_dump(mode="json", exclude={"seed", "device"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
