@@ -1,0 +1,54 @@
+"""Motion registries: object motions and camera motions, each entry a params model + a vectorised fn.
+
+A recipe names a motion and gives its params (constants or distributions); the params model checks
+names, types and defaults before any clip is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ..registry import Registry
+
+__all__ = ["MotionParams", "ObjectMotion", "CameraMotion", "OBJECT_MOTIONS", "CAMERA_MOTIONS", "MotionContext"]
+
+
+class MotionParams(BaseModel):
+    """Base for a motion's parameters: unknown names are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class MotionContext:
+    """What a motion may look at besides its own params. ``times`` (T',) seconds, starting at 0."""
+
+    times: np.ndarray
+    rng: np.random.Generator
+    tube_radius: float
+
+
+#: fn(pose0 (n,4,4), half_size (n,3), params {name: (n,) array}, ctx) -> (T', n, 4, 4)
+ObjectMotionFn = Callable[[np.ndarray, np.ndarray, dict[str, np.ndarray], MotionContext], np.ndarray]
+#: fn(pose0 (4,4), target (3,), params, ctx) -> (T', 4, 4)
+CameraMotionFn = Callable[[np.ndarray, np.ndarray, Any, MotionContext], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ObjectMotion:
+    params: type[MotionParams]
+    fn: ObjectMotionFn
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    params: type[MotionParams]
+    fn: CameraMotionFn
+
+
+OBJECT_MOTIONS: Registry[ObjectMotion] = Registry("object motion", "synthdata.object_motions")
+CAMERA_MOTIONS: Registry[CameraMotion] = Registry("camera motion", "synthdata.camera_motions")

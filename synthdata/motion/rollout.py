@@ -1,0 +1,34 @@
+"""Roll a Scene out over time into :class:`Trajectories`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import intrinsics_from_fov
+from ..scene.types import Scene
+from .registry import CAMERA_MOTIONS, OBJECT_MOTIONS, MotionContext
+from .types import Trajectories
+
+__all__ = ["rollout"]
+
+
+def rollout(scene: Scene, num_frames: int, fps: float, width: int, height: int, rng: np.random.Generator) -> Trajectories:
+    """Evaluate every motion at T+2 padded times (see :class:`Trajectories`). Objects sharing a motion
+    are evaluated in one vectorised call, in order of first appearance (fixed rng consumption)."""
+    ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius)
+    objs = scene.objects
+    n = len(objs)
+    poses = np.empty((num_frames + 2, n, 4, 4))
+    by_motion: dict[str, list[int]] = {}
+    for i, (name, _) in enumerate(objs.motion):
+        by_motion.setdefault(name, []).append(i)
+    for name, idx in by_motion.items():
+        motion = OBJECT_MOTIONS.get(name, "motion.name")
+        filled = [motion.params(**objs.motion[i][1]).model_dump() for i in idx]
+        params = {k: np.array([f[k] for f in filled], dtype=np.float64) for k in filled[0]} if filled else {}
+        poses[:, idx] = motion.fn(objs.pose0[idx], objs.half_size[idx], params, ctx)
+    cam_name, cam_params = scene.camera.motion
+    cam_motion = CAMERA_MOTIONS.get(cam_name, "camera.motion.name")
+    cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
+    K = intrinsics_from_fov(scene.camera.fov_deg, width, height)
+    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=K, fps=fps)

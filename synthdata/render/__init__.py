@@ -1,0 +1,7 @@
+"""Render backends: protocol, registry, and the built-in ray-caster."""
+
+from . import raycast as _raycast  # noqa: F401  (registers the raycast backend)
+from .backend import BACKENDS, Backend, make_backend, resolve_device
+from .types import Frames
+
+__all__ = ["BACKENDS", "Backend", "Frames", "make_backend", "resolve_device"]

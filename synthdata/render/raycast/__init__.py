@@ -1,0 +1,7 @@
+"""Procedural ray-cast backend (``backend=raycast``)."""
+
+from .backend import RaycastBackend
+from .primitives import PRIMITIVES
+from .textures import TEXTURES
+
+__all__ = ["PRIMITIVES", "RaycastBackend", "TEXTURES"]

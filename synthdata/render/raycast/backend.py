@@ -1,0 +1,337 @@
+"""The procedural ray-caster: analytic primitives, procedural textures, Lambert + Blinn-Phong shading
+with a sun (hard shadows) and/or a camera headlight, exact flow and amodal coverage. Pure torch; runs
+wherever the scene tensors live (CPU or CUDA), batched over ``frame_batch`` frames.
+
+Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pixels (flattened).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ...motion.types import Trajectories
+from ...recipe.schema import BackendSpec
+from ...scene.types import Scene
+from ..backend import BACKENDS
+from ..types import Frames
+from .primitives import EPS, PRIMITIVES
+from .textures import TEXTURES
+
+__all__ = ["RaycastBackend"]
+
+INF = float("inf")
+
+
+def _rT(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    """R^T v, written out so results do not depend on BLAS threading. Shape: v (...,3), R (...,3,3)."""
+    return v[..., 0:1] * R[..., 0, :] + v[..., 1:2] * R[..., 1, :] + v[..., 2:3] * R[..., 2, :]
+
+
+def _r(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    """R v. Shape: v (...,3), R (...,3,3)."""
+    return v[..., 0:1] * R[..., :, 0] + v[..., 1:2] * R[..., :, 1] + v[..., 2:3] * R[..., :, 2]
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _normalize(v: torch.Tensor) -> torch.Tensor:
+    return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
+
+
+@dataclass
+class _SceneTensors:
+    """The scene and trajectories on the render device. Owner index 0 is the environment, i+1 object i.
+
+    Shape: obj_R (T+2,N,3,3), obj_c (T+2,N,3), cam_R (T+2,3,3), cam_c (T+2,3), half (N,3);
+    owner tables (N+1, ...).
+    """
+
+    obj_R: torch.Tensor
+    obj_c: torch.Tensor
+    cam_R: torch.Tensor
+    cam_c: torch.Tensor
+    K: np.ndarray
+    half: torch.Tensor
+    groups: dict[str, torch.Tensor]  # primitive name -> object indices
+    prim_of_owner: torch.Tensor  # (N+1,) index into prim_names, -1 for environment
+    prim_names: list[str]
+    tex_of_owner: torch.Tensor
+    tex_names: list[str]
+    color: torch.Tensor
+    color2: torch.Tensor
+    tex_scale: torch.Tensor
+    specular: torch.Tensor
+    shininess: torch.Tensor
+    seed: torch.Tensor
+
+    @classmethod
+    def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
+        f32 = dict(dtype=torch.float32, device=device)
+        objs, env = scene.objects, scene.environment
+        poses = torch.as_tensor(traj.object_poses_padded, **f32)
+        cams = torch.as_tensor(traj.camera_poses_padded, **f32)
+        prim_names = sorted(set(objs.primitive))
+        tex_names = sorted(set(objs.material.texture) | set(env.ground.texture))
+        groups = {p: torch.tensor([i for i, q in enumerate(objs.primitive) if q == p], device=device, dtype=torch.long)
+                  for p in prim_names}
+        mat = objs.material
+
+        def table(env_val: np.ndarray, obj_val: np.ndarray, **kw) -> torch.Tensor:
+            return torch.as_tensor(np.concatenate([env_val, obj_val]), device=device, **kw)
+
+        return cls(
+            obj_R=poses[..., :3, :3], obj_c=poses[..., :3, 3], cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
+            K=traj.K, half=torch.as_tensor(objs.half_size, **f32).reshape(-1, 3), groups=groups,
+            prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in objs.primitive], device=device),
+            prim_names=prim_names,
+            tex_of_owner=torch.tensor([tex_names.index(t) for t in env.ground.texture + mat.texture], device=device),
+            tex_names=tex_names,
+            color=table(env.ground.color, mat.color.reshape(-1, 3), dtype=torch.float32),
+            color2=table(env.ground.color2, mat.color2.reshape(-1, 3), dtype=torch.float32),
+            tex_scale=table(env.ground.scale, mat.scale, dtype=torch.float32),
+            specular=table(env.ground.specular, mat.specular, dtype=torch.float32),
+            shininess=table(env.ground.shininess, mat.shininess, dtype=torch.float32),
+            seed=table(env.ground.noise_seed, mat.noise_seed, dtype=torch.int64),
+        )
+
+
+class RaycastBackend:
+    """``backend=raycast``: see the module docstring and docs/backends.md."""
+
+    name = "raycast"
+
+    def __init__(self, spec: BackendSpec | None = None, device: torch.device | str = "cpu"):
+        self.spec = spec or BackendSpec()
+        self.device = torch.device(device)
+
+    # -- public ---------------------------------------------------------------------------------------
+    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
+        st = _SceneTensors.build(scene, traj, self.device)
+        parts = []
+        for start in range(0, traj.num_frames, self.spec.frame_batch):
+            ks = torch.arange(start, min(start + self.spec.frame_batch, traj.num_frames), device=self.device) + 1
+            out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
+            if self.spec.supersample == 2:
+                hi = self._trace(scene, st, ks, height, width, scale=2, labels=False)["rgb_linear"]
+                out["rgb_linear"] = F.avg_pool2d(hi.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+            parts.append(out)
+        cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        rgb = (torch.clamp(cat.pop("rgb_linear"), 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
+        return Frames(rgb=rgb, **cat)
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
+        """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3)."""
+        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
+        u = (torch.arange(W * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
+        v = (torch.arange(H * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
+        vv, uu = torch.meshgrid(v, u, indexing="ij")
+        d_cam = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], -1)
+        return _r(d_cam[None], st.cam_R[ks][:, None, None])
+
+    def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """Ray parameter of every object. Shape: o (B,3) or (B,H,W,3), d (B,H,W,3) → (B,N,H,W)."""
+        B, H, W, _ = d.shape
+        N = st.half.shape[0]
+        t = torch.full((B, N, H, W), INF, device=self.device)
+        for name, idx in st.groups.items():
+            R, c = st.obj_R[ks][:, idx], st.obj_c[ks][:, idx]  # (B,n,3,3), (B,n,3)
+            inv_half = 1.0 / st.half[idx]  # (n,3)
+            if o.dim() == 2:
+                o_u = (_rT(o[:, None] - c, R) * inv_half)[:, :, None, None]  # (B,n,1,1,3)
+            else:
+                o_u = _rT(o[:, None] - c[:, :, None, None], R[:, :, None, None]) * inv_half[:, None, None]
+            d_u = _rT(d[:, None], R[:, :, None, None]) * inv_half[:, None, None]
+            t[:, idx] = PRIMITIVES.get(name).intersect(o_u, d_u)
+        return t
+
+    def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """Ray parameter of the static world. Shape: o (B,3), d (B,H,W,3) → (B,H,W)."""
+        env = scene.environment
+        o = o[:, None, None]
+        if env.kind == "ground":
+            t = -o[..., 2] / torch.where(d[..., 2].abs() < 1e-12, torch.full_like(d[..., 2], -1e-12), d[..., 2])
+            return torch.where((t > EPS) & (o[..., 2] > 0), t, INF)
+        if env.kind == "tube":
+            a = d[..., 1] ** 2 + d[..., 2] ** 2
+            b = o[..., 1] * d[..., 1] + o[..., 2] * d[..., 2]
+            c = o[..., 1] ** 2 + o[..., 2] ** 2 - env.tube_radius**2
+            disc = b * b - a * c
+            t = (-b + torch.sqrt(torch.clamp(disc, min=0))) / torch.clamp(a, min=1e-12)
+            return torch.where((disc >= 0) & (t > EPS), t, INF)
+        return torch.full(d.shape[:-1], INF, device=self.device)
+
+    def _trace(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int,
+               labels: bool) -> dict[str, torch.Tensor]:
+        env = scene.environment
+        d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
+        B, Hs, Ws, _ = d.shape
+        o = st.cam_c[ks]  # (B,3)
+        t_obj = self._hit_objects(st, ks, o, d)
+        t_env = self._hit_environment(scene, o, d)
+        if t_obj.shape[1]:
+            t_near, idx = t_obj.min(1)
+        else:
+            t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
+        on_obj = t_near < t_env
+        t_vis = torch.where(on_obj, t_near, t_env)
+        owner_img = torch.where(on_obj, idx + 1, 0)
+
+        # flatten to hit pixels
+        hit = torch.isfinite(t_vis)
+        flat = hit.reshape(-1).nonzero().squeeze(1)
+        b = flat // (Hs * Ws)
+        owner = owner_img.reshape(-1)[flat]
+        t = t_vis.reshape(-1)[flat]
+        dh = d.reshape(-1, 3)[flat]
+        p_world = o[b] + t[:, None] * dh
+
+        # owner frames: identity for the environment
+        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
+        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
+        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
+        R_h, c_h = R_own[b, owner], c_own[b, owner]
+        p_local = _rT(p_world - c_h, R_h)
+
+        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
+        albedo = self._albedo(st, owner, p_local)
+        rgb_hit = self._shade(scene, st, ks, b, owner, p_world, normal, albedo, dh, t)
+
+        dn = _normalize(d)
+        rgb = self._sky(scene, dn).reshape(-1, 3).clone()
+        rgb[flat] = rgb_hit
+        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3)}
+        if not labels:
+            return out
+
+        normals = torch.zeros(B * H * W, 3, device=self.device)
+        normals[flat] = normal
+        surface = torch.zeros(B * H * W, 3, device=self.device)
+        surface[flat] = p_local
+        out.update(
+            instance=owner_img.to(torch.int32),
+            amodal=torch.isfinite(t_obj),
+            depth=t_vis,
+            normals=normals.reshape(B, H, W, 3),
+            surface=surface.reshape(B, H, W, 3),
+            flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
+            flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
+        )
+        return out
+
+    def _normals(self, scene, st, owner, p_local, p_world, R_h) -> torch.Tensor:
+        n = torch.zeros_like(p_local)
+        is_env = owner == 0
+        if scene.environment.kind == "tube":
+            n_env = -torch.stack([torch.zeros_like(p_world[:, 0]), p_world[:, 1], p_world[:, 2]], -1)
+        else:
+            n_env = torch.tensor([0.0, 0.0, 1.0], device=self.device).expand_as(p_world)
+        n = torch.where(is_env[:, None], n_env, n)
+        prim = st.prim_of_owner[owner]
+        for k, name in enumerate(st.prim_names):
+            m = (prim == k).nonzero().squeeze(1)
+            half = st.half[owner[m] - 1]
+            n_local = PRIMITIVES.get(name).normal(p_local[m] / half) / half
+            n[m] = _r(n_local, R_h[m])
+        return _normalize(n)
+
+    def _albedo(self, st, owner, p_local) -> torch.Tensor:
+        albedo = torch.zeros_like(p_local)
+        tex = st.tex_of_owner[owner]
+        for k, name in enumerate(st.tex_names):
+            m = (tex == k).nonzero().squeeze(1)
+            w = owner[m]
+            albedo[m] = TEXTURES.get(name)(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w])
+        return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
+
+    def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
+        env = scene.environment
+        v = -_normalize(d)
+        light = torch.full_like(albedo, env.ambient)
+        spec = torch.zeros_like(albedo)
+        ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]
+        if env.sun_dir is not None and env.sun_intensity > 0:
+            L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
+            ndl = torch.clamp(_dot(n, L), min=0)
+            lit = ndl > 0
+            if self.spec.shadows and st.half.shape[0]:
+                lit = lit & ~self._shadowed(st, ks, b, p_world + n * 1e-3, L)
+            sun_rgb = torch.as_tensor(env.sun_color, dtype=torch.float32, device=self.device) * env.sun_intensity
+            w = (ndl * lit)[:, None]
+            light = light + w * sun_rgb
+            h = _normalize(L + v)
+            spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
+        if env.headlight_intensity > 0:
+            dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
+            att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
+            head_rgb = torch.as_tensor(env.headlight_color, dtype=torch.float32, device=self.device)
+            ndv = torch.clamp(_dot(n, v), min=0)[:, None]
+            light = light + att * ndv * head_rgb
+            spec = spec + ks_spec * att * ndv**shin * head_rgb
+        rgb = albedo * light + spec
+        if env.fog_density > 0:
+            dist = t * torch.sqrt(_dot(d, d))
+            f = torch.exp(-env.fog_density * dist)[:, None]
+            rgb = rgb * f + torch.as_tensor(env.sky_horizon, dtype=torch.float32, device=self.device) ** 2.2 * (1 - f)
+        return rgb
+
+    def _shadowed(self, st, ks, b, q, L) -> torch.Tensor:
+        """Whether a ray from each hit point towards the sun meets any object. Shape: q (M,3) → (M,)."""
+        out = torch.zeros(q.shape[0], dtype=torch.bool, device=self.device)
+        for j in range(ks.shape[0]):
+            m = (b == j).nonzero().squeeze(1)
+            if m.numel() == 0:
+                continue
+            qj = q[m]
+            for name, idx in st.groups.items():
+                R, c = st.obj_R[ks[j], idx], st.obj_c[ks[j], idx]  # (n,3,3), (n,3)
+                inv_half = 1.0 / st.half[idx]
+                o_u = _rT(qj[None] - c[:, None], R[:, None]) * inv_half[:, None]
+                d_u = _rT(L.expand(1, 1, 3), R[:, None]) * inv_half[:, None]
+                t = PRIMITIVES.get(name).intersect(o_u, d_u)
+                out[m] |= torch.isfinite(t).any(0)
+        return out
+
+    def _sky(self, scene, dn: torch.Tensor) -> torch.Tensor:
+        env = scene.environment
+        if env.kind != "ground":
+            return torch.zeros_like(dn)
+        top = torch.as_tensor(env.sky_top, dtype=torch.float32, device=self.device) ** 2.2
+        hor = torch.as_tensor(env.sky_horizon, dtype=torch.float32, device=self.device) ** 2.2
+        w = torch.clamp(dn[..., 2], 0, 1)[..., None] ** 0.5
+        sky = hor + (top - hor) * w
+        if env.sun_dir is not None:
+            L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
+            sky = sky + torch.clamp(_dot(dn, L), min=0)[..., None] ** 200 * env.sun_intensity
+        return sky
+
+    def _flow(self, st, ks, ks_to, d, flat, b, owner, p_local, H, W) -> torch.Tensor:
+        """Pixel motion of each visible surface point from frame ks to frame ks_to. → (B,H,W,2)."""
+        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
+        B = d.shape[0]
+        cam_R, cam_c = st.cam_R[ks_to], st.cam_c[ks_to]  # (B,3,3), (B,3)
+        # sky: a direction, moved only by the camera's rotation
+        x = _rT(d, cam_R[:, None, None]).reshape(-1, 3).clone()
+        # surfaces: the owner's local point carried by the owner's next pose
+        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
+        R_to = torch.cat([eye, st.obj_R[ks_to]], 1)[b, owner]
+        c_to = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks_to]], 1)[b, owner]
+        p_to = _r(p_local, R_to) + c_to
+        x[flat] = _rT(p_to - cam_c[b], cam_R[b])
+        x = x.reshape(B, H, W, 3)
+        z = x[..., 2]
+        u = fx * x[..., 0] / z + cx
+        v = fy * x[..., 1] / z + cy
+        gv, gu = torch.meshgrid(torch.arange(H, device=self.device) + 0.5, torch.arange(W, device=self.device) + 0.5,
+                                indexing="ij")
+        flow = torch.stack([u - gu, v - gv], -1)
+        return torch.where((z > 1e-6)[..., None], flow, torch.full_like(flow, float("nan")))
+
+
+BACKENDS.register("raycast", RaycastBackend)

@@ -1,0 +1,106 @@
+"""Analytic primitives in their unit frame (the object frame divided by the half-size).
+
+A primitive is a pair of functions:
+``intersect(o, d) -> t``: Shape: o, d (..., 3) broadcastable → t (...), +inf where missed. ``t`` is in
+units of ``d``'s length and is unchanged by the unit scaling, so it is the world ray parameter too.
+``normal(p) -> n``: Shape: p (M,3) unit-frame hit points → (M,3) unit-frame normals (not normalised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ...registry import Registry
+
+__all__ = ["Primitive", "PRIMITIVES", "EPS"]
+
+EPS = 1e-4
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Primitive:
+    intersect: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    normal: Callable[[torch.Tensor], torch.Tensor]
+
+
+PRIMITIVES: Registry[Primitive] = Registry("primitive", "synthdata.primitives")
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _nearest_positive(t0: torch.Tensor, t1: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    t = torch.where(t0 > EPS, t0, t1)
+    return torch.where(ok & (t > EPS), t, INF)
+
+
+def sphere_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """Unit sphere |p| = 1 (ellipsoids after scaling)."""
+    a = _dot(d, d)
+    b = _dot(o, d)
+    c = _dot(o, o) - 1
+    disc = b * b - a * c
+    s = torch.sqrt(torch.clamp(disc, min=0))
+    return _nearest_positive((-b - s) / a, (-b + s) / a, disc >= 0)
+
+
+def sphere_normal(p: torch.Tensor) -> torch.Tensor:
+    return p
+
+
+def box_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """Unit cube [-1, 1]^3 by the slab method."""
+    d = torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
+    inv = 1.0 / d
+    t1 = (-1 - o) * inv
+    t2 = (1 - o) * inv
+    lo, hi = torch.minimum(t1, t2), torch.maximum(t1, t2)
+    tmin = torch.maximum(torch.maximum(lo[..., 0], lo[..., 1]), lo[..., 2])
+    tmax = torch.minimum(torch.minimum(hi[..., 0], hi[..., 1]), hi[..., 2])
+    return _nearest_positive(tmin, tmax, tmax >= tmin)
+
+
+def box_normal(p: torch.Tensor) -> torch.Tensor:
+    a = p.abs()
+    axis = a.argmax(-1, keepdim=True)
+    return torch.zeros_like(p).scatter_(-1, axis, torch.sign(p.gather(-1, axis)))
+
+
+def cylinder_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """Unit solid cylinder x²+y² ≤ 1, |z| ≤ 1 (side and both caps)."""
+    ox, oy, oz = o[..., 0], o[..., 1], o[..., 2]
+    dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
+    a = torch.clamp(dx * dx + dy * dy, min=1e-12)
+    b = ox * dx + oy * dy
+    c = ox * ox + oy * oy - 1
+    disc = b * b - a * c
+    s = torch.sqrt(torch.clamp(disc, min=0))
+    best = torch.full(torch.broadcast_shapes(o.shape, d.shape)[:-1], INF, dtype=d.dtype, device=d.device)
+    for t in ((-b - s) / a, (-b + s) / a):
+        z = oz + t * dz
+        best = torch.where((disc >= 0) & (z.abs() <= 1) & (t > EPS) & (t < best), t, best)
+    dz_safe = torch.where(dz.abs() < 1e-12, torch.full_like(dz, 1e-12), dz)
+    for cap in (-1.0, 1.0):
+        t = (cap - oz) / dz_safe
+        x, y = ox + t * dx, oy + t * dy
+        best = torch.where((x * x + y * y <= 1) & (t > EPS) & (t < best), t, best)
+    return best
+
+
+def cylinder_normal(p: torch.Tensor) -> torch.Tensor:
+    r = torch.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2)
+    cap = (1 - p[:, 2].abs()) < (1 - r)
+    side = torch.stack([p[:, 0], p[:, 1], torch.zeros_like(r)], -1)
+    top = torch.stack([torch.zeros_like(r), torch.zeros_like(r), torch.sign(p[:, 2])], -1)
+    return torch.where(cap[:, None], top, side)
+
+
+PRIMITIVES.register("sphere", Primitive(sphere_intersect, sphere_normal))
+PRIMITIVES.register("ellipsoid", Primitive(sphere_intersect, sphere_normal))
+PRIMITIVES.register("box", Primitive(box_intersect, box_normal))
+PRIMITIVES.register("cylinder", Primitive(cylinder_intersect, cylinder_normal))

@@ -1,0 +1,113 @@
+"""Procedural textures evaluated in object space (world space for the environment).
+
+Each texture is ``fn(p, color, color2, scale, seed) -> albedo``. Shape: p (M,3) metres; color,
+color2 (M,3); scale, seed (M,); albedo (M,3) in [0,1] (display space; shading linearises).
+Noise is a hashed value lattice in int64 arithmetic, so it is identical on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ...registry import Registry
+
+__all__ = ["TEXTURES", "value_noise", "fbm"]
+
+TextureFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
+
+
+def _hash(ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
+    """Integer lattice hash → float in [0, 1). Shape: (...) int64 each."""
+    h = ix * 73856093 ^ iy * 19349663 ^ iz * 83492791 ^ seed * 2654435761
+    h = (h ^ (h >> 13)) * 1274126177
+    h = h ^ (h >> 16)
+    return (h & 0xFFFFFF).to(torch.float32) / float(0x1000000)
+
+
+def value_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
+    """Smooth 3D value noise in [0,1). Shape: p (M,3), seed (M,) → (M,)."""
+    f = torch.floor(p)
+    t = p - f
+    t = t * t * (3 - 2 * t)
+    i = f.to(torch.int64)
+    out = torch.zeros_like(p[:, 0])
+    for dx in (0, 1):
+        wx = t[:, 0] if dx else 1 - t[:, 0]
+        for dy in (0, 1):
+            wy = t[:, 1] if dy else 1 - t[:, 1]
+            for dz in (0, 1):
+                wz = t[:, 2] if dz else 1 - t[:, 2]
+                out = out + wx * wy * wz * _hash(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, seed)
+    return out
+
+
+def fbm(p: torch.Tensor, seed: torch.Tensor, octaves: int = 3) -> torch.Tensor:
+    """Fractal sum of value noise, normalised to [0,1)."""
+    out, amp, total = torch.zeros_like(p[:, 0]), 1.0, 0.0
+    for o in range(octaves):
+        out = out + amp * value_noise(p * (2.0**o), seed + o)
+        total += amp
+        amp *= 0.5
+    return out / total
+
+
+def _mix(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return a + (b - a) * w[:, None]
+
+
+@TEXTURES.register("flat")
+def flat(p, color, color2, scale, seed):
+    return color
+
+
+@TEXTURES.register("checker")
+def checker(p, color, color2, scale, seed):
+    """Checks of side 1/scale metres."""
+    c = torch.floor(p * scale[:, None]).to(torch.int64).sum(-1) % 2
+    return _mix(color, color2, c.to(p.dtype))
+
+
+@TEXTURES.register("stripes")
+def stripes(p, color, color2, scale, seed):
+    """Bands along the object's z axis, scale bands per metre."""
+    s = (torch.floor(p[:, 2] * scale * 2).to(torch.int64) % 2).to(p.dtype)
+    return _mix(color, color2, s)
+
+
+@TEXTURES.register("noise")
+def noise(p, color, color2, scale, seed):
+    return _mix(color, color2, fbm(p * scale[:, None], seed))
+
+
+@TEXTURES.register("road")
+def road(p, color, color2, scale, seed):
+    """Asphalt (color) along the x axis with lanes of width ``scale`` metres, two each way:
+    white dashed lane lines, a double yellow centre line, solid white edges; grass (color2) beyond."""
+    x, y = p[:, 0], p[:, 1]
+    lane = scale
+    grit = fbm(p * 6.0, seed, 2)
+    asphalt = color * (0.85 + 0.3 * grit[:, None])
+    grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
+    ay = y.abs()
+    half_road = 2 * lane
+    out = torch.where((ay > half_road + 0.6)[:, None], grass, asphalt)
+    white = torch.tensor([0.92, 0.92, 0.9], device=p.device, dtype=p.dtype)
+    yellow = torch.tensor([0.95, 0.78, 0.15], device=p.device, dtype=p.dtype)
+    edge = ((ay - half_road).abs() < 0.08)
+    dash = ((ay - lane).abs() < 0.07) & (torch.remainder(x, 9.0) < 3.0)
+    centre = ((ay - 0.12).abs() < 0.06)
+    out = torch.where((edge | dash)[:, None], white.expand_as(out), out)
+    out = torch.where(centre[:, None], yellow.expand_as(out), out)
+    return out
+
+
+@TEXTURES.register("tissue")
+def tissue(p, color, color2, scale, seed):
+    """Mucosa: mottled base (color) with dark branching vessels (color2) from ridged noise."""
+    base = _mix(color, color * 0.75, fbm(p * scale[:, None], seed, 3))
+    ridge = 1 - (2 * fbm(p * scale[:, None] * 0.6, seed + 11, 3) - 1).abs()
+    vessel = torch.clamp((ridge - 0.86) / 0.1, 0, 1) * 0.8
+    return _mix(base, color2, vessel)

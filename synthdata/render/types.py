@@ -1,0 +1,38 @@
+"""Frames: what a backend produces for one clip — RGB plus a G-buffer, all on the backend's device.
+
+Shape: T frames of H×W; N objects. ``instance`` is 0 for background and i+1 for object i (visible
+surface at the pixel centre). ``amodal`` is every object's full coverage, occluders ignored.
+``depth`` is camera z-depth in metres (+inf for sky). Flows are (dx, dy) in pixels from a pixel centre
+to where the same surface point lands in the next (fwd) / previous (bwd) frame; NaN where it goes
+behind the camera. ``surface`` is the hit point in the owning object's frame (world frame for the
+environment), the anchor for textures, flow and point tracks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Frames"]
+
+
+@dataclass
+class Frames:
+    rgb: torch.Tensor  # (T,H,W,3) uint8
+    instance: torch.Tensor  # (T,H,W) int32
+    amodal: torch.Tensor  # (T,N,H,W) bool
+    depth: torch.Tensor  # (T,H,W) float32
+    normals: torch.Tensor  # (T,H,W,3) float32, world frame, 0 for sky
+    flow_fwd: torch.Tensor  # (T,H,W,2) float32
+    flow_bwd: torch.Tensor  # (T,H,W,2) float32
+    surface: torch.Tensor  # (T,H,W,3) float32
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return int(self.rgb.shape[1]), int(self.rgb.shape[2])

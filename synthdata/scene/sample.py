@@ -1,0 +1,137 @@
+"""Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
+
+Draw order is fixed (camera, environment, then each group's count and objects in order), so a clip's
+scene depends only on (spec, seed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..geometry import look_at, pose, rot_x, rot_z
+from ..recipe.distributions import draw
+from ..recipe.schema import MaterialSpec, ObjectGroupSpec, RecipeSpec
+from .types import CameraRig, Environment, Materials, ObjectSet, Scene
+
+__all__ = ["sample_scene"]
+
+
+def _vec3(value: Any, rng: np.random.Generator) -> np.ndarray:
+    v = np.asarray(draw(value, rng), dtype=np.float64)
+    if v.shape != (3,):
+        raise ValueError(f"expected three numbers, got {v.tolist()}")
+    return v
+
+
+def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "texture": str(draw(spec.texture, rng)),
+        "color": np.clip(_vec3(spec.color, rng), 0, 1),
+        "color2": np.clip(_vec3(spec.color2, rng), 0, 1),
+        "scale": float(draw(spec.scale, rng)),
+        "specular": float(np.clip(draw(spec.specular, rng), 0, 4)),
+        "shininess": float(np.clip(draw(spec.shininess, rng), 1, 512)),
+        "noise_seed": int(rng.integers(0, 2**31 - 1)),
+    }
+
+
+def _materials(items: list[dict[str, Any]]) -> Materials:
+    return Materials(
+        texture=[m["texture"] for m in items],
+        color=np.array([m["color"] for m in items]).reshape(-1, 3),
+        color2=np.array([m["color2"] for m in items]).reshape(-1, 3),
+        scale=np.array([m["scale"] for m in items], dtype=np.float64),
+        specular=np.array([m["specular"] for m in items], dtype=np.float64),
+        shininess=np.array([m["shininess"] for m in items], dtype=np.float64),
+        noise_seed=np.array([m["noise_seed"] for m in items], dtype=np.int64),
+    )
+
+
+def _placement(group: ObjectGroupSpec, half: np.ndarray, tube_radius: float, rng: np.random.Generator) -> np.ndarray:
+    p = group.placement
+    x, y, z = (float(draw(v, rng)) for v in (p.x, p.y, p.z))
+    yaw = np.radians(float(draw(p.yaw_deg, rng)))
+    angle = np.radians(float(draw(p.angle_deg, rng)))
+    if p.mode == "ground":
+        return pose(rot_z(yaw), [x, y, half[2]])
+    if p.mode == "free":
+        return pose(rot_z(yaw), [x, y, z])
+    # wall: object z axis points at the tube axis; centre on the wall so half of it bulges inwards
+    radial = np.array([0.0, np.cos(angle), np.sin(angle)])
+    rot = rot_x(angle + np.pi / 2) @ rot_z(yaw)  # rot_x(angle + pi/2) maps +z onto -radial (inwards)
+    return pose(rot, [x, *(radial[1:] * tube_radius)])
+
+
+def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
+    """Draw one clip's scene. Objects of every group are concatenated in group order."""
+    params: dict[str, Any] = {}
+    cam = spec.camera
+    fov = float(np.clip(draw(cam.fov_deg, rng), 1, 170))
+    eye, target = _vec3(cam.position, rng), _vec3(cam.look_at, rng)
+    if np.allclose(eye, target):
+        target = eye + np.array([1.0, 0.0, 0.0])
+    cam_motion = (cam.motion.name, {k: draw(v, rng) for k, v in cam.motion.params.items()})
+    camera = CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion)
+    params["camera"] = {"fov_deg": fov, "position": eye.tolist(), "look_at": target.tolist(),
+                        "motion": {"name": cam_motion[0], **cam_motion[1]}}
+
+    env = spec.environment
+    ground = _material(env.ground, rng)
+    sun = None
+    sun_intensity, sun_color = 0.0, np.ones(3)
+    if env.sun is not None:
+        elev = np.radians(float(draw(env.sun.elevation_deg, rng)))
+        azim = np.radians(float(draw(env.sun.azimuth_deg, rng)))
+        sun = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+        sun_intensity = float(draw(env.sun.intensity, rng))
+        sun_color = np.clip(_vec3(env.sun.color, rng), 0, 4)
+        params["sun"] = {"elevation_deg": float(np.degrees(elev)), "azimuth_deg": float(np.degrees(azim)),
+                         "intensity": sun_intensity}
+    tube_radius = float(draw(env.tube_radius, rng))
+    environment = Environment(
+        kind=env.kind,
+        ground=_materials([ground]),
+        tube_radius=tube_radius,
+        sky_top=np.clip(_vec3(env.sky_top, rng), 0, 1),
+        sky_horizon=np.clip(_vec3(env.sky_horizon, rng), 0, 1),
+        sun_dir=sun,
+        sun_intensity=sun_intensity,
+        sun_color=sun_color,
+        headlight_intensity=float(draw(env.headlight.intensity, rng)),
+        headlight_falloff=max(0.0, float(draw(env.headlight.falloff, rng))),
+        headlight_color=np.clip(_vec3(env.headlight.color, rng), 0, 4),
+        ambient=max(0.0, float(draw(env.ambient, rng))),
+        fog_density=max(0.0, float(draw(env.fog_density, rng))),
+    )
+    params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
+                             "ambient": environment.ambient, "fog_density": environment.fog_density,
+                             "headlight": environment.headlight_intensity}
+
+    class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
+    cls, prims, halves, poses, mats, motions = [], [], [], [], [], []
+    counts: dict[str, int] = {}
+    for group in spec.objects:
+        n = max(0, int(draw(group.count, rng)))
+        counts[group.class_name] = counts.get(group.class_name, 0) + n
+        for _ in range(n):
+            half = np.abs(_vec3(group.size, rng)) / 2
+            half = np.maximum(half, 1e-3)
+            cls.append(class_ids[group.class_name])
+            prims.append(str(draw(group.primitive, rng)))
+            halves.append(half)
+            poses.append(_placement(group, half, tube_radius, rng))
+            mats.append(_material(group.material, rng))
+            motions.append((group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()}))
+    params["counts"] = counts
+    params["num_objects"] = len(cls)
+    objects = ObjectSet(
+        class_id=np.array(cls, dtype=np.int64),
+        primitive=prims,
+        half_size=np.array(halves, dtype=np.float64).reshape(-1, 3),
+        pose0=np.array(poses, dtype=np.float64).reshape(-1, 4, 4),
+        material=_materials(mats),
+        motion=motions,
+    )
+    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params)

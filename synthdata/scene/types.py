@@ -1,0 +1,76 @@
+"""The Scene: everything sampled for one clip, the single source of truth renderers observe.
+
+Shapes: ``N`` objects. Arrays are numpy float64 (sampling is cheap and exact); the renderer moves them
+to its device. ``params`` records what was sampled so any clip can be inspected or replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Materials", "ObjectSet", "CameraRig", "Environment", "Scene"]
+
+
+@dataclass(frozen=True)
+class Materials:
+    """Per-surface appearance. Shape: texture (N,) names; color, color2 (N,3) in [0,1]; the rest (N,)."""
+
+    texture: list[str]
+    color: np.ndarray
+    color2: np.ndarray
+    scale: np.ndarray
+    specular: np.ndarray
+    shininess: np.ndarray
+    noise_seed: np.ndarray  # (N,) int64, varies procedural noise between objects
+
+
+@dataclass(frozen=True)
+class ObjectSet:
+    """N objects. ``half_size`` (N,3) is half the extents along the object axes; ``pose0`` (N,4,4)."""
+
+    class_id: np.ndarray  # (N,) int64, 1-based (0 is background)
+    primitive: list[str]
+    half_size: np.ndarray
+    pose0: np.ndarray
+    material: Materials
+    motion: list[tuple[str, dict[str, Any]]]  # (registry name, resolved params) per object
+
+    def __len__(self) -> int:
+        return len(self.primitive)
+
+
+@dataclass(frozen=True)
+class CameraRig:
+    fov_deg: float
+    pose0: np.ndarray  # (4,4) camera-to-world, OpenCV axes
+    target: np.ndarray  # (3,) look-at point, used by orbit-like motions
+    motion: tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Environment:
+    kind: str  # ground | tube | void
+    ground: Materials  # one entry
+    tube_radius: float
+    sky_top: np.ndarray
+    sky_horizon: np.ndarray
+    sun_dir: np.ndarray | None  # (3,) unit vector towards the sun, None for no sun
+    sun_intensity: float
+    sun_color: np.ndarray
+    headlight_intensity: float
+    headlight_falloff: float
+    headlight_color: np.ndarray
+    ambient: float
+    fog_density: float
+
+
+@dataclass(frozen=True)
+class Scene:
+    class_names: list[str]
+    objects: ObjectSet
+    camera: CameraRig
+    environment: Environment
+    params: dict[str, Any] = field(default_factory=dict)
