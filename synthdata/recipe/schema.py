@@ -20,7 +20,8 @@ from .distributions import Count, Name, Num, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
-    "EnvironmentSpec", "PlacementSpec", "ObjectGroupSpec", "AnnotationSpec", "BackendSpec", "RecipeSpec",
+    "EnvironmentSpec", "PlacementSpec", "ObjectGroupSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "RecipeSpec",
 ]
 
 #: Hard limits that keep one clip within memory; documented in docs/recipes.md.
@@ -196,6 +197,14 @@ class BackendSpec(_Spec):
     frame_batch: int = Field(8, ge=1, le=1024)
 
 
+class OutputSpec(_Spec):
+    """How clips are stored. ``h264`` is yuv420p for viewers; ``h264_lossless`` is RGB lossless
+    (libx264rgb, crf 0), bit-exact frames for training."""
+
+    video_codec: Literal["h264", "h264_lossless"] = "h264"
+    crf: int = Field(18, ge=0, le=51)
+
+
 class RecipeSpec(_Spec):
     """A whole recipe: one clip distribution. ``seed`` is the root seed of a run."""
 
@@ -210,6 +219,7 @@ class RecipeSpec(_Spec):
     objects: list[ObjectGroupSpec] = Field(min_length=1, max_length=64)
     annotations: AnnotationSpec = AnnotationSpec()
     backend: BackendSpec = BackendSpec()
+    output: OutputSpec = OutputSpec()
 
     @property
     def class_names(self) -> list[str]:

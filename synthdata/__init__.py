@@ -1,0 +1,37 @@
+"""synthdata: declarative recipes → labelled synthetic video datasets.
+
+>>> import synthdata
+>>> spec = synthdata.load_recipe("shapes", overrides=["clip.frames=8"])
+>>> synthdata.generate(spec, clips=4, out="data/shapes")      # doctest: +SKIP
+>>> ds = synthdata.open_dataset("data/shapes")                # doctest: +SKIP
+
+``import synthdata`` is cheap: stages are imported on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "load_recipe", "generate", "open_dataset", "list_recipes", "RecipeSpec", "UserError"]
+
+_LAZY = {
+    "load_recipe": ("synthdata.api", "load_recipe"),
+    "generate": ("synthdata.api", "generate"),
+    "open_dataset": ("synthdata.io.reader", "open_dataset"),
+    "list_recipes": ("synthdata.recipe.loading", "list_recipes"),
+    "RecipeSpec": ("synthdata.recipe.schema", "RecipeSpec"),
+    "UserError": ("synthdata.errors", "UserError"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(import_module(module), attr)
+    raise AttributeError(f"module 'synthdata' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,39 @@
+"""Annotations of one clip: one row per (frame, object), plus per-frame maps.
+
+Rows are ordered frame-major: row r = frame_index * N + track_id. Every object has a row in every
+frame, also when out of view (``in_view`` False, boxes NaN) — objects are never silently dropped.
+Boxes are ``[x0, y0, x1, y1]`` in pixels, origin top-left, covering whole pixels (x1 = last col + 1).
+
+Shape: R = T·N rows; boxes (R,4); box3d (R,10) = centre xyz, size lwh, quaternion xyzw in the camera
+frame (OpenCV axes); semantic (T,H,W) class ids (0 background).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Annotations"]
+
+
+@dataclass(frozen=True)
+class Annotations:
+    frame_index: np.ndarray  # (R,) int32
+    track_id: np.ndarray  # (R,) int32, object index in the scene, stable over the clip
+    class_id: np.ndarray  # (R,) int32
+    bbox_visible: np.ndarray  # (R,4) float32
+    bbox_amodal: np.ndarray  # (R,4) float32
+    visible_pixels: np.ndarray  # (R,) int64
+    amodal_pixels: np.ndarray  # (R,) int64
+    visible_fraction: np.ndarray  # (R,) float32
+    occluded: np.ndarray  # (R,) bool
+    truncated: np.ndarray  # (R,) bool
+    in_view: np.ndarray  # (R,) bool
+    mask_rle: list[str]  # (R,) COCO compressed RLE counts of the visible mask ("" when masks are off)
+    box3d: np.ndarray  # (R,10) float32
+    semantic: np.ndarray  # (T,H,W) uint8 or uint16
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.frame_index.shape[0])

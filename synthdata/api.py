@@ -1,0 +1,27 @@
+"""The Python API, mirroring the CLI: ``load_recipe``, ``generate``, ``open_dataset``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .io.manifest import Manifest
+from .io.reader import open_dataset
+from .recipe.loading import load_recipe as _load
+from .recipe.schema import RecipeSpec
+from .run.check import check_recipe
+from .run.generate import generate as _generate
+
+__all__ = ["load_recipe", "generate", "open_dataset"]
+
+
+def load_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RecipeSpec:
+    """A shipped recipe by name, or a YAML file by path, with Hydra overrides; fully checked."""
+    return check_recipe(_load(str(recipe), overrides))
+
+
+def generate(recipe: RecipeSpec | str, clips: int, out: str | Path, *, overrides: list[str] | tuple[str, ...] = (),
+             overwrite: bool = False, shard_size: int = 8, progress: bool | None = None,
+             device: str | None = None) -> Manifest:
+    """Generate a dataset; ``recipe`` is a RecipeSpec or a name/path (then ``overrides`` apply)."""
+    spec = recipe if isinstance(recipe, RecipeSpec) else load_recipe(recipe, overrides)
+    return _generate(spec, clips, out, overwrite=overwrite, shard_size=shard_size, progress=progress, device=device)

@@ -1,0 +1,112 @@
+"""dataset.json: the manifest, rewritten atomically after every committed shard.
+
+A shard exists for readers and for resume only once the manifest lists it; files of unlisted shards
+are leftovers of a killed run and are replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .layout import FORMAT_NAME, FORMAT_VERSION, Layout
+
+__all__ = ["ShardInfo", "Manifest", "atomic_write_bytes", "sha256_file"]
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    index: int
+    clip_start: int
+    clip_stop: int
+    files: dict[str, str]  # relative path -> sha256
+    rows: dict[str, int]  # table -> rows
+
+
+@dataclass
+class Manifest:
+    recipe_name: str
+    recipe_hash: str
+    seed: int
+    num_clips: int
+    shard_size: int
+    class_names: list[str]
+    backend: str
+    device: str
+    annotations: dict[str, bool]
+    recipe: dict[str, Any]
+    synthdata_version: str
+    created: str
+    shards: list[ShardInfo] = field(default_factory=list)
+    complete: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+    format: str = FORMAT_NAME
+    format_version: str = FORMAT_VERSION
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.num_clips // self.shard_size)
+
+    def shard_range(self, index: int) -> tuple[int, int]:
+        return index * self.shard_size, min((index + 1) * self.shard_size, self.num_clips)
+
+    def done_shards(self) -> set[int]:
+        return {s.index for s in self.shards}
+
+    def add_shard(self, info: ShardInfo) -> None:
+        self.shards = sorted([s for s in self.shards if s.index != info.index] + [info], key=lambda s: s.index)
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        body = {"format": body.pop("format"), "format_version": body.pop("format_version"), **body}
+        return json.dumps(body, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        body = json.loads(text)
+        if body.get("format") != FORMAT_NAME:
+            raise ValueError("not a synthdata dataset manifest")
+        body["shards"] = [ShardInfo(**s) for s in body.get("shards", [])]
+        return cls(**body)
+
+    @classmethod
+    def read(cls, layout: Layout) -> "Manifest":
+        return cls.from_json(layout.manifest.read_text())
+
+    def write(self, layout: Layout) -> None:
+        atomic_write_bytes(layout.manifest, self.to_json().encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file beside ``path``, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,163 @@
+"""Reading a dataset: ``open_dataset(dir)`` → :class:`SynthDataset` (tables, per-clip access, torch).
+
+Only shards committed in the manifest are read, so a dataset being written (or a killed run) reads
+consistently. Any Parquet reader (pandas, DuckDB, Polars) can read the tables directly too.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import UserError
+from .encoding import decode_array
+from .layout import TABLES, Layout
+from .manifest import Manifest
+from .schemas import SCHEMAS
+from .video import decode_mp4
+
+__all__ = ["open_dataset", "SynthDataset", "ClipView"]
+
+
+def open_dataset(path: str | Path) -> "SynthDataset":
+    return SynthDataset(path)
+
+
+class SynthDataset:
+    def __init__(self, path: str | Path):
+        self.layout = Layout(Path(path).expanduser())
+        if not self.layout.manifest.is_file():
+            raise UserError("dataset", f"{self.layout.root} is not a synthdata dataset (no dataset.json)")
+        try:
+            self.manifest = Manifest.read(self.layout)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UserError("dataset", f"{self.layout.manifest}: not a readable manifest ({exc})") from None
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.manifest.class_names)
+
+    def table(self, name: str) -> pa.Table:
+        """A whole table (``clips``, ``frames`` or ``objects``) over the committed shards."""
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+        paths = [self.layout.part(name, s.index) for s in self.manifest.shards]
+        if not paths:
+            return SCHEMAS[name].empty_table()
+        return pa.concat_tables([pq.read_table(p) for p in paths])
+
+    @cached_property
+    def clips(self) -> pa.Table:
+        return self.table("clips")
+
+    @cached_property
+    def objects(self) -> pa.Table:
+        return self.table("objects")
+
+    @property
+    def clip_ids(self) -> list[str]:
+        return self.clips.column("clip_id").to_pylist()
+
+    def __len__(self) -> int:
+        return self.clips.num_rows
+
+    def clip(self, key: int | str) -> "ClipView":
+        """A clip by position (0-based) or by ``clip_id``."""
+        ids = self.clip_ids
+        if isinstance(key, (int, np.integer)):
+            if not -len(ids) <= key < len(ids):
+                raise IndexError(f"clip {key} out of range for {len(ids)} clips")
+            pos = int(key) % len(ids)
+        elif key in ids:
+            pos = ids.index(key)
+        else:
+            raise KeyError(f"no clip {key!r}")
+        return ClipView(self, self.clips.slice(pos, 1).to_pylist()[0])
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self.clip(i)
+
+    def info(self) -> dict[str, Any]:
+        """Counts, classes, annotation types and sizes (what ``synthdata info`` prints)."""
+        obj = self.objects
+        cls_counts: dict[str, int] = {}
+        if obj.num_rows:
+            tracks = obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist()
+            for c in tracks:
+                cls_counts[c] = cls_counts.get(c, 0) + 1
+        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        m = self.manifest
+        return {
+            "path": str(self.root), "recipe": m.recipe_name, "recipe_hash": m.recipe_hash, "seed": m.seed,
+            "complete": m.complete, "clips": len(self), "clips_planned": m.num_clips,
+            "frames": int(sum(self.clips.column("num_frames").to_pylist())) if len(self) else 0,
+            "object_rows": obj.num_rows, "visible_object_rows": int(pc.sum(obj["in_view"]).as_py() or 0) if obj.num_rows else 0,
+            "classes": m.class_names, "objects_per_class": cls_counts,
+            "annotations": [k for k, v in m.annotations.items() if v], "backend": m.backend,
+            "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
+            "shards": len(m.shards), "bytes": size,
+        }
+
+    def torch_dataset(self, **kwargs: Any):
+        """A ``torch.utils.data.Dataset`` of (video, labels); see :class:`~synthdata.io.torch_dataset.ClipDataset`."""
+        from .torch_dataset import ClipDataset
+
+        return ClipDataset(self, **kwargs)
+
+
+class ClipView:
+    """One clip: its row in ``clips`` plus lazy access to video, frames and objects."""
+
+    def __init__(self, ds: SynthDataset, row: dict[str, Any]):
+        self.ds, self.row = ds, row
+
+    @property
+    def clip_id(self) -> str:
+        return self.row["clip_id"]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return json.loads(self.row["params"])
+
+    @property
+    def video_path(self) -> Path:
+        return self.ds.root / self.row["video_path"]
+
+    def video(self) -> np.ndarray:
+        """(T,H,W,3) uint8 RGB decoded from the MP4."""
+        return decode_mp4(self.video_path)
+
+    @cached_property
+    def _shard_frames(self) -> pa.Table:
+        t = pq.read_table(self.ds.layout.part("frames", self.row["shard_index"]))
+        return t.filter(pc.equal(t["clip_id"], self.clip_id)).sort_by("frame_index")
+
+    def frames(self) -> pa.Table:
+        return self._shard_frames
+
+    def objects(self) -> pa.Table:
+        t = pq.read_table(self.ds.layout.part("objects", self.row["shard_index"]))
+        return t.filter(pc.equal(t["clip_id"], self.clip_id))
+
+    def map(self, name: str) -> np.ndarray:
+        """A per-frame map stacked over the clip: depth (T,H,W), flow_fwd/flow_bwd (T,H,W,2),
+        semantic/instance (T,H,W), normals (T,H,W,3)."""
+        return np.stack([decode_array(r) for r in self._shard_frames.column(name).to_pylist()])
+
+    def camera(self) -> tuple[np.ndarray, np.ndarray]:
+        """(K (T,3,3), cam_to_world (T,4,4))."""
+        f = self._shard_frames
+        K = np.array(f.column("K").to_pylist()).reshape(-1, 3, 3)
+        return K, np.array(f.column("cam_to_world").to_pylist()).reshape(-1, 4, 4)

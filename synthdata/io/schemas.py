@@ -1,0 +1,81 @@
+"""Arrow schemas of the three tables, defined once. Schema metadata carries the format version and the
+class map so a Parquet file is self-describing."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from .encoding import ENCODED_TYPE
+from .layout import FORMAT_NAME, FORMAT_VERSION
+
+__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "with_metadata"]
+
+BOX = pa.list_(pa.float32(), 4)
+
+CLIPS_SCHEMA = pa.schema([
+    ("clip_id", pa.string()),
+    ("clip_index", pa.int64()),
+    ("shard_index", pa.int32()),
+    ("seed", pa.int64()),
+    ("recipe_name", pa.string()),
+    ("recipe_hash", pa.string()),
+    ("backend", pa.string()),
+    ("num_frames", pa.int32()),
+    ("fps", pa.float32()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("num_objects", pa.int32()),
+    ("video_path", pa.string()),
+    ("video_codec", pa.string()),
+    ("params", pa.string()),  # JSON of what was sampled
+])
+
+FRAMES_SCHEMA = pa.schema([
+    ("clip_id", pa.string()),
+    ("frame_index", pa.int32()),
+    ("timestamp", pa.float32()),
+    ("K", pa.list_(pa.float64(), 9)),  # 3×3 row-major
+    ("cam_to_world", pa.list_(pa.float64(), 16)),  # 4×4 row-major, OpenCV camera axes, world z-up
+    ("depth", ENCODED_TYPE),  # (H,W) float32 z-depth in metres, inf for sky
+    ("flow_fwd", ENCODED_TYPE),  # (H,W,2) float16 pixels to the next frame, NaN if behind camera
+    ("flow_bwd", ENCODED_TYPE),  # (H,W,2) float16 pixels to the previous frame
+    ("semantic", ENCODED_TYPE),  # (H,W) uint8/uint16 class id, 0 background
+    ("instance", ENCODED_TYPE),  # (H,W) uint16 track_id + 1, 0 background
+    ("normals", ENCODED_TYPE),  # (H,W,3) float16 world-frame normals (when enabled)
+])
+
+BOX3D = pa.struct([
+    ("center", pa.list_(pa.float32(), 3)),  # camera frame, metres
+    ("size", pa.list_(pa.float32(), 3)),  # length, width, height (object x, y, z extents)
+    ("rotation", pa.list_(pa.float32(), 4)),  # quaternion x, y, z, w; object → camera
+])
+
+OBJECTS_SCHEMA = pa.schema([
+    ("clip_id", pa.string()),
+    ("frame_index", pa.int32()),
+    ("track_id", pa.int32()),
+    ("class_id", pa.int32()),
+    ("class_name", pa.string()),
+    ("bbox_visible", BOX),  # [x0, y0, x1, y1] pixels; null when not visible
+    ("bbox_amodal", BOX),  # of the in-frame part of the unoccluded object; null when out of view
+    ("visible_fraction", pa.float32()),
+    ("visible_pixels", pa.int64()),
+    ("amodal_pixels", pa.int64()),
+    ("occluded", pa.bool_()),
+    ("truncated", pa.bool_()),
+    ("in_view", pa.bool_()),
+    ("mask_rle", pa.string()),  # COCO compressed RLE counts, size = (height, width) of the clip
+    ("box3d", BOX3D),
+])
+
+SCHEMAS = {"clips": CLIPS_SCHEMA, "frames": FRAMES_SCHEMA, "objects": OBJECTS_SCHEMA}
+
+
+def with_metadata(schema: pa.Schema, class_names: list[str]) -> pa.Schema:
+    return schema.with_metadata({
+        "synthdata.format": FORMAT_NAME,
+        "synthdata.format_version": FORMAT_VERSION,
+        "synthdata.classes": json.dumps({str(i + 1): n for i, n in enumerate(class_names)}),
+    })

@@ -1,0 +1,52 @@
+"""A torch ``Dataset`` over a synthdata dataset: one item per clip.
+
+Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensors:
+``boxes`` (M,4) float32 visible boxes of the M visible (frame, object) rows, ``frame_index`` (M,),
+``track_id`` (M,), ``class_id`` (M,), ``visible_fraction`` (M,), and, when present and requested,
+``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64.
+Clips have different M, so batch with :func:`collate_clips`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow.compute as pc
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["ClipDataset", "collate_clips"]
+
+
+class ClipDataset(Dataset):
+    def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic")):
+        self.ds = ds
+        self.maps = tuple(maps)
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        clip = self.ds.clip(i)
+        video = torch.from_numpy(clip.video()).permute(0, 3, 1, 2).contiguous()
+        obj = clip.objects()
+        obj = obj.filter(pc.greater(obj["visible_pixels"], 0))
+        boxes = np.array(obj.column("bbox_visible").to_pylist(), dtype=np.float32).reshape(-1, 4)
+        labels: dict[str, Any] = {
+            "boxes": torch.from_numpy(boxes),
+            "frame_index": torch.tensor(obj.column("frame_index").to_pylist(), dtype=torch.int64),
+            "track_id": torch.tensor(obj.column("track_id").to_pylist(), dtype=torch.int64),
+            "class_id": torch.tensor(obj.column("class_id").to_pylist(), dtype=torch.int64),
+            "visible_fraction": torch.tensor(obj.column("visible_fraction").to_pylist(), dtype=torch.float32),
+        }
+        for name in self.maps:
+            if clip.frames().column(name).null_count == 0:
+                m = torch.from_numpy(clip.map(name).copy())
+                labels[name] = m.float() if name == "depth" else m.long()
+        return video, labels
+
+
+def collate_clips(batch: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]):
+    """Stack videos (B,T,3,H,W); keep per-clip label dicts in a list."""
+    return torch.stack([v for v, _ in batch]), [lab for _, lab in batch]

@@ -1,0 +1,131 @@
+"""Shard writer: clips → MP4s + three Parquet tables, staged in a temp dir and renamed into place."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..recipe.schema import RecipeSpec
+from .encoding import encode_array
+from .layout import TABLES, Layout
+from .manifest import ShardInfo, sha256_file
+from .records import ClipRecord
+from .schemas import SCHEMAS, with_metadata
+from .video import encode_mp4
+
+__all__ = ["write_shard", "clip_rows", "frame_rows", "object_rows"]
+
+Timer = Callable[[str], ContextManager[Any]]
+
+
+def _none_timer(_: str) -> ContextManager[Any]:
+    return nullcontext()
+
+
+def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: int, layout: Layout) -> dict:
+    T, (H, W) = rec.frames.num_frames, rec.frames.size
+    return {
+        "clip_id": rec.clip_id, "clip_index": rec.clip_index, "shard_index": shard_index, "seed": rec.seed,
+        "recipe_name": spec.name, "recipe_hash": recipe_hash, "backend": spec.backend.name,
+        "num_frames": T, "fps": spec.clip.fps, "width": W, "height": H,
+        "num_objects": int(rec.frames.amodal.shape[1]), "video_path": layout.rel(layout.video(rec.clip_id)),
+        "video_codec": spec.output.video_codec, "params": json.dumps(rec.params, sort_keys=True),
+    }
+
+
+def frame_rows(rec: ClipRecord, spec: RecipeSpec) -> list[dict]:
+    f, a, on = rec.frames, rec.annotations, spec.annotations
+    depth, flow_f, flow_b = f.depth.numpy(), f.flow_fwd.numpy(), f.flow_bwd.numpy()
+    inst, normals = f.instance.numpy(), f.normals.numpy()
+    rows = []
+    for k in range(f.num_frames):
+        rows.append({
+            "clip_id": rec.clip_id, "frame_index": k, "timestamp": k / spec.clip.fps,
+            "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
+            "depth": encode_array(depth[k], "float32") if on.depth else None,
+            "flow_fwd": encode_array(flow_f[k], "float16") if on.flow else None,
+            "flow_bwd": encode_array(flow_b[k], "float16") if on.flow else None,
+            "semantic": encode_array(a.semantic[k]) if on.semantic else None,
+            "instance": encode_array(inst[k], "uint16") if on.instance else None,
+            "normals": encode_array(normals[k], "float16") if on.normals else None,
+        })
+    return rows
+
+
+def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
+    """Column-wise rows of the objects table (vectorised; boxes of empty masks become nulls)."""
+    a = rec.annotations
+    R = a.num_rows
+
+    def boxes(b: np.ndarray) -> pa.Array:
+        flat = pa.array(b.reshape(-1), type=pa.float32())
+        valid = ~np.isnan(b).any(1)
+        return pa.FixedSizeListArray.from_arrays(flat, 4, mask=pa.array(~valid))
+
+    box3d = pa.StructArray.from_arrays(
+        [pa.FixedSizeListArray.from_arrays(pa.array(a.box3d[:, s].reshape(-1), pa.float32()), n)
+         for s, n in ((slice(0, 3), 3), (slice(3, 6), 3), (slice(6, 10), 4))],
+        names=["center", "size", "rotation"],
+    )
+    return {
+        "clip_id": pa.array([rec.clip_id] * R), "frame_index": a.frame_index, "track_id": a.track_id,
+        "class_id": a.class_id, "class_name": pa.array([class_names[c - 1] for c in a.class_id], pa.string()),
+        "bbox_visible": boxes(a.bbox_visible), "bbox_amodal": boxes(a.bbox_amodal),
+        "visible_fraction": a.visible_fraction, "visible_pixels": a.visible_pixels,
+        "amodal_pixels": a.amodal_pixels, "occluded": a.occluded, "truncated": a.truncated,
+        "in_view": a.in_view, "mask_rle": pa.array(a.mask_rle, pa.string()), "box3d": box3d,
+    }
+
+
+def _objects_table(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    tables = [pa.Table.from_pydict({k: p[k] for k in schema.names}, schema=schema) for p in parts]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def write_shard(layout: Layout, shard_index: int, records: list[ClipRecord], spec: RecipeSpec,
+                recipe_hash: str, timer: Timer = _none_timer) -> ShardInfo:
+    """Write one shard. Files appear in their final place only after all of them were written; the
+    caller commits the shard by adding the returned :class:`ShardInfo` to the manifest."""
+    stage = Layout(layout.staging / f"shard-{shard_index:05d}")
+    if stage.root.exists():
+        shutil.rmtree(stage.root)
+    for sub in (*TABLES, "media"):
+        (stage.root / sub).mkdir(parents=True)
+    class_names = spec.class_names
+    clips, frames, objects = [], [], []
+    for rec in records:
+        with timer("encode"):
+            encode_mp4(rec.frames.rgb.numpy(), stage.video(rec.clip_id), spec.clip.fps,
+                       spec.output.video_codec, spec.output.crf)
+        with timer("write"):
+            clips.append(clip_rows(rec, spec, recipe_hash, shard_index, layout))
+            frames.extend(frame_rows(rec, spec))
+            objects.append(object_rows(rec, class_names))
+    with timer("write"):
+        tables = {
+            "clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
+            "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
+            "objects": _objects_table(objects, SCHEMAS["objects"]),
+        }
+        files: dict[str, str] = {}
+        for name, table in tables.items():
+            path = stage.part(name, shard_index)
+            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata),
+                           path, compression="zstd")
+        staged = [stage.video(r.clip_id) for r in records] + [stage.part(t, shard_index) for t in TABLES]
+        for path in staged:  # media first, tables last: a reader never sees rows without their video
+            final = layout.root / stage.rel(path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            files[stage.rel(path)] = sha256_file(path)
+            os.replace(path, final)
+        shutil.rmtree(stage.root)
+    rows = {name: t.num_rows for name, t in tables.items()}
+    start = min((r.clip_index for r in records), default=0)
+    return ShardInfo(index=shard_index, clip_start=start, clip_stop=start + len(records), files=files, rows=rows)

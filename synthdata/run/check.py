@@ -1,0 +1,63 @@
+"""``check_recipe``: every registry name and motion parameter in a recipe, checked before heavy work.
+
+Lives in ``run`` (the stage that may import all others) so earlier stages never import later ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import RecipeError
+from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
+from ..recipe.distributions import Choice
+from ..recipe.schema import MotionSpec, RecipeSpec
+from ..registry import Registry
+from ..render import BACKENDS
+from ..render.raycast import PRIMITIVES, TEXTURES
+
+__all__ = ["check_recipe"]
+
+
+def _names(value: Any) -> list[Any]:
+    return list(value.choice) if isinstance(value, Choice) else [value]
+
+
+def _check_name(problems: list, field: str, value: Any, registry: Registry) -> None:
+    for name in _names(value):
+        if not isinstance(name, str) or name not in registry:
+            problems.append((field, registry.unknown_message(name)))
+
+
+def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Registry) -> None:
+    if motion.name not in registry:
+        problems.append((f"{field}.name", registry.unknown_message(motion.name)))
+        return
+    model = registry.get(motion.name).params
+    for key in motion.params:
+        if key not in model.model_fields:
+            allowed = ", ".join(model.model_fields) or "none"
+            problems.append((f"{field}.params.{key}", f"unknown parameter of motion {motion.name!r}; expected one of: {allowed}"))
+    consts = {k: v for k, v in motion.params.items() if k in model.model_fields and isinstance(v, (int, float))}
+    try:
+        model(**consts)
+    except Exception as exc:  # pydantic ValidationError: report the first problem
+        problems.append((f"{field}.params", str(exc).splitlines()[1] if "\n" in str(exc) else str(exc)))
+
+
+def check_recipe(spec: RecipeSpec) -> RecipeSpec:
+    """Raise :class:`RecipeError` listing every unknown name; return ``spec`` unchanged when fine."""
+    problems: list[tuple[str, str]] = []
+    if spec.backend.name not in BACKENDS:
+        problems.append(("backend.name", BACKENDS.unknown_message(spec.backend.name)))
+    _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
+    _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
+    for i, group in enumerate(spec.objects):
+        base = f"objects.{i}"
+        _check_name(problems, f"{base}.primitive", group.primitive, PRIMITIVES)
+        _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
+        _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
+        if group.placement.mode == "wall" and spec.environment.kind != "tube":
+            problems.append((f"{base}.placement.mode", "'wall' needs environment.kind: tube"))
+    if problems:
+        raise RecipeError(problems)
+    return spec

@@ -1,0 +1,139 @@
+"""``generate``: a recipe → a dataset directory, shard by shard, resumable.
+
+Shards run in this process, one after another (the Dask executor plugs in here; see docs/scaling.md).
+A shard is committed when the manifest lists it; re-running the same command skips committed shards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..errors import UserError
+from ..io.card import write_card
+from ..io.layout import Layout
+from ..io.manifest import Manifest, atomic_write_bytes
+from ..io.writer import write_shard
+from ..recipe.loading import spec_to_yaml
+from ..recipe.schema import RecipeSpec
+from ..render.backend import make_backend, resolve_device
+from .check import check_recipe
+from .pipeline import make_clip
+from .plan import Plan, make_plan
+from .timing import StageTimer
+
+__all__ = ["generate", "prepare_out"]
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, Manifest | None]:
+    """Decide what to do with ``out`` before anything is written: new, resume, or refuse.
+
+    Returns the layout and the manifest to resume from (None for a fresh dataset). Raises
+    :class:`UserError` for a non-empty directory that is not this same run.
+    """
+    root = Path(plan.out).expanduser()
+    layout = Layout(root)
+    if root.exists() and not root.is_dir():
+        raise UserError("out", f"{root} exists and is not a directory")
+    if root.exists() and not _is_empty_dir(root):
+        if not layout.manifest.is_file():
+            raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
+        try:
+            old = Manifest.read(layout)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UserError("out", f"{layout.manifest} is not a readable synthdata manifest ({exc})") from None
+        same = (old.recipe_hash, old.seed, old.num_clips, old.shard_size) == (
+            plan.recipe_hash, plan.seed, plan.clips, plan.shard_size)
+        if same and not overwrite:
+            return layout, old
+        if not overwrite:
+            raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
+                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
+    # writability, checked before anything is created
+    probe_dir = root if root.exists() else next(p for p in root.parents if p.exists())
+    if not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise UserError("out", f"{probe_dir} is not writable")
+    return layout, None
+
+
+def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifest:
+    if layout.root.exists():  # --overwrite of an existing synthdata dataset (checked in prepare_out)
+        shutil.rmtree(layout.root)
+    layout.root.mkdir(parents=True)
+    manifest = Manifest(
+        recipe_name=spec.name, recipe_hash=plan.recipe_hash, seed=spec.seed, num_clips=plan.clips,
+        shard_size=plan.shard_size, class_names=spec.class_names, backend=spec.backend.name, device=device,
+        annotations=spec.annotations.model_dump(), recipe=spec.model_dump(mode="json"),
+        synthdata_version=__version__, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    atomic_write_bytes(layout.recipe, spec_to_yaml(spec).encode())
+    manifest.write(layout)
+    return manifest
+
+
+def _progress(enabled: bool | None, total: int, done: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    progress = Progress(TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("clips"),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled, transient=False)
+    task = progress.add_task("clips", total=total, completed=done, rate="")
+    return progress, task
+
+
+def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, overwrite: bool = False, shard_size: int = 8,
+             progress: bool | None = None, device: str | None = None, timer: StageTimer | None = None) -> Manifest:
+    """Generate ``clips`` clips of ``recipe`` into ``out``; resume when ``out`` holds the same run.
+
+    Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input.
+    """
+    spec = check_recipe(recipe)
+    if device is not None:
+        spec = spec.model_copy(update={"device": device})
+    plan = make_plan(spec, clips, out, shard_size)
+    layout, manifest = prepare_out(plan, spec, overwrite)
+    dev = resolve_device(spec.device)
+    if manifest is None:
+        manifest = _fresh(layout, plan, spec, str(dev))
+    if layout.staging.exists():  # a killed run's half-written shard
+        shutil.rmtree(layout.staging)
+    backend = make_backend(spec.backend, dev)
+    timer = timer or StageTimer()
+    todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
+    done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
+    bar, task = _progress(progress, plan.clips, done_clips)
+    t0, made = time.perf_counter(), 0
+    with bar:
+        for shard in todo:
+            start, stop = manifest.shard_range(shard)
+            records = []
+            for i in range(start, stop):
+                records.append(make_clip(spec, plan.recipe_hash, i, backend, timer))
+                made += 1
+                rate = made / (time.perf_counter() - t0)
+                bar.update(task, advance=1, rate=f"{rate:.2f} clips/s")
+            manifest.add_shard(write_shard(layout, shard, records, spec, plan.recipe_hash, timer))
+            manifest.write(layout)
+    if layout.staging.exists():
+        shutil.rmtree(layout.staging)
+    wall = time.perf_counter() - t0
+    manifest.complete = True
+    manifest.stats = {
+        "wall_seconds_last_run": round(wall, 3), "clips_made_last_run": made,
+        "clips_per_second_last_run": round(made / wall, 4) if wall > 0 and made else None,
+        "stage_ms_per_clip_last_run": timer.ms(per=made) if made else {},
+        "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in ("clips", "frames", "objects")},
+    }
+    write_card(layout, manifest)
+    manifest.write(layout)
+    return manifest
