@@ -109,5 +109,5 @@ def tissue(p, color, color2, scale, seed):
     """Mucosa: mottled base (color) with dark branching vessels (color2) from ridged noise."""
     base = _mix(color, color * 0.75, fbm(p * scale[:, None], seed, 3))
     ridge = 1 - (2 * fbm(p * scale[:, None] * 0.6, seed + 11, 3) - 1).abs()
-    vessel = torch.clamp((ridge - 0.86) / 0.1, 0, 1) * 0.8
+    vessel = torch.clamp((ridge - 0.93) / 0.05, 0, 1) * 0.7
     return _mix(base, color2, vessel)
