@@ -1,7 +1,7 @@
 """Annotations from the G-buffer: boxes, masks (COCO RLE), visibility, 3D boxes, semantic maps."""
 
 from .annotate import annotate
-from .masks import encode_rle, mask_boxes, rle_counts
+from .masks import coverage_boxes, instance_rle_counts, instance_rles, instance_stats
 from .types import Annotations
 
-__all__ = ["Annotations", "annotate", "encode_rle", "mask_boxes", "rle_counts"]
+__all__ = ["Annotations", "annotate", "coverage_boxes", "instance_rle_counts", "instance_rles", "instance_stats"]

@@ -1,6 +1,8 @@
-"""Label extraction from per-object masks, vectorised on the masks' device.
+"""Label extraction, vectorised on the G-buffer's device.
 
-Shape: masks (R,H,W) bool — one row per (frame, object).
+Visible masks are a partition of the instance map, so visible boxes, pixel counts and mask RLEs are
+all read off the (T,H,W) instance map in one pass, never by materialising T×N masks. Amodal
+coverage (T,N,H,W) is reduced along rows and columns once.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
-__all__ = ["mask_boxes", "touches_border", "rle_counts", "encode_rle"]
+__all__ = ["first_last", "coverage_boxes", "instance_stats", "instance_rle_counts", "instance_rles"]
 
 
-def _first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """First and one-past-last True index along the last axis. Shape: (R,L) → (R,), (R,)."""
+def first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and one-past-last True index along the last axis. Shape: (...,L) → (...), (...)."""
     L = any_.shape[-1]
     idx = torch.arange(L, device=any_.device)
     first = torch.where(any_, idx, L).amin(-1)
@@ -21,45 +23,81 @@ def _first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return first, last
 
 
-def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
-    """Tight ``[x0, y0, x1, y1]`` pixel boxes; NaN rows for empty masks. → (R,4) float32."""
-    rows, cols = masks.any(-1), masks.any(-2)  # (R,H), (R,W)
-    y0, y1 = _first_last(rows)
-    x0, x1 = _first_last(cols)
-    box = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
-    return torch.where(rows.any(-1)[:, None], box, torch.full_like(box, float("nan")))
+def coverage_boxes(cover: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Boxes, pixel counts and border contact of coverage masks.
 
-
-def touches_border(masks: torch.Tensor) -> torch.Tensor:
-    """Whether a mask reaches the image edge (the object is cut by the frame). → (R,) bool."""
-    return masks[:, 0].any(-1) | masks[:, -1].any(-1) | masks[:, :, 0].any(-1) | masks[:, :, -1].any(-1)
-
-
-def rle_counts(masks: torch.Tensor) -> list[np.ndarray]:
-    """COCO run lengths (column-major, starting with a run of zeros) of every mask.
-
-    The change points are found on the device in one pass; only their positions come to the host.
+    Shape: cover (...,H,W) bool → boxes (...,4) float32 ``[x0,y0,x1,y1]`` (NaN when empty),
+    pixels (...) int64, touches_border (...) bool.
     """
-    R, H, W = masks.shape
+    rows, cols = cover.any(-1), cover.any(-2)
+    y0, y1 = first_last(rows)
+    x0, x1 = first_last(cols)
+    box = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
+    box = torch.where(rows.any(-1)[..., None], box, torch.full_like(box, float("nan")))
+    border = rows[..., 0] | rows[..., -1] | cols[..., 0] | cols[..., -1]
+    return box, cover.sum((-1, -2)), border
+
+
+def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Visible pixel counts and tight boxes of every object from the instance map.
+
+    Shape: instance (T,H,W) ints (0 background, i+1 object i) → pixels (T,N) int64, boxes (T,N,4)
+    float32 (NaN where not visible).
+    """
+    T, H, W = instance.shape
+    dev = instance.device
+    key = (torch.arange(T, device=dev)[:, None, None] * (num_objects + 1) + instance.long()).reshape(-1)
+    bins = T * (num_objects + 1)
+    pixels = torch.bincount(key, minlength=bins)
+    xs = torch.arange(W, device=dev).expand(T, H, W).reshape(-1)
+    ys = torch.arange(H, device=dev)[:, None].expand(T, H, W).reshape(-1)
+
+    def reduce(src: torch.Tensor, how: str, init: int) -> torch.Tensor:
+        return torch.full((bins,), init, device=dev, dtype=torch.long).scatter_reduce_(0, key, src, how)
+
+    box = torch.stack([reduce(xs, "amin", W), reduce(ys, "amin", H), reduce(xs, "amax", -1) + 1,
+                       reduce(ys, "amax", -1) + 1], -1).to(torch.float32)
+    box = torch.where((pixels > 0)[:, None], box, torch.full_like(box, float("nan")))
+    return pixels.reshape(T, -1)[:, 1:], box.reshape(T, num_objects + 1, 4)[:, 1:]
+
+
+def instance_rle_counts(instance: torch.Tensor, num_objects: int) -> list[np.ndarray]:
+    """COCO run lengths (column-major, opening with a run of zeros) of every object's visible mask.
+
+    Runs of the instance map are found on the device; only run starts come to the host, where each
+    object's runs are turned into gap/length pairs. → T·N arrays, frame-major.
+    """
+    T, H, W = instance.shape
     n = H * W
-    flat = masks.transpose(1, 2).reshape(R, n)
-    change = torch.zeros(R, n + 1, dtype=torch.bool, device=masks.device)
-    change[:, 0] = flat[:, 0]  # a mask starting with 1 opens with an empty run of zeros
-    change[:, 1:n] = flat[:, 1:] != flat[:, :-1]
-    row, pos = change.nonzero(as_tuple=True)
-    row, pos = row.cpu().numpy(), pos.cpu().numpy()
-    splits = np.searchsorted(row, np.arange(1, R))
-    out = []
-    for p in np.split(pos, splits):
-        bounds = np.concatenate([[0], p, [n]])
-        out.append(np.diff(bounds))
+    flat = instance.transpose(1, 2).reshape(T, n)
+    change = torch.ones(T, n, dtype=torch.bool, device=instance.device)
+    change[:, 1:] = flat[:, 1:] != flat[:, :-1]
+    fr, start = change.nonzero(as_tuple=True)
+    value = flat[fr, start]
+    fr, start, value = fr.cpu().numpy(), start.cpu().numpy(), value.cpu().numpy().astype(np.int64)
+    end = np.append(start[1:], n)
+    end[np.append(fr[1:] != fr[:-1], True)] = n  # a frame's last run ends at n
+    keep = value > 0
+    group = fr[keep] * num_objects + (value[keep] - 1)
+    s, e = start[keep], end[keep]
+    order = np.argsort(group, kind="stable")  # runs stay in pixel order within an object
+    group, s, e = group[order], s[order], e[order]
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    prev_end = np.where(first, 0, np.roll(e, 1))
+    pairs = np.stack([s - prev_end, e - s], 1)  # (runs, 2): gap before, run length
+    out: list[np.ndarray] = [np.array([n])] * (T * num_objects)
+    bounds = np.flatnonzero(first)
+    for k, lo in enumerate(bounds):
+        hi = bounds[k + 1] if k + 1 < len(bounds) else len(group)
+        out[group[lo]] = np.append(pairs[lo:hi].reshape(-1), n - e[hi - 1])
     return out
 
 
-def encode_rle(masks: torch.Tensor) -> list[str]:
-    """COCO compressed RLE strings (as pycocotools ``encode`` would give). → R strings."""
-    R, H, W = masks.shape
-    if R == 0:
+def instance_rles(instance: torch.Tensor, num_objects: int) -> list[str]:
+    """COCO compressed RLE strings of every object's visible mask (what pycocotools ``encode`` gives)."""
+    T, H, W = instance.shape
+    if T * num_objects == 0:
         return []
-    objs = [{"counts": c.tolist(), "size": [H, W]} for c in rle_counts(masks)]
+    objs = [{"counts": c.tolist(), "size": [H, W]} for c in instance_rle_counts(instance, num_objects)]
     return [r["counts"].decode("ascii") for r in mask_utils.frPyObjects(objs, H, W)]

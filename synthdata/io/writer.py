@@ -117,8 +117,13 @@ def write_shard(layout: Layout, shard_index: int, records: list[ClipRecord], spe
         files: dict[str, str] = {}
         for name, table in tables.items():
             path = stage.part(name, shard_index)
-            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata),
-                           path, compression="zstd")
+            # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping min/max
+            # statistics of them again costs time and saves nothing
+            maps = name == "frames"
+            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata), path,
+                           compression="none" if maps else "zstd",
+                           use_dictionary=["clip_id"] if maps else True,
+                           write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
         staged = [stage.video(r.clip_id) for r in records] + [stage.part(t, shard_index) for t in TABLES]
         for path in staged:  # media first, tables last: a reader never sees rows without their video
             final = layout.root / stage.rel(path)

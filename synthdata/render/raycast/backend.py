@@ -54,6 +54,10 @@ class _SceneTensors:
 
     obj_R: torch.Tensor
     obj_c: torch.Tensor
+    obj_c_host: np.ndarray  # (T+2,N,3) host copies for screen-space culling without device syncs
+    cam_pose_host: np.ndarray  # (T+2,4,4)
+    radius_host: np.ndarray  # (N,) bounding-sphere radius of each object
+    radius: torch.Tensor
     cam_R: torch.Tensor
     cam_c: torch.Tensor
     K: np.ndarray
@@ -86,7 +90,11 @@ class _SceneTensors:
             return torch.as_tensor(np.concatenate([env_val, obj_val]), device=device, **kw)
 
         return cls(
-            obj_R=poses[..., :3, :3], obj_c=poses[..., :3, 3], cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
+            obj_R=poses[..., :3, :3], obj_c=poses[..., :3, 3],
+            obj_c_host=traj.object_poses_padded[..., :3, 3], cam_pose_host=traj.camera_poses_padded,
+            radius_host=np.linalg.norm(objs.half_size, axis=-1).reshape(-1),
+            radius=torch.as_tensor(np.linalg.norm(objs.half_size, axis=-1).reshape(-1), **f32),
+            cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
             K=traj.K, half=torch.as_tensor(objs.half_size, **f32).reshape(-1, 3), groups=groups,
             prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in objs.primitive], device=device),
             prim_names=prim_names,
@@ -135,20 +143,52 @@ class RaycastBackend:
         d_cam = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], -1)
         return _r(d_cam[None], st.cam_R[ks][:, None, None])
 
-    def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        """Ray parameter of every object. Shape: o (B,3) or (B,H,W,3), d (B,H,W,3) → (B,N,H,W)."""
+    def _screen_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
+        """Conservative pixel rectangle of each object over the frames ``ks``, from the projected corners
+        of the cube around its bounding sphere (host-side numpy: no device sync). → (N,4) ints
+        [x0, y0, x1, y1] on the ``scale``-times grid; x1 <= x0 when the object is behind the camera."""
+        signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], dtype=np.float64)
+        corners = st.obj_c_host[ks][:, :, None] + st.radius_host[None, :, None, None] * signs  # (B,N,8,3)
+        cam = st.cam_pose_host[ks]  # (B,4,4)
+        x = np.einsum("bnkj,bji->bnki", corners - cam[:, None, None, :3, 3], cam[:, :3, :3])
+        z = x[..., 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = (st.K[0, 0] * x[..., 0] / z + st.K[0, 2]) * scale
+            v = (st.K[1, 1] * x[..., 1] / z + st.K[1, 2]) * scale
+        full = np.array([0, 0, W * scale, H * scale])
+        boxes = np.empty((corners.shape[1], 4), dtype=np.int64)
+        for i in range(corners.shape[1]):
+            zi = z[:, i]
+            if (zi <= 1e-6).all():  # wholly behind the camera in every frame
+                boxes[i] = (0, 0, 0, 0)
+            elif (zi <= 1e-3).any():  # straddles the camera plane: no safe bound
+                boxes[i] = full
+            else:
+                boxes[i] = (np.floor(u[:, i].min()) - 1, np.floor(v[:, i].min()) - 1,
+                            np.ceil(u[:, i].max()) + 2, np.ceil(v[:, i].max()) + 2)
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
+        return boxes
+
+    def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
+                     scale: int) -> torch.Tensor:
+        """Ray parameter of every object for camera rays, each object tested only inside its screen
+        rectangle. Shape: o (B,3), d (B,H,W,3) → (B,N,H,W)."""
         B, H, W, _ = d.shape
         N = st.half.shape[0]
         t = torch.full((B, N, H, W), INF, device=self.device)
-        for name, idx in st.groups.items():
-            R, c = st.obj_R[ks][:, idx], st.obj_c[ks][:, idx]  # (B,n,3,3), (B,n,3)
-            inv_half = 1.0 / st.half[idx]  # (n,3)
-            if o.dim() == 2:
-                o_u = (_rT(o[:, None] - c, R) * inv_half)[:, :, None, None]  # (B,n,1,1,3)
-            else:
-                o_u = _rT(o[:, None] - c[:, :, None, None], R[:, :, None, None]) * inv_half[:, None, None]
-            d_u = _rT(d[:, None], R[:, :, None, None]) * inv_half[:, None, None]
-            t[:, idx] = PRIMITIVES.get(name).intersect(o_u, d_u)
+        ks_host = np.arange(int(ks[0]), int(ks[0]) + B)  # ks is a contiguous range
+        boxes = self._screen_boxes(st, ks_host, H // scale, W // scale, scale)
+        prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
+        for i in range(N):
+            x0, y0, x1, y1 = (int(v) for v in boxes[i])
+            if x1 <= x0 or y1 <= y0:
+                continue
+            R, c = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
+            inv_half = 1.0 / st.half[i]
+            o_u = (_rT(o - c, R) * inv_half)[:, None, None]  # (B,1,1,3)
+            d_u = _rT(d[:, y0:y1, x0:x1], R[:, None, None]) * inv_half
+            t[:, i, y0:y1, x0:x1] = PRIMITIVES.get(prim[i]).intersect(o_u, d_u)
         return t
 
     def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -173,7 +213,7 @@ class RaycastBackend:
         d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
         B, Hs, Ws, _ = d.shape
         o = st.cam_c[ks]  # (B,3)
-        t_obj = self._hit_objects(st, ks, o, d)
+        t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o, d)
         if t_obj.shape[1]:
             t_near, idx = t_obj.min(1)
@@ -282,20 +322,30 @@ class RaycastBackend:
         return rgb
 
     def _shadowed(self, st, ks, b, q, L) -> torch.Tensor:
-        """Whether a ray from each hit point towards the sun meets any object. Shape: q (M,3) → (M,)."""
+        """Whether a ray from each hit point towards the sun meets any object. Shape: q (M,3) → (M,).
+
+        Points are first culled in light space (the object's bounding sphere seen along L), so the
+        exact primitive test runs only where a shadow is possible."""
         out = torch.zeros(q.shape[0], dtype=torch.bool, device=self.device)
-        for j in range(ks.shape[0]):
-            m = (b == j).nonzero().squeeze(1)
+        helper = torch.tensor([1.0, 0.0, 0.0] if abs(float(L[2])) > 0.5 else [0.0, 0.0, 1.0], device=self.device)
+        e1 = _normalize(torch.linalg.cross(L, helper))
+        e2 = torch.linalg.cross(L, e1)
+        qa, qb, qs = q @ e1, q @ e2, q @ L  # light-space coordinates of every point
+        c = st.obj_c[ks]  # (B,N,3)
+        ca, cb, cs = c @ e1, c @ e2, c @ L  # (B,N)
+        prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
+        r2 = st.radius**2
+        for i in range(st.half.shape[0]):
+            da, db = qa - ca[b, i], qb - cb[b, i]
+            cand = ((da * da + db * db) < r2[i]) & (qs < cs[b, i] + st.radius[i])
+            m = cand.nonzero().squeeze(1)
             if m.numel() == 0:
                 continue
-            qj = q[m]
-            for name, idx in st.groups.items():
-                R, c = st.obj_R[ks[j], idx], st.obj_c[ks[j], idx]  # (n,3,3), (n,3)
-                inv_half = 1.0 / st.half[idx]
-                o_u = _rT(qj[None] - c[:, None], R[:, None]) * inv_half[:, None]
-                d_u = _rT(L.expand(1, 1, 3), R[:, None]) * inv_half[:, None]
-                t = PRIMITIVES.get(name).intersect(o_u, d_u)
-                out[m] |= torch.isfinite(t).any(0)
+            R, ci = st.obj_R[ks, i][b[m]], c[b[m], i]  # (m,3,3), (m,3)
+            inv_half = 1.0 / st.half[i]
+            o_u = _rT(q[m] - ci, R) * inv_half
+            d_u = _rT(L.expand_as(ci), R) * inv_half
+            out[m] |= torch.isfinite(PRIMITIVES.get(prim[i]).intersect(o_u, d_u))
         return out
 
     def _sky(self, scene, dn: torch.Tensor) -> torch.Tensor:
