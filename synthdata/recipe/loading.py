@@ -87,9 +87,15 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
         if o.split("=")[0].lstrip("+~").startswith("hydra"):
             raise UserError(o.split("=")[0], "hydra settings cannot be overridden from a recipe run")
     root = config_dir()
+    # Plain `key=value` becomes `++key=value` (set, adding the key if the YAML left it to the schema's
+    # default); the schema then refuses unknown keys with a clear line. Config-group choices
+    # (`backend=raycast`) stay as they are.
+    overrides = [o if o.startswith(("+", "~")) or (root / o.split("=")[0]).is_dir() else f"++{o}" for o in overrides]
     try:
         if _is_path(recipe):
             path = Path(recipe).expanduser().resolve()
+            if path.suffix not in (".yaml", ".yml"):
+                raise UserError("recipe", f"expected a recipe name or a .yaml file, got {recipe!r}")
             if not path.is_file():
                 raise UserError("recipe", f"file not found: {recipe}")
             _refuse_code(OmegaConf.load(path))

@@ -1,0 +1,79 @@
+"""Shared tiny fixtures: 32×32, 4-frame clips keep the suite fast (diffusers' get_dummy_components idea)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import synthdata
+from synthdata.annotate import Annotations, annotate
+from synthdata.motion import Trajectories, rollout
+from synthdata.recipe.schema import RecipeSpec
+from synthdata.render import Frames, make_backend
+from synthdata.scene import Scene, sample_scene
+
+TINY = ["clip.frames=4", "clip.width=32", "clip.height=32", "device=cpu"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class TinyClip:
+    spec: RecipeSpec
+    scene: Scene
+    traj: Trajectories
+    frames: Frames
+    labels: Annotations
+
+
+def tiny_spec(recipe: str = "shapes", *extra: str) -> RecipeSpec:
+    return synthdata.load_recipe(recipe, [*TINY, *extra])
+
+
+def make_tiny_clip(spec: RecipeSpec, seed: int = 0) -> TinyClip:
+    rng = np.random.default_rng(seed)
+    c = spec.clip
+    scene = sample_scene(spec, rng)
+    traj = rollout(scene, c.frames, c.fps, c.width, c.height, rng)
+    frames = make_backend(spec.backend, "cpu").render(scene, traj, c.width, c.height)
+    return TinyClip(spec, scene, traj, frames, annotate(frames, scene, traj, spec.annotations))
+
+
+@pytest.fixture(scope="session")
+def shapes_clip() -> TinyClip:
+    return make_tiny_clip(tiny_spec("shapes", "clip.width=64", "clip.height=64"), seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ds") / "shapes"
+    synthdata.generate("shapes", clips=3, out=out, overrides=TINY, shard_size=2, progress=False)
+    return out
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real command line in a subprocess (exit codes and stderr as a user sees them)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "synthdata", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+def spec_from_yaml(tmp_path: Path, text: str, *overrides: str) -> RecipeSpec:
+    """A user recipe written to disk and loaded by path (the real loading path)."""
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return synthdata.load_recipe(str(path), [*TINY, *overrides])
+
+
+#: A camera looking down +y at a unit scene; objects are added per test.
+STAGE = """
+name: stage
+clip: {frames: 3, fps: 10, width: 64, height: 64}
+camera: {fov_deg: 60, position: [0, -10, 1], look_at: [0, 0, 1], motion: {name: static}}
+environment: {kind: void, sun: null, headlight: {intensity: 1.0, falloff: 0.0}, ambient: 0.2}
+"""

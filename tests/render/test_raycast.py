@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+import torch
+
+from synthdata.recipe.schema import BackendSpec
+from synthdata.render.raycast import PRIMITIVES, RaycastBackend
+
+from ..conftest import STAGE, make_tiny_clip, spec_from_yaml, tiny_spec
+
+
+def test_sphere_depth_is_exact(tmp_path):
+    """A sphere of radius 1 centred 10 m in front of the camera: z-depth 9 at the image centre."""
+    spec = spec_from_yaml(tmp_path, STAGE + """
+objects:
+  - {class_name: ball, primitive: sphere, size: [2, 2, 2], placement: {mode: free, x: 0, y: 0, z: 1}}
+""", "clip.width=64", "clip.height=64")
+    clip = make_tiny_clip(spec)
+    d = clip.frames.depth[0]
+    f = clip.traj.K[0, 0]
+    # pixel (31, 31)'s centre is half a pixel off-axis in x and y: solve |t·ray − c|² = 1 exactly
+    ray = np.array([-0.5 / f, -0.5 / f, 1.0])
+    c = np.array([0.0, 0.0, 10.0])
+    a, b, cc = ray @ ray, ray @ c, c @ c - 1
+    t = (b - np.sqrt(b * b - a * cc)) / a
+    assert abs(float(d[31, 31]) - t) < 1e-4 and abs(t - 9.0) < 0.01
+    assert torch.isinf(d[0, 0])  # void background
+    # the silhouette radius in pixels is f * r / sqrt(d^2 - r^2)
+    expected_area = np.pi * (f * 1 / np.sqrt(100 - 1)) ** 2
+    assert abs(int((clip.frames.instance[0] == 1).sum()) - expected_area) < 0.05 * expected_area
+    # the normal is (hit − centre) / r; camera axes (x right, y down, z fwd) → world (x, z, −y)
+    n_cam = t * ray - c
+    n_world = torch.tensor([n_cam[0], n_cam[2], -n_cam[1]], dtype=torch.float32)
+    assert torch.allclose(clip.frames.normals[0, 31, 31], n_world, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", PRIMITIVES.names())
+def test_primitive_hit_from_outside_and_normals_are_unit_axis_at_poles(name):
+    o = torch.tensor([[0.0, 0.0, 5.0]])
+    d = torch.tensor([[0.0, 0.0, -1.0]])
+    t = PRIMITIVES.get(name).intersect(o, d)
+    assert torch.allclose(t, torch.tensor([4.0]), atol=1e-5)  # every unit primitive has its top at z = 1
+    miss = PRIMITIVES.get(name).intersect(torch.tensor([[3.0, 3.0, 5.0]]), d)
+    assert torch.isinf(miss).all()
+    n = PRIMITIVES.get(name).normal(torch.tensor([[0.0, 0.0, 1.0]]))
+    assert torch.allclose(n / n.norm(), torch.tensor([[0.0, 0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy"])
+def test_culling_changes_nothing(recipe):
+    """Screen-space and light-space culling are only a speed-up: outputs are bit-identical without."""
+    spec = tiny_spec(recipe, "clip.width=48")
+    clip = make_tiny_clip(spec, seed=2)
+    brute = RaycastBackend(spec.backend, "cpu")
+    brute.cull = False
+    full = brute.render(clip.scene, clip.traj, 48, 32)
+    for name, value in vars(clip.frames).items():
+        assert torch.equal(value.nan_to_num(), getattr(full, name).nan_to_num()), name
+
+
+def test_supersampling_keeps_labels_at_pixel_centres():
+    spec = tiny_spec("shapes", "clip.width=48")
+    one = make_tiny_clip(spec, seed=2)
+    ss = RaycastBackend(BackendSpec(supersample=2), "cpu").render(one.scene, one.traj, 48, 32)
+    assert torch.equal(ss.instance, one.frames.instance) and torch.equal(ss.depth, one.frames.depth)
+    assert not torch.equal(ss.rgb, one.frames.rgb)  # edges are anti-aliased
+    # same picture: the mean colour agrees closely (at 48×32 the checker floor aliases, so pixels differ)
+    assert (ss.rgb.float().mean((0, 1, 2)) - one.frames.rgb.float().mean((0, 1, 2))).abs().max() < 6
+
+
+def _track(frames, flow, k, k_to):
+    """Follow every visible object pixel of frame k by ``flow`` into frame k_to; return the surface
+    points at both ends (object frame) and the pixel footprint, for the pixels landing on the same object."""
+    H, W = frames.instance.shape[1:]
+    inst = frames.instance[k]
+    ys, xs = torch.nonzero(inst > 0, as_tuple=True)
+    f = flow[k, ys, xs]
+    ok = torch.isfinite(f).all(1)
+    tx = torch.round(xs + 0.5 + f[:, 0] - 0.5).long()
+    ty = torch.round(ys + 0.5 + f[:, 1] - 0.5).long()
+    ok &= (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
+    ys, xs, tx, ty = ys[ok], xs[ok], tx[ok], ty[ok]
+    same = frames.instance[k_to, ty, tx] == inst[ys, xs]
+    ys, xs, tx, ty = ys[same], xs[same], tx[same], ty[same]
+    return frames.surface[k, ys, xs], frames.surface[k_to, ty, tx], frames.depth[k, ys, xs]
+
+
+@pytest.mark.parametrize("direction", ["fwd", "bwd"])
+def test_flow_moves_a_surface_point_onto_the_same_object_point(shapes_clip, direction):
+    fr = shapes_clip.frames
+    f = shapes_clip.traj.K[0, 0]
+    flow = fr.flow_fwd if direction == "fwd" else fr.flow_bwd
+    checked = 0
+    for k in range(fr.num_frames - 1):
+        a, b = (k, k + 1) if direction == "fwd" else (k + 1, k)
+        p, q, z = _track(fr, flow, a, b)
+        # rounding to the nearest pixel moves at most ~0.71 px; a pixel spans z/f metres at depth z
+        err = (p - q).norm(dim=1)
+        tol = 1.5 * z / f + 1e-3
+        assert (err <= tol).float().mean() > 0.97, (k, err.max())
+        checked += len(p)
+    assert checked > 500
+    # and flow is not trivially zero: objects and camera move in this recipe
+    assert flow[torch.isfinite(flow)].abs().mean() > 0.05
+
+
+def test_textured_pixel_keeps_its_colour_along_flow(shapes_clip):
+    """The RGB at a pixel and at its flow target agree (shading changes slowly), far better than chance."""
+    fr = shapes_clip.frames
+    H, W = fr.size
+    ys, xs = torch.nonzero(fr.instance[0] > 0, as_tuple=True)
+    f = fr.flow_fwd[0, ys, xs]
+    tx, ty = torch.round(xs + f[:, 0]).long(), torch.round(ys + f[:, 1]).long()
+    ok = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H) & (fr.instance[1].clamp(min=0)[ty.clamp(0, H - 1), tx.clamp(0, W - 1)] == fr.instance[0, ys, xs])
+    along = (fr.rgb[0, ys[ok], xs[ok]].float() - fr.rgb[1, ty[ok], tx[ok]].float()).abs().mean()
+    shuffled = (fr.rgb[0, ys[ok], xs[ok]].float() - fr.rgb[1, ty[ok].flip(0), tx[ok].flip(0)].float()).abs().mean()
+    assert along < 0.5 * shuffled
+
+
+def test_static_scene_has_zero_flow(tmp_path):
+    spec = spec_from_yaml(tmp_path, STAGE + """
+objects:
+  - {class_name: box, primitive: box, size: [2, 2, 2], placement: {mode: free, x: 0, y: 0, z: 1}}
+""")
+    fr = make_tiny_clip(spec).frames
+    finite = torch.isfinite(fr.flow_fwd)
+    assert finite.all() and fr.flow_fwd.abs().max() < 1e-3 and fr.flow_bwd.abs().max() < 1e-3
+
+
+def test_shadows_darken_the_floor(tmp_path):
+    stage = STAGE.replace("kind: void, sun: null", "kind: ground, sun: {elevation_deg: 90, intensity: 1.0}")
+    stage = stage.replace("position: [0, -10, 1], look_at: [0, 0, 1]", "position: [0, -6, 6], look_at: [2, 0, 0]")
+    body = """
+objects:
+  - {class_name: ball, primitive: sphere, size: [2, 2, 2], placement: {mode: free, x: 3, y: 0, z: 3}}
+"""
+    lit = make_tiny_clip(spec_from_yaml(tmp_path, stage + body, "backend.shadows=false"))
+    shadowed = make_tiny_clip(spec_from_yaml(tmp_path, stage + body, "backend.shadows=true"))
+    floor = lit.frames.instance == 0
+    diff = (lit.frames.rgb.float() - shadowed.frames.rgb.float()).sum(-1)
+    assert (diff[floor] > 0).sum() > 20  # a shadow under the sun-lit ball
+    assert (diff >= 0).all()  # shadows only ever darken
