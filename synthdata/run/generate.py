@@ -60,6 +60,8 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
                                    f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
     # writability, checked before anything is created
     probe_dir = root if root.exists() else next(p for p in root.parents if p.exists())
+    if not probe_dir.is_dir():
+        raise UserError("out", f"{probe_dir} is a file, so {root} cannot be created")
     if not os.access(probe_dir, os.W_OK | os.X_OK):
         raise UserError("out", f"{probe_dir} is not writable")
     return layout, None

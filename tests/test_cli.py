@@ -1,0 +1,82 @@
+"""The command line as a user runs it (subprocess): happy path and every bad-input path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import TINY, run_cli
+
+
+def test_generate_info_validate_recipes(tmp_path):
+    out = tmp_path / "ds"
+    r = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false")
+    assert r.returncode == 0, r.stderr
+    assert "wrote 2 clips" in r.stdout
+    info = run_cli("info", str(out), "--json")
+    assert info.returncode == 0 and json.loads(info.stdout)["clips"] == 2
+    text = run_cli("info", str(out))
+    assert "objects_per_class" in text.stdout
+    assert run_cli("validate", "highway").stdout.strip() == "ok"
+    listed = run_cli("recipes").stdout
+    assert all(n in listed for n in ("shapes", "highway", "colonoscopy"))
+    again = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false")
+    assert again.returncode == 0 and "already there" in again.stdout
+
+
+def test_user_recipe_file_and_dry_run(tmp_path):
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("defaults:\n  - recipe: highway\n  - _self_\nname: my_highway\n")
+    out = tmp_path / "plan"
+    r = run_cli("generate", f"recipe={recipe}", "clips=10", f"out={out}", *TINY, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["recipe"] == "my_highway" and plan["clips"] == 10 and plan["shards"] == 2
+    assert plan["estimated_bytes"] > 0 and not out.exists()
+
+
+@pytest.mark.parametrize("args, field", [
+    (["recipe=shapez"], "recipe"),
+    (["clip.width=-8"], "clip.width"),
+    (["clip.nope=1"], "clip.nope"),
+    (["clip.frames=many"], "clip.frames"),
+    (["clip.frames=100000"], "clip.frames"),
+    (["objects.0.count=100000"], "objects.0.count"),
+    (["objects.0.motion.name=teleport"], "objects.0.motion.name"),
+    (["environment.ground.texture=plaid"], "environment.ground.texture"),
+    (["+_target_=os.system"], "_target_"),
+    (["backend.name=blender"], "backend.name"),
+    (["clips=zero"], "clips"),
+    (["clips=0"], "clips"),
+    (["recipe=../../../etc/passwd"], "recipe"),
+    (["device=quantum"], "device"),
+    (["justaword"], "justaword"),
+    (["progress=maybe"], "progress"),
+])
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, field):
+    out = tmp_path / "never"
+    base = {"recipe": "recipe=shapes", "clips": "clips=1", "out": f"out={out}"}
+    for a in args:
+        base.pop(a.split("=")[0], None)
+    r = run_cli("generate", *base.values(), *TINY, *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_used_out_is_refused_with_one_line(tmp_path):
+    out = tmp_path / "ds"
+    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY).returncode == 0
+    r = run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4")
+    assert r.returncode == 2 and r.stderr.startswith("error: out:") and len(r.stderr.strip().splitlines()) == 1
+    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4", "--overwrite").returncode == 0
+
+
+def test_validate_and_info_errors(tmp_path):
+    r = run_cli("validate", "shapes", "clip.fps=-1", "clip.width=7")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 2  # one line per problem
+    r = run_cli("info", str(tmp_path))
+    assert r.returncode == 2 and "not a synthdata dataset" in r.stderr
