@@ -29,13 +29,14 @@ def coverage_boxes(cover: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tor
     Shape: cover (...,H,W) bool → boxes (...,4) float32 ``[x0,y0,x1,y1]`` (NaN when empty),
     pixels (...) int64, touches_border (...) bool.
     """
-    rows, cols = cover.any(-1), cover.any(-2)
+    row_counts = cover.view(torch.uint8).sum(-1, dtype=torch.int16 if cover.shape[-1] < 2**15 else torch.int32)
+    rows, cols = row_counts > 0, cover.any(-2)
     y0, y1 = first_last(rows)
     x0, x1 = first_last(cols)
     box = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
     box = torch.where(rows.any(-1)[..., None], box, torch.full_like(box, float("nan")))
     border = rows[..., 0] | rows[..., -1] | cols[..., 0] | cols[..., -1]
-    return box, cover.sum((-1, -2)), border
+    return box, row_counts.sum(-1, dtype=torch.int64), border
 
 
 def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,7 +20,7 @@ from .records import ClipRecord
 from .schemas import SCHEMAS, with_metadata
 from .video import encode_mp4
 
-__all__ = ["write_shard", "clip_rows", "frame_rows", "object_rows"]
+__all__ = ["ShardWriter", "write_shard", "clip_rows", "frame_rows", "object_rows"]
 
 Timer = Callable[[str], ContextManager[Any]]
 
@@ -89,48 +89,72 @@ def _objects_table(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
+class ShardWriter:
+    """Writes one shard. ``add`` encodes a clip's MP4 and table rows at once (so a shard never holds
+    raw frames of more than one clip); ``commit`` writes the Parquet tables and renames everything
+    into place. The caller then commits the shard by adding the returned :class:`ShardInfo` to the
+    manifest."""
+
+    def __init__(self, layout: Layout, shard_index: int, spec: RecipeSpec, recipe_hash: str,
+                 timer: Timer = _none_timer):
+        self.layout, self.shard_index, self.spec, self.recipe_hash, self.timer = layout, shard_index, spec, recipe_hash, timer
+        self.stage = Layout(layout.staging / f"shard-{shard_index:05d}")
+        if self.stage.root.exists():
+            shutil.rmtree(self.stage.root)
+        for sub in (*TABLES, "media"):
+            (self.stage.root / sub).mkdir(parents=True)
+        self.clip_ids: list[str] = []
+        self.clip_indices: list[int] = []
+        self.clips: list[dict] = []
+        self.frames: list[dict] = []
+        self.objects: list[dict[str, Any]] = []
+
+    def add(self, rec: ClipRecord) -> None:
+        spec = self.spec
+        with self.timer("encode"):
+            encode_mp4(rec.frames.rgb.numpy(), self.stage.video(rec.clip_id), spec.clip.fps,
+                       spec.output.video_codec, spec.output.crf)
+        with self.timer("write"):
+            self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
+            self.frames.extend(frame_rows(rec, spec))
+            self.objects.append(object_rows(rec, spec.class_names))
+        self.clip_ids.append(rec.clip_id)
+        self.clip_indices.append(rec.clip_index)
+
+    def commit(self) -> ShardInfo:
+        stage, class_names = self.stage, self.spec.class_names
+        with self.timer("write"):
+            tables = {
+                "clips": pa.Table.from_pylist(self.clips, schema=SCHEMAS["clips"]),
+                "frames": pa.Table.from_pylist(self.frames, schema=SCHEMAS["frames"]),
+                "objects": _objects_table(self.objects, SCHEMAS["objects"]),
+            }
+            for name, table in tables.items():
+                # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping
+                # min/max statistics of them again costs time and saves nothing
+                maps = name == "frames"
+                pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata),
+                               stage.part(name, self.shard_index),
+                               compression="none" if maps else "zstd",
+                               use_dictionary=["clip_id"] if maps else True,
+                               write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
+            files: dict[str, str] = {}
+            staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in TABLES]
+            for path in staged:  # media first, tables last: a reader never sees rows without their video
+                final = self.layout.root / stage.rel(path)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                files[stage.rel(path)] = sha256_file(path)
+                os.replace(path, final)
+            shutil.rmtree(stage.root)
+        start = min(self.clip_indices, default=0)
+        return ShardInfo(index=self.shard_index, clip_start=start, clip_stop=start + len(self.clip_ids), files=files,
+                         rows={name: t.num_rows for name, t in tables.items()})
+
+
 def write_shard(layout: Layout, shard_index: int, records: list[ClipRecord], spec: RecipeSpec,
                 recipe_hash: str, timer: Timer = _none_timer) -> ShardInfo:
-    """Write one shard. Files appear in their final place only after all of them were written; the
-    caller commits the shard by adding the returned :class:`ShardInfo` to the manifest."""
-    stage = Layout(layout.staging / f"shard-{shard_index:05d}")
-    if stage.root.exists():
-        shutil.rmtree(stage.root)
-    for sub in (*TABLES, "media"):
-        (stage.root / sub).mkdir(parents=True)
-    class_names = spec.class_names
-    clips, frames, objects = [], [], []
+    """Write a whole shard from finished clips (see :class:`ShardWriter`)."""
+    writer = ShardWriter(layout, shard_index, spec, recipe_hash, timer)
     for rec in records:
-        with timer("encode"):
-            encode_mp4(rec.frames.rgb.numpy(), stage.video(rec.clip_id), spec.clip.fps,
-                       spec.output.video_codec, spec.output.crf)
-        with timer("write"):
-            clips.append(clip_rows(rec, spec, recipe_hash, shard_index, layout))
-            frames.extend(frame_rows(rec, spec))
-            objects.append(object_rows(rec, class_names))
-    with timer("write"):
-        tables = {
-            "clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
-            "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
-            "objects": _objects_table(objects, SCHEMAS["objects"]),
-        }
-        files: dict[str, str] = {}
-        for name, table in tables.items():
-            path = stage.part(name, shard_index)
-            # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping min/max
-            # statistics of them again costs time and saves nothing
-            maps = name == "frames"
-            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata), path,
-                           compression="none" if maps else "zstd",
-                           use_dictionary=["clip_id"] if maps else True,
-                           write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
-        staged = [stage.video(r.clip_id) for r in records] + [stage.part(t, shard_index) for t in TABLES]
-        for path in staged:  # media first, tables last: a reader never sees rows without their video
-            final = layout.root / stage.rel(path)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            files[stage.rel(path)] = sha256_file(path)
-            os.replace(path, final)
-        shutil.rmtree(stage.root)
-    rows = {name: t.num_rows for name, t in tables.items()}
-    start = min((r.clip_index for r in records), default=0)
-    return ShardInfo(index=shard_index, clip_start=start, clip_stop=start + len(records), files=files, rows=rows)
+        writer.add(rec)
+    return writer.commit()

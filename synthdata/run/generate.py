@@ -18,7 +18,7 @@ from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
 from ..io.manifest import Manifest, atomic_write_bytes
-from ..io.writer import write_shard
+from ..io.writer import ShardWriter
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
 from ..render.backend import make_backend, resolve_device
@@ -118,13 +118,13 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, overwrite: bool
     with bar:
         for shard in todo:
             start, stop = manifest.shard_range(shard)
-            records = []
+            writer = ShardWriter(layout, shard, spec, plan.recipe_hash, timer)
             for i in range(start, stop):
-                records.append(make_clip(spec, plan.recipe_hash, i, backend, timer))
+                writer.add(make_clip(spec, plan.recipe_hash, i, backend, timer))
                 made += 1
                 rate = made / (time.perf_counter() - t0)
                 bar.update(task, advance=1, rate=f"{rate:.2f} clips/s")
-            manifest.add_shard(write_shard(layout, shard, records, spec, plan.recipe_hash, timer))
+            manifest.add_shard(writer.commit())
             manifest.write(layout)
     if layout.staging.exists():
         shutil.rmtree(layout.staging)

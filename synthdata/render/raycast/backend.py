@@ -370,24 +370,30 @@ class RaycastBackend:
         return sky
 
     def _flow(self, st, ks, ks_to, d, flat, b, owner, p_local, H, W) -> torch.Tensor:
-        """Pixel motion of each visible surface point from frame ks to frame ks_to. → (B,H,W,2)."""
+        """Pixel motion of each visible surface point from frame ks to frame ks_to. → (B,H,W,2).
+
+        Surface points are carried by their owner's pose at ks_to (the environment is static, so its
+        points stay put); sky points are directions, moved only by the camera's rotation."""
         fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         B = d.shape[0]
         cam_R, cam_c = st.cam_R[ks_to], st.cam_c[ks_to]  # (B,3,3), (B,3)
-        # sky: a direction, moved only by the camera's rotation
-        x = _rT(d, cam_R[:, None, None]).reshape(-1, 3).clone()
-        # surfaces: the owner's local point carried by the owner's next pose
-        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
-        R_to = torch.cat([eye, st.obj_R[ks_to]], 1)[b, owner]
-        c_to = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks_to]], 1)[b, owner]
-        p_to = _r(p_local, R_to) + c_to
+        p_to = p_local.clone()
+        on_obj = (owner > 0).nonzero().squeeze(1)
+        bo, io = b[on_obj], owner[on_obj] - 1
+        p_to[on_obj] = _r(p_local[on_obj], st.obj_R[ks_to][bo, io]) + st.obj_c[ks_to][bo, io]
+        x = torch.empty(B * H * W, 3, device=self.device)
+        sky = torch.ones(B * H * W, dtype=torch.bool, device=self.device)
+        sky[flat] = False
+        sky = sky.nonzero().squeeze(1)
+        b_sky = sky // (H * W)
+        x[sky] = _rT(d.reshape(-1, 3)[sky], cam_R[b_sky])
         x[flat] = _rT(p_to - cam_c[b], cam_R[b])
         x = x.reshape(B, H, W, 3)
         z = x[..., 2]
         u = fx * x[..., 0] / z + cx
         v = fy * x[..., 1] / z + cy
-        gv, gu = torch.meshgrid(torch.arange(H, device=self.device) + 0.5, torch.arange(W, device=self.device) + 0.5,
-                                indexing="ij")
+        gu = torch.arange(W, device=self.device, dtype=torch.float32) + 0.5
+        gv = torch.arange(H, device=self.device, dtype=torch.float32)[:, None] + 0.5
         flow = torch.stack([u - gu, v - gv], -1)
         return torch.where((z > 1e-6)[..., None], flow, torch.full_like(flow, float("nan")))
 
