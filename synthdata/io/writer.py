@@ -42,7 +42,9 @@ def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: 
 
 def frame_rows(rec: ClipRecord, spec: RecipeSpec) -> list[dict]:
     f, a, on = rec.frames, rec.annotations, spec.annotations
-    depth, flow_f, flow_b = f.depth.numpy(), f.flow_fwd.numpy(), f.flow_bwd.numpy()
+    f16 = np.finfo(np.float16).max  # flows beyond it (points grazing the camera plane) saturate
+    depth = f.depth.numpy()
+    flow_f, flow_b = (np.clip(x.numpy(), -f16, f16) for x in (f.flow_fwd, f.flow_bwd))
     inst, normals = f.instance.numpy(), f.normals.numpy()
     rows = []
     for k in range(f.num_frames):
