@@ -9,6 +9,7 @@ from .io.reader import open_dataset
 from .recipe.loading import load_recipe as _load
 from .recipe.schema import RecipeSpec
 from .run.check import check_recipe
+from .run.compute import ComputeSpec
 from .run.generate import generate as _generate
 
 __all__ = ["load_recipe", "generate", "open_dataset"]
@@ -20,8 +21,12 @@ def load_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 
 def generate(recipe: RecipeSpec | str, clips: int, out: str | Path, *, overrides: list[str] | tuple[str, ...] = (),
-             overwrite: bool = False, shard_size: int = 8, progress: bool | None = None,
+             compute: ComputeSpec | str | dict | None = None, overwrite: bool = False, progress: bool | None = None,
              device: str | None = None) -> Manifest:
-    """Generate a dataset; ``recipe`` is a RecipeSpec or a name/path (then ``overrides`` apply)."""
+    """Generate a dataset; ``recipe`` is a RecipeSpec or a name/path (then ``overrides`` apply).
+
+    ``compute``: ``None`` (embedded Dask cluster), ``"sync"`` (in-process), a dict such as
+    ``{"workers": 4, "shard_size": 16}`` or ``{"address": "tcp://host:8786"}``, or a ComputeSpec.
+    """
     spec = recipe if isinstance(recipe, RecipeSpec) else load_recipe(recipe, overrides)
-    return _generate(spec, clips, out, overwrite=overwrite, shard_size=shard_size, progress=progress, device=device)
+    return _generate(spec, clips, out, compute=compute, overwrite=overwrite, progress=progress, device=device)

@@ -4,8 +4,9 @@ Run arguments and recipe overrides share Hydra's ``key=value`` grammar::
 
     synthdata generate recipe=highway clips=100 out=data/highway clip.frames=8 seed=7 device=cpu
 
-``recipe``, ``clips``, ``out``, ``shard_size`` and ``progress`` are run arguments; every other
-``key=value`` is a Hydra override of the recipe. Bad input exits 2 with one line per problem.
+``recipe``, ``clips``, ``out``, ``progress``, ``compute`` and ``compute.<field>`` are run arguments;
+every other ``key=value`` is a Hydra override of the recipe. Bad input exits 2 with one line per
+problem; a run whose shards failed exits 1 after naming each failed clip.
 """
 
 from __future__ import annotations
@@ -19,21 +20,25 @@ from .errors import RecipeError, UserError
 
 __all__ = ["main"]
 
-RUN_ARGS = ("recipe", "clips", "out", "shard_size", "progress")
+RUN_ARGS = ("recipe", "clips", "out", "progress", "compute")
 
 
-def _split(args: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+def _split(args: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """→ (run arguments, compute overrides, recipe overrides)."""
     run: dict[str, str] = {}
+    compute: list[str] = []
     overrides: list[str] = []
     for a in args:
         key, sep, value = a.partition("=")
         if sep and key in RUN_ARGS:
             run[key] = value
+        elif sep and key.startswith("compute."):
+            compute.append(a)
         elif sep or a.startswith("~"):
             overrides.append(a)
         else:
             raise UserError(a, "expected key=value (a run argument or a recipe override such as clip.frames=8)")
-    return run, overrides
+    return run, compute, overrides
 
 
 def _int(run: dict[str, str], key: str, default: int) -> int:
@@ -56,23 +61,42 @@ def _bool(raw: str | None) -> bool | None:
 
 def cmd_generate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
-    from .run.generate import generate
+    from .run.compute import load_compute
+    from .run.generate import GenerationFailed, generate
     from .run.plan import make_plan
 
-    run, overrides = _split(ns.args)
+    flags = {"--dry-run": "dry_run", "--overwrite": "overwrite"}
+    for a in ns.args:  # flags may come after key=value arguments
+        if a in flags:
+            setattr(ns, flags[a], True)
+        elif a.startswith("--"):
+            raise UserError(a, f"unknown option; expected one of {', '.join(flags)}")
+    run, compute_args, overrides = _split([a for a in ns.args if not a.startswith("--")])
     spec = load_recipe(run.get("recipe", "shapes"), overrides)
+    compute = load_compute(run.get("compute", "local"), compute_args)
     clips = _int(run, "clips", 8)
     out = run.get("out") or f"data/{spec.name}"
-    shard_size = _int(run, "shard_size", 8)
+    progress = _bool(run.get("progress"))
     if ns.dry_run:
         from .run.generate import prepare_out
 
-        plan = make_plan(spec, clips, out, shard_size)
+        plan = make_plan(spec, clips, out, compute.shard_size)
         _, resume = prepare_out(plan, spec, ns.overwrite)
-        body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0}
+        body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0,
+                                 "compute": compute.model_dump()}
         print(json.dumps(body, indent=2))
         return 0
-    m = generate(spec, clips, out, overwrite=ns.overwrite, shard_size=shard_size, progress=_bool(run.get("progress")))
+    try:
+        m = generate(spec, clips, out, compute=compute, overwrite=ns.overwrite, progress=progress)
+    except GenerationFailed as exc:
+        for f in exc.failures:
+            if f.remote_traceback:
+                print(f.remote_traceback.rstrip(), file=sys.stderr)
+        for f in exc.failures:
+            print(f"error: {f}", file=sys.stderr)
+        print(f"error: {len(exc.failures)} shard(s) failed; the other shards are kept in {exc.out}. "
+              "Re-run the same command to retry only the failed ones.", file=sys.stderr)
+        return 1
     rate = m.stats.get("clips_per_second_last_run")
     print(f"wrote {m.stats['rows']['clips']} clips ({m.stats['rows']['objects']} object rows) to {out}"
           + (f" at {rate:.2f} clips/s" if rate else " (all shards were already there)"))
@@ -82,7 +106,7 @@ def cmd_generate(ns: argparse.Namespace) -> int:
 def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
-    _, overrides = _split(ns.overrides)
+    _, _, overrides = _split(ns.overrides)
     load_recipe(ns.recipe, overrides)
     print("ok")
     return 0
@@ -119,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="generate a dataset from a recipe",
                        description="synthdata generate recipe=<name|file.yaml> clips=<N> out=<dir> [overrides…]")
-    g.add_argument("args", nargs="*", help="recipe=…, clips=…, out=…, shard_size=…, progress=…, and recipe overrides")
+    g.add_argument("args", nargs=argparse.REMAINDER,
+                   help="recipe=…, clips=…, out=…, progress=…, compute=local|sync, compute.<field>=…, recipe overrides")
     g.add_argument("--dry-run", action="store_true", help="validate and print the plan; write nothing")
     g.add_argument("--overwrite", action="store_true", help="replace an existing synthdata dataset at out")
     g.set_defaults(fn=cmd_generate)

@@ -19,6 +19,8 @@ from synthdata.render import Frames, make_backend
 from synthdata.scene import Scene, sample_scene
 
 TINY = ["clip.frames=4", "clip.width=32", "clip.height=32", "device=cpu"]
+#: in-process execution, two clips per shard: most tests need no cluster
+SYNC2 = {"name": "sync", "shard_size": 2}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -52,7 +54,7 @@ def shapes_clip() -> TinyClip:
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ds") / "shapes"
-    synthdata.generate("shapes", clips=3, out=out, overrides=TINY, shard_size=2, progress=False)
+    synthdata.generate("shapes", clips=3, out=out, overrides=TINY, compute=SYNC2, progress=False)
     return out
 
 

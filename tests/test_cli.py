@@ -11,7 +11,8 @@ from .conftest import TINY, run_cli
 
 def test_generate_info_validate_recipes(tmp_path):
     out = tmp_path / "ds"
-    r = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false")
+    r = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false", "compute.workers=2",
+                "compute.shard_size=1")
     assert r.returncode == 0, r.stderr
     assert "wrote 2 clips" in r.stdout
     info = run_cli("info", str(out), "--json")
@@ -21,7 +22,8 @@ def test_generate_info_validate_recipes(tmp_path):
     assert run_cli("validate", "highway").stdout.strip() == "ok"
     listed = run_cli("recipes").stdout
     assert all(n in listed for n in ("shapes", "highway", "colonoscopy"))
-    again = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false")
+    again = run_cli("generate", "recipe=shapes", "clips=2", f"out={out}", *TINY, "progress=false",
+                    "compute=sync", "compute.shard_size=1")
     assert again.returncode == 0 and "already there" in again.stdout
 
 
@@ -29,7 +31,7 @@ def test_user_recipe_file_and_dry_run(tmp_path):
     recipe = tmp_path / "mine.yaml"
     recipe.write_text("defaults:\n  - recipe: highway\n  - _self_\nname: my_highway\n")
     out = tmp_path / "plan"
-    r = run_cli("generate", f"recipe={recipe}", "clips=10", f"out={out}", *TINY, "--dry-run")
+    r = run_cli("generate", f"recipe={recipe}", "clips=10", f"out={out}", *TINY, "--dry-run", "compute.shard_size=8")
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
     assert plan["recipe"] == "my_highway" and plan["clips"] == 10 and plan["shards"] == 2
@@ -53,6 +55,12 @@ def test_user_recipe_file_and_dry_run(tmp_path):
     (["device=quantum"], "device"),
     (["justaword"], "justaword"),
     (["progress=maybe"], "progress"),
+    (["compute=cloud"], "compute"),
+    (["compute.workers=-2"], "compute.workers"),
+    (["compute.shard_size=0"], "compute.shard_size"),
+    (["compute.retries=lots"], "compute.retries"),
+    (["compute.address=localhost:8786"], "compute.address"),
+    (["compute.turbo=1"], "compute.turbo"),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, field):
     out = tmp_path / "never"
@@ -69,10 +77,11 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, field):
 
 def test_used_out_is_refused_with_one_line(tmp_path):
     out = tmp_path / "ds"
-    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY).returncode == 0
-    r = run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4")
+    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "compute=sync").returncode == 0
+    r = run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4", "compute=sync")
     assert r.returncode == 2 and r.stderr.startswith("error: out:") and len(r.stderr.strip().splitlines()) == 1
-    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4", "--overwrite").returncode == 0
+    assert run_cli("generate", "recipe=shapes", "clips=1", f"out={out}", *TINY, "seed=4", "--overwrite",
+                   "compute=sync").returncode == 0
 
 
 def test_validate_and_info_errors(tmp_path):

@@ -1,4 +1,10 @@
-"""MP4 (H.264) encode/decode with PyAV. Single-threaded x264 so bytes depend only on the frames."""
+"""MP4 (H.264) encode/decode with PyAV.
+
+Bytes depend only on the frames: x264 runs single-threaded, frames carry explicit timestamps, and
+macroblock-tree rate control is off — with it on, this x264 build gave different bytes for identical
+frames from run to run (2 distinct files in 25 encodes of one clip), which would break resume and
+determinism checks.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +26,18 @@ def encode_mp4(rgb: np.ndarray, path: str | Path, fps: float, codec: str = "h264
     T, H, W, _ = rgb.shape
     lossless = codec == "h264_lossless"
     with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264rgb" if lossless else "libx264", rate=Fraction(fps).limit_denominator(1001))
+        rate = Fraction(fps).limit_denominator(1001)
+        stream = container.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
         stream.width, stream.height = W, H
         stream.pix_fmt = "rgb24" if lossless else "yuv420p"
         stream.thread_count = 1
-        stream.options = {"crf": "0" if lossless else str(crf), "preset": "veryfast", "threads": "1"}
-        for frame in rgb:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+        stream.options = {"crf": "0" if lossless else str(crf), "preset": "veryfast", "threads": "1",
+                          "x264-params": "mbtree=0"}
+        time_base = 1 / rate
+        for i, frame in enumerate(rgb):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            vf.pts, vf.time_base = i, time_base
+            for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager
 
@@ -95,14 +97,19 @@ class ShardWriter:
     """Writes one shard. ``add`` encodes a clip's MP4 and table rows at once (so a shard never holds
     raw frames of more than one clip); ``commit`` writes the Parquet tables and renames everything
     into place. The caller then commits the shard by adding the returned :class:`ShardInfo` to the
-    manifest."""
+    manifest.
+
+    Each attempt stages in its own directory, so a retried shard never collides with a lost
+    worker's half-written one. ``background=True`` encodes in a thread, overlapping the CPU-side work
+    with the next clip's (GPU) rendering.
+    """
 
     def __init__(self, layout: Layout, shard_index: int, spec: RecipeSpec, recipe_hash: str,
-                 timer: Timer = _none_timer):
+                 timer: Timer = _none_timer, background: bool = False):
         self.layout, self.shard_index, self.spec, self.recipe_hash, self.timer = layout, shard_index, spec, recipe_hash, timer
-        self.stage = Layout(layout.staging / f"shard-{shard_index:05d}")
-        if self.stage.root.exists():
-            shutil.rmtree(self.stage.root)
+        self.stage = Layout(layout.staging / f"shard-{shard_index:05d}-{uuid.uuid4().hex[:8]}")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="synthdata-encode") if background else None
+        self._pending: list[Future] = []
         for sub in (*TABLES, "media"):
             (self.stage.root / sub).mkdir(parents=True)
         self.clip_ids: list[str] = []
@@ -112,6 +119,20 @@ class ShardWriter:
         self.objects: list[dict[str, Any]] = []
 
     def add(self, rec: ClipRecord) -> None:
+        if self._pool is None:
+            self._add(rec)
+        else:
+            if self._pending:  # one clip encodes while the next renders; never more in memory
+                self._pending.pop(0).result()
+            self._pending.append(self._pool.submit(self._add, rec))
+
+    def abort(self) -> None:
+        """Drop the staged files (the shard stays absent)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.stage.root, ignore_errors=True)
+
+    def _add(self, rec: ClipRecord) -> None:
         spec = self.spec
         with self.timer("encode"):
             encode_mp4(rec.frames.rgb.numpy(), self.stage.video(rec.clip_id), spec.clip.fps,
@@ -124,6 +145,10 @@ class ShardWriter:
         self.clip_indices.append(rec.clip_index)
 
     def commit(self) -> ShardInfo:
+        if self._pool is not None:
+            for f in self._pending:
+                f.result()  # re-raises an encoding error here
+            self._pool.shutdown(wait=True)
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
             tables = {

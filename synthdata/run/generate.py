@@ -1,7 +1,8 @@
 """``generate``: a recipe → a dataset directory, shard by shard, resumable.
 
-Shards run in this process, one after another (the Dask executor plugs in here; see docs/scaling.md).
-A shard is committed when the manifest lists it; re-running the same command skips committed shards.
+Shards run on an executor (embedded Dask cluster by default; see docs/scaling.md); only this driver
+writes the manifest. A shard is committed when the manifest lists it; re-running the same command
+skips committed shards and redoes the rest.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
 from ..io.manifest import Manifest, atomic_write_bytes
-from ..io.writer import ShardWriter
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
 from ..render.backend import make_backend, resolve_device
 from .check import check_recipe
-from .pipeline import make_clip
+from .compute import ComputeSpec, load_compute
+from .executors import make_executor
 from .plan import Plan, make_plan
+from .shard import ShardFailed, ShardJob
 from .timing import StageTimer
 
-__all__ = ["generate", "prepare_out"]
+__all__ = ["GenerationFailed", "generate", "prepare_out"]
 
 
 def _is_empty_dir(path: Path) -> bool:
@@ -93,49 +95,81 @@ def _progress(enabled: bool | None, total: int, done: int):
     return progress, task
 
 
-def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, overwrite: bool = False, shard_size: int = 8,
-             progress: bool | None = None, device: str | None = None, timer: StageTimer | None = None) -> Manifest:
+class GenerationFailed(Exception):
+    """Some shards failed; every other shard is committed and a re-run retries only the failed ones."""
+
+    def __init__(self, failures: list[ShardFailed], out: Path):
+        self.failures, self.out = failures, out
+        super().__init__(f"{len(failures)} shard(s) failed in {out}")
+
+
+def _as_compute(compute: ComputeSpec | str | dict | None) -> ComputeSpec:
+    if compute is None:
+        return ComputeSpec()
+    if isinstance(compute, ComputeSpec):
+        return compute
+    if isinstance(compute, str):
+        return load_compute(compute)
+    return load_compute(compute.get("name", "local"), [f"{k}={v}" for k, v in compute.items() if k != "name"])
+
+
+def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: ComputeSpec | str | dict | None = None,
+             overwrite: bool = False, progress: bool | None = None, device: str | None = None,
+             timer: StageTimer | None = None) -> Manifest:
     """Generate ``clips`` clips of ``recipe`` into ``out``; resume when ``out`` holds the same run.
 
-    Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input.
+    ``compute`` picks the executor (default: an embedded Dask cluster; ``"sync"`` for in-process).
+    Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input and
+    :class:`GenerationFailed` after the run when shards failed (the others are kept).
     """
     spec = check_recipe(recipe)
     if device is not None:
         spec = spec.model_copy(update={"device": device})
-    plan = make_plan(spec, clips, out, shard_size)
+    compute = _as_compute(compute)
+    plan = make_plan(spec, clips, out, compute.shard_size)
     layout, manifest = prepare_out(plan, spec, overwrite)
     dev = resolve_device(spec.device)
     if manifest is None:
         manifest = _fresh(layout, plan, spec, str(dev))
-    if layout.staging.exists():  # a killed run's half-written shard
+    if layout.staging.exists():  # a killed run's half-written shards
         shutil.rmtree(layout.staging)
-    backend = make_backend(spec.backend, dev)
     timer = timer or StageTimer()
     todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
     done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
+    failures: list[ShardFailed] = []
+    made = 0
     bar, task = _progress(progress, plan.clips, done_clips)
-    t0, made = time.perf_counter(), 0
-    with bar:
-        for shard in todo:
-            start, stop = manifest.shard_range(shard)
-            writer = ShardWriter(layout, shard, spec, plan.recipe_hash, timer)
-            for i in range(start, stop):
-                writer.add(make_clip(spec, plan.recipe_hash, i, backend, timer))
-                made += 1
-                rate = made / (time.perf_counter() - t0)
-                bar.update(task, advance=1, rate=f"{rate:.2f} clips/s")
-            manifest.add_shard(writer.commit())
+    with make_executor(compute) as executor, bar:
+        overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
+        job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root.resolve()), num_clips=plan.clips,
+                       shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
+        t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
+        for outcome in executor.run(job, todo):
+            if isinstance(outcome, ShardFailed):
+                failures.append(outcome)
+                continue
+            manifest.add_shard(outcome.info)
             manifest.write(layout)
+            for stage, seconds in outcome.stage_seconds.items():
+                timer.seconds[stage] += seconds
+            n = outcome.info.clip_stop - outcome.info.clip_start
+            made += n
+            bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
+        wall = time.perf_counter() - t0
+        workers = executor.workers
     if layout.staging.exists():
-        shutil.rmtree(layout.staging)
-    wall = time.perf_counter() - t0
-    manifest.complete = True
+        shutil.rmtree(layout.staging, ignore_errors=True)
+    manifest.complete = not failures and len(manifest.shards) == manifest.num_shards
     manifest.stats = {
         "wall_seconds_last_run": round(wall, 3), "clips_made_last_run": made,
         "clips_per_second_last_run": round(made / wall, 4) if wall > 0 and made else None,
         "stage_ms_per_clip_last_run": timer.ms(per=made) if made else {},
+        "executor": compute.name if not compute.address else "remote", "workers_last_run": workers,
         "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in ("clips", "frames", "objects")},
     }
-    write_card(layout, manifest)
+    if manifest.complete:
+        write_card(layout, manifest)
     manifest.write(layout)
+    if failures:
+        raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)
     return manifest

@@ -37,6 +37,16 @@ def test_lossless_mp4_decodes_to_the_exact_frames(tmp_path):
     np.testing.assert_array_equal(decode_mp4(tmp_path / "a.mp4"), rgb)
 
 
+def test_h264_bytes_are_the_same_every_time(tmp_path, shapes_clip):
+    """x264's mb-tree rate control made identical frames encode differently now and then; it is off."""
+    rgb = shapes_clip.frames.rgb.numpy()
+    digests = set()
+    for i in range(20):
+        encode_mp4(rgb, tmp_path / f"{i}.mp4", fps=12)
+        digests.add((tmp_path / f"{i}.mp4").read_bytes())
+    assert len(digests) == 1
+
+
 def test_h264_is_close_and_deterministic(tmp_path):
     rgb = _frames()
     encode_mp4(rgb, tmp_path / "a.mp4", fps=12)

@@ -14,7 +14,7 @@ from synthdata.errors import UserError
 from synthdata.io.layout import Layout
 from synthdata.io.manifest import Manifest
 
-from ..conftest import TINY
+from ..conftest import SYNC2, TINY
 
 
 def _hashes(out: Path) -> dict[str, str]:
@@ -23,7 +23,7 @@ def _hashes(out: Path) -> dict[str, str]:
 
 
 def _gen(out: Path, *extra: str, **kw):
-    return synthdata.generate("shapes", clips=3, out=out, overrides=[*TINY, *extra], shard_size=2,
+    return synthdata.generate("shapes", clips=3, out=out, overrides=[*TINY, *extra], compute=SYNC2,
                               progress=False, **kw)
 
 
@@ -37,8 +37,10 @@ def test_same_recipe_and_seed_give_the_same_bytes(tmp_path, tiny_dataset):
 
 def test_shard_bytes_do_not_depend_on_shard_size(tmp_path):
     """A clip depends only on (recipe, seed, index): regrouping clips into shards changes no video."""
-    a = synthdata.generate("shapes", clips=3, out=tmp_path / "a", overrides=TINY, shard_size=1, progress=False)
-    b = synthdata.generate("shapes", clips=3, out=tmp_path / "b", overrides=TINY, shard_size=3, progress=False)
+    a = synthdata.generate("shapes", clips=3, out=tmp_path / "a", overrides=TINY, progress=False,
+                           compute={"name": "sync", "shard_size": 1})
+    b = synthdata.generate("shapes", clips=3, out=tmp_path / "b", overrides=TINY, progress=False,
+                           compute={"name": "sync", "shard_size": 3})
     media = lambda m: {k: v for s in m.shards for k, v in s.files.items() if k.startswith("media/")}  # noqa: E731
     assert media(a) == media(b) and len(media(a)) == 3
 
@@ -93,7 +95,7 @@ def test_out_under_a_file_is_refused(tmp_path):
 def test_bad_clip_count_is_refused_before_writing(tmp_path):
     for clips in (0, -1, 10**9):
         with pytest.raises(UserError, match="clips"):
-            synthdata.generate("shapes", clips=clips, out=tmp_path / "x", overrides=TINY, progress=False)
+            synthdata.generate("shapes", clips=clips, out=tmp_path / "x", overrides=TINY, progress=False, compute="sync")
     assert not (tmp_path / "x").exists()
 
 
@@ -101,7 +103,7 @@ def test_bad_clip_count_is_refused_before_writing(tmp_path):
 def test_shipped_recipes_make_plausible_labelled_clips(tmp_path, recipe, cls):
     out = tmp_path / recipe
     synthdata.generate(recipe, clips=2, out=out, overrides=["clip.frames=4", "clip.width=64", "clip.height=48",
-                                                             "device=cpu"], progress=False)
+                                                             "device=cpu"], progress=False, compute="sync")
     ds = synthdata.open_dataset(out)
     seen = [o for o in ds.objects.to_pylist() if o["class_name"] == cls and o["visible_pixels"] > 4]
     assert seen  # the class is really seen

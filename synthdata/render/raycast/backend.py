@@ -336,9 +336,9 @@ class RaycastBackend:
         helper = torch.tensor([1.0, 0.0, 0.0] if abs(float(L[2])) > 0.5 else [0.0, 0.0, 1.0], device=self.device)
         e1 = _normalize(torch.linalg.cross(L, helper))
         e2 = torch.linalg.cross(L, e1)
-        qa, qb, qs = q @ e1, q @ e2, q @ L  # light-space coordinates of every point
+        qa, qb, qs = _dot(q, e1), _dot(q, e2), _dot(q, L)  # light-space coordinates of every point
         c = st.obj_c[ks]  # (B,N,3)
-        ca, cb, cs = c @ e1, c @ e2, c @ L  # (B,N)
+        ca, cb, cs = _dot(c, e1), _dot(c, e2), _dot(c, L)  # (B,N)
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
         r2 = st.radius**2
         for i in range(st.half.shape[0]):

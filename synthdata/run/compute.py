@@ -1,0 +1,92 @@
+"""How a run is executed: the ``compute`` settings (not part of the recipe: they never change bytes).
+
+``compute=local`` (default) starts an embedded Dask cluster; ``compute.address=tcp://…`` uses an
+existing one; ``compute=sync`` runs in-process. Values come from ``recipes/compute/<name>.yaml`` plus
+``compute.<field>=value`` overrides.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import RecipeError, UserError
+from ..recipe.loading import config_dir
+
+__all__ = ["ComputeSpec", "load_compute"]
+
+
+class ComputeSpec(BaseModel):
+    """Execution settings. ``workers``/``gpus`` ``auto``: one worker per GPU when CUDA is present,
+    else one single-threaded worker per CPU core."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["local", "sync"] = "local"
+    address: str | None = Field(None, pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://\S+$")
+    workers: int | Literal["auto"] = "auto"
+    threads_per_worker: int = Field(1, ge=1, le=256)
+    gpus: int | Literal["auto"] = "auto"
+    shard_size: int = Field(8, ge=1, le=10_000)
+    retries: int = Field(2, ge=0, le=100)
+    max_in_flight: int | None = Field(None, ge=1, le=100_000)
+    memory_limit: str = "auto"
+    overlap: bool | Literal["auto"] = "auto"
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: Any) -> Any:
+        if isinstance(v, int) and not 1 <= v <= 4096:
+            raise ValueError(f"expected 'auto' or a whole number from 1 to 4096, got {v}")
+        return v
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, v: Any) -> Any:
+        if isinstance(v, int) and not 0 <= v <= 1024:
+            raise ValueError(f"expected 'auto' or a whole number from 0 to 1024, got {v}")
+        return v
+
+    def num_gpus(self) -> int:
+        """GPUs to use for an embedded cluster (0 means CPU workers)."""
+        if self.gpus != "auto":
+            return int(self.gpus)
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+    def num_workers(self) -> int:
+        if self.workers != "auto":
+            return int(self.workers)
+        gpus = self.num_gpus()
+        return gpus if gpus else max(1, (os.cpu_count() or 1) // self.threads_per_worker)
+
+
+def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = ()) -> ComputeSpec:
+    """``recipes/compute/<name>.yaml`` merged with ``field=value`` overrides (``compute.`` prefix optional)."""
+    path = config_dir() / "compute" / f"{name}.yaml"
+    choices = sorted(p.stem for p in (config_dir() / "compute").glob("*.yaml"))
+    if not name.replace("_", "").isalnum() or not path.is_file():
+        raise UserError("compute", f"unknown compute config {name!r}; expected one of {', '.join(choices)}")
+    cfg = OmegaConf.load(path)
+    try:
+        extra = OmegaConf.from_dotlist([o.removeprefix("compute.") for o in overrides])
+        data = OmegaConf.to_container(OmegaConf.merge(cfg, extra), resolve=True)
+    except OmegaConfBaseException as exc:
+        raise UserError("compute", str(exc).splitlines()[0]) from None
+    try:
+        return ComputeSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "literal", "str", "bool"))]
+            field = "compute" + "".join(f".{p}" for p in loc[:1])
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+            if err["type"] != "extra_forbidden" and "got" not in msg:
+                msg += f" (got {err['input']!r})"
+            problems.append((field, msg))
+        raise RecipeError(list(dict(problems).items())) from None

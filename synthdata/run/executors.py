@@ -1,0 +1,147 @@
+"""Executors run shard tasks and yield outcomes as they complete; the driver owns the manifest.
+
+``sync`` runs shards in this process. ``local``/remote use Dask: an embedded ``LocalCluster`` (one
+single-threaded worker process per core), one worker per GPU (``resources={"GPU": 1}`` and
+``CUDA_VISIBLE_DEVICES`` per worker; dask-cuda's ``LocalCUDACluster`` when installed), or any existing
+cluster at ``compute.address``. At most ``max_in_flight`` shards are submitted at once and a task
+returns only a small :class:`~synthdata.run.shard.ShardResult`, so the driver never holds frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractContextManager
+from typing import Iterator, Protocol
+
+from ..registry import Registry
+from .compute import ComputeSpec
+from .shard import ShardFailed, ShardJob, ShardResult, run_shard
+
+__all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "DaskExecutor"]
+
+Outcome = ShardResult | ShardFailed
+
+
+class Executor(Protocol, AbstractContextManager):
+    workers: int
+
+    def job_threads(self) -> int | None: ...
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]: ...
+
+
+class SyncExecutor:
+    """Shards one after another in this process (``compute=sync``)."""
+
+    def __init__(self, compute: ComputeSpec):
+        self.compute = compute
+        self.workers = 1
+
+    def __enter__(self) -> "SyncExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def job_threads(self) -> int | None:
+        return None
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+        for s in shards:
+            try:
+                yield run_shard(job, s)
+            except ShardFailed as failure:
+                yield failure
+
+
+class DaskExecutor:
+    """Shards as Dask tasks (``compute=local`` or ``compute.address=…``)."""
+
+    def __init__(self, compute: ComputeSpec):
+        self.compute = compute
+        self.gpus = 0 if compute.address else compute.num_gpus()
+        self.workers = compute.num_workers()
+        self.client = None
+        self.cluster = None
+
+    def _cluster(self):
+        from distributed import LocalCluster
+
+        c = self.compute
+        quiet = dict(silence_logs=logging.ERROR, dashboard_address=None)
+        if self.gpus:
+            try:
+                from dask_cuda import LocalCUDACluster
+
+                return LocalCUDACluster(CUDA_VISIBLE_DEVICES=list(range(self.gpus)), threads_per_worker=c.threads_per_worker,
+                                        resources={"GPU": 1}, memory_limit=c.memory_limit, **quiet)
+            except ImportError:
+                from distributed import Nanny, Scheduler, SpecCluster
+
+                workers = {f"gpu-{i}": {"cls": Nanny, "options": {
+                    "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit,
+                    "env": {"CUDA_VISIBLE_DEVICES": str(i)}}} for i in range(self.gpus)}
+                return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
+                                   silence_logs=logging.ERROR)
+        return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
+                            memory_limit=c.memory_limit, **quiet)
+
+    def __enter__(self) -> "DaskExecutor":
+        from distributed import Client
+
+        for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
+            logging.getLogger(name).setLevel(logging.ERROR)  # a killed worker is handled, not news
+        if self.compute.address:
+            self.client = Client(self.compute.address, timeout="30s")
+            self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+        else:
+            self.cluster = self._cluster()
+            self.client = Client(self.cluster)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def job_threads(self) -> int | None:
+        return self.compute.threads_per_worker
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+        from distributed import as_completed
+
+        limit = self.compute.max_in_flight or 2 * self.workers
+        resources = {"GPU": 1} if self.gpus else None
+        todo = list(shards)
+
+        shard_of: dict[str, int] = {}
+
+        def submit(s: int):
+            # the key names the run and the shard: identical arguments of two runs never merge
+            f = self.client.submit(run_shard, job, s, key=f"shard-{job.recipe_hash[:12]}-{job.spec.seed}-{s:05d}",
+                                   pure=False, retries=self.compute.retries, resources=resources)
+            shard_of[f.key] = s
+            return f
+
+        pending = as_completed([submit(todo.pop(0)) for _ in range(min(limit, len(todo)))])
+        for future in pending:
+            try:
+                yield future.result()
+            except ShardFailed as failure:
+                yield failure
+            except Exception as exc:  # e.g. KilledWorker: the task took down workers too often
+                yield ShardFailed(shard_of[future.key], None, None, "", f"{type(exc).__name__}: {exc}", "")
+            finally:
+                future.release()
+            if todo:
+                pending.add(submit(todo.pop(0)))
+
+
+EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
+EXECUTORS.register("sync", SyncExecutor)
+EXECUTORS.register("local", DaskExecutor)
+
+
+def make_executor(compute: ComputeSpec) -> Executor:
+    return EXECUTORS.get(compute.name, "compute.name")(compute)

@@ -1,0 +1,112 @@
+"""A shard task: the pure function ``(job, shard_index) → files`` that executors run anywhere.
+
+Per-process state (the backend, its device, torch threads) is built once per worker process on first
+use and never pickled from the driver. ``SYNTHDATA_POISON_CLIPS=3,17`` makes those clip indices raise,
+for fault drills (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io.layout import Layout
+from ..io.manifest import ShardInfo
+from ..io.writer import ShardWriter
+from ..recipe.schema import RecipeSpec
+from ..render.backend import Backend, make_backend, resolve_device
+from .pipeline import clip_id, make_clip
+from .timing import StageTimer
+
+__all__ = ["ShardJob", "ShardResult", "ShardFailed", "run_shard"]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """Everything a worker needs for any shard of one run (small; pickled once per task)."""
+
+    spec: RecipeSpec
+    recipe_hash: str
+    out: str
+    num_clips: int
+    shard_size: int
+    threads: int | None = None  # torch threads per worker process (None: leave as is)
+    overlap: bool = False  # encode/write in a background thread while the next clip renders
+
+    def clip_range(self, shard_index: int) -> range:
+        return range(shard_index * self.shard_size, min((shard_index + 1) * self.shard_size, self.num_clips))
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    info: ShardInfo
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    worker: str = ""
+
+
+class ShardFailed(Exception):
+    """A shard could not be made; names the clip that failed (when one did) and keeps the traceback."""
+
+    def __init__(self, shard_index: int, clip_id: str | None, clip_index: int | None, seed_info: str, error: str,
+                 remote_traceback: str):
+        super().__init__(shard_index, clip_id, clip_index, seed_info, error, remote_traceback)
+        self.shard_index, self.clip_id, self.clip_index = shard_index, clip_id, clip_index
+        self.seed_info, self.error, self.remote_traceback = seed_info, error, remote_traceback
+
+    def __str__(self) -> str:
+        where = f"clip {self.clip_id} (index {self.clip_index}, {self.seed_info})" if self.clip_id else "writing"
+        return f"shard {self.shard_index}: {where} failed: {self.error}"
+
+
+_BACKENDS: dict[tuple[str, str], Backend] = {}
+_THREADS_SET = False
+
+
+def _backend(job: ShardJob) -> Backend:
+    """One backend per process and device (compiled kernels, CUDA context stay warm across shards)."""
+    global _THREADS_SET
+    if job.threads and not _THREADS_SET:
+        import torch
+
+        torch.set_num_threads(job.threads)
+        _THREADS_SET = True
+    device = resolve_device(job.spec.device)
+    key = (job.spec.backend.model_dump_json(), str(device))
+    if key not in _BACKENDS:
+        _BACKENDS[key] = make_backend(job.spec.backend, device)
+    return _BACKENDS[key]
+
+
+def _poisoned() -> set[int]:
+    raw = os.environ.get("SYNTHDATA_POISON_CLIPS", "")
+    return {int(x) for x in raw.split(",") if x.strip()}
+
+
+def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
+    """Make and write every clip of one shard; the shard appears whole or not at all."""
+    from ..seeding import clip_seed
+
+    timer = StageTimer()
+    backend = _backend(job)
+    writer = ShardWriter(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
+    poisoned = _poisoned()
+    try:
+        for i in job.clip_range(shard_index):
+            try:
+                if i in poisoned:
+                    raise RuntimeError(f"clip {i} is poisoned (SYNTHDATA_POISON_CLIPS)")
+                writer.add(make_clip(job.spec, job.recipe_hash, i, backend, timer))
+            except Exception as exc:
+                seed = clip_seed(job.recipe_hash, job.spec.seed, i)
+                raise ShardFailed(shard_index, clip_id(job.spec, i), i, f"seed {seed}",
+                                  f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
+        info = writer.commit()
+    except ShardFailed:
+        writer.abort()
+        raise
+    except Exception as exc:
+        writer.abort()
+        raise ShardFailed(shard_index, None, None, "", f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
+    return ShardResult(info=info, stage_seconds=dict(timer.seconds), worker=f"pid {os.getpid()}")
