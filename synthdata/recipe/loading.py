@@ -21,6 +21,7 @@ from .schema import RecipeSpec
 __all__ = ["config_dir", "list_recipes", "compose_recipe", "load_recipe", "parse_spec", "spec_to_yaml"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+_KEY = re.compile(r"^(\+\+|\+|~)?[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
 _FORBIDDEN_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
 
@@ -82,6 +83,9 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
 
     overrides = list(overrides)
     for o in overrides:
+        key = o.split("=")[0]
+        if not _KEY.match(key) or ("=" not in o and not key.startswith("~")):
+            raise UserError(key or o, "expected key=value with a dotted recipe key, e.g. clip.frames=8")
         if any(k in o for k in _FORBIDDEN_KEYS):
             raise UserError(o.split("=")[0].lstrip("+~"), "instantiation keys are not allowed in recipes")
         if o.split("=")[0].lstrip("+~").startswith("hydra"):
@@ -119,6 +123,8 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise UserError("recipe", str(exc).strip().splitlines()[0]) from None
     except (HydraException, OmegaConfBaseException) as exc:
         raise _hydra_error(exc, recipe) from None
+    except ValueError as exc:  # Hydra's own checks of override values
+        raise UserError("overrides", str(exc).splitlines()[0]) from None
     data = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(data, dict)
     _refuse_code(data)

@@ -73,9 +73,16 @@ def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = (
     if not name.replace("_", "").isalnum() or not path.is_file():
         raise UserError("compute", f"unknown compute config {name!r}; expected one of {', '.join(choices)}")
     cfg = OmegaConf.load(path)
+    for o in overrides:
+        key = o.split("=")[0].removeprefix("compute.")
+        try:
+            extra = OmegaConf.from_dotlist([o.removeprefix("compute.")])
+            cfg = OmegaConf.merge(cfg, extra)
+        except Exception as exc:  # YAML or grammar errors in the value
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"compute.{key}", f"could not parse the value ({first})") from None
     try:
-        extra = OmegaConf.from_dotlist([o.removeprefix("compute.") for o in overrides])
-        data = OmegaConf.to_container(OmegaConf.merge(cfg, extra), resolve=True)
+        data = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
         raise UserError("compute", str(exc).splitlines()[0]) from None
     try:

@@ -13,6 +13,7 @@ import logging
 from contextlib import AbstractContextManager
 from typing import Iterator, Protocol
 
+from ..errors import UserError
 from ..registry import Registry
 from .compute import ComputeSpec
 from .shard import ShardFailed, ShardJob, ShardResult, run_shard
@@ -92,7 +93,13 @@ class DaskExecutor:
         for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
             logging.getLogger(name).setLevel(logging.ERROR)  # a killed worker is handled, not news
         if self.compute.address:
-            self.client = Client(self.compute.address, timeout="30s")
+            try:
+                self.client = Client(self.compute.address, timeout="30s")
+                self.client.wait_for_workers(1, timeout=120)
+            except (OSError, TimeoutError) as exc:
+                self.__exit__(None, None, None)
+                raise UserError("compute.address", f"no Dask scheduler with workers at {self.compute.address} "
+                                                   f"({type(exc).__name__}: {exc})") from None
             self.workers = max(1, len(self.client.scheduler_info()["workers"]))
         else:
             self.cluster = self._cluster()

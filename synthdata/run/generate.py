@@ -129,17 +129,18 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     plan = make_plan(spec, clips, out, compute.shard_size)
     layout, manifest = prepare_out(plan, spec, overwrite)
     dev = resolve_device(spec.device)
-    if manifest is None:
-        manifest = _fresh(layout, plan, spec, str(dev))
-    if layout.staging.exists():  # a killed run's half-written shards
-        shutil.rmtree(layout.staging)
     timer = timer or StageTimer()
-    todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
-    done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
     failures: list[ShardFailed] = []
     made = 0
-    bar, task = _progress(progress, plan.clips, done_clips)
-    with make_executor(compute) as executor, bar:
+    with make_executor(compute) as executor:  # up (or reachable) before anything is written
+        if manifest is None:
+            manifest = _fresh(layout, plan, spec, str(dev))
+        if layout.staging.exists():  # a killed run's half-written shards
+            shutil.rmtree(layout.staging)
+        todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
+        done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
+        bar, task = _progress(progress, plan.clips, done_clips)
+        bar.start()
         overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
         job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root.resolve()), num_clips=plan.clips,
                        shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
@@ -155,6 +156,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
             n = outcome.info.clip_stop - outcome.info.clip_start
             made += n
             bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
+        bar.stop()
         wall = time.perf_counter() - t0
         workers = executor.workers
     if layout.staging.exists():

@@ -110,3 +110,16 @@ def test_shipped_recipes_make_plausible_labelled_clips(tmp_path, recipe, cls):
     video = ds.clip(0).video().astype(float)
     assert video.std() > 8 and 20 < video.mean() < 235  # a picture, neither blank nor blown out
     assert (out / "preview.png").stat().st_size > 1000
+
+
+def test_background_encoding_gives_the_same_bytes(tmp_path, tiny_dataset):
+    """compute.overlap (encode in a thread while the next clip renders; on by default for CUDA)."""
+    _gen_overlap = synthdata.generate("shapes", clips=3, out=tmp_path / "o", overrides=TINY, progress=False,
+                                      compute={"name": "sync", "shard_size": 2, "overlap": True})
+    assert _gen_overlap.complete and _hashes(tmp_path / "o") == _hashes(tiny_dataset)
+
+
+def test_one_dask_worker_gives_the_same_bytes_as_in_process(tmp_path, tiny_dataset):
+    synthdata.generate("shapes", clips=3, out=tmp_path / "d", overrides=TINY, progress=False,
+                       compute={"workers": 1, "shard_size": 2})
+    assert _hashes(tmp_path / "d") == _hashes(tiny_dataset)
