@@ -125,6 +125,33 @@ def cmd_info(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fiftyone(ns: argparse.Namespace) -> int:
+    from .io.fiftyone import dataset_summary, launch, to_fiftyone
+    from .io.reader import open_dataset
+
+    ds = open_dataset(ns.path)  # a bad path fails here, before FiftyOne starts
+    if ns.launch:  # a busy port is refused before anything is built
+        import socket
+
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", ns.port)) == 0:
+                raise UserError("--port", f"port {ns.port} is in use; choose another with --port")
+    dataset = to_fiftyone(ds, name=ns.name, overwrite=ns.overwrite)
+    print(json.dumps(dataset_summary(dataset)))
+    if ns.launch:
+        print(f"FiftyOne App: http://127.0.0.1:{ns.port}/datasets/{dataset.name}  (Ctrl-C to stop)", flush=True)
+        launch(dataset, ns.port)
+    return 0
+
+
+def cmd_export(ns: argparse.Namespace) -> int:
+    from .io.exporters import export
+    from .io.reader import open_dataset
+
+    print(json.dumps(export(open_dataset(ns.path), ns.format, ns.out)))
+    return 0
+
+
 def cmd_recipes(ns: argparse.Namespace) -> int:
     from .recipe.loading import list_recipes
 
@@ -156,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path")
     i.add_argument("--json", action="store_true")
     i.set_defaults(fn=cmd_info)
+    f = sub.add_parser("fiftyone", help="build (or replace) a persistent FiftyOne video dataset; --launch serves the App")
+    f.add_argument("path")
+    f.add_argument("--name", help="FiftyOne dataset name (default: the directory's name)")
+    f.add_argument("--overwrite", action="store_true", help="replace a FiftyOne dataset of that name")
+    f.add_argument("--launch", action="store_true", help="serve the App on 127.0.0.1 until Ctrl-C")
+    f.add_argument("--port", type=int, default=5151)
+    f.set_defaults(fn=cmd_fiftyone)
+    e = sub.add_parser("export", help="write COCO (video extensions, RLE masks) or MOT Challenge files")
+    e.add_argument("path")
+    e.add_argument("--format", required=True, help="coco or mot")
+    e.add_argument("--out", required=True)
+    e.set_defaults(fn=cmd_export)
     r = sub.add_parser("recipes", help="list the shipped recipes")
     r.set_defaults(fn=cmd_recipes)
     return p

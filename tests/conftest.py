@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,12 @@ from synthdata.motion import Trajectories, rollout
 from synthdata.recipe.schema import RecipeSpec
 from synthdata.render import Frames, make_backend
 from synthdata.scene import Scene, sample_scene
+
+# FiftyOne: a throw-away database for the test session, no usage tracking, no MongoDB-age warning
+os.environ.setdefault("FIFTYONE_DATABASE_DIR", tempfile.mkdtemp(prefix="synthdata-fo-db-"))
+os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
+os.environ.setdefault("FIFTYONE_SHOW_PROGRESS_BARS", "false")
 
 TINY = ["clip.frames=4", "clip.width=32", "clip.height=32", "device=cpu"]
 #: in-process execution, two clips per shard: most tests need no cluster

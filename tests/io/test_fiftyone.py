@@ -1,0 +1,143 @@
+"""FiftyOne with its real mongod, and the App in a real browser (Debian's Chromium via Playwright)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import synthdata
+from synthdata.errors import UserError
+from synthdata.io.fiftyone import from_fiftyone, import_fiftyone, to_fiftyone
+
+from ..conftest import SYNC2, TINY, run_cli
+
+fo = import_fiftyone()  # env from conftest: temp database dir, no tracking, no validation warning
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def fo_source(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fo") / "shapes_fo"
+    synthdata.generate("shapes", clips=2, out=out, overrides=[*TINY, "clip.width=64", "clip.height=64"],
+                       compute=SYNC2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fo_dataset(fo_source):
+    dataset = to_fiftyone(fo_source, name="synthdata-test-shapes", overwrite=True)
+    yield dataset
+    if fo.dataset_exists(dataset.name):
+        fo.delete_dataset(dataset.name)
+
+
+def test_mapping(fo_dataset, fo_source):
+    ds = synthdata.open_dataset(fo_source)
+    assert fo_dataset.media_type == "video" and fo_dataset.persistent and len(fo_dataset) == 2
+    assert fo_dataset.default_classes == ["sphere", "cube", "cylinder"]
+    assert fo_dataset.default_mask_targets[2] == "cube"
+    sample = fo_dataset.first()
+    row = ds.clip(0).row
+    assert sample.clip_id == row["clip_id"] and sample.clip_seed == str(row["seed"]) and sample.split in ("train", "val")
+    assert sample.metadata.frame_width == 64 and sample.metadata.total_frame_count == 4
+    assert "counts" in sample.params
+    assert set(sample.frames.keys()) == {1, 2, 3, 4}  # FiftyOne frames are 1-based
+    frame = sample.frames[1]
+    objs = [o for o in ds.clip(0).objects().to_pylist() if o["frame_index"] == 0]
+    visible = [o for o in objs if o["visible_pixels"]]
+    assert len(frame.detections.detections) == len(visible)
+    for det in frame.detections.detections:
+        o = next(o for o in visible if o["track_id"] == det.index)
+        x0, y0, x1, y1 = o["bbox_visible"]
+        np.testing.assert_allclose(det.bounding_box, [x0 / 64, y0 / 64, (x1 - x0) / 64, (y1 - y0) / 64])
+        assert det.label == o["class_name"] and det.mask.shape == (y1 - y0, x1 - x0)
+        assert int(det.mask.sum()) == o["visible_pixels"] and det.visible_fraction == pytest.approx(o["visible_fraction"])
+    assert len(frame.amodal.detections) == sum(o["in_view"] for o in objs)
+    assert Path(frame.segmentation.mask_path).is_file() and Path(frame.depth.map_path).is_file()
+    assert fo_dataset.count("frames.detections.detections") == sum(
+        o["visible_pixels"] > 0 for o in ds.objects.to_pylist())
+
+
+def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_path):
+    back = from_fiftyone(fo_dataset, tmp_path / "back")
+    src = synthdata.open_dataset(fo_source)
+
+    def key(objs):
+        return sorted((o["clip_id"], o["frame_index"], o["track_id"], o["class_name"],
+                       tuple(round(v, 3) for v in o["bbox_visible"])) for o in objs if o["bbox_visible"] is not None
+                      and (o.get("visible_pixels") or 0) > 0)
+
+    assert key(back.objects.to_pylist()) == key(src.objects.to_pylist())
+    assert back.class_names == src.class_names and len(back) == 2
+    assert back.clip(0).video().shape == (4, 64, 64, 3)
+    # masks survive too
+    b = {(o["clip_id"], o["frame_index"], o["track_id"]): o["mask_rle"] for o in back.objects.to_pylist()}
+    for o in src.objects.to_pylist():
+        if o["visible_pixels"]:
+            assert b[(o["clip_id"], o["frame_index"], o["track_id"])] == o["mask_rle"]
+
+
+def test_existing_name_is_refused_unless_overwrite(fo_dataset, fo_source):
+    with pytest.raises(UserError, match="exists"):
+        to_fiftyone(fo_source, name=fo_dataset.name)
+    assert len(fo.load_dataset(fo_dataset.name)) == 2
+
+
+def test_cli_bad_inputs(tmp_path, fo_source):
+    r = run_cli("fiftyone", str(tmp_path))
+    assert r.returncode == 2 and "not a synthdata dataset" in r.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run_cli("fiftyone", str(fo_source), "--name", "never-built", "--launch", "--port", str(port))
+    assert r.returncode == 2 and r.stderr.startswith("error: --port") and len(r.stderr.strip().splitlines()) == 1
+    assert not fo.dataset_exists("never-built")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_app_in_a_real_browser(fo_dataset, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    session = fo.launch_app(fo_dataset, port=port, address="127.0.0.1", remote=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"http://127.0.0.1:{port}/datasets/{fo_dataset.name}", timeout=120_000)
+            page.get_by_text("2 samples").wait_for(timeout=120_000)  # the sample count
+            for _ in range(3):
+                if page.get_by_text("Dismiss", exact=True).count():
+                    page.get_by_text("Dismiss", exact=True).first.click()
+            grid = page.locator('[data-cy="spotlight-section-forward"]').first
+
+            def overlay_pixels() -> int:
+                page.wait_for_timeout(2500)
+                img = np.asarray(Image.open(io.BytesIO(grid.screenshot())).convert("RGB")).astype(int)
+                r, g, b = img[..., 0], img[..., 1], img[..., 2]
+                return int(((b > r + 40) & (b > g + 40)).sum())  # the detections' (blue-violet) overlay
+
+            with_labels = overlay_pixels()
+            page.screenshot(path=str(tmp_path / "fiftyone-app.png"))  # as in docs/images/fiftyone-app.png
+            for field in ("frames.detections", "frames.amodal"):
+                page.locator(f'[data-cy="checkbox-{field}"]').first.click()
+            without = overlay_pixels()
+            browser.close()
+        assert with_labels > 200 and without < with_labels / 4, (with_labels, without)
+        assert (tmp_path / "fiftyone-app.png").stat().st_size > 10_000
+    finally:
+        session.close() if hasattr(session, "close") else None
