@@ -110,6 +110,12 @@ class SynthDataset:
             "shards": len(m.shards), "bytes": size,
         }
 
+    def to_fiftyone(self, name: str | None = None, overwrite: bool = False):
+        """A persistent FiftyOne video dataset of this dataset (see docs/fiftyone.md)."""
+        from .fiftyone import to_fiftyone
+
+        return to_fiftyone(self, name=name, overwrite=overwrite)
+
     def torch_dataset(self, **kwargs: Any):
         """A ``torch.utils.data.Dataset`` of (video, labels); see :class:`~synthdata.io.torch_dataset.ClipDataset`."""
         from .torch_dataset import ClipDataset

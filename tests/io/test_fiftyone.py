@@ -41,6 +41,7 @@ def test_mapping(fo_dataset, fo_source):
     assert fo_dataset.media_type == "video" and fo_dataset.persistent and len(fo_dataset) == 2
     assert fo_dataset.default_classes == ["sphere", "cube", "cylinder"]
     assert fo_dataset.default_mask_targets[2] == "cube"
+    assert synthdata.open_dataset(fo_source).to_fiftyone(fo_dataset.name, overwrite=True).name == fo_dataset.name
     sample = fo_dataset.first()
     row = ds.clip(0).row
     assert sample.clip_id == row["clip_id"] and sample.clip_seed == str(row["seed"]) and sample.split in ("train", "val")
@@ -141,3 +142,22 @@ def test_app_in_a_real_browser(fo_dataset, tmp_path):
         assert (tmp_path / "fiftyone-app.png").stat().st_size > 10_000
     finally:
         session.close() if hasattr(session, "close") else None
+
+
+def test_documented_queries_work(fo_dataset):
+    """The recipes in docs/fiftyone.md: filter by visibility, trajectories, evaluate_detections."""
+    from fiftyone import ViewField as F
+
+    occluded = fo_dataset.filter_labels("frames.detections", F("occluded") == True)  # noqa: E712
+    partly = fo_dataset.filter_labels("frames.detections", F("visible_fraction") < 0.5)
+    total = fo_dataset.count("frames.detections.detections")
+    assert 0 < occluded.count("frames.detections.detections") < total
+    assert partly.count("frames.detections.detections") <= occluded.count("frames.detections.detections")
+    tracks = fo_dataset.to_trajectories("frames.detections")
+    assert len(tracks) == len({(s.clip_id, d.index) for s in fo_dataset for f in s.frames.values()
+                               for d in f.detections.detections})
+    result = fo_dataset.evaluate_detections("frames.detections", gt_field="frames.detections", eval_key="selfcheck",
+                                            progress=False)
+    counts = result.counts if hasattr(result, "counts") else None
+    assert fo_dataset.sum("frames.selfcheck_tp") == total and fo_dataset.sum("frames.selfcheck_fp") == 0, counts
+    fo_dataset.delete_evaluation("selfcheck")
