@@ -41,7 +41,6 @@ def test_mapping(fo_dataset, fo_source):
     assert fo_dataset.media_type == "video" and fo_dataset.persistent and len(fo_dataset) == 2
     assert fo_dataset.default_classes == ["sphere", "cube", "cylinder"]
     assert fo_dataset.default_mask_targets[2] == "cube"
-    assert synthdata.open_dataset(fo_source).to_fiftyone(fo_dataset.name, overwrite=True).name == fo_dataset.name
     sample = fo_dataset.first()
     row = ds.clip(0).row
     assert sample.clip_id == row["clip_id"] and sample.clip_seed == str(row["seed"]) and sample.split in ("train", "val")
@@ -81,6 +80,14 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
     for o in src.objects.to_pylist():
         if o["visible_pixels"]:
             assert b[(o["clip_id"], o["frame_index"], o["track_id"])] == o["mask_rle"]
+
+
+def test_python_api_and_overwrite(fo_source):
+    d = synthdata.open_dataset(fo_source).to_fiftyone("synthdata-test-api")
+    assert len(d) == 2
+    again = synthdata.open_dataset(fo_source).to_fiftyone("synthdata-test-api", overwrite=True)
+    assert len(again) == 2 and fo.list_datasets().count("synthdata-test-api") == 1
+    fo.delete_dataset("synthdata-test-api")
 
 
 def test_existing_name_is_refused_unless_overwrite(fo_dataset, fo_source):
@@ -161,3 +168,15 @@ def test_documented_queries_work(fo_dataset):
     counts = result.counts if hasattr(result, "counts") else None
     assert fo_dataset.sum("frames.selfcheck_tp") == total and fo_dataset.sum("frames.selfcheck_fp") == 0, counts
     fo_dataset.delete_evaluation("selfcheck")
+
+
+def test_no_database_is_one_line_exit_2(fo_source, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FIFTYONE_DATABASE_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=2000"}
+    r = subprocess.run([sys.executable, "-m", "synthdata", "fiftyone", str(fo_source), "--name", "nodb"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: database:")
+    assert "Traceback" not in r.stderr
