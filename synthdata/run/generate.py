@@ -140,23 +140,22 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
         todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
         done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
         bar, task = _progress(progress, plan.clips, done_clips)
-        bar.start()
         overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
         job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root.resolve()), num_clips=plan.clips,
                        shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
         t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
-        for outcome in executor.run(job, todo):
-            if isinstance(outcome, ShardFailed):
-                failures.append(outcome)
-                continue
-            manifest.add_shard(outcome.info)
-            manifest.write(layout)
-            for stage, seconds in outcome.stage_seconds.items():
-                timer.seconds[stage] += seconds
-            n = outcome.info.clip_stop - outcome.info.clip_start
-            made += n
-            bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
-        bar.stop()
+        with bar:
+            for outcome in executor.run(job, todo):
+                if isinstance(outcome, ShardFailed):
+                    failures.append(outcome)
+                    continue
+                manifest.add_shard(outcome.info)
+                manifest.write(layout)
+                for stage, seconds in outcome.stage_seconds.items():
+                    timer.seconds[stage] += seconds
+                n = outcome.info.clip_stop - outcome.info.clip_start
+                made += n
+                bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
         wall = time.perf_counter() - t0
         workers = executor.workers
     if layout.staging.exists():
