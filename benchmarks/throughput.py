@@ -37,6 +37,8 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--render-only", action="store_true")
+    p.add_argument("--compute", default="sync", help="sync (one process, all cores to torch) or local (Dask, "
+                                                       "one single-threaded worker per core)")
     p.add_argument("overrides", nargs="*")
     a = p.parse_args()
     ov = list(a.overrides) + [f"device={a.device}"]
@@ -55,12 +57,15 @@ def main() -> None:
             make_clip(spec, h, i, backend, timer)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            generate(spec, a.clips, Path(tmp) / "out", progress=False, timer=timer)
+            generate(spec, a.clips, Path(tmp) / "out", progress=False, timer=timer,
+                     compute={"name": a.compute, "shard_size": 4})
     wall = time.perf_counter() - t0
     print(json.dumps({
         "benchmark": "throughput", "recipe": spec.name, "mode": "render+annotate" if a.render_only else "end_to_end",
         "clips": a.clips, "frames": spec.clip.frames, "width": spec.clip.width, "height": spec.clip.height,
         "device": str(backend.device), "supersample": spec.backend.supersample,
+        "compute": a.compute if not a.render_only else "in-process",
+        "note": "ms_per_clip sums worker time; with several workers it exceeds wall time per clip",
         "clips_per_s": round(a.clips / wall, 3), "frames_per_s": round(a.clips * spec.clip.frames / wall, 1),
         "ms_per_clip": timer.ms(per=a.clips),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
