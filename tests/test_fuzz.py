@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,7 +39,9 @@ ARG = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: CI explores the same 150 cases every run; SYNTHDATA_FUZZ_EXAMPLES=N hunts wider locally
+@settings(max_examples=int(os.environ.get("SYNTHDATA_FUZZ_EXAMPLES", 150)), deadline=None,
+          derandomize="SYNTHDATA_FUZZ_EXAMPLES" not in os.environ, suppress_health_check=[HealthCheck.too_slow])
 @given(args=st.lists(ARG, min_size=1, max_size=3))
 def test_malformed_cli_input(args):
     with tempfile.TemporaryDirectory() as tmp:

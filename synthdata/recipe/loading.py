@@ -69,6 +69,10 @@ def _hydra_error(exc: Exception, recipe: str) -> UserError:
         if "not in struct" in reason or "To append" in reason:
             reason = "unknown field"
         return UserError(m.group(1), reason)
+    m = re.search(r"Error merging override [+~]*([^=\s]+)=", str(exc))
+    if m:
+        return UserError(m.group(1), "cannot take that value here (a list where a mapping is, or the reverse); "
+                                     "write a constant, a distribution mapping, or a three-number list")
     m = re.search(r"Key '([^']+)' is not in struct", str(exc))
     if m:
         return UserError(m.group(1), "not a recipe field")
@@ -131,10 +135,20 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
     return data
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    # pydantic puts union-member names (e.g. "Uniform", "tuple[...]") in locations; keep only fields.
-    parts = [str(p) for p in loc if isinstance(p, int) or (isinstance(p, str) and not re.search(r"[\[\]A-Z]", p[:1] + p))]
-    return ".".join(parts) or "recipe"
+_UNION_TAG = re.compile(r"[\[\]A-Z]|^(float|int|str|bool|none)$")
+
+
+def _loc(loc: tuple[Any, ...]) -> tuple[str, bool]:
+    """The recipe field of a pydantic error location, and whether it came from inside a union member.
+
+    Pydantic names union members in locations (``float``, ``Uniform``, ``tuple[...]``); the field is
+    everything before the first such tag."""
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, str) and _UNION_TAG.search(p):
+            return ".".join(parts) or "recipe", True
+        parts.append(str(p))
+    return ".".join(parts) or "recipe", False
 
 
 def parse_spec(data: dict[str, Any]) -> RecipeSpec:
@@ -142,16 +156,37 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
     try:
         return RecipeSpec.model_validate(data)
     except ValidationError as exc:
-        problems: dict[str, str] = {}
+        by_field: dict[str, list[tuple[dict, bool]]] = {}
         for err in exc.errors():
-            field = _loc(err["loc"])
+            field, in_union = _loc(err["loc"])
+            by_field.setdefault(field, []).append((err, in_union))
+        problems = []
+        for field, errs in by_field.items():
+            # a union reports once per member: our own checks (value_error) say the most; otherwise say
+            # what a number/name/vector field accepts
+            chosen = next((e for e, _ in errs if e["type"] == "value_error"), None)
+            if chosen is None and len(errs) > 1 and all(u for _, u in errs):
+                got = _input_at(data, field)
+                problems.append((field, f"expected a constant or a distribution ({{uniform: [a, b]}}, "
+                                        f"{{choice: [...]}}, …), got {got!r}"))
+                continue
+            err = chosen or errs[0][0]
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
             if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
                 msg += f" (got {err['input']!r})"
-            problems.setdefault(field, msg)  # unions report once per member; keep the first
-        raise RecipeError(list(problems.items())) from None
+            problems.append((field, msg))
+        raise RecipeError(problems) from None
+
+
+def _input_at(data: Any, field: str) -> Any:
+    for part in field.split("."):
+        try:
+            data = data[int(part)] if isinstance(data, list) else data[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+    return data
 
 
 def load_recipe(recipe: str | RecipeSpec, overrides: list[str] | tuple[str, ...] = ()) -> RecipeSpec:
