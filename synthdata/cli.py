@@ -126,16 +126,12 @@ def cmd_info(ns: argparse.Namespace) -> int:
 
 
 def cmd_fiftyone(ns: argparse.Namespace) -> int:
-    from .io.fiftyone import dataset_summary, launch, to_fiftyone
+    from .io.fiftyone import dataset_summary, ensure_port_free, launch, to_fiftyone
     from .io.reader import open_dataset
 
     ds = open_dataset(ns.path)  # a bad path fails here, before FiftyOne starts
     if ns.launch:  # a busy port is refused before anything is built
-        import socket
-
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", ns.port)) == 0:
-                raise UserError("--port", f"port {ns.port} is in use; choose another with --port")
+        ensure_port_free(ns.port)
     dataset = to_fiftyone(ds, name=ns.name, overwrite=ns.overwrite)
     print(json.dumps(dataset_summary(dataset)))
     if ns.launch:

@@ -233,16 +233,21 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections") -> 
     return open_dataset(out)
 
 
-def launch(dataset, port: int, address: str = "127.0.0.1", wait: bool = True):
-    """Serve the App on ``address:port`` (refuses a port in use before starting anything)."""
+def ensure_port_free(port: int, address: str = "127.0.0.1") -> None:
+    """Refuse a port in use (call it before building anything)."""
     import socket
 
-    fo = import_fiftyone()
     with socket.socket() as s:
         try:
             s.bind((address, port))
         except OSError:
             raise UserError("--port", f"port {port} on {address} is in use; choose another with --port") from None
+
+
+def launch(dataset, port: int, address: str = "127.0.0.1", wait: bool = True):
+    """Serve the App on ``address:port``."""
+    fo = import_fiftyone()
+    ensure_port_free(port, address)
     session = fo.launch_app(dataset, port=port, address=address, remote=True)
     if wait:
         session.wait(-1)

@@ -22,7 +22,7 @@ from .records import ClipRecord
 from .schemas import SCHEMAS, with_metadata
 from .video import encode_mp4
 
-__all__ = ["ShardWriter", "write_shard", "clip_rows", "frame_rows", "object_rows"]
+__all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows"]
 
 Timer = Callable[[str], ContextManager[Any]]
 
@@ -176,12 +176,3 @@ class ShardWriter:
         start = min(self.clip_indices, default=0)
         return ShardInfo(index=self.shard_index, clip_start=start, clip_stop=start + len(self.clip_ids), files=files,
                          rows={name: t.num_rows for name, t in tables.items()})
-
-
-def write_shard(layout: Layout, shard_index: int, records: list[ClipRecord], spec: RecipeSpec,
-                recipe_hash: str, timer: Timer = _none_timer) -> ShardInfo:
-    """Write a whole shard from finished clips (see :class:`ShardWriter`)."""
-    writer = ShardWriter(layout, shard_index, spec, recipe_hash, timer)
-    for rec in records:
-        writer.add(rec)
-    return writer.commit()
