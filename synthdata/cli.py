@@ -1,4 +1,4 @@
-"""``synthdata`` command line: generate, validate, info, recipes.
+"""``synthdata`` command line: generate, train-generator, validate, info, fiftyone, export, recipes.
 
 Run arguments and recipe overrides share Hydra's ``key=value`` grammar::
 
@@ -103,6 +103,19 @@ def cmd_generate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_generator(ns: argparse.Namespace) -> int:
+    from .train import load_train_config, train_generator
+
+    cfg = load_train_config(ns.args)
+    res = train_generator(cfg)
+    if not res.log:
+        print(f"nothing to do: {res.out} is already at step {res.steps}")
+        return 0
+    print(f"trained {res.steps_trained} steps ({res.steps_per_second:.2f} steps/s), loss {res.log[0][1]:.4f} → "
+          f"{res.log[-1][1]:.4f}; checkpoint in {res.out} (use backend=diffusion backend.checkpoint={res.out})")
+    return 0
+
+
 def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
@@ -171,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dry-run", action="store_true", help="validate and print the plan; write nothing")
     g.add_argument("--overwrite", action="store_true", help="replace an existing synthdata dataset at out")
     g.set_defaults(fn=cmd_generate)
+    t = sub.add_parser("train-generator", help="train a layout→video diffusion model on a synthdata dataset",
+                       description="synthdata train-generator data=<dataset dir> out=<checkpoint dir> "
+                                   "[model=tiny|small|base steps=… batch=… lr=… precision=bf16 resume=true …]")
+    t.add_argument("args", nargs="*", help="key=value settings (see docs/generator.md)")
+    t.set_defaults(fn=cmd_train_generator)
     v = sub.add_parser("validate", help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
     v.add_argument("overrides", nargs="*")

@@ -6,7 +6,7 @@ Anything else is an internal error and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["UserError", "RecipeError"]
+__all__ = ["UserError", "RecipeError", "model_problems"]
 
 
 class UserError(ValueError):
@@ -31,3 +31,16 @@ class RecipeError(UserError):
 
     def __str__(self) -> str:  # one line per problem
         return "\n".join(self.lines())
+
+
+def model_problems(exc, prefix: str) -> "RecipeError":
+    """A pydantic ``ValidationError`` of a flat settings model → one ``prefix.field: message`` per field."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "float", "literal", "str", "bool"))]
+        field = ".".join([p for p in (prefix, *loc[:1]) if p]) or "arguments"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        if err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
+            msg += f" (got {err['input']!r})"
+        problems.append((field, msg))
+    return RecipeError(list(dict(problems).items()))

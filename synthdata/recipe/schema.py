@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -188,13 +188,38 @@ class AnnotationSpec(_Spec):
 
 
 class BackendSpec(_Spec):
-    """Renderer by registry name. ``supersample`` renders RGB at 2×2 rays per pixel (labels stay at
-    pixel centres); ``frame_batch`` bounds how many frames are ray-cast at once (memory)."""
+    """Renderer by registry name and its settings (each backend reads the fields it knows; see
+    docs/backends.md and docs/generator.md).
+
+    Ray-cast (also the layout pass of the generators): ``supersample`` renders RGB at 2×2 rays per
+    pixel (labels stay at pixel centres); ``frame_batch`` bounds how many frames are ray-cast at once.
+
+    ``diffusion``: ``checkpoint`` is a directory written by ``synthdata train-generator``; ``steps``
+    denoising steps with ``scheduler`` (default: the checkpoint's); ``guidance`` is the classifier-free
+    guidance scale (1 = off); ``init: raycast`` refines the noised ray-cast render (SDEdit) with
+    ``strength`` in (0, 1] (1 = pure noise); ``clip_batch`` clips are sampled together;
+    ``attention_chunk`` caps the batch of one temporal-attention call (CUDA grid limit).
+
+    ``diffusers_pipeline``: ``path`` is a local diffusers video pipeline with a ControlNet; ``control``
+    picks which map is fed as control frames; ``prompt`` needs the pipeline's own tokenizer.
+    """
 
     name: str = "raycast"
     supersample: Literal[1, 2] = 1
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
+    checkpoint: Optional[str] = None
+    steps: int = Field(25, ge=1, le=1000)
+    scheduler: Optional[Literal["dpmsolver", "ddim", "flowmatch"]] = None
+    guidance: float = Field(1.0, ge=0.0, le=50.0)
+    init: Literal["noise", "raycast"] = "noise"
+    strength: float = Field(0.5, gt=0.0, le=1.0)
+    clip_batch: int = Field(8, ge=1, le=1024)
+    attention_chunk: int = Field(65535, ge=1)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    path: Optional[str] = None
+    control: Literal["depth", "semantic"] = "depth"
+    prompt: Optional[str] = None
 
 
 class OutputSpec(_Spec):

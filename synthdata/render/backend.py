@@ -5,7 +5,7 @@ Every backend passes the shared contract tests in ``tests/render/test_backend_co
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 
@@ -15,7 +15,7 @@ from ..registry import Registry
 from ..scene.types import Scene
 from .types import Frames
 
-__all__ = ["Backend", "BACKENDS", "resolve_device", "make_backend"]
+__all__ = ["Backend", "BACKENDS", "resolve_device", "make_backend", "render_batch"]
 
 
 @runtime_checkable
@@ -26,6 +26,15 @@ class Backend(Protocol):
     def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
         """Render every frame of one clip. Deterministic: same inputs give the same tensors."""
         ...
+
+
+def render_batch(backend: Backend, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
+    """Render several clips of one recipe. Backends that batch across clips (the diffusion backends)
+    define ``render_many`` and a ``clip_batch`` size; the others render one clip at a time."""
+    many = getattr(backend, "render_many", None)
+    if many is not None:
+        return many(items, width, height)
+    return [backend.render(scene, traj, width, height) for scene, traj in items]
 
 
 #: name → backend class, constructed as ``cls(spec: BackendSpec, device: torch.device)``.

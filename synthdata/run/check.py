@@ -58,6 +58,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
         if group.placement.mode == "wall" and spec.environment.kind != "tube":
             problems.append((f"{base}.placement.mode", "'wall' needs environment.kind: tube"))
+    if not problems:  # backend-specific checks (e.g. a checkpoint's classes) need a sound recipe
+        problems += getattr(BACKENDS.get(spec.backend.name), "check", lambda s: [])(spec)
     if problems:
         raise RecipeError(problems)
     return spec

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import RecipeError, UserError
+from ..errors import UserError, model_problems
 from ..recipe.loading import config_dir
 
 __all__ = ["ComputeSpec", "load_compute"]
@@ -88,12 +88,4 @@ def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = (
     try:
         return ComputeSpec.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "literal", "str", "bool"))]
-            field = "compute" + "".join(f".{p}" for p in loc[:1])
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            if err["type"] != "extra_forbidden" and "got" not in msg:
-                msg += f" (got {err['input']!r})"
-            problems.append((field, msg))
-        raise RecipeError(list(dict(problems).items())) from None
+        raise model_problems(exc, "compute") from None

@@ -6,17 +6,20 @@ This is the whole generator for a single clip; everything in it is a pure functi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 from ..annotate import annotate
 from ..io.records import ClipRecord
-from ..motion import rollout
+from ..motion import Trajectories, rollout
 from ..recipe.schema import RecipeSpec
-from ..render.backend import Backend
+from ..render.backend import Backend, render_batch
 from ..render.types import Frames
-from ..scene import sample_scene
+from ..scene import Scene, sample_scene
 from ..seeding import clip_rng, clip_seed
 from .timing import StageTimer
 
-__all__ = ["clip_id", "make_clip"]
+__all__ = ["ClipLayout", "clip_id", "layout_clip", "make_clip", "make_clips"]
 
 
 def clip_id(spec: RecipeSpec, clip_index: int) -> str:
@@ -24,9 +27,17 @@ def clip_id(spec: RecipeSpec, clip_index: int) -> str:
     return f"{spec.name}-{clip_index:06d}"
 
 
-def make_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, backend: Backend,
-              timer: StageTimer | None = None) -> ClipRecord:
-    timer = timer or StageTimer()
+@dataclass
+class ClipLayout:
+    """A clip before rendering: its seed, the sampled scene and the rolled-out motion."""
+
+    clip_index: int
+    seed: int
+    scene: Scene
+    traj: Trajectories
+
+
+def layout_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, timer: StageTimer) -> ClipLayout:
     seed = clip_seed(recipe_hash, spec.seed, clip_index)
     rng = clip_rng(seed)
     c = spec.clip
@@ -34,10 +45,26 @@ def make_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, backend: Back
         scene = sample_scene(spec, rng)
     with timer("rollout"):
         traj = rollout(scene, c.frames, c.fps, c.width, c.height, rng)
+    return ClipLayout(clip_index, seed, scene, traj)
+
+
+def make_clips(spec: RecipeSpec, recipe_hash: str, clip_indices: Sequence[int], backend: Backend,
+               timer: StageTimer | None = None) -> list[ClipRecord]:
+    """Several clips with one ``render_batch`` call (backends that batch across clips use it)."""
+    timer = timer or StageTimer()
+    layouts = [layout_clip(spec, recipe_hash, i, timer) for i in clip_indices]
     with timer("render"):
-        frames = backend.render(scene, traj, c.width, c.height)
-    with timer("annotate"):
-        labels = annotate(frames, scene, traj, spec.annotations)
-        cpu = Frames(**{k: v.cpu() for k, v in vars(frames).items()})
-    return ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=seed, params=scene.params,
-                      traj=traj, frames=cpu, annotations=labels)
+        frames = render_batch(backend, [(lay.scene, lay.traj) for lay in layouts], spec.clip.width, spec.clip.height)
+    records = []
+    for lay, f in zip(layouts, frames):
+        with timer("annotate"):
+            labels = annotate(f, lay.scene, lay.traj, spec.annotations)
+            cpu = Frames(**{k: v.cpu() for k, v in vars(f).items()})
+        records.append(ClipRecord(clip_id=clip_id(spec, lay.clip_index), clip_index=lay.clip_index, seed=lay.seed,
+                                  params=lay.scene.params, traj=lay.traj, frames=cpu, annotations=labels))
+    return records
+
+
+def make_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, backend: Backend,
+              timer: StageTimer | None = None) -> ClipRecord:
+    return make_clips(spec, recipe_hash, [clip_index], backend, timer)[0]

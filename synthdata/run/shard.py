@@ -17,7 +17,7 @@ from ..io.manifest import ShardInfo
 from ..io.writer import ShardWriter
 from ..recipe.schema import RecipeSpec
 from ..render.backend import Backend, make_backend, resolve_device
-from .pipeline import clip_id, make_clip
+from .pipeline import clip_id, make_clips
 from .timing import StageTimer
 
 __all__ = ["ShardJob", "ShardResult", "ShardFailed", "run_shard"]
@@ -93,14 +93,21 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     writer = ShardWriter(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
     poisoned = _poisoned()
     try:
-        for i in job.clip_range(shard_index):
+        clips = list(job.clip_range(shard_index))
+        step = max(1, int(getattr(backend, "clip_batch", 1)))
+        for batch in (clips[k:k + step] for k in range(0, len(clips), step)):
             try:
-                if i in poisoned:
-                    raise RuntimeError(f"clip {i} is poisoned (SYNTHDATA_POISON_CLIPS)")
-                writer.add(make_clip(job.spec, job.recipe_hash, i, backend, timer))
+                bad = [i for i in batch if i in poisoned]
+                if bad:
+                    batch = bad[:1]  # name the poisoned clip itself
+                    raise RuntimeError(f"clip {bad[0]} is poisoned (SYNTHDATA_POISON_CLIPS)")
+                for record in make_clips(job.spec, job.recipe_hash, batch, backend, timer):
+                    writer.add(record)
             except Exception as exc:
+                i = batch[0]  # a batched render fails as a whole: name its first clip and the batch
                 seed = clip_seed(job.recipe_hash, job.spec.seed, i)
-                raise ShardFailed(shard_index, clip_id(job.spec, i), i, f"seed {seed}",
+                also = f" (batch of clips {batch[0]}–{batch[-1]})" if len(batch) > 1 else ""
+                raise ShardFailed(shard_index, clip_id(job.spec, i), i, f"seed {seed}{also}",
                                   f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
         info = writer.commit()
     except ShardFailed:

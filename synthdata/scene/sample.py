@@ -134,4 +134,14 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
         material=_materials(mats),
         motion=motions,
     )
-    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params)
+    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
+                 generator_seed=_generator_seed(rng))
+
+
+def _generator_seed(rng: np.random.Generator) -> int:
+    """A child seed of the clip's SeedSequence: independent of how many numbers the scene drew, and
+    drawing it does not move ``rng``'s stream (so adding it changed no existing clip)."""
+    seq = getattr(rng.bit_generator, "seed_seq", None)
+    if seq is None or not hasattr(seq, "spawn"):
+        return 0
+    return int(seq.spawn(1)[0].generate_state(1, np.uint64)[0] >> np.uint64(1))

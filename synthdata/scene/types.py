@@ -74,3 +74,5 @@ class Scene:
     camera: CameraRig
     environment: Environment
     params: dict[str, Any] = field(default_factory=dict)
+    #: seed for generator backends that draw noise (diffusion); spawned from the clip's seed, not from its stream
+    generator_seed: int = 0

@@ -1,0 +1,11 @@
+"""Layout-conditioned video diffusion (``backend=diffusion``) and local diffusers pipelines
+(``backend=diffusers_pipeline``).
+
+Importing this package is cheap: diffusers is imported by the modules that need it, when they run.
+See docs/generator.md.
+"""
+
+from .backend import DiffusionBackend
+from .condition import condition_channels, layout_condition
+
+__all__ = ["DiffusionBackend", "condition_channels", "layout_condition"]

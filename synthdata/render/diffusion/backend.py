@@ -1,0 +1,117 @@
+"""``backend=diffusion``: the ray-caster samples the layout, a trained generator paints the pixels.
+
+Labels come from the ray-cast G-buffer exactly as with ``backend=raycast``; only ``rgb`` is replaced.
+``render_many`` samples a whole batch of clips in one denoising loop (the shard runner calls it with
+``backend.clip_batch`` clips); ``render`` is the one-clip case of the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ...motion.types import Trajectories
+from ...recipe.schema import BackendSpec, RecipeSpec
+from ...scene.types import Scene
+from ..backend import BACKENDS
+from ..raycast import RaycastBackend
+from ..types import Frames
+
+__all__ = ["DiffusionBackend", "semantic_table"]
+
+
+def semantic_table(recipe_classes: Sequence[str], model_classes: Sequence[str]) -> torch.Tensor:
+    """Recipe class id (0 = background) → the model's class id, matched by name."""
+    return torch.tensor([0] + [list(model_classes).index(n) + 1 for n in recipe_classes], dtype=torch.long)
+
+
+class DiffusionBackend:
+    name = "diffusion"
+
+    @classmethod
+    def check(cls, spec: RecipeSpec) -> list[tuple[str, str]]:
+        """Everything that can be known from JSON before weights load or a GPU is touched."""
+        from ...errors import UserError
+        from .checkpoint import read_config
+        from .memory import check_fits, estimate_bytes
+        from .objectives import OBJECTIVES
+        from .presets import size_multiple
+
+        b = spec.backend
+        try:
+            cfg = read_config(b.checkpoint)
+        except UserError as exc:
+            return [(exc.field, exc.message)]
+        problems: list[tuple[str, str]] = []
+        known = cfg["class_names"]
+        missing = [n for n in spec.class_names if n not in known]
+        if missing:
+            problems.append(("backend.checkpoint", f"the model was trained on classes {known}; the recipe's "
+                             f"{missing} are not among them (train on a dataset with these classes)"))
+        vae_cfg = Path(b.checkpoint) / "vae" / "config.json"
+        if vae_cfg.is_file():
+            lc = json.loads(vae_cfg.read_text()).get("latent_channels")
+            if lc != cfg["latent_channels"]:
+                problems.append(("backend.checkpoint", f"vae has {lc} latent channels but the model expects "
+                                 f"{cfg['latent_channels']}"))
+        mult = size_multiple(cfg["unet_config"], cfg.get("latent_scale", 1))
+        for side in ("width", "height"):
+            value = getattr(spec.clip, side)
+            if value % mult:
+                problems.append((f"clip.{side}", f"{value} is not a multiple of {mult}, which this checkpoint needs"))
+        obj = OBJECTIVES.get(cfg["objective"], "objective")
+        if b.scheduler is not None and b.scheduler not in obj.schedulers:
+            problems.append(("backend.scheduler", f"{b.scheduler!r} cannot sample a checkpoint trained with objective "
+                             f"{cfg['objective']!r}; use one of: {', '.join(obj.schedulers)}"))
+        s = cfg.get("latent_scale", 1)
+        rows = b.clip_batch * spec.clip.frames * (2 if b.guidance != 1.0 else 1)
+        need = estimate_bytes(cfg["unet_config"], rows, spec.clip.height // s, spec.clip.width // s)
+        what = f"sampling {b.clip_batch} clips of {spec.clip.frames}×{spec.clip.height}×{spec.clip.width}"
+        if msg := check_fits(need, spec.device, what):
+            problems.append(("backend.clip_batch", f"{msg}; lower backend.clip_batch, clip.frames or the clip size"))
+        return problems
+
+    def __init__(self, spec: BackendSpec, device: torch.device | str = "cpu"):
+        from .attention import chunk_temporal_attention
+        from .checkpoint import load_generator
+
+        self.spec = spec
+        self.device = torch.device(device)
+        self.gen = load_generator(spec.checkpoint, self.device)
+        chunk_temporal_attention(self.gen.model.unet, spec.attention_chunk)
+        self.layout = RaycastBackend(spec, self.device)
+
+    @property
+    def clip_batch(self) -> int:
+        return self.spec.clip_batch
+
+    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
+        return self.render_many([(scene, traj)], width, height)[0]
+
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
+        from .condition import layout_condition
+        from .sampling import sample_clips
+
+        layouts = [self.layout.render(scene, traj, width, height) for scene, traj in items]
+        conds = []
+        for (scene, _), f in zip(items, layouts):
+            table = semantic_table(scene.class_names, self.gen.class_names).to(f.instance.device)
+            per_instance = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=f.instance.device)
+            semantic = table[per_instance[f.instance.long()]]
+            conds.append(layout_condition(semantic, f.instance, f.depth, f.flow_fwd, len(self.gen.class_names)))
+        cond = torch.stack(conds).permute(0, 2, 1, 3, 4)  # (B,C,T,H,W)
+        init = None
+        if self.spec.init == "raycast":
+            init = torch.stack([f.rgb for f in layouts]).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        video = sample_clips(self.gen, cond, [scene.generator_seed for scene, _ in items], steps=self.spec.steps,
+                             scheduler=self.spec.scheduler, guidance=self.spec.guidance, init=init,
+                             strength=self.spec.strength if init is not None else 1.0, precision=self.spec.precision)
+        rgb = ((video + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 4, 1)  # (B,T,H,W,3)
+        return [Frames(**{**vars(f), "rgb": rgb[i].to(f.rgb.device)}) for i, f in enumerate(layouts)]
+
+
+BACKENDS.register("diffusion", DiffusionBackend)

@@ -1,0 +1,80 @@
+"""Training pairs from a synthdata dataset: (video, layout condition) per clip, held in memory.
+
+Any synthdata-format dataset works — generated ones, or real clips imported with
+``synthdata.io.fiftyone.from_fiftyone`` — as long as its frames carry the G-buffer maps the condition
+is made of. Clips are decoded once (MP4 + maps) and kept as tensors: generator training sets are small
+next to the number of steps, and decoding per step would dominate on a GPU.
+
+Shapes: ``video`` (N,3,T,H,W) float32 in [-1, 1]; ``cond`` (N,C,T,H,W) float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..io.reader import open_dataset
+from ..render.diffusion.condition import layout_condition
+
+__all__ = ["LayoutClips", "load_layout_clips", "REQUIRED_MAPS"]
+
+#: frame columns the condition is built from
+REQUIRED_MAPS = ("semantic", "instance", "depth", "flow_fwd")
+
+
+@dataclass
+class LayoutClips:
+    video: torch.Tensor
+    cond: torch.Tensor
+    class_names: list[str]
+    clip_ids: list[str]
+
+    def __len__(self) -> int:
+        return int(self.video.shape[0])
+
+    @property
+    def frames(self) -> int:
+        return int(self.video.shape[2])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.video.shape[3]), int(self.video.shape[4])
+
+
+def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
+    """Decode every clip of a dataset into (video, condition) tensors; one-line errors for datasets
+    that cannot train a generator (missing G-buffer, mixed clip sizes, empty)."""
+    if not (Path(path) / "dataset.json").is_file():
+        raise UserError("data", f"{path} is not a synthdata dataset (no dataset.json); make one with "
+                                "`synthdata generate` or import clips with synthdata.io.fiftyone.from_fiftyone")
+    ds = open_dataset(path)
+    if len(ds) == 0:
+        raise UserError("data", f"{path} has no clips")
+    first = ds.clip(0).frames()
+    missing = [m for m in REQUIRED_MAPS if m not in first.column_names or first.column(m).null_count > 0]
+    if missing:
+        raise UserError("data", f"{path} has no {', '.join(missing)} maps (the G-buffer a generator is conditioned "
+                                "on); regenerate it with annotations.semantic/instance/depth/flow enabled")
+    num_classes = len(ds.class_names)
+    videos, conds, ids = [], [], []
+    shape = None
+    for i in range(len(ds)):
+        clip = ds.clip(i)
+        rgb = clip.video()  # (T,H,W,3)
+        if shape is None:
+            shape = rgb.shape
+        elif rgb.shape != shape:
+            raise UserError("data", f"clips differ in size: {clip.clip_id} is {rgb.shape[:3]}, the first was "
+                                    f"{shape[:3]} (T,H,W); train on one clip size")
+        maps = {m: torch.from_numpy(np.ascontiguousarray(clip.map(m))) for m in REQUIRED_MAPS}
+        conds.append(layout_condition(maps["semantic"].long(), maps["instance"].long(), maps["depth"].float(),
+                                      maps["flow_fwd"].float(), num_classes).permute(1, 0, 2, 3))
+        videos.append(torch.from_numpy(rgb).permute(3, 0, 1, 2).float() / 127.5 - 1)
+        ids.append(clip.clip_id)
+        if progress:
+            progress(i + 1, len(ds))
+    return LayoutClips(torch.stack(videos), torch.stack(conds), list(ds.class_names), ids)

@@ -1,0 +1,260 @@
+"""``train_generator``: a layout→video diffusion model trained in plain torch, top to bottom.
+
+check inputs (dataset G-buffer, sizes, memory, existing checkpoint) → decode the dataset once →
+build the model from a preset (seeded) → [resume] → steps: sample clips, timesteps and noise from one
+seeded generator; drop the layout with ``cond_dropout``; loss = MSE to the objective's target; AdamW,
+gradient clipping, warm-up + cosine LR, EMA → every ``save_every`` steps an atomic checkpoint, every
+``sample_every`` a sample grid and the loss curve.
+
+The same config, seed and device give the same weights; a resumed run continues the exact stream
+(optimizer, LR schedule, EMA and the random generator are all in ``training/state.pt``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError
+from ..render.backend import resolve_device
+from ..render.diffusion.attention import chunk_temporal_attention
+from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae
+from ..render.diffusion.condition import resize_condition
+from ..render.diffusion.memory import check_fits, estimate_bytes
+from ..render.diffusion.model import LayoutVideoModel
+from ..render.diffusion.objectives import OBJECTIVES
+from ..render.diffusion.presets import MODEL_PRESETS, size_multiple, unet_config
+from ..render.diffusion.sampling import autocast, sample_clips
+from .config import TrainConfig
+from .data import LayoutClips, load_layout_clips
+from .report import palette, plot_loss, sample_grid
+
+__all__ = ["train_generator", "TrainResult"]
+
+#: arguments a resumed run must share with the run that wrote the checkpoint
+_RESUME_KEYS = ("model", "objective", "vae", "seed")
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    log: list[tuple[int, float]] = field(default_factory=list)  # (step, mean loss since the last entry)
+    seconds: float = 0.0
+    steps_trained: int = 0  # in this call (fewer than ``steps`` after a resume)
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps_trained / self.seconds if self.seconds else 0.0
+
+
+def _warmup_cosine(warmup: int, total: int):
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        p = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))  # down to 10% of lr
+
+    return f
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Swap a fully written directory into place (the old one is removed only after the rename)."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    os.close(fd)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _check_inputs(cfg: TrainConfig) -> None:
+    """Everything that can fail on bad input, before the dataset is decoded or a GPU is touched."""
+    MODEL_PRESETS.get(cfg.model, "model")
+    out = Path(cfg.out)
+    state = out / "training" / "state.pt"
+    if state.exists() and not cfg.resume:
+        raise UserError("out", f"{out} already holds a checkpoint; pass resume=true to continue it or pick another out")
+    if cfg.resume and not state.exists():
+        raise UserError("resume", f"nothing to resume: {state} does not exist")
+    if out.exists() and not state.exists() and any(out.iterdir()):
+        raise UserError("out", f"{out} exists and is not a generator checkpoint; pick an empty or new directory")
+    if cfg.vae is not None and not (Path(cfg.vae) / "config.json").is_file():
+        raise UserError("vae", f"{cfg.vae} is not a diffusers AutoencoderKL directory (no config.json)")
+    resolve_device(cfg.device)
+
+
+def _build(cfg: TrainConfig, data: LayoutClips, codec: FrameCodec) -> LayoutVideoModel:
+    preset = MODEL_PRESETS.get(cfg.model, "model")
+    H, W = data.size
+    s = codec.scale
+    unet = unet_config(preset)
+    mult = size_multiple(unet, s)
+    if H % mult or W % mult:
+        raise UserError("data", f"clips are {H}×{W}; model={cfg.model} needs sides that are multiples of {mult}")
+    need = estimate_bytes(unet, cfg.batch * data.frames, H // s, W // s, training=True)
+    if msg := check_fits(need, cfg.device, f"training model={cfg.model} on batch={cfg.batch} clips of "
+                                           f"{data.frames}×{H}×{W}"):
+        raise UserError("batch", f"{msg}; lower batch or use a smaller model")
+    with torch.random.fork_rng(devices=[]):  # weights from the seed, global RNG untouched
+        torch.manual_seed(cfg.seed)
+        return LayoutVideoModel(class_names=data.class_names, unet_config=unet, objective=cfg.objective, preset=cfg.model,
+                                frames=data.frames, height=H, width=W, latent_channels=codec.channels, latent_scale=s,
+                                latent_scaling_factor=codec.scaling_factor)
+
+
+def _progress(enabled: bool | None, total: int, done: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    p = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled)
+    return p, p.add_task("steps", total=total, completed=done, loss="—", rate="")
+
+
+def _save(out: Path, cfg: TrainConfig, model, ema, opt, sched, gen: torch.Generator, step: int,
+          log: list, vae) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".model-"))
+    ema.save_pretrained(str(tmp))
+    _replace_dir(tmp, out / "model")
+    if vae is not None and not (out / "vae").exists():
+        tmp = Path(tempfile.mkdtemp(dir=out, prefix=".vae-"))
+        vae.save_pretrained(str(tmp))
+        _replace_dir(tmp, out / "vae")
+    train_dir = out / "training"
+    train_dir.mkdir(exist_ok=True)
+    (train_dir / "args.json").write_text(json.dumps(cfg.model_dump(), indent=2))
+    lines = "".join(json.dumps({"step": s, "loss": l}) + "\n" for s, l in log)
+    fd, tmpf = tempfile.mkstemp(dir=train_dir, prefix="log.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(lines)
+    os.replace(tmpf, train_dir / "log.jsonl")
+    _atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "step": step, "rng": gen.get_state(), "log": log,
+                        "args": cfg.model_dump(), "class_names": list(model.config.class_names)},
+                       train_dir / "state.pt")
+
+
+def _layout_rgb(cond: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C,T,H,W) condition → (3,T,H,W) in [-1, 1]: class colours, boundaries in white."""
+    sem = cond[: num_classes + 1].argmax(0)
+    rgb = torch.from_numpy(palette(num_classes)).to(cond.device)[sem].permute(3, 0, 1, 2).float()
+    rgb = torch.where(cond[num_classes + 1][None] > 0, torch.full_like(rgb, 255.0), rgb)
+    return rgb / 127.5 - 1
+
+
+def _write_samples(out: Path, step: int, ema, codec: FrameCodec, data: LayoutClips, n: int = 4) -> None:
+    k = min(n, len(data))
+    video = sample_clips(Generator(ema, codec), data.cond[:k], seeds=list(range(k)), steps=20)
+    rows = []
+    for i in range(k):
+        rows += [("layout", _layout_rgb(data.cond[i], len(data.class_names))), ("sample", video[i].cpu()),
+                 ("target", data.video[i])]
+    sample_grid(rows, out / "samples" / f"step-{step:06d}.png")
+
+
+def train_generator(cfg: TrainConfig) -> TrainResult:
+    _check_inputs(cfg)
+    out = Path(cfg.out)
+    device = resolve_device(cfg.device)
+    objective = OBJECTIVES.get(cfg.objective, "objective")
+    vae = load_vae(cfg.vae, "vae").eval().requires_grad_(False) if cfg.vae else None
+    codec = FrameCodec(vae, float(vae.config.scaling_factor) if vae is not None else 1.0)
+    data = load_layout_clips(cfg.data)
+    model = _build(cfg, data, codec)
+
+    state_path = out / "training" / "state.pt"
+    state = torch.load(state_path, map_location="cpu", weights_only=False) if cfg.resume else None
+    if state is not None:
+        prev = state["args"]
+        changed = [k for k in _RESUME_KEYS if prev.get(k) != getattr(cfg, k)]
+        if changed:
+            raise UserError("resume", f"{', '.join(f'{k}={prev.get(k)!r}' for k in changed)} in the checkpoint "
+                                      f"differ from this run's; resume with the same settings")
+        if state["class_names"] != data.class_names:
+            raise UserError("resume", f"the checkpoint was trained on classes {state['class_names']}, "
+                                      f"this dataset has {data.class_names}")
+        model.load_state_dict(state["model"])
+
+    model.to(device).train()
+    codec.to(device)
+    chunk_temporal_attention(model.unet)
+    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(cfg.warmup, cfg.steps))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step, log = 0, []
+    if state is not None:
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        gen.set_state(state["rng"])
+        step, log = int(state["step"]), [tuple(x) for x in state["log"]]
+
+    # the model's inputs, once: latents of every clip (frozen VAE) and the layout at latent resolution
+    x_all = torch.cat([codec.encode(v[None].to(device)).cpu() for v in data.video]) if vae is not None else data.video
+    h, w = x_all.shape[-2:]
+    c_all = resize_condition(data.cond.permute(0, 2, 1, 3, 4), h, w).permute(0, 2, 1, 3, 4).contiguous()
+    N, B = len(data), cfg.batch
+
+    start, t0 = step, time.perf_counter()
+    running = torch.zeros((), device=device)
+    running_n = 0
+    progress, task = _progress(cfg.progress, cfg.steps, step)
+    with progress:
+        while step < cfg.steps:
+            idx = torch.randint(N, (B,), generator=gen)
+            keep = (torch.rand(B, generator=gen) >= cfg.cond_dropout).float().view(B, 1, 1, 1, 1)
+            noise = torch.randn((B, *x_all.shape[1:]), generator=gen)
+            t = objective.sample_t(B, gen)
+            x0, c = x_all[idx].to(device), (c_all[idx] * keep).to(device)
+            noise, t = noise.to(device), t.to(device)
+            with autocast(device, cfg.precision):
+                pred = model(objective.noisy(x0, noise, t), t, c)
+            loss = F.mse_loss(pred.float(), objective.target(x0, noise, t))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            decay = min(cfg.ema, (1 + step) / (10 + step))  # EMA warm-up: short runs still average
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - decay)
+            step += 1
+            running += loss.detach()
+            running_n += 1
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                log.append((step, float(running) / running_n))  # one host sync per log entry
+                running.zero_()
+                running_n = 0
+                rate = (step - start) / (time.perf_counter() - t0)
+                progress.update(task, completed=step, loss=f"{log[-1][1]:.4f}", rate=f"{rate:.2f} steps/s")
+            if step % cfg.save_every == 0 or step == cfg.steps:
+                _save(out, cfg, model, ema, opt, sched, gen, step, log, vae)
+            if step % cfg.sample_every == 0 or step == cfg.steps:
+                plot_loss([s for s, _ in log], [l for _, l in log], out / "loss.png")
+                _write_samples(out, step, ema, codec, data)
+    seconds = time.perf_counter() - t0
+    return TrainResult(out=out, steps=step, log=log, seconds=seconds, steps_trained=step - start)
