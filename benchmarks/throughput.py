@@ -46,15 +46,14 @@ def main() -> None:
     ov += [f"clip.height={a.height}"] if a.height else []
     ov += [f"clip.frames={a.frames}"] if a.frames else []
     spec = synthdata.load_recipe(a.recipe, ov)
-    h = spec.content_hash()
     backend = make_backend(spec.backend, spec.device)
     for i in range(a.warmup):  # first-call costs (allocator, kernels) are not throughput
-        make_clip(spec, h, 10_000_000 + i, backend)
+        make_clip(spec, 10_000_000 + i, backend)
     timer = StageTimer(sync=True)
     t0 = time.perf_counter()
     if a.render_only:
         for i in range(a.clips):
-            make_clip(spec, h, i, backend, timer)
+            make_clip(spec, i, backend, timer)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             generate(spec, a.clips, Path(tmp) / "out", progress=False, timer=timer,

@@ -86,3 +86,24 @@ clip: {frames: 3, fps: 10, width: 64, height: 64}
 camera: {fov_deg: 60, position: [0, -10, 1], look_at: [0, 0, 1], motion: {name: static}}
 environment: {kind: void, sun: null, headlight: {intensity: 1.0, falloff: 0.0}, ambient: 0.2}
 """
+
+
+def train_tiny(data: Path, out: Path, **settings) -> Path:
+    """A tiny generator trained for a few CPU steps (seconds); settings override TrainConfig fields."""
+    from synthdata.train import TrainConfig, train_generator
+
+    base = {"model": "tiny", "steps": 4, "batch": 2, "lr": 3e-3, "warmup": 0, "device": "cpu", "progress": False,
+            "log_every": 1, "sample_every": 10_000, "save_every": 10_000}
+    train_generator(TrainConfig(data=str(data), out=str(out), **{**base, **settings}))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
+    """v-prediction tiny generator trained on the shapes ``tiny_dataset``."""
+    return train_tiny(tiny_dataset, tmp_path_factory.mktemp("ckpt") / "v")
+
+
+@pytest.fixture(scope="session")
+def tiny_flow_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
+    return train_tiny(tiny_dataset, tmp_path_factory.mktemp("ckpt") / "flow", objective="flow")

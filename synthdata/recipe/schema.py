@@ -251,6 +251,13 @@ class RecipeSpec(_Spec):
         """Object classes in order of first appearance; class id = position + 1 (0 is background)."""
         return list(dict.fromkeys(g.class_name for g in self.objects))
 
+    def layout_hash(self) -> str:
+        """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
+        it, so the same recipe and seed give the same scenes and labels with any backend, output codec
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label)."""
+        body = self.model_dump(mode="json", exclude={"seed", "device", "backend", "output", "annotations"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
     def content_hash(self) -> str:
         """sha256 of everything that shapes the data except the root seed and the device."""
         body = self.model_dump(mode="json", exclude={"seed", "device"})

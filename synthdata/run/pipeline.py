@@ -1,7 +1,8 @@
 """One clip, top to bottom: seed → scene → trajectories → frames → annotations → ClipRecord.
 
 This is the whole generator for a single clip; everything in it is a pure function of
-(spec, recipe hash, clip index) and the backend's device type.
+(spec, clip index) and the backend's device type. The clip's seed comes from the recipe's
+*layout* hash, so every backend sees the same scenes for the same recipe and seed.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ class ClipLayout:
     traj: Trajectories
 
 
-def layout_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, timer: StageTimer) -> ClipLayout:
-    seed = clip_seed(recipe_hash, spec.seed, clip_index)
+def layout_clip(spec: RecipeSpec, clip_index: int, timer: StageTimer, layout_hash: str | None = None) -> ClipLayout:
+    seed = clip_seed(layout_hash or spec.layout_hash(), spec.seed, clip_index)
     rng = clip_rng(seed)
     c = spec.clip
     with timer("sample"):
@@ -48,11 +49,12 @@ def layout_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, timer: Stag
     return ClipLayout(clip_index, seed, scene, traj)
 
 
-def make_clips(spec: RecipeSpec, recipe_hash: str, clip_indices: Sequence[int], backend: Backend,
+def make_clips(spec: RecipeSpec, clip_indices: Sequence[int], backend: Backend,
                timer: StageTimer | None = None) -> list[ClipRecord]:
     """Several clips with one ``render_batch`` call (backends that batch across clips use it)."""
     timer = timer or StageTimer()
-    layouts = [layout_clip(spec, recipe_hash, i, timer) for i in clip_indices]
+    layout_hash = spec.layout_hash()
+    layouts = [layout_clip(spec, i, timer, layout_hash) for i in clip_indices]
     with timer("render"):
         frames = render_batch(backend, [(lay.scene, lay.traj) for lay in layouts], spec.clip.width, spec.clip.height)
     records = []
@@ -65,6 +67,5 @@ def make_clips(spec: RecipeSpec, recipe_hash: str, clip_indices: Sequence[int], 
     return records
 
 
-def make_clip(spec: RecipeSpec, recipe_hash: str, clip_index: int, backend: Backend,
-              timer: StageTimer | None = None) -> ClipRecord:
-    return make_clips(spec, recipe_hash, [clip_index], backend, timer)[0]
+def make_clip(spec: RecipeSpec, clip_index: int, backend: Backend, timer: StageTimer | None = None) -> ClipRecord:
+    return make_clips(spec, [clip_index], backend, timer)[0]

@@ -101,11 +101,11 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                 if bad:
                     batch = bad[:1]  # name the poisoned clip itself
                     raise RuntimeError(f"clip {bad[0]} is poisoned (SYNTHDATA_POISON_CLIPS)")
-                for record in make_clips(job.spec, job.recipe_hash, batch, backend, timer):
+                for record in make_clips(job.spec, batch, backend, timer):
                     writer.add(record)
             except Exception as exc:
                 i = batch[0]  # a batched render fails as a whole: name its first clip and the batch
-                seed = clip_seed(job.recipe_hash, job.spec.seed, i)
+                seed = clip_seed(job.spec.layout_hash(), job.spec.seed, i)
                 also = f" (batch of clips {batch[0]}–{batch[-1]})" if len(batch) > 1 else ""
                 raise ShardFailed(shard_index, clip_id(job.spec, i), i, f"seed {seed}{also}",
                                   f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None

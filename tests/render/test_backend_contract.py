@@ -12,16 +12,24 @@ from ..conftest import make_tiny_clip, tiny_spec
 
 
 class BackendContract:
+    """``backend_overrides`` is a fixture so a backend can depend on others (e.g. a trained checkpoint)."""
+
     backend_name: str
 
     @pytest.fixture(scope="class")
     @classmethod
-    def clip(cls):
-        return make_tiny_clip(tiny_spec("shapes", f"backend.name={cls.backend_name}", "clip.width=48"), seed=1)
+    def backend_overrides(cls) -> list[str]:
+        return []
 
-    def test_is_registered_and_satisfies_protocol(self):
-        spec = tiny_spec()
-        backend = make_backend(spec.backend.model_copy(update={"name": self.backend_name}), "cpu")
+    @pytest.fixture(scope="class")
+    @classmethod
+    def clip(cls, backend_overrides):
+        return make_tiny_clip(tiny_spec("shapes", f"backend.name={cls.backend_name}", "clip.width=48",
+                                        *backend_overrides), seed=1)
+
+    def test_is_registered_and_satisfies_protocol(self, backend_overrides):
+        spec = tiny_spec("shapes", f"backend.name={self.backend_name}", *backend_overrides)
+        backend = make_backend(spec.backend, "cpu")
         assert self.backend_name in BACKENDS
         assert isinstance(backend, Backend)
 

@@ -64,7 +64,7 @@ def sample_clips(gen: Generator, cond: torch.Tensor, seeds: Sequence[int], steps
         t0 = timesteps[:1].repeat(B)
         x = sched.scale_noise(x0, t0, noise) if objective == "flow" else sched.add_noise(x0, noise, t0)
     else:
-        x = noise * sched.init_noise_sigma
+        x = noise * getattr(sched, "init_noise_sigma", 1.0)
 
     guided = guidance != 1.0
     c_in = torch.cat([c, torch.zeros_like(c)]) if guided else c

@@ -1,0 +1,187 @@
+"""The diffusion backend: contract, sampling (schedulers, seeds, batching, refine, guidance), chunked
+temporal attention, checkpoint checks. Tiny CPU models trained by the session fixtures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+import synthdata
+from synthdata.errors import RecipeError, UserError
+from synthdata.render.diffusion.attention import chunk_temporal_attention
+from synthdata.render.diffusion.checkpoint import load_generator, read_config
+from synthdata.render.diffusion.condition import condition_channels, layout_condition
+from synthdata.render.diffusion.sampling import sample_clips
+
+from ..conftest import SYNC2, TINY, make_tiny_clip, run_cli, tiny_spec
+from .test_backend_contract import BackendContract
+
+
+class TestDiffusionContract(BackendContract):
+    backend_name = "diffusion"
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend_overrides(cls, tiny_checkpoint):
+        return [f"backend.checkpoint={tiny_checkpoint}", "backend.steps=3"]
+
+
+def _cond(shapes_clip, n_classes: int) -> torch.Tensor:
+    """(1,C,T,H,W) condition of the shared 64² shapes clip."""
+    f = shapes_clip.frames
+    table = torch.as_tensor(np.concatenate([[0], shapes_clip.scene.objects.class_id]))
+    sem = table[f.instance.long()]
+    return layout_condition(sem, f.instance, f.depth, f.flow_fwd, n_classes).permute(1, 0, 2, 3)[None]
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_checkpoint):
+    return load_generator(tiny_checkpoint, torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def cond(gen, shapes_clip):
+    return _cond(shapes_clip, len(gen.class_names))
+
+
+def test_condition_channels_are_one_hot_plus_geometry(shapes_clip):
+    c = _cond(shapes_clip, 3)[0]  # (C,T,H,W)
+    assert c.shape[0] == condition_channels(3) == 3 + 1 + 4
+    assert torch.equal(c[:4].sum(0), torch.ones_like(c[0]))  # exactly one class per pixel
+    inst = shapes_clip.frames.instance
+    assert bool((c[4][inst > 0] >= 0).all()) and c[4].max() == 1  # boundaries exist
+    assert torch.all((c[5] > 0) == torch.isfinite(shapes_clip.frames.depth))  # inverse depth, 0 for sky
+
+
+@pytest.mark.parametrize("scheduler", ["dpmsolver", "ddim"])
+def test_v_checkpoint_samples_with_its_schedulers(gen, cond, scheduler):
+    out = sample_clips(gen, cond.repeat(2, 1, 1, 1, 1), seeds=[1, 2], steps=3, scheduler=scheduler)
+    assert out.shape == (2, 3, *cond.shape[2:]) and out.dtype == torch.float32
+    assert torch.isfinite(out).all() and out.abs().max() <= 1
+    assert not torch.allclose(out[0], out[1])  # different seeds, different clips
+
+
+@pytest.mark.parametrize("scheduler", ["flowmatch", "dpmsolver"])
+def test_flow_checkpoint_samples_with_its_schedulers(tiny_flow_checkpoint, cond, scheduler):
+    g = load_generator(tiny_flow_checkpoint, torch.device("cpu"))
+    out = sample_clips(g, cond, seeds=[1], steps=3, scheduler=scheduler)
+    assert out.shape == (1, 3, *cond.shape[2:]) and torch.isfinite(out).all()
+
+
+def test_incompatible_scheduler_is_refused(tiny_flow_checkpoint, cond):
+    g = load_generator(tiny_flow_checkpoint, torch.device("cpu"))
+    with pytest.raises(UserError, match="backend.scheduler: 'ddim' cannot sample .* objective 'flow'"):
+        sample_clips(g, cond, seeds=[1], steps=2, scheduler="ddim")
+
+
+def test_same_seed_same_pixels_and_batch_does_not_change_a_clip(gen, cond):
+    a = sample_clips(gen, cond, seeds=[7], steps=3)
+    b = sample_clips(gen, cond, seeds=[7], steps=3)
+    assert torch.equal(a, b)
+    batched = sample_clips(gen, cond.repeat(3, 1, 1, 1, 1), seeds=[5, 7, 9], steps=3)
+    torch.testing.assert_close(batched[1], a[0], atol=1e-4, rtol=0)  # noise is per clip, not per batch
+
+
+def test_guidance_changes_the_sample(gen, cond):
+    plain = sample_clips(gen, cond, seeds=[3], steps=3, guidance=1.0)
+    guided = sample_clips(gen, cond, seeds=[3], steps=3, guidance=3.0)
+    assert guided.shape == plain.shape and not torch.allclose(guided, plain)
+
+
+def test_refine_keeps_structure_as_strength_falls(gen, cond, shapes_clip):
+    init = shapes_clip.frames.rgb.permute(3, 0, 1, 2)[None].float() / 127.5 - 1
+    err = {s: float((sample_clips(gen, cond, seeds=[3], steps=10, init=init, strength=s) - init).abs().mean())
+           for s in (0.1, 0.5, 1.0)}
+    assert err[0.1] < err[0.5] < err[1.0]
+    assert err[0.1] < 0.5 * err[1.0]  # a light refine stays much closer to the ray-cast frames
+
+
+def test_chunked_temporal_attention_matches_unchunked(gen, cond):
+    """Chunks as small as 7 rows give the same result as one call (the CUDA grid-limit workaround)."""
+    model = gen.model
+    x = torch.randn(1, 3, *cond.shape[2:], generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([500])
+    with torch.no_grad():
+        chunk_temporal_attention(model.unet, 65535)
+        full = model(x, t, cond)
+        n = chunk_temporal_attention(model.unet, 7)
+        chunked = model(x, t, cond)
+        chunk_temporal_attention(model.unet, 65535)
+    assert n > 0
+    torch.testing.assert_close(chunked, full, atol=1e-5, rtol=1e-5)
+
+
+def test_generated_dataset_has_the_raycast_labels(tiny_checkpoint, tmp_path):
+    """Only the pixels change: every label row equals the ray-cast run's."""
+    base = [*TINY, "seed=4"]
+    synthdata.generate(synthdata.load_recipe("shapes", base), 2, tmp_path / "ray", compute=SYNC2, progress=False)
+    spec = synthdata.load_recipe("shapes", [*base, "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}",
+                                            "backend.steps=3", "backend.clip_batch=2"])
+    synthdata.generate(spec, 2, tmp_path / "gen", compute=SYNC2, progress=False)
+    assert pq.read_table(tmp_path / "ray" / "objects").equals(pq.read_table(tmp_path / "gen" / "objects"))
+    fa, fb = pq.read_table(tmp_path / "ray" / "frames"), pq.read_table(tmp_path / "gen" / "frames")
+    for col in ("semantic", "instance", "depth", "flow_fwd"):
+        assert fa.column(col).equals(fb.column(col)), col
+    va = synthdata.open_dataset(tmp_path / "ray").clip(0).video()
+    vb = synthdata.open_dataset(tmp_path / "gen").clip(0).video()
+    assert va.shape == vb.shape and np.abs(va.astype(int) - vb.astype(int)).mean() > 5
+    assert json.loads((tmp_path / "gen" / "dataset.json").read_text())["backend"] == "diffusion"
+
+
+def _problems(*overrides: str) -> str:
+    with pytest.raises(RecipeError) as exc:
+        tiny_spec("shapes", "backend=diffusion", *overrides)
+    return str(exc.value)
+
+
+def test_checkpoint_problems_are_found_before_any_work(tiny_checkpoint, tiny_flow_checkpoint, tmp_path):
+    assert "backend.checkpoint: required" in _problems()
+    assert "is not a generator checkpoint" in _problems(f"backend.checkpoint={tmp_path}")
+    bad = tmp_path / "bad" / "model"
+    bad.mkdir(parents=True)
+    (bad / "config.json").write_text("{not json")
+    assert "is not valid JSON" in _problems(f"backend.checkpoint={bad.parent}")
+    ck = f"backend.checkpoint={tiny_checkpoint}"
+    assert "backend.scheduler: 'flowmatch' cannot sample" in _problems(ck, "backend.scheduler=flowmatch")
+    assert "backend.scheduler: 'ddim'" in _problems(f"backend.checkpoint={tiny_flow_checkpoint}", "backend.scheduler=ddim")
+    assert "needs about" in _problems(ck, "backend.clip_batch=1024", "clip.width=512", "clip.height=512",
+                                      "clip.frames=64")
+    with pytest.raises(RecipeError, match=r"backend.checkpoint: the model was trained on classes \[.*'car'"):
+        synthdata.load_recipe("highway", [*TINY, "backend=diffusion", ck])
+
+
+def test_cli_bad_checkpoint_is_one_line_exit_2_and_writes_nothing(tiny_checkpoint, tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("generate", "recipe=highway", "clips=1", f"out={out}", "device=cpu", "backend=diffusion",
+                f"backend.checkpoint={tiny_checkpoint}")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: backend.checkpoint: the model was trained on classes")
+    assert not out.exists()
+    r = run_cli("generate", "clips=1", f"out={out}", "device=cpu", "backend=diffusion", "backend.checkpoint=/nope")
+    assert r.returncode == 2 and "not a generator checkpoint" in r.stderr and not out.exists()
+
+
+def test_read_config_names_the_model(tiny_checkpoint):
+    cfg = read_config(tiny_checkpoint)
+    assert cfg["_class_name"] == "LayoutVideoModel" and cfg["objective"] == "v"
+    assert cfg["class_names"] == synthdata.load_recipe("shapes", TINY).class_names
+
+
+def test_backend_renders_many_clips_in_one_batch(tiny_checkpoint):
+    spec = tiny_spec("shapes", "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}", "backend.steps=2")
+    clips = [make_tiny_clip(spec, seed=s) for s in (1, 2)]
+    from synthdata.render import make_backend
+
+    backend = make_backend(spec.backend, "cpu")
+    calls = []
+    real = backend.gen.model.forward
+    backend.gen.model.forward = lambda x, t, c: calls.append(x.shape[0]) or real(x, t, c)
+    frames = backend.render_many([(c.scene, c.traj) for c in clips], 32, 32)
+    assert calls == [2, 2]  # one UNet call per step for both clips
+    for f, c in zip(frames, clips):
+        assert torch.equal(f.rgb, c.frames.rgb)  # the same pixels as rendering the clip alone
