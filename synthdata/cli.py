@@ -108,7 +108,7 @@ def cmd_train_generator(ns: argparse.Namespace) -> int:
 
     cfg = load_train_config(ns.args)
     res = train_generator(cfg)
-    if not res.log:
+    if res.steps_trained == 0:
         print(f"nothing to do: {res.out} is already at step {res.steps}")
         return 0
     print(f"trained {res.steps_trained} steps ({res.steps_per_second:.2f} steps/s), loss {res.log[0][1]:.4f} → "

@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,7 @@ from .config import TrainConfig
 from .data import LayoutClips, load_layout_clips
 from .report import palette, plot_loss, sample_grid
 
-__all__ = ["train_generator", "TrainResult"]
+__all__ = ["train_generator", "TrainResult", "build_model"]
 
 #: arguments a resumed run must share with the run that wrote the checkpoint
 _RESUME_KEYS = ("model", "objective", "vae", "seed")
@@ -103,7 +104,8 @@ def _check_inputs(cfg: TrainConfig) -> None:
     resolve_device(cfg.device)
 
 
-def _build(cfg: TrainConfig, data: LayoutClips, codec: FrameCodec) -> LayoutVideoModel:
+def build_model(cfg: TrainConfig, data: LayoutClips, codec: FrameCodec) -> LayoutVideoModel:
+    """The untrained model for ``cfg`` and ``data`` (weights from ``cfg.seed``); checks sizes and memory."""
     preset = MODEL_PRESETS.get(cfg.model, "model")
     H, W = data.size
     s = codec.scale
@@ -174,7 +176,9 @@ def _write_samples(out: Path, step: int, ema, codec: FrameCodec, data: LayoutCli
     sample_grid(rows, out / "samples" / f"step-{step:06d}.png")
 
 
-def train_generator(cfg: TrainConfig) -> TrainResult:
+def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> TrainResult:
+    """Train (or resume) per ``cfg``; ``on_step(step)`` runs after each step's logging and saving
+    (custom logging, or stopping a run early: an exception there leaves the last checkpoint)."""
     _check_inputs(cfg)
     out = Path(cfg.out)
     device = resolve_device(cfg.device)
@@ -182,7 +186,7 @@ def train_generator(cfg: TrainConfig) -> TrainResult:
     vae = load_vae(cfg.vae, "vae").eval().requires_grad_(False) if cfg.vae else None
     codec = FrameCodec(vae, float(vae.config.scaling_factor) if vae is not None else 1.0)
     data = load_layout_clips(cfg.data)
-    model = _build(cfg, data, codec)
+    model = build_model(cfg, data, codec)
 
     state_path = out / "training" / "state.pt"
     state = torch.load(state_path, map_location="cpu", weights_only=False) if cfg.resume else None
@@ -228,13 +232,17 @@ def train_generator(cfg: TrainConfig) -> TrainResult:
             keep = (torch.rand(B, generator=gen) >= cfg.cond_dropout).float().view(B, 1, 1, 1, 1)
             noise = torch.randn((B, *x_all.shape[1:]), generator=gen)
             t = objective.sample_t(B, gen)
+            step_seed = int(torch.randint(2**62, (1,), generator=gen))
             x0, c = x_all[idx].to(device), (c_all[idx] * keep).to(device)
             noise, t = noise.to(device), t.to(device)
-            with autocast(device, cfg.precision):
-                pred = model(objective.noisy(x0, noise, t), t, c)
-            loss = F.mse_loss(pred.float(), objective.target(x0, noise, t))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            # the UNet's dropout draws from the global RNG: fork it and seed it from our generator
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(step_seed)
+                with autocast(device, cfg.precision):
+                    pred = model(objective.noisy(x0, noise, t), t, c)
+                loss = F.mse_loss(pred.float(), objective.target(x0, noise, t))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             sched.step()
@@ -256,5 +264,7 @@ def train_generator(cfg: TrainConfig) -> TrainResult:
             if step % cfg.sample_every == 0 or step == cfg.steps:
                 plot_loss([s for s, _ in log], [l for _, l in log], out / "loss.png")
                 _write_samples(out, step, ema, codec, data)
+            if on_step is not None:
+                on_step(step)
     seconds = time.perf_counter() - t0
     return TrainResult(out=out, steps=step, log=log, seconds=seconds, steps_trained=step - start)
