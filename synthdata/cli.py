@@ -1,4 +1,4 @@
-"""``synthdata`` command line: generate, train-generator, validate, info, fiftyone, export, recipes.
+"""``synthdata`` command line: generate, train-generator, evaluate, validate, info, fiftyone, export, recipes.
 
 Run arguments and recipe overrides share Hydra's ``key=value`` grammar::
 
@@ -116,6 +116,16 @@ def cmd_train_generator(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(ns: argparse.Namespace) -> int:
+    from .evaluate import evaluate_generated
+
+    if ns.seg_steps < 1:
+        raise UserError("--seg-steps", f"expected a positive number of steps, got {ns.seg_steps}")
+    report = evaluate_generated(ns.path, train=ns.train, reference=ns.reference, seg_steps=ns.seg_steps)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
@@ -189,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "[model=tiny|small|base steps=… batch=… lr=… precision=bf16 resume=true …]")
     t.add_argument("args", nargs="*", help="key=value settings (see docs/generator.md)")
     t.set_defaults(fn=cmd_train_generator)
+    ev = sub.add_parser("evaluate", help="quality of a generated dataset: label-fidelity mIoU, warp error, PSNR/SSIM",
+                        description="Prints JSON. --train trains a small segmenter on that dataset for label "
+                                    "fidelity; --reference compares clip by clip (e.g. the ray-cast source of a refine run).")
+    ev.add_argument("path")
+    ev.add_argument("--train", help="dataset to train the label-fidelity segmenter on (e.g. the generator's training data)")
+    ev.add_argument("--reference", help="dataset with the same clip ids to compare against (PSNR/SSIM)")
+    ev.add_argument("--seg-steps", type=int, default=300)
+    ev.set_defaults(fn=cmd_evaluate)
     v = sub.add_parser("validate", help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
     v.add_argument("overrides", nargs="*")
