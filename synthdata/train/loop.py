@@ -32,6 +32,7 @@ from ..render.backend import resolve_device
 from ..render.diffusion.attention import chunk_temporal_attention
 from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae
 from ..render.diffusion.condition import resize_condition
+from ..render.diffusion.control import palette
 from ..render.diffusion.memory import check_fits, estimate_bytes
 from ..render.diffusion.model import LayoutVideoModel
 from ..render.diffusion.objectives import OBJECTIVES
@@ -39,7 +40,7 @@ from ..render.diffusion.presets import MODEL_PRESETS, size_multiple, unet_config
 from ..render.diffusion.sampling import autocast, sample_clips
 from .config import TrainConfig
 from .data import LayoutClips, load_layout_clips
-from .report import palette, plot_loss, sample_grid
+from .report import plot_loss, sample_grid
 
 __all__ = ["train_generator", "TrainResult", "build_model"]
 

@@ -5,7 +5,6 @@ Drawn with Pillow alone (no plotting library in the core install).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -13,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-__all__ = ["plot_loss", "sample_grid", "palette"]
+__all__ = ["plot_loss", "sample_grid"]
 
 
 def plot_loss(steps: Sequence[int], losses: Sequence[float], path: Path, size: tuple[int, int] = (640, 360)) -> None:
@@ -46,16 +45,6 @@ def plot_loss(steps: Sequence[int], losses: Sequence[float], path: Path, size: t
         d.text((4, H - m - 12), f"{10 ** y0:.3g}", fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
-
-
-def palette(n: int) -> np.ndarray:
-    """(n+1, 3) uint8 colours for class ids 0…n (0 is dark grey); golden-angle hues."""
-    out = [(40, 40, 40)]
-    for i in range(n):
-        h = (i * 0.618034) % 1.0
-        r, g, b = (abs(math.sin(math.pi * (h + s))) for s in (0.0, 1 / 3, 2 / 3))
-        out.append((int(60 + 195 * r), int(60 + 195 * g), int(60 + 195 * b)))
-    return np.array(out, dtype=np.uint8)
 
 
 def sample_grid(rows: Sequence[tuple[str, torch.Tensor]], path: Path) -> None:

@@ -7,5 +7,6 @@ See docs/generator.md.
 
 from .backend import DiffusionBackend
 from .condition import condition_channels, layout_condition
+from .pipeline_backend import DiffusersPipelineBackend
 
-__all__ = ["DiffusionBackend", "condition_channels", "layout_condition"]
+__all__ = ["DiffusionBackend", "DiffusersPipelineBackend", "condition_channels", "layout_condition"]

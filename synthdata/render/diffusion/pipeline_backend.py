@@ -1,0 +1,157 @@
+"""``backend=diffusers_pipeline``: a local, pretrained diffusers video pipeline with a ControlNet.
+
+For pipelines such as ``AnimateDiffControlNetPipeline`` or ``AnimateDiffSparseControlNetPipeline``
+saved with ``save_pretrained``: loaded with ``DiffusionPipeline.from_pretrained(path)`` (nothing is
+downloaded), our depth or semantic maps are its control frames, the ray-caster's G-buffer its labels.
+Components saved as ``null`` (e.g. no tokenizer/text encoder) load as ``None``; then the prompt
+embedding is zeros (unconditional), otherwise ``backend.prompt`` is encoded once with the pipeline's
+own tokenizer and text encoder.
+
+These pipelines take one control video per call, so clips are sampled one after another (the
+layout-conditioned ``backend=diffusion`` batches across clips). Each clip's starting latents come from
+its own seed, as in ``backend=diffusion``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from ...motion.types import Trajectories
+from ...recipe.schema import BackendSpec, RecipeSpec
+from ...scene.types import Scene
+from ..backend import BACKENDS
+from ..raycast import RaycastBackend
+from ..types import Frames
+
+__all__ = ["DiffusersPipelineBackend", "read_model_index"]
+
+#: pipelines' sides must be multiples of this (their check_inputs refuse others)
+SIDE_MULTIPLE = 8
+
+
+def read_model_index(path: str | None, field: str = "backend.path") -> dict[str, Any]:
+    from ...errors import UserError
+
+    if path is None:
+        raise UserError(field, "required: a local directory written by a diffusers pipeline's save_pretrained")
+    index = Path(path) / "model_index.json"
+    if not index.is_file():
+        raise UserError(field, f"{path} is not a diffusers pipeline directory (no model_index.json)")
+    try:
+        return json.loads(index.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(field, f"{index} is not valid JSON ({exc.msg})") from None
+
+
+def _pipeline_class(index: dict[str, Any]):
+    import diffusers
+
+    return getattr(diffusers, str(index.get("_class_name")), None)
+
+
+class DiffusersPipelineBackend:
+    name = "diffusers_pipeline"
+
+    @classmethod
+    def check(cls, spec: RecipeSpec) -> list[tuple[str, str]]:
+        from ...errors import UserError
+
+        b = spec.backend
+        try:
+            import transformers  # noqa: F401  (diffusers' video pipelines import it)
+        except ImportError:
+            return [("backend.name", "diffusers_pipeline needs transformers: pip install 'synthdata[pipelines]'")]
+        try:
+            index = read_model_index(b.path)
+        except UserError as exc:
+            return [(exc.field, exc.message)]
+        problems: list[tuple[str, str]] = []
+        pipe_cls = _pipeline_class(index)
+        if pipe_cls is None:
+            return [("backend.path", f"pipeline class {index.get('_class_name')!r} is not in this diffusers")]
+        if "conditioning_frames" not in inspect.signature(pipe_cls.__call__).parameters or "controlnet" not in index:
+            problems.append(("backend.path", f"{index['_class_name']} takes no ControlNet control frames; use a video "
+                                             "pipeline with a ControlNet (e.g. AnimateDiffControlNetPipeline)"))
+        if b.prompt is not None and (index.get("tokenizer", [None])[0] is None
+                                     or index.get("text_encoder", [None])[0] is None):
+            problems.append(("backend.prompt", "this pipeline has no tokenizer/text encoder; leave backend.prompt "
+                                               "unset (unconditional) or use a pipeline saved with them"))
+        for side in ("width", "height"):
+            value = getattr(spec.clip, side)
+            if value % SIDE_MULTIPLE:
+                problems.append((f"clip.{side}", f"{value} is not a multiple of {SIDE_MULTIPLE}, which diffusers "
+                                                 "video pipelines need"))
+        return problems
+
+    def __init__(self, spec: BackendSpec, device: torch.device | str = "cpu"):
+        from diffusers import DiffusionPipeline
+
+        from .attention import chunk_temporal_attention
+
+        self.spec = spec
+        self.device = torch.device(device)
+        index = read_model_index(spec.path)
+        absent = {k: None for k, v in index.items() if isinstance(v, list) and v[0] is None}
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(spec.precision, torch.float32)
+        if spec.precision == "auto" and self.device.type == "cuda":
+            dtype = torch.bfloat16
+        self.pipe = DiffusionPipeline.from_pretrained(spec.path, dtype=dtype, low_cpu_mem_usage=False, **absent)
+        self.pipe.to(self.device)
+        self.pipe.set_progress_bar_config(disable=True)
+        chunk_temporal_attention(self.pipe.unet, spec.attention_chunk)
+        self.layout = RaycastBackend(spec, self.device)
+        self._embeds = self._prompt_embeds()
+        self._call_params = inspect.signature(type(self.pipe).__call__).parameters
+
+    def _prompt_embeds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.spec.prompt is not None:
+            pos, neg = self.pipe.encode_prompt(self.spec.prompt, self.device, 1, True, negative_prompt="")
+            return pos, neg
+        dim = self.pipe.unet.config.cross_attention_dim
+        z = torch.zeros(1, 1, dim, device=self.device, dtype=self.pipe.unet.dtype)
+        return z, z
+
+    @property
+    def clip_batch(self) -> int:
+        return self.spec.clip_batch
+
+    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
+        return self.render_many([(scene, traj)], width, height)[0]
+
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
+        import numpy as np
+        from PIL import Image
+
+        from .control import CONTROLS
+        from .sampling import clip_noise
+
+        control = CONTROLS[self.spec.control]
+        vae_scale = 2 ** (len(self.pipe.vae.config.block_out_channels) - 1)
+        latent_ch = self.pipe.unet.config.in_channels
+        out = []
+        for scene, traj in items:
+            f = self.layout.render(scene, traj, width, height)
+            T = f.num_frames
+            sem = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=f.instance.device)[f.instance.long()]
+            frames = control(f.depth, sem, len(scene.class_names)).cpu().numpy()
+            latents = clip_noise([scene.generator_seed], (latent_ch, T, height // vae_scale, width // vae_scale))
+            kwargs: dict[str, Any] = {}
+            if "controlnet_frame_indices" in self._call_params:  # SparseControlNet: every frame is a key frame
+                kwargs["controlnet_frame_indices"] = list(range(T))
+            pos, neg = self._embeds
+            video = self.pipe(prompt_embeds=pos, negative_prompt_embeds=neg, num_frames=T, height=height, width=width,
+                              num_inference_steps=self.spec.steps, guidance_scale=self.spec.guidance,
+                              conditioning_frames=[Image.fromarray(x) for x in frames], output_type="pt",
+                              latents=latents.to(self.device, self.pipe.unet.dtype),
+                              generator=torch.Generator().manual_seed(scene.generator_seed % 2**63), **kwargs).frames[0]
+            rgb = (video.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)  # (T,H,W,3)
+            out.append(Frames(**{**vars(f), "rgb": rgb.to(f.rgb.device)}))
+        return out
+
+
+BACKENDS.register("diffusers_pipeline", DiffusersPipelineBackend)
