@@ -3,7 +3,8 @@
 Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensors:
 ``boxes`` (M,4) float32 visible boxes of the M visible (frame, object) rows, ``frame_index`` (M,),
 ``track_id`` (M,), ``class_id`` (M,), ``visible_fraction`` (M,), and, when present and requested,
-``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64.
+``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64,
+``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3) float32.
 Clips have different M, so batch with :func:`collate_clips`.
 """
 
@@ -16,7 +17,10 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ClipDataset", "collate_clips"]
+__all__ = ["ClipDataset", "collate_clips", "FLOAT_MAPS"]
+
+#: maps returned as float32 (the others are integer ids, returned as int64)
+FLOAT_MAPS = ("depth", "flow_fwd", "flow_bwd", "normals")
 
 
 class ClipDataset(Dataset):
@@ -43,7 +47,7 @@ class ClipDataset(Dataset):
         for name in self.maps:
             if clip.frames().column(name).null_count == 0:
                 m = torch.from_numpy(clip.map(name).copy())
-                labels[name] = m.float() if name == "depth" else m.long()
+                labels[name] = m.float() if name in FLOAT_MAPS else m.long()
         return video, labels
 
 

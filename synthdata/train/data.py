@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..errors import UserError
 from ..io.reader import open_dataset
+from ..io.torch_dataset import ClipDataset
 from ..render.diffusion.condition import layout_condition
 
 __all__ = ["LayoutClips", "load_layout_clips", "REQUIRED_MAPS"]
@@ -60,21 +60,21 @@ def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
         raise UserError("data", f"{path} has no {', '.join(missing)} maps (the G-buffer a generator is conditioned "
                                 "on); regenerate it with annotations.semantic/instance/depth/flow enabled")
     num_classes = len(ds.class_names)
+    items = ClipDataset(ds, maps=REQUIRED_MAPS)  # the foundation's torch Dataset: MP4 + G-buffer per clip
+    clip_ids = ds.clip_ids
     videos, conds, ids = [], [], []
     shape = None
-    for i in range(len(ds)):
-        clip = ds.clip(i)
-        rgb = clip.video()  # (T,H,W,3)
+    for i in range(len(items)):
+        video, maps = items[i]  # (T,3,H,W) uint8, {name: (T,H,W[,2])}
         if shape is None:
-            shape = rgb.shape
-        elif rgb.shape != shape:
-            raise UserError("data", f"clips differ in size: {clip.clip_id} is {rgb.shape[:3]}, the first was "
-                                    f"{shape[:3]} (T,H,W); train on one clip size")
-        maps = {m: torch.from_numpy(np.ascontiguousarray(clip.map(m))) for m in REQUIRED_MAPS}
-        conds.append(layout_condition(maps["semantic"].long(), maps["instance"].long(), maps["depth"].float(),
-                                      maps["flow_fwd"].float(), num_classes).permute(1, 0, 2, 3))
-        videos.append(torch.from_numpy(rgb).permute(3, 0, 1, 2).float() / 127.5 - 1)
-        ids.append(clip.clip_id)
+            shape = video.shape
+        elif video.shape != shape:
+            raise UserError("data", f"clips differ in size: {clip_ids[i]} is {tuple(video.shape)}, the first was "
+                                    f"{tuple(shape)} (T,3,H,W); train on one clip size")
+        conds.append(layout_condition(maps["semantic"], maps["instance"], maps["depth"], maps["flow_fwd"],
+                                      num_classes).permute(1, 0, 2, 3))
+        videos.append(video.permute(1, 0, 2, 3).float() / 127.5 - 1)
+        ids.append(clip_ids[i])
         if progress:
             progress(i + 1, len(ds))
     return LayoutClips(torch.stack(videos), torch.stack(conds), list(ds.class_names), ids)
