@@ -180,10 +180,11 @@ def bench_fidelity(a, device) -> dict:
         report = evaluate_generated(root / "gen", train=root / "train", reference=root / "ray", seg_steps=a.seg_steps,
                                     device=str(device))
         ray = evaluate_generated(root / "ray", train=root / "train", seg_steps=a.seg_steps, device=str(device))
-        if a.keep:
+        if a.keep:  # the checkpoint plus its loss curve and a sample grid (docs/images come from here)
             import shutil
 
             shutil.copytree(root / "ckpt", a.keep, dirs_exist_ok=True)
+            checkpoint_pictures(Path(a.keep), root / "train", device)
     return {"budget_s": a.budget_s, "train_clips": a.train_clips, "data_s": round(data_s, 1),
             "train_s": round(train_s, 1), "steps_trained": trained_steps, "checkpoint_step": int(state["step"]),
             "final_loss": state["log"][-1][1] if state["log"] else None, "generate_s": round(gen_s, 1),
@@ -193,6 +194,19 @@ def bench_fidelity(a, device) -> dict:
             "segmenter_train_miou": round(report["train_miou"], 4),
             "warp_error": round(report["warp_error"], 4), "warp_error_raycast": round(report["warp_error_reference"], 4),
             "per_class_iou": report["per_class_iou"]}
+
+
+def checkpoint_pictures(ckpt: Path, data: Path, device: torch.device) -> None:
+    """loss.png and samples/step-N.png for a checkpoint whose run was stopped between sample steps."""
+    from synthdata.render.diffusion.checkpoint import load_generator
+    from synthdata.train.data import load_layout_clips
+    from synthdata.train.loop import _write_samples
+    from synthdata.train.report import plot_loss
+
+    state = torch.load(ckpt / "training" / "state.pt", weights_only=False)
+    plot_loss([s for s, _ in state["log"]], [v for _, v in state["log"]], ckpt / "loss.png")
+    gen = load_generator(ckpt, device)
+    _write_samples(ckpt, int(state["step"]), gen.model, gen.codec, load_layout_clips(data))
 
 
 PARTS = {"train": bench_train, "sample": bench_sample, "batched": bench_batched, "fidelity": bench_fidelity}

@@ -62,7 +62,8 @@ def sample_clips(gen: Generator, cond: torch.Tensor, seeds: Sequence[int], steps
             sched.set_begin_index(begin)
         x0 = codec.encode(init.to(device))
         t0 = timesteps[:1].repeat(B)
-        x = sched.scale_noise(x0, t0, noise) if objective == "flow" else sched.add_noise(x0, noise, t0)
+        # FlowMatchEuler calls it scale_noise; DPM-Solver's add_noise follows its own (flow or VP) sigmas
+        x = sched.scale_noise(x0, t0, noise) if hasattr(sched, "scale_noise") else sched.add_noise(x0, noise, t0)
     else:
         x = noise * getattr(sched, "init_noise_sigma", 1.0)
 
