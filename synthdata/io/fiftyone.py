@@ -106,9 +106,49 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
             far = float(d[finite].max()) if finite.any() else 1.0
             near_bright = np.where(finite, 255 * (1 - np.clip(d, 0, far) / far), 0).astype(np.uint8)
             Image.fromarray(near_bright).save(depth_dir / f"{k + 1:06d}.png")
-            frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=[0, 255])
+            # a picture for the App (near = bright), not metres: marked so from_fiftyone does not read it as depth
+            frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=[0, 255], metric=False)
         sample.frames[k + 1] = frame
     return sample
+
+
+def _dets(frame, field: str) -> list:
+    """A frame's detections in ``field`` (none when the frame or the field is absent)."""
+    if frame is None or not frame.has_field(field) or frame[field] is None:
+        return []
+    return list(frame[field].detections)
+
+
+def _mask_targets(dataset, field: str) -> dict[int, str]:
+    """The id → name map of a segmentation field (field-specific, else the dataset default)."""
+    targets = dict(dataset.mask_targets.get(field) or dataset.default_mask_targets or {})
+    return {int(k): str(v) for k, v in targets.items()}
+
+
+def _frame_maps(frame, seg_field: str, depth_field: str, id_map: np.ndarray, targets: dict, size: tuple[int, int]) -> dict:
+    """``semantic``/``depth`` encoded rows from a frame's Segmentation / Heatmap, when it has them."""
+    from .encoding import encode_array
+
+    out: dict[str, Any] = {}
+    if frame is None:
+        return out
+    seg = frame[seg_field] if frame.has_field(seg_field) else None
+    if seg is not None:
+        mask = np.asarray(seg.get_mask())
+        mask = mask[..., 0] if mask.ndim == 3 else mask
+        if mask.shape != size:
+            raise UserError(seg_field, f"segmentation mask is {mask.shape}, the video is {size} (H, W)")
+        if targets:
+            mask = id_map[np.clip(mask.astype(np.int64), 0, len(id_map) - 1)]
+        out["semantic"] = encode_array(mask.astype(np.uint8 if mask.max(initial=0) < 256 else np.uint16))
+    heat = frame[depth_field] if frame.has_field(depth_field) else None
+    if heat is not None and not (heat.has_field("metric") and heat["metric"] is False):
+        depth = np.asarray(heat.get_map(), dtype=np.float32)
+        depth = depth[..., 0] if depth.ndim == 3 else depth
+        if depth.shape != size:
+            raise UserError(depth_field, f"depth map is {depth.shape}, the video is {size} (H, W)")
+        out["depth"] = encode_array(depth, "float32")
+    return out
 
 
 def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, overwrite: bool = False):
@@ -142,11 +182,16 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
     return dataset
 
 
-def from_fiftyone(dataset, out: str | Path, label_field: str = "detections") -> SynthDataset:
+def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", segmentation_field: str = "segmentation",
+                  depth_field: str = "depth") -> SynthDataset:
     """Write a FiftyOne video dataset with frame-level detections in the synthdata layout.
 
     Boxes become ``bbox_visible`` (pixels), ``index`` the track id (missing indices get fresh ones),
-    labels the classes; instance masks become COCO RLE. Maps (depth, flow, …) are left empty.
+    labels the classes; instance masks become COCO RLE. Frame ``fo.Segmentation`` masks in
+    ``segmentation_field`` become ``semantic`` maps (ids mapped by name through the dataset's mask
+    targets, so they match the detection classes) and ``fo.Heatmap`` maps in ``depth_field`` become
+    ``depth`` maps, read as metres — what a generator trains on (``synthdata train-generator``). Other
+    maps (instance, flow, …) are left empty.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -159,10 +204,15 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections") -> 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise UserError("out", f"{out} is not empty")
-    labels = sorted({d.label for s in dataset.iter_samples() for f in s.frames.values()
-                     if f[label_field] is not None for d in f[label_field].detections})
+    labels = sorted({d.label for s in dataset.iter_samples() for f in s.frames.values() for d in _dets(f, label_field)})
     classes = list(dataset.default_classes) or labels
     classes += [c for c in labels if c not in classes]
+    targets = _mask_targets(dataset, "frames." + segmentation_field)
+    classes += [n for n in targets.values() if n not in classes and n != "background"]
+    # mask id → our class id (0 = background; ids without a name stay background)
+    id_map = np.zeros(max([0, *targets]) + 1, dtype=np.uint16)
+    for i, n in targets.items():
+        id_map[i] = classes.index(n) + 1 if n in classes else 0
     tmp = out.parent / f".{out.name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     layout = Layout(tmp)
@@ -179,17 +229,18 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections") -> 
             fps = 30.0
         else:
             W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
-        next_track = 1 + max([d.index or 0 for f in sample.frames.values() if f[label_field] is not None
-                              for d in f[label_field].detections] or [0])
+        next_track = 1 + max([d.index or 0 for f in sample.frames.values() for d in _dets(f, label_field)] or [0])
         clips.append({"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0,
                       "recipe_name": f"fiftyone:{dataset.name}", "recipe_hash": "", "backend": "import",
                       "num_frames": T, "fps": fps, "width": W, "height": H, "num_objects": 0,
                       "video_path": layout.rel(layout.video(cid)), "video_codec": "h264", "params": "{}"})
         tracks: set[int] = set()
         for k in range(T):
-            frames.append({"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None})
+            row = {"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None}
             f = sample.frames[k + 1] if (k + 1) in sample.frames else None
-            dets = f[label_field].detections if f is not None and f[label_field] is not None else []
+            row.update(_frame_maps(f, segmentation_field, depth_field, id_map, targets, (H, W)))
+            frames.append(row)
+            dets = _dets(f, label_field)
             for d in dets:
                 track = d.index if d.index is not None else next_track
                 next_track += d.index is None

@@ -1,8 +1,9 @@
 """Training pairs from a synthdata dataset: (video, layout condition) per clip, held in memory.
 
 Any synthdata-format dataset works — generated ones, or real clips imported with
-``synthdata.io.fiftyone.from_fiftyone`` — as long as its frames carry the G-buffer maps the condition
-is made of. Clips are decoded once (MP4 + maps) and kept as tensors: generator training sets are small
+``synthdata.io.fiftyone.from_fiftyone`` — as long as its frames carry semantic and depth maps;
+instance and flow maps are used when present (see ``render/diffusion/condition.py``). Clips are
+decoded once (MP4 + maps) and kept as tensors: generator training sets are small
 next to the number of steps, and decoding per step would dominate on a GPU.
 
 Shapes: ``video`` (N,3,T,H,W) float32 in [-1, 1]; ``cond`` (N,C,T,H,W) float32.
@@ -18,12 +19,9 @@ import torch
 from ..errors import UserError
 from ..io.reader import open_dataset
 from ..io.torch_dataset import ClipDataset
-from ..render.diffusion.condition import layout_condition
+from ..render.diffusion.condition import ALL_MAPS, REQUIRED_MAPS, layout_condition
 
-__all__ = ["LayoutClips", "load_layout_clips", "REQUIRED_MAPS"]
-
-#: frame columns the condition is built from
-REQUIRED_MAPS = ("semantic", "instance", "depth", "flow_fwd")
+__all__ = ["LayoutClips", "load_layout_clips"]
 
 
 @dataclass
@@ -32,6 +30,7 @@ class LayoutClips:
     cond: torch.Tensor
     class_names: list[str]
     clip_ids: list[str]
+    maps: tuple[str, ...]  # the G-buffer maps the condition was made from
 
     def __len__(self) -> int:
         return int(self.video.shape[0])
@@ -55,12 +54,14 @@ def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
     if len(ds) == 0:
         raise UserError("data", f"{path} has no clips")
     first = ds.clip(0).frames()
-    missing = [m for m in REQUIRED_MAPS if m not in first.column_names or first.column(m).null_count > 0]
+    present = tuple(m for m in ALL_MAPS if m in first.column_names and first.column(m).null_count == 0)
+    missing = [m for m in REQUIRED_MAPS if m not in present]
     if missing:
         raise UserError("data", f"{path} has no {', '.join(missing)} maps (the G-buffer a generator is conditioned "
-                                "on); regenerate it with annotations.semantic/instance/depth/flow enabled")
+                                "on); regenerate it with annotations.semantic/depth enabled, or import clips "
+                                "with segmentation and depth fields")
     num_classes = len(ds.class_names)
-    items = ClipDataset(ds, maps=REQUIRED_MAPS)  # the foundation's torch Dataset: MP4 + G-buffer per clip
+    items = ClipDataset(ds, maps=present)  # the foundation's torch Dataset: MP4 + G-buffer per clip
     clip_ids = ds.clip_ids
     videos, conds, ids = [], [], []
     shape = None
@@ -71,10 +72,13 @@ def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
         elif video.shape != shape:
             raise UserError("data", f"clips differ in size: {clip_ids[i]} is {tuple(video.shape)}, the first was "
                                     f"{tuple(shape)} (T,3,H,W); train on one clip size")
-        conds.append(layout_condition(maps["semantic"], maps["instance"], maps["depth"], maps["flow_fwd"],
+        missing_here = [m for m in present if m not in maps]
+        if missing_here:
+            raise UserError("data", f"clip {clip_ids[i]} lacks {', '.join(missing_here)} maps that the first clip has")
+        conds.append(layout_condition(maps["semantic"], maps.get("instance"), maps["depth"], maps.get("flow_fwd"),
                                       num_classes).permute(1, 0, 2, 3))
         videos.append(video.permute(1, 0, 2, 3).float() / 127.5 - 1)
         ids.append(clip_ids[i])
         if progress:
             progress(i + 1, len(ds))
-    return LayoutClips(torch.stack(videos), torch.stack(conds), list(ds.class_names), ids)
+    return LayoutClips(torch.stack(videos), torch.stack(conds), list(ds.class_names), ids, present)

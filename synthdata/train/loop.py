@@ -122,7 +122,7 @@ def build_model(cfg: TrainConfig, data: LayoutClips, codec: FrameCodec) -> Layou
         torch.manual_seed(cfg.seed)
         return LayoutVideoModel(class_names=data.class_names, unet_config=unet, objective=cfg.objective, preset=cfg.model,
                                 frames=data.frames, height=H, width=W, latent_channels=codec.channels, latent_scale=s,
-                                latent_scaling_factor=codec.scaling_factor)
+                                latent_scaling_factor=codec.scaling_factor, condition_maps=data.maps)
 
 
 def _progress(enabled: bool | None, total: int, done: int):

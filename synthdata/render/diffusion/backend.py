@@ -102,7 +102,9 @@ class DiffusionBackend:
             table = semantic_table(scene.class_names, self.gen.class_names).to(f.instance.device)
             per_instance = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=f.instance.device)
             semantic = table[per_instance[f.instance.long()]]
-            conds.append(layout_condition(semantic, f.instance, f.depth, f.flow_fwd, len(self.gen.class_names)))
+            used = self.gen.model.config.condition_maps  # drop maps the model was trained without
+            conds.append(layout_condition(semantic, f.instance if "instance" in used else None, f.depth,
+                                          f.flow_fwd if "flow_fwd" in used else None, len(self.gen.class_names)))
         cond = torch.stack(conds).permute(0, 2, 1, 3, 4)  # (B,C,T,H,W)
         init = None
         if self.spec.init == "raycast":

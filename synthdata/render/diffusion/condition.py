@@ -17,6 +17,10 @@ num_classes + 3, + 4   forward flow, ``tanh(flow / (0.05 · max(H, W)))``
 
 An all-zero condition is the "no layout" input used for classifier-free guidance (a real layout
 always has exactly one class channel set).
+
+``instance`` and ``flow`` may be ``None`` (real clips often have neither): boundaries then come from
+the class map and the flow channels are zero. A model records which maps it was trained with
+(``condition_maps``) and sampling drops the others, so training and sampling always agree.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["condition_channels", "layout_condition", "resize_condition", "EXTRA_CHANNELS"]
+__all__ = ["condition_channels", "layout_condition", "resize_condition", "EXTRA_CHANNELS", "ALL_MAPS",
+           "REQUIRED_MAPS"]
+
+#: G-buffer maps a condition can use, and those it cannot do without
+ALL_MAPS = ("semantic", "instance", "depth", "flow_fwd")
+REQUIRED_MAPS = ("semantic", "depth")
 
 #: channels besides the one-hot classes: boundary, inverse depth, flow x, flow y
 EXTRA_CHANNELS = 4
@@ -46,17 +55,20 @@ def _boundaries(instance: torch.Tensor) -> torch.Tensor:
     return edge.float()
 
 
-def layout_condition(semantic: torch.Tensor, instance: torch.Tensor, depth: torch.Tensor, flow: torch.Tensor,
-                     num_classes: int) -> torch.Tensor:
+def layout_condition(semantic: torch.Tensor, instance: torch.Tensor | None, depth: torch.Tensor,
+                     flow: torch.Tensor | None, num_classes: int) -> torch.Tensor:
     """G-buffer of one clip → (T,C,H,W) condition (see the module docstring for the channels)."""
     T, H, W = semantic.shape
     if int(semantic.max()) > num_classes or int(semantic.min()) < 0:
         raise ValueError(f"semantic ids must be in [0, {num_classes}], got [{int(semantic.min())}, {int(semantic.max())}]")
     onehot = F.one_hot(semantic.long(), num_classes + 1).permute(0, 3, 1, 2).float()
     inv_depth = torch.where(torch.isfinite(depth), 1.0 / (1.0 + depth.clamp(min=0)), torch.zeros_like(depth))
-    scale = 0.05 * max(H, W)
-    flow = torch.tanh(flow.nan_to_num(0.0, 0.0, 0.0) / scale).permute(0, 3, 1, 2)
-    extra = torch.stack([_boundaries(instance), inv_depth.float()], dim=1)
+    if flow is None:
+        flow = torch.zeros(T, 2, H, W, device=semantic.device)
+    else:
+        flow = torch.tanh(flow.nan_to_num(0.0, 0.0, 0.0) / (0.05 * max(H, W))).permute(0, 3, 1, 2)
+    edges = _boundaries(semantic if instance is None else instance)
+    extra = torch.stack([edges, inv_depth.float()], dim=1)
     return torch.cat([onehot, extra, flow.float()], dim=1)
 
 

@@ -28,7 +28,8 @@ class LayoutVideoModel(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, class_names: list[str], unet_config: dict[str, Any], objective: str = "v", preset: str = "tiny",
                  frames: int = 4, height: int = 32, width: int = 32, latent_channels: int = 3, latent_scale: int = 1,
-                 latent_scaling_factor: float = 1.0, context_tokens: int = 1):
+                 latent_scaling_factor: float = 1.0, context_tokens: int = 1,
+                 condition_maps: tuple[str, ...] = ("semantic", "instance", "depth", "flow_fwd")):
         super().__init__()
         self.unet = UNet3DConditionModel(in_channels=latent_channels + condition_channels(len(class_names)),
                                          out_channels=latent_channels, **unet_config)

@@ -14,6 +14,7 @@ its own seed, as in ``backend=diffusion``.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 from pathlib import Path
@@ -62,9 +63,7 @@ class DiffusersPipelineBackend:
         from ...errors import UserError
 
         b = spec.backend
-        try:
-            import transformers  # noqa: F401  (diffusers' video pipelines import it)
-        except ImportError:
+        if importlib.util.find_spec("transformers") is None:  # diffusers' video pipelines import it
             return [("backend.name", "diffusers_pipeline needs transformers: pip install 'synthdata[pipelines]'")]
         try:
             index = read_model_index(b.path)
