@@ -4,7 +4,8 @@ label fidelity a fixed training budget reaches. Prints one JSON line per part.
     python benchmarks/diffusion.py train   --model tiny --size 32 --frames 4 --batch 4 --device cpu
     python benchmarks/diffusion.py sample  --model tiny --size 32 --frames 4 --clips 8 --device cpu
     python benchmarks/diffusion.py batched --model tiny --size 32 --frames 4 --clips 16 --guidance 2
-    python benchmarks/diffusion.py fidelity --model tiny --size 32 --budget-s 600 --device cpu
+    python benchmarks/diffusion.py fidelity --model tiny --size 32 --budget-s 600 --device cpu --keep ckpt/fid
+    python benchmarks/diffusion.py guidance --checkpoint ckpt/fid --train <its training set> --scales 1 2 4
 
 ``batched`` compares our sampler (all clips and both guidance branches in one UNet call per step)
 with the naive loop a diffusers pipeline runs per clip (one clip at a time, conditional and
@@ -196,6 +197,30 @@ def bench_fidelity(a, device) -> dict:
             "per_class_iou": report["per_class_iou"]}
 
 
+def bench_guidance(a, device) -> dict:
+    """Label fidelity and warp error of one checkpoint at several guidance scales (same layouts)."""
+    from synthdata.evaluate import evaluate_generated, segmenter_for
+
+    if not (a.checkpoint and a.train):
+        raise SystemExit("guidance needs --checkpoint (e.g. a fidelity run's --keep) and --train (its training set)")
+    ov = [f"clip.frames={a.frames}", f"clip.width={a.size}", f"clip.height={a.size}", f"device={device}", "seed=12345"]
+    seg = segmenter_for(a.train, steps=a.seg_steps, device=str(device))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for g in a.scales:
+            out = Path(tmp) / f"g{g}"
+            synthdata.generate("shapes", clips=a.eval_clips, out=out, progress=False,
+                               overrides=[*ov, "backend=diffusion", f"backend.checkpoint={a.checkpoint}",
+                                          f"backend.steps={a.sample_steps}", f"backend.guidance={g}"],
+                               compute={"name": "sync", "shard_size": a.eval_clips})
+            r = evaluate_generated(out, segmenter=seg)
+            results[str(g)] = {"label_fidelity_miou": round(r["label_fidelity_miou"], 4),
+                               "warp_error": round(r["warp_error"], 4),
+                               "per_class_iou": {k: round(v, 3) for k, v in r["per_class_iou"].items()}}
+    return {"checkpoint": str(a.checkpoint), "eval_clips": a.eval_clips, "sample_steps": a.sample_steps,
+            "results": results}
+
+
 def checkpoint_pictures(ckpt: Path, data: Path, device: torch.device) -> None:
     """loss.png and samples/step-N.png for a checkpoint whose run was stopped between sample steps."""
     from synthdata.render.diffusion.checkpoint import load_generator
@@ -209,7 +234,8 @@ def checkpoint_pictures(ckpt: Path, data: Path, device: torch.device) -> None:
     _write_samples(ckpt, int(state["step"]), gen.model, gen.codec, load_layout_clips(data))
 
 
-PARTS = {"train": bench_train, "sample": bench_sample, "batched": bench_batched, "fidelity": bench_fidelity}
+PARTS = {"train": bench_train, "sample": bench_sample, "batched": bench_batched, "fidelity": bench_fidelity,
+         "guidance": bench_guidance}
 
 
 def main() -> None:
@@ -232,6 +258,9 @@ def main() -> None:
     p.add_argument("--seg-steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--keep", help="copy the fidelity run's checkpoint here")
+    p.add_argument("--checkpoint", help="guidance: a trained checkpoint")
+    p.add_argument("--train", help="guidance: the dataset it was trained on (for the segmenter)")
+    p.add_argument("--scales", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     a = p.parse_args()
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))

@@ -211,7 +211,7 @@ class BackendSpec(_Spec):
     checkpoint: Optional[str] = None
     steps: int = Field(25, ge=1, le=1000)
     scheduler: Optional[Literal["dpmsolver", "ddim", "flowmatch"]] = None
-    guidance: float = Field(1.0, ge=0.0, le=50.0)
+    guidance: float = Field(2.0, ge=0.0, le=50.0)
     init: Literal["noise", "raycast"] = "noise"
     strength: float = Field(0.5, gt=0.0, le=1.0)
     clip_batch: int = Field(8, ge=1, le=1024)

@@ -173,7 +173,8 @@ def test_read_config_names_the_model(tiny_checkpoint):
 
 
 def test_backend_renders_many_clips_in_one_batch(tiny_checkpoint):
-    spec = tiny_spec("shapes", "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}", "backend.steps=2")
+    spec = tiny_spec("shapes", "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}", "backend.steps=2",
+                     "backend.guidance=2")
     clips = [make_tiny_clip(spec, seed=s) for s in (1, 2)]
     from synthdata.render import make_backend
 
@@ -182,7 +183,7 @@ def test_backend_renders_many_clips_in_one_batch(tiny_checkpoint):
     real = backend.gen.model.forward
     backend.gen.model.forward = lambda x, t, c: calls.append(x.shape[0]) or real(x, t, c)
     frames = backend.render_many([(c.scene, c.traj) for c in clips], 32, 32)
-    assert calls == [2, 2]  # one UNet call per step for both clips
+    assert calls == [4, 4]  # one UNet call per step: both clips, conditional and unconditional
     for f, c in zip(frames, clips):
         assert torch.equal(f.rgb, c.frames.rgb)  # the same pixels as rendering the clip alone
 
