@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from ...motion.types import Trajectories
@@ -20,6 +19,7 @@ from ...scene.types import Scene
 from ..backend import BACKENDS
 from ..raycast import RaycastBackend
 from ..types import Frames
+from .base import LayoutPainter, semantic_of
 
 __all__ = ["DiffusionBackend", "semantic_table"]
 
@@ -29,7 +29,7 @@ def semantic_table(recipe_classes: Sequence[str], model_classes: Sequence[str]) 
     return torch.tensor([0] + [list(model_classes).index(n) + 1 for n in recipe_classes], dtype=torch.long)
 
 
-class DiffusionBackend:
+class DiffusionBackend(LayoutPainter):
     name = "diffusion"
 
     @classmethod
@@ -85,13 +85,6 @@ class DiffusionBackend:
         chunk_temporal_attention(self.gen.model.unet, spec.attention_chunk)
         self.layout = RaycastBackend(spec, self.device)
 
-    @property
-    def clip_batch(self) -> int:
-        return self.spec.clip_batch
-
-    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
-        return self.render_many([(scene, traj)], width, height)[0]
-
     def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
         from .condition import layout_condition
         from .sampling import sample_clips
@@ -100,8 +93,7 @@ class DiffusionBackend:
         conds = []
         for (scene, _), f in zip(items, layouts):
             table = semantic_table(scene.class_names, self.gen.class_names).to(f.instance.device)
-            per_instance = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=f.instance.device)
-            semantic = table[per_instance[f.instance.long()]]
+            semantic = table[semantic_of(scene, f.instance)]
             used = self.gen.model.config.condition_maps  # drop maps the model was trained without
             conds.append(layout_condition(semantic, f.instance if "instance" in used else None, f.depth,
                                           f.flow_fwd if "flow_fwd" in used else None, len(self.gen.class_names)))

@@ -28,6 +28,7 @@ from ...scene.types import Scene
 from ..backend import BACKENDS
 from ..raycast import RaycastBackend
 from ..types import Frames
+from .base import LayoutPainter, semantic_of
 
 __all__ = ["DiffusersPipelineBackend", "read_model_index"]
 
@@ -55,7 +56,7 @@ def _pipeline_class(index: dict[str, Any]):
     return getattr(diffusers, str(index.get("_class_name")), None)
 
 
-class DiffusersPipelineBackend:
+class DiffusersPipelineBackend(LayoutPainter):
     name = "diffusers_pipeline"
 
     @classmethod
@@ -115,15 +116,7 @@ class DiffusersPipelineBackend:
         z = torch.zeros(1, 1, dim, device=self.device, dtype=self.pipe.unet.dtype)
         return z, z
 
-    @property
-    def clip_batch(self) -> int:
-        return self.spec.clip_batch
-
-    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
-        return self.render_many([(scene, traj)], width, height)[0]
-
     def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
-        import numpy as np
         from PIL import Image
 
         from .control import CONTROLS
@@ -136,8 +129,7 @@ class DiffusersPipelineBackend:
         for scene, traj in items:
             f = self.layout.render(scene, traj, width, height)
             T = f.num_frames
-            sem = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=f.instance.device)[f.instance.long()]
-            frames = control(f.depth, sem, len(scene.class_names)).cpu().numpy()
+            frames = control(f.depth, semantic_of(scene, f.instance), len(scene.class_names)).cpu().numpy()
             latents = clip_noise([scene.generator_seed], (latent_ch, T, height // vae_scale, width // vae_scale))
             kwargs: dict[str, Any] = {}
             if "controlnet_frame_indices" in self._call_params:  # SparseControlNet: every frame is a key frame
