@@ -106,6 +106,10 @@ def test_vae_latent_space_trains_and_samples(tiny_dataset, tmp_path):
     assert m.num_clips == 1 and clip.video().shape == (4, 32, 32, 3)
     with pytest.raises(UserError, match="clip.width: 34 is not a multiple of 4"):
         synthdata.load_recipe("shapes", [*TINY, "backend=diffusion", f"backend.checkpoint={ck}", "clip.width=34"])
+    vae_cfg = ck / "vae" / "config.json"  # a VAE swapped for one with another latent space
+    vae_cfg.write_text(json.dumps({**json.loads(vae_cfg.read_text()), "latent_channels": 8}))
+    with pytest.raises(UserError, match="backend.checkpoint: vae has 8 latent channels but the model expects 4"):
+        synthdata.load_recipe("shapes", [*TINY, "backend=diffusion", f"backend.checkpoint={ck}"])
 
 
 def test_settings_are_validated_one_line_each():
