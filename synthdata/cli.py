@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .errors import RecipeError, UserError
@@ -107,7 +108,14 @@ def cmd_train_generator(ns: argparse.Namespace) -> int:
     from .train import load_train_config, train_generator
 
     cfg = load_train_config(ns.args)
-    res = train_generator(cfg)
+    try:
+        res = train_generator(cfg)
+    except KeyboardInterrupt:
+        status = Path(cfg.out) / "training" / "status.json"
+        step = json.loads(status.read_text())["step"] if status.is_file() else None
+        where = f"the last checkpoint is at step {step}" if step else "no checkpoint was saved yet"
+        print(f"interrupted; {where}. Continue with the same command and resume=true.", file=sys.stderr)
+        return 130
     if res.steps_trained == 0:
         print(f"nothing to do: {res.out} is already at step {res.steps}")
         return 0

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..io.manifest import atomic_write_bytes
 from ..render.backend import resolve_device
 from ..render.diffusion.attention import chunk_temporal_attention
 from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae
@@ -147,16 +148,14 @@ def _save(out: Path, cfg: TrainConfig, model, ema, opt, sched, gen: torch.Genera
         _replace_dir(tmp, out / "vae")
     train_dir = out / "training"
     train_dir.mkdir(exist_ok=True)
-    (train_dir / "args.json").write_text(json.dumps(cfg.model_dump(), indent=2))
-    lines = "".join(json.dumps({"step": s, "loss": l}) + "\n" for s, l in log)
-    fd, tmpf = tempfile.mkstemp(dir=train_dir, prefix="log.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(lines)
-    os.replace(tmpf, train_dir / "log.jsonl")
+    atomic_write_bytes(train_dir / "args.json", json.dumps(cfg.model_dump(), indent=2).encode())
+    atomic_write_bytes(train_dir / "log.jsonl", "".join(json.dumps({"step": s, "loss": l}) + "\n" for s, l in log).encode())
     _atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                         "sched": sched.state_dict(), "step": step, "rng": gen.get_state(), "log": log,
                         "args": cfg.model_dump(), "class_names": list(model.config.class_names)},
                        train_dir / "state.pt")
+    # written last: it names a step that state.pt can resume from
+    atomic_write_bytes(train_dir / "status.json", json.dumps({"step": step, "loss": log[-1][1] if log else None}).encode())
 
 
 def _layout_rgb(cond: torch.Tensor, num_classes: int) -> torch.Tensor:

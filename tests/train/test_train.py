@@ -167,3 +167,30 @@ def test_cli_trains_and_reports(tiny_dataset, tmp_path):
     r = run_cli("train-generator", f"data={tiny_dataset}", f"out={tmp_path / 'ck'}", "steps=2", "batch=1",
                 "device=cpu", "resume=true")
     assert r.returncode == 0 and "already at step 2" in r.stdout
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tiny_dataset, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "ck"
+    args = [sys.executable, "-m", "synthdata", "train-generator", f"data={tiny_dataset}", f"out={out}", "steps=100000",
+            "batch=1", "save_every=2", "sample_every=100000", "device=cpu", "progress=false"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    status = out / "training" / "status.json"
+    deadline = time.time() + 120
+    while not status.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; the last checkpoint is at step" in err and "resume=true" in err
+    step = json.loads(status.read_text())["step"]
+    assert step >= 2 and torch.load(out / "training" / "state.pt", weights_only=False)["step"] == step
+    r = run_cli("train-generator", f"data={tiny_dataset}", f"out={out}", f"steps={step + 1}", "batch=1",
+                "device=cpu", "resume=true")
+    assert r.returncode == 0 and "trained 1 steps" in r.stdout, r.stderr
