@@ -1,4 +1,4 @@
-"""``synthdata`` command line: generate, train-generator, evaluate, validate, info, fiftyone, export, recipes.
+"""``synthdata`` command line: generate, train-generator, evaluate, validate, info, verify, fiftyone, export, recipes.
 
 Run arguments and recipe overrides share Hydra's ``key=value`` grammar::
 
@@ -78,17 +78,27 @@ def cmd_generate(ns: argparse.Namespace) -> int:
     clips = _int(run, "clips", 8)
     out = run.get("out") or f"data/{spec.name}"
     progress = _bool(run.get("progress"))
-    if ns.dry_run:
-        from .run.generate import prepare_out
+    if ns.dry_run:  # every check generate makes before writing, and nothing written
+        from .run.check import check_recipe
+        from .run.memory import check_resources
+        from .run.outdir import prepare_out
 
+        check_recipe(spec)
         plan = make_plan(spec, clips, out, compute.shard_size)
+        est = check_resources(spec, compute)
         _, resume = prepare_out(plan, spec, ns.overwrite)
         body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0,
-                                 "compute": compute.model_dump()}
+                                 "compute": compute.model_dump(),
+                                 "memory": {"per_worker_bytes": est.per_worker, "workers": est.workers,
+                                            "total_bytes": est.total, "available_bytes": est.available}}
         print(json.dumps(body, indent=2))
         return 0
     try:
         m = generate(spec, clips, out, compute=compute, overwrite=ns.overwrite, progress=progress)
+    except KeyboardInterrupt:
+        print(f"interrupted; {_committed(out)} Re-run the same command to resume (finished shards are kept).",
+              file=sys.stderr)
+        return 130
     except GenerationFailed as exc:
         for f in exc.failures:
             if f.remote_traceback:
@@ -99,8 +109,46 @@ def cmd_generate(ns: argparse.Namespace) -> int:
               "Re-run the same command to retry only the failed ones.", file=sys.stderr)
         return 1
     rate = m.stats.get("clips_per_second_last_run")
+    if m.stats.get("shards_remade_after_verify"):
+        print(f"remade shard(s) {m.stats['shards_remade_after_verify']}: their files did not match dataset.json",
+              file=sys.stderr)
     print(f"wrote {m.stats['rows']['clips']} clips ({m.stats['rows']['objects']} object rows) to {out}"
           + (f" at {rate:.2f} clips/s" if rate else " (all shards were already there)"))
+    return 0
+
+
+def _committed(out: str) -> str:
+    from .io.layout import Layout
+    from .io.manifest import Manifest
+
+    try:
+        m = Manifest.read(Layout(Path(out).expanduser()))
+    except (OSError, ValueError, TypeError):
+        return f"nothing was committed in {out}."
+    done = sum(s.clip_stop - s.clip_start for s in m.shards)
+    return f"{done} of {m.num_clips} clips are committed in {out}."
+
+
+def cmd_verify(ns: argparse.Namespace) -> int:
+    from .io.layout import Layout
+    from .io.reader import read_manifest
+    from .io.verify import verify
+
+    layout = Layout(Path(ns.path).expanduser())
+    if not layout.manifest.is_file():
+        raise UserError("dataset", f"{layout.root} is not a synthdata dataset (no dataset.json)")
+    manifest = read_manifest(layout)
+    bad = verify(layout, manifest, "quick" if ns.quick else "full")
+    files = sum(len(s.files) for s in manifest.shards)
+    for m in bad:
+        print(f"mismatch: {m}")
+    if bad:
+        shards = sorted({m.shard for m in bad})
+        print(f"{len(bad)} of {files} files do not match dataset.json (shards {shards}); re-run the generate "
+              "command to remake them", file=sys.stderr)
+        return 1
+    print(f"ok: {files} files in {len(manifest.shards)} shards match dataset.json"
+          + (" (sizes only)" if ns.quick else ""))
     return 0
 
 
@@ -175,7 +223,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     from .io.exporters import export
     from .io.reader import open_dataset
 
-    print(json.dumps(export(open_dataset(ns.path), ns.format, ns.out)))
+    print(json.dumps(export(open_dataset(ns.path, verify="full"), ns.format, ns.out)))
     return 0
 
 
@@ -235,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, help="coco or mot")
     e.add_argument("--out", required=True)
     e.set_defaults(fn=cmd_export)
+    vf = sub.add_parser("verify", help="check every file of a dataset against dataset.json (exit 1 on a mismatch)")
+    vf.add_argument("path")
+    vf.add_argument("--quick", action="store_true", help="existence and sizes only, no content hashes")
+    vf.set_defaults(fn=cmd_verify)
     r = sub.add_parser("recipes", help="list the shipped recipes")
     r.set_defaults(fn=cmd_recipes)
     return p

@@ -199,6 +199,8 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     from .layout import Layout
     from .manifest import Manifest, ShardInfo, sha256_file
     from .schemas import SCHEMAS, with_metadata
+    from .exporters._common import staged_output
+    from .safety import check_id
     from .video import decode_mp4
 
     out = Path(out)
@@ -213,74 +215,73 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     id_map = np.zeros(max([0, *targets]) + 1, dtype=np.uint16)
     for i, n in targets.items():
         id_map[i] = classes.index(n) + 1 if n in classes else 0
-    tmp = out.parent / f".{out.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    layout = Layout(tmp)
-    for sub in ("clips", "frames", "objects", "media"):
-        (tmp / sub).mkdir(parents=True)
-    clips, frames, objects = [], [], []
-    for index, sample in enumerate(dataset.iter_samples(autosave=False)):
-        cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
-        shutil.copyfile(sample.filepath, layout.video(cid))
-        m = sample.metadata
-        if m is None or not m.frame_width:
-            video = decode_mp4(sample.filepath)
-            T, H, W = video.shape[:3]
-            fps = 30.0
-        else:
-            W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
-        next_track = 1 + max([d.index or 0 for f in sample.frames.values() for d in _dets(f, label_field)] or [0])
-        clips.append({"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0,
-                      "recipe_name": f"fiftyone:{dataset.name}", "recipe_hash": "", "backend": "import",
-                      "num_frames": T, "fps": fps, "width": W, "height": H, "num_objects": 0,
-                      "video_path": layout.rel(layout.video(cid)), "video_codec": "h264", "params": "{}"})
-        tracks: set[int] = set()
-        for k in range(T):
-            row = {"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None}
-            f = sample.frames[k + 1] if (k + 1) in sample.frames else None
-            row.update(_frame_maps(f, segmentation_field, depth_field, id_map, targets, (H, W)))
-            frames.append(row)
-            dets = _dets(f, label_field)
-            for d in dets:
-                track = d.index if d.index is not None else next_track
-                next_track += d.index is None
-                tracks.add(track)
-                x, y, w, h = d.bounding_box
-                box = [x * W, y * H, (x + w) * W, (y + h) * H]
-                rle, px = "", None
-                if d.mask is not None:
-                    full = np.zeros((H, W), dtype=np.uint8)
-                    x0, y0 = int(round(box[0])), int(round(box[1]))
-                    mh, mw = d.mask.shape[:2]
-                    full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
-                    enc = mask_utils.encode(np.asfortranarray(full))
-                    rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
-                vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0
-                objects.append({"clip_id": cid, "frame_index": k, "track_id": track, "class_id": classes.index(d.label) + 1,
-                                "class_name": d.label, "bbox_visible": box, "bbox_amodal": box, "visible_fraction": vf,
-                                "visible_pixels": px, "amodal_pixels": None, "occluded": bool(vf < 1), "truncated": False,
-                                "in_view": True, "mask_rle": rle, "box3d": None})
-        clips[-1]["num_objects"] = len(tracks)
-    tables = {"clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
-              "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
-              "objects": pa.Table.from_pylist(objects, schema=SCHEMAS["objects"])}
-    files = {}
-    for name, table in tables.items():
-        path = layout.part(name, 0)
-        pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, classes).metadata), path)
-    for p in sorted(tmp.rglob("*")):
-        if p.is_file():
-            files[layout.rel(p)] = sha256_file(p)
-    manifest = Manifest(recipe_name=f"fiftyone:{dataset.name}", recipe_hash="", seed=0, num_clips=len(clips),
-                        shard_size=max(1, len(clips)), class_names=classes, backend="import", device="",
-                        annotations={"masks": any(o["mask_rle"] for o in objects)}, recipe={},
-                        synthdata_version=__import__("synthdata").__version__, created="",
-                        shards=[ShardInfo(index=0, clip_start=0, clip_stop=len(clips), files=files,
-                                          rows={n: t.num_rows for n, t in tables.items()})], complete=True)
-    manifest.write(layout)
-    if out.exists():
-        out.rmdir()
-    tmp.rename(out)
+    with staged_output(out) as tmp:
+        layout = Layout(tmp)
+        for sub in ("clips", "frames", "objects", "media"):
+            (tmp / sub).mkdir(parents=True)
+        clips, frames, objects = [], [], []
+        for index, sample in enumerate(dataset.iter_samples(autosave=False)):
+            cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
+            cid = check_id(cid, f"samples[{index}].clip_id")
+            shutil.copyfile(sample.filepath, layout.video(cid))
+            m = sample.metadata
+            if m is None or not m.frame_width:
+                video = decode_mp4(sample.filepath)
+                T, H, W = video.shape[:3]
+                fps = 30.0
+            else:
+                W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
+            next_track = 1 + max([d.index or 0 for f in sample.frames.values() for d in _dets(f, label_field)] or [0])
+            clips.append({"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0,
+                          "recipe_name": f"fiftyone:{dataset.name}", "recipe_hash": "", "backend": "import",
+                          "num_frames": T, "fps": fps, "width": W, "height": H, "num_objects": 0,
+                          "video_path": layout.rel(layout.video(cid)), "video_codec": "h264", "params": "{}"})
+            tracks: set[int] = set()
+            for k in range(T):
+                row = {"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None}
+                f = sample.frames[k + 1] if (k + 1) in sample.frames else None
+                row.update(_frame_maps(f, segmentation_field, depth_field, id_map, targets, (H, W)))
+                frames.append(row)
+                dets = _dets(f, label_field)
+                for d in dets:
+                    track = d.index if d.index is not None else next_track
+                    next_track += d.index is None
+                    tracks.add(track)
+                    x, y, w, h = d.bounding_box
+                    box = [x * W, y * H, (x + w) * W, (y + h) * H]
+                    rle, px = "", None
+                    if d.mask is not None:
+                        full = np.zeros((H, W), dtype=np.uint8)
+                        x0, y0 = int(round(box[0])), int(round(box[1]))
+                        mh, mw = d.mask.shape[:2]
+                        full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
+                        enc = mask_utils.encode(np.asfortranarray(full))
+                        rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
+                    vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0
+                    objects.append({"clip_id": cid, "frame_index": k, "track_id": track, "class_id": classes.index(d.label) + 1,
+                                    "class_name": d.label, "bbox_visible": box, "bbox_amodal": box, "visible_fraction": vf,
+                                    "visible_pixels": px, "amodal_pixels": None, "occluded": bool(vf < 1), "truncated": False,
+                                    "in_view": True, "mask_rle": rle, "box3d": None})
+            clips[-1]["num_objects"] = len(tracks)
+        tables = {"clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
+                  "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
+                  "objects": pa.Table.from_pylist(objects, schema=SCHEMAS["objects"])}
+        files, sizes = {}, {}
+        for name, table in tables.items():
+            path = layout.part(name, 0)
+            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, classes).metadata), path)
+        for p in sorted(tmp.rglob("*")):
+            if p.is_file():
+                files[layout.rel(p)] = sha256_file(p)
+                sizes[layout.rel(p)] = p.stat().st_size
+        manifest = Manifest(recipe_name=f"fiftyone:{dataset.name}", recipe_hash="", seed=0, num_clips=len(clips),
+                            shard_size=max(1, len(clips)), class_names=classes, backend="import", device="",
+                            annotations={"masks": any(o["mask_rle"] for o in objects)}, recipe={},
+                            synthdata_version=__import__("synthdata").__version__, created="",
+                            shards=[ShardInfo(index=0, clip_start=0, clip_stop=len(clips), files=files,
+                                              rows={n: t.num_rows for n, t in tables.items()}, sizes=sizes)],
+                            complete=True)
+        manifest.write(layout)
     return open_dataset(out)
 
 

@@ -1,19 +1,32 @@
 """The dataset layout on disk (the contract with users; versioned by FORMAT_VERSION).
 
 <out>/dataset.json  manifest · recipe.yaml · clips|frames|objects/part-NNNNN.parquet · media/<clip_id>.mp4
-· README.md + preview.png (dataset card). ``.staging/`` holds shards being written.
+· README.md + preview.png (dataset card). ``.staging/`` holds shards being written, ``.synthdata.lock``
+names the run writing the directory, ``fiftyone/`` holds maps written by ``synthdata fiftyone``.
+
+What the layout owns (:meth:`Layout.owns`) is all that ``--overwrite`` may ever delete.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "TABLES", "Layout"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "TABLES", "OWNED_FILE", "Layout"]
 
 FORMAT_NAME = "synthdata-dataset"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: shards list file sizes (cheap integrity checks); 1.0 is still read
+READABLE_VERSIONS = ("1.0", "1.1")
 TABLES = ("clips", "frames", "objects")
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}"
+#: Files a manifest may list (relative POSIX paths).
+OWNED_FILE = re.compile(rf"^(?:(?:{'|'.join(TABLES)})/part-\d{{5}}\.parquet|media/{_ID}\.mp4)$")
+#: Files of the layout that no manifest lists (card, lock) and the folders it writes whole.
+_FIXED = ("dataset.json", "recipe.yaml", "README.md", "preview.png", ".synthdata.lock")
+_OWNED_EXTRA = re.compile(rf"^(?:\.dataset\.json\.[^/]+\.tmp|\.recipe\.yaml\.[^/]+\.tmp|\.staging/.+|"
+                          rf"fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class Layout:
     def staging(self) -> Path:
         return self.root / ".staging"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / ".synthdata.lock"
+
     def part(self, table: str, shard_index: int) -> Path:
         return self.root / table / f"part-{shard_index:05d}.parquet"
 
@@ -44,3 +61,9 @@ class Layout:
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+    @staticmethod
+    def owns(rel: str) -> bool:
+        """Whether a file (relative POSIX path) is one this layout writes: manifest-listable files
+        (also leftovers of a killed shard), the fixed files, staging, and FiftyOne maps."""
+        return rel in _FIXED or bool(OWNED_FILE.match(rel)) or bool(_OWNED_EXTRA.match(rel))

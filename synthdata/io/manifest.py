@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .layout import FORMAT_NAME, FORMAT_VERSION, Layout
+from .layout import FORMAT_NAME, FORMAT_VERSION, OWNED_FILE, READABLE_VERSIONS, TABLES, Layout
 
 __all__ = ["ShardInfo", "Manifest", "atomic_write_bytes", "sha256_file"]
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class ShardInfo:
     clip_stop: int
     files: dict[str, str]  # relative path -> sha256
     rows: dict[str, int]  # table -> rows
+    sizes: dict[str, int] = field(default_factory=dict)  # relative path -> bytes (absent before format 1.1)
 
 
 @dataclass
@@ -66,13 +70,49 @@ class Manifest:
         body = {"format": body.pop("format"), "format_version": body.pop("format_version"), **body}
         return json.dumps(body, indent=2) + "\n"
 
+    def listed_files(self) -> dict[str, str]:
+        """Every file the committed shards own: relative path → sha256."""
+        return {rel: h for s in self.shards for rel, h in s.files.items()}
+
     @classmethod
     def from_json(cls, text: str) -> "Manifest":
+        """Parse and validate (types, ranges, file names): a manifest is untrusted input.
+
+        Raises ``ValueError`` with one line saying what is wrong."""
+        from pydantic import TypeAdapter, ValidationError
+
         body = json.loads(text)
-        if body.get("format") != FORMAT_NAME:
+        if not isinstance(body, dict) or body.get("format") != FORMAT_NAME:
             raise ValueError("not a synthdata dataset manifest")
-        body["shards"] = [ShardInfo(**s) for s in body.get("shards", [])]
-        return cls(**body)
+        if body.get("format_version") not in READABLE_VERSIONS:
+            raise ValueError(f"format_version {body.get('format_version')!r} is not one this synthdata reads "
+                             f"({', '.join(READABLE_VERSIONS)})")
+        try:
+            m = TypeAdapter(cls).validate_python(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        m._check()
+        return m
+
+    def _check(self) -> None:
+        if not 0 <= self.num_clips <= 10**9 or not 1 <= self.shard_size <= 10**6:
+            raise ValueError(f"num_clips/shard_size out of range ({self.num_clips}, {self.shard_size})")
+        seen: set[int] = set()
+        for s in self.shards:
+            where = f"shards[{s.index}]"
+            if not 0 <= s.index < self.num_shards or s.index in seen:
+                raise ValueError(f"{where}: index out of range or repeated")
+            if (s.clip_start, s.clip_stop) != self.shard_range(s.index):
+                raise ValueError(f"{where}: clips {s.clip_start}..{s.clip_stop} do not match the shard size")
+            seen.add(s.index)
+            for rel, digest in s.files.items():
+                if not OWNED_FILE.match(rel) or (rel.startswith(TABLES) and f"part-{s.index:05d}." not in rel):
+                    raise ValueError(f"{where}.files: {rel!r} is not a file of this layout")
+                if not isinstance(digest, str) or not _SHA256.match(digest):
+                    raise ValueError(f"{where}.files[{rel!r}]: expected a sha256 hex digest")
+            if set(s.sizes) - set(s.files) or any(v < 0 for v in s.sizes.values()):
+                raise ValueError(f"{where}.sizes: sizes must be of listed files and not negative")
 
     @classmethod
     def read(cls, layout: Layout) -> "Manifest":

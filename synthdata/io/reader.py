@@ -20,25 +20,58 @@ from ..errors import UserError
 from .encoding import decode_array
 from .layout import TABLES, Layout
 from .manifest import Manifest
+from .safety import check_id, inside
+from .verify import Level
+from .verify import verify as verify_files
 from .schemas import SCHEMAS
 from .video import decode_mp4
 
-__all__ = ["open_dataset", "SynthDataset", "ClipView"]
+__all__ = ["open_dataset", "read_manifest", "read_part", "SynthDataset", "ClipView"]
 
 
-def open_dataset(path: str | Path) -> "SynthDataset":
-    return SynthDataset(path)
+def read_manifest(layout: Layout) -> Manifest:
+    """The manifest, or one line saying why it cannot be read (it is untrusted input)."""
+    try:
+        return Manifest.read(layout)
+    except FileNotFoundError:
+        raise UserError("dataset", f"{layout.root} is not a synthdata dataset (no dataset.json)") from None
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+        raise UserError("dataset", f"{layout.manifest}: not a readable manifest ({exc})") from None
+
+
+def read_part(layout: Layout, path: Path, table: str) -> pa.Table:
+    """One Parquet part with the columns its table needs, or one line naming the file."""
+    try:
+        t = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError("dataset", f"{layout.rel(path)}: not a readable Parquet file ({exc})") from None
+    missing = [f.name for f in SCHEMAS[table] if f.name not in t.column_names]
+    if missing:
+        raise UserError("dataset", f"{layout.rel(path)}: missing column(s) {', '.join(missing)}")
+    wrong = [f"{f.name} ({t.schema.field(f.name).type}, expected {f.type})" for f in SCHEMAS[table]
+             if t.schema.field(f.name).type != f.type]
+    if wrong:
+        raise UserError("dataset", f"{layout.rel(path)}: wrong column type(s): {', '.join(wrong)}")
+    return t
+
+
+def open_dataset(path: str | Path, verify: Level = "quick") -> "SynthDataset":
+    """Open a dataset directory. ``verify="quick"`` checks that every listed file is there with its size;
+    ``"full"`` also checks every content hash. A mismatch is refused (``synthdata verify`` lists them)."""
+    return SynthDataset(path, verify=verify)
 
 
 class SynthDataset:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, verify: Level = "quick"):
         self.layout = Layout(Path(path).expanduser())
         if not self.layout.manifest.is_file():
             raise UserError("dataset", f"{self.layout.root} is not a synthdata dataset (no dataset.json)")
-        try:
-            self.manifest = Manifest.read(self.layout)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise UserError("dataset", f"{self.layout.manifest}: not a readable manifest ({exc})") from None
+        self.manifest = read_manifest(self.layout)
+        bad = verify_files(self.layout, self.manifest, verify)
+        if bad:
+            raise UserError("dataset", f"{self.layout.root}: {len(bad)} file(s) do not match dataset.json, first "
+                                       f"{bad[0]}; `synthdata verify {self.layout.root}` lists them, re-running the "
+                                       "generate command remakes those shards")
 
     @property
     def root(self) -> Path:
@@ -55,11 +88,21 @@ class SynthDataset:
         paths = [self.layout.part(name, s.index) for s in self.manifest.shards]
         if not paths:
             return SCHEMAS[name].empty_table()
-        return pa.concat_tables([pq.read_table(p) for p in paths])
+        return pa.concat_tables([read_part(self.layout, p, name) for p in paths])
 
     @cached_property
     def clips(self) -> pa.Table:
-        return self.table("clips")
+        """The clips table, every id and media path checked (they become file names downstream)."""
+        t = self.table("clips")
+        shards = self.manifest.done_shards()
+        for i, (cid, rel, shard) in enumerate(zip(*(t.column(c).to_pylist()
+                                                    for c in ("clip_id", "video_path", "shard_index")))):
+            check_id(cid, f"clips[{i}].clip_id")
+            if rel != self.layout.rel(self.layout.video(cid)):
+                raise UserError(f"clips[{i}].video_path", f"expected media/{cid}.mp4 inside the dataset, got {rel!r}")
+            if shard not in shards:
+                raise UserError(f"clips[{i}].shard_index", f"expected a committed shard, got {shard!r}")
+        return t
 
     @cached_property
     def objects(self) -> pa.Table:
@@ -139,7 +182,7 @@ class ClipView:
 
     @property
     def video_path(self) -> Path:
-        return self.ds.root / self.row["video_path"]
+        return inside(self.ds.root, self.row["video_path"], f"{self.clip_id}.video_path")
 
     def video(self) -> np.ndarray:
         """(T,H,W,3) uint8 RGB decoded from the MP4."""
@@ -147,14 +190,14 @@ class ClipView:
 
     @cached_property
     def _shard_frames(self) -> pa.Table:
-        t = pq.read_table(self.ds.layout.part("frames", self.row["shard_index"]))
+        t = read_part(self.ds.layout, self.ds.layout.part("frames", self.row["shard_index"]), "frames")
         return t.filter(pc.equal(t["clip_id"], self.clip_id)).sort_by("frame_index")
 
     def frames(self) -> pa.Table:
         return self._shard_frames
 
     def objects(self) -> pa.Table:
-        t = pq.read_table(self.ds.layout.part("objects", self.row["shard_index"]))
+        t = read_part(self.ds.layout, self.ds.layout.part("objects", self.row["shard_index"]), "objects")
         return t.filter(pc.equal(t["clip_id"], self.clip_id))
 
     def map(self, name: str) -> np.ndarray:

@@ -166,13 +166,15 @@ class ShardWriter:
                                use_dictionary=["clip_id"] if maps else True,
                                write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
             files: dict[str, str] = {}
+            sizes: dict[str, int] = {}
             staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in TABLES]
             for path in staged:  # media first, tables last: a reader never sees rows without their video
                 final = self.layout.root / stage.rel(path)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 files[stage.rel(path)] = sha256_file(path)
+                sizes[stage.rel(path)] = path.stat().st_size
                 os.replace(path, final)
             shutil.rmtree(stage.root)
         start = min(self.clip_indices, default=0)
         return ShardInfo(index=self.shard_index, clip_start=start, clip_stop=start + len(self.clip_ids), files=files,
-                         rows={name: t.num_rows for name, t in tables.items()})
+                         rows={name: t.num_rows for name, t in tables.items()}, sizes=sizes)

@@ -36,6 +36,23 @@ class ComputeSpec(BaseModel):
     max_in_flight: int | None = Field(None, ge=1, le=100_000)
     memory_limit: str = "auto"
     overlap: bool | Literal["auto"] = "auto"
+    force: bool = False  # skip the memory and core-count checks (synthdata.run.memory)
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _memory_limit(cls, v: Any) -> Any:
+        """Dask's grammar: ``auto``, a size (``4GiB``, ``512MB``, bytes) or a fraction of RAM in (0, 1]."""
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {v!r}")
+        if str(v).strip().lower() == "auto":
+            return "auto"
+        if _limit_bytes(str(v)) is None:
+            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {v!r}")
+        return str(v)
+
+    def memory_limit_bytes(self) -> int | None:
+        """The per-worker limit in bytes (None for ``auto``)."""
+        return None if self.memory_limit == "auto" else _limit_bytes(self.memory_limit)
 
     @field_validator("workers")
     @classmethod
@@ -64,6 +81,24 @@ class ComputeSpec(BaseModel):
             return int(self.workers)
         gpus = self.num_gpus()
         return gpus if gpus else max(1, (os.cpu_count() or 1) // self.threads_per_worker)
+
+
+def _limit_bytes(text: str) -> int | None:
+    from dask.utils import parse_bytes
+
+    try:
+        f = float(text)
+    except ValueError:
+        f = None
+    if f is not None and 0 < f <= 1:
+        import psutil
+
+        return int(f * psutil.virtual_memory().total)
+    try:
+        n = parse_bytes(text)
+    except (ValueError, TypeError):
+        return None
+    return int(n) if n >= 2**20 else None  # a worker cannot run in under a MiB
 
 
 def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = ()) -> ComputeSpec:

@@ -88,17 +88,17 @@ class DaskExecutor:
                 from dask_cuda import LocalCUDACluster
 
                 return LocalCUDACluster(CUDA_VISIBLE_DEVICES=list(range(self.gpus)), threads_per_worker=c.threads_per_worker,
-                                        resources={"GPU": 1}, memory_limit=c.memory_limit, **quiet)
+                                        resources={"GPU": 1}, memory_limit=c.memory_limit_bytes() or "auto", **quiet)
             except ImportError:
                 from distributed import Nanny, Scheduler, SpecCluster
 
                 workers = {f"gpu-{i}": {"cls": Nanny, "options": {
-                    "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit,
+                    "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit_bytes() or "auto",
                     "env": {"CUDA_VISIBLE_DEVICES": str(i)}}} for i in range(self.gpus)}
                 return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
                                    silence_logs=logging.CRITICAL)
         return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
-                            memory_limit=c.memory_limit, **quiet)
+                            memory_limit=c.memory_limit_bytes() or "auto", **quiet)
 
     def __enter__(self) -> "DaskExecutor":
         from distributed import Client

@@ -19,60 +19,24 @@ from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
 from ..io.manifest import Manifest, atomic_write_bytes
+from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
 from ..render.backend import make_backend, resolve_device
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
 from .executors import make_executor
+from .memory import check_resources
+from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
 from .shard import ShardFailed, ShardJob
 from .timing import StageTimer
 
-__all__ = ["GenerationFailed", "generate", "prepare_out"]
-
-
-def _is_empty_dir(path: Path) -> bool:
-    return path.is_dir() and not any(path.iterdir())
-
-
-def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, Manifest | None]:
-    """Decide what to do with ``out`` before anything is written: new, resume, or refuse.
-
-    Returns the layout and the manifest to resume from (None for a fresh dataset). Raises
-    :class:`UserError` for a non-empty directory that is not this same run.
-    """
-    root = Path(plan.out).expanduser()
-    layout = Layout(root)
-    if root.exists() and not root.is_dir():
-        raise UserError("out", f"{root} exists and is not a directory")
-    if root.exists() and not _is_empty_dir(root):
-        if not layout.manifest.is_file():
-            raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
-        try:
-            old = Manifest.read(layout)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise UserError("out", f"{layout.manifest} is not a readable synthdata manifest ({exc})") from None
-        same = (old.recipe_hash, old.seed, old.num_clips, old.shard_size) == (
-            plan.recipe_hash, plan.seed, plan.clips, plan.shard_size)
-        if same and not overwrite:
-            return layout, old
-        if not overwrite:
-            raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
-                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
-    # writability, checked before anything is created
-    probe_dir = root if root.exists() else next(p for p in root.parents if p.exists())
-    if not probe_dir.is_dir():
-        raise UserError("out", f"{probe_dir} is a file, so {root} cannot be created")
-    if not os.access(probe_dir, os.W_OK | os.X_OK):
-        raise UserError("out", f"{probe_dir} is not writable")
-    return layout, None
+__all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exported for --dry-run
 
 
 def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifest:
-    if layout.root.exists():  # --overwrite of an existing synthdata dataset (checked in prepare_out)
-        shutil.rmtree(layout.root)
-    layout.root.mkdir(parents=True)
+    remove_owned(layout)  # --overwrite: only the layout's own files (prepare_out refused anything else)
     manifest = Manifest(
         recipe_name=spec.name, recipe_hash=plan.recipe_hash, seed=spec.seed, num_clips=plan.clips,
         shard_size=plan.shard_size, class_names=spec.class_names, backend=spec.backend.name, device=device,
@@ -127,50 +91,60 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
         spec = spec.model_copy(update={"device": device})
     compute = _as_compute(compute)
     plan = make_plan(spec, clips, out, compute.shard_size)
-    layout, manifest = prepare_out(plan, spec, overwrite)
+    check_resources(spec, compute)
+    layout, manifest = prepare_out(plan, spec, overwrite)  # refuse early, before the lock creates out
     dev = resolve_device(spec.device)
     timer = timer or StageTimer()
     failures: list[ShardFailed] = []
     made = 0
-    with make_executor(compute) as executor:  # up (or reachable) before anything is written
-        if manifest is None:
-            manifest = _fresh(layout, plan, spec, str(dev))
-        if layout.staging.exists():  # a killed run's half-written shards
-            shutil.rmtree(layout.staging)
-        todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
-        done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
-        bar, task = _progress(progress, plan.clips, done_clips)
-        overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
-        job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root.resolve()), num_clips=plan.clips,
-                       shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
-        t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
-        with bar:
-            for outcome in executor.run(job, todo):
-                if isinstance(outcome, ShardFailed):
-                    failures.append(outcome)
-                    continue
-                manifest.add_shard(outcome.info)
-                manifest.write(layout)
-                for stage, seconds in outcome.stage_seconds.items():
-                    timer.seconds[stage] += seconds
-                n = outcome.info.clip_stop - outcome.info.clip_start
-                made += n
-                bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
-        wall = time.perf_counter() - t0
-        workers = executor.workers
-    if layout.staging.exists():
-        shutil.rmtree(layout.staging, ignore_errors=True)
-    manifest.complete = not failures and len(manifest.shards) == manifest.num_shards
-    manifest.stats = {
-        "wall_seconds_last_run": round(wall, 3), "clips_made_last_run": made,
-        "clips_per_second_last_run": round(made / wall, 4) if wall > 0 and made else None,
-        "stage_ms_per_clip_last_run": timer.ms(per=made) if made else {},
-        "executor": compute.name if not compute.address else "remote", "workers_last_run": workers,
-        "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in ("clips", "frames", "objects")},
-    }
-    if manifest.complete:
-        write_card(layout, manifest)
-    manifest.write(layout)
+    with OutLock(layout.root):
+        with make_executor(compute) as executor:  # up (or reachable) before anything is written
+            layout, manifest = prepare_out(plan, spec, overwrite)  # again, now no other run can write here
+            remade: list[int] = []
+            if manifest is None:
+                manifest = _fresh(layout, plan, spec, str(dev))
+            else:  # a shard is trusted only when its files match the manifest: the others are made again
+                remade = [s.index for s in manifest.shards if check_shard(layout, s, "full")]
+                if remade:
+                    manifest.shards = [s for s in manifest.shards if s.index not in remade]
+                    manifest.write(layout)
+            if layout.staging.exists():  # a killed run's half-written shards
+                shutil.rmtree(layout.staging)
+            todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
+            done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
+            bar, task = _progress(progress, plan.clips, done_clips)
+            overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
+            job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root), num_clips=plan.clips,
+                           shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
+            t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
+            with bar:
+                for outcome in executor.run(job, todo):
+                    if isinstance(outcome, ShardFailed):
+                        failures.append(outcome)
+                        continue
+                    manifest.add_shard(outcome.info)
+                    manifest.write(layout)
+                    for stage, seconds in outcome.stage_seconds.items():
+                        timer.seconds[stage] += seconds
+                    n = outcome.info.clip_stop - outcome.info.clip_start
+                    made += n
+                    bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
+            wall = time.perf_counter() - t0
+            workers = executor.workers
+        if layout.staging.exists():
+            shutil.rmtree(layout.staging, ignore_errors=True)
+        manifest.complete = not failures and len(manifest.shards) == manifest.num_shards
+        manifest.stats = {
+            "wall_seconds_last_run": round(wall, 3), "clips_made_last_run": made,
+            "clips_per_second_last_run": round(made / wall, 4) if wall > 0 and made else None,
+            "stage_ms_per_clip_last_run": timer.ms(per=made) if made else {},
+            "executor": compute.name if not compute.address else "remote", "workers_last_run": workers,
+            "shards_remade_after_verify": remade,
+            "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in ("clips", "frames", "objects")},
+        }
+        if manifest.complete:
+            write_card(layout, manifest)
+        manifest.write(layout)
     if failures:
         raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)
     return manifest

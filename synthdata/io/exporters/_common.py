@@ -1,32 +1,48 @@
-"""Shared pieces of the file exporters: frame images and a safe output directory."""
+"""Shared pieces of the file exporters: frame images and a staged, atomic output directory."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from PIL import Image
 
 from ...errors import UserError
 
-__all__ = ["finish_dir", "prepare_dir", "write_frames"]
+__all__ = ["staged_output", "write_frames"]
 
 
-def prepare_dir(out: Path) -> Path:
-    """``out`` must be new or empty; exports are written to a sibling temp dir and renamed at the end."""
+@contextmanager
+def staged_output(out: Path) -> Iterator[Path]:
+    """Yield a fresh staging folder; on success its contents appear at ``out`` (new or empty), on any
+    failure it is removed and ``out`` is as it was. The staging folder is made by this call (never a
+    name a user could own), beside ``out`` when ``out`` is new and inside it when ``out`` exists empty
+    (so ``--out .`` works)."""
+    out = Path(out).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError("--out", f"{out} exists and is not an empty directory")
-    tmp = out.parent / f".{out.name}.partial"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def finish_dir(tmp: Path, out: Path) -> None:
-    if out.exists():
-        out.rmdir()
-    tmp.rename(out)
+    out = out.resolve()
+    existed = out.exists()
+    parent = out if existed else next(p for p in out.parents if p.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError("--out", f"{parent} is not writable")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".synthdata-export-", dir=out if existed else out.parent))
+    try:
+        yield tmp
+        if existed:
+            for child in tmp.iterdir():
+                os.replace(child, out / child.name)
+            tmp.rmdir()
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_frames(video, folder: Path, ext: str = "jpg", start: int = 0) -> list[str]:

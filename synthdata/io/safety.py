@@ -1,0 +1,48 @@
+"""Ids and paths read from a dataset are untrusted: validate them before any path is built from them.
+
+A dataset may come from anyone. A ``clip_id`` becomes a file or folder name in every exporter, and a
+``video_path`` or a manifest's file list is opened or deleted relative to the dataset root, so a
+hostile ``../../x`` or ``/etc/passwd`` must never get that far. Every reader and writer goes through
+:func:`check_id` and :func:`inside`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+from ..errors import UserError
+
+__all__ = ["SAFE_ID", "check_id", "inside", "check_rel"]
+
+#: Safe for a file name on every OS: starts with a letter or digit, then letters, digits, ``._-``.
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+
+
+def check_id(value: object, field: str) -> str:
+    """``value`` if it is a safe id, else a :class:`UserError` naming ``field``."""
+    if not isinstance(value, str) or not SAFE_ID.match(value):
+        raise UserError(field, f"expected an id of letters, digits, '.', '_' or '-' (at most 128, starting with a "
+                               f"letter or digit), got {value!r}")
+    return value
+
+
+def check_rel(value: object, field: str) -> PurePosixPath:
+    """A relative POSIX path with no ``..``, no empty or dot parts and no backslashes."""
+    if not isinstance(value, str) or not value or "\\" in value or "\x00" in value:
+        raise UserError(field, f"expected a relative path inside the dataset, got {value!r}")
+    rel = PurePosixPath(value)
+    if rel.is_absolute() or any(p in ("", ".", "..") for p in value.split("/")):
+        raise UserError(field, f"expected a relative path inside the dataset, got {value!r}")
+    return rel
+
+
+def inside(root: Path, value: object, field: str) -> Path:
+    """``root / value`` after checking that it stays inside ``root`` (symlinks included)."""
+    rel = check_rel(value, field)
+    path = root / rel
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise UserError(field, f"{value!r} resolves outside the dataset ({real})")
+    return path

@@ -1,0 +1,201 @@
+"""The output directory: what a run may write, resume or delete there, and one run at a time.
+
+Rules (docs/security.md): a run never removes a directory it did not create; ``--overwrite`` deletes
+only files the layout owns (:meth:`Layout.owns`) and refuses, naming the file, when anything else is
+there; an exclusive lock (``flock`` on ``<out>/.synthdata.lock``) is held for the whole run and the
+checks are repeated under it, so there is no check-then-act window.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import UserError
+from ..io.layout import Layout
+from ..io.manifest import Manifest
+from ..recipe.schema import RecipeSpec
+from .plan import Plan
+
+__all__ = ["OutLock", "foreign_entries", "prepare_out", "remove_owned"]
+
+
+def _entries(root: Path):
+    """(relative POSIX path, is_dir) of everything under ``root``, symlinks not followed."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        for name in dirnames + filenames:
+            path = base / name
+            is_dir = path.is_dir() and not path.is_symlink()
+            yield path.relative_to(root).as_posix(), is_dir
+
+
+def _owned_dir(rel: str) -> bool:
+    return rel in ("clips", "frames", "objects", "media", ".staging", "fiftyone", "fiftyone/segmentation",
+                   "fiftyone/depth") or rel.startswith(".staging/") or (
+        rel.count("/") == 2 and rel.startswith(("fiftyone/segmentation/", "fiftyone/depth/")))
+
+
+def foreign_entries(layout: Layout) -> list[str]:
+    """Files and folders in the dataset directory that the layout does not own (sorted)."""
+    out = []
+    for rel, is_dir in _entries(layout.root):
+        path = layout.root / rel
+        if path.is_symlink() or not (_owned_dir(rel) if is_dir else Layout.owns(rel)):
+            out.append(rel + ("/" if is_dir else ""))
+    return sorted(out)
+
+
+def remove_owned(layout: Layout) -> int:
+    """Delete the layout's own files and then its emptied folders (never the root, never the lock).
+
+    Call only after :func:`foreign_entries` came back empty under the lock. Returns files removed."""
+    removed = 0
+    entries = sorted(_entries(layout.root), key=lambda e: e[0].count("/"), reverse=True)
+    for rel, is_dir in entries:
+        path = layout.root / rel
+        if is_dir:
+            if _owned_dir(rel):
+                try:
+                    path.rmdir()  # only ever an empty folder
+                except OSError:
+                    pass
+        elif rel != ".synthdata.lock" and Layout.owns(rel) and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, Manifest | None]:
+    """Decide what to do with ``out``, writing nothing: new, resume, or refuse.
+
+    Returns the layout and the manifest to resume from (None for a fresh dataset). Raises
+    :class:`UserError` for a directory that holds something else, a different run without
+    ``--overwrite``, or an ``--overwrite`` that would delete a file the dataset does not own.
+    """
+    from ..io.reader import read_manifest
+
+    root = Path(plan.out).expanduser()
+    if root.exists() and not root.is_dir():
+        raise UserError("out", f"{root} exists and is not a directory")
+    root = root.resolve()
+    layout = Layout(root)
+    OutLock.refuse_if_held(root)
+    present = [p for p in root.iterdir() if p.name != ".synthdata.lock"] if root.is_dir() else []
+    if present:
+        if not layout.manifest.is_file():
+            raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
+        old = read_manifest(layout)
+        same = (old.recipe_hash, old.seed, old.num_clips, old.shard_size) == (
+            plan.recipe_hash, plan.seed, plan.clips, plan.shard_size)
+        if same and not overwrite:
+            return layout, old
+        if not overwrite:
+            raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
+                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
+        foreign = foreign_entries(layout)
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise UserError("out", f"--overwrite refused: {root} holds {foreign[0]!r}{more}, which the dataset does "
+                                   "not own; move it away or choose another out")
+    probe = root if root.exists() else next(p for p in root.parents if p.exists())
+    if not probe.is_dir():
+        raise UserError("out", f"{probe} is a file, so {root} cannot be created")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError("out", f"{probe} is not writable")
+    return layout, None
+
+
+class OutLock:
+    """Exclusive, non-blocking lock on ``out`` for the whole run; creates ``out`` (and parents) if
+    missing and, on a failure before anything else was written, removes only what it created."""
+
+    _held: set[Path] = set()  # lock files held by this process
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.path = Layout(self.root).lock
+        self.created: list[Path] = []
+        self.fd: int | None = None
+
+    def __enter__(self) -> "OutLock":
+        missing = [p for p in (self.root, *self.root.parents) if not p.exists()]
+        for p in reversed(missing):
+            try:
+                p.mkdir()
+                self.created.append(p)
+            except FileExistsError:
+                pass
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                self._cleanup()
+                raise self._busy() from None
+            try:  # the lock file may have been unlinked by its last holder between open and flock
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        self.fd = fd
+        OutLock._held.add(self.path)
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode())
+        return self
+
+    @classmethod
+    def refuse_if_held(cls, root: Path) -> None:
+        """Raise the 'in use' error when another process holds ``root``'s lock (creates nothing)."""
+        lock = cls(root)
+        if lock.path in cls._held:  # this process's own run
+            return
+        try:
+            fd = os.open(lock.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise lock._busy() from None
+        finally:
+            os.close(fd)
+
+    def _busy(self) -> UserError:
+        return UserError("out", f"{self.root} is being written by another synthdata run ({self.holder()}); "
+                                "wait for it to finish or choose another out")
+
+    def holder(self) -> str:
+        try:
+            info = json.loads(self.path.read_text()[:4096])
+            return f"pid {int(info['pid'])} on {str(info['host'])[:64]} since {str(info['since'])[:32]}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "holder unknown"
+
+    def _cleanup(self) -> None:
+        for p in reversed(self.created):  # only folders this lock made, and only when empty
+            try:
+                p.rmdir()
+            except OSError:
+                break
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # still holding it: a waiter re-checks the inode
+        finally:
+            OutLock._held.discard(self.path)
+            os.close(self.fd)
+            self.fd = None
+        if exc_type is not None:
+            self._cleanup()

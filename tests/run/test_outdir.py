@@ -1,0 +1,165 @@
+"""The output directory is the user's: --overwrite deletes only what the dataset owns, an existing `out`
+is never removed or recreated, and one run at a time holds it (real files, real processes, no mocks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import synthdata
+from synthdata.errors import UserError
+from synthdata.io.layout import Layout
+from synthdata.run.outdir import OutLock
+
+from ..conftest import REPO, SYNC2, TINY, run_cli
+
+
+def _gen(out: Path, *extra: str, **kw):
+    return synthdata.generate("shapes", clips=3, out=out, overrides=[*TINY, *extra], compute=SYNC2,
+                              progress=False, **kw)
+
+
+def _hashes(out: Path) -> dict[str, str]:
+    m = json.loads((out / "dataset.json").read_text())
+    return {rel: h for s in m["shards"] for rel, h in s["files"].items()}
+
+
+def _plant_user_files(out: Path) -> dict[Path, str]:
+    files = {out / "notes.txt": "my notes", out / "src" / "train.py": "print('mine')",
+             out / "my_labels" / "labels.json": "{}", out / "media" / "mine.txt": "not a video"}
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return files
+
+
+def test_overwrite_refuses_and_keeps_every_file_the_dataset_does_not_own(tmp_path, tiny_dataset):
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    before = _hashes(out)
+    planted = _plant_user_files(out)
+    with pytest.raises(UserError, match="--overwrite refused") as info:
+        _gen(out, "seed=5", overwrite=True)
+    assert info.value.field == "out" and "which the dataset does not own" in str(info.value)
+    assert all(p.read_text() == text for p, text in planted.items())
+    assert _hashes(out) == before  # the dataset itself is untouched too
+    for p in planted:  # once they are moved away, --overwrite replaces only the dataset's own files
+        p.unlink()
+    for d in ("src", "my_labels"):
+        (out / d).rmdir()
+    _gen(out, "seed=5", overwrite=True)
+    assert json.loads((out / "dataset.json").read_text())["seed"] == 5
+
+
+def test_overwrite_keeps_the_directory_itself(tmp_path, tiny_dataset):
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    os.chmod(out, 0o750)
+    inode = out.stat().st_ino
+    _gen(out, "seed=2", overwrite=True)
+    assert out.stat().st_ino == inode and (out.stat().st_mode & 0o777) == 0o750
+
+
+def test_overwrite_never_follows_a_hostile_manifest_outside(tmp_path, tiny_dataset):
+    """A manifest listing ../victim is refused as unreadable; the victim survives."""
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    m = json.loads((out / "dataset.json").read_text())
+    m["shards"][0]["files"]["../victim.txt"] = "0" * 64
+    (out / "dataset.json").write_text(json.dumps(m))
+    with pytest.raises(UserError, match="not a file of this layout"):
+        _gen(out, "seed=5", overwrite=True)
+    assert victim.read_text() == "keep me"
+
+
+def test_existing_empty_out_is_used_in_place(tmp_path):
+    out = tmp_path / "mnt"
+    out.mkdir(mode=0o700)
+    os.chmod(out, 0o710)
+    inode = out.stat().st_ino
+    _gen(out)
+    assert out.stat().st_ino == inode and (out.stat().st_mode & 0o777) == 0o710
+    assert synthdata.open_dataset(out).info()["clips"] == 3
+
+
+def test_out_dot_and_a_symlinked_out(tmp_path):
+    here = tmp_path / "cwd"
+    here.mkdir()
+    r = run_cli("generate", "recipe=shapes", "clips=2", "out=.", "compute=sync", "progress=false", *TINY, cwd=here)
+    assert r.returncode == 0, r.stderr
+    assert (here / "dataset.json").is_file() and here.is_dir()
+    target = tmp_path / "real"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target, target_is_directory=True)
+    _gen(link)
+    assert link.is_symlink() and (target / "dataset.json").is_file()
+
+
+def test_a_refused_run_removes_only_the_folders_it_created(tmp_path):
+    """A bad compute address fails after the lock made `out`: the new folders go, nothing else does."""
+    (tmp_path / "keep.txt").write_text("x")
+    out = tmp_path / "new" / "deeper"
+    with pytest.raises(UserError, match="compute.address"):
+        synthdata.generate("shapes", clips=1, out=out, overrides=TINY, progress=False,
+                           compute={"address": "tcp://127.0.0.1:9", "shard_size": 1})
+    assert not (tmp_path / "new").exists() and (tmp_path / "keep.txt").exists()
+
+
+def test_a_second_run_is_refused_while_the_first_holds_out(tmp_path):
+    out = tmp_path / "busy"
+    with OutLock(out):
+        with pytest.raises(UserError, match=rf"being written by another synthdata run \(pid {os.getpid()} on ") as info:
+            _gen(out, "seed=1")
+        assert info.value.field == "out"
+        assert [p.name for p in out.iterdir()] == [".synthdata.lock"]
+    _gen(out)  # free again once the holder is gone (its lock file too)
+    assert not Layout(out).lock.exists()
+
+
+def test_two_concurrent_cli_runs_into_one_out(tmp_path):
+    """Two real processes, different seeds: exactly one writes, the other exits 2 naming the holder,
+    and the manifest describes the files that are there."""
+    out = tmp_path / "race"
+    args = ["generate", "recipe=shapes", "clips=4", f"out={out}", "compute.shard_size=1", "progress=false", *TINY]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "synthdata", *args, "seed=1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    end = time.time() + 120
+    while not Layout(out).lock.exists() and time.time() < end and first.poll() is None:
+        time.sleep(0.01)
+    second = run_cli(*args, "seed=2")
+    _, err1 = first.communicate(timeout=300)
+    assert first.returncode == 0, err1
+    assert second.returncode == 2 and "being written by another synthdata run" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
+    assert run_cli("verify", str(out)).returncode == 0
+    assert json.loads((out / "dataset.json").read_text())["seed"] == 1
+
+
+def test_a_file_written_while_the_cluster_starts_survives(tmp_path):
+    """No check-then-act window: a file dropped into the empty `out` after the run began is never lost."""
+    out = tmp_path / "empty"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "synthdata", "generate", "recipe=shapes", "clips=2", f"out={out}",
+                             "compute.workers=1", "progress=false", *TINY], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    end = time.time() + 120
+    while not Layout(out).lock.exists() and time.time() < end and proc.poll() is None:
+        time.sleep(0.005)
+    (out / "arrived.txt").write_text("mine")
+    _, err = proc.communicate(timeout=300)
+    assert (out / "arrived.txt").read_text() == "mine"
+    # either the run saw the file (one line, exit 2) or it had already claimed the folder as a dataset
+    assert proc.returncode in (0, 2), err
+    if proc.returncode == 2:
+        assert "is not empty and is not a synthdata dataset" in err and "Traceback" not in err
