@@ -1,0 +1,160 @@
+"""Hostile datasets are data: ids and paths that try to leave the dataset (or the export folder) are
+refused with one line, and nothing is written or read outside. Includes a hypothesis fuzz over damaged
+manifests and Parquet parts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import synthdata
+from synthdata.errors import UserError
+from synthdata.io.manifest import sha256_file
+
+from ..conftest import run_cli
+
+
+def _rewrite_clips(ds: Path, **columns) -> None:
+    """Replace columns of the clips part of shard 0 and re-sign the manifest (a forger's dataset)."""
+    path = ds / "clips" / "part-00000.parquet"
+    t = pq.read_table(path)
+    for name, values in columns.items():
+        t = t.set_column(t.column_names.index(name), name, pa.array(values, t.schema.field(name).type))
+    pq.write_table(t, path)
+    _resign(ds)
+
+
+def _resign(ds: Path) -> None:
+    m = json.loads((ds / "dataset.json").read_text())
+    for s in m["shards"]:
+        for rel in s["files"]:
+            p = ds / rel
+            if p.is_file():
+                s["files"][rel], s["sizes"][rel] = sha256_file(p), p.stat().st_size
+    (ds / "dataset.json").write_text(json.dumps(m))
+
+
+@pytest.fixture
+def ds(tmp_path, tiny_dataset) -> Path:
+    out = tmp_path / "sandbox" / "ds"
+    shutil.copytree(tiny_dataset, out)
+    return out
+
+
+def _files_under(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("fmt", ["mot", "coco"])
+def test_traversing_clip_id_never_leaves_the_export_folder(ds, tmp_path, fmt):
+    _rewrite_clips(ds, clip_id=["../../../escaped", "shapes-000001"])
+    before = _files_under(tmp_path)
+    r = run_cli("export", str(ds), "--format", fmt, "--out", str(tmp_path / "sandbox" / "exp"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "clips[0].clip_id: expected an id of letters" in r.stderr
+    assert _files_under(tmp_path) == before  # nothing written anywhere
+
+
+def test_absolute_or_foreign_video_path_is_never_read(ds, tmp_path):
+    secret = tmp_path / "secret.mp4"
+    shutil.copy(ds / "media" / "shapes-000000.mp4", secret)
+    for bad in (str(secret), "../../secret.mp4", "media/shapes-000001.mp4"):
+        _rewrite_clips(ds, video_path=[bad, "media/shapes-000001.mp4"])
+        with pytest.raises(UserError, match=r"clips\[0\].video_path"):
+            synthdata.open_dataset(ds).clip(0).video()
+
+
+def test_fiftyone_export_refuses_a_traversing_id(ds):
+    _rewrite_clips(ds, clip_id=["..", "shapes-000001"])
+    with pytest.raises(UserError, match="clip_id"):
+        synthdata.open_dataset(ds).to_fiftyone(name="hostile-ids")
+    assert not (ds / "fiftyone").exists()
+
+
+def test_media_symlink_out_of_the_dataset_is_not_trusted(ds, tmp_path):
+    target = tmp_path / "elsewhere.mp4"
+    shutil.move(ds / "media" / "shapes-000000.mp4", target)
+    (ds / "media" / "shapes-000000.mp4").symlink_to(target)
+    with pytest.raises(UserError, match="not a regular file"):
+        synthdata.open_dataset(ds)
+
+
+# --- fuzz: a damaged or forged dataset gives a dataset or one UserError, nothing else -----------------
+
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(),
+                                 st.text(max_size=20), st.sampled_from(["../x", "/etc/passwd", "1.0", "1.1"])),
+                       lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                       max_leaves=8)
+MANIFEST_KEYS = ["format", "format_version", "num_clips", "shard_size", "class_names", "shards", "recipe",
+                 "annotations", "complete", "seed"]
+SHARD_KEYS = ["index", "clip_start", "clip_stop", "files", "rows", "sizes"]
+
+
+def _consume(root: Path) -> None:
+    """What a user does with a dataset: open, info, read every clip, export."""
+    d = synthdata.open_dataset(root)
+    d.info()
+    for clip in d:
+        clip.objects()
+        clip.frames()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(MANIFEST_KEYS + [f"shards.0.{k}" for k in SHARD_KEYS]), value=JSONISH)
+def test_fuzz_forged_manifest(tiny_dataset, tmp_path_factory, key, value):
+    root = tmp_path_factory.mktemp("fz") / "ds"
+    shutil.copytree(tiny_dataset, root)
+    m = json.loads((root / "dataset.json").read_text())
+    node, *path = key.split(".")
+    if path:
+        m["shards"][0][path[1]] = value
+    else:
+        m[node] = value
+    (root / "dataset.json").write_text(json.dumps(m))
+    outside = _files_under(root.parent.parent)
+    try:
+        _consume(root)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    assert _files_under(root.parent.parent) == outside
+
+
+COLUMN_VALUES = {
+    "clip_id": st.one_of(st.text(max_size=12), st.sampled_from(["..", "../a", "/abs", "a/b", ".hidden", "ok-1"])),
+    "video_path": st.one_of(st.text(max_size=20), st.sampled_from(["/etc/passwd", "../x.mp4", "media/../../x.mp4"])),
+    "shard_index": st.integers(-5, 5),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(sorted(COLUMN_VALUES)), data=st.data(), truncate=st.integers(0, 3))
+def test_fuzz_forged_parquet(tiny_dataset, tmp_path_factory, column, data, truncate):
+    root = tmp_path_factory.mktemp("fz") / "ds"
+    shutil.copytree(tiny_dataset, root)
+    values = [data.draw(COLUMN_VALUES[column]) for _ in range(2)]
+    _rewrite_clips(root, **{column: values})
+    if truncate:  # and a torn objects part, re-signed so only the reader can catch it
+        p = root / "objects" / "part-00000.parquet"
+        p.write_bytes(p.read_bytes()[: p.stat().st_size // (truncate + 1)])
+        _resign(root)
+    watch = root.parent.parent  # the whole temp area: a traversal from export/ lands in here
+    outside = _files_under(watch)
+    export = root.parent / "export"
+    try:
+        _consume(root)
+        from synthdata.io.exporters import export as run_export
+
+        run_export(synthdata.open_dataset(root), "mot", export)
+        assert all(".." not in p for p in _files_under(export))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        assert not export.exists()
+    mine = export.relative_to(watch).as_posix()
+    assert all(p == mine or p.startswith(mine + "/") for p in _files_under(watch) - outside)

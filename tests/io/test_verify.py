@@ -1,0 +1,100 @@
+"""A shard is trusted only when its files match dataset.json: truncated, tampered, swapped and deleted
+files are caught by `synthdata verify`, `open_dataset`, `info`, `export`, and remade on resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import synthdata
+from synthdata.errors import UserError
+
+from ..conftest import SYNC2, TINY, run_cli
+
+
+def _hashes(out: Path) -> dict[str, str]:
+    m = json.loads((out / "dataset.json").read_text())
+    return {rel: h for s in m["shards"] for rel, h in s["files"].items()}
+
+
+@pytest.fixture
+def ds(tmp_path, tiny_dataset) -> Path:
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    return out
+
+
+def _truncate(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+
+def _flip_byte(p: Path) -> None:
+    """Same size, different content: only a content hash sees it."""
+    b = bytearray(p.read_bytes())
+    b[len(b) // 2] ^= 0xFF
+    p.write_bytes(bytes(b))
+
+
+def _swap(a: Path, b: Path) -> None:
+    tmp = a.with_suffix(".swap")
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+
+
+TAMPER = {
+    "truncated parquet": (lambda d: _truncate(d / "objects" / "part-00001.parquet"), "objects/part-00001.parquet", "size"),
+    "deleted video": (lambda d: (d / "media" / "shapes-000000.mp4").unlink(), "media/shapes-000000.mp4", "missing"),
+    "swapped videos": (lambda d: _swap(d / "media" / "shapes-000000.mp4", d / "media" / "shapes-000002.mp4"),
+                       "media/shapes-000000.mp4", "size"),
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPER))
+def test_quick_checks_refuse_a_damaged_dataset_and_resume_remakes_it(ds, tiny_dataset, name):
+    tamper, rel, problem = TAMPER[name]
+    tamper(ds)
+    with pytest.raises(UserError, match="do not match dataset.json") as info:
+        synthdata.open_dataset(ds)
+    assert rel in str(info.value) or "file(s)" in str(info.value)
+    r = run_cli("info", str(ds))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    v = run_cli("verify", str(ds))
+    assert v.returncode == 1 and f"mismatch: {rel}: {problem}" in v.stdout
+    m = synthdata.generate("shapes", clips=3, out=ds, overrides=TINY, compute=SYNC2, progress=False)
+    assert m.stats["shards_remade_after_verify"] and _hashes(ds) == _hashes(tiny_dataset)
+    assert run_cli("verify", str(ds)).returncode == 0
+
+
+def test_same_size_tampering_needs_the_full_check_and_export_does_it(ds, tmp_path, tiny_dataset):
+    _flip_byte(ds / "media" / "shapes-000001.mp4")
+    synthdata.open_dataset(ds)  # sizes match: the quick check passes
+    with pytest.raises(UserError, match="content hash differs"):
+        synthdata.open_dataset(ds, verify="full")
+    r = run_cli("export", str(ds), "--format", "mot", "--out", str(tmp_path / "mot"))
+    assert r.returncode == 2 and "content hash differs" in r.stderr and not (tmp_path / "mot").exists()
+    assert run_cli("verify", str(ds), "--quick").returncode == 0
+    v = run_cli("verify", str(ds))
+    assert v.returncode == 1 and "media/shapes-000001.mp4: content hash differs (shard 0)" in v.stdout
+    synthdata.generate("shapes", clips=3, out=ds, overrides=TINY, compute=SYNC2, progress=False)
+    assert _hashes(ds) == _hashes(tiny_dataset) and run_cli("verify", str(ds)).returncode == 0
+
+
+def test_verify_of_a_sound_dataset(tiny_dataset):
+    r = run_cli("verify", str(tiny_dataset))
+    assert r.returncode == 0 and r.stdout.startswith("ok: 9 files in 2 shards match")
+
+
+def test_format_1_0_manifests_without_sizes_still_open(ds):
+    m = json.loads((ds / "dataset.json").read_text())
+    m["format_version"] = "1.0"
+    for s in m["shards"]:
+        s.pop("sizes")
+    (ds / "dataset.json").write_text(json.dumps(m))
+    assert len(synthdata.open_dataset(ds)) == 3
+    (ds / "media" / "shapes-000000.mp4").unlink()  # existence is still checked
+    with pytest.raises(UserError, match="missing"):
+        synthdata.open_dataset(ds)
