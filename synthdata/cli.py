@@ -303,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # commands with something to resume say so themselves
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ returns only a small :class:`~synthdata.run.shard.ShardResult`, so the driver ne
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+import signal
+import threading
+from contextlib import AbstractContextManager, contextmanager
 from typing import Iterator, Protocol
 
 from ..errors import UserError
@@ -55,6 +57,21 @@ class SyncExecutor:
                 yield failure
 
 
+@contextmanager
+def _children_ignore_sigint():
+    """Processes spawned inside inherit an ignored SIGINT: Ctrl-C reaches the whole terminal process
+    group, and only the driver should act on it (it shuts its cluster down and exits 130); workers
+    that also caught it would each print a KeyboardInterrupt traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class DaskExecutor:
     """Shards as Dask tasks (``compute=local`` or ``compute.address=…``)."""
 
@@ -75,7 +92,7 @@ class DaskExecutor:
         # defaults.
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), _children_ignore_sigint():
             return self._start_cluster()
 
     def _start_cluster(self):
