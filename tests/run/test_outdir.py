@@ -163,3 +163,51 @@ def test_a_file_written_while_the_cluster_starts_survives(tmp_path):
     assert proc.returncode in (0, 2), err
     if proc.returncode == 2:
         assert "is not empty and is not a synthdata dataset" in err and "Traceback" not in err
+
+
+# --- fuzz: whatever is in `out` beforehand, a run succeeds or refuses in one line, and loses nothing ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NAMES = st.sampled_from(["notes.txt", "dataset.json", "recipe.yaml", "README.md", "media", "clips", "media/a.mp4",
+                         "clips/part-00000.parquet", "src/x.py", ".staging", ".synthdata.lock", "fiftyone/x.png",
+                         "objects/part-00007.parquet", "preview.png", "media/../escape.txt"])
+CONTENT = st.sampled_from([b"", b"user data", b"{}", b'{"format": "synthdata-dataset"}', b"\x00\xff"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(st.tuples(NAMES, CONTENT, st.sampled_from(["file", "dir", "symlink"])), max_size=4),
+       overwrite=st.booleans(), with_dataset=st.booleans())
+def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, with_dataset):
+    base = tmp_path_factory.mktemp("outs")
+    out = base / "out"
+    if with_dataset:
+        shutil.copytree(tiny_dataset, out)
+    else:
+        out.mkdir()
+    outside = base / "outside.txt"
+    outside.write_bytes(b"outside")
+    for name, content, kind in entries:
+        path = out / name
+        if path.exists() or path.is_symlink() or not path.resolve().is_relative_to(base):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "dir":
+            path.mkdir()
+        elif kind == "symlink":
+            path.symlink_to(outside)
+        else:
+            path.write_bytes(content)
+    before = {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+              for p in out.rglob("*") if not Layout.owns(p.relative_to(out).as_posix()) or p.is_symlink()}
+    try:
+        synthdata.generate("shapes", clips=1, out=out, overrides=[*TINY, "seed=3"], compute={"name": "sync"},
+                           progress=False, overwrite=overwrite)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    assert outside.read_bytes() == b"outside"
+    for p, content in before.items():  # every file the dataset does not own is still there, unchanged
+        assert p.exists() or p.is_symlink(), p
+        if content is not None:
+            assert p.read_bytes() == content
