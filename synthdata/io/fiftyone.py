@@ -25,6 +25,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from ..errors import UserError
+from .ownership import remove_owned
 from .reader import SynthDataset, open_dataset
 
 __all__ = ["import_fiftyone", "to_fiftyone", "from_fiftyone", "split_of"]
@@ -165,8 +166,7 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
             raise UserError("--name", f"a FiftyOne dataset named {name!r} exists; pass --overwrite to replace it")
         fo.delete_dataset(name)
     fo_dir = ds.root / "fiftyone"
-    if fo_dir.exists():
-        shutil.rmtree(fo_dir)
+    remove_owned(ds.layout, under="fiftyone")  # last build's maps; a user's own files there stay
     dataset = fo.Dataset(name)
     try:
         dataset.persistent = True

@@ -7,7 +7,6 @@ skips committed shards and redoes the rest.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -15,14 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
-from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
 from ..io.manifest import Manifest, atomic_write_bytes
 from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
-from ..render.backend import make_backend, resolve_device
+from ..render.backend import resolve_device
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
 from .executors import make_executor

@@ -18,56 +18,11 @@ from pathlib import Path
 from ..errors import UserError
 from ..io.layout import Layout
 from ..io.manifest import Manifest
+from ..io.ownership import foreign_entries, remove_owned
 from ..recipe.schema import RecipeSpec
 from .plan import Plan
 
 __all__ = ["OutLock", "foreign_entries", "prepare_out", "remove_owned"]
-
-
-def _entries(root: Path):
-    """(relative POSIX path, is_dir) of everything under ``root``, symlinks not followed."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = Path(dirpath)
-        for name in dirnames + filenames:
-            path = base / name
-            is_dir = path.is_dir() and not path.is_symlink()
-            yield path.relative_to(root).as_posix(), is_dir
-
-
-def _owned_dir(rel: str) -> bool:
-    return rel in ("clips", "frames", "objects", "media", ".staging", "fiftyone", "fiftyone/segmentation",
-                   "fiftyone/depth") or rel.startswith(".staging/") or (
-        rel.count("/") == 2 and rel.startswith(("fiftyone/segmentation/", "fiftyone/depth/")))
-
-
-def foreign_entries(layout: Layout) -> list[str]:
-    """Files and folders in the dataset directory that the layout does not own (sorted)."""
-    out = []
-    for rel, is_dir in _entries(layout.root):
-        path = layout.root / rel
-        if path.is_symlink() or not (_owned_dir(rel) if is_dir else Layout.owns(rel)):
-            out.append(rel + ("/" if is_dir else ""))
-    return sorted(out)
-
-
-def remove_owned(layout: Layout) -> int:
-    """Delete the layout's own files and then its emptied folders (never the root, never the lock).
-
-    Call only after :func:`foreign_entries` came back empty under the lock. Returns files removed."""
-    removed = 0
-    entries = sorted(_entries(layout.root), key=lambda e: e[0].count("/"), reverse=True)
-    for rel, is_dir in entries:
-        path = layout.root / rel
-        if is_dir:
-            if _owned_dir(rel):
-                try:
-                    path.rmdir()  # only ever an empty folder
-                except OSError:
-                    pass
-        elif rel != ".synthdata.lock" and Layout.owns(rel) and not path.is_symlink():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, Manifest | None]:
