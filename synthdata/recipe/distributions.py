@@ -1,29 +1,44 @@
 """Distributions a recipe may use wherever it takes a number, a name or a vector.
 
 YAML form is a one-key mapping: ``{uniform: [a, b]}``, ``{normal: [mu, sigma]}``, ``{choice: [...]}``,
-``{randint: [a, b]}`` (inclusive), ``{poisson: lam}``, ``{bernoulli: p}``, ``{loguniform: [a, b]}``.
-A plain constant is always allowed. :func:`draw` resolves a value with an explicit numpy ``Generator``.
+``{randint: [a, b]}`` (inclusive), ``{poisson: lam}`` (``max: n`` clips the draw), ``{bernoulli: p}``,
+``{loguniform: [a, b]}``. A plain constant is always allowed. :func:`draw` resolves a value with an
+explicit numpy ``Generator``.
+
+Every number is finite and within ±:data:`MAX_ABS` (NaN, inf and 1e300 pass a schema check but break
+the numpy draws and the renderer later), and a ``choice`` holds options of the field's kind (numbers
+for a number, names for a name, vectors for a vector), so a bad option is refused at validation,
+not in the middle of a run.
 """
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Annotated, Any, Optional, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "Uniform", "Normal", "Choice", "RandInt", "Poisson", "Bernoulli", "LogUniform",
-    "Distribution", "Num", "Count", "Name", "Vec3", "draw", "support",
+    "Uniform", "Normal", "Choice", "NumChoice", "IntChoice", "NameChoice", "VecChoice", "RandInt", "Poisson",
+    "Bernoulli", "LogUniform", "Distribution", "DIST_KEYS", "MAX_ABS", "Real", "Int", "Num", "Count", "Name",
+    "Vec3", "draw", "support",
 ]
+
+#: Largest magnitude of any number in a recipe (metres, seconds, degrees, counts …); the seed is exempt.
+MAX_ABS = 1e6
+#: A finite number within ±MAX_ABS.
+Real = Annotated[float, Field(ge=-MAX_ABS, le=MAX_ABS, allow_inf_nan=False)]
+Int = Annotated[int, Field(ge=-MAX_ABS, le=MAX_ABS)]
+#: The one key that makes a mapping a distribution (the loader replaces, never merges, such mappings).
+DIST_KEYS = ("uniform", "normal", "choice", "randint", "poisson", "bernoulli", "loguniform")
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Uniform(_Dist):
-    uniform: tuple[float, float]
+    uniform: tuple[Real, Real]
 
     @field_validator("uniform")
     @classmethod
@@ -37,7 +52,7 @@ class Uniform(_Dist):
 
 
 class LogUniform(_Dist):
-    loguniform: tuple[float, float]
+    loguniform: tuple[Real, Real]
 
     @field_validator("loguniform")
     @classmethod
@@ -52,7 +67,7 @@ class LogUniform(_Dist):
 
 
 class Normal(_Dist):
-    normal: tuple[float, float]
+    normal: tuple[Real, Real]
 
     @field_validator("normal")
     @classmethod
@@ -66,7 +81,7 @@ class Normal(_Dist):
 
 
 class RandInt(_Dist):
-    randint: tuple[int, int]
+    randint: tuple[Int, Int]
 
     @field_validator("randint")
     @classmethod
@@ -80,7 +95,10 @@ class RandInt(_Dist):
 
 
 class Poisson(_Dist):
-    poisson: float
+    """A Poisson count; ``max`` clips the draw (a count field fills in its own limit when absent)."""
+
+    poisson: Real
+    max: Optional[Annotated[int, Field(ge=0, le=MAX_ABS)]] = None
 
     @field_validator("poisson")
     @classmethod
@@ -90,11 +108,12 @@ class Poisson(_Dist):
         return v
 
     def sample(self, rng: np.random.Generator) -> int:
-        return int(rng.poisson(self.poisson))
+        n = int(rng.poisson(self.poisson))
+        return n if self.max is None else min(n, self.max)
 
 
 class Bernoulli(_Dist):
-    bernoulli: float
+    bernoulli: Real
 
     @field_validator("bernoulli")
     @classmethod
@@ -108,8 +127,10 @@ class Bernoulli(_Dist):
 
 
 class Choice(_Dist):
+    """Base of the typed choices below; fields use the one of their kind."""
+
     choice: list[Any]
-    weights: list[float] | None = None
+    weights: list[Real] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Choice":
@@ -125,11 +146,29 @@ class Choice(_Dist):
         return self.choice[int(rng.choice(len(self.choice), p=p))]
 
 
+class NumChoice(Choice):
+    choice: list[Num]  # numbers, or distributions of numbers
+
+
+class IntChoice(Choice):
+    choice: list[Int]
+
+
+class NameChoice(Choice):
+    choice: list[str]
+
+
+class VecChoice(Choice):
+    choice: list[tuple[Num, Num, Num]]
+
+
 Distribution = Union[Uniform, Normal, Choice, RandInt, Poisson, Bernoulli, LogUniform]
-Num = Union[float, Uniform, Normal, Choice, RandInt, Poisson, Bernoulli, LogUniform]
-Count = Union[int, RandInt, Poisson, Choice]
-Name = Union[str, Choice]
-Vec3 = Union[tuple[Num, Num, Num], Choice]
+Num = Union[Real, Uniform, Normal, NumChoice, RandInt, Poisson, Bernoulli, LogUniform]
+Count = Union[Int, RandInt, Poisson, IntChoice]
+Name = Union[str, NameChoice]
+Vec3 = Union[tuple[Num, Num, Num], VecChoice]
+NumChoice.model_rebuild()
+VecChoice.model_rebuild()
 
 
 def draw(value: Any, rng: np.random.Generator) -> Any:
@@ -156,7 +195,9 @@ def support(value: Any) -> tuple[float, float] | None:
     if isinstance(value, Bernoulli):
         return 0.0, 1.0
     if isinstance(value, Poisson):
-        return 0.0, float("inf")
-    if isinstance(value, Choice) and all(isinstance(c, (int, float)) for c in value.choice):
-        return float(min(value.choice)), float(max(value.choice))
+        return 0.0, float("inf") if value.max is None else float(value.max)
+    if isinstance(value, Choice):
+        bounds = [support(c) for c in value.choice]
+        if bounds and all(b is not None for b in bounds):
+            return min(b[0] for b in bounds), max(b[1] for b in bounds)  # type: ignore[index]
     return None

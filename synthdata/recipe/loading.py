@@ -1,12 +1,16 @@
-"""Loading recipes through Hydra compose from the config tree shipped in the wheel.
+"""Loading recipes: Hydra compose of the shipped config tree, then the user's file and overrides.
 
 ``load_recipe("shapes", ["clip.frames=8"])`` composes ``recipes/config.yaml`` with ``recipe=shapes``;
-``load_recipe("./mine.yaml")`` composes the user's file with the shipped tree on the search path, so it
-may start from a shipped recipe through its defaults list (``- recipe: shapes``).
+``load_recipe("./mine.yaml")`` reads the user's file with the bounded loader (:mod:`.yamlsafe`) and
+merges it over the shipped recipe its defaults list names (``- recipe: shapes``).
+
+A recipe file is untrusted data: Hydra and OmegaConf never read it (they would expand aliases without
+bound and run resolvers such as ``oc.env``), and every problem is one ``field: expected …`` line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -16,7 +20,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import ValidationError
 
 from ..errors import RecipeError, UserError
+from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
+from .yamlsafe import YAML_LIMITS, load_yaml
 
 __all__ = ["config_dir", "list_recipes", "compose_recipe", "load_recipe", "parse_spec", "spec_to_yaml"]
 
@@ -59,114 +65,345 @@ def _refuse_code(node: Any, where: str = "") -> None:
             _refuse_code(v, f"{where}.{i}")
 
 
-def _hydra_error(exc: Exception, recipe: str) -> UserError:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    m = re.search(r"Could not override '([^']+)'", str(exc))
-    if m:
-        detail = str(exc).strip().splitlines()
-        reason = next((ln.strip() for ln in detail[1:] if ln.strip() and "full_key" not in ln), "not a recipe field")
-        reason = re.sub(r"\s*\n.*", "", reason)
-        if "not in struct" in reason or "To append" in reason:
-            reason = "unknown field"
-        return UserError(m.group(1), reason)
-    m = re.search(r"Error merging override [+~]*([^=\s]+)=", str(exc))
-    if m:
-        return UserError(m.group(1), "cannot take that value here (a list where a mapping is, or the reverse); "
-                                     "write a constant, a distribution mapping, or a three-number list")
-    m = re.search(r"Key '([^']+)' is not in struct", str(exc))
-    if m:
-        return UserError(m.group(1), "not a recipe field")
-    return UserError("overrides" if "override" in msg.lower() else "recipe", msg)
+# Composition. Hydra composes the shipped tree only (trusted files; group choices are checked first).
+# The user's file (read by the bounded loader) and the overrides are merged here by one rule: mappings
+# merge key by key, except that a distribution, or a motion whose name changes, is REPLACED (merging
+# {choice: …} into {randint: …}, or one motion's params into another's, is never what was meant);
+# everything else (numbers, names, lists) replaces.
+
+_GROUPS = ("recipe", "backend")
+#: motions are registry items: their params belong to the motion named beside them
+_ITEM = re.compile(r"^(camera|objects\.\d+)\.motion$")
+_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+)*)\}$")
+_MAX_OVERRIDE_CHARS = 4096
+_MAX_DEPTH = 64  # of the composed recipe (a file's own nesting is capped lower, by YAML_LIMITS)
+_MISSING: Any = object()
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+
+
+def _choose(group: str, value: Any, field: str) -> str:
+    """A config-group choice is a shipped file's stem, nothing else (no paths, no `..`)."""
+    names = _choices(group)
+    if isinstance(value, str) and value in names:
+        return value
+    import difflib
+
+    close = difflib.get_close_matches(str(value), names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UserError(field, f"unknown {group} {value!r}{hint}; expected one of {', '.join(names)}")
+
+
+def _is_dist(v: Any) -> bool:
+    return isinstance(v, dict) and any(k in v for k in DIST_KEYS)
+
+
+def _merge(base: Any, layer: Any, path: str) -> Any:
+    """``layer`` over ``base``; neither is modified (YAML aliases may share them)."""
+    if (isinstance(base, dict) and isinstance(layer, dict) and not _is_dist(base) and not _is_dist(layer)
+            and not (_ITEM.match(path) and "name" in layer and layer["name"] != base.get("name"))):
+        out = dict(base)
+        for k, v in layer.items():
+            out[k] = _merge(base.get(k, _MISSING), v, f"{path}.{k}" if path else str(k))
+        return out
+    return layer
+
+
+def _set_in(node: Any, parts: list[str], path: str, fn: Any) -> Any:
+    """Copy of ``node`` with the value at ``parts`` replaced by ``fn(old)`` (``_MISSING`` when absent)."""
+    if not parts:
+        return fn(node)
+    head, rest = parts[0], parts[1:]
+    here = f"{path}.{head}" if path else head
+    if isinstance(node, list):
+        if not head.isdigit() or int(head) >= len(node):
+            raise UserError(here, f"no such item: {path or 'the recipe'} is a list of {len(node)}")
+        out = list(node)
+        out[int(head)] = _set_in(node[int(head)], rest, here, fn)
+        return out
+    if node is _MISSING or node is None:
+        node = {}
+    if not isinstance(node, dict):
+        raise UserError(here, f"{path} is {node!r}, not a mapping, so it has no field {head!r}")
+    out = dict(node)
+    out[head] = _set_in(node.get(head, _MISSING), rest, here, fn)
+    return out
+
+
+def _switch_motion(item: Any, name: Any, path: str, touched: set[str]) -> Any:
+    """``<motion>.name=x``: the new motion starts without the old one's params, but keeps params that
+    earlier overrides set for it (so the order of overrides does not matter)."""
+    if not isinstance(item, dict):
+        return {"name": name}
+    if item.get("name") == name:
+        return {**item, "name": name}
+    params = item.get("params")
+    prefix = f"{path}.params."
+    kept = {k: v for k, v in params.items()
+            if any(t == f"{prefix}{k}" or t.startswith(f"{prefix}{k}.") for t in touched)} if isinstance(params, dict) else {}
+    return {**item, "name": name, "params": kept}
+
+
+def _delete(parent: Any, last: str, key: str) -> Any:
+    if isinstance(parent, dict) and last in parent:
+        return {k: v for k, v in parent.items() if k != last}
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return [v for i, v in enumerate(parent) if i != int(last)]
+    raise UserError(key, "not in the recipe, so it cannot be deleted")
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _parse_override(o: str) -> tuple[str, str, Any]:
+    """One override → (``set`` | ``del`` | ``group``, dotted key, value), values in Hydra's grammar."""
+    key = o.split("=")[0]
+    if len(o) > _MAX_OVERRIDE_CHARS:
+        raise UserError(key[:64], f"override longer than {_MAX_OVERRIDE_CHARS} characters")
+    if not _KEY.match(key) or ("=" not in o and not key.startswith("~")):
+        raise UserError(key or o, "expected key=value with a dotted recipe key, e.g. clip.frames=8")
+    bare = key.lstrip("+~")
+    if any(k in o for k in _FORBIDDEN_KEYS):
+        raise UserError(bare, "instantiation keys are not allowed in recipes")
+    if bare.startswith("hydra"):
+        raise UserError(key, "hydra settings cannot be overridden from a recipe run")
+    if _nesting(o) > YAML_LIMITS["max_depth"]:
+        raise UserError(bare, f"value nested deeper than {YAML_LIMITS['max_depth']} levels")
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_override(o)
+        if parsed.is_sweep_override():
+            raise UserError(bare, "sweeps (a=1,2, choice(…), range(…)) are not supported; give one value "
+                                  "(a distribution is written {choice: [1, 2]})")
+        value = parsed.value()
+    except UserError:
+        raise
+    except (HydraException, ValueError, TypeError, RecursionError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(bare, f"could not parse the value ({first})") from None
+    if parsed.type == OverrideType.DEL:
+        return "del", bare, None
+    if bare in _GROUPS:
+        return "group", bare, _choose(bare, value, bare)
+    return "set", bare, value
+
+
+def _defaults(entries: Any) -> dict[str, str]:
+    """A user file's defaults list: a shipped recipe and/or backend, ``_self_`` last. Nothing else: the
+    file may not pull other files (from its folder or anywhere) past the bounded loader."""
+    if entries is None:
+        return {}
+    usage = "expected a list of `- recipe: <shipped recipe>`, `- override /backend: <name>` and a final `- _self_`"
+    if not isinstance(entries, list):
+        raise UserError("defaults", usage)
+    groups: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        if entry == "_self_":
+            if i != len(entries) - 1:
+                raise UserError("defaults", "_self_ must come last: the file's values override what it starts from")
+            continue
+        if isinstance(entry, dict) and len(entry) == 1:
+            (k, v), = entry.items()
+            group = re.sub(r"^(override\s+)?/?", "", str(k))
+            if group in _GROUPS and group not in groups:
+                groups[group] = _choose(group, v, f"defaults.{group}")
+                continue
+        raise UserError("defaults", f"{usage}; got {entry!r}")
+    return groups
+
+
+def _compose_shipped(groups: dict[str, str]) -> dict[str, Any]:
+    """Hydra-compose the shipped recipe and backend named in ``groups`` (both already checked)."""
+    if not groups:
+        return {}
+    from hydra import compose, initialize_config_dir
+
+    overrides = [f"recipe={groups['recipe']}"] if "recipe" in groups else ["~recipe"]
+    if "backend" in groups:
+        overrides.append(("backend=" if "recipe" in groups else "+backend=") + groups["backend"])
+    with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        cfg = compose("config", overrides=overrides)
+    data = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(data, dict)
+    return data
+
+
+def _resolve_refs(data: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ``${path.to.key}`` references between recipe fields; refuse every other interpolation.
+
+    OmegaConf's resolvers (``oc.env``, ``oc.decode``, any registered one) never run on recipe data: they
+    would copy the environment into dataset.json. Expansion is bounded like YAML aliases."""
+    limit = 2 * YAML_LIMITS["max_nodes"]
+    budget = [limit]
+
+    def walk(node: Any, field: str, depth: int, refs: frozenset[str]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise UserError(field or "recipe", f"references expand the recipe beyond {limit} values")
+        if depth > _MAX_DEPTH:
+            raise UserError(field or "recipe", f"nested deeper than {_MAX_DEPTH} levels")
+        if isinstance(node, str) and "${" in node:
+            m = _REF.match(node)
+            if not m:
+                shown = node if len(node) <= 60 else node[:57] + "..."
+                raise UserError(field or "recipe", f"interpolation {shown!r} is not allowed: a recipe may only refer "
+                                "to another field, as the whole value ${path.to.key} (resolvers such as oc.env are refused)")
+            ref = m.group(1)
+            if ref in refs:
+                raise UserError(field, f"${{{ref}}} refers back to itself")
+            return walk(lookup(ref, field, depth, refs | {ref}), field, depth + 1, refs | {ref})
+        if isinstance(node, dict):
+            return {k: walk(v, f"{field}.{k}" if field else str(k), depth + 1, refs) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, f"{field}.{i}", depth + 1, refs) for i, v in enumerate(node)]
+        return node
+
+    def lookup(ref: str, field: str, depth: int, refs: frozenset[str]) -> Any:
+        node: Any = data
+        for part in ref.split("."):
+            if isinstance(node, str) and "${" in node:
+                node = walk(node, field, depth + 1, refs)
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise UserError(field, f"${{{ref}}} refers to a field the recipe does not have")
+        return node
+
+    return walk(data, "", 0, frozenset())
 
 
 def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """Hydra-compose a recipe (shipped name or YAML path) with overrides into a plain dict."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException, MissingConfigException
-    from omegaconf.errors import OmegaConfBaseException
+    """Compose a recipe (shipped name or YAML path) with overrides into a plain dict.
 
-    overrides = list(overrides)
-    for o in overrides:
-        key = o.split("=")[0]
-        if not _KEY.match(key) or ("=" not in o and not key.startswith("~")):
-            raise UserError(key or o, "expected key=value with a dotted recipe key, e.g. clip.frames=8")
-        if any(k in o for k in _FORBIDDEN_KEYS):
-            raise UserError(o.split("=")[0].lstrip("+~"), "instantiation keys are not allowed in recipes")
-        if o.split("=")[0].lstrip("+~").startswith("hydra"):
-            raise UserError(o.split("=")[0], "hydra settings cannot be overridden from a recipe run")
-    root = config_dir()
-    # Plain `key=value` becomes `++key=value` (set, adding the key if the YAML left it to the schema's
-    # default); the schema then refuses unknown keys with a clear line. Config-group choices
-    # (`backend=raycast`) stay as they are.
-    overrides = [o if o.startswith(("+", "~")) or (root / o.split("=")[0]).is_dir() else f"++{o}" for o in overrides]
-    try:
-        if _is_path(recipe):
-            path = Path(recipe).expanduser().resolve()
-            if path.suffix not in (".yaml", ".yml"):
-                raise UserError("recipe", f"expected a recipe name or a .yaml file, got {recipe!r}")
-            if not path.is_file():
-                raise UserError("recipe", f"file not found: {recipe}")
-            _refuse_code(OmegaConf.load(path))
-            with initialize_config_dir(config_dir=str(path.parent), version_base=None):
-                cfg = compose(path.stem, overrides=[f"hydra.searchpath=[file://{root}]", *overrides])
-        else:
-            if not _NAME.match(recipe):
-                raise UserError("recipe", f"expected a recipe name (letters, digits, _ or -) or a .yaml path, got {recipe!r}")
-            names = [n for n, _ in list_recipes()]
-            if recipe not in names:
-                import difflib
+    Layers, in order: the shipped recipe/backend the file names in its defaults list, the file's own
+    values, each override in turn (``backend=<choice>``, ``key=value``, ``~key``); then ``${…}``
+    references are resolved."""
+    ops = [_parse_override(o) for o in overrides]
+    body: dict[str, Any] = {}
+    if _is_path(recipe):
+        path = Path(recipe).expanduser()
+        if path.suffix not in (".yaml", ".yml"):
+            raise UserError("recipe", f"expected a recipe name or a .yaml file, got {recipe!r}")
+        if not path.is_file():
+            raise UserError("recipe", f"file not found: {recipe}")
+        loaded = load_yaml(path, where=recipe)
+        if not isinstance(loaded, dict):
+            got = "an empty file" if loaded is None else f"a {type(loaded).__name__}"
+            raise UserError(recipe, f"expected a mapping of recipe fields, got {got}")
+        _refuse_code(loaded)
+        body = dict(loaded)
+        groups = _defaults(body.pop("defaults", None))
+    else:
+        if not _NAME.match(recipe):
+            raise UserError("recipe", f"expected a recipe name (letters, digits, _ or -) or a .yaml path, got {recipe!r}")
+        names = _choices("recipe")
+        if recipe not in names:
+            import difflib
 
-                close = difflib.get_close_matches(recipe, names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise UserError("recipe", f"unknown recipe {recipe!r}{hint}; expected one of {', '.join(names)} or a .yaml path")
-            with initialize_config_dir(config_dir=str(root), version_base=None):
-                cfg = compose("config", overrides=[f"recipe={recipe}", *overrides])
-    except UserError:
-        raise
-    except MissingConfigException as exc:
-        raise UserError("recipe", str(exc).strip().splitlines()[0]) from None
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise _hydra_error(exc, recipe) from None
-    except ValueError as exc:  # Hydra's own checks of override values
-        raise UserError("overrides", str(exc).splitlines()[0]) from None
-    data = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(data, dict)
+            close = difflib.get_close_matches(recipe, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError("recipe", f"unknown recipe {recipe!r}{hint}; expected one of {', '.join(names)} or a .yaml path")
+        groups = {"recipe": recipe}
+    groups.update({key: value for kind, key, value in ops if kind == "group"})
+    data = _merge(_compose_shipped(groups), body, "")
+    touched: set[str] = set()
+    for kind, key, value in ops:
+        parts = key.split(".")
+        if kind == "set" and parts[-1] == "name" and _ITEM.match(".".join(parts[:-1])):
+            item = ".".join(parts[:-1])
+            data = _set_in(data, parts[:-1], "", lambda old, v=value, p=item: _switch_motion(old, v, p, touched))
+        elif kind == "set":
+            data = _set_in(data, parts, "", lambda old, v=value, k=key: _merge(old, v, k))
+        elif kind == "del":
+            data = _set_in(data, parts[:-1], "", lambda parent, last=parts[-1], k=key: _delete(parent, last, k))
+        touched.add(key)
+    data = _resolve_refs(data)
     _refuse_code(data)
     return data
 
 
-_UNION_TAG = re.compile(r"[\[\]A-Z]|^(float|int|str|bool|none)$")
+_UNION_TAG = re.compile(r"[\[\]A-Z]|^(float|int|str|bool|none)$|^(constrained|function)-")
 
 
-def _loc(loc: tuple[Any, ...]) -> tuple[str, bool]:
-    """The recipe field of a pydantic error location, and whether it came from inside a union member.
+def _loc(loc: tuple[Any, ...]) -> tuple[str, str | None, str]:
+    """(recipe field, union member tag or None, the rest) of a pydantic error location.
 
     Pydantic names union members in locations (``float``, ``Uniform``, ``tuple[...]``); the field is
     everything before the first such tag."""
     parts: list[str] = []
-    for p in loc:
+    for i, p in enumerate(loc):
         if isinstance(p, str) and _UNION_TAG.search(p):
-            return ".".join(parts) or "recipe", True
+            rest = ".".join(str(q) for q in loc[i + 1:] if not (isinstance(q, str) and _UNION_TAG.search(q)))
+            return ".".join(parts) or "recipe", p, rest
         parts.append(str(p))
-    return ".".join(parts) or "recipe", False
+    return ".".join(parts) or "recipe", None, ""
+
+
+def _member(tag: str | None, got: Any) -> bool:
+    """Whether a union member is the one a distribution mapping meant (``{choice: …}`` → ``*Choice``)."""
+    if tag is None or not isinstance(got, dict):
+        return False
+    name = re.findall(r"[A-Za-z]+", tag)[-1]  # "function-after[_check(), IntChoice]" → IntChoice
+    return any(k in got and (name.lower() == k or (k == "choice" and name.endswith("Choice"))) for k in DIST_KEYS)
+
+
+def _number_problems(node: Any, field: str = "") -> list[tuple[str, str]]:
+    """Non-finite or huge numbers, named by field (pydantic would only say which union member failed)."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() if field or k != "seed"
+                for p in _number_problems(v, f"{field}.{k}" if field else str(k))]
+    if isinstance(node, (list, tuple)):
+        return [p for i, v in enumerate(node) for p in _number_problems(v, f"{field}.{i}")]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        if not math.isfinite(node):
+            return [(field, f"expected a finite number, got {node}")]
+        if abs(node) > MAX_ABS:
+            return [(field, f"expected a number within ±{MAX_ABS:g}, got {node:g}")]
+    return []
 
 
 def parse_spec(data: dict[str, Any]) -> RecipeSpec:
     """Validate a composed dict; every problem becomes one ``field: expected …`` line."""
+    problems = _number_problems(data)
+    if problems:
+        raise RecipeError(problems)
     try:
         return RecipeSpec.model_validate(data)
     except ValidationError as exc:
-        by_field: dict[str, list[tuple[dict, bool]]] = {}
+        by_field: dict[str, list[tuple[dict, str | None, str]]] = {}
         for err in exc.errors():
-            field, in_union = _loc(err["loc"])
-            by_field.setdefault(field, []).append((err, in_union))
+            field, tag, rest = _loc(err["loc"])
+            by_field.setdefault(field, []).append((err, tag, rest))
         problems = []
         for field, errs in by_field.items():
-            # a union reports once per member: our own checks (value_error) say the most; otherwise say
-            # what a number/name/vector field accepts
-            chosen = next((e for e, _ in errs if e["type"] == "value_error"), None)
-            if chosen is None and len(errs) > 1 and all(u for _, u in errs):
-                got = _input_at(data, field)
+            # a union reports once per member: our own checks (value_error) say the most, then the member
+            # a distribution mapping names; otherwise say what a number/name/vector field accepts
+            got = _input_at(data, field)
+            chosen = next((e for e, _, _ in errs if e["type"] == "value_error"), None)
+            meant = next(((e, rest) for e, tag, rest in errs if _member(tag, got)), None)
+            if chosen is None and meant is not None:
+                err, rest = meant
+                msg = err["msg"] + (f" (got {err['input']!r})" if "input" in err else "")
+                problems.append((field, f"{rest}: {msg}" if rest else msg))
+                continue
+            if chosen is None and len(errs) > 1 and all(tag for _, tag, _ in errs):
+                kinds = [k for k in DIST_KEYS if isinstance(got, dict) and k in got]
+                if kinds:  # a distribution this field does not take (e.g. a uniform count)
+                    problems.append((field, f"a {kinds[0]} distribution does not fit this field (got {got!r})"))
+                    continue
                 problems.append((field, f"expected a constant or a distribution ({{uniform: [a, b]}}, "
                                         f"{{choice: [...]}}, …), got {got!r}"))
                 continue

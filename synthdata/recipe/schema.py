@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .distributions import Count, Name, Num, Vec3, support
+from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
@@ -35,14 +35,16 @@ LIMITS = {
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_range(value: Any, lo: float, hi: float, what: str) -> Any:
     """Refuse constants (and bounded distributions) outside [lo, hi]."""
     s = support(value)
     if s is not None and (s[0] < lo or s[1] > hi):
-        raise ValueError(f"{what} must lie in [{lo:g}, {hi:g}], got {value if not isinstance(value, BaseModel) else value.model_dump()}")
+        shown = value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+        hint = "; a poisson is unbounded: give it a max" if s[1] == float("inf") else ""
+        raise ValueError(f"{what} must lie in [{lo:g}, {hi:g}], got {shown}{hint}")
     return value
 
 
@@ -50,7 +52,7 @@ class ClipSpec(_Spec):
     """Frame count, rate and size of every clip."""
 
     frames: int = Field(24, ge=1, le=LIMITS["max_frames"])
-    fps: float = Field(12.0, gt=0, le=240)
+    fps: float = Field(12.0, ge=0.1, le=240)  # below 0.1 the frame times overflow the motion models
     width: int = Field(256, ge=16, le=LIMITS["max_side"])
     height: int = Field(256, ge=16, le=LIMITS["max_side"])
 
@@ -72,10 +74,11 @@ class ClipSpec(_Spec):
 
 
 class MotionSpec(_Spec):
-    """A motion model by registry name plus its parameters (each a constant or a distribution)."""
+    """A motion model by registry name plus its parameters, each a number or a distribution of numbers
+    (motions take one number per object per parameter; a vector here used to fail only inside generate)."""
 
     name: str = "static"
-    params: dict[str, Num | Vec3] = Field(default_factory=dict)
+    params: dict[str, Num] = Field(default_factory=dict)
 
 
 class CameraSpec(_Spec):
@@ -171,6 +174,8 @@ class ObjectGroupSpec(_Spec):
     @field_validator("count")
     @classmethod
     def _count(cls, v: Any) -> Any:
+        if isinstance(v, Poisson) and v.max is None:  # clip the unbounded tail at the per-group limit
+            v = v.model_copy(update={"max": LIMITS["max_objects"]})
         return _check_range(v, 0, LIMITS["max_objects"], "count")
 
 
