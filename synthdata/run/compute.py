@@ -110,6 +110,8 @@ def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = (
     cfg = OmegaConf.load(path)
     for o in overrides:
         key = o.split("=")[0].removeprefix("compute.")
+        if "${" in o:  # settings are data too: no resolvers (environment), no interpolation
+            raise UserError(f"compute.{key}", "interpolations (${...}) are not allowed; write the value itself")
         try:
             extra = OmegaConf.from_dotlist([o.removeprefix("compute.")])
             cfg = OmegaConf.merge(cfg, extra)
@@ -117,7 +119,7 @@ def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = (
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(f"compute.{key}", f"could not parse the value ({first})") from None
     try:
-        data = OmegaConf.to_container(cfg, resolve=True)
+        data = OmegaConf.to_container(cfg, resolve=False)
     except OmegaConfBaseException as exc:
         raise UserError("compute", str(exc).splitlines()[0]) from None
     try:

@@ -121,3 +121,12 @@ def test_a_failed_export_leaves_nothing(tiny_dataset, tmp_path):
             (tmp / "half.txt").write_text("x")
             raise RuntimeError("disk full")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".exp.partial"] and (mine / "keep.txt").exists()
+
+
+def test_compute_settings_never_read_the_environment(tmp_path):
+    env = {**os.environ, "SYNTHDATA_SECRET": "hunter2"}
+    for value in ("${oc.env:SYNTHDATA_SECRET}", "tcp://${oc.env:SYNTHDATA_SECRET}:8786"):
+        r = subprocess.run([sys.executable, "-m", "synthdata", "generate", "recipe=shapes", f"compute.address={value}",
+                            f"out={tmp_path / 'x'}", "--dry-run", *TINY], capture_output=True, text=True, env=env)
+        assert r.returncode == 2 and "hunter2" not in r.stderr + r.stdout
+        assert r.stderr.startswith("error: compute.address: interpolations")
