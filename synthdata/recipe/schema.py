@@ -259,8 +259,10 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label)."""
-        body = self.model_dump(mode="json", exclude={"seed", "device", "backend", "output", "annotations"})
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). Names and
+        descriptions are not layout: fixing a typo in the description keeps every clip's seed."""
+        body = self.model_dump(mode="json", exclude={"seed", "device", "backend", "output", "annotations", "name",
+                                                     "description", "domain"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:

@@ -46,7 +46,21 @@ def test_resolved_recipe_yaml_round_trips(tmp_path: Path):
 def test_content_hash_ignores_seed_and_device_only():
     a = synthdata.load_recipe("shapes")
     assert a.content_hash() == synthdata.load_recipe("shapes", ["seed=5", "device=cpu"]).content_hash()
-    assert a.content_hash() != synthdata.load_recipe("shapes", ["clip.frames=5"]).content_hash()
+    for change in (["clip.frames=5"], ["backend.supersample=2"], ["output.crf=20"], ["annotations.flow=false"],
+                   ["description=x"]):
+        assert a.content_hash() != synthdata.load_recipe("shapes", change).content_hash(), change
+
+
+def test_layout_hash_covers_what_shapes_scenes_only():
+    """Clip seeds come from it: renaming or re-describing a recipe, or another backend/codec/label set,
+    keeps every scene; anything that changes scenes changes it."""
+    a = synthdata.load_recipe("shapes")
+    for same in (["name=renamed"], ["description=typo fixed"], ["domain=driving"], ["backend.supersample=2"],
+                 ["output.crf=20"], ["annotations.flow=false"], ["seed=4"], ["device=cpu"]):
+        assert a.layout_hash() == synthdata.load_recipe("shapes", same).layout_hash(), same
+    for other in (["clip.frames=5"], ["clip.width=128"], ["camera.fov_deg=50"], ["objects.0.count=1"],
+                  ["environment.ambient=0.5"]):
+        assert a.layout_hash() != synthdata.load_recipe("shapes", other).layout_hash(), other
 
 
 @pytest.mark.parametrize("recipe, overrides, field, words", [
