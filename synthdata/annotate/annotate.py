@@ -16,7 +16,16 @@ from .types import Annotations
 __all__ = ["annotate"]
 
 
+def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:
+    if not on:
+        return None
+    x = x.cpu().numpy()
+    return x.astype(dtype) if dtype is not None else x
+
+
 def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationSpec | None = None) -> Annotations:
+    """Every label of one clip, on the host, honouring the recipe's ``annotations`` switches (a label
+    switched off is ``None``; visibility flags are always derived, from amodal coverage)."""
     spec = spec or AnnotationSpec()
     T, N = frames.num_frames, len(scene.objects)
     vis_px, vis_box = instance_stats(frames.instance, N)  # (T,N), (T,N,4)
@@ -36,14 +45,21 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
         track_id=np.tile(np.arange(N, dtype=np.int32), T),
         class_id=np.tile(scene.objects.class_id.astype(np.int32), T),
         bbox_visible=rows(vis_box),
-        bbox_amodal=rows(amo_box),
+        bbox_amodal=rows(amo_box) if spec.amodal else None,
         visible_pixels=rows(vis_px).astype(np.int64),
-        amodal_pixels=rows(amo_px).astype(np.int64),
+        amodal_pixels=rows(amo_px).astype(np.int64) if spec.amodal else None,
         visible_fraction=rows(frac).astype(np.float32),
         occluded=rows(in_view & (vis_px < amo_px)),
         truncated=rows(in_view & border),
         in_view=rows(in_view),
         mask_rle=rles,
-        box3d=boxes_3d(traj.object_poses, traj.camera_poses, scene.objects.half_size),
-        semantic=semantic.cpu().numpy().astype(np.uint8 if sem_dtype == torch.uint8 else np.uint16),
+        box3d=boxes_3d(traj.object_poses, traj.camera_poses, scene.objects.half_size) if spec.box3d else None,
+        semantic=_host(semantic, spec.semantic, np.uint8 if sem_dtype == torch.uint8 else np.uint16),
+        depth=_host(frames.depth, spec.depth),
+        flow_fwd=_host(frames.flow_fwd, spec.flow),
+        flow_bwd=_host(frames.flow_bwd, spec.flow),
+        instance=_host(frames.instance, spec.instance, np.uint16),
+        normals=_host(frames.normals, spec.normals),
+        num_frames=T,
+        num_objects=N,
     )

@@ -82,9 +82,10 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
     for k in range(T):
         visible, amodal = [], []
         for o in by_frame.get(k, []):
-            attrs = dict(visible_fraction=o["visible_fraction"], occluded=o["occluded"], truncated=o["truncated"],
-                         box3d_center=o["box3d"]["center"], box3d_size=o["box3d"]["size"],
-                         box3d_rotation=o["box3d"]["rotation"])
+            attrs = dict(visible_fraction=o["visible_fraction"], occluded=o["occluded"], truncated=o["truncated"])
+            if o["box3d"] is not None:  # null when annotations.box3d is off
+                attrs.update(box3d_center=o["box3d"]["center"], box3d_size=o["box3d"]["size"],
+                             box3d_rotation=o["box3d"]["rotation"])
             if o["bbox_visible"] is not None:
                 x0, y0, x1, y1 = (int(v) for v in o["bbox_visible"])
                 full = mask_utils.decode({"counts": o["mask_rle"].encode(), "size": [H, W]}).astype(bool) \

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..annotate.types import Annotations
 from ..motion.types import Trajectories
-from ..render.types import Frames
 
 __all__ = ["ClipRecord"]
 
@@ -18,6 +19,6 @@ class ClipRecord:
     clip_index: int
     seed: int
     params: dict[str, Any]  # what the scene sampler drew (JSON-able)
-    traj: Trajectories
-    frames: Frames  # on the CPU
-    annotations: Annotations
+    traj: Trajectories  # poses, intrinsics, fps and timestamps
+    rgb: np.ndarray  # (T,H,W,3) uint8
+    annotations: Annotations  # every label, on the host

@@ -32,48 +32,50 @@ def _none_timer(_: str) -> ContextManager[Any]:
 
 
 def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: int, layout: Layout) -> dict:
-    T, (H, W) = rec.frames.num_frames, rec.frames.size
+    T, H, W = rec.rgb.shape[:3]
     return {
         "clip_id": rec.clip_id, "clip_index": rec.clip_index, "shard_index": shard_index, "seed": rec.seed,
         "recipe_name": spec.name, "recipe_hash": recipe_hash, "backend": spec.backend.name,
-        "num_frames": T, "fps": spec.clip.fps, "width": W, "height": H,
-        "num_objects": int(rec.frames.amodal.shape[1]), "video_path": layout.rel(layout.video(rec.clip_id)),
+        "num_frames": T, "fps": rec.traj.fps, "width": W, "height": H,
+        "num_objects": rec.annotations.num_objects, "video_path": layout.rel(layout.video(rec.clip_id)),
         "video_codec": spec.output.video_codec, "params": json.dumps(rec.params, sort_keys=True),
     }
 
 
-def frame_rows(rec: ClipRecord, spec: RecipeSpec) -> list[dict]:
-    f, a, on = rec.frames, rec.annotations, spec.annotations
+def _encoded(x: np.ndarray | None, k: int, dtype: str | None = None):
+    return None if x is None else encode_array(x[k], dtype) if dtype else encode_array(x[k])
+
+
+def frame_rows(rec: ClipRecord) -> list[dict]:
+    """One row per frame: camera and the maps the annotations carry (``None`` → null)."""
+    a = rec.annotations
     f16 = np.finfo(np.float16).max  # flows beyond it (points grazing the camera plane) saturate
-    depth = f.depth.numpy()
-    flow_f, flow_b = (np.clip(x.numpy(), -f16, f16) for x in (f.flow_fwd, f.flow_bwd))
-    inst, normals = f.instance.numpy(), f.normals.numpy()
-    rows = []
-    for k in range(f.num_frames):
-        rows.append({
-            "clip_id": rec.clip_id, "frame_index": k, "timestamp": k / spec.clip.fps,
-            "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
-            "depth": encode_array(depth[k], "float32") if on.depth else None,
-            "flow_fwd": encode_array(flow_f[k], "float16") if on.flow else None,
-            "flow_bwd": encode_array(flow_b[k], "float16") if on.flow else None,
-            "semantic": encode_array(a.semantic[k]) if on.semantic else None,
-            "instance": encode_array(inst[k], "uint16") if on.instance else None,
-            "normals": encode_array(normals[k], "float16") if on.normals else None,
-        })
-    return rows
+    flow_f, flow_b = (None if x is None else np.clip(x, -f16, f16) for x in (a.flow_fwd, a.flow_bwd))
+    times = rec.traj.timestamps
+    return [{
+        "clip_id": rec.clip_id, "frame_index": k, "timestamp": float(times[k]),
+        "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
+        "depth": _encoded(a.depth, k, "float32"), "flow_fwd": _encoded(flow_f, k, "float16"),
+        "flow_bwd": _encoded(flow_b, k, "float16"), "semantic": _encoded(a.semantic, k),
+        "instance": _encoded(a.instance, k, "uint16"), "normals": _encoded(a.normals, k, "float16"),
+    } for k in range(a.num_frames)]
 
 
 def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
-    """Column-wise rows of the objects table (vectorised; boxes of empty masks become nulls)."""
+    """Column-wise rows of the objects table (vectorised; boxes of empty masks and labels switched off
+    become nulls)."""
     a = rec.annotations
     R = a.num_rows
 
-    def boxes(b: np.ndarray) -> pa.Array:
+    def boxes(b: np.ndarray | None) -> pa.Array:
+        if b is None:
+            return pa.nulls(R, pa.list_(pa.float32(), 4))
         flat = pa.array(b.reshape(-1), type=pa.float32())
         valid = ~np.isnan(b).any(1)
         return pa.FixedSizeListArray.from_arrays(flat, 4, mask=pa.array(~valid))
 
-    box3d = pa.StructArray.from_arrays(
+    box3d_type = SCHEMAS["objects"].field("box3d").type
+    box3d = pa.nulls(R, box3d_type) if a.box3d is None else pa.StructArray.from_arrays(
         [pa.FixedSizeListArray.from_arrays(pa.array(a.box3d[:, s].reshape(-1), pa.float32()), n)
          for s, n in ((slice(0, 3), 3), (slice(3, 6), 3), (slice(6, 10), 4))],
         names=["center", "size", "rotation"],
@@ -83,7 +85,8 @@ def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
         "class_id": a.class_id, "class_name": pa.array([class_names[c - 1] for c in a.class_id], pa.string()),
         "bbox_visible": boxes(a.bbox_visible), "bbox_amodal": boxes(a.bbox_amodal),
         "visible_fraction": a.visible_fraction, "visible_pixels": a.visible_pixels,
-        "amodal_pixels": a.amodal_pixels, "occluded": a.occluded, "truncated": a.truncated,
+        "amodal_pixels": pa.nulls(R, pa.int64()) if a.amodal_pixels is None else a.amodal_pixels,
+        "occluded": a.occluded, "truncated": a.truncated,
         "in_view": a.in_view, "mask_rle": pa.array(a.mask_rle, pa.string()), "box3d": box3d,
     }
 
@@ -135,11 +138,10 @@ class ShardWriter:
     def _add(self, rec: ClipRecord) -> None:
         spec = self.spec
         with self.timer("encode"):
-            encode_mp4(rec.frames.rgb.numpy(), self.stage.video(rec.clip_id), spec.clip.fps,
-                       spec.output.video_codec, spec.output.crf)
+            encode_mp4(rec.rgb, self.stage.video(rec.clip_id), rec.traj.fps, spec.output.video_codec, spec.output.crf)
         with self.timer("write"):
             self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
-            self.frames.extend(frame_rows(rec, spec))
+            self.frames.extend(frame_rows(rec))
             self.objects.append(object_rows(rec, spec.class_names))
         self.clip_ids.append(rec.clip_id)
         self.clip_indices.append(rec.clip_index)

@@ -229,10 +229,12 @@ class BackendSpec(_Spec):
 
 class OutputSpec(_Spec):
     """How clips are stored. ``h264`` is yuv420p for viewers; ``h264_lossless`` is RGB lossless
-    (libx264rgb, crf 0), bit-exact frames for training."""
+    (libx264rgb, crf 0), bit-exact frames for training. ``sink`` names the writer by registry name
+    (``parquet``: the dataset layout of docs/dataset-format.md)."""
 
     video_codec: Literal["h264", "h264_lossless"] = "h264"
     crf: int = Field(18, ge=0, le=51)
+    sink: str = Field("parquet", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class RecipeSpec(_Spec):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RecipeError
+from ..io.sinks import SINKS
 from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
 from ..recipe.distributions import Choice
 from ..recipe.schema import MotionSpec, RecipeSpec
@@ -49,6 +50,7 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     problems: list[tuple[str, str]] = []
     if spec.backend.name not in BACKENDS:
         problems.append(("backend.name", BACKENDS.unknown_message(spec.backend.name)))
+    _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
     for i, group in enumerate(spec.objects):

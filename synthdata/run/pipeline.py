@@ -15,7 +15,6 @@ from ..io.records import ClipRecord
 from ..motion import Trajectories, rollout
 from ..recipe.schema import RecipeSpec
 from ..render.backend import Backend, render_batch
-from ..render.types import Frames
 from ..scene import Scene, sample_scene
 from ..seeding import clip_rng, clip_seed
 from .timing import StageTimer
@@ -61,9 +60,9 @@ def make_clips(spec: RecipeSpec, clip_indices: Sequence[int], backend: Backend,
     for lay, f in zip(layouts, frames):
         with timer("annotate"):
             labels = annotate(f, lay.scene, lay.traj, spec.annotations)
-            cpu = Frames(**{k: v.cpu() for k, v in vars(f).items()})
+            rgb = f.rgb.cpu().numpy()
         records.append(ClipRecord(clip_id=clip_id(spec, lay.clip_index), clip_index=lay.clip_index, seed=lay.seed,
-                                  params=lay.scene.params, traj=lay.traj, frames=cpu, annotations=labels))
+                                  params=lay.scene.params, traj=lay.traj, rgb=rgb, annotations=labels))
     return records
 
 

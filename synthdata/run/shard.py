@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..io.layout import Layout
 from ..io.manifest import ShardInfo
-from ..io.writer import ShardWriter
+from ..io.sinks import open_sink
 from ..recipe.schema import RecipeSpec
 from ..render.backend import Backend, make_backend, resolve_device
 from .pipeline import clip_id, make_clips
@@ -90,7 +90,7 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
 
     timer = StageTimer()
     backend = _backend(job)
-    writer = ShardWriter(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
+    writer = open_sink(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
     poisoned = _poisoned()
     try:
         clips = list(job.clip_range(shard_index))
