@@ -14,7 +14,8 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_recipe", "generate", "open_dataset", "list_recipes", "RecipeSpec", "UserError"]
+__all__ = ["__version__", "load_recipe", "generate", "open_dataset", "list_recipes", "RecipeSpec", "UserError",
+           "ClipDataset", "to_fiftyone", "export"]
 
 _LAZY = {
     "load_recipe": ("synthdata.api", "load_recipe"),
@@ -23,6 +24,9 @@ _LAZY = {
     "list_recipes": ("synthdata.recipe.loading", "list_recipes"),
     "RecipeSpec": ("synthdata.recipe.schema", "RecipeSpec"),
     "UserError": ("synthdata.errors", "UserError"),
+    "ClipDataset": ("synthdata.integrations.torch_dataset", "ClipDataset"),
+    "to_fiftyone": ("synthdata.integrations.fiftyone", "to_fiftyone"),
+    "export": ("synthdata.integrations", "export"),
 }
 
 

@@ -205,7 +205,7 @@ def cmd_info(ns: argparse.Namespace) -> int:
 
 
 def cmd_fiftyone(ns: argparse.Namespace) -> int:
-    from .io.fiftyone import dataset_summary, ensure_port_free, launch, to_fiftyone
+    from .integrations.fiftyone import dataset_summary, ensure_port_free, launch, to_fiftyone
     from .io.reader import open_dataset
 
     ds = open_dataset(ns.path)  # a bad path fails here, before FiftyOne starts
@@ -220,7 +220,7 @@ def cmd_fiftyone(ns: argparse.Namespace) -> int:
 
 
 def cmd_export(ns: argparse.Namespace) -> int:
-    from .io.exporters import export
+    from .integrations import export
     from .io.reader import open_dataset
 
     print(json.dumps(export(open_dataset(ns.path, verify="full"), ns.format, ns.out)))
@@ -240,6 +240,7 @@ def cmd_recipes(ns: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="synthdata", description="Declarative recipes → labelled synthetic video datasets.")
     from . import __version__
+    from .integrations import EXPORTERS
 
     p.add_argument("--version", action="version", version=f"synthdata {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -280,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(fn=cmd_fiftyone)
     e = sub.add_parser("export", help="write COCO (video extensions, RLE masks) or MOT Challenge files")
     e.add_argument("path")
-    e.add_argument("--format", required=True, help="coco or mot")
+    e.add_argument("--format", required=True, help=" or ".join(EXPORTERS.names()))
     e.add_argument("--out", required=True)
     e.set_defaults(fn=cmd_export)
     vf = sub.add_parser("verify", help="check every file of a dataset against dataset.json (exit 1 on a mismatch)")

@@ -17,6 +17,17 @@ __all__ = ["Registry"]
 T = TypeVar("T")
 
 
+class _Lazy:
+    def __init__(self, target: str):
+        self.target = target
+
+    def load(self):
+        from importlib import import_module
+
+        module, _, attr = self.target.partition(":")
+        return getattr(import_module(module), attr)
+
+
 class Registry(Generic[T]):
     """A plain name → object mapping with helpful errors (lists valid names, suggests the closest)."""
 
@@ -36,6 +47,11 @@ class Registry(Generic[T]):
             return o
 
         return add if obj is None else add(obj)
+
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register ``"package.module:attr"`` under ``name`` without importing it: the name is listed at
+        once (help texts, did-you-mean) and the module loads on first :meth:`get`."""
+        self._items.setdefault(name, _Lazy(target))
 
     def _load_entry_points(self) -> None:
         if self._loaded_entry_points:
@@ -60,7 +76,10 @@ class Registry(Generic[T]):
         """Look up ``name``; a miss raises a :class:`UserError` naming ``field`` and the valid names."""
         if name not in self:
             raise UserError(field or self.kind, self.unknown_message(name))
-        return self._items[name]
+        item = self._items[name]
+        if isinstance(item, _Lazy):
+            item = self._items[name] = item.load()
+        return item
 
     def unknown_message(self, name: object) -> str:
         names = self.names()

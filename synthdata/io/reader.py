@@ -1,4 +1,4 @@
-"""Reading a dataset: ``open_dataset(dir)`` → :class:`SynthDataset` (tables, per-clip access, torch).
+"""Reading a dataset: ``open_dataset(dir)`` → :class:`SynthDataset` (tables, per-clip access).
 
 Only shards committed in the manifest are read, so a dataset being written (or a killed run) reads
 consistently. Any Parquet reader (pandas, DuckDB, Polars) can read the tables directly too.
@@ -152,18 +152,6 @@ class SynthDataset:
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
             "shards": len(m.shards), "bytes": size,
         }
-
-    def to_fiftyone(self, name: str | None = None, overwrite: bool = False):
-        """A persistent FiftyOne video dataset of this dataset (see docs/fiftyone.md)."""
-        from .fiftyone import to_fiftyone
-
-        return to_fiftyone(self, name=name, overwrite=overwrite)
-
-    def torch_dataset(self, **kwargs: Any):
-        """A ``torch.utils.data.Dataset`` of (video, labels); see :class:`~synthdata.io.torch_dataset.ClipDataset`."""
-        from .torch_dataset import ClipDataset
-
-        return ClipDataset(self, **kwargs)
 
 
 class ClipView:

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 import synthdata
 from synthdata.io.layout import FORMAT_VERSION
 from synthdata.io.manifest import sha256_file
-from synthdata.io.torch_dataset import collate_clips
+from synthdata.integrations.torch_dataset import collate_clips
 
 
 def test_layout(tiny_dataset):
@@ -97,7 +97,7 @@ def test_reader_gives_clips_videos_and_maps(tiny_dataset):
 
 
 def test_torch_dataset_and_loader(tiny_dataset):
-    tds = synthdata.open_dataset(tiny_dataset).torch_dataset()
+    tds = synthdata.ClipDataset(synthdata.open_dataset(tiny_dataset))
     video, labels = tds[0]
     assert video.shape == (4, 3, 32, 32) and video.dtype == torch.uint8
     M = labels["boxes"].shape[0]

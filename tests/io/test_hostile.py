@@ -74,7 +74,7 @@ def test_absolute_or_foreign_video_path_is_never_read(ds, tmp_path):
 def test_fiftyone_export_refuses_a_traversing_id(ds):
     _rewrite_clips(ds, clip_id=["..", "shapes-000001"])
     with pytest.raises(UserError, match="clip_id"):
-        synthdata.open_dataset(ds).to_fiftyone(name="hostile-ids")
+        synthdata.to_fiftyone(synthdata.open_dataset(ds), name="hostile-ids")
     assert not (ds / "fiftyone").exists()
 
 
@@ -149,7 +149,7 @@ def test_fuzz_forged_parquet(tiny_dataset, tmp_path_factory, column, data, trunc
     export = root.parent / "export"
     try:
         _consume(root)
-        from synthdata.io.exporters import export as run_export
+        from synthdata.integrations import export as run_export
 
         run_export(synthdata.open_dataset(root), "mot", export)
         assert all(".." not in p for p in _files_under(export))

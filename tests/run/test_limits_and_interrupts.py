@@ -114,7 +114,7 @@ def test_a_failed_export_leaves_nothing(tiny_dataset, tmp_path):
     mine = tmp_path / ".exp.partial"
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
-    from synthdata.io.exporters._common import staged_output
+    from synthdata.integrations.files import staged_output
 
     with pytest.raises(RuntimeError):
         with staged_output(tmp_path / "exp") as tmp:

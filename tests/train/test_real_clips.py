@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import synthdata
-from synthdata.io.fiftyone import from_fiftyone, import_fiftyone
+from synthdata.integrations.fiftyone import from_fiftyone, import_fiftyone
 
 from ..conftest import SYNC2, TINY, train_tiny
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import EXPORTERS
-from ._common import staged_output, write_frames
+from .files import staged_output, write_frames
 
 __all__ = ["export_mot"]
 
 
-@EXPORTERS.register("mot")
 def export_mot(ds, out: Path) -> dict:
     with staged_output(out) as tmp:
         rows_total = 0

@@ -25,8 +25,8 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from ..errors import UserError
-from .ownership import remove_owned
-from .reader import SynthDataset, open_dataset
+from ..io.ownership import remove_owned
+from ..io.reader import SynthDataset, open_dataset
 
 __all__ = ["import_fiftyone", "to_fiftyone", "from_fiftyone", "split_of"]
 
@@ -129,7 +129,7 @@ def _mask_targets(dataset, field: str) -> dict[int, str]:
 
 def _frame_maps(frame, seg_field: str, depth_field: str, id_map: np.ndarray, targets: dict, size: tuple[int, int]) -> dict:
     """``semantic``/``depth`` encoded rows from a frame's Segmentation / Heatmap, when it has them."""
-    from .encoding import encode_array
+    from ..io.encoding import encode_array
 
     out: dict[str, Any] = {}
     if frame is None:
@@ -197,12 +197,12 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .layout import Layout
-    from .manifest import Manifest, ShardInfo, sha256_file
-    from .schemas import SCHEMAS, with_metadata
-    from .exporters._common import staged_output
-    from .safety import check_id
-    from .video import decode_mp4
+    from ..io.layout import Layout
+    from ..io.manifest import Manifest, ShardInfo, sha256_file
+    from ..io.safety import check_id
+    from ..io.schemas import SCHEMAS, with_metadata
+    from ..io.video import decode_mp4
+    from .files import staged_output
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):

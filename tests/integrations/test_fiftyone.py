@@ -12,7 +12,7 @@ import pytest
 
 import synthdata
 from synthdata.errors import UserError
-from synthdata.io.fiftyone import from_fiftyone, import_fiftyone, to_fiftyone
+from synthdata.integrations.fiftyone import from_fiftyone, import_fiftyone, to_fiftyone
 
 from ..conftest import SYNC2, TINY, run_cli
 
@@ -83,13 +83,13 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
 
 
 def test_python_api_and_overwrite(fo_source):
-    d = synthdata.open_dataset(fo_source).to_fiftyone("synthdata-test-api")
+    d = synthdata.to_fiftyone(synthdata.open_dataset(fo_source), "synthdata-test-api")
     assert len(d) == 2
     mine = fo_source / "fiftyone" / "my_notes.txt"  # a rebuild replaces its own maps, never a user's file
     mine.write_text("mine")
     old_maps = sorted((fo_source / "fiftyone").rglob("*.png"))
     assert old_maps
-    again = synthdata.open_dataset(fo_source).to_fiftyone("synthdata-test-api", overwrite=True)
+    again = synthdata.to_fiftyone(synthdata.open_dataset(fo_source), "synthdata-test-api", overwrite=True)
     assert len(again) == 2 and fo.list_datasets().count("synthdata-test-api") == 1
     assert mine.read_text() == "mine" and sorted((fo_source / "fiftyone").rglob("*.png")) == old_maps
     mine.unlink()

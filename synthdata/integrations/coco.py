@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import EXPORTERS
-from ._common import staged_output, write_frames
+from .files import staged_output, write_frames
 
 __all__ = ["export_coco"]
 
 
-@EXPORTERS.register("coco")
 def export_coco(ds, out: Path) -> dict:
     with staged_output(out) as tmp:
         categories = [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(ds.class_names)]

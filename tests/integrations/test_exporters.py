@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from pycocotools.coco import COCO
 
 import synthdata
 from synthdata.errors import UserError
-from synthdata.io.exporters import export
+from synthdata.integrations import export
 
 from ..conftest import run_cli
 
@@ -64,3 +66,14 @@ def test_export_refuses_a_used_directory_and_unknown_formats(tiny_dataset, tmp_p
     assert not (tmp_path / "y").exists()
     r = run_cli("export", str(tiny_dataset), "--format", "coco", "--out", str(tmp_path / "ok"))
     assert r.returncode == 0 and json.loads(r.stdout)["annotations"] > 0
+
+
+def test_exporter_names_are_known_before_any_exporter_is_imported():
+    """The registry lists built-ins by name (imported on first use); storage never imports integrations."""
+    code = ("import sys; from synthdata.integrations import EXPORTERS; import synthdata.io, synthdata.run.generate; "
+            "names = EXPORTERS.names(); "
+            "loaded = [m for m in sys.modules if m.startswith('synthdata.integrations.')]; "
+            "print(names, loaded)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "['coco', 'mot'] []"
+    assert "coco or mot" in run_cli("export", "--help").stdout

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from PIL import Image
 
-from ...errors import UserError
+from ..errors import UserError
 
 __all__ = ["staged_output", "write_frames"]
 

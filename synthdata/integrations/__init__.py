@@ -1,0 +1,29 @@
+"""Integrations: other tools' formats and APIs over the storage of record (:mod:`synthdata.io`).
+
+Exporters to label formats (COCO, MOT), FiftyOne (export and import), and the torch ``Dataset``. The
+dependency points one way: integrations read datasets through :mod:`synthdata.io`; storage never
+imports an integration.
+
+Exporters are ``fn(ds: SynthDataset, out: Path) -> dict`` (a summary) in one registry: the built-ins
+are listed here by name (imported on first use) and third-party ones come through the
+``synthdata.exporters`` entry-point group, so ``EXPORTERS.names()`` is complete before any is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from ..registry import Registry
+
+__all__ = ["EXPORTERS", "export"]
+
+ExporterFn = Callable[..., dict]
+EXPORTERS: Registry[ExporterFn] = Registry("export format", "synthdata.exporters")
+EXPORTERS.register_lazy("coco", "synthdata.integrations.coco:export_coco")
+EXPORTERS.register_lazy("mot", "synthdata.integrations.mot:export_mot")
+
+
+def export(ds: Any, fmt: str, out: str | Path) -> dict:
+    """Write ``ds`` in format ``fmt`` to the new or empty folder ``out``; returns the exporter's summary."""
+    return EXPORTERS.get(fmt, "--format")(ds, Path(out))
