@@ -65,6 +65,22 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return out
 
 
+#: Fixtures that make datasets, checkpoints, clusters or databases: a test using one is a system test.
+SYSTEM_FIXTURES = {"tiny_dataset", "tiny_checkpoint", "tiny_flow_checkpoint", "fo_source", "fo_dataset", "reference",
+                   "tmp_path", "tmp_path_factory"}
+#: Folders whose every test drives whole runs (generate, train, export, CLI subprocesses).
+SYSTEM_PATHS = ("run/", "integrations/", "train/", "cuda/", "test_packaging.py", "test_fuzz.py", "test_cli.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test is `unit` or `system`: `-m unit` is the fast lane (under a minute here)."""
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(REPO / "tests").as_posix()
+        system = (rel.startswith(SYSTEM_PATHS) or SYSTEM_FIXTURES & set(getattr(item, "fixturenames", ()))
+                  or item.get_closest_marker("slow") or item.get_closest_marker("cuda"))
+        item.add_marker(pytest.mark.system if system else pytest.mark.unit)
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real command line in a subprocess (exit codes and stderr as a user sees them)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

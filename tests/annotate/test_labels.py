@@ -93,6 +93,22 @@ def test_objects_cut_by_the_frame_are_truncated_and_objects_behind_are_out_of_vi
     assert lab.num_rows == 4 * 4  # never silently dropped: every object, every frame
 
 
+def test_objects_cut_by_the_top_and_bottom_edges_are_truncated(tmp_path):
+    yaml = STAGE + """
+objects:
+  - {class_name: top, primitive: box, size: [2, 2, 2], placement: {mode: free, x: 0, y: 0, z: 6.8}}
+  - {class_name: bottom, primitive: box, size: [2, 2, 2], placement: {mode: free, x: 0, y: 0, z: -4.8}}
+  - {class_name: inside, primitive: sphere, size: [1, 1, 1], placement: {mode: free, x: 0, y: 0, z: 1}}
+"""
+    lab = make_tiny_clip(spec_from_yaml(tmp_path, yaml, "clip.width=64", "clip.height=64")).labels
+    top, bottom, inside = (lab.class_id == c for c in (1, 2, 3))
+    assert lab.truncated[top].all() and (lab.bbox_visible[top][:, 1] == 0).all()
+    assert lab.truncated[bottom].all() and (lab.bbox_visible[bottom][:, 3] == 64).all()
+    assert not lab.truncated[inside].any() and lab.in_view[top | bottom | inside].all()
+    # the amodal box is cut at the frame too: truncation is what tells the object goes on beyond it
+    assert (lab.bbox_amodal[top][:, 1] == 0).all() and (lab.bbox_amodal[bottom][:, 3] == 64).all()
+
+
 def test_box3d_is_in_camera_frame(occlusion_clip):
     lab = occlusion_clip.labels
     K = occlusion_clip.traj.K

@@ -38,11 +38,18 @@ def test_weighted_choice_and_nested_vectors():
     assert draw([1.0, NUM.validate_python({"uniform": [4, 4]}), 2.0], rng) == [1.0, 4.0, 2.0]
 
 
-def test_same_seed_same_values():
-    v = NUM.validate_python({"uniform": [0, 1]})
-    a = [draw(v, np.random.default_rng(7)) for _ in range(3)]
-    b = [draw(v, np.random.default_rng(7)) for _ in range(3)]
-    assert a == b
+@pytest.mark.parametrize("raw", [{"uniform": [0, 1]}, {"normal": [0, 1]}, {"loguniform": [0.1, 10]},
+                                 {"randint": [0, 1000]}, {"choice": [1, 2, 3, 4, 5, 6, 7, 8]}, {"poisson": 20}])
+def test_same_seed_same_values_other_seed_other_values(raw):
+    """Determinism, and not the trivial kind: a constant sampler (or one ignoring the rng) fails."""
+    v = NUM.validate_python(raw)
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    a = [draw(v, rng_a) for _ in range(20)]
+    assert a == [draw(v, rng_b) for _ in range(20)]
+    assert len(set(a)) > 3  # successive draws of one stream differ
+    rng_c = np.random.default_rng(8)
+    other = [draw(v, rng_c) for _ in range(20)]
+    assert other != a
 
 
 @pytest.mark.parametrize("raw", [{"uniform": [3, 2]}, {"normal": [0, -1]}, {"poisson": -1}, {"bernoulli": 2},
