@@ -48,7 +48,7 @@ def make_tiny_clip(spec: RecipeSpec, seed: int = 0) -> TinyClip:
     rng = np.random.default_rng(seed)
     c = spec.clip
     scene = sample_scene(spec, rng)
-    traj = rollout(scene, c.frames, c.fps, c.width, c.height, rng)
+    traj = rollout(scene, c.frames, c.fps, rng)
     frames = make_backend(spec.backend, "cpu").render(scene, traj, c.width, c.height)
     return TinyClip(spec, scene, traj, frames, annotate(frames, scene, traj, spec.annotations))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import intrinsics_from_fov
 from ..scene.types import Scene
 from .registry import CAMERA_MOTIONS, OBJECT_MOTIONS, MotionContext
 from .types import Trajectories
@@ -12,7 +11,7 @@ from .types import Trajectories
 __all__ = ["rollout"]
 
 
-def rollout(scene: Scene, num_frames: int, fps: float, width: int, height: int, rng: np.random.Generator) -> Trajectories:
+def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator) -> Trajectories:
     """Evaluate every motion at T+2 padded times (see :class:`Trajectories`). Objects sharing a motion
     are evaluated in one vectorised call, in order of first appearance (fixed rng consumption)."""
     ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius)
@@ -30,5 +29,4 @@ def rollout(scene: Scene, num_frames: int, fps: float, width: int, height: int, 
     cam_name, cam_params = scene.camera.motion
     cam_motion = CAMERA_MOTIONS.get(cam_name, "camera.motion.name")
     cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
-    K = intrinsics_from_fov(scene.camera.fov_deg, width, height)
-    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=K, fps=fps)
+    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=scene.camera.K, fps=fps)

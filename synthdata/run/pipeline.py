@@ -44,7 +44,7 @@ def layout_clip(spec: RecipeSpec, clip_index: int, timer: StageTimer, layout_has
     with timer("sample"):
         scene = sample_scene(spec, rng)
     with timer("rollout"):
-        traj = rollout(scene, c.frames, c.fps, c.width, c.height, rng)
+        traj = rollout(scene, c.frames, c.fps, rng)
     return ClipLayout(clip_index, seed, scene, traj)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import look_at, pose, rot_x, rot_z
+from ..geometry import intrinsics_from_fov, look_at, pose, rot_x, rot_z
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, RecipeSpec
 from .types import CameraRig, Environment, Materials, ObjectSet, Scene
@@ -73,7 +73,9 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     if np.allclose(eye, target):
         target = eye + np.array([1.0, 0.0, 0.0])
     cam_motion = (cam.motion.name, {k: draw(v, rng) for k, v in cam.motion.params.items()})
-    camera = CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion)
+    W, H = spec.clip.width, spec.clip.height
+    camera = CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion, width=W, height=H,
+                       K=intrinsics_from_fov(fov, W, H))
     params["camera"] = {"fov_deg": fov, "position": eye.tolist(), "look_at": target.tolist(),
                         "motion": {"name": cam_motion[0], **cam_motion[1]}}
 

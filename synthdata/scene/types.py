@@ -44,10 +44,16 @@ class ObjectSet:
 
 @dataclass(frozen=True)
 class CameraRig:
+    """The camera owns its image: size and pixel intrinsics are decided once, here, and read by motion
+    (Trajectories.K) and renderers alike."""
+
     fov_deg: float
     pose0: np.ndarray  # (4,4) camera-to-world, OpenCV axes
     target: np.ndarray  # (3,) look-at point, used by orbit-like motions
     motion: tuple[str, dict[str, Any]]
+    width: int = 0
+    height: int = 0
+    K: np.ndarray = field(default_factory=lambda: np.eye(3))  # (3,3) pixel intrinsics (vertical fov)
 
 
 @dataclass(frozen=True)

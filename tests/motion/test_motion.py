@@ -21,10 +21,13 @@ def test_rollout_shapes_and_padding():
     spec = tiny_spec()
     rng = np.random.default_rng(0)
     scene = sample_scene(spec, rng)
-    traj = rollout(scene, 4, 12.0, 32, 32, rng)
+    traj = rollout(scene, 4, 12.0, rng)
     n = len(scene.objects)
     assert traj.object_poses_padded.shape == (6, n, 4, 4) and traj.object_poses.shape == (4, n, 4, 4)
     assert traj.camera_poses.shape == (4, 4, 4) and traj.K.shape == (3, 3)
+    cam = scene.camera  # the camera owns its image: size and K decided once, in the scene
+    assert (cam.width, cam.height) == (spec.clip.width, spec.clip.height) and traj.K is cam.K
+    assert traj.K[0, 2] == cam.width / 2 and traj.K[1, 2] == cam.height / 2
     np.testing.assert_allclose(traj.timestamps, np.arange(4) / 12.0)
     R = traj.object_poses[..., :3, :3]
     np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-9)
