@@ -203,7 +203,8 @@ class BackendSpec(_Spec):
     denoising steps with ``scheduler`` (default: the checkpoint's); ``guidance`` is the classifier-free
     guidance scale (1 = off); ``init: raycast`` refines the noised ray-cast render (SDEdit) with
     ``strength`` in (0, 1] (1 = pure noise); ``clip_batch`` clips are sampled together;
-    ``attention_chunk`` caps the batch of one temporal-attention call (CUDA grid limit).
+    ``attention_chunk`` caps the batch of one temporal-attention call (CUDA grid limit);
+    ``allow_resize`` samples a clip size other than the checkpoint's training size (refused otherwise).
 
     ``diffusers_pipeline``: ``path`` is a local diffusers video pipeline with a ControlNet; ``control``
     picks which map is fed as control frames; ``prompt`` needs the pipeline's own tokenizer.
@@ -225,6 +226,7 @@ class BackendSpec(_Spec):
     path: Optional[str] = None
     control: Literal["depth", "semantic"] = "depth"
     prompt: Optional[str] = None
+    allow_resize: bool = False  # diffusion: sample another clip size than the checkpoint was trained at
 
 
 class OutputSpec(_Spec):
