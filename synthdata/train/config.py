@@ -16,7 +16,9 @@ class TrainConfig(BaseModel):
     checkpoint directory. ``model`` a size preset; ``objective`` ``v`` (v-prediction, DDIM/DPM-Solver)
     or ``flow`` (flow matching, FlowMatchEuler/DPM-Solver). ``cond_dropout`` replaces the layout by
     zeros with this probability (classifier-free guidance). ``vae`` is an optional local
-    AutoencoderKL directory (frozen, per frame); without it the model works on pixels."""
+    AutoencoderKL directory (frozen, per frame, safetensors only); without it the model works on pixels.
+    A run whose estimated peak memory exceeds what is available is refused before anything loads;
+    ``force_memory=true`` starts it anyway."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +43,7 @@ class TrainConfig(BaseModel):
     save_every: int = Field(500, ge=1)
     vae: Optional[str] = None
     progress: Optional[bool] = None
+    force_memory: bool = False
 
 
 def load_train_config(args: Sequence[str]) -> TrainConfig:

@@ -1,7 +1,7 @@
 """Training pairs from a synthdata dataset: (video, layout condition) per clip, held in memory.
 
 Any synthdata-format dataset works — generated ones, or real clips imported with
-``synthdata.io.fiftyone.from_fiftyone`` — as long as its frames carry semantic and depth maps;
+``synthdata.integrations.fiftyone.from_fiftyone`` — as long as its frames carry semantic and depth maps;
 instance and flow maps are used when present (see ``render/diffusion/condition.py``). Clips are
 decoded once (MP4 + maps) and kept as tensors: generator training sets are small
 next to the number of steps, and decoding per step would dominate on a GPU.
@@ -18,10 +18,10 @@ import torch
 
 from ..errors import UserError
 from ..io.reader import open_dataset
-from ..io.torch_dataset import ClipDataset
-from ..render.diffusion.condition import ALL_MAPS, REQUIRED_MAPS, layout_condition
+from ..integrations.torch_dataset import ClipDataset
+from ..render.diffusion.condition import ALL_MAPS, REQUIRED_MAPS, condition_channels, layout_condition
 
-__all__ = ["LayoutClips", "load_layout_clips"]
+__all__ = ["LayoutClips", "LayoutInfo", "inspect_layout_clips", "load_layout_clips"]
 
 
 @dataclass
@@ -44,12 +44,33 @@ class LayoutClips:
         return int(self.video.shape[3]), int(self.video.shape[4])
 
 
-def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
-    """Decode every clip of a dataset into (video, condition) tensors; one-line errors for datasets
-    that cannot train a generator (missing G-buffer, mixed clip sizes, empty)."""
+@dataclass(frozen=True)
+class LayoutInfo:
+    """What training will hold in memory, read from the dataset's tables without decoding a clip."""
+
+    num_clips: int
+    frames: int
+    height: int
+    width: int
+    class_names: list[str]
+    maps: tuple[str, ...]
+
+    @property
+    def channels(self) -> int:
+        return condition_channels(len(self.class_names))
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes of the decoded (video, condition) tensors: float32, 3 + condition channels per pixel."""
+        return self.num_clips * self.frames * self.height * self.width * 4 * (3 + self.channels)
+
+
+def inspect_layout_clips(path: str | Path) -> LayoutInfo:
+    """Clip count, size and maps from the clips table and one clip's frames table; one-line errors for
+    datasets that cannot train a generator (missing G-buffer, mixed clip sizes, empty)."""
     if not (Path(path) / "dataset.json").is_file():
         raise UserError("data", f"{path} is not a synthdata dataset (no dataset.json); make one with "
-                                "`synthdata generate` or import clips with synthdata.io.fiftyone.from_fiftyone")
+                                "`synthdata generate` or import clips with synthdata.integrations.fiftyone.from_fiftyone")
     ds = open_dataset(path)
     if len(ds) == 0:
         raise UserError("data", f"{path} has no clips")
@@ -60,25 +81,37 @@ def load_layout_clips(path: str | Path, progress=None) -> LayoutClips:
         raise UserError("data", f"{path} has no {', '.join(missing)} maps (the G-buffer a generator is conditioned "
                                 "on); regenerate it with annotations.semantic/depth enabled, or import clips "
                                 "with segmentation and depth fields")
-    num_classes = len(ds.class_names)
-    items = ClipDataset(ds, maps=present)  # the foundation's torch Dataset: MP4 + G-buffer per clip
+    clips = ds.clips
+    sizes = list(zip(*(clips.column(c).to_pylist() for c in ("num_frames", "height", "width"))))
+    for cid, size in zip(ds.clip_ids, sizes):
+        if size != sizes[0]:
+            raise UserError("data", f"clips differ in size: {cid} is {size}, the first was {sizes[0]} (T,H,W); "
+                                    "train on one clip size")
+    T, H, W = (int(v) for v in sizes[0])
+    return LayoutInfo(len(ds), T, H, W, list(ds.class_names), present)
+
+
+def load_layout_clips(path: str | Path, progress=None, info: LayoutInfo | None = None) -> LayoutClips:
+    """Decode every clip of a dataset into (video, condition) tensors, written straight into tensors
+    allocated once (no second copy while stacking: the decoded set is most of a run's host memory)."""
+    info = info or inspect_layout_clips(path)
+    ds = open_dataset(path)
+    items = ClipDataset(ds, maps=info.maps)  # the foundation's torch Dataset: MP4 + G-buffer per clip
     clip_ids = ds.clip_ids
-    videos, conds, ids = [], [], []
-    shape = None
-    for i in range(len(items)):
+    N, T, H, W = info.num_clips, info.frames, info.height, info.width
+    videos = torch.empty(N, 3, T, H, W)
+    conds = torch.empty(N, info.channels, T, H, W)
+    for i in range(N):
         video, maps = items[i]  # (T,3,H,W) uint8, {name: (T,H,W[,2])}
-        if shape is None:
-            shape = video.shape
-        elif video.shape != shape:
-            raise UserError("data", f"clips differ in size: {clip_ids[i]} is {tuple(video.shape)}, the first was "
-                                    f"{tuple(shape)} (T,3,H,W); train on one clip size")
-        missing_here = [m for m in present if m not in maps]
+        if tuple(video.shape) != (T, 3, H, W):
+            raise UserError("data", f"clip {clip_ids[i]} decodes to {tuple(video.shape)} (T,3,H,W); its clips row "
+                                    f"says {(T, 3, H, W)}")
+        missing_here = [m for m in info.maps if m not in maps]
         if missing_here:
             raise UserError("data", f"clip {clip_ids[i]} lacks {', '.join(missing_here)} maps that the first clip has")
-        conds.append(layout_condition(maps["semantic"], maps.get("instance"), maps["depth"], maps.get("flow_fwd"),
-                                      num_classes).permute(1, 0, 2, 3))
-        videos.append(video.permute(1, 0, 2, 3).float() / 127.5 - 1)
-        ids.append(clip_ids[i])
+        conds[i] = layout_condition(maps["semantic"], maps.get("instance"), maps["depth"], maps.get("flow_fwd"),
+                                    len(info.class_names)).permute(1, 0, 2, 3)
+        videos[i] = video.permute(1, 0, 2, 3).float() / 127.5 - 1
         if progress:
-            progress(i + 1, len(ds))
-    return LayoutClips(torch.stack(videos), torch.stack(conds), list(ds.class_names), ids, present)
+            progress(i + 1, N)
+    return LayoutClips(videos, conds, list(info.class_names), list(clip_ids), info.maps)

@@ -1,13 +1,15 @@
 """``train_generator``: a layout→video diffusion model trained in plain torch, top to bottom.
 
-check inputs (dataset G-buffer, sizes, memory, existing checkpoint) → decode the dataset once →
-build the model from a preset (seeded) → [resume] → steps: sample clips, timesteps and noise from one
-seeded generator; drop the layout with ``cond_dropout``; loss = MSE to the objective's target; AdamW,
-gradient clipping, warm-up + cosine LR, EMA → every ``save_every`` steps an atomic checkpoint, every
-``sample_every`` a sample grid and the loss curve.
+check inputs (existing checkpoint, VAE folder, dataset tables, sizes, memory, the resume state) before
+anything is decoded or written → decode the dataset once → build the model from a preset (seeded) →
+[resume] → steps: sample clips, timesteps and noise from one seeded generator; drop the layout with
+``cond_dropout``; loss = MSE to the objective's target; AdamW, gradient clipping, warm-up + cosine LR,
+EMA → every ``save_every`` steps an atomic checkpoint, every ``sample_every`` a sample grid and the
+loss curve.
 
 The same config, seed and device give the same weights; a resumed run continues the exact stream
-(optimizer, LR schedule, EMA and the random generator are all in ``training/state.pt``).
+(optimizer, LR schedule, EMA and the random generator are all in ``training/state.safetensors``,
+see ``state.py``: nothing in a checkpoint is ever unpickled).
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,19 +32,19 @@ from ..errors import UserError
 from ..io.manifest import atomic_write_bytes
 from ..render.backend import resolve_device
 from ..render.diffusion.attention import chunk_temporal_attention
-from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae
+from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae, read_vae_config
 from ..render.diffusion.condition import resize_condition
 from ..render.diffusion.control import palette
-from ..render.diffusion.memory import check_fits, estimate_bytes
 from ..render.diffusion.model import LayoutVideoModel
 from ..render.diffusion.objectives import OBJECTIVES
 from ..render.diffusion.presets import MODEL_PRESETS, size_multiple, unet_config
 from ..render.diffusion.sampling import autocast, sample_clips
 from .config import TrainConfig
-from .data import LayoutClips, load_layout_clips
+from .data import LayoutClips, LayoutInfo, inspect_layout_clips, load_layout_clips
 from .report import plot_loss, sample_grid
+from .state import LEGACY_STATE_FILE, STATE_FILE, load_state, save_state
 
-__all__ = ["train_generator", "TrainResult", "build_model"]
+__all__ = ["train_generator", "train_step", "TrainResult", "build_model"]
 
 #: arguments a resumed run must share with the run that wrote the checkpoint
 _RESUME_KEYS = ("model", "objective", "vae", "seed")
@@ -82,48 +83,82 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _check_inputs(cfg: TrainConfig) -> None:
-    """Everything that can fail on bad input, before the dataset is decoded or a GPU is touched."""
+def _check_inputs(cfg: TrainConfig) -> dict[str, Any] | None:
+    """What can fail on the settings alone, before the dataset is read or a GPU is touched; returns the
+    VAE's config (JSON) when ``vae`` is set."""
     MODEL_PRESETS.get(cfg.model, "model")
     out = Path(cfg.out)
-    state = out / "training" / "state.pt"
-    if state.exists() and not cfg.resume:
+    train_dir = out / "training"
+    has_state = (train_dir / STATE_FILE).exists() or (train_dir / LEGACY_STATE_FILE).exists()
+    if out.exists() and not out.is_dir():
+        raise UserError("out", f"{out} is a file; expected a checkpoint directory")
+    if has_state and not cfg.resume:
         raise UserError("out", f"{out} already holds a checkpoint; pass resume=true to continue it or pick another out")
-    if cfg.resume and not state.exists():
-        raise UserError("resume", f"nothing to resume: {state} does not exist")
-    if out.exists() and not state.exists() and any(out.iterdir()):
+    if cfg.resume and not has_state:
+        raise UserError("resume", f"nothing to resume: {train_dir / STATE_FILE} does not exist")
+    if out.exists() and not has_state and any(out.iterdir()):
         raise UserError("out", f"{out} exists and is not a generator checkpoint; pick an empty or new directory")
-    if cfg.vae is not None and not (Path(cfg.vae) / "config.json").is_file():
-        raise UserError("vae", f"{cfg.vae} is not a diffusers AutoencoderKL directory (no config.json)")
+    vae_cfg = read_vae_config(cfg.vae, "vae") if cfg.vae is not None else None
     resolve_device(cfg.device)
+    return vae_cfg
+
+
+def _latent_scale(vae_cfg: dict[str, Any] | None) -> int:
+    return 1 if vae_cfg is None else 2 ** (len(vae_cfg["block_out_channels"]) - 1)
+
+
+def _check_size(cfg: TrainConfig, H: int, W: int, scale: int) -> None:
+    mult = size_multiple(unet_config(MODEL_PRESETS.get(cfg.model, "model")), scale)
+    if H % mult or W % mult:
+        raise UserError("data", f"clips are {H}×{W}; model={cfg.model} needs sides that are multiples of {mult}")
 
 
 def build_model(cfg: TrainConfig, data: LayoutClips, codec: FrameCodec) -> LayoutVideoModel:
-    """The untrained model for ``cfg`` and ``data`` (weights from ``cfg.seed``); checks sizes and memory."""
+    """The untrained model for ``cfg`` and ``data`` (weights from ``cfg.seed``)."""
     preset = MODEL_PRESETS.get(cfg.model, "model")
     H, W = data.size
-    s = codec.scale
-    unet = unet_config(preset)
-    mult = size_multiple(unet, s)
-    if H % mult or W % mult:
-        raise UserError("data", f"clips are {H}×{W}; model={cfg.model} needs sides that are multiples of {mult}")
-    need = estimate_bytes(unet, cfg.batch * data.frames, H // s, W // s, training=True)
-    if msg := check_fits(need, cfg.device, f"training model={cfg.model} on batch={cfg.batch} clips of "
-                                           f"{data.frames}×{H}×{W}"):
-        raise UserError("batch", f"{msg}; lower batch or use a smaller model")
+    _check_size(cfg, H, W, codec.scale)
     with torch.random.fork_rng(devices=[]):  # weights from the seed, global RNG untouched
         torch.manual_seed(cfg.seed)
-        return LayoutVideoModel(class_names=data.class_names, unet_config=unet, objective=cfg.objective, preset=cfg.model,
-                                frames=data.frames, height=H, width=W, latent_channels=codec.channels, latent_scale=s,
-                                latent_scaling_factor=codec.scaling_factor, condition_maps=data.maps)
+        return LayoutVideoModel(class_names=data.class_names, unet_config=unet_config(preset), objective=cfg.objective,
+                                preset=cfg.model, frames=data.frames, height=H, width=W, latent_channels=codec.channels,
+                                latent_scale=codec.scale, latent_scaling_factor=codec.scaling_factor,
+                                condition_maps=data.maps)
+
+
+def _resume_state(cfg: TrainConfig, info: LayoutInfo) -> dict[str, Any]:
+    """The checkpoint's training state, checked against this run before anything heavy loads."""
+    path = Path(cfg.out) / "training" / STATE_FILE
+    state = load_state(path, "resume")
+    kinds = {"args": dict, "class_names": list, "step": int, "log": list, "model": dict, "ema": dict, "opt": dict,
+             "sched": dict, "rng": torch.Tensor}
+    bad = [k for k, kind in kinds.items() if not isinstance(state.get(k), kind) or isinstance(state.get(k), bool)]
+    if bad or not all(isinstance(e, list) and len(e) == 2 and isinstance(e[0], int) and isinstance(e[1], (int, float))
+                      for e in state["log"]):
+        raise UserError("resume", f"{path} lacks or mistypes {', '.join(bad) or 'log'}; expected a training state "
+                                  "written by `synthdata train-generator`")
+    prev = state["args"]
+    changed = [k for k in _RESUME_KEYS if prev.get(k) != getattr(cfg, k)]
+    if changed:
+        raise UserError("resume", f"{', '.join(f'{k}={prev.get(k)!r}' for k in changed)} in the checkpoint "
+                                  f"differ from this run's; resume with the same settings")
+    if state["class_names"] != info.class_names:
+        raise UserError("resume", f"the checkpoint was trained on classes {state['class_names']}, "
+                                  f"this dataset has {info.class_names}")
+    return state
+
+
+def _restore(state: dict[str, Any], model, ema, opt, sched, gen: torch.Generator) -> None:
+    """Load a checked state into freshly built objects; a state that does not fit them is bad input."""
+    try:
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        gen.set_state(state["rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise UserError("resume", f"the training state does not fit this model ({str(exc).splitlines()[0]}); "
+                                  "expected one written by the same train-generator settings") from None
 
 
 def _progress(enabled: bool | None, total: int, done: int):
@@ -140,22 +175,51 @@ def _save(out: Path, cfg: TrainConfig, model, ema, opt, sched, gen: torch.Genera
           log: list, vae) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".model-"))
-    ema.save_pretrained(str(tmp))
+    ema.save_pretrained(str(tmp), safe_serialization=True)
     _replace_dir(tmp, out / "model")
     if vae is not None and not (out / "vae").exists():
         tmp = Path(tempfile.mkdtemp(dir=out, prefix=".vae-"))
-        vae.save_pretrained(str(tmp))
+        vae.save_pretrained(str(tmp), safe_serialization=True)
         _replace_dir(tmp, out / "vae")
     train_dir = out / "training"
     train_dir.mkdir(exist_ok=True)
     atomic_write_bytes(train_dir / "args.json", json.dumps(cfg.model_dump(), indent=2).encode())
     atomic_write_bytes(train_dir / "log.jsonl", "".join(json.dumps({"step": s, "loss": l}) + "\n" for s, l in log).encode())
-    _atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                        "sched": sched.state_dict(), "step": step, "rng": gen.get_state(), "log": log,
-                        "args": cfg.model_dump(), "class_names": list(model.config.class_names)},
-                       train_dir / "state.pt")
-    # written last: it names a step that state.pt can resume from
+    save_state(train_dir / STATE_FILE, {
+        "model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+        "step": step, "rng": gen.get_state(), "log": [[s, l] for s, l in log], "args": cfg.model_dump(),
+        "class_names": list(model.config.class_names)})
+    # written last: it names a step that the state file can resume from
     atomic_write_bytes(train_dir / "status.json", json.dumps({"step": step, "loss": log[-1][1] if log else None}).encode())
+
+
+def train_step(model, ema, opt, sched, objective, x0: torch.Tensor, c: torch.Tensor, noise: torch.Tensor,
+               t: torch.Tensor, step_seed: int, step: int, cfg: TrainConfig) -> torch.Tensor:
+    """One optimisation step on a batch already on the model's device; returns the loss (no host sync).
+    Shared by the loop and the memory measurement (``memory.py``), so the measured peak is this step's."""
+    device = x0.device
+    # the UNet's dropout draws from the global RNG: fork it and seed it from our generator
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(step_seed)
+        with autocast(device, cfg.precision):
+            pred = model(objective.noisy(x0, noise, t), t, c)
+        loss = F.mse_loss(pred.float(), objective.target(x0, noise, t))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    sched.step()
+    decay = min(cfg.ema, (1 + step) / (10 + step))  # EMA warm-up: short runs still average
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pm, 1 - decay)
+    return loss.detach()
+
+
+def make_optimizer(model, cfg: TrainConfig):
+    """AdamW and the warm-up + cosine schedule for ``cfg``."""
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(cfg.warmup, cfg.steps))
 
 
 def _layout_rgb(cond: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -176,45 +240,40 @@ def _write_samples(out: Path, step: int, ema, codec: FrameCodec, data: LayoutCli
     sample_grid(rows, out / "samples" / f"step-{step:06d}.png")
 
 
-def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> TrainResult:
+def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = None,
+                    available: int | None = None) -> TrainResult:
     """Train (or resume) per ``cfg``; ``on_step(step)`` runs after each step's logging and saving
-    (custom logging, or stopping a run early: an exception there leaves the last checkpoint)."""
-    _check_inputs(cfg)
+    (custom logging, or stopping a run early: an exception there leaves the last checkpoint).
+
+    Every check on bad input (settings, dataset tables, sizes, memory, the resume state) runs before
+    the dataset is decoded or anything is written. ``available`` replaces the measured free memory
+    in the memory check (bytes; for tests and for planning a run on another machine)."""
+    from .memory import check_training_memory  # lazily: `python -m synthdata.train.memory` imports this module
+
+    vae_cfg = _check_inputs(cfg)
+    info = inspect_layout_clips(cfg.data)
+    _check_size(cfg, info.height, info.width, _latent_scale(vae_cfg))
+    check_training_memory(cfg, info, vae_cfg, available)
+    state = _resume_state(cfg, info) if cfg.resume else None
+
     out = Path(cfg.out)
     device = resolve_device(cfg.device)
     objective = OBJECTIVES.get(cfg.objective, "objective")
     vae = load_vae(cfg.vae, "vae").eval().requires_grad_(False) if cfg.vae else None
     codec = FrameCodec(vae, float(vae.config.scaling_factor) if vae is not None else 1.0)
-    data = load_layout_clips(cfg.data)
+    data = load_layout_clips(cfg.data, info=info)
     model = build_model(cfg, data, codec)
-
-    state_path = out / "training" / "state.pt"
-    state = torch.load(state_path, map_location="cpu", weights_only=False) if cfg.resume else None
-    if state is not None:
-        prev = state["args"]
-        changed = [k for k in _RESUME_KEYS if prev.get(k) != getattr(cfg, k)]
-        if changed:
-            raise UserError("resume", f"{', '.join(f'{k}={prev.get(k)!r}' for k in changed)} in the checkpoint "
-                                      f"differ from this run's; resume with the same settings")
-        if state["class_names"] != data.class_names:
-            raise UserError("resume", f"the checkpoint was trained on classes {state['class_names']}, "
-                                      f"this dataset has {data.class_names}")
-        model.load_state_dict(state["model"])
-
     model.to(device).train()
     codec.to(device)
     chunk_temporal_attention(model.unet)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(cfg.warmup, cfg.steps))
+    opt, sched = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, log = 0, []
     if state is not None:
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        gen.set_state(state["rng"])
-        step, log = int(state["step"]), [tuple(x) for x in state["log"]]
+        _restore(state, model, ema, opt, sched, gen)
+        step, log = int(state["step"]), [(int(s), float(l)) for s, l in state["log"]]
+        del state
 
     # the model's inputs, once: latents of every clip (frozen VAE) and the layout at latent resolution
     x_all = torch.cat([codec.encode(v[None].to(device)).cpu() for v in data.video]) if vae is not None else data.video
@@ -234,24 +293,10 @@ def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = No
             t = objective.sample_t(B, gen)
             step_seed = int(torch.randint(2**62, (1,), generator=gen))
             x0, c = x_all[idx].to(device), (c_all[idx] * keep).to(device)
-            noise, t = noise.to(device), t.to(device)
-            # the UNet's dropout draws from the global RNG: fork it and seed it from our generator
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                torch.manual_seed(step_seed)
-                with autocast(device, cfg.precision):
-                    pred = model(objective.noisy(x0, noise, t), t, c)
-                loss = F.mse_loss(pred.float(), objective.target(x0, noise, t))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            sched.step()
-            decay = min(cfg.ema, (1 + step) / (10 + step))  # EMA warm-up: short runs still average
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.lerp_(pm, 1 - decay)
+            loss = train_step(model, ema, opt, sched, objective, x0, c, noise.to(device), t.to(device), step_seed,
+                              step, cfg)
             step += 1
-            running += loss.detach()
+            running += loss
             running_n += 1
             if step % cfg.log_every == 0 or step == cfg.steps:
                 log.append((step, float(running) / running_n))  # one host sync per log entry

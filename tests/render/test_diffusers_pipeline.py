@@ -92,3 +92,42 @@ def test_bad_pipelines_are_refused_before_loading(tiny_pipeline, tmp_path):
     p = f"backend.path={tiny_pipeline}"
     assert "backend.prompt: this pipeline has no tokenizer" in _problems(p, "backend.prompt=a road at dusk")
     assert "clip.width: 36 is not a multiple of 8" in _problems(p, "clip.width=36")
+
+
+def test_pipeline_with_pickle_weights_is_refused_and_its_payload_never_runs(tiny_pipeline, tmp_path):
+    """A real pipeline folder whose UNet weights were swapped for a pickle (``diffusion_pytorch_model.bin``
+    with a live ``__reduce__`` payload): refused by name in the recipe check and by the loader."""
+    import shutil
+
+    from synthdata.errors import UserError
+    from synthdata.recipe.schema import BackendSpec
+    from synthdata.render.diffusion.pipeline_backend import DiffusersPipelineBackend
+
+    from ..train.test_untrusted_state import plant_pickle
+
+    pipe, marker = tmp_path / "pipe", tmp_path / "pwned"
+    shutil.copytree(tiny_pipeline, pipe)
+    (pipe / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    planted = plant_pickle(pipe / "unet" / "diffusion_pytorch_model.bin", marker)
+    lines = _problems(f"backend.path={pipe}").splitlines()
+    assert lines == [f"backend.path: {planted} is a pickle-format weight file, which synthdata never loads "
+                     "(unpickling can run code); expected .safetensors weights (save with save_pretrained, "
+                     "safe_serialization=True)"]
+    with pytest.raises(UserError, match="diffusion_pytorch_model.bin is a pickle-format weight file"):
+        DiffusersPipelineBackend(BackendSpec(name="diffusers_pipeline", path=str(pipe)), "cpu")
+    assert not marker.exists()
+
+
+def test_pipeline_components_come_from_diffusers_or_transformers_only(tiny_pipeline, tmp_path):
+    """diffusers imports the library a component names: any other module name would run its code."""
+    import shutil
+
+    pipe = tmp_path / "pipe"
+    shutil.copytree(tiny_pipeline, pipe)
+    index = json.loads((pipe / "model_index.json").read_text())
+    (pipe / "model_index.json").write_text(json.dumps({**index, "scheduler": ["antigravity", "DDIMScheduler"]}))
+    line = (f"backend.path: {pipe}/model_index.json: component 'scheduler' is ['antigravity', 'DDIMScheduler']; "
+            "expected [library, class] from diffusers or transformers, or [null, null]")
+    assert line in _problems(f"backend.path={pipe}")
+    (pipe / "model_index.json").write_text(json.dumps({**index, "_class_name": ["pipeline", "Custom"]}))
+    assert "pipeline class ['pipeline', 'Custom'] is not in this diffusers" in _problems(f"backend.path={pipe}")

@@ -18,6 +18,7 @@ from synthdata.render.diffusion.objectives import OBJECTIVES
 from synthdata.train import TrainConfig, load_train_config, train_generator
 from synthdata.train.data import load_layout_clips
 from synthdata.train.loop import build_model
+from synthdata.train.state import load_state
 
 from ..conftest import SYNC2, TINY, run_cli, train_tiny
 
@@ -43,7 +44,7 @@ def test_twenty_steps_lower_the_loss(tiny_dataset, tmp_path, objective):
     data = load_layout_clips(tiny_dataset)
     before = _fixed_batch_loss(build_model(cfg, data, FrameCodec()).eval(), data, objective)
     res = train_generator(cfg)
-    state = torch.load(tmp_path / "ck" / "training" / "state.pt", weights_only=False)
+    state = load_state(tmp_path / "ck" / "training" / "state.safetensors")
     trained = build_model(cfg, data, FrameCodec())
     trained.load_state_dict(state["model"])
     after = _fixed_batch_loss(trained.eval(), data, objective)
@@ -67,7 +68,7 @@ def test_same_seed_same_weights_and_resume_continues_exactly(tiny_dataset, tmp_p
         train_generator(TrainConfig(data=str(tiny_dataset), out=str(half), steps=6, batch=2, lr=3e-3, warmup=0,
                                     device="cpu", progress=False, log_every=1, save_every=3, sample_every=100),
                         on_step=interrupt)
-    assert torch.load(half / "training" / "state.pt", weights_only=False)["step"] == 3
+    assert load_state(half / "training" / "state.safetensors")["step"] == 3
     train_tiny(tiny_dataset, half, steps=6, resume=True)
     resumed = load_file(half / "model" / "diffusion_pytorch_model.safetensors")
     assert all(torch.equal(v, resumed[k]) for k, v in first.items())
@@ -77,7 +78,7 @@ def test_same_seed_same_weights_and_resume_continues_exactly(tiny_dataset, tmp_p
 
 def test_checkpoint_round_trip_and_pictures(tiny_checkpoint):
     gen = load_generator(tiny_checkpoint, torch.device("cpu"))
-    state = torch.load(tiny_checkpoint / "training" / "state.pt", weights_only=False)
+    state = load_state(tiny_checkpoint / "training" / "state.safetensors")
     ema = gen.model.state_dict()
     assert set(ema) == set(state["ema"]) and all(torch.equal(ema[k], state["ema"][k]) for k in ema)
     assert gen.model.config.class_names == state["class_names"]
@@ -190,7 +191,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tiny_dataset, t
     assert proc.returncode == 130, err
     assert "interrupted; the last checkpoint is at step" in err and "resume=true" in err
     step = json.loads(status.read_text())["step"]
-    assert step >= 2 and torch.load(out / "training" / "state.pt", weights_only=False)["step"] == step
+    assert step >= 2 and load_state(out / "training" / "state.safetensors")["step"] == step
     r = run_cli("train-generator", f"data={tiny_dataset}", f"out={out}", f"steps={step + 1}", "batch=1",
                 "device=cpu", "resume=true")
     assert r.returncode == 0 and "trained 1 steps" in r.stdout, r.stderr

@@ -7,7 +7,6 @@ Labels come from the ray-cast G-buffer exactly as with ``backend=raycast``; only
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -34,9 +33,10 @@ class DiffusionBackend(LayoutPainter):
 
     @classmethod
     def check(cls, spec: RecipeSpec) -> list[tuple[str, str]]:
-        """Everything that can be known from JSON before weights load or a GPU is touched."""
+        """Everything that can be known from JSON before weights load or a GPU is touched: the
+        checkpoint's classes, VAE, size, scheduler, memory."""
         from ...errors import UserError
-        from .checkpoint import read_config
+        from .checkpoint import read_config, read_vae_config
         from .memory import check_fits, estimate_bytes
         from .objectives import OBJECTIVES
         from .presets import size_multiple
@@ -44,6 +44,8 @@ class DiffusionBackend(LayoutPainter):
         b = spec.backend
         try:
             cfg = read_config(b.checkpoint)
+            vae_dir = Path(b.checkpoint) / "vae"
+            vae = read_vae_config(vae_dir, "backend.checkpoint") if vae_dir.is_dir() else None
         except UserError as exc:
             return [(exc.field, exc.message)]
         problems: list[tuple[str, str]] = []
@@ -52,25 +54,29 @@ class DiffusionBackend(LayoutPainter):
         if missing:
             problems.append(("backend.checkpoint", f"the model was trained on classes {known}; the recipe's "
                              f"{missing} are not among them (train on a dataset with these classes)"))
-        vae_cfg = Path(b.checkpoint) / "vae" / "config.json"
-        if vae_cfg.is_file():
-            lc = json.loads(vae_cfg.read_text()).get("latent_channels")
-            if lc != cfg["latent_channels"]:
-                problems.append(("backend.checkpoint", f"vae has {lc} latent channels but the model expects "
-                                 f"{cfg['latent_channels']}"))
-        mult = size_multiple(cfg["unet_config"], cfg.get("latent_scale", 1))
+        if vae is not None and vae["latent_channels"] != cfg["latent_channels"]:
+            problems.append(("backend.checkpoint", f"vae has {vae['latent_channels']} latent channels but the model "
+                             f"expects {cfg['latent_channels']}"))
+        c = spec.clip
+        trained = (cfg["width"], cfg["height"], cfg["frames"])
+        if (c.width, c.height, c.frames) != trained and not getattr(b, "allow_resize", False):
+            problems.append(("clip.width/clip.height/clip.frames",
+                             f"{c.width}/{c.height}/{c.frames} differ from the {'/'.join(map(str, trained))} "
+                             "backend.checkpoint was trained at; use that size, or backend.allow_resize=true to "
+                             "sample another (quality is not checked there)"))
+        mult = size_multiple(cfg["unet_config"], cfg["latent_scale"])
         for side in ("width", "height"):
-            value = getattr(spec.clip, side)
+            value = getattr(c, side)
             if value % mult:
                 problems.append((f"clip.{side}", f"{value} is not a multiple of {mult}, which this checkpoint needs"))
         obj = OBJECTIVES.get(cfg["objective"], "objective")
         if b.scheduler is not None and b.scheduler not in obj.schedulers:
             problems.append(("backend.scheduler", f"{b.scheduler!r} cannot sample a checkpoint trained with objective "
                              f"{cfg['objective']!r}; use one of: {', '.join(obj.schedulers)}"))
-        s = cfg.get("latent_scale", 1)
-        rows = b.clip_batch * spec.clip.frames * (2 if b.guidance != 1.0 else 1)
-        need = estimate_bytes(cfg["unet_config"], rows, spec.clip.height // s, spec.clip.width // s)
-        what = f"sampling {b.clip_batch} clips of {spec.clip.frames}×{spec.clip.height}×{spec.clip.width}"
+        s = cfg["latent_scale"]
+        rows = b.clip_batch * c.frames * (2 if b.guidance != 1.0 else 1)
+        need = estimate_bytes(cfg["unet_config"], rows, c.height // s, c.width // s)
+        what = f"sampling {b.clip_batch} clips of {c.frames}×{c.height}×{c.width}"
         if msg := check_fits(need, spec.device, what):
             problems.append(("backend.clip_batch", f"{msg}; lower backend.clip_batch, clip.frames or the clip size"))
         return problems

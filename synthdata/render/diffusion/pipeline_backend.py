@@ -2,7 +2,9 @@
 
 For pipelines such as ``AnimateDiffControlNetPipeline`` or ``AnimateDiffSparseControlNetPipeline``
 saved with ``save_pretrained``: loaded with ``DiffusionPipeline.from_pretrained(path)`` (nothing is
-downloaded), our depth or semantic maps are its control frames, the ray-caster's G-buffer its labels.
+downloaded; safetensors weights only, components from diffusers/transformers only, a folder holding a
+pickle-format weight file is refused by name — see :func:`check_pipeline_folder`), our depth or
+semantic maps are its control frames, the ray-caster's G-buffer its labels.
 Components saved as ``null`` (e.g. no tokenizer/text encoder) load as ``None``; then the prompt
 embedding is zeros (unconditional), otherwise ``backend.prompt`` is encoded once with the pipeline's
 own tokenizer and text encoder.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,30 +31,56 @@ from ..raycast import RaycastBackend
 from ..types import Frames
 from .base import LayoutPainter, semantic_of
 
-__all__ = ["DiffusersPipelineBackend", "read_model_index"]
+__all__ = ["DiffusersPipelineBackend", "check_pipeline_folder", "read_model_index"]
 
 #: pipelines' sides must be multiples of this (their check_inputs refuse others)
 SIDE_MULTIPLE = 8
 
 
+#: libraries a pipeline component may come from; diffusers imports the named module, so any other
+#: name would import (run) arbitrary installed code
+COMPONENT_LIBRARIES = ("diffusers", "transformers")
+
+
 def read_model_index(path: str | None, field: str = "backend.path") -> dict[str, Any]:
     from ...errors import UserError
+    from .checkpoint import read_json_config
 
     if path is None:
         raise UserError(field, "required: a local directory written by a diffusers pipeline's save_pretrained")
     index = Path(path) / "model_index.json"
     if not index.is_file():
         raise UserError(field, f"{path} is not a diffusers pipeline directory (no model_index.json)")
-    try:
-        return json.loads(index.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(field, f"{index} is not valid JSON ({exc.msg})") from None
+    return read_json_config(index, field)
+
+
+def check_pipeline_folder(path: str | None, field: str = "backend.path") -> dict[str, Any]:
+    """The model index of a local pipeline folder that is safe to hand to ``from_pretrained``: a
+    diffusers pipeline class, components from diffusers/transformers only, no pickle-format weights
+    anywhere in it (one-line :class:`UserError` naming what is wrong)."""
+    from ...errors import UserError
+    from .checkpoint import refuse_pickle_weights
+
+    index = read_model_index(path, field)
+    name = index.get("_class_name")
+    if not isinstance(name, str) or _pipeline_class(index) is None:
+        raise UserError(field, f"pipeline class {name!r} is not in this diffusers")
+    for key, value in index.items():
+        if key.startswith("_") or not isinstance(value, list):
+            continue
+        if len(value) != 2 or (value[0] is not None and (value[0] not in COMPONENT_LIBRARIES
+                                                         or not isinstance(value[1], str))):
+            raise UserError(field, f"{path}/model_index.json: component {key!r} is {value!r}; expected "
+                                   f"[library, class] from {' or '.join(COMPONENT_LIBRARIES)}, or [null, null]")
+    refuse_pickle_weights(path, field)
+    return index
 
 
 def _pipeline_class(index: dict[str, Any]):
     import diffusers
 
-    return getattr(diffusers, str(index.get("_class_name")), None)
+    cls = getattr(diffusers, str(index.get("_class_name")), None)
+    return cls if isinstance(cls, type) and issubclass(cls, diffusers.DiffusionPipeline) else None
 
 
 class DiffusersPipelineBackend(LayoutPainter):
@@ -67,13 +94,11 @@ class DiffusersPipelineBackend(LayoutPainter):
         if importlib.util.find_spec("transformers") is None:  # diffusers' video pipelines import it
             return [("backend.name", "diffusers_pipeline needs transformers: pip install 'synthdata[pipelines]'")]
         try:
-            index = read_model_index(b.path)
+            index = check_pipeline_folder(b.path)
         except UserError as exc:
             return [(exc.field, exc.message)]
         problems: list[tuple[str, str]] = []
         pipe_cls = _pipeline_class(index)
-        if pipe_cls is None:
-            return [("backend.path", f"pipeline class {index.get('_class_name')!r} is not in this diffusers")]
         if "conditioning_frames" not in inspect.signature(pipe_cls.__call__).parameters or "controlnet" not in index:
             problems.append(("backend.path", f"{index['_class_name']} takes no ControlNet control frames; use a video "
                                              "pipeline with a ControlNet (e.g. AnimateDiffControlNetPipeline)"))
@@ -95,12 +120,13 @@ class DiffusersPipelineBackend(LayoutPainter):
 
         self.spec = spec
         self.device = torch.device(device)
-        index = read_model_index(spec.path)
+        index = check_pipeline_folder(spec.path)  # also here: workers build backends from specs alone
         absent = {k: None for k, v in index.items() if isinstance(v, list) and v[0] is None}
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(spec.precision, torch.float32)
         if spec.precision == "auto" and self.device.type == "cuda":
             dtype = torch.bfloat16
-        self.pipe = DiffusionPipeline.from_pretrained(spec.path, dtype=dtype, low_cpu_mem_usage=False, **absent)
+        self.pipe = DiffusionPipeline.from_pretrained(spec.path, dtype=dtype, use_safetensors=True,
+                                                      local_files_only=True, low_cpu_mem_usage=False, **absent)
         self.pipe.to(self.device)
         self.pipe.set_progress_bar_config(disable=True)
         chunk_temporal_attention(self.pipe.unet, spec.attention_chunk)

@@ -1,8 +1,9 @@
 """Named model sizes: ``tiny`` (tests, CPU seconds), ``small`` and ``base`` (GPU).
 
-A preset is only a UNet configuration plus the clip size it is meant for; the network is fully
-convolutional in space and attends over any number of frames, so a checkpoint samples other sizes too
-(the sides must be multiples of :func:`size_multiple`).
+A preset is a UNet configuration, the clip size it is meant for, and its measured training memory.
+The network is fully convolutional in space and attends over any number of frames, but a checkpoint
+is only trusted at the clip size it was trained at: sampling another size needs
+``backend.allow_resize=true`` (the sides must be multiples of :func:`size_multiple`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ class ModelPreset:
     size: int = 32
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: peak bytes a training step adds per pixel of one frame of one clip (fp32, measured on the CPU;
+    #: see synthdata/train/memory.py). 0 = not measured: estimated from the channel widths
+    train_bytes_per_pixel: int = 0
 
 
 MODEL_PRESETS: Registry[ModelPreset] = Registry("model preset")
-MODEL_PRESETS.register("tiny", ModelPreset((4, 8), 2, 4, 4, frames=4, size=32,
+MODEL_PRESETS.register("tiny", ModelPreset((4, 8), 2, 4, 4, frames=4, size=32, train_bytes_per_pixel=14_000,
                                            notes="~43k parameters; unit tests and smoke runs on CPU"))
-MODEL_PRESETS.register("small", ModelPreset((32, 64, 64), 8, 8, 32, frames=8, size=64,
+MODEL_PRESETS.register("small", ModelPreset((32, 64, 64), 8, 8, 32, frames=8, size=64, train_bytes_per_pixel=60_000,
                                             notes="~2.4M parameters; 64×64 clips, minutes on one GPU"))
 MODEL_PRESETS.register("base", ModelPreset((64, 128, 256, 256), 32, 32, 64, layers_per_block=2, frames=16, size=128,
+                                           train_bytes_per_pixel=230_000,
                                            notes="~57M parameters; 128×128 pixels or a VAE latent, hours on one GPU"))
 
 
