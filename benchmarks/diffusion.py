@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 
 import synthdata  # noqa: E402
+from synthdata.train.state import load_state  # noqa: E402
 from synthdata.render.diffusion.checkpoint import FrameCodec, Generator  # noqa: E402
 from synthdata.render.diffusion.condition import condition_channels  # noqa: E402
 from synthdata.render.diffusion.model import LayoutVideoModel  # noqa: E402
@@ -168,7 +169,7 @@ def bench_fidelity(a, device) -> dict:
         except TimeoutError as exc:
             trained_steps = int(exc.args[0])
         train_s = time.perf_counter() - t0
-        state = torch.load(root / "ckpt" / "training" / "state.pt", weights_only=False)
+        state = load_state(root / "ckpt" / "training" / "state.safetensors")
         # generate with the last saved checkpoint: a new seed, so layouts were never seen in training
         gen_ov = [*ov, "seed=12345", "backend=diffusion", f"backend.checkpoint={root / 'ckpt'}",
                   f"backend.steps={a.sample_steps}", f"backend.guidance={a.guidance}"]
@@ -228,7 +229,7 @@ def checkpoint_pictures(ckpt: Path, data: Path, device: torch.device) -> None:
     from synthdata.train.loop import _write_samples
     from synthdata.train.report import plot_loss
 
-    state = torch.load(ckpt / "training" / "state.pt", weights_only=False)
+    state = load_state(ckpt / "training" / "state.safetensors")
     plot_loss([s for s, _ in state["log"]], [v for _, v in state["log"]], ckpt / "loss.png")
     gen = load_generator(ckpt, device)
     _write_samples(ckpt, int(state["step"]), gen.model, gen.codec, load_layout_clips(data))

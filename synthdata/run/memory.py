@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from ..errors import UserError
 from ..recipe.distributions import support
 from ..recipe.schema import LIMITS, RecipeSpec
+from ..resources import host_available_bytes
 from .compute import ComputeSpec
 
-__all__ = ["Estimate", "available_memory", "check_resources", "estimate_run", "max_objects"]
+__all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
 
 #: A worker process with torch, the backend and the writer loaded, before its first clip.
 WORKER_BASE = 500 * 2**20
@@ -32,7 +33,7 @@ class Estimate:
     per_worker: int  # bytes
     workers: int
     total: int
-    available: int | None
+    available: int
 
 
 def max_objects(spec: RecipeSpec) -> int:
@@ -53,29 +54,11 @@ def clip_bytes(spec: RecipeSpec) -> int:
     return per_clip * batch
 
 
-def available_memory() -> int | None:
-    """Bytes this machine can still give (MemAvailable), or None where that cannot be read."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def estimate_run(spec: RecipeSpec, compute: ComputeSpec, available: int | None = None) -> Estimate:
     """Peak memory of a local run: every worker holds one clip (GPU workers hold theirs on the host too)."""
     per_worker = WORKER_BASE + clip_bytes(spec)
     workers = 1 if compute.name == "sync" or compute.address else compute.num_workers()
-    return Estimate(per_worker, workers, per_worker * workers, available if available is not None else available_memory())
+    return Estimate(per_worker, workers, per_worker * workers, available if available is not None else host_available_bytes())
 
 
 def _gib(n: int) -> str:

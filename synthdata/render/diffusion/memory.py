@@ -8,9 +8,9 @@ host, free memory on a CUDA device), not the machine's total.
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from ...resources import host_available_bytes
 
 __all__ = ["estimate_bytes", "host_available_bytes", "available_bytes", "check_fits", "gib"]
 
@@ -23,25 +23,6 @@ def estimate_bytes(unet: dict, rows: int, height: int, width: int) -> int:
     ``height``×``width`` (latent) pixels: about two dozen full-resolution fp32 activations stay alive
     (skips, norms, attention)."""
     return int(rows * unet["block_out_channels"][0] * height * width * 4 * 24)
-
-
-def host_available_bytes() -> int:
-    """Bytes the host can still give: psutil's ``available``, else /proc/meminfo MemAvailable, else the
-    physical total (platforms with neither)."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 def available_bytes(device: str | torch.device) -> int:
