@@ -81,6 +81,14 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.system if system else pytest.mark.unit)
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test Ctrl-Cs: a shell that started the test run in the background
+    ignores SIGINT (POSIX), and the child would inherit that; a terminal user's process does not."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real command line in a subprocess (exit codes and stderr as a user sees them)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -17,7 +17,7 @@ from synthdata.errors import UserError
 from synthdata.run.compute import load_compute
 from synthdata.run.memory import check_resources, estimate_run
 
-from ..conftest import TINY, run_cli
+from ..conftest import TINY, default_sigint, run_cli
 
 
 def test_a_clip_too_big_for_this_machine_is_refused_before_writing(tmp_path):
@@ -72,6 +72,7 @@ def test_ctrl_c_exits_130_in_one_line_and_the_rerun_resumes(tmp_path):
             "compute.workers=2", "compute.shard_size=1", "progress=false", "clip.frames=8", "clip.width=64",
             "clip.height=64", "device=cpu"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_sigint,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     end = time.time() + 180
     while time.time() < end:

@@ -20,7 +20,7 @@ from synthdata.train.data import load_layout_clips
 from synthdata.train.loop import build_model
 from synthdata.train.state import load_state
 
-from ..conftest import SYNC2, TINY, run_cli, train_tiny
+from ..conftest import SYNC2, TINY, default_sigint, run_cli, train_tiny
 
 
 def _fixed_batch_loss(model, data, objective: str) -> float:
@@ -180,7 +180,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tiny_dataset, t
     out = tmp_path / "ck"
     args = [sys.executable, "-m", "synthdata", "train-generator", f"data={tiny_dataset}", f"out={out}", "steps=100000",
             "batch=1", "save_every=2", "sample_every=100000", "device=cpu", "progress=false"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     status = out / "training" / "status.json"
     deadline = time.time() + 120
