@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
+from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
 from ..io.manifest import Manifest, atomic_write_bytes
@@ -106,6 +107,9 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                 if remade:
                     manifest.shards = [s for s in manifest.shards if s.index not in remade]
                     manifest.write(layout)
+            if layout.staging.is_symlink():  # never follow a link out of the dataset to delete
+                raise UserError("out", f"{layout.staging} is a symbolic link; synthdata stages shards there "
+                                       "itself: remove the link")
             if layout.staging.exists():  # a killed run's half-written shards
                 shutil.rmtree(layout.staging)
             todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]

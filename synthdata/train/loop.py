@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -74,13 +75,14 @@ def _warmup_cosine(warmup: int, total: int):
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
-    """Swap a fully written directory into place (the old one is removed only after the rename)."""
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
+    """Swap a fully written directory into place. The previous one is moved aside under a fresh name
+    this call makes and removed after the rename: nothing else (a user's ``model.old``) is touched."""
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
     if final.exists():
         final.rename(old)
     tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 def _check_inputs(cfg: TrainConfig) -> dict[str, Any] | None:

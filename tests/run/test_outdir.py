@@ -211,3 +211,15 @@ def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, wit
         assert p.exists() or p.is_symlink(), p
         if content is not None:
             assert p.read_bytes() == content
+
+
+def test_a_staging_symlink_is_never_followed(tmp_path, tiny_dataset):
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    (out / ".staging").symlink_to(victim, target_is_directory=True)
+    with pytest.raises(UserError, match="symbolic link"):
+        _gen(out)
+    assert (victim / "keep.txt").read_text() == "mine"

@@ -195,3 +195,12 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tiny_dataset, t
     r = run_cli("train-generator", f"data={tiny_dataset}", f"out={out}", f"steps={step + 1}", "batch=1",
                 "device=cpu", "resume=true")
     assert r.returncode == 0 and "trained 1 steps" in r.stdout, r.stderr
+
+
+def test_saving_a_checkpoint_never_touches_a_users_folder_beside_it(tiny_dataset, tmp_path):
+    ck = train_tiny(tiny_dataset, tmp_path / "ck")
+    (ck / "model.old").mkdir()
+    (ck / "model.old" / "mine.txt").write_text("mine")
+    train_tiny(tiny_dataset, ck, steps=6, resume=True)
+    assert (ck / "model.old" / "mine.txt").read_text() == "mine"
+    assert not [p for p in ck.iterdir() if p.name.startswith(".model.old-")]
