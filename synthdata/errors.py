@@ -34,11 +34,11 @@ class RecipeError(UserError):
 
 
 def model_problems(exc, prefix: str) -> "RecipeError":
-    """A pydantic ``ValidationError`` of a flat settings model → one ``prefix.field: message`` per field."""
+    """A pydantic ``ValidationError`` of a settings model → one ``prefix.field[.sub]: message`` per field."""
     problems = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "float", "literal", "str", "bool"))]
-        field = ".".join([p for p in (prefix, *loc[:1]) if p]) or "arguments"
+        field = ".".join([p for p in (prefix, *loc) if p]) or "arguments"
         msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         if err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
             msg += f" (got {err['input']!r})"

@@ -49,7 +49,7 @@ def make_tiny_clip(spec: RecipeSpec, seed: int = 0) -> TinyClip:
     c = spec.clip
     scene = sample_scene(spec, rng)
     traj = rollout(scene, c.frames, c.fps, rng)
-    frames = make_backend(spec.backend, "cpu").render(scene, traj, c.width, c.height)
+    frames = make_backend(spec.backend, "cpu").render(scene, traj)
     return TinyClip(spec, scene, traj, frames, annotate(frames, scene, traj, spec.annotations))
 
 

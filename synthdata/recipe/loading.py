@@ -72,8 +72,9 @@ def _refuse_code(node: Any, where: str = "") -> None:
 # everything else (numbers, names, lists) replaces.
 
 _GROUPS = ("recipe", "backend")
-#: motions are registry items: their params belong to the motion named beside them
-_ITEM = re.compile(r"^(camera|objects\.\d+)\.motion$")
+#: registry items: their settings belong to the item named beside them (a motion's under ``params``,
+#: the backend's beside ``name``), so naming another item drops the old one's settings
+_ITEM = re.compile(r"^((camera|objects\.\d+)\.motion|backend)$")
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+)*)\}$")
 _MAX_OVERRIDE_CHARS = 4096
 _MAX_DEPTH = 64  # of the composed recipe (a file's own nesting is capped lower, by YAML_LIMITS)
@@ -132,18 +133,22 @@ def _set_in(node: Any, parts: list[str], path: str, fn: Any) -> Any:
     return out
 
 
-def _switch_motion(item: Any, name: Any, path: str, touched: set[str]) -> Any:
-    """``<motion>.name=x``: the new motion starts without the old one's params, but keeps params that
-    earlier overrides set for it (so the order of overrides does not matter)."""
+def _switch_item(item: Any, name: Any, path: str, touched: set[str]) -> Any:
+    """``<motion>.name=x`` / ``backend.name=x``: the new item starts without the old one's settings,
+    but keeps those that earlier overrides set for it (so the order of overrides does not matter)."""
     if not isinstance(item, dict):
         return {"name": name}
     if item.get("name") == name:
         return {**item, "name": name}
+
+    def kept(settings: dict, prefix: str) -> dict:
+        return {k: v for k, v in settings.items() if any(t == f"{prefix}{k}" or t.startswith(f"{prefix}{k}.")
+                                                         for t in touched)}
+
+    if path == "backend":
+        return {**kept(item, "backend."), "name": name}
     params = item.get("params")
-    prefix = f"{path}.params."
-    kept = {k: v for k, v in params.items()
-            if any(t == f"{prefix}{k}" or t.startswith(f"{prefix}{k}.") for t in touched)} if isinstance(params, dict) else {}
-    return {**item, "name": name, "params": kept}
+    return {**item, "name": name, "params": kept(params, f"{path}.params.") if isinstance(params, dict) else {}}
 
 
 def _delete(parent: Any, last: str, key: str) -> Any:
@@ -324,7 +329,7 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
         parts = key.split(".")
         if kind == "set" and parts[-1] == "name" and _ITEM.match(".".join(parts[:-1])):
             item = ".".join(parts[:-1])
-            data = _set_in(data, parts[:-1], "", lambda old, v=value, p=item: _switch_motion(old, v, p, touched))
+            data = _set_in(data, parts[:-1], "", lambda old, v=value, p=item: _switch_item(old, v, p, touched))
         elif kind == "set":
             data = _set_in(data, parts, "", lambda old, v=value, k=key: _merge(old, v, k))
         elif kind == "del":

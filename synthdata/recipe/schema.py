@@ -193,40 +193,18 @@ class AnnotationSpec(_Spec):
 
 
 class BackendSpec(_Spec):
-    """Renderer by registry name and its settings (each backend reads the fields it knows; see
-    docs/backends.md and docs/generator.md).
+    """Renderer by registry name; every other key is a setting of that backend, validated against the
+    backend's own settings model (``Backend.Settings``) by :func:`synthdata.run.check.check_recipe`,
+    which also fills in the defaults. Settings per backend: docs/backends.md and docs/generator.md."""
 
-    Ray-cast (also the layout pass of the generators): ``supersample`` renders RGB at 2×2 rays per
-    pixel (labels stay at pixel centres); ``frame_batch`` bounds how many frames are ray-cast at once.
-
-    ``diffusion``: ``checkpoint`` is a directory written by ``synthdata train-generator``; ``steps``
-    denoising steps with ``scheduler`` (default: the checkpoint's); ``guidance`` is the classifier-free
-    guidance scale (1 = off); ``init: raycast`` refines the noised ray-cast render (SDEdit) with
-    ``strength`` in (0, 1] (1 = pure noise); ``clip_batch`` clips are sampled together;
-    ``attention_chunk`` caps the batch of one temporal-attention call (CUDA grid limit);
-    ``allow_resize`` samples a clip size other than the checkpoint's training size (refused otherwise).
-
-    ``diffusers_pipeline``: ``path`` is a local diffusers video pipeline with a ControlNet; ``control``
-    picks which map is fed as control frames; ``prompt`` needs the pipeline's own tokenizer.
-    """
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     name: str = "raycast"
-    supersample: Literal[1, 2] = 1
-    shadows: bool = True
-    frame_batch: int = Field(8, ge=1, le=1024)
-    checkpoint: Optional[str] = None
-    steps: int = Field(25, ge=1, le=1000)
-    scheduler: Optional[Literal["dpmsolver", "ddim", "flowmatch"]] = None
-    guidance: float = Field(2.0, ge=0.0, le=50.0)
-    init: Literal["noise", "raycast"] = "noise"
-    strength: float = Field(0.5, gt=0.0, le=1.0)
-    clip_batch: int = Field(8, ge=1, le=1024)
-    attention_chunk: int = Field(65535, ge=1)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    path: Optional[str] = None
-    control: Literal["depth", "semantic"] = "depth"
-    prompt: Optional[str] = None
-    allow_resize: bool = False  # diffusion: sample another clip size than the checkpoint was trained at
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The backend's settings as given (everything but ``name``)."""
+        return dict(self.model_extra or {})
 
 
 class OutputSpec(_Spec):

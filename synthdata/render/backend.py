@@ -1,44 +1,116 @@
-"""The Backend protocol and registry. A backend turns (Scene, Trajectories) into :class:`Frames`.
+"""The Backend contract and registry. A backend turns (Scene, Trajectories) into :class:`Frames`.
+
+A backend is a subclass of :class:`Backend` registered by name (built-ins here, others through the
+``synthdata.backends`` entry-point group). It declares its own settings model (``Settings``, a
+:class:`BackendSettings`): the recipe's ``backend:`` block minus ``name`` is validated against it, so
+each backend accepts exactly its own settings, as motions accept exactly their parameters. Image size
+and intrinsics come from ``scene.camera`` (the camera owns its image), never from arguments.
 
 Every backend passes the shared contract tests in ``tests/render/test_backend_contract.py``.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import torch
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..errors import RecipeError, UserError, model_problems
 from ..motion.types import Trajectories
 from ..recipe.schema import BackendSpec
 from ..registry import Registry
 from ..scene.types import Scene
 from .types import Frames
 
-__all__ = ["Backend", "BACKENDS", "resolve_device", "make_backend", "render_batch"]
+if TYPE_CHECKING:
+    from ..recipe.schema import RecipeSpec
+
+__all__ = ["Backend", "BackendSettings", "BACKENDS", "backend_class", "backend_settings", "resolve_device",
+           "make_backend"]
 
 
-@runtime_checkable
-class Backend(Protocol):
-    name: str
-    device: torch.device
+class BackendSettings(BaseModel):
+    """Base of every backend's settings: frozen, unknown keys refused. The two properties tell the run
+    stage what one render call holds in memory, before any backend is built."""
 
-    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
-        """Render every frame of one clip. Deterministic: same inputs give the same tensors."""
-        ...
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    @property
+    def clips_per_batch(self) -> int:
+        """Clips one ``render_many`` call renders together."""
+        return 1
 
-def render_batch(backend: Backend, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
-    """Render several clips of one recipe. Backends that batch across clips (the diffusion backends)
-    define ``render_many`` and a ``clip_batch`` size; the others render one clip at a time."""
-    many = getattr(backend, "render_many", None)
-    if many is not None:
-        return many(items, width, height)
-    return [backend.render(scene, traj, width, height) for scene, traj in items]
+    @property
+    def rays_per_pixel(self) -> int:
+        """Rays (or samples) per output pixel, for memory estimates."""
+        return 1
 
 
-#: name → backend class, constructed as ``cls(spec: BackendSpec, device: torch.device)``.
-BACKENDS: Registry[type] = Registry("backend", "synthdata.backends")
+class Backend(ABC):
+    """Base of every backend. Subclasses set ``name`` and ``Settings`` and implement :meth:`render`.
+
+    ``render`` must be deterministic: the same (scene, traj) on the same device type gives the same
+    tensors. Backends that batch across clips override :meth:`render_many` and ``Settings.clips_per_batch``.
+    """
+
+    name: ClassVar[str] = ""
+    Settings: ClassVar[type[BackendSettings]] = BackendSettings
+
+    def __init__(self, settings: BackendSettings | None = None, device: torch.device | str = "cpu"):
+        self.settings = settings if settings is not None else self.Settings()
+        if not isinstance(self.settings, self.Settings):
+            raise TypeError(f"{type(self).__name__} takes {self.Settings.__name__}, got {type(self.settings).__name__}")
+        self.device = torch.device(device)
+
+    @property
+    def clip_batch(self) -> int:
+        """How many clips the shard runner hands to one :meth:`render_many` call."""
+        return max(1, self.settings.clips_per_batch)
+
+    @classmethod
+    def check(cls, spec: "RecipeSpec") -> list[tuple[str, str]]:
+        """Problems (field, message) knowable before weights load or a device is touched; the recipe's
+        names and ``backend`` settings are already valid when this runs."""
+        return []
+
+    @abstractmethod
+    def render(self, scene: Scene, traj: Trajectories) -> Frames:
+        """Every frame of one clip, at ``scene.camera``'s size."""
+
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
+        """Several clips of one recipe; the default renders them one at a time."""
+        return [self.render(scene, traj) for scene, traj in items]
+
+
+#: name → Backend subclass, constructed as ``cls(settings, device)``.
+BACKENDS: Registry[type[Backend]] = Registry("backend", "synthdata.backends")
+
+
+def backend_class(name: str) -> type[Backend]:
+    cls = BACKENDS.get(name, "backend.name")
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise UserError("backend.name", f"{name!r} is registered as {cls!r}, which is not a synthdata.render.Backend "
+                                        "subclass")
+    return cls
+
+
+def backend_settings(spec: BackendSpec) -> BackendSettings:
+    """The recipe's ``backend`` block validated against its backend's own settings model; a problem
+    raises :class:`RecipeError` naming ``backend.<field>``."""
+    cls = backend_class(spec.name)
+    try:
+        return cls.Settings.model_validate(spec.settings)
+    except ValidationError as exc:
+        raise _settings_problems(exc, cls) from None
+
+
+def _settings_problems(exc: ValidationError, cls: type[Backend]) -> RecipeError:
+    err = model_problems(exc, "backend")
+    known = ", ".join(cls.Settings.model_fields) or "none"
+    return RecipeError([(f, f"unknown setting of backend {cls.name!r}; expected one of: {known}" if m == "unknown field"
+                         else m) for f, m in err.problems])
 
 
 def resolve_device(device: str) -> torch.device:
@@ -46,13 +118,10 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        from ..errors import UserError
-
         raise UserError("device", f"{device!r} requested but CUDA is not available; use device=cpu or auto")
     return torch.device(device)
 
 
 def make_backend(spec: BackendSpec, device: str | torch.device) -> Backend:
-    cls = BACKENDS.get(spec.name, "backend.name")
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    return cls(spec, dev)
+    return backend_class(spec.name)(backend_settings(spec), dev)

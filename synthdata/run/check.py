@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import RecipeError
+from ..errors import RecipeError, UserError
 from ..io.sinks import SINKS
 from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
 from ..recipe.distributions import Choice
-from ..recipe.schema import MotionSpec, RecipeSpec
+from ..recipe.schema import BackendSpec, MotionSpec, RecipeSpec
 from ..registry import Registry
-from ..render import BACKENDS
+from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
 
 __all__ = ["check_recipe"]
@@ -45,11 +45,27 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
         problems.append((f"{field}.params", str(exc).splitlines()[1] if "\n" in str(exc) else str(exc)))
 
 
+def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
+    """The backend block against its backend's own settings model; the block with every default
+    filled in (the resolved recipe names every setting, and its hash does not depend on which
+    defaults were spelled out)."""
+    try:
+        backend_class(spec.backend.name)
+        settings = backend_settings(spec.backend)
+    except RecipeError as exc:
+        problems += exc.problems
+        return None
+    except UserError as exc:
+        problems.append((exc.field, exc.message))
+        return None
+    return BackendSpec(name=spec.backend.name, **settings.model_dump(mode="json"))
+
+
 def check_recipe(spec: RecipeSpec) -> RecipeSpec:
-    """Raise :class:`RecipeError` listing every unknown name; return ``spec`` unchanged when fine."""
+    """Raise :class:`RecipeError` listing every unknown name or setting; return ``spec`` with its
+    backend settings resolved (defaults filled in) when fine."""
     problems: list[tuple[str, str]] = []
-    if spec.backend.name not in BACKENDS:
-        problems.append(("backend.name", BACKENDS.unknown_message(spec.backend.name)))
+    backend = _check_backend(problems, spec)
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
@@ -61,7 +77,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         if group.placement.mode == "wall" and spec.environment.kind != "tube":
             problems.append((f"{base}.placement.mode", "'wall' needs environment.kind: tube"))
     if not problems:  # backend-specific checks (e.g. a checkpoint's classes) need a sound recipe
-        problems += getattr(BACKENDS.get(spec.backend.name), "check", lambda s: [])(spec)
+        spec = spec.model_copy(update={"backend": backend})
+        problems += backend_class(spec.backend.name).check(spec)
     if problems:
         raise RecipeError(problems)
     return spec

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 from ..recipe.distributions import support
 from ..recipe.schema import LIMITS, RecipeSpec
+from ..render.backend import backend_settings
 from ..resources import host_available_bytes
 from .compute import ComputeSpec
 
@@ -47,11 +48,10 @@ def max_objects(spec: RecipeSpec) -> int:
 
 def clip_bytes(spec: RecipeSpec) -> int:
     """Estimated peak bytes of one clip in flight (batched backends hold ``clip_batch`` clips)."""
-    c = spec.clip
-    px = c.frames * c.width * c.height * spec.backend.supersample ** 2
+    c, settings = spec.clip, backend_settings(spec.backend)
+    px = c.frames * c.width * c.height * settings.rays_per_pixel
     per_clip = px * (PER_PIXEL + PER_PIXEL_PER_OBJECT * max_objects(spec))
-    batch = spec.backend.clip_batch if spec.backend.name != "raycast" else 1
-    return per_clip * batch
+    return per_clip * settings.clips_per_batch
 
 
 def estimate_run(spec: RecipeSpec, compute: ComputeSpec, available: int | None = None) -> Estimate:

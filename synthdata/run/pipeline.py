@@ -14,7 +14,7 @@ from ..annotate import annotate
 from ..io.records import ClipRecord
 from ..motion import Trajectories, rollout
 from ..recipe.schema import RecipeSpec
-from ..render.backend import Backend, render_batch
+from ..render.backend import Backend
 from ..scene import Scene, sample_scene
 from ..seeding import clip_rng, clip_seed
 from .timing import StageTimer
@@ -50,12 +50,12 @@ def layout_clip(spec: RecipeSpec, clip_index: int, timer: StageTimer, layout_has
 
 def make_clips(spec: RecipeSpec, clip_indices: Sequence[int], backend: Backend,
                timer: StageTimer | None = None) -> list[ClipRecord]:
-    """Several clips with one ``render_batch`` call (backends that batch across clips use it)."""
+    """Several clips with one ``render_many`` call (backends that batch across clips use it)."""
     timer = timer or StageTimer()
     layout_hash = spec.layout_hash()
     layouts = [layout_clip(spec, i, timer, layout_hash) for i in clip_indices]
     with timer("render"):
-        frames = render_batch(backend, [(lay.scene, lay.traj) for lay in layouts], spec.clip.width, spec.clip.height)
+        frames = backend.render_many([(lay.scene, lay.traj) for lay in layouts])
     records = []
     for lay, f in zip(layouts, frames):
         with timer("annotate"):

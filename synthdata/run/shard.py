@@ -94,7 +94,7 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     poisoned = _poisoned()
     try:
         clips = list(job.clip_range(shard_index))
-        step = max(1, int(getattr(backend, "clip_batch", 1)))
+        step = backend.clip_batch
         for batch in (clips[k:k + step] for k in range(0, len(clips), step)):
             try:
                 bad = [i for i in batch if i in poisoned]

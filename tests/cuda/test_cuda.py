@@ -53,7 +53,7 @@ TINY_CUDA = [o for o in TINY if not o.startswith("device=")] + ["device=cuda"]
 def _render(clip, device: str) -> tuple[Frames, Annotations]:
     """The clip's scene and trajectories rendered and annotated on ``device`` (labels come back on the host)."""
     c = clip.spec.clip
-    frames = make_backend(clip.spec.backend, device).render(clip.scene, clip.traj, c.width, c.height)
+    frames = make_backend(clip.spec.backend, device).render(clip.scene, clip.traj)
     return frames, annotate(frames, clip.scene, clip.traj, clip.spec.annotations)
 
 

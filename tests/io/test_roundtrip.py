@@ -18,7 +18,7 @@ from ..conftest import SYNC2, TINY
 def _rendered(spec, clip_index: int):
     lay = layout_clip(spec, clip_index, StageTimer())
     c = spec.clip
-    return lay, make_backend(spec.backend, "cpu").render(lay.scene, lay.traj, c.width, c.height)
+    return lay, make_backend(spec.backend, "cpu").render(lay.scene, lay.traj)
 
 
 @pytest.mark.parametrize("clip_index", [0, 2])

@@ -102,7 +102,28 @@ def test_several_problems_are_reported_together():
 
 
 def test_json_schema_is_current():
-    """schemas/recipe.schema.json is generated: `python -m synthdata.recipe.jsonschema > schemas/recipe.schema.json`."""
+    """schemas/recipe.schema.json is generated: `python -m synthdata.run.schema > schemas/recipe.schema.json`."""
+    from synthdata.run.schema import shipped_recipe_schema
+
     committed = (REPO / "schemas" / "recipe.schema.json").read_text()
-    assert committed == recipe_json_schema(), "schemas/recipe.schema.json is stale; regenerate it"
+    assert committed == shipped_recipe_schema(), "schemas/recipe.schema.json is stale; regenerate it"
     assert "RecipeSpec" in json.loads(committed)["title"]
+    assert json.loads(recipe_json_schema())["$defs"]["BackendSpec"]["additionalProperties"] is True
+
+
+def test_json_schema_holds_each_backend_to_its_own_settings():
+    """Editors validating against the schema see what check_recipe sees: shipped recipes pass with
+    each backend, a ray-cast recipe with a diffusion setting does not."""
+    import jsonschema
+
+    from synthdata.recipe.loading import compose_recipe
+
+    schema = json.loads((REPO / "schemas" / "recipe.schema.json").read_text())
+    for recipe in ("shapes", "highway", "colonoscopy"):
+        jsonschema.validate(synthdata.load_recipe(recipe).model_dump(mode="json", exclude_none=True), schema)
+        for backend in ("raycast", "diffusion", "diffusers_pipeline"):
+            jsonschema.validate(compose_recipe(recipe, [f"backend={backend}"]), schema)
+    data = compose_recipe("shapes")
+    data["backend"]["guidance"] = 2.0
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)

@@ -100,8 +100,7 @@ def test_pipeline_with_pickle_weights_is_refused_and_its_payload_never_runs(tiny
     import shutil
 
     from synthdata.errors import UserError
-    from synthdata.recipe.schema import BackendSpec
-    from synthdata.render.diffusion.pipeline_backend import DiffusersPipelineBackend
+    from synthdata.render.diffusion.pipeline_backend import DiffusersPipelineBackend, PipelineSettings
 
     from ..train.test_untrusted_state import plant_pickle
 
@@ -114,7 +113,7 @@ def test_pipeline_with_pickle_weights_is_refused_and_its_payload_never_runs(tiny
                      "(unpickling can run code); expected .safetensors weights (save with save_pretrained, "
                      "safe_serialization=True)"]
     with pytest.raises(UserError, match="diffusion_pytorch_model.bin is a pickle-format weight file"):
-        DiffusersPipelineBackend(BackendSpec(name="diffusers_pipeline", path=str(pipe)), "cpu")
+        DiffusersPipelineBackend(PipelineSettings(path=str(pipe)), "cpu")
     assert not marker.exists()
 
 

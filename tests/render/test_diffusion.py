@@ -12,7 +12,6 @@ import torch
 
 import synthdata
 from synthdata.errors import RecipeError, UserError
-from synthdata.recipe.schema import BackendSpec
 from synthdata.render.diffusion.attention import chunk_temporal_attention
 from synthdata.render.diffusion.checkpoint import load_generator, read_config
 from synthdata.render.diffusion.condition import condition_channels, layout_condition
@@ -180,8 +179,6 @@ def test_a_checkpoint_samples_only_the_size_it_was_trained_at(tiny_checkpoint, t
     assert r.stderr.strip().splitlines() == ["error: " + expected.format("32/32/6")] and not out.exists()
 
 
-@pytest.mark.skipif("allow_resize" not in BackendSpec.model_fields,
-                    reason="BackendSpec.allow_resize is not in the recipe schema yet")
 def test_allow_resize_samples_another_size(tiny_checkpoint):
     spec = tiny_spec("shapes", "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}", "backend.steps=2",
                      "backend.allow_resize=true", "clip.width=48", "clip.frames=3")
@@ -216,7 +213,7 @@ def test_backend_renders_many_clips_in_one_batch(tiny_checkpoint):
     calls = []
     real = backend.gen.model.forward
     backend.gen.model.forward = lambda x, t, c: calls.append(x.shape[0]) or real(x, t, c)
-    frames = backend.render_many([(c.scene, c.traj) for c in clips], 32, 32)
+    frames = backend.render_many([(c.scene, c.traj) for c in clips])
     assert calls == [4, 4]  # one UNet call per step: both clips, conditional and unconditional
     for f, c in zip(frames, clips):
         # the same pixels as rendering the clip alone, up to float rounding (CPU kernels pick other

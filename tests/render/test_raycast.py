@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from synthdata.recipe.schema import BackendSpec
-from synthdata.render.raycast import PRIMITIVES, RaycastBackend
+
+from synthdata.render import make_backend
+from synthdata.render.raycast import PRIMITIVES, RaycastBackend, RaycastSettings
 
 from ..conftest import STAGE, make_tiny_clip, spec_from_yaml, tiny_spec
 
@@ -50,9 +51,9 @@ def test_culling_changes_nothing(recipe):
     """Screen-space and light-space culling are only a speed-up: outputs are bit-identical without."""
     spec = tiny_spec(recipe, "clip.width=48")
     clip = make_tiny_clip(spec, seed=2)
-    brute = RaycastBackend(spec.backend, "cpu")
+    brute = make_backend(spec.backend, "cpu")
     brute.cull = False
-    full = brute.render(clip.scene, clip.traj, 48, 32)
+    full = brute.render(clip.scene, clip.traj)
     for name, value in vars(clip.frames).items():
         assert torch.equal(value.nan_to_num(), getattr(full, name).nan_to_num()), name
 
@@ -65,12 +66,12 @@ def test_screen_boxes_contain_every_object_in_every_frame(recipe):
     from synthdata.render.raycast.backend import _SceneTensors
 
     spec = tiny_spec(recipe, "clip.width=64", "clip.height=48", "backend.shadows=false")  # camera rays only
-    brute = RaycastBackend(spec.backend, "cpu")
+    brute = make_backend(spec.backend, "cpu")
     brute.cull = False
     checked = 0
     for seed in range(4):
         clip = make_tiny_clip(spec, seed=seed)
-        full = brute.render(clip.scene, clip.traj, 64, 48)
+        full = brute.render(clip.scene, clip.traj)
         st = _SceneTensors.build(clip.scene, clip.traj, torch.device("cpu"))
         for k in range(full.num_frames):
             boxes = brute._screen_boxes(st, np.array([k + 1]), 48, 64, 1)  # padded index k+1 is frame k
@@ -85,7 +86,7 @@ def test_screen_boxes_contain_every_object_in_every_frame(recipe):
 def test_supersampling_keeps_labels_at_pixel_centres():
     spec = tiny_spec("shapes", "clip.width=48")
     one = make_tiny_clip(spec, seed=2)
-    ss = RaycastBackend(BackendSpec(supersample=2), "cpu").render(one.scene, one.traj, 48, 32)
+    ss = RaycastBackend(RaycastSettings(supersample=2), "cpu").render(one.scene, one.traj)
     assert torch.equal(ss.instance, one.frames.instance) and torch.equal(ss.depth, one.frames.depth)
     assert not torch.equal(ss.rgb, one.frames.rgb)  # edges are anti-aliased
     # same picture: the mean colour agrees closely (at 48×32 the checker floor aliases, so pixels differ)

@@ -5,8 +5,10 @@ Importing this package is cheap: diffusers is imported by the modules that need 
 See docs/generator.md.
 """
 
-from .backend import DiffusionBackend
+from .backend import DiffusionBackend, DiffusionSettings
+from .base import GeneratorBackend, GeneratorSettings
 from .condition import condition_channels, layout_condition
-from .pipeline_backend import DiffusersPipelineBackend
+from .pipeline_backend import DiffusersPipelineBackend, PipelineSettings
 
-__all__ = ["DiffusionBackend", "DiffusersPipelineBackend", "condition_channels", "layout_condition"]
+__all__ = ["DiffusionBackend", "DiffusionSettings", "DiffusersPipelineBackend", "GeneratorBackend",
+           "GeneratorSettings", "PipelineSettings", "condition_channels", "layout_condition"]

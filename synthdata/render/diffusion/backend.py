@@ -8,19 +8,21 @@ Labels come from the ray-cast G-buffer exactly as with ``backend=raycast``; only
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 import torch
+from pydantic import Field
 
 from ...motion.types import Trajectories
-from ...recipe.schema import BackendSpec, RecipeSpec
 from ...scene.types import Scene
 from ..backend import BACKENDS
-from ..raycast import RaycastBackend
 from ..types import Frames
-from .base import LayoutPainter, semantic_of
+from .base import GeneratorBackend, GeneratorSettings, semantic_of
 
-__all__ = ["DiffusionBackend", "semantic_table"]
+if TYPE_CHECKING:
+    from ...recipe.schema import RecipeSpec
+
+__all__ = ["DiffusionBackend", "DiffusionSettings", "semantic_table"]
 
 
 def semantic_table(recipe_classes: Sequence[str], model_classes: Sequence[str]) -> torch.Tensor:
@@ -28,11 +30,26 @@ def semantic_table(recipe_classes: Sequence[str], model_classes: Sequence[str]) 
     return torch.tensor([0] + [list(model_classes).index(n) + 1 for n in recipe_classes], dtype=torch.long)
 
 
-class DiffusionBackend(LayoutPainter):
+class DiffusionSettings(GeneratorSettings):
+    """``backend=diffusion``: ``checkpoint`` is a directory written by ``synthdata train-generator``;
+    ``scheduler`` defaults to the checkpoint's; ``init: raycast`` refines the noised ray-cast render
+    (SDEdit) with ``strength`` in (0, 1] (1 = pure noise); ``allow_resize`` samples a clip size other
+    than the checkpoint's training size (refused otherwise)."""
+
+    checkpoint: Optional[str] = None
+    scheduler: Optional[Literal["dpmsolver", "ddim", "flowmatch"]] = None
+    init: Literal["noise", "raycast"] = "noise"
+    strength: float = Field(0.5, gt=0.0, le=1.0)
+    allow_resize: bool = False
+
+
+class DiffusionBackend(GeneratorBackend):
     name = "diffusion"
+    Settings = DiffusionSettings
+    settings: DiffusionSettings
 
     @classmethod
-    def check(cls, spec: RecipeSpec) -> list[tuple[str, str]]:
+    def check(cls, spec: "RecipeSpec") -> list[tuple[str, str]]:
         """Everything that can be known from JSON before weights load or a GPU is touched: the
         checkpoint's classes, VAE, size, scheduler, memory."""
         from ...errors import UserError
@@ -41,7 +58,7 @@ class DiffusionBackend(LayoutPainter):
         from .objectives import OBJECTIVES
         from .presets import size_multiple
 
-        b = spec.backend
+        b = DiffusionSettings.model_validate(spec.backend.settings)
         try:
             cfg = read_config(b.checkpoint)
             vae_dir = Path(b.checkpoint) / "vae"
@@ -59,7 +76,7 @@ class DiffusionBackend(LayoutPainter):
                              f"expects {cfg['latent_channels']}"))
         c = spec.clip
         trained = (cfg["width"], cfg["height"], cfg["frames"])
-        if (c.width, c.height, c.frames) != trained and not getattr(b, "allow_resize", False):
+        if (c.width, c.height, c.frames) != trained and not b.allow_resize:
             problems.append(("clip.width/clip.height/clip.frames",
                              f"{c.width}/{c.height}/{c.frames} differ from the {'/'.join(map(str, trained))} "
                              "backend.checkpoint was trained at; use that size, or backend.allow_resize=true to "
@@ -81,21 +98,20 @@ class DiffusionBackend(LayoutPainter):
             problems.append(("backend.clip_batch", f"{msg}; lower backend.clip_batch, clip.frames or the clip size"))
         return problems
 
-    def __init__(self, spec: BackendSpec, device: torch.device | str = "cpu"):
+    def __init__(self, settings: DiffusionSettings | None = None, device: torch.device | str = "cpu"):
         from .attention import chunk_temporal_attention
         from .checkpoint import load_generator
 
-        self.spec = spec
-        self.device = torch.device(device)
-        self.gen = load_generator(spec.checkpoint, self.device)
-        chunk_temporal_attention(self.gen.model.unet, spec.attention_chunk)
-        self.layout = RaycastBackend(spec, self.device)
+        super().__init__(settings, device)
+        self.gen = load_generator(self.settings.checkpoint, self.device)
+        chunk_temporal_attention(self.gen.model.unet, self.settings.attention_chunk)
 
-    def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
         from .condition import layout_condition
         from .sampling import sample_clips
 
-        layouts = [self.layout.render(scene, traj, width, height) for scene, traj in items]
+        s = self.settings
+        layouts = [self.gbuffer(scene, traj) for scene, traj in items]
         conds = []
         for (scene, _), f in zip(items, layouts):
             table = semantic_table(scene.class_names, self.gen.class_names).to(f.instance.device)
@@ -105,11 +121,11 @@ class DiffusionBackend(LayoutPainter):
                                           f.flow_fwd if "flow_fwd" in used else None, len(self.gen.class_names)))
         cond = torch.stack(conds).permute(0, 2, 1, 3, 4)  # (B,C,T,H,W)
         init = None
-        if self.spec.init == "raycast":
+        if s.init == "raycast":
             init = torch.stack([f.rgb for f in layouts]).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        video = sample_clips(self.gen, cond, [scene.generator_seed for scene, _ in items], steps=self.spec.steps,
-                             scheduler=self.spec.scheduler, guidance=self.spec.guidance, init=init,
-                             strength=self.spec.strength if init is not None else 1.0, precision=self.spec.precision)
+        video = sample_clips(self.gen, cond, [scene.generator_seed for scene, _ in items], steps=s.steps,
+                             scheduler=s.scheduler, guidance=s.guidance, init=init,
+                             strength=s.strength if init is not None else 1.0, precision=s.precision)
         rgb = ((video + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 4, 1)  # (B,T,H,W,3)
         return [Frames(**{**vars(f), "rgb": rgb[i].to(f.rgb.device)}) for i, f in enumerate(layouts)]
 

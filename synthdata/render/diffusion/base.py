@@ -1,19 +1,26 @@
-"""What the generator backends share: a ray-cast layout pass, and clip batching.
+"""What the generator backends share: settings, a ray-cast pass for the labels, clip batching.
 
-Both ``diffusion`` and ``diffusers_pipeline`` paint pixels over the ray-caster's G-buffer; the shard
-runner hands them ``clip_batch`` clips at a time through ``render_many``.
+Both ``diffusion`` and ``diffusers_pipeline`` paint pixels over the G-buffer of a ray-cast pass of the
+same scene: every label comes from that pass, only ``rgb`` is generated. The ray-caster gets its own
+:class:`RaycastSettings` (``backend.raycast``), never the generator's settings.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from typing import Literal, Sequence
+
 import numpy as np
 import torch
+from pydantic import Field
 
 from ...motion.types import Trajectories
 from ...scene.types import Scene
+from ..backend import Backend, BackendSettings
+from ..raycast import RaycastBackend, RaycastSettings
 from ..types import Frames
 
-__all__ = ["LayoutPainter", "semantic_of"]
+__all__ = ["GeneratorBackend", "GeneratorSettings", "semantic_of"]
 
 
 def semantic_of(scene: Scene, instance: torch.Tensor) -> torch.Tensor:
@@ -22,15 +29,43 @@ def semantic_of(scene: Scene, instance: torch.Tensor) -> torch.Tensor:
     return table[instance.long()]
 
 
-class LayoutPainter:
-    """Mixin for backends that batch across clips: they define ``render_many``; ``render`` is its
-    one-clip case and ``clip_batch`` comes from the spec."""
+class GeneratorSettings(BackendSettings):
+    """Settings every generator backend has. ``clip_batch`` clips are sampled together; ``guidance`` is
+    the classifier-free guidance scale (1 = off); ``attention_chunk`` caps the batch of one temporal
+    attention call (CUDA grid limit); ``precision: auto`` is bf16 on CUDA, fp32 elsewhere."""
 
-    spec: object  # BackendSpec, with clip_batch
+    steps: int = Field(25, ge=1, le=1000)
+    guidance: float = Field(2.0, ge=0.0, le=50.0)
+    clip_batch: int = Field(8, ge=1, le=1024)
+    attention_chunk: int = Field(65535, ge=1)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    raycast: RaycastSettings = RaycastSettings()
 
     @property
-    def clip_batch(self) -> int:
-        return self.spec.clip_batch
+    def clips_per_batch(self) -> int:
+        return self.clip_batch
 
-    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
-        return self.render_many([(scene, traj)], width, height)[0]  # type: ignore[attr-defined]
+    @property
+    def rays_per_pixel(self) -> int:
+        return self.raycast.rays_per_pixel
+
+
+class GeneratorBackend(Backend):
+    """Base of backends whose pixels come from a generator: ``render`` is the one-clip case of
+    ``render_many``, and :meth:`gbuffer` is the ray-cast pass every label comes from."""
+
+    settings: GeneratorSettings
+
+    def __init__(self, settings: GeneratorSettings | None = None, device: torch.device | str = "cpu"):
+        super().__init__(settings, device)
+        self.raycaster = RaycastBackend(self.settings.raycast, self.device)
+
+    def gbuffer(self, scene: Scene, traj: Trajectories) -> Frames:
+        return self.raycaster.render(scene, traj)
+
+    def render(self, scene: Scene, traj: Trajectories) -> Frames:
+        return self.render_many([(scene, traj)])[0]
+
+    @abstractmethod
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
+        """Every clip's G-buffer with generated ``rgb``."""

@@ -19,19 +19,20 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 import torch
 
 from ...motion.types import Trajectories
-from ...recipe.schema import BackendSpec, RecipeSpec
 from ...scene.types import Scene
 from ..backend import BACKENDS
-from ..raycast import RaycastBackend
 from ..types import Frames
-from .base import LayoutPainter, semantic_of
+from .base import GeneratorBackend, GeneratorSettings, semantic_of
 
-__all__ = ["DiffusersPipelineBackend", "check_pipeline_folder", "read_model_index"]
+if TYPE_CHECKING:
+    from ...recipe.schema import RecipeSpec
+
+__all__ = ["DiffusersPipelineBackend", "PipelineSettings", "check_pipeline_folder", "read_model_index"]
 
 #: pipelines' sides must be multiples of this (their check_inputs refuse others)
 SIDE_MULTIPLE = 8
@@ -83,14 +84,27 @@ def _pipeline_class(index: dict[str, Any]):
     return cls if isinstance(cls, type) and issubclass(cls, diffusers.DiffusionPipeline) else None
 
 
-class DiffusersPipelineBackend(LayoutPainter):
+class PipelineSettings(GeneratorSettings):
+    """``backend=diffusers_pipeline``: ``path`` is a local folder written by a diffusers video
+    pipeline's ``save_pretrained`` (with a ControlNet); ``control`` picks which map is fed as control
+    frames; ``prompt`` needs the pipeline's own tokenizer and text encoder."""
+
+    path: Optional[str] = None
+    control: Literal["depth", "semantic"] = "depth"
+    prompt: Optional[str] = None
+    guidance: float = 1.0
+
+
+class DiffusersPipelineBackend(GeneratorBackend):
     name = "diffusers_pipeline"
+    Settings = PipelineSettings
+    settings: PipelineSettings
 
     @classmethod
-    def check(cls, spec: RecipeSpec) -> list[tuple[str, str]]:
+    def check(cls, spec: "RecipeSpec") -> list[tuple[str, str]]:
         from ...errors import UserError
 
-        b = spec.backend
+        b = PipelineSettings.model_validate(spec.backend.settings)
         if importlib.util.find_spec("transformers") is None:  # diffusers' video pipelines import it
             return [("backend.name", "diffusers_pipeline needs transformers: pip install 'synthdata[pipelines]'")]
         try:
@@ -113,48 +127,46 @@ class DiffusersPipelineBackend(LayoutPainter):
                                                  "video pipelines need"))
         return problems
 
-    def __init__(self, spec: BackendSpec, device: torch.device | str = "cpu"):
+    def __init__(self, settings: PipelineSettings | None = None, device: torch.device | str = "cpu"):
         from diffusers import DiffusionPipeline
 
         from .attention import chunk_temporal_attention
+        from .sampling import torch_dtype
 
-        self.spec = spec
-        self.device = torch.device(device)
+        super().__init__(settings, device)
+        spec = self.settings
         index = check_pipeline_folder(spec.path)  # also here: workers build backends from specs alone
         absent = {k: None for k, v in index.items() if isinstance(v, list) and v[0] is None}
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(spec.precision, torch.float32)
-        if spec.precision == "auto" and self.device.type == "cuda":
-            dtype = torch.bfloat16
+        dtype = torch_dtype(spec.precision, self.device)
         self.pipe = DiffusionPipeline.from_pretrained(spec.path, dtype=dtype, use_safetensors=True,
                                                       local_files_only=True, low_cpu_mem_usage=False, **absent)
         self.pipe.to(self.device)
         self.pipe.set_progress_bar_config(disable=True)
         chunk_temporal_attention(self.pipe.unet, spec.attention_chunk)
-        self.layout = RaycastBackend(spec, self.device)
         self._embeds = self._prompt_embeds()
         self._call_params = inspect.signature(type(self.pipe).__call__).parameters
 
     def _prompt_embeds(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.spec.prompt is not None:
-            pos, neg = self.pipe.encode_prompt(self.spec.prompt, self.device, 1, True, negative_prompt="")
+        if self.settings.prompt is not None:
+            pos, neg = self.pipe.encode_prompt(self.settings.prompt, self.device, 1, True, negative_prompt="")
             return pos, neg
         dim = self.pipe.unet.config.cross_attention_dim
         z = torch.zeros(1, 1, dim, device=self.device, dtype=self.pipe.unet.dtype)
         return z, z
 
-    def render_many(self, items: Sequence[tuple[Scene, Trajectories]], width: int, height: int) -> list[Frames]:
+    def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
         from PIL import Image
 
         from .control import CONTROLS
         from .sampling import clip_noise
 
-        control = CONTROLS[self.spec.control]
+        control = CONTROLS[self.settings.control]
         vae_scale = 2 ** (len(self.pipe.vae.config.block_out_channels) - 1)
         latent_ch = self.pipe.unet.config.in_channels
         out = []
         for scene, traj in items:
-            f = self.layout.render(scene, traj, width, height)
-            T = f.num_frames
+            f = self.gbuffer(scene, traj)
+            T, height, width = f.instance.shape
             frames = control(f.depth, semantic_of(scene, f.instance), len(scene.class_names)).cpu().numpy()
             latents = clip_noise([scene.generator_seed], (latent_ch, T, height // vae_scale, width // vae_scale))
             kwargs: dict[str, Any] = {}
@@ -162,7 +174,7 @@ class DiffusersPipelineBackend(LayoutPainter):
                 kwargs["controlnet_frame_indices"] = list(range(T))
             pos, neg = self._embeds
             video = self.pipe(prompt_embeds=pos, negative_prompt_embeds=neg, num_frames=T, height=height, width=width,
-                              num_inference_steps=self.spec.steps, guidance_scale=self.spec.guidance,
+                              num_inference_steps=self.settings.steps, guidance_scale=self.settings.guidance,
                               conditioning_frames=[Image.fromarray(x) for x in frames], output_type="pt",
                               latents=latents.to(self.device, self.pipe.unet.dtype),
                               generator=torch.Generator().manual_seed(scene.generator_seed % 2**63), **kwargs).frames[0]

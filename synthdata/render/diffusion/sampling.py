@@ -19,17 +19,21 @@ from .checkpoint import Generator
 from .condition import resize_condition
 from .objectives import make_scheduler
 
-__all__ = ["sample_clips", "clip_noise", "autocast"]
+__all__ = ["sample_clips", "clip_noise", "autocast", "torch_dtype"]
+
+
+def torch_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """``precision`` setting → compute dtype. ``auto``: bf16 on CUDA, fp32 elsewhere (CPU bf16 is slower
+    than fp32 on most CPUs)."""
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
 
 
 def autocast(device: torch.device, precision: str):
-    """``auto``: bf16 on CUDA, fp32 elsewhere (CPU bf16 is slower than fp32 on most CPUs)."""
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    if precision == "auto" and device.type == "cuda":
-        dtype = torch.bfloat16
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    """Autocast to :func:`torch_dtype`, or nothing for fp32."""
+    dtype = torch_dtype(precision, device)
+    return contextlib.nullcontext() if dtype == torch.float32 else torch.autocast(device.type, dtype=dtype)
 
 
 def clip_noise(seeds: Sequence[int], shape: tuple[int, ...]) -> torch.Tensor:

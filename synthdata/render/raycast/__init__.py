@@ -1,7 +1,7 @@
 """Procedural ray-cast backend (``backend=raycast``)."""
 
-from .backend import RaycastBackend
+from .backend import RaycastBackend, RaycastSettings
 from .primitives import PRIMITIVES
 from .textures import TEXTURES
 
-__all__ = ["PRIMITIVES", "RaycastBackend", "TEXTURES"]
+__all__ = ["PRIMITIVES", "RaycastBackend", "RaycastSettings", "TEXTURES"]

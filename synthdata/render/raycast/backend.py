@@ -8,20 +8,22 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pydantic import Field
+
 from ...motion.types import Trajectories
-from ...recipe.schema import BackendSpec
 from ...scene.types import Scene
-from ..backend import BACKENDS
+from ..backend import BACKENDS, Backend, BackendSettings
 from ..types import Frames
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
 
-__all__ = ["RaycastBackend"]
+__all__ = ["RaycastBackend", "RaycastSettings"]
 
 INF = float("inf")
 
@@ -95,7 +97,7 @@ class _SceneTensors:
             radius_host=np.linalg.norm(objs.half_size, axis=-1).reshape(-1),
             radius=torch.as_tensor(np.linalg.norm(objs.half_size, axis=-1).reshape(-1), **f32),
             cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
-            K=traj.K, half=torch.as_tensor(objs.half_size, **f32).reshape(-1, 3), groups=groups,
+            K=scene.camera.K, half=torch.as_tensor(objs.half_size, **f32).reshape(-1, 3), groups=groups,
             prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in objs.primitive], device=device),
             prim_names=prim_names,
             tex_of_owner=torch.tensor([tex_names.index(t) for t in env.ground.texture + mat.texture], device=device),
@@ -109,26 +111,39 @@ class _SceneTensors:
         )
 
 
-class RaycastBackend:
+class RaycastSettings(BackendSettings):
+    """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample: 2``
+    renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``frame_batch`` bounds how many
+    frames are ray-cast at once (memory)."""
+
+    supersample: Literal[1, 2] = 1
+    shadows: bool = True
+    frame_batch: int = Field(8, ge=1, le=1024)
+
+    @property
+    def rays_per_pixel(self) -> int:
+        return self.supersample ** 2
+
+
+class RaycastBackend(Backend):
     """``backend=raycast``: see the module docstring and docs/backends.md."""
 
     name = "raycast"
+    Settings = RaycastSettings
+    settings: RaycastSettings
     #: Screen-space (camera rays) and light-space (shadow rays) culling; only a speed-up, the output
     #: is bit-identical with it off (tested).
     cull = True
 
-    def __init__(self, spec: BackendSpec | None = None, device: torch.device | str = "cpu"):
-        self.spec = spec or BackendSpec()
-        self.device = torch.device(device)
-
     # -- public ---------------------------------------------------------------------------------------
-    def render(self, scene: Scene, traj: Trajectories, width: int, height: int) -> Frames:
+    def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
+        height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
         parts = []
-        for start in range(0, traj.num_frames, self.spec.frame_batch):
-            ks = torch.arange(start, min(start + self.spec.frame_batch, traj.num_frames), device=self.device) + 1
+        for start in range(0, traj.num_frames, step):
+            ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
-            if self.spec.supersample == 2:
+            if self.settings.supersample == 2:
                 hi = self._trace(scene, st, ks, height, width, scale=2, labels=False)["rgb_linear"]
                 out["rgb_linear"] = F.avg_pool2d(hi.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
             parts.append(out)
@@ -306,7 +321,7 @@ class RaycastBackend:
             L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
             ndl = torch.clamp(_dot(n, L), min=0)
             lit = ndl > 0
-            if self.spec.shadows and st.half.shape[0]:
+            if self.settings.shadows and st.half.shape[0]:
                 lit = lit & ~self._shadowed(st, ks, b, p_world + n * 1e-3, L)
             sun_rgb = torch.as_tensor(env.sun_color, dtype=torch.float32, device=self.device) * env.sun_intensity
             w = (ndl * lit)[:, None]
