@@ -9,11 +9,12 @@ returns only a small :class:`~synthdata.run.shard.ShardResult`, so the driver ne
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol, Sequence, TypeVar
 
 from ..errors import UserError
 from ..registry import Registry
@@ -23,6 +24,8 @@ from .shard import ShardFailed, ShardJob, ShardResult, run_shard
 __all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "DaskExecutor"]
 
 Outcome = ShardResult | ShardFailed
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Executor(Protocol, AbstractContextManager):
@@ -31,6 +34,12 @@ class Executor(Protocol, AbstractContextManager):
     def job_threads(self) -> int | None: ...
 
     def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]: ...
+
+    def imap(self, fn: Callable[[T], R], items: Sequence[T], keys: Sequence[str]) -> Iterator[tuple[int, R | Exception]]:
+        """``fn(item)`` for every item, as they complete: (position, result or the exception raised).
+        ``keys`` name the tasks (unique per run). Any picklable top-level ``fn`` runs here: shards,
+        ablation runs."""
+        ...
 
 
 class SyncExecutor:
@@ -49,12 +58,15 @@ class SyncExecutor:
     def job_threads(self) -> int | None:
         return None
 
-    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
-        for s in shards:
+    def imap(self, fn, items, keys):
+        for i, item in enumerate(items):
             try:
-                yield run_shard(job, s)
-            except ShardFailed as failure:
-                yield failure
+                yield i, fn(item)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, which decides
+                yield i, exc
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+        yield from _shard_outcomes(self, job, shards)
 
 
 @contextmanager
@@ -145,34 +157,45 @@ class DaskExecutor:
     def job_threads(self) -> int | None:
         return self.compute.threads_per_worker
 
-    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+    def imap(self, fn, items, keys):
         from distributed import as_completed
 
         limit = self.compute.max_in_flight or 2 * self.workers
         resources = {"GPU": 1} if self.gpus else None
-        todo = list(shards)
+        todo = list(range(len(items)))
+        index: dict[str, int] = {}
 
-        shard_of: dict[str, int] = {}
-
-        def submit(s: int):
-            # the key names the run and the shard: identical arguments of two runs never merge
-            f = self.client.submit(run_shard, job, s, key=f"shard-{job.recipe_hash[:12]}-{job.spec.seed}-{s:05d}",
-                                   pure=False, retries=self.compute.retries, resources=resources)
-            shard_of[f.key] = s
+        def submit(i: int):
+            f = self.client.submit(fn, items[i], key=keys[i], pure=False, retries=self.compute.retries,
+                                   resources=resources)
+            index[f.key] = i
             return f
 
         pending = as_completed([submit(todo.pop(0)) for _ in range(min(limit, len(todo)))])
         for future in pending:
             try:
-                yield future.result()
-            except ShardFailed as failure:
-                yield failure
-            except Exception as exc:  # e.g. KilledWorker: the task took down workers too often
-                yield ShardFailed(shard_of[future.key], None, None, "", f"{type(exc).__name__}: {exc}", "")
+                yield index[future.key], future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task took down workers too often
+                yield index[future.key], exc
             finally:
                 future.release()
             if todo:
                 pending.add(submit(todo.pop(0)))
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+        yield from _shard_outcomes(self, job, shards)
+
+
+def _shard_outcomes(executor: Executor, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+    """Shard tasks through ``executor.imap``: a failure that is not a :class:`ShardFailed` (a killed
+    worker) still names its shard."""
+    # the key names the run and the shard: identical arguments of two runs never merge
+    keys = [f"shard-{job.recipe_hash[:12]}-{job.spec.seed}-{s:05d}" for s in shards]
+    for i, out in executor.imap(functools.partial(run_shard, job), shards, keys):
+        if isinstance(out, ShardFailed) or not isinstance(out, Exception):
+            yield out
+        else:
+            yield ShardFailed(shards[i], None, None, "", f"{type(out).__name__}: {out}", "")
 
 
 EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
