@@ -31,20 +31,21 @@ from _machine import machine  # noqa: E402
 
 import synthdata  # noqa: E402
 from synthdata.train.state import load_state  # noqa: E402
-from synthdata.render.diffusion.checkpoint import FrameCodec, Generator  # noqa: E402
-from synthdata.render.diffusion.condition import condition_channels  # noqa: E402
-from synthdata.render.diffusion.model import LayoutVideoModel  # noqa: E402
-from synthdata.render.diffusion.objectives import make_scheduler  # noqa: E402
-from synthdata.render.diffusion.presets import MODEL_PRESETS, unet_config  # noqa: E402
-from synthdata.render.diffusion.sampling import autocast, clip_noise, sample_clips  # noqa: E402
+from synthdata.render.diffusion.model.checkpoint import FrameCodec, TrainedGenerator  # noqa: E402
+from synthdata.render.diffusion.conditioning.maps import condition_channels  # noqa: E402
+from synthdata.render.diffusion.model.unet import LayoutVideoModel  # noqa: E402
+from synthdata.render.diffusion.sampling.objectives import make_scheduler  # noqa: E402
+from synthdata.render.diffusion.model.presets import MODEL_PRESETS, unet_config  # noqa: E402
+from synthdata.render.diffusion.sampling.precision import autocast  # noqa: E402
+from synthdata.render.diffusion.sampling.sampler import clip_noise, sample_clips  # noqa: E402
 
 CLASSES = ["sphere", "cube", "cylinder"]
 
 
-def _model(name: str, device: torch.device) -> Generator:
+def _model(name: str, device: torch.device) -> TrainedGenerator:
     torch.manual_seed(0)
     m = LayoutVideoModel(class_names=CLASSES, unet_config=unet_config(MODEL_PRESETS.get(name))).to(device).eval()
-    return Generator(m, FrameCodec())
+    return TrainedGenerator(m, FrameCodec())
 
 
 def _cond(n: int, frames: int, size: int, device: torch.device) -> torch.Tensor:
@@ -61,7 +62,7 @@ def _sync(device: torch.device) -> None:
 
 
 def bench_train(a, device) -> dict:
-    from synthdata.render.diffusion.objectives import OBJECTIVES
+    from synthdata.render.diffusion.sampling.objectives import OBJECTIVES
 
     gen = _model(a.model, device)
     model = gen.model.train()
@@ -104,7 +105,7 @@ def bench_sample(a, device) -> dict:
             "guidance": a.guidance, "seconds": round(wall, 3)}
 
 
-def naive_loop(gen: Generator, cond: torch.Tensor, seeds, steps: int, guidance: float) -> torch.Tensor:
+def naive_loop(gen: TrainedGenerator, cond: torch.Tensor, seeds, steps: int, guidance: float) -> torch.Tensor:
     """What a per-clip pipeline call does: one clip at a time, two UNet passes per step for CFG."""
     outs = []
     for i, seed in enumerate(seeds):
@@ -224,7 +225,7 @@ def bench_guidance(a, device) -> dict:
 
 def checkpoint_pictures(ckpt: Path, data: Path, device: torch.device) -> None:
     """loss.png and samples/step-N.png for a checkpoint whose run was stopped between sample steps."""
-    from synthdata.render.diffusion.checkpoint import load_generator
+    from synthdata.render.diffusion.model.checkpoint import load_generator
     from synthdata.train.data import load_layout_clips
     from synthdata.train.loop import _write_samples
     from synthdata.train.report import plot_loss

@@ -19,7 +19,7 @@ import torch
 from ..errors import UserError
 from ..io.reader import open_dataset
 from ..integrations.torch_dataset import ClipDataset
-from ..render.diffusion.condition import ALL_MAPS, REQUIRED_MAPS, condition_channels, layout_condition
+from ..render.diffusion import ALL_MAPS, REQUIRED_MAPS, condition_channels, condition_maps
 
 __all__ = ["LayoutClips", "LayoutInfo", "inspect_layout_clips", "load_layout_clips"]
 
@@ -109,7 +109,7 @@ def load_layout_clips(path: str | Path, progress=None, info: LayoutInfo | None =
         missing_here = [m for m in info.maps if m not in maps]
         if missing_here:
             raise UserError("data", f"clip {clip_ids[i]} lacks {', '.join(missing_here)} maps that the first clip has")
-        conds[i] = layout_condition(maps["semantic"], maps.get("instance"), maps["depth"], maps.get("flow_fwd"),
+        conds[i] = condition_maps(maps["semantic"], maps.get("instance"), maps["depth"], maps.get("flow_fwd"),
                                     len(info.class_names)).permute(1, 0, 2, 3)
         videos[i] = video.permute(1, 0, 2, 3).float() / 127.5 - 1
         if progress:

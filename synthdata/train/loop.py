@@ -32,14 +32,9 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..io.manifest import atomic_write_bytes
 from ..render.backend import resolve_device
-from ..render.diffusion.attention import chunk_temporal_attention
-from ..render.diffusion.checkpoint import FrameCodec, Generator, load_vae, read_vae_config
-from ..render.diffusion.condition import resize_condition
-from ..render.diffusion.control import palette
-from ..render.diffusion.model import LayoutVideoModel
-from ..render.diffusion.objectives import OBJECTIVES
-from ..render.diffusion.presets import MODEL_PRESETS, size_multiple, unet_config
-from ..render.diffusion.sampling import autocast, sample_clips
+from ..render.diffusion import (MODEL_PRESETS, OBJECTIVES, FrameCodec, LayoutVideoModel, TrainedGenerator, autocast,
+                               chunk_temporal_attention, load_vae, palette, read_vae_config, resize_condition,
+                               sample_clips, size_multiple, unet_config)
 from .config import TrainConfig
 from .data import LayoutClips, LayoutInfo, inspect_layout_clips, load_layout_clips
 from .report import plot_loss, sample_grid
@@ -234,7 +229,7 @@ def _layout_rgb(cond: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 def _write_samples(out: Path, step: int, ema, codec: FrameCodec, data: LayoutClips, n: int = 4) -> None:
     k = min(n, len(data))
-    video = sample_clips(Generator(ema, codec), data.cond[:k], seeds=list(range(k)), steps=20)
+    video = sample_clips(TrainedGenerator(ema, codec), data.cond[:k], seeds=list(range(k)), steps=20)
     rows = []
     for i in range(k):
         rows += [("layout", _layout_rgb(data.cond[i], len(data.class_names))), ("sample", video[i].cpu()),

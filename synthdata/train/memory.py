@@ -59,7 +59,7 @@ def _activation_width(unet: dict[str, Any]) -> float:
 def bytes_per_pixel(preset) -> float:
     """A preset's measured training bytes per pixel-frame; unmeasured presets are scaled from the
     ``small`` preset by their channel widths."""
-    from ..render.diffusion.presets import MODEL_PRESETS, unet_config
+    from ..render.diffusion import MODEL_PRESETS, unet_config
 
     if preset.train_bytes_per_pixel:
         return float(preset.train_bytes_per_pixel)
@@ -71,7 +71,7 @@ def param_count(unet: dict[str, Any], num_classes: int, latent_channels: int) ->
     """Parameters of a LayoutVideoModel, counted on the meta device (no memory, no weights)."""
     import torch
 
-    from ..render.diffusion.model import LayoutVideoModel
+    from ..render.diffusion import LayoutVideoModel
 
     with torch.device("meta"):
         model = LayoutVideoModel(class_names=[f"c{i}" for i in range(num_classes)], unet_config=unet,
@@ -96,7 +96,7 @@ class TrainingMemory:
 def estimate_training(cfg, info, vae_cfg: dict[str, Any] | None) -> TrainingMemory:
     """Peak memory of ``train_generator(cfg)`` on a dataset described by ``info`` (``LayoutInfo``)."""
     from ..render.backend import resolve_device
-    from ..render.diffusion.presets import MODEL_PRESETS, unet_config
+    from ..render.diffusion import MODEL_PRESETS, unet_config
 
     preset = MODEL_PRESETS.get(cfg.model, "model")
     unet = unet_config(preset)
@@ -116,7 +116,8 @@ def check_training_memory(cfg, info, vae_cfg: dict[str, Any] | None, available: 
     """Refuse (one line naming batch, frames and size, the estimate and what is available) a run that
     would not fit; ``cfg.force_memory`` skips the check. ``available`` (bytes) replaces the measured
     free memory of host and device (tests; planning a run for another machine)."""
-    from ..render.diffusion.memory import HEADROOM, available_bytes, gib, host_available_bytes
+    from ..render.diffusion import HEADROOM, available_bytes, gib
+    from ..resources import host_available_bytes
 
     est = estimate_training(cfg, info, vae_cfg)
     if cfg.force_memory:
@@ -158,11 +159,8 @@ def measure_step_bytes(model: str, batch: int, frames: int, side: int, classes: 
 
     import torch
 
-    from ..render.diffusion.attention import chunk_temporal_attention
-    from ..render.diffusion.condition import condition_channels
-    from ..render.diffusion.model import LayoutVideoModel
-    from ..render.diffusion.objectives import OBJECTIVES
-    from ..render.diffusion.presets import MODEL_PRESETS, unet_config
+    from ..render.diffusion import (MODEL_PRESETS, OBJECTIVES, LayoutVideoModel, chunk_temporal_attention,
+                                    condition_channels, unet_config)
     from .config import TrainConfig
     from .loop import make_optimizer, train_step
 
@@ -200,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import numpy as np
 
-    from ..render.diffusion.presets import MODEL_PRESETS, unet_config
+    from ..render.diffusion import MODEL_PRESETS, unet_config
 
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--point":

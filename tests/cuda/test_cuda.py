@@ -201,7 +201,7 @@ def _attention(heads: int, dim_head: int, channels: int):
 def test_chunked_attention_matches_unchunked_on_cuda():
     from diffusers.models.attention_processor import AttnProcessor2_0
 
-    from synthdata.render.diffusion.attention import ChunkedAttnProcessor
+    from synthdata.render.diffusion.model.attention import ChunkedAttnProcessor
 
     attn = _attention(heads=2, dim_head=8, channels=16).to(CUDA)
     x = torch.randn(300, 4, 16, device=CUDA)  # (B·H·W rows, frames, channels)
@@ -223,7 +223,7 @@ def test_chunked_attention_past_the_grid_limit_matches_cpu():
     'CUDA error: invalid argument', and the CPU's unchunked result (fp32; bf16 loosely)."""
     from diffusers.models.attention_processor import AttnProcessor2_0
 
-    from synthdata.render.diffusion.attention import ChunkedAttnProcessor
+    from synthdata.render.diffusion.model.attention import ChunkedAttnProcessor
 
     rows = 70_000
     ref_attn = _attention(heads=2, dim_head=8, channels=16)  # dim_head 8: flash / memory-efficient kernels apply
@@ -256,11 +256,11 @@ def test_chunked_attention_past_the_grid_limit_matches_cpu():
 def test_video_unet_past_the_grid_limit(precision):
     """The ``small`` preset on 17 clips of 4×64×64: the full-resolution temporal transformer sees
     17·64·64 = 69,632 rows. With chunking installed the forward pass runs, and two chunk sizes agree."""
-    from synthdata.render.diffusion.attention import chunk_temporal_attention
-    from synthdata.render.diffusion.condition import condition_channels
-    from synthdata.render.diffusion.model import LayoutVideoModel
-    from synthdata.render.diffusion.presets import MODEL_PRESETS, unet_config
-    from synthdata.render.diffusion.sampling import autocast
+    from synthdata.render.diffusion.model.attention import chunk_temporal_attention
+    from synthdata.render.diffusion.conditioning.maps import condition_channels
+    from synthdata.render.diffusion.model.unet import LayoutVideoModel
+    from synthdata.render.diffusion.model.presets import MODEL_PRESETS, unet_config
+    from synthdata.render.diffusion.sampling.precision import autocast
 
     classes = ["sphere", "cube", "cylinder"]
     torch.manual_seed(0)
@@ -289,7 +289,7 @@ def test_video_unet_past_the_grid_limit(precision):
 # -- (v) bf16 training on CUDA --------------------------------------------------------------------------------------
 def test_bf16_training_step_on_cuda(tiny_dataset, tmp_path, monkeypatch):
     """A few bf16 steps of the tiny generator: finite losses, finite weights, and autocast really ran bf16."""
-    from synthdata.render.diffusion.checkpoint import load_generator
+    from synthdata.render.diffusion.model.checkpoint import load_generator
     from synthdata.train import TrainConfig, train_generator
 
     seen: list[tuple[str, torch.dtype]] = []

@@ -100,7 +100,7 @@ def test_pipeline_with_pickle_weights_is_refused_and_its_payload_never_runs(tiny
     import shutil
 
     from synthdata.errors import UserError
-    from synthdata.render.diffusion.pipeline_backend import DiffusersPipelineBackend, PipelineSettings
+    from synthdata.render.diffusion.backends.pipeline import DiffusersPipelineBackend, PipelineSettings
 
     from ..train.test_untrusted_state import plant_pickle
 

@@ -12,10 +12,10 @@ import torch
 
 import synthdata
 from synthdata.errors import RecipeError, UserError
-from synthdata.render.diffusion.attention import chunk_temporal_attention
-from synthdata.render.diffusion.checkpoint import load_generator, read_config
-from synthdata.render.diffusion.condition import condition_channels, layout_condition
-from synthdata.render.diffusion.sampling import sample_clips
+from synthdata.render.diffusion.model.attention import chunk_temporal_attention
+from synthdata.render.diffusion.model.checkpoint import load_generator, read_config
+from synthdata.render.diffusion.conditioning.maps import condition_channels, condition_maps
+from synthdata.render.diffusion.sampling.sampler import sample_clips
 
 from ..conftest import SYNC2, TINY, make_tiny_clip, run_cli, tiny_spec, train_tiny
 from .test_backend_contract import BackendContract
@@ -45,7 +45,7 @@ def _cond(shapes_clip, n_classes: int) -> torch.Tensor:
     f = shapes_clip.frames
     table = torch.as_tensor(np.concatenate([[0], shapes_clip.scene.objects.class_id]))
     sem = table[f.instance.long()]
-    return layout_condition(sem, f.instance, f.depth, f.flow_fwd, n_classes).permute(1, 0, 2, 3)[None]
+    return condition_maps(sem, f.instance, f.depth, f.flow_fwd, n_classes).permute(1, 0, 2, 3)[None]
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +240,7 @@ class _Oracle(torch.nn.Module):
         super().__init__()
         from types import SimpleNamespace
 
-        from synthdata.render.diffusion.objectives import _acp
+        from synthdata.render.diffusion.sampling.objectives import _acp
 
         self.x0, self.acp = x0, _acp
         self.config = SimpleNamespace(objective=objective)
@@ -261,10 +261,10 @@ class _Oracle(torch.nn.Module):
 @pytest.mark.parametrize("objective, scheduler", [("v", "ddim"), ("v", "dpmsolver"), ("flow", "flowmatch"),
                                                   ("flow", "dpmsolver")])
 def test_an_oracle_denoiser_recovers_the_clean_clip(objective, scheduler):
-    from synthdata.render.diffusion.checkpoint import FrameCodec, Generator
+    from synthdata.render.diffusion.model.checkpoint import FrameCodec, TrainedGenerator
 
     x0 = torch.rand(1, 3, 2, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    gen = Generator(_Oracle(x0, objective), FrameCodec())
+    gen = TrainedGenerator(_Oracle(x0, objective), FrameCodec())
     cond = torch.zeros(2, 5, 2, 8, 8)
     out = sample_clips(gen, cond, seeds=[1, 2], steps=8, scheduler=scheduler)
     torch.testing.assert_close(out, x0.expand_as(out), atol=5e-3, rtol=0)  # dpmsolver-flow rounds t to ints

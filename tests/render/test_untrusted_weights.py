@@ -12,7 +12,7 @@ import torch
 
 import synthdata
 from synthdata.errors import RecipeError, UserError
-from synthdata.render.diffusion.checkpoint import load_generator, load_vae, read_config
+from synthdata.render.diffusion.model.checkpoint import load_generator, load_vae, read_config
 from synthdata.train import TrainConfig, train_generator
 
 from ..conftest import TINY, run_cli

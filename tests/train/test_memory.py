@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthdata.errors import UserError
-from synthdata.render.diffusion.presets import MODEL_PRESETS, unet_config
+from synthdata.render.diffusion.model.presets import MODEL_PRESETS, unet_config
 from synthdata.train import TrainConfig, train_generator
 from synthdata.train.data import LayoutInfo
 from synthdata.train.memory import check_training_memory, param_count, step_bytes

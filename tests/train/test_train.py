@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 
 import synthdata
 from synthdata.errors import UserError
-from synthdata.render.diffusion.checkpoint import FrameCodec, load_generator
-from synthdata.render.diffusion.objectives import OBJECTIVES
+from synthdata.render.diffusion.model.checkpoint import FrameCodec, load_generator
+from synthdata.render.diffusion.sampling.objectives import OBJECTIVES
 from synthdata.train import TrainConfig, load_train_config, train_generator
 from synthdata.train.data import load_layout_clips
 from synthdata.train.loop import build_model

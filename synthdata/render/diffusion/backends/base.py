@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from ...motion.types import Trajectories
-from ...scene.types import Scene
-from ..backend import Backend, BackendSettings
-from ..raycast import RaycastBackend, RaycastSettings
-from ..types import Frames
+from ....motion.types import Trajectories
+from ....scene.types import Scene
+from ...backend import Backend, BackendSettings
+from ...raycast import RaycastBackend, RaycastSettings
+from ...types import Frames
 
 __all__ = ["GeneratorBackend", "GeneratorSettings", "semantic_of"]
 

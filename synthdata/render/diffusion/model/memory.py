@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ...resources import host_available_bytes
+from ....resources import host_available_bytes
 
 __all__ = ["estimate_bytes", "host_available_bytes", "available_bytes", "check_fits", "gib"]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["condition_channels", "layout_condition", "resize_condition", "EXTRA_CHANNELS", "ALL_MAPS",
+__all__ = ["condition_channels", "condition_maps", "resize_condition", "EXTRA_CHANNELS", "ALL_MAPS",
            "REQUIRED_MAPS"]
 
 #: G-buffer maps a condition can use, and those it cannot do without
@@ -55,7 +55,7 @@ def _boundaries(instance: torch.Tensor) -> torch.Tensor:
     return edge.float()
 
 
-def layout_condition(semantic: torch.Tensor, instance: torch.Tensor | None, depth: torch.Tensor,
+def condition_maps(semantic: torch.Tensor, instance: torch.Tensor | None, depth: torch.Tensor,
                      flow: torch.Tensor | None, num_classes: int) -> torch.Tensor:
     """G-buffer of one clip → (T,C,H,W) condition (see the module docstring for the channels)."""
     T, H, W = semantic.shape

@@ -16,7 +16,7 @@ import torch
 from diffusers import ModelMixin, UNet3DConditionModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 
-from .condition import condition_channels
+from ..conditioning.maps import condition_channels
 from .presets import size_multiple
 
 __all__ = ["LayoutVideoModel"]

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Literal, Optional, Sequence
 import torch
 from pydantic import Field
 
-from ...motion.types import Trajectories
-from ...scene.types import Scene
-from ..backend import BACKENDS
-from ..types import Frames
+from ....motion.types import Trajectories
+from ....scene.types import Scene
+from ...backend import BACKENDS
+from ...types import Frames
 from .base import GeneratorBackend, GeneratorSettings, semantic_of
 
 if TYPE_CHECKING:
-    from ...recipe.schema import RecipeSpec
+    from ....recipe.schema import RecipeSpec
 
 __all__ = ["DiffusionBackend", "DiffusionSettings", "semantic_table"]
 
@@ -52,11 +52,11 @@ class DiffusionBackend(GeneratorBackend):
     def check(cls, spec: "RecipeSpec") -> list[tuple[str, str]]:
         """Everything that can be known from JSON before weights load or a GPU is touched: the
         checkpoint's classes, VAE, size, scheduler, memory."""
-        from ...errors import UserError
-        from .checkpoint import read_config, read_vae_config
-        from .memory import check_fits, estimate_bytes
-        from .objectives import OBJECTIVES
-        from .presets import size_multiple
+        from ....errors import UserError
+        from ..model.checkpoint import read_config, read_vae_config
+        from ..model.memory import check_fits, estimate_bytes
+        from ..sampling.objectives import OBJECTIVES
+        from ..model.presets import size_multiple
 
         b = DiffusionSettings.model_validate(spec.backend.settings)
         try:
@@ -99,16 +99,16 @@ class DiffusionBackend(GeneratorBackend):
         return problems
 
     def __init__(self, settings: DiffusionSettings | None = None, device: torch.device | str = "cpu"):
-        from .attention import chunk_temporal_attention
-        from .checkpoint import load_generator
+        from ..model.attention import chunk_temporal_attention
+        from ..model.checkpoint import load_generator
 
         super().__init__(settings, device)
         self.gen = load_generator(self.settings.checkpoint, self.device)
         chunk_temporal_attention(self.gen.model.unet, self.settings.attention_chunk)
 
     def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
-        from .condition import layout_condition
-        from .sampling import sample_clips
+        from ..conditioning.maps import condition_maps
+        from ..sampling.sampler import sample_clips
 
         s = self.settings
         layouts = [self.gbuffer(scene, traj) for scene, traj in items]
@@ -117,7 +117,7 @@ class DiffusionBackend(GeneratorBackend):
             table = semantic_table(scene.class_names, self.gen.class_names).to(f.instance.device)
             semantic = table[semantic_of(scene, f.instance)]
             used = self.gen.model.config.condition_maps  # drop maps the model was trained without
-            conds.append(layout_condition(semantic, f.instance if "instance" in used else None, f.depth,
+            conds.append(condition_maps(semantic, f.instance if "instance" in used else None, f.depth,
                                           f.flow_fwd if "flow_fwd" in used else None, len(self.gen.class_names)))
         cond = torch.stack(conds).permute(0, 2, 1, 3, 4)  # (B,C,T,H,W)
         init = None

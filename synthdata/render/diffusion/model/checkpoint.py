@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from ...errors import UserError
-from .condition import ALL_MAPS
+from ....errors import UserError
+from ..conditioning.maps import ALL_MAPS
 
-__all__ = ["FrameCodec", "Generator", "PICKLE_SUFFIXES", "read_config", "read_json_config", "read_vae_config",
+__all__ = ["FrameCodec", "TrainedGenerator", "PICKLE_SUFFIXES", "read_config", "read_json_config", "read_vae_config",
            "refuse_pickle_weights", "load_vae", "load_generator"]
 
 #: weight formats that are pickles (torch.save, pickle, joblib …): refused wherever weights are read
@@ -159,7 +159,7 @@ class FrameCodec(torch.nn.Module):
 
 
 @dataclass
-class Generator:
+class TrainedGenerator:
     """What sampling needs: the model (EMA weights) and its frame codec, on one device."""
 
     model: Any  # LayoutVideoModel
@@ -182,8 +182,8 @@ def load_vae(path: str | Path, field: str):
         raise UserError(field, f"cannot load an AutoencoderKL from {path}: {str(exc).splitlines()[0]}") from None
 
 
-def load_generator(path: str | Path, device: torch.device, field: str = "backend.checkpoint") -> Generator:
-    from .model import LayoutVideoModel
+def load_generator(path: str | Path, device: torch.device, field: str = "backend.checkpoint") -> TrainedGenerator:
+    from .unet import LayoutVideoModel
 
     cfg = read_config(path, field)
     model = LayoutVideoModel.from_pretrained(str(Path(path) / "model"), use_safetensors=True, local_files_only=True,
@@ -192,4 +192,4 @@ def load_generator(path: str | Path, device: torch.device, field: str = "backend
     codec = FrameCodec(vae, cfg.get("latent_scaling_factor", 1.0))
     model.requires_grad_(False)
     codec.requires_grad_(False)
-    return Generator(model, codec)
+    return TrainedGenerator(model, codec)

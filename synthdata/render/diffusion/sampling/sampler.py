@@ -10,30 +10,16 @@ in [-1, 1].
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable, Sequence
 
 import torch
 
-from .checkpoint import Generator
-from .condition import resize_condition
+from ..model.checkpoint import TrainedGenerator
+from ..conditioning.maps import resize_condition
 from .objectives import make_scheduler
+from .precision import autocast
 
-__all__ = ["sample_clips", "clip_noise", "autocast", "torch_dtype"]
-
-
-def torch_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """``precision`` setting → compute dtype. ``auto``: bf16 on CUDA, fp32 elsewhere (CPU bf16 is slower
-    than fp32 on most CPUs)."""
-    if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
-
-
-def autocast(device: torch.device, precision: str):
-    """Autocast to :func:`torch_dtype`, or nothing for fp32."""
-    dtype = torch_dtype(precision, device)
-    return contextlib.nullcontext() if dtype == torch.float32 else torch.autocast(device.type, dtype=dtype)
+__all__ = ["sample_clips", "clip_noise"]
 
 
 def clip_noise(seeds: Sequence[int], shape: tuple[int, ...]) -> torch.Tensor:
@@ -42,7 +28,7 @@ def clip_noise(seeds: Sequence[int], shape: tuple[int, ...]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_clips(gen: Generator, cond: torch.Tensor, seeds: Sequence[int], steps: int = 25,
+def sample_clips(gen: TrainedGenerator, cond: torch.Tensor, seeds: Sequence[int], steps: int = 25,
                  scheduler: str | None = None, guidance: float = 1.0, init: torch.Tensor | None = None,
                  strength: float = 1.0, precision: str = "auto",
                  callback: Callable[[int, int], None] | None = None) -> torch.Tensor:

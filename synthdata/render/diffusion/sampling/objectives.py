@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from ...registry import Registry
+from ....registry import Registry
 
 __all__ = ["Objective", "OBJECTIVES", "SCHEDULERS", "make_scheduler", "TRAIN_TIMESTEPS"]
 
@@ -115,7 +115,7 @@ SCHEDULERS.register("flowmatch", _flowmatch)
 def make_scheduler(name: str | None, objective: str, field: str = "backend.scheduler"):
     """A fresh scheduler for ``objective``; ``None`` picks the objective's default. Incompatible pairs
     (e.g. DDIM for a flow-matching model) raise a :class:`UserError` naming ``field``."""
-    from ...errors import UserError
+    from ....errors import UserError
 
     obj = OBJECTIVES.get(objective, "objective")
     name = name or obj.schedulers[0]

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 import torch
 
-from ...motion.types import Trajectories
-from ...scene.types import Scene
-from ..backend import BACKENDS
-from ..types import Frames
+from ....motion.types import Trajectories
+from ....scene.types import Scene
+from ...backend import BACKENDS
+from ...types import Frames
 from .base import GeneratorBackend, GeneratorSettings, semantic_of
 
 if TYPE_CHECKING:
-    from ...recipe.schema import RecipeSpec
+    from ....recipe.schema import RecipeSpec
 
 __all__ = ["DiffusersPipelineBackend", "PipelineSettings", "check_pipeline_folder", "read_model_index"]
 
@@ -44,8 +44,8 @@ COMPONENT_LIBRARIES = ("diffusers", "transformers")
 
 
 def read_model_index(path: str | None, field: str = "backend.path") -> dict[str, Any]:
-    from ...errors import UserError
-    from .checkpoint import read_json_config
+    from ....errors import UserError
+    from ..model.checkpoint import read_json_config
 
     if path is None:
         raise UserError(field, "required: a local directory written by a diffusers pipeline's save_pretrained")
@@ -59,8 +59,8 @@ def check_pipeline_folder(path: str | None, field: str = "backend.path") -> dict
     """The model index of a local pipeline folder that is safe to hand to ``from_pretrained``: a
     diffusers pipeline class, components from diffusers/transformers only, no pickle-format weights
     anywhere in it (one-line :class:`UserError` naming what is wrong)."""
-    from ...errors import UserError
-    from .checkpoint import refuse_pickle_weights
+    from ....errors import UserError
+    from ..model.checkpoint import refuse_pickle_weights
 
     index = read_model_index(path, field)
     name = index.get("_class_name")
@@ -102,7 +102,7 @@ class DiffusersPipelineBackend(GeneratorBackend):
 
     @classmethod
     def check(cls, spec: "RecipeSpec") -> list[tuple[str, str]]:
-        from ...errors import UserError
+        from ....errors import UserError
 
         b = PipelineSettings.model_validate(spec.backend.settings)
         if importlib.util.find_spec("transformers") is None:  # diffusers' video pipelines import it
@@ -130,8 +130,8 @@ class DiffusersPipelineBackend(GeneratorBackend):
     def __init__(self, settings: PipelineSettings | None = None, device: torch.device | str = "cpu"):
         from diffusers import DiffusionPipeline
 
-        from .attention import chunk_temporal_attention
-        from .sampling import torch_dtype
+        from ..model.attention import chunk_temporal_attention
+        from ..sampling.precision import torch_dtype
 
         super().__init__(settings, device)
         spec = self.settings
@@ -157,8 +157,8 @@ class DiffusersPipelineBackend(GeneratorBackend):
     def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
         from PIL import Image
 
-        from .control import CONTROLS
-        from .sampling import clip_noise
+        from ..conditioning.control import CONTROLS
+        from ..sampling.sampler import clip_noise
 
         control = CONTROLS[self.settings.control]
         vae_scale = 2 ** (len(self.pipe.vae.config.block_out_channels) - 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...registry import Registry
+from ....registry import Registry
 
 __all__ = ["ModelPreset", "MODEL_PRESETS", "unet_config", "size_multiple"]
 

@@ -1,0 +1,1 @@
+"""Conditioning: G-buffer maps → the model's condition tensor, and ControlNet control frames."""

@@ -1,0 +1,1 @@
+"""Sampling: objectives and their schedulers, the batched sampler, precision."""
