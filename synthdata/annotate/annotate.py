@@ -9,11 +9,11 @@ from ..motion.types import Trajectories
 from ..recipe.schema import AnnotationSpec
 from ..render.types import Frames
 from ..scene.types import Scene
-from .box3d import boxes_3d
+from .kinds import enabled_kinds
 from .masks import coverage_boxes, instance_rles, instance_stats
 from .types import Annotations
 
-__all__ = ["annotate"]
+__all__ = ["annotate", "switches"]
 
 
 def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:
@@ -25,7 +25,8 @@ def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:
 
 def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationSpec | None = None) -> Annotations:
     """Every label of one clip, on the host, honouring the recipe's ``annotations`` switches (a label
-    switched off is ``None``; visibility flags are always derived, from amodal coverage)."""
+    switched off is ``None``; visibility flags are always derived, from amodal coverage); every enabled
+    registered label kind (:mod:`.kinds`) lands in ``labels``."""
     spec = spec or AnnotationSpec()
     T, N = frames.num_frames, len(scene.objects)
     vis_px, vis_box = instance_stats(frames.instance, N)  # (T,N), (T,N,4)
@@ -53,13 +54,17 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
         truncated=rows(in_view & border),
         in_view=rows(in_view),
         mask_rle=rles,
-        box3d=boxes_3d(traj.object_poses, traj.camera_poses, scene.objects.half_size) if spec.box3d else None,
         semantic=_host(semantic, spec.semantic, np.uint8 if sem_dtype == torch.uint8 else np.uint16),
         depth=_host(frames.depth, spec.depth),
         flow_fwd=_host(frames.flow_fwd, spec.flow),
         flow_bwd=_host(frames.flow_bwd, spec.flow),
         instance=_host(frames.instance, spec.instance, np.uint16),
-        normals=_host(frames.normals, spec.normals),
         num_frames=T,
         num_objects=N,
+        labels={k.name: k.compute(frames, scene, traj) for k in enabled_kinds(switches(spec))},
     )
+
+
+def switches(spec: AnnotationSpec) -> dict[str, bool]:
+    """Every ``annotations.<name>`` switch, the recipe's own and those of registered label kinds."""
+    return {**spec.model_dump(), **(spec.model_extra or {})}

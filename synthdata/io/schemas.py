@@ -1,5 +1,6 @@
 """Arrow schemas of the three tables, defined once. Schema metadata carries the format version and the
-class map so a Parquet file is self-describing."""
+class map so a Parquet file is self-describing. Columns of label kinds (``synthdata.annotate.kinds``)
+follow the fixed columns: core kinds always, other kinds when the recipe switches them on."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 
 import pyarrow as pa
 
+from ..annotate import LabelKind, kinds_of_table
 from .encoding import ENCODED_TYPE
 from .layout import FORMAT_NAME, FORMAT_VERSION
 
-__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "with_metadata"]
+__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "kind_field", "table_schema", "with_metadata"]
 
 BOX = pa.list_(pa.float32(), 4)
 
@@ -32,7 +34,7 @@ CLIPS_SCHEMA = pa.schema([
     ("params", pa.string()),  # JSON of what was sampled
 ])
 
-FRAMES_SCHEMA = pa.schema([
+_FRAMES_FIXED = pa.schema([
     ("clip_id", pa.string()),
     ("frame_index", pa.int32()),
     ("timestamp", pa.float32()),
@@ -43,16 +45,9 @@ FRAMES_SCHEMA = pa.schema([
     ("flow_bwd", ENCODED_TYPE),  # (H,W,2) float16 pixels to the previous frame
     ("semantic", ENCODED_TYPE),  # (H,W) uint8/uint16 class id, 0 background
     ("instance", ENCODED_TYPE),  # (H,W) uint16 track_id + 1, 0 background
-    ("normals", ENCODED_TYPE),  # (H,W,3) float16 world-frame normals (when enabled)
 ])
 
-BOX3D = pa.struct([
-    ("center", pa.list_(pa.float32(), 3)),  # camera frame, metres
-    ("size", pa.list_(pa.float32(), 3)),  # length, width, height (object x, y, z extents)
-    ("rotation", pa.list_(pa.float32(), 4)),  # quaternion x, y, z, w; object → camera
-])
-
-OBJECTS_SCHEMA = pa.schema([
+_OBJECTS_FIXED = pa.schema([
     ("clip_id", pa.string()),
     ("frame_index", pa.int32()),
     ("track_id", pa.int32()),
@@ -67,9 +62,25 @@ OBJECTS_SCHEMA = pa.schema([
     ("truncated", pa.bool_()),
     ("in_view", pa.bool_()),
     ("mask_rle", pa.string()),  # COCO compressed RLE counts, size = (height, width) of the clip
-    ("box3d", BOX3D),
 ])
+_FIXED = {"clips": CLIPS_SCHEMA, "frames": _FRAMES_FIXED, "objects": _OBJECTS_FIXED}
 
+
+def kind_field(kind: LabelKind) -> pa.Field:
+    """A label kind's column: its Arrow type, or an encoded map (like ``depth``)."""
+    return pa.field(kind.name, kind.arrow_type if kind.arrow_type is not None else ENCODED_TYPE)
+
+
+def table_schema(table: str, switches: dict | None = None) -> pa.Schema:
+    """The schema of ``table`` for a recipe's ``annotations`` switches: the fixed columns, then the
+    core label kinds (``box3d``; ``normals``), then other switched-on kinds by name."""
+    base = _FIXED[table]
+    return pa.schema([*base, *(kind_field(k) for k in kinds_of_table(table, switches))]) if table != "clips" else base
+
+
+#: the format's schemas (fixed + core kind columns): what every reader may rely on
+FRAMES_SCHEMA = table_schema("frames")
+OBJECTS_SCHEMA = table_schema("objects")
 SCHEMAS = {"clips": CLIPS_SCHEMA, "frames": FRAMES_SCHEMA, "objects": OBJECTS_SCHEMA}
 
 

@@ -14,12 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..annotate import kinds_of_table, switches
 from ..recipe.schema import RecipeSpec
 from .encoding import encode_array
 from .layout import TABLES, Layout
 from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
-from .schemas import SCHEMAS, with_metadata
+from .schemas import table_schema, with_metadata
 from .video import encode_mp4
 
 __all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows"]
@@ -46,8 +47,9 @@ def _encoded(x: np.ndarray | None, k: int, dtype: str | None = None):
     return None if x is None else encode_array(x[k], dtype) if dtype else encode_array(x[k])
 
 
-def frame_rows(rec: ClipRecord) -> list[dict]:
-    """One row per frame: camera and the maps the annotations carry (``None`` → null)."""
+def frame_rows(rec: ClipRecord, kinds=()) -> list[dict]:
+    """One row per frame: camera, the maps the annotations carry (``None`` → null) and the frames-table
+    label ``kinds``."""
     a = rec.annotations
     f16 = np.finfo(np.float16).max  # flows beyond it (points grazing the camera plane) saturate
     flow_f, flow_b = (None if x is None else np.clip(x, -f16, f16) for x in (a.flow_fwd, a.flow_bwd))
@@ -57,13 +59,21 @@ def frame_rows(rec: ClipRecord) -> list[dict]:
         "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
         "depth": _encoded(a.depth, k, "float32"), "flow_fwd": _encoded(flow_f, k, "float16"),
         "flow_bwd": _encoded(flow_b, k, "float16"), "semantic": _encoded(a.semantic, k),
-        "instance": _encoded(a.instance, k, "uint16"), "normals": _encoded(a.normals, k, "float16"),
+        "instance": _encoded(a.instance, k, "uint16"),
+        **{kind.name: _kind_value(kind, a.labels.get(kind.name), k) for kind in kinds},
     } for k in range(a.num_frames)]
 
 
-def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
+def _kind_value(kind, values: np.ndarray | None, k: int):
+    """Frame ``k``'s value of a frames-table label kind: an encoded map, or a plain value."""
+    if values is None:
+        return None
+    return _encoded(values, k, kind.map_dtype) if kind.arrow_type is None else values[k]
+
+
+def object_rows(rec: ClipRecord, class_names: list[str], kinds=()) -> dict[str, Any]:
     """Column-wise rows of the objects table (vectorised; boxes of empty masks and labels switched off
-    become nulls)."""
+    become nulls), with the objects-table label ``kinds``."""
     a = rec.annotations
     R = a.num_rows
 
@@ -74,12 +84,6 @@ def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
         valid = ~np.isnan(b).any(1)
         return pa.FixedSizeListArray.from_arrays(flat, 4, mask=pa.array(~valid))
 
-    box3d_type = SCHEMAS["objects"].field("box3d").type
-    box3d = pa.nulls(R, box3d_type) if a.box3d is None else pa.StructArray.from_arrays(
-        [pa.FixedSizeListArray.from_arrays(pa.array(a.box3d[:, s].reshape(-1), pa.float32()), n)
-         for s, n in ((slice(0, 3), 3), (slice(3, 6), 3), (slice(6, 10), 4))],
-        names=["center", "size", "rotation"],
-    )
     return {
         "clip_id": pa.array([rec.clip_id] * R), "frame_index": a.frame_index, "track_id": a.track_id,
         "class_id": a.class_id, "class_name": pa.array([class_names[c - 1] for c in a.class_id], pa.string()),
@@ -87,7 +91,8 @@ def object_rows(rec: ClipRecord, class_names: list[str]) -> dict[str, Any]:
         "visible_fraction": a.visible_fraction, "visible_pixels": a.visible_pixels,
         "amodal_pixels": pa.nulls(R, pa.int64()) if a.amodal_pixels is None else a.amodal_pixels,
         "occluded": a.occluded, "truncated": a.truncated,
-        "in_view": a.in_view, "mask_rle": pa.array(a.mask_rle, pa.string()), "box3d": box3d,
+        "in_view": a.in_view, "mask_rle": pa.array(a.mask_rle, pa.string()),
+        **{kind.name: kind.arrow(a.labels.get(kind.name), R) for kind in kinds},
     }
 
 
@@ -120,6 +125,9 @@ class ShardWriter:
         self.clips: list[dict] = []
         self.frames: list[dict] = []
         self.objects: list[dict[str, Any]] = []
+        on = switches(spec.annotations)
+        self.schemas = {t: table_schema(t, on) for t in TABLES}
+        self.kinds = {t: kinds_of_table(t, on) for t in ("frames", "objects")}
 
     def add(self, rec: ClipRecord) -> None:
         if self._pool is None:
@@ -141,8 +149,8 @@ class ShardWriter:
             encode_mp4(rec.rgb, self.stage.video(rec.clip_id), rec.traj.fps, spec.output.video_codec, spec.output.crf)
         with self.timer("write"):
             self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
-            self.frames.extend(frame_rows(rec))
-            self.objects.append(object_rows(rec, spec.class_names))
+            self.frames.extend(frame_rows(rec, self.kinds["frames"]))
+            self.objects.append(object_rows(rec, spec.class_names, self.kinds["objects"]))
         self.clip_ids.append(rec.clip_id)
         self.clip_indices.append(rec.clip_index)
 
@@ -154,9 +162,9 @@ class ShardWriter:
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
             tables = {
-                "clips": pa.Table.from_pylist(self.clips, schema=SCHEMAS["clips"]),
-                "frames": pa.Table.from_pylist(self.frames, schema=SCHEMAS["frames"]),
-                "objects": _objects_table(self.objects, SCHEMAS["objects"]),
+                "clips": pa.Table.from_pylist(self.clips, schema=self.schemas["clips"]),
+                "frames": pa.Table.from_pylist(self.frames, schema=self.schemas["frames"]),
+                "objects": _objects_table(self.objects, self.schemas["objects"]),
             }
             for name, table in tables.items():
                 # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping

@@ -180,7 +180,12 @@ class ObjectGroupSpec(_Spec):
 
 
 class AnnotationSpec(_Spec):
-    """Which labels to emit. Boxes, classes and track ids are always written."""
+    """Which labels to emit. Boxes, classes and track ids are always written. Other keys switch label
+    kinds registered by plug-ins (``annotations.<kind>: true``), checked against the label-kind registry
+    by :func:`synthdata.run.check.check_recipe`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False,
+                              json_schema_extra={"additionalProperties": {"type": "boolean"}})
 
     masks: bool = True
     amodal: bool = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..annotate import LABEL_KINDS
 from ..errors import RecipeError, UserError
 from ..io.sinks import SINKS
 from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
@@ -66,6 +67,11 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     backend settings resolved (defaults filled in) when fine."""
     problems: list[tuple[str, str]] = []
     backend = _check_backend(problems, spec)
+    for name, value in (spec.annotations.model_extra or {}).items():
+        if name not in LABEL_KINDS:
+            problems.append((f"annotations.{name}", LABEL_KINDS.unknown_message(name)))
+        elif not isinstance(value, bool):
+            problems.append((f"annotations.{name}", f"expected true or false, got {value!r}"))
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)

@@ -113,7 +113,8 @@ def test_box3d_is_in_camera_frame(occlusion_clip):
     lab = occlusion_clip.labels
     K = occlusion_clip.traj.K
     ball = int(np.flatnonzero(lab.class_id == 2)[0])
-    centre, size, q = lab.box3d[ball, :3], lab.box3d[ball, 3:6], lab.box3d[ball, 6:]
+    box3d = lab.labels["box3d"]
+    centre, size, q = box3d[ball, :3], box3d[ball, 3:6], box3d[ball, 6:]
     np.testing.assert_allclose(centre, [0, 0, 10], atol=1e-5)  # 10 m straight ahead
     np.testing.assert_allclose(size, [0.6, 0.6, 0.6], atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(q), 1, atol=1e-6)

@@ -107,7 +107,7 @@ def _assert_labels_close(ref: Annotations, got: Annotations, h: int, w: int) -> 
     for name in ("frame_index", "track_id", "class_id"):
         np.testing.assert_array_equal(getattr(ref, name), getattr(got, name), err_msg=name)
     assert (ref.semantic == got.semantic).mean() >= 0.999, "semantic maps differ on more than 0.1 % of pixels"
-    np.testing.assert_allclose(ref.box3d, got.box3d, atol=1e-5, err_msg="box3d (host-side, from trajectories)")
+    np.testing.assert_allclose(ref.labels["box3d"], got.labels["box3d"], atol=1e-5, err_msg="box3d (host-side, from trajectories)")
 
     for name, px in (("bbox_visible", "visible_pixels"), ("bbox_amodal", "amodal_pixels")):
         a, b = getattr(ref, name), getattr(got, name)

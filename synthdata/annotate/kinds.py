@@ -1,0 +1,71 @@
+"""Label kinds: one registry entry per kind of label, so a new label is one module.
+
+A :class:`LabelKind` says how the label is computed from a rendered clip (the G-buffer, the scene and
+its trajectories), which table stores it (``objects``: one value per (frame, object) row, frame-major;
+``frames``: one value per frame) and as what Arrow column. ``annotate`` computes every enabled kind;
+the Parquet sink adds its column; the recipe switches it with ``annotations.<name>``; readers see it
+as a column of that table. Built-in kinds are registered in their own modules (``box3d``, ``normals``);
+other packages register through the ``synthdata.label_kinds`` entry-point group.
+
+``core`` kinds are part of the dataset format: their column is always present (null when switched
+off), so every dataset of one format version has the same schema. Other kinds add their column only
+when switched on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..motion.types import Trajectories
+    from ..render.types import Frames
+    from ..scene.types import Scene
+
+__all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table"]
+
+
+@dataclass(frozen=True)
+class LabelKind:
+    """``compute(frames, scene, traj)`` returns (T·N, ...) rows for ``objects`` (row r = frame·N +
+    object) or (T, ...) per-frame values for ``frames``, on the host. ``arrow_type`` None means an
+    encoded per-frame map (``frames`` table, stored like depth, cast to ``map_dtype``);
+    ``to_arrow`` turns the computed rows into an Arrow array of ``arrow_type`` (default ``pa.array``)."""
+
+    name: str
+    table: Literal["objects", "frames"]
+    compute: Callable[["Frames", "Scene", "Trajectories"], np.ndarray]
+    arrow_type: pa.DataType | None = None
+    map_dtype: str | None = None
+    to_arrow: Callable[[np.ndarray], pa.Array] | None = None
+    default: bool = False
+    core: bool = False
+    doc: str = ""
+
+    def arrow(self, values: np.ndarray | None, rows: int) -> pa.Array:
+        """The column for ``rows`` rows: nulls when the kind is off (``values`` None)."""
+        if values is None:
+            return pa.nulls(rows, self.arrow_type)
+        return self.to_arrow(values) if self.to_arrow else pa.array(values, self.arrow_type)
+
+
+#: name → LabelKind
+LABEL_KINDS: Registry[LabelKind] = Registry("label kind", "synthdata.label_kinds")
+
+
+def enabled_kinds(switches: Mapping[str, Any]) -> list[LabelKind]:
+    """The kinds switched on by a recipe's ``annotations`` block (a kind it does not name takes its
+    default), in registry (name) order."""
+    return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names()) if bool(switches.get(k.name, k.default))]
+
+
+def kinds_of_table(table: str, switches: Mapping[str, Any] | None = None) -> list[LabelKind]:
+    """The kinds whose column a table has: core kinds always, others when switched on."""
+    on = {k.name for k in enabled_kinds(switches or {})}
+    return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names())
+            if k.table == table and (k.core or k.name in on)]
