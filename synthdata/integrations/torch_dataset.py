@@ -24,9 +24,13 @@ FLOAT_MAPS = ("depth", "flow_fwd", "flow_bwd", "normals")
 
 
 class ClipDataset(Dataset):
-    def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic")):
+    """``transform(item, seed)`` (e.g. ``synthdata.augment.load_pipeline("light")``) is applied to each
+    item with seed ``seed · 1_000_003 + index``: replayable, and independent of DataLoader workers."""
+
+    def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic"), transform=None, seed: int = 0):
         self.ds = ds
-        self.maps = tuple(maps)
+        self.maps = tuple(maps) + tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
+        self.transform, self.seed = transform, seed
 
     def __len__(self) -> int:
         return len(self.ds)
@@ -48,6 +52,8 @@ class ClipDataset(Dataset):
             if clip.frames().column(name).null_count == 0:
                 m = torch.from_numpy(clip.map(name).copy())
                 labels[name] = m.float() if name in FLOAT_MAPS else m.long()
+        if self.transform is not None:
+            return self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
         return video, labels
 
 

@@ -1,0 +1,100 @@
+"""Named augmentation pipelines: a list of ops from ``recipes/augment/<name>.yaml`` (or a dict), applied
+to a ClipDataset item with every random value drawn from one seed.
+
+A config is data: ``{ops: [{name: hflip, p: 0.5}, {name: color_jitter, brightness: 0.3}, …]}``; op names
+come from the ``AUGMENTATIONS`` registry (did-you-mean on a typo), parameters are validated by each
+op's model, and nothing is imported or instantiated from the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+
+from ..errors import UserError, model_problems
+from .ops import AUGMENTATIONS, Op
+from .warp import warp_item
+
+__all__ = ["Pipeline", "load_pipeline", "pipeline_names"]
+
+
+def pipeline_names() -> list[str]:
+    from ..recipe.loading import config_dir
+
+    return sorted(p.stem for p in (config_dir() / "augment").glob("*.yaml"))
+
+
+@dataclass
+class Pipeline:
+    name: str
+    ops: list[Op]
+
+    @property
+    def maps_needed(self) -> tuple[str, ...]:
+        """Maps the ops read: depth for weather/night, the instance map so boxes follow geometry exactly."""
+        need = {"depth"} if any(op.kind == "depth" for op in self.ops) else set()
+        need |= {"instance"} if any(op.kind == "geometric" for op in self.ops) else set()
+        return tuple(sorted(need))
+
+    def __call__(self, item: tuple[torch.Tensor, dict], seed: int) -> tuple[torch.Tensor, dict]:
+        return self.apply_item(item, seed)
+
+    def apply_item(self, item: tuple[torch.Tensor, dict], seed: int) -> tuple[torch.Tensor, dict]:
+        """``(video (T,3,H,W) uint8, labels)`` → the augmented item; the same seed gives the same bytes."""
+        video, labels = item
+        if not self.ops:
+            return video, labels
+        rng = np.random.default_rng(seed)
+        T, _, H, W = video.shape
+        out, lab = video, dict(labels)
+        for op in self.ops:
+            on = rng.random() < op.params.p  # drawn for every op, so one op's p never shifts another's draws
+            draw = op.sample(rng, T, H, W)
+            if not on:
+                continue
+            if op.kind == "geometric":
+                out, lab = warp_item(out, lab, op.homography(draw, T, H, W))
+            else:
+                x = op.apply(out.float() / 255.0, lab, draw)
+                out = (x * 255).round().clamp(0, 255).to(video.dtype)
+        return out, lab
+
+
+def _build(name: str, cfg: Any, field: str) -> Pipeline:
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("ops", []), list) or set(cfg) - {"ops", "description"}:
+        raise UserError(field, "expected a mapping {ops: [{name: <op>, …}, …]}")
+    ops = []
+    for i, entry in enumerate(cfg.get("ops") or []):
+        where = f"{field}.ops.{i}"
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise UserError(where, "expected {name: <op>, <param>: <value>, …}")
+        params = {k: v for k, v in entry.items() if k != "name"}
+        cls = AUGMENTATIONS.get(entry["name"], f"{where}.name")
+        try:
+            ops.append(cls(**params))
+        except ValidationError as exc:
+            raise UserError(*model_problems(exc, where).problems[0]) from None
+    return Pipeline(name, ops)
+
+
+def load_pipeline(spec: str | dict | Pipeline, field: str = "augment") -> Pipeline:
+    """A shipped pipeline by name (``recipes/augment/<name>.yaml``), a dict, or a Pipeline."""
+    if isinstance(spec, Pipeline):
+        return spec
+    if isinstance(spec, dict):
+        return _build("custom", spec, field)
+    names = pipeline_names()
+    if spec not in names:
+        import difflib
+
+        close = difflib.get_close_matches(str(spec), names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(field, f"unknown augmentation pipeline {spec!r}{hint}; expected one of {', '.join(names)}")
+    from ..recipe.loading import config_dir
+    from ..recipe.yamlsafe import load_yaml
+
+    return _build(spec, load_yaml(config_dir() / "augment" / f"{spec}.yaml") or {"ops": []}, field)

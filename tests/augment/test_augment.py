@@ -1,0 +1,210 @@
+"""Every geometric op moves every label with the pixels; photometric ops touch pixels only; replayable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import synthdata
+from synthdata.augment import AUGMENTATIONS, Op, ParamCropModule, load_pipeline, register_op, warp_item
+from synthdata.errors import UserError
+from synthdata.integrations.torch_dataset import ClipDataset, collate_clips
+
+from ..conftest import SYNC2
+
+MAPS = ("semantic", "instance", "depth", "flow_fwd", "flow_bwd")
+GEOMETRIC = ["hflip", "crop", "affine", "perspective", "paramcrop"]
+PHOTOMETRIC = ["color_jitter", "blur", "noise", "jpeg", "h264", "fog", "rain", "night"]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> ClipDataset:
+    out = tmp_path_factory.mktemp("augment") / "shapes"
+    synthdata.generate("shapes", clips=2, out=out, compute=SYNC2, progress=False,
+                       overrides=["clip.frames=4", "clip.width=64", "clip.height=64", "device=cpu", "seed=5",
+                                  "output.video_codec=h264_lossless"])
+    return ClipDataset(synthdata.open_dataset(out), maps=MAPS)
+
+
+def _only(name: str, **params):
+    return load_pipeline({"ops": [{"name": name, "p": 1.0, **params}]})
+
+
+def _flow_hits(video, lab) -> float:
+    """Share of object pixels whose forward flow lands (inside the next frame) on the same object."""
+    inst, flow = lab["instance"], lab["flow_fwd"]
+    T, H, W = inst.shape
+    hits = total = 0
+    for t in range(T - 1):
+        ys, xs = torch.nonzero(inst[t] > 0, as_tuple=True)
+        f = flow[t, ys, xs].double()
+        tx, ty = (xs + 0.5 + f[:, 0]).floor().long(), (ys + 0.5 + f[:, 1]).floor().long()
+        ok = torch.isfinite(f).all(1) & (tx >= 1) & (tx < W - 1) & (ty >= 1) & (ty < H - 1)
+        # object-edge pixels are ambiguous after resampling: count interior pixels only
+        interior = torch.ones_like(ok)
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            interior &= inst[t, (ys + dy).clamp(0, H - 1), (xs + dx).clamp(0, W - 1)] == inst[t, ys, xs]
+        ok &= interior
+        hits += int((inst[t + 1, ty[ok], tx[ok]] == inst[t, ys[ok], xs[ok]]).sum())
+        total += int(ok.sum())
+    return hits / max(total, 1)
+
+
+def _homography(name: str, seed: int, shape, **params) -> torch.Tensor:
+    """The (T,3,3) warp the one-op pipeline applies for ``seed`` (its draws replayed in order)."""
+    op = AUGMENTATIONS.get(name)(p=1.0, **params)
+    T, _, H, W = shape
+    rng = np.random.default_rng(seed)
+    rng.random()
+    return op.homography(op.sample(rng, T, H, W), T, H, W) if op.kind == "geometric" else torch.eye(3).expand(T, 3, 3)
+
+
+def _rgb_follows(v0, v1, l1, A) -> float:
+    """Median colour difference between each interior object pixel of the output and the input pixel
+    the warp says it came from: small when the image and the labels moved together."""
+    from synthdata.augment.warp import apply_homography
+
+    T, _, H, W = v1.shape
+    ys, xs = torch.meshgrid(torch.arange(H) + 0.5, torch.arange(W) + 0.5, indexing="ij")
+    grid = torch.stack([xs, ys], -1).reshape(1, -1, 2).double()
+    src = apply_homography(torch.linalg.inv(A.double()), grid).floor().long()  # (T,HW,2)
+    inst = l1["instance"]
+    interior = inst > 0
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        interior &= torch.roll(inst, (dy, dx), (1, 2)) == inst
+    diffs = []
+    for t in range(T):
+        sx, sy = src[t, :, 0].reshape(H, W), src[t, :, 1].reshape(H, W)
+        ok = interior[t] & (sx >= 0) & (sx < W) & (sy >= 0) & (sy < H)
+        orig = v0[t][:, sy[ok], sx[ok]].float()
+        diffs.append((v1[t][:, ok].float() - orig).abs().mean(0))
+    return float(torch.cat(diffs).median())
+
+
+def check_labels(before, after, table: torch.Tensor, flow_floor: float, A: torch.Tensor) -> None:
+    """The checks a geometric op must pass (and a label-breaking op must fail)."""
+    (v0, l0), (v1, l1) = before, after
+    assert torch.equal(l1["semantic"], table[l1["instance"]]), "semantic map no longer matches the instance map"
+    for b, k, tr in zip(l1["boxes"], l1["frame_index"], l1["track_id"]):  # boxes = the warped mask's bbox
+        ys, xs = torch.nonzero(l1["instance"][k] == tr + 1, as_tuple=True)
+        assert b.tolist() == [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+    assert _flow_hits(v1, l1) >= flow_floor, "flow no longer carries object pixels onto their object"
+    assert _rgb_follows(v0, v1, l1, A) < 12, "the image moved without its labels"
+
+
+def _table(item) -> torch.Tensor:
+    inst, sem = item[1]["instance"], item[1]["semantic"]
+    table = torch.zeros(int(inst.max()) + 1, dtype=sem.dtype)
+    table[inst.flatten()] = sem.flatten()
+    return table
+
+
+@pytest.mark.parametrize("name", GEOMETRIC)
+def test_geometric_ops_move_every_label(clips, name):
+    item = clips[0]
+    floor = _flow_hits(*item) - 0.03  # what the renderer's own flow achieves, less resampling at edges
+    assert floor > 0.9
+    for seed in range(3):
+        out = _only(name)(item, seed=seed)
+        assert not torch.equal(out[0], item[0])
+        check_labels(item, out, _table(item), floor, _homography(name, seed, item[0].shape))
+
+
+def test_hflip_negates_dx_exactly(clips):
+    video, lab = clips[0]
+    _, out = _only("hflip")((video, lab), seed=0)
+    f0, f1 = lab["flow_fwd"], out["flow_fwd"]
+    inner = slice(1, -1)
+    assert torch.allclose(f1[:, :, inner, 0], -f0.flip(2)[:, :, inner, 0], atol=1e-4)
+    assert torch.allclose(f1[:, :, inner, 1], f0.flip(2)[:, :, inner, 1], atol=1e-4)
+    assert torch.equal(out["instance"], lab["instance"].flip(2))
+
+
+def test_a_label_breaking_op_is_caught(clips):
+    """A deliberately wrong op (flip the image, not the labels) must fail the same checks."""
+
+    @register_op
+    class FlipImageOnly(Op):
+        name = "flip_image_only"
+
+        def apply(self, video, labels, draw):
+            return video.flip(-1)
+
+    try:
+        item = clips[0]
+        with pytest.raises(AssertionError, match="the image moved without its labels"):
+            check_labels(item, _only("flip_image_only")(item, seed=0), _table(item), 0.0,
+                         _homography("flip_image_only", 0, item[0].shape))
+    finally:
+        AUGMENTATIONS._items.pop("flip_image_only")
+
+
+@pytest.mark.parametrize("name", PHOTOMETRIC)
+def test_photometric_and_depth_ops_leave_labels_alone(clips, name):
+    video, lab = clips[0]
+    out_v, out_l = _only(name)((video, lab), seed=1)
+    assert out_v.shape == video.shape and out_v.dtype == video.dtype and not torch.equal(out_v, video)
+    assert out_l.keys() == lab.keys() and all(torch.equal(out_l[k], lab[k]) for k in lab)
+
+
+def test_same_seed_same_bytes_other_seed_differs(clips):
+    pipe = load_pipeline("geometric")
+    a, b, c = pipe(clips[1], seed=7), pipe(clips[1], seed=7), pipe(clips[1], seed=8)
+    assert torch.equal(a[0], b[0]) and all(a[1][k].numpy().tobytes() == b[1][k].numpy().tobytes() for k in a[1])
+    assert not torch.equal(a[0], c[0])
+
+
+def test_fog_grows_with_depth():
+    T, H, W = 1, 4, 8
+    depth = torch.linspace(1, 100, W).expand(T, H, W).clone()
+    depth[..., -1] = float("inf")  # sky: all fog
+    video = torch.zeros(T, 3, H, W, dtype=torch.uint8)
+    out, _ = _only("fog", density=[0.05, 0.05])((video, {"depth": depth}), seed=0)
+    row = out[0, 0, 0].float()
+    assert (row[1:] >= row[:-1]).all() and row[-1] == round(0.75 * 255)
+
+
+def test_weather_without_depth_names_what_is_missing(clips):
+    video, lab = clips[0]
+    with pytest.raises(UserError, match="need the depth map"):
+        _only("fog")((video, {k: v for k, v in lab.items() if k != "depth"}), seed=0)
+
+
+def test_paramcrop_is_smooth_and_learnable(clips):
+    video, lab = clips[0]
+    crop = ParamCropModule(scale=0.7)
+    with torch.no_grad():
+        crop.coef[0, 1] = 0.2  # the centre drifts right over the clip
+    A = crop.homographies(4, 64, 64)
+    shifts = A[:, 0, 2].detach()
+    assert (shifts[1:] < shifts[:-1]).all()  # a window moving right: smooth, monotone translation
+    rgb, out = crop(video.float() / 255, lab)
+    rgb.mean().backward()
+    assert crop.coef.grad is not None and crop.coef.grad.abs().sum() > 0
+    before = crop.coef.detach().clone()
+    crop.adversarial_step(0.05)
+    assert not torch.equal(before, crop.coef.detach())
+    check_labels((video, lab), ((rgb.detach() * 255).round().to(torch.uint8), out), _table((video, lab)),
+                 _flow_hits(video, lab) - 0.05, A.detach())
+
+
+def test_bad_configs_name_the_field():
+    with pytest.raises(UserError, match="augment.ops.0.name: unknown augmentation 'hflp' \\(did you mean 'hflip'\\?\\)"):
+        load_pipeline({"ops": [{"name": "hflp"}]})
+    with pytest.raises(UserError, match="augment.ops.0.degrees: Input should be less than or equal to 180"):
+        load_pipeline({"ops": [{"name": "affine", "degrees": 400}]})
+    with pytest.raises(UserError, match="augment: unknown augmentation pipeline 'lihgt' \\(did you mean 'light'\\?\\)"):
+        load_pipeline("lihgt")
+
+
+def test_dataset_transform_in_a_dataloader_with_workers(clips):
+    ds = ClipDataset(clips.ds, maps=("semantic",), transform=load_pipeline("light"), seed=3)
+    assert "instance" in ds.maps  # the pipeline asks for what its geometric ops need
+    direct = [ds[i] for i in range(len(ds))]
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, collate_fn=collate_clips)
+    videos, labels = next(iter(loader))
+    assert torch.equal(videos, torch.stack([v for v, _ in direct]))
+    assert all(torch.equal(labels[i]["boxes"], direct[i][1]["boxes"]) for i in range(len(ds)))
