@@ -15,7 +15,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "load_recipe", "generate", "open_dataset", "list_recipes", "RecipeSpec", "UserError",
-           "ClipDataset", "to_fiftyone", "export"]
+           "ClipDataset", "to_fiftyone", "export", "ablate", "ablation_hook"]
 
 _LAZY = {
     "load_recipe": ("synthdata.api", "load_recipe"),
@@ -27,6 +27,8 @@ _LAZY = {
     "ClipDataset": ("synthdata.integrations.torch_dataset", "ClipDataset"),
     "to_fiftyone": ("synthdata.integrations.fiftyone", "to_fiftyone"),
     "export": ("synthdata.integrations", "export"),
+    "ablate": ("synthdata.evaluate.ablate", "ablate"),
+    "ablation_hook": ("synthdata.evaluate.ablate", "ablation_hook"),
 }
 
 

@@ -1,4 +1,5 @@
-"""``synthdata`` command line: generate, train-generator, evaluate, validate, info, verify, fiftyone, export, recipes.
+"""``synthdata`` command line: generate, train-generator, evaluate, ablate, validate, info, verify, fiftyone, export,
+recipes.
 
 Run arguments and recipe overrides share Hydra's ``key=value`` grammar::
 
@@ -183,6 +184,48 @@ def cmd_evaluate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(ns: argparse.Namespace) -> int:
+    """``synthdata ablate CONFIG out=DIR [compute=…] [key=value…] [-m only=a,b]``."""
+    from .evaluate.ablate import AblationFailed, ablate
+    from .run.compute import load_compute
+
+    run: dict[str, str] = {}
+    compute_args, overrides, sweeps = [], [], []
+    multirun = any(a in ("-m", "--multirun") for a in ns.args)
+    for a in (a for a in ns.args if a not in ("-m", "--multirun")):
+        key, sep, value = a.partition("=")
+        if not sep:
+            raise UserError(a, "expected key=value (out=…, progress=…, compute=…, compute.<field>=…, or an ablation "
+                               "override such as budget.steps=500)")
+        if key in ("out", "progress", "compute"):
+            run[key] = value
+        elif key.startswith("compute."):
+            compute_args.append(a)
+        elif multirun and "," in value:
+            sweeps.append((key, value.split(",")))
+        else:
+            overrides.append(a)
+    if "out" not in run:
+        raise UserError("out", "required: the folder for runs and the report, e.g. out=ablations/synth-ratio")
+    if len(sweeps) > 1:
+        raise UserError(sweeps[1][0], "one swept key per multirun (e.g. -m only=a,b)")
+    compute = load_compute(run.get("compute", "local"), compute_args)
+    jobs = [[]] if not sweeps else [[f"{sweeps[0][0]}={v}"] for v in sweeps[0][1]]
+    for job in jobs:
+        only = [v.split("=", 1)[1] for v in job if v.startswith("only=")]
+        extra = [v for v in job if not v.startswith("only=")]
+        try:
+            result = ablate(ns.config, run["out"], overrides=[*overrides, *extra], compute=compute,
+                            progress=_bool(run.get("progress")), only=only or None)
+        except AblationFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        for line in result.verdicts:
+            print(line)
+        print(f"report: {result.report}")
+    return 0
+
+
 def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
@@ -265,6 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--reference", help="dataset with the same clip ids to compare against (PSNR/SSIM)")
     ev.add_argument("--seg-steps", type=int, default=300)
     ev.set_defaults(fn=cmd_evaluate)
+    ab = sub.add_parser("ablate", help="train a downstream task per arm × seed with equal compute; report paired "
+                                       "bootstrap intervals against the baseline arm",
+                        description="synthdata ablate <config.yaml> out=<dir> [compute=local|sync] [key=value …] "
+                                    "[-m only=armA,armB] (docs/evaluation.md)")
+    ab.add_argument("config")
+    ab.add_argument("args", nargs=argparse.REMAINDER,
+                    help="out=…, progress=…, compute=…, compute.<field>=…, ablation overrides; -m/--multirun sweeps "
+                         "one key over comma-separated values, one ablation job per value (runs are cached)")
+    ab.set_defaults(fn=cmd_ablate)
     v = sub.add_parser("validate", help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
     v.add_argument("overrides", nargs="*")

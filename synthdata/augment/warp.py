@@ -19,7 +19,6 @@ Shapes: video (T,3,H,W) uint8 or float; maps (T,H,W[,C]); boxes (M,4) xyxy with 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 __all__ = ["warp_item", "apply_homography", "ROW_KEYS"]
 

@@ -28,8 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Union
@@ -40,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UserError
+from ..io.atomic import atomic_path
 
 __all__ = ["EncoderConfig", "ENCODER_SIZES", "VideoEncoder", "train_video_encoder", "load_clips", "clip_windows",
            "sample_view_starts", "augment_views", "info_nce", "with_config", "CONFIG_NAME", "WEIGHTS_NAME"]
@@ -196,14 +195,8 @@ class VideoEncoder(nn.Module):
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         for name, write in ((WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": _CLASS})),
                             (CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(cfg, indent=1)))):
-            fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{name}.")
-            os.close(fd)
-            try:
-                write(tmp)
-                os.replace(tmp, d / name)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with atomic_path(d / name) as tmp:
+                write(str(tmp))
         return d
 
     @classmethod

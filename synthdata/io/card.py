@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
 from .layout import Layout
-from .manifest import Manifest, atomic_write_bytes
+from .atomic import atomic_path, atomic_write_bytes
+from .manifest import Manifest
 from .video import decode_mp4
 
 __all__ = ["draw_labels", "contact_sheet", "write_card"]
@@ -71,9 +72,8 @@ def write_card(layout: Layout, manifest: Manifest, max_clips: int = 3) -> None:
     if len(ds):
         scale = max(1, 256 // max(info["resolution"]))
         sheet = contact_sheet(layout.root, ds.clips.slice(0, max_clips).to_pylist(), scale=scale)
-        tmp = layout.root / ".preview.png.tmp"
-        sheet.save(tmp, format="PNG")
-        tmp.replace(layout.root / "preview.png")
+        with atomic_path(layout.root / "preview.png") as tmp:
+            sheet.save(tmp, format="PNG")
     obj = ds.objects
     hist = ""
     if obj.num_rows:

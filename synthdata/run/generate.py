@@ -17,7 +17,8 @@ from .. import __version__
 from ..errors import UserError
 from ..io.card import write_card
 from ..io.layout import Layout
-from ..io.manifest import Manifest, atomic_write_bytes
+from ..io.atomic import atomic_write_bytes
+from ..io.manifest import Manifest
 from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec

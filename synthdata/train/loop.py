@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
-from ..io.manifest import atomic_write_bytes
+from ..io.atomic import atomic_write_bytes
 from ..render.backend import resolve_device
 from ..render.diffusion import (MODEL_PRESETS, OBJECTIVES, FrameCodec, LayoutVideoModel, TrainedGenerator, autocast,
                                chunk_temporal_attention, load_vae, palette, read_vae_config, resize_condition,

@@ -16,14 +16,13 @@ crafted file can at worst be refused.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import UserError
+from ..io.atomic import atomic_path
 
 __all__ = ["STATE_FILE", "LEGACY_STATE_FILE", "save_state", "load_state"]
 
@@ -90,14 +89,8 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 
     tensors: dict[str, torch.Tensor] = {}
     index = _encode(state, "", tensors, set())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": _FORMAT, "version": _VERSION, "index": json.dumps(index)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": _FORMAT, "version": _VERSION, "index": json.dumps(index)})
         raise
 
 

@@ -1,0 +1,99 @@
+"""Refusals before an ablation trains anything: each is one line naming the field, exit 2.
+
+- every dataset opens (quick verify) and all share one class list (a class id must mean one thing in
+  every arm and in the evaluation set);
+- the evaluation set shares no clip with any training set: the same media bytes (sha256 from the
+  manifests), or the same generated clip (equal per-clip seeds, which derive from the layout hash, the
+  root seed and the clip index);
+- the task and every augmentation pipeline exist (did-you-mean);
+- every arm has the same budget, unless ``allow_unequal_budget``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import UserError
+from .config import AblationSpec
+
+__all__ = ["OpenedData", "check_ablation"]
+
+
+@dataclass
+class OpenedData:
+    """The ablation's datasets, opened once: name → SynthDataset, and the evaluation set."""
+
+    train: dict
+    eval: object
+    eval_name: str
+    class_names: list[str]
+
+
+def _open(path: str, field: str):
+    from ...io.reader import open_dataset
+
+    if not Path(path).is_dir():
+        raise UserError(field, f"no dataset folder at {path}")
+    return open_dataset(path)
+
+
+def _media_hashes(ds) -> set[str]:
+    return {h for rel, h in ds.manifest.listed_files().items() if rel.startswith("media/")}
+
+
+def _clip_seeds(ds) -> set[int]:
+    """Per-clip seeds of a generated dataset (imported datasets have no recipe and no seeds)."""
+    if not ds.manifest.recipe:
+        return set()
+    return set(ds.clips.column("seed").to_pylist())
+
+
+def _check_budgets(spec: AblationSpec) -> None:
+    budgets = {a.name: spec.budget_of(a) for a in spec.arms}
+    if len({(b.steps, b.batch) for b in budgets.values()}) > 1 and not spec.allow_unequal_budget:
+        shown = ", ".join(f"{n}: {b.steps}×{b.batch}" for n, b in budgets.items())
+        raise UserError("arms.budget", f"arms must get the same compute (steps × batch) for a fair comparison, got "
+                                       f"{shown}; set allow_unequal_budget: true to compare them anyway")
+
+
+def _check_names(spec: AblationSpec) -> None:
+    from ...augment import load_pipeline
+    from ...tasks import TASKS
+
+    TASKS.get(spec.task.name, "task.name")(**spec.task.settings).size(spec.task.size)
+    for i, arm in enumerate(spec.arms):
+        load_pipeline(arm.augment, field=f"arms.{i}.augment")
+
+
+def _check_classes(train: dict, ev, eval_name: str) -> list[str]:
+    classes = {name: list(ds.class_names) for name, ds in train.items()}
+    classes.setdefault(eval_name, list(ev.class_names))
+    if len({tuple(c) for c in classes.values()}) > 1:
+        shown = "; ".join(f"{n} has {c}" for n, c in classes.items())
+        raise UserError("datasets", f"classes disagree (class ids would mean different things): {shown}")
+    return next(iter(classes.values()))
+
+
+def _check_overlap(train: dict, ev, eval_name: str) -> None:
+    media, seeds = _media_hashes(ev), _clip_seeds(ev)
+    for name, ds in train.items():
+        if name == eval_name:
+            raise UserError("eval", f"the evaluation set is the training set {name!r}")
+        shared = len(media & _media_hashes(ds)) or len(seeds & _clip_seeds(ds))
+        if shared:
+            raise UserError("eval", f"the evaluation set shares {shared} clip(s) with training set {name!r} "
+                                    f"({ds.root}); evaluate on clips no arm trains on")
+
+
+def check_ablation(spec: AblationSpec) -> OpenedData:
+    """Everything knowable before training; returns the opened datasets."""
+    _check_budgets(spec)
+    _check_names(spec)
+    used = {d for a in spec.arms for d in a.data}
+    train = {name: _open(spec.datasets[name], f"datasets.{name}") for name in spec.datasets if name in used}
+    eval_name = spec.eval if spec.eval in spec.datasets else "eval"
+    ev = _open(spec.datasets.get(spec.eval, spec.eval), "eval")
+    classes = _check_classes(train, ev, eval_name)
+    _check_overlap(train, ev, eval_name)
+    return OpenedData(train, ev, eval_name, classes)

@@ -1,0 +1,187 @@
+"""``AblationSpec``: what an ablation compares, validated before anything trains.
+
+An ablation trains one downstream ``task`` per **arm** × **seed** and scores every run on one
+evaluation set. An arm is a training-data mix (named datasets with mixing weights: ``real: 1`` plus
+``synthetic: 0.5`` draws two real clips for every synthetic one) and an augmentation pipeline. Every arm
+gets the same ``budget`` (optimizer steps × batch): the published pitfall is a baseline trained for
+less (Dream4Drive, arXiv 2510.19195), so unequal budgets are refused unless ``allow_unequal_budget``.
+
+Values come from a YAML file (bounded loader, no resolvers, no ``_target_``) plus ``key=value``
+overrides; paths in it are resolved against the file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ...errors import UserError, model_problems
+from ...io.safety import SAFE_ID
+
+__all__ = ["AblationSpec", "ArmSpec", "BudgetSpec", "TaskRef", "load_ablation"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class BudgetSpec(_Model):
+    """Training compute of one run: ``steps`` optimizer steps of ``batch`` clips (samples seen =
+    steps × batch), AdamW at ``lr``."""
+
+    steps: int = Field(200, ge=1, le=10_000_000)
+    batch: int = Field(4, ge=1, le=4096)
+    lr: float = Field(1e-3, gt=0, le=1.0)
+
+    @property
+    def samples(self) -> int:
+        return self.steps * self.batch
+
+
+class TaskRef(_Model):
+    """A downstream task by registry name (``synthdata.tasks``), its model size and settings."""
+
+    name: str = "segment"
+    size: str = "tiny"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ArmSpec(_Model):
+    """One arm: ``data`` maps dataset names (keys of ``datasets``) to mixing weights > 0;
+    ``augment`` names a pipeline of ``recipes/augment/`` or is one inline (``{ops: [...]}``); ``budget``
+    overrides the shared one (refused unless ``allow_unequal_budget``)."""
+
+    name: str = Field(pattern=SAFE_ID.pattern)
+    data: dict[str, float]
+    augment: str | dict[str, Any] = "none"
+    budget: Optional[BudgetSpec] = None
+
+    @field_validator("data")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("an arm needs at least one dataset, e.g. {real: 1.0}")
+        bad = {k: w for k, w in v.items() if not w > 0}
+        if bad:
+            raise ValueError(f"mixing weights must be > 0, got {bad}")
+        return v
+
+
+class BootstrapSpec(_Model):
+    resamples: int = Field(2000, ge=1000, le=1_000_000)
+    level: float = Field(0.95, gt=0.5, lt=1.0)
+    strata: Literal["none", "source", "class"] = "class"
+
+
+class AblationSpec(_Model):
+    """See the module docstring; docs/evaluation.md has a worked example."""
+
+    name: str = Field("ablation", pattern=SAFE_ID.pattern)
+    task: TaskRef = TaskRef()
+    datasets: dict[str, str]
+    eval: str
+    arms: list[ArmSpec] = Field(min_length=2)
+    baseline: Optional[str] = None
+    budget: BudgetSpec = BudgetSpec()
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    bootstrap: BootstrapSpec = BootstrapSpec()
+    allow_unequal_budget: bool = False
+    allow_few_seeds: bool = False
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    eval_every: int = Field(0, ge=0)  # learning curves: also score every N steps (0: loss curve only)
+    fiftyone: bool = False  # put each arm's predictions into the evaluation set's FiftyOne dataset
+    distances: bool = False  # video distances (FVD, KID) of each training dataset to the evaluation set
+    distance_steps: int = Field(200, ge=1, le=1_000_000)  # training steps of the contrastive encoder
+
+    @field_validator("datasets")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not SAFE_ID.match(name):
+                raise ValueError(f"dataset names are ids (letters, digits, '._-'), got {name!r}")
+        return v
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return list(range(v))  # `seeds: 3` means 0, 1, 2
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AblationSpec":
+        """Cross-field rules; each message starts with the field it is about (see :func:`_where`)."""
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arms|arm names must be unique, got {names}")
+        if self.baseline is not None and self.baseline not in names:
+            raise ValueError(f"baseline|{self.baseline!r} is not an arm; expected one of {', '.join(names)}")
+        for i, arm in enumerate(self.arms):
+            unknown = [d for d in arm.data if d not in self.datasets]
+            if unknown:
+                raise ValueError(f"arms.{i}.data|arm {arm.name!r} uses {unknown}, which are not in datasets "
+                                 f"({', '.join(self.datasets)})")
+        if len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
+            raise ValueError(f"seeds|seeds must be distinct and ≥ 0, got {self.seeds}")
+        if len(self.seeds) < 3 and not self.allow_few_seeds:
+            raise ValueError(f"seeds|{len(self.seeds)} seed(s) per arm cannot give an interval a reviewer trusts; "
+                             "use ≥ 3 (or allow_few_seeds: true)")
+        return self
+
+    @property
+    def baseline_arm(self) -> str:
+        return self.baseline or self.arms[0].name
+
+    def budget_of(self, arm: ArmSpec) -> BudgetSpec:
+        return arm.budget or self.budget
+
+
+def _where(exc: ValidationError) -> UserError:
+    """The first problem as one line; cross-field problems (``field|message``) name their field."""
+    first = exc.errors()[0]
+    if not first["loc"] and "|" in first["msg"]:
+        field, _, message = first["msg"].removeprefix("Value error, ").partition("|")
+        return UserError(field, message)
+    return UserError(*model_problems(exc, "").problems[0])
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Dataset paths relative to the config file; ``eval`` may name a dataset or be a path."""
+    out = dict(data)
+    if isinstance(data.get("datasets"), dict):
+        out["datasets"] = {k: str((base / v).resolve()) if isinstance(v, str) else v for k, v in data["datasets"].items()}
+    ev = data.get("eval")
+    if isinstance(ev, str) and ev not in out.get("datasets", {}):
+        out["eval"] = str((base / ev).resolve())
+    return out
+
+
+def load_ablation(config: str | Path | dict[str, Any] | AblationSpec, overrides: Sequence[str] = ()) -> AblationSpec:
+    """A YAML file, a dict or a spec, plus ``key=value`` / ``a.b=value`` overrides → :class:`AblationSpec`."""
+    if isinstance(config, AblationSpec):
+        if overrides:
+            raise UserError("overrides", "apply overrides when loading a file or dict, not to an AblationSpec")
+        return config
+    from ...recipe.loading import _parse_override, _set_in  # the recipe's override grammar, reused
+    from ...recipe.yamlsafe import load_yaml
+
+    if isinstance(config, dict):
+        data, base = dict(config), Path.cwd()
+    else:
+        path = Path(config).expanduser()
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            raise UserError("config", f"expected an ablation .yaml file, got {str(config)!r}")
+        data, base = load_yaml(path, where=str(config)), path.parent
+        if not isinstance(data, dict):
+            raise UserError(str(config), "expected a mapping of ablation fields")
+    for o in overrides:
+        kind, key, value = _parse_override(o)
+        if kind != "set":
+            raise UserError(key or o, "expected key=value")
+        data = _set_in(data, key.split("."), "", lambda old, v=value: v)
+    try:
+        return AblationSpec.model_validate(_resolve_paths(data, base))
+    except ValidationError as exc:
+        raise _where(exc) from None

@@ -1,0 +1,195 @@
+"""One ablation run: (arm, seed) → a trained task model, its scores on the evaluation set, on disk.
+
+``run_one`` is the pure function the executor ships to workers (Dask or in-process). Everything it
+needs is in the small :class:`RunJob`; datasets are opened in the worker. A run whose ``result.json``
+is on disk with the same job hash is returned as is (finished runs are cached; a rerun resumes),
+otherwise it is trained from scratch and written to a temporary folder that is renamed into place, so
+a run directory is whole or absent. Randomness: the sample plan, the model's initial weights and every
+augmentation draw come from the run's seed alone.
+
+Run directory ``runs/<arm>/seed-<seed>/``: ``result.json`` (scores, per-class, per-clip, loss and
+learning curves, samples seen per source), ``model.safetensors``, ``predictions.npz``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import AblationSpec
+from .mixing import plan_samples
+
+__all__ = ["RunJob", "RunResult", "run_one", "job_hash"]
+
+
+@dataclass(frozen=True)
+class RunJob:
+    spec: AblationSpec
+    arm: str
+    seed: int
+    out: str
+    hooks: tuple[str | None, str | None] = (None, None)  # (train hook, eval hook) names, see hooks.py
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.out) / "runs" / self.arm / f"seed-{self.seed}"
+
+    @property
+    def key(self) -> str:
+        return f"ablate-{self.spec.name}-{self.arm}-{self.seed}-{job_hash(self)[:10]}"
+
+
+@dataclass
+class RunResult:
+    arm: str
+    seed: int
+    metric: str
+    summary: dict[str, float]
+    per_class: dict[str, float]
+    per_clip: list[float]
+    clip_ids: list[str]
+    strata: list[str]
+    loss_curve: list[tuple[int, float]]
+    eval_curve: list[tuple[int, float]]
+    seen: dict[str, int]
+    steps: int
+    batch: int
+    seconds: float
+    job_hash: str
+    cached: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def job_hash(job: RunJob) -> str:
+    """What determines a run's result: the task, its data mix, augmentation, budget, eval set, seed."""
+    s = job.spec
+    arm = next(a for a in s.arms if a.name == job.arm)
+    body = {"task": s.task.model_dump(mode="json"), "arm": arm.model_dump(mode="json", exclude={"budget"}),
+            "budget": s.budget_of(arm).model_dump(mode="json"), "seed": job.seed, "eval": s.eval,
+            "datasets": {k: s.datasets[k] for k in sorted(arm.data)}, "eval_every": s.eval_every, "hooks": job.hooks,
+            "version": 1}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _cached(job: RunJob) -> RunResult | None:
+    path = job.dir / "result.json"
+    try:
+        body = json.loads(path.read_text())
+        result = RunResult(**body)
+    except (OSError, ValueError, TypeError):
+        return None
+    if result.job_hash != job_hash(job):
+        return None
+    result.cached = True
+    return result
+
+
+def run_one(job: RunJob) -> RunResult:
+    """Train and score one (arm, seed), or return its cached result."""
+    if (hit := _cached(job)) is not None:
+        return hit
+    import torch
+
+    from ...integrations.torch_dataset import ClipDataset
+    from ...io.reader import open_dataset
+    from ...render.backend import resolve_device
+    from ...tasks import TASKS
+    from .hooks import resolve_hooks
+
+    spec = job.spec
+    arm = next(a for a in spec.arms if a.name == job.arm)
+    budget = spec.budget_of(arm)
+    device = resolve_device(spec.device)
+    task = TASKS.get(spec.task.name, "task.name")(**spec.task.settings)
+    from ...augment import load_pipeline
+
+    maps = tuple(dict.fromkeys([*task.maps_needed, *load_pipeline(arm.augment, "augment").maps_needed]))
+    sources = {n: ClipDataset(open_dataset(spec.datasets[n]), maps=maps) for n in arm.data}
+    ev_path = spec.datasets.get(spec.eval, spec.eval)
+    ev = ClipDataset(open_dataset(ev_path), maps=maps)
+    class_names = list(ev.ds.class_names)
+    plan = plan_samples(arm.data, {n: len(d) for n, d in sources.items()}, budget.steps, budget.batch, job.seed)
+    train_fn, eval_fn = resolve_hooks(*job.hooks)
+
+    t0 = time.perf_counter()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(job.seed)  # the model's initial weights; forked, so nothing outside sees it
+        model = task.build(len(class_names), spec.task.size).to(device)
+    augment = _augmenter(arm.augment, job.seed)
+
+    def batch_at(step: int):
+        items = [augment(sources[plan.names[s]][int(i)], step * budget.batch + b)
+                 for b, (s, i) in enumerate(zip(plan.source[step], plan.index[step]))]
+        return items
+
+    def score(m):
+        return eval_fn(task, m, ev, class_names, device)
+
+    loss_curve, eval_curve = train_fn(task, model, batch_at, budget, device, job.seed, spec.eval_every, score)
+    scores = score(model)
+    seconds = time.perf_counter() - t0
+    result = RunResult(
+        arm=job.arm, seed=job.seed, metric=scores.primary, summary=dict(scores.summary),
+        per_class=dict(scores.per_class), per_clip=[float(x) for x in scores.per_clip], clip_ids=list(ev.ds.clip_ids),
+        strata=_strata(ev, spec.bootstrap.strata, class_names), loss_curve=loss_curve, eval_curve=eval_curve,
+        seen=plan.seen(), steps=budget.steps, batch=budget.batch, seconds=seconds, job_hash=job_hash(job))
+    _write(job, result, model, scores)
+    return result
+
+
+def _augmenter(name: str, seed: int) -> Callable[[Any, int], Any]:
+    """``(item, sample number) → item``: the arm's pipeline, each sample's draw keyed by (seed, number)."""
+    from ...augment import load_pipeline
+
+    pipeline = load_pipeline(name, field="augment")
+
+    def apply(item, n: int):
+        return pipeline.apply_item(item, seed=(seed * 1_000_003 + n) % 2**63)
+
+    return apply
+
+
+def _strata(ev, how: str, class_names: list[str]) -> list[str]:
+    """The bootstrap stratum of each evaluation clip: its most visible class (or one stratum)."""
+    if how == "none" or how == "source":
+        return ["all"] * len(ev)
+    import pyarrow.compute as pc
+
+    objs = ev.ds.objects
+    out = []
+    for cid in ev.ds.clip_ids:
+        rows = objs.filter(pc.equal(objs["clip_id"], cid))
+        if rows.num_rows == 0:
+            out.append("background")
+            continue
+        px = np.array(rows.column("visible_pixels").to_pylist(), dtype=np.int64)
+        cls = np.array(rows.column("class_id").to_pylist(), dtype=np.int64)
+        totals = np.bincount(cls, weights=px, minlength=len(class_names) + 1)
+        out.append(class_names[int(totals[1:].argmax())] if totals[1:].any() else "background")
+    return out
+
+
+def _write(job: RunJob, result: RunResult, model, scores) -> None:
+    """Write the run into ``<dir>.tmp-<pid>`` and rename it into place (whole or absent)."""
+    from safetensors.torch import save_file
+
+    final = job.dir
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)  # our own leftover from a killed attempt (the name carries our pid)
+    tmp.mkdir()
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    np.savez_compressed(tmp / "predictions.npz", **scores.predictions)
+    (tmp / "result.json").write_text(json.dumps(asdict(result), indent=1))
+    if final.exists():  # a stale run of another job hash: replaced by this one
+        shutil.rmtree(final)
+    os.replace(tmp, final)
