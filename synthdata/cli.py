@@ -136,9 +136,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     from .io.reader import read_manifest
     from .io.verify import verify
 
-    layout = Layout(Path(ns.path).expanduser())
-    if not layout.manifest.is_file():
-        raise UserError("dataset", f"{layout.root} is not a synthdata dataset (no dataset.json)")
+    layout = Layout(Path(ns.path).expanduser()).require_dataset()
     manifest = read_manifest(layout)
     bad = verify(layout, manifest, "quick" if ns.quick else "full")
     files = sum(len(s.files) for s in manifest.shards)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..classes import class_table
 from ..io.reader import SynthDataset, open_dataset
 from .metrics import confusion, iou_from_confusion, video_psnr, video_ssim, warp_error
 from .segmenter import Segmenter, train_segmenter
@@ -19,9 +20,7 @@ __all__ = ["evaluate_generated", "segmenter_for", "frames_and_labels"]
 
 
 def _open(path: str | Path, field: str) -> SynthDataset:
-    if not (Path(path) / "dataset.json").is_file():
-        raise UserError(field, f"{path} is not a synthdata dataset (no dataset.json)")
-    return open_dataset(path)
+    return open_dataset(path, field=field)
 
 
 def _rgb(clip) -> torch.Tensor:
@@ -30,7 +29,7 @@ def _rgb(clip) -> torch.Tensor:
 
 def frames_and_labels(ds: SynthDataset, class_names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Every frame of a dataset (N,3,H,W) in [0, 1] and its semantic map (N,H,W) in ``class_names`` ids."""
-    table = torch.tensor([0] + [class_names.index(n) + 1 if n in class_names else 0 for n in ds.class_names])
+    table = torch.from_numpy(class_table(ds.class_names, class_names))
     imgs, labs = [], []
     for clip in ds:
         imgs.append(_rgb(clip))
@@ -76,8 +75,7 @@ def evaluate_generated(generated: str | Path, train: str | Path | None = None, r
         inst = torch.from_numpy(clip.map("instance").astype(np.int64))
         warp.append(warp_error(rgb, flow_bwd, inst))
         if segmenter is not None:
-            table = torch.tensor([0] + [segmenter.class_names.index(n) + 1 if n in segmenter.class_names else 0
-                                        for n in gen.class_names])
+            table = torch.from_numpy(class_table(gen.class_names, segmenter.class_names))
             target = table[torch.from_numpy(clip.map("semantic").astype(np.int64))]
             cm += confusion(segmenter.predict(rgb), target, K).double()
         if ref is not None:

@@ -164,9 +164,7 @@ def _open(ds: DatasetLike, field: str):
 
     if isinstance(ds, SynthDataset):
         return ds
-    if not (Path(ds) / "dataset.json").is_file():
-        raise UserError(field, f"{ds} is not a synthdata dataset (no dataset.json)")
-    return open_dataset(ds)
+    return open_dataset(ds, field=field)
 
 
 def embed_dataset(ds: DatasetLike, encoder: VideoEncoder, device: str | torch.device | None = None,

@@ -26,6 +26,7 @@ from pycocotools import mask as mask_utils
 
 from ..errors import UserError
 from ..io.ownership import remove_owned
+from ..classes import id_table
 from ..io.reader import SynthDataset, open_dataset
 
 __all__ = ["import_fiftyone", "to_fiftyone", "from_fiftyone", "split_of"]
@@ -213,9 +214,7 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     targets = _mask_targets(dataset, "frames." + segmentation_field)
     classes += [n for n in targets.values() if n not in classes and n != "background"]
     # mask id → our class id (0 = background; ids without a name stay background)
-    id_map = np.zeros(max([0, *targets]) + 1, dtype=np.uint16)
-    for i, n in targets.items():
-        id_map[i] = classes.index(n) + 1 if n in classes else 0
+    id_map = id_table(targets, classes).astype(np.uint16)
     with staged_output(out) as tmp:
         layout = Layout(tmp)
         for sub in ("clips", "frames", "objects", "media"):

@@ -33,6 +33,18 @@ _OWNED_EXTRA = re.compile(rf"^(?:\.dataset\.json\.[^/]+\.tmp|\.recipe\.yaml\.[^/
 class Layout:
     root: Path
 
+    def is_dataset(self) -> bool:
+        """The one test of "is this folder a synthdata dataset": its manifest is there."""
+        return self.manifest.is_file()
+
+    def require_dataset(self, field: str = "dataset") -> "Layout":
+        """``self``, or one line naming ``field`` when the folder is not a dataset."""
+        if not self.is_dataset():
+            from ..errors import UserError
+
+            raise UserError(field, f"{self.root} is not a synthdata dataset (no dataset.json)")
+        return self
+
     @property
     def manifest(self) -> Path:
         return self.root / "dataset.json"

@@ -55,17 +55,16 @@ def read_part(layout: Layout, path: Path, table: str) -> pa.Table:
     return t
 
 
-def open_dataset(path: str | Path, verify: Level = "quick") -> "SynthDataset":
+def open_dataset(path: str | Path, verify: Level = "quick", field: str = "dataset") -> "SynthDataset":
     """Open a dataset directory. ``verify="quick"`` checks that every listed file is there with its size;
-    ``"full"`` also checks every content hash. A mismatch is refused (``synthdata verify`` lists them)."""
-    return SynthDataset(path, verify=verify)
+    ``"full"`` also checks every content hash. A mismatch is refused (``synthdata verify`` lists them).
+    ``field`` names the argument in the one-line error when ``path`` is not a dataset."""
+    return SynthDataset(path, verify=verify, field=field)
 
 
 class SynthDataset:
-    def __init__(self, path: str | Path, verify: Level = "quick"):
-        self.layout = Layout(Path(path).expanduser())
-        if not self.layout.manifest.is_file():
-            raise UserError("dataset", f"{self.layout.root} is not a synthdata dataset (no dataset.json)")
+    def __init__(self, path: str | Path, verify: Level = "quick", field: str = "dataset"):
+        self.layout = Layout(Path(path).expanduser()).require_dataset(field)
         self.manifest = read_manifest(self.layout)
         bad = verify_files(self.layout, self.manifest, verify)
         if bad:

@@ -42,7 +42,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     OutLock.refuse_if_held(root)
     present = [p for p in root.iterdir() if p.name != ".synthdata.lock"] if root.is_dir() else []
     if present:
-        if not layout.manifest.is_file():
+        if not layout.is_dataset():
             raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
         old = read_manifest(layout)
         same = (old.recipe_hash, old.seed, old.num_clips, old.shard_size) == (

@@ -65,8 +65,18 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, tube_radius: float, rng
 
 
 def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
-    """Draw one clip's scene. Objects of every group are concatenated in group order."""
+    """Draw one clip's scene: camera, then environment, then objects (every group in order), then the
+    generator seed. The order of draws is part of the format: it fixes every clip's scene."""
     params: dict[str, Any] = {}
+    camera = _sample_camera(spec, rng, params)
+    environment = _sample_environment(spec, rng, params)
+    objects = _sample_objects(spec, environment.tube_radius, rng, params)
+    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
+                 generator_seed=_generator_seed(rng))
+
+
+def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
+    """Field of view, pose, motion and the intrinsics of the clip's image size (the camera owns them)."""
     cam = spec.camera
     fov = float(np.clip(draw(cam.fov_deg, rng), 1, 170))
     eye, target = _vec3(cam.position, rng), _vec3(cam.look_at, rng)
@@ -74,11 +84,14 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
         target = eye + np.array([1.0, 0.0, 0.0])
     cam_motion = (cam.motion.name, {k: draw(v, rng) for k, v in cam.motion.params.items()})
     W, H = spec.clip.width, spec.clip.height
-    camera = CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion, width=W, height=H,
-                       K=intrinsics_from_fov(fov, W, H))
     params["camera"] = {"fov_deg": fov, "position": eye.tolist(), "look_at": target.tolist(),
                         "motion": {"name": cam_motion[0], **cam_motion[1]}}
+    return CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion, width=W, height=H,
+                     K=intrinsics_from_fov(fov, W, H))
 
+
+def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> Environment:
+    """Ground (or tube wall) material, sun, sky, headlight, ambient light and fog."""
     env = spec.environment
     ground = _material(env.ground, rng)
     sun = None
@@ -110,7 +123,12 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    return environment
 
+
+def _sample_objects(spec: RecipeSpec, tube_radius: float, rng: np.random.Generator,
+                    params: dict[str, Any]) -> ObjectSet:
+    """Every group's objects in group order: class, primitive, size, placement, material, motion."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
     cls, prims, halves, poses, mats, motions = [], [], [], [], [], []
     counts: dict[str, int] = {}
@@ -128,7 +146,7 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
             motions.append((group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()}))
     params["counts"] = counts
     params["num_objects"] = len(cls)
-    objects = ObjectSet(
+    return ObjectSet(
         class_id=np.array(cls, dtype=np.int64),
         primitive=prims,
         half_size=np.array(halves, dtype=np.float64).reshape(-1, 3),
@@ -136,8 +154,6 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
         material=_materials(mats),
         motion=motions,
     )
-    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=_generator_seed(rng))
 
 
 def _generator_seed(rng: np.random.Generator) -> int:

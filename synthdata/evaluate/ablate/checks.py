@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from ...errors import UserError
 from .config import AblationSpec
@@ -33,9 +32,7 @@ class OpenedData:
 def _open(path: str, field: str):
     from ...io.reader import open_dataset
 
-    if not Path(path).is_dir():
-        raise UserError(field, f"no dataset folder at {path}")
-    return open_dataset(path)
+    return open_dataset(path, field=field)
 
 
 def _media_hashes(ds) -> set[str]:

@@ -27,7 +27,9 @@ __all__ = ["DiffusionBackend", "DiffusionSettings", "semantic_table"]
 
 def semantic_table(recipe_classes: Sequence[str], model_classes: Sequence[str]) -> torch.Tensor:
     """Recipe class id (0 = background) → the model's class id, matched by name."""
-    return torch.tensor([0] + [list(model_classes).index(n) + 1 for n in recipe_classes], dtype=torch.long)
+    from ....classes import class_table
+
+    return torch.from_numpy(class_table(recipe_classes, model_classes, missing=None))
 
 
 class DiffusionSettings(GeneratorSettings):
