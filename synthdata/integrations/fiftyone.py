@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,96 +194,125 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     ``segmentation_field`` become ``semantic`` maps (ids mapped by name through the dataset's mask
     targets, so they match the detection classes) and ``fo.Heatmap`` maps in ``depth_field`` become
     ``depth`` maps, read as metres — what a generator trains on (``synthdata train-generator``). Other
-    maps (instance, flow, …) are left empty.
+    maps (instance, flow, …) are left empty. The tables are built and written by the same code as a
+    generated dataset's (:mod:`synthdata.io.tables`): one schema, one encoding.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from ..io.layout import Layout
-    from ..io.manifest import Manifest, ShardInfo, sha256_file
-    from ..io.safety import check_id
-    from ..io.schemas import SCHEMAS, with_metadata
-    from ..io.video import decode_mp4
+    from ..io.schemas import SCHEMAS
+    from ..io.tables import build_tables, write_parts
     from .files import staged_output
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise UserError("out", f"{out} is not empty")
-    labels = sorted({d.label for s in dataset.iter_samples() for f in s.frames.values() for d in _dets(f, label_field)})
-    classes = list(dataset.default_classes) or labels
-    classes += [c for c in labels if c not in classes]
-    targets = _mask_targets(dataset, "frames." + segmentation_field)
-    classes += [n for n in targets.values() if n not in classes and n != "background"]
-    # mask id → our class id (0 = background; ids without a name stay background)
-    id_map = id_table(targets, classes).astype(np.uint16)
+    classes, targets, id_map = _import_classes(dataset, label_field, segmentation_field)
+    fields = _ImportFields(label_field, segmentation_field, depth_field, targets, id_map, classes)
     with staged_output(out) as tmp:
         layout = Layout(tmp)
         for sub in ("clips", "frames", "objects", "media"):
             (tmp / sub).mkdir(parents=True)
         clips, frames, objects = [], [], []
         for index, sample in enumerate(dataset.iter_samples(autosave=False)):
-            cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
-            cid = check_id(cid, f"samples[{index}].clip_id")
-            shutil.copyfile(sample.filepath, layout.video(cid))
-            m = sample.metadata
-            if m is None or not m.frame_width:
-                video = decode_mp4(sample.filepath)
-                T, H, W = video.shape[:3]
-                fps = 30.0
-            else:
-                W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
-            next_track = 1 + max([d.index or 0 for f in sample.frames.values() for d in _dets(f, label_field)] or [0])
-            clips.append({"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0,
-                          "recipe_name": f"fiftyone:{dataset.name}", "recipe_hash": "", "backend": "import",
-                          "num_frames": T, "fps": fps, "width": W, "height": H, "num_objects": 0,
-                          "video_path": layout.rel(layout.video(cid)), "video_codec": "h264", "params": "{}"})
-            tracks: set[int] = set()
-            for k in range(T):
-                row = {"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None}
-                f = sample.frames[k + 1] if (k + 1) in sample.frames else None
-                row.update(_frame_maps(f, segmentation_field, depth_field, id_map, targets, (H, W)))
-                frames.append(row)
-                dets = _dets(f, label_field)
-                for d in dets:
-                    track = d.index if d.index is not None else next_track
-                    next_track += d.index is None
-                    tracks.add(track)
-                    x, y, w, h = d.bounding_box
-                    box = [x * W, y * H, (x + w) * W, (y + h) * H]
-                    rle, px = "", None
-                    if d.mask is not None:
-                        full = np.zeros((H, W), dtype=np.uint8)
-                        x0, y0 = int(round(box[0])), int(round(box[1]))
-                        mh, mw = d.mask.shape[:2]
-                        full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
-                        enc = mask_utils.encode(np.asfortranarray(full))
-                        rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
-                    vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0
-                    objects.append({"clip_id": cid, "frame_index": k, "track_id": track, "class_id": classes.index(d.label) + 1,
-                                    "class_name": d.label, "bbox_visible": box, "bbox_amodal": box, "visible_fraction": vf,
-                                    "visible_pixels": px, "amodal_pixels": None, "occluded": bool(vf < 1), "truncated": False,
-                                    "in_view": True, "mask_rle": rle, "box3d": None})
-            clips[-1]["num_objects"] = len(tracks)
-        tables = {"clips": pa.Table.from_pylist(clips, schema=SCHEMAS["clips"]),
-                  "frames": pa.Table.from_pylist(frames, schema=SCHEMAS["frames"]),
-                  "objects": pa.Table.from_pylist(objects, schema=SCHEMAS["objects"])}
-        files, sizes = {}, {}
-        for name, table in tables.items():
-            path = layout.part(name, 0)
-            pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, classes).metadata), path)
-        for p in sorted(tmp.rglob("*")):
-            if p.is_file():
-                files[layout.rel(p)] = sha256_file(p)
-                sizes[layout.rel(p)] = p.stat().st_size
-        manifest = Manifest(recipe_name=f"fiftyone:{dataset.name}", recipe_hash="", seed=0, num_clips=len(clips),
-                            shard_size=max(1, len(clips)), class_names=classes, backend="import", device="",
-                            annotations={"masks": any(o["mask_rle"] for o in objects)}, recipe={},
-                            synthdata_version=__import__("synthdata").__version__, created="",
-                            shards=[ShardInfo(index=0, clip_start=0, clip_stop=len(clips), files=files,
-                                              rows={n: t.num_rows for n, t in tables.items()}, sizes=sizes)],
-                            complete=True)
-        manifest.write(layout)
+            clip, clip_frames, clip_objects = _import_sample(sample, index, layout, fields, dataset.name)
+            clips.append(clip)
+            frames += clip_frames
+            objects.append({k: [o[k] for o in clip_objects] for k in SCHEMAS["objects"].names})
+        tables = build_tables(clips, frames, objects, SCHEMAS)
+        write_parts(layout, 0, tables, classes)
+        _import_manifest(layout, dataset.name, classes, tables).write(layout)
     return open_dataset(out)
+
+
+def _import_classes(dataset, label_field: str, segmentation_field: str) -> tuple[list[str], dict, np.ndarray]:
+    """The class list (the dataset's default classes, then detection labels, then mask-target names),
+    the segmentation mask targets, and mask id → class id (0 = background; unnamed ids stay background)."""
+    labels = sorted({d.label for s in dataset.iter_samples() for f in s.frames.values() for d in _dets(f, label_field)})
+    classes = list(dataset.default_classes) or labels
+    classes += [c for c in labels if c not in classes]
+    targets = _mask_targets(dataset, "frames." + segmentation_field)
+    classes += [n for n in targets.values() if n not in classes and n != "background"]
+    return classes, targets, id_table(targets, classes).astype(np.uint16)
+
+
+@dataclass(frozen=True)
+class _ImportFields:
+    label: str
+    segmentation: str
+    depth: str
+    targets: dict
+    id_map: np.ndarray
+    classes: list[str]
+
+
+def _import_sample(sample, index: int, layout, f: _ImportFields, name: str) -> tuple[dict, list[dict], list[dict]]:
+    """One sample → its clips row, frames rows and objects rows (the MP4 is copied as it is)."""
+    from ..io.safety import check_id
+    from ..io.video import decode_mp4
+
+    cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
+    cid = check_id(cid, f"samples[{index}].clip_id")
+    shutil.copyfile(sample.filepath, layout.video(cid))
+    m = sample.metadata
+    if m is None or not m.frame_width:
+        T, H, W = decode_mp4(sample.filepath).shape[:3]
+        fps = 30.0
+    else:
+        W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
+    next_track = 1 + max([d.index or 0 for fr in sample.frames.values() for d in _dets(fr, f.label)] or [0])
+    frames, objects, tracks = [], [], set()
+    for k in range(T):
+        frame = sample.frames[k + 1] if (k + 1) in sample.frames else None
+        row = {"clip_id": cid, "frame_index": k, "timestamp": k / fps, "K": None, "cam_to_world": None}
+        row.update(_frame_maps(frame, f.segmentation, f.depth, f.id_map, f.targets, (H, W)))
+        frames.append(row)
+        for d in _dets(frame, f.label):
+            track = d.index if d.index is not None else next_track
+            next_track += d.index is None
+            tracks.add(track)
+            objects.append(_import_detection(d, cid, k, track, W, H, f.classes))
+    clip = {"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0, "recipe_name": f"fiftyone:{name}",
+            "recipe_hash": "", "backend": "import", "num_frames": T, "fps": fps, "width": W, "height": H,
+            "num_objects": len(tracks), "video_path": layout.rel(layout.video(cid)), "video_codec": "h264",
+            "params": "{}"}
+    return clip, frames, objects
+
+
+def _import_detection(d, cid: str, k: int, track: int, W: int, H: int, classes: list[str]) -> dict:
+    """A FiftyOne detection → an objects row (relative box → pixels, instance mask → COCO RLE)."""
+    x, y, w, h = d.bounding_box
+    box = [x * W, y * H, (x + w) * W, (y + h) * H]
+    rle, px = "", None
+    if d.mask is not None:
+        full = np.zeros((H, W), dtype=np.uint8)
+        x0, y0 = int(round(box[0])), int(round(box[1]))
+        mh, mw = d.mask.shape[:2]
+        full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
+        enc = mask_utils.encode(np.asfortranarray(full))
+        rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
+    vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0
+    return {"clip_id": cid, "frame_index": k, "track_id": track, "class_id": classes.index(d.label) + 1,
+            "class_name": d.label, "bbox_visible": box, "bbox_amodal": box, "visible_fraction": vf,
+            "visible_pixels": px, "amodal_pixels": None, "occluded": bool(vf < 1), "truncated": False,
+            "in_view": True, "mask_rle": rle, "box3d": None}
+
+
+def _import_manifest(layout, name: str, classes: list[str], tables: dict):
+    """The manifest of an imported dataset: one committed shard holding every file."""
+    from ..io.manifest import Manifest, ShardInfo, sha256_file
+
+    files, sizes = {}, {}
+    for p in sorted(layout.root.rglob("*")):
+        if p.is_file():
+            files[layout.rel(p)] = sha256_file(p)
+            sizes[layout.rel(p)] = p.stat().st_size
+    n = tables["clips"].num_rows
+    masks = any(tables["objects"].column("mask_rle").to_pylist())
+    return Manifest(recipe_name=f"fiftyone:{name}", recipe_hash="", seed=0, num_clips=n, shard_size=max(1, n),
+                    class_names=classes, backend="import", device="", annotations={"masks": masks}, recipe={},
+                    synthdata_version=__import__("synthdata").__version__, created="",
+                    shards=[ShardInfo(index=0, clip_start=0, clip_stop=n, files=files,
+                                      rows={t: tab.num_rows for t, tab in tables.items()}, sizes=sizes)],
+                    complete=True)
 
 
 def ensure_port_free(port: int, address: str = "127.0.0.1") -> None:

@@ -12,7 +12,6 @@ from typing import Any, Callable, ContextManager
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..annotate import kinds_of_table, switches
 from ..recipe.schema import RecipeSpec
@@ -20,7 +19,8 @@ from .encoding import encode_array
 from .layout import TABLES, Layout
 from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
-from .schemas import table_schema, with_metadata
+from .schemas import table_schema
+from .tables import build_tables, write_parts
 from .video import encode_mp4
 
 __all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows"]
@@ -96,11 +96,6 @@ def object_rows(rec: ClipRecord, class_names: list[str], kinds=()) -> dict[str, 
     }
 
 
-def _objects_table(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    tables = [pa.Table.from_pydict({k: p[k] for k in schema.names}, schema=schema) for p in parts]
-    return pa.concat_tables(tables) if tables else schema.empty_table()
-
-
 class ShardWriter:
     """Writes one shard. ``add`` encodes a clip's MP4 and table rows at once (so a shard never holds
     raw frames of more than one clip); ``commit`` writes the Parquet tables and renames everything
@@ -161,20 +156,8 @@ class ShardWriter:
             self._pool.shutdown(wait=True)
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
-            tables = {
-                "clips": pa.Table.from_pylist(self.clips, schema=self.schemas["clips"]),
-                "frames": pa.Table.from_pylist(self.frames, schema=self.schemas["frames"]),
-                "objects": _objects_table(self.objects, self.schemas["objects"]),
-            }
-            for name, table in tables.items():
-                # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping
-                # min/max statistics of them again costs time and saves nothing
-                maps = name == "frames"
-                pq.write_table(table.replace_schema_metadata(with_metadata(table.schema, class_names).metadata),
-                               stage.part(name, self.shard_index),
-                               compression="none" if maps else "zstd",
-                               use_dictionary=["clip_id"] if maps else True,
-                               write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
+            tables = build_tables(self.clips, self.frames, self.objects, self.schemas)
+            write_parts(stage, self.shard_index, tables, class_names)
             files: dict[str, str] = {}
             sizes: dict[str, int] = {}
             staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in TABLES]

@@ -91,7 +91,6 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
     index = _encode(state, "", tensors, set())
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": _FORMAT, "version": _VERSION, "index": json.dumps(index)})
-        raise
 
 
 def load_state(path: Path, field: str = "resume") -> dict[str, Any]:

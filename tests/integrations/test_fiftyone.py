@@ -82,6 +82,20 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
             assert b[(o["clip_id"], o["frame_index"], o["track_id"])] == o["mask_rle"]
 
 
+def test_an_import_has_the_schema_and_encoding_of_a_generated_dataset(fo_dataset, fo_source, tmp_path):
+    """from_fiftyone goes through the writer's table builder: same columns, types, class metadata and
+    Parquet encoding per table as a generated dataset."""
+    import pyarrow.parquet as pq
+
+    back = from_fiftyone(fo_dataset, tmp_path / "back")
+    src = synthdata.open_dataset(fo_source)
+    for table in ("clips", "frames", "objects"):
+        a = pq.ParquetFile(next((back.root / table).glob("*.parquet")))
+        b = pq.ParquetFile(next((src.root / table).glob("*.parquet")))
+        assert a.schema_arrow == b.schema_arrow, table  # metadata (format, classes) included
+        assert a.metadata.row_group(0).column(0).compression == b.metadata.row_group(0).column(0).compression
+
+
 def test_python_api_and_overwrite(fo_source):
     d = synthdata.to_fiftyone(synthdata.open_dataset(fo_source), "synthdata-test-api")
     assert len(d) == 2
