@@ -245,15 +245,46 @@ def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = No
     Every check on bad input (settings, dataset tables, sizes, memory, the resume state) runs before
     the dataset is decoded or anything is written. ``available`` replaces the measured free memory
     in the memory check (bytes; for tests and for planning a run on another machine)."""
+    info, vae_cfg, state = _check_everything(cfg, available)
+    run = _build(cfg, info)
+    if state is not None:
+        _restore(state, run.model, run.ema, run.opt, run.sched, run.gen)
+        run.step, run.log = int(state["step"]), [(int(s), float(l)) for s, l in state["log"]]
+        del state
+    x_all, c_all = _model_inputs(run, resolve_device(cfg.device))
+    return _loop(cfg, run, x_all, c_all, on_step)
+
+
+def _check_everything(cfg: TrainConfig, available: int | None):
+    """Settings, dataset tables, sizes, memory and the resume state: all before anything loads."""
     from .memory import check_training_memory  # lazily: `python -m synthdata.train.memory` imports this module
 
     vae_cfg = _check_inputs(cfg)
     info = inspect_layout_clips(cfg.data)
     _check_size(cfg, info.height, info.width, _latent_scale(vae_cfg))
     check_training_memory(cfg, info, vae_cfg, available)
-    state = _resume_state(cfg, info) if cfg.resume else None
+    return info, vae_cfg, _resume_state(cfg, info) if cfg.resume else None
 
-    out = Path(cfg.out)
+
+@dataclass
+class _Run:
+    """Everything one training run holds: data, model, its EMA copy, optimiser, the seeded generator."""
+
+    data: Any
+    codec: FrameCodec
+    vae: Any
+    model: Any
+    ema: Any
+    opt: Any
+    sched: Any
+    gen: torch.Generator
+    objective: Any
+    step: int = 0
+    log: list = field(default_factory=list)
+
+
+def _build(cfg: TrainConfig, info) -> _Run:
+    """Decode the dataset and build the model, EMA and optimiser on the device."""
     device = resolve_device(cfg.device)
     objective = OBJECTIVES.get(cfg.objective, "objective")
     vae = load_vae(cfg.vae, "vae").eval().requires_grad_(False) if cfg.vae else None
@@ -265,19 +296,26 @@ def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = No
     chunk_temporal_attention(model.unet)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     opt, sched = make_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    step, log = 0, []
-    if state is not None:
-        _restore(state, model, ema, opt, sched, gen)
-        step, log = int(state["step"]), [(int(s), float(l)) for s, l in state["log"]]
-        del state
+    return _Run(data, codec, vae, model, ema, opt, sched, torch.Generator().manual_seed(cfg.seed), objective)
 
-    # the model's inputs, once: latents of every clip (frozen VAE) and the layout at latent resolution
-    x_all = torch.cat([codec.encode(v[None].to(device)).cpu() for v in data.video]) if vae is not None else data.video
+
+def _model_inputs(run: _Run, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's inputs, once: latents of every clip (frozen VAE) and the layout at latent resolution."""
+    data = run.data
+    x_all = torch.cat([run.codec.encode(v[None].to(device)).cpu() for v in data.video]) if run.vae is not None \
+        else data.video
     h, w = x_all.shape[-2:]
     c_all = resize_condition(data.cond.permute(0, 2, 1, 3, 4), h, w).permute(0, 2, 1, 3, 4).contiguous()
-    N, B = len(data), cfg.batch
+    return x_all, c_all
 
+
+def _loop(cfg: TrainConfig, run: _Run, x_all: torch.Tensor, c_all: torch.Tensor,
+          on_step: Callable[[int], None] | None) -> TrainResult:
+    """Steps from ``run.step`` to ``cfg.steps``: sample a batch from the seeded generator, one optimiser
+    step, then log / save / sample on their schedules."""
+    out, device = Path(cfg.out), resolve_device(cfg.device)
+    N, B, gen = len(run.data), cfg.batch, run.gen
+    step, log = run.step, run.log
     start, t0 = step, time.perf_counter()
     running = torch.zeros((), device=device)
     running_n = 0
@@ -287,11 +325,11 @@ def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = No
             idx = torch.randint(N, (B,), generator=gen)
             keep = (torch.rand(B, generator=gen) >= cfg.cond_dropout).float().view(B, 1, 1, 1, 1)
             noise = torch.randn((B, *x_all.shape[1:]), generator=gen)
-            t = objective.sample_t(B, gen)
+            t = run.objective.sample_t(B, gen)
             step_seed = int(torch.randint(2**62, (1,), generator=gen))
             x0, c = x_all[idx].to(device), (c_all[idx] * keep).to(device)
-            loss = train_step(model, ema, opt, sched, objective, x0, c, noise.to(device), t.to(device), step_seed,
-                              step, cfg)
+            loss = train_step(run.model, run.ema, run.opt, run.sched, run.objective, x0, c, noise.to(device),
+                              t.to(device), step_seed, step, cfg)
             step += 1
             running += loss
             running_n += 1
@@ -302,10 +340,10 @@ def train_generator(cfg: TrainConfig, on_step: Callable[[int], None] | None = No
                 rate = (step - start) / (time.perf_counter() - t0)
                 progress.update(task, completed=step, loss=f"{log[-1][1]:.4f}", rate=f"{rate:.2f} steps/s")
             if step % cfg.save_every == 0 or step == cfg.steps:
-                _save(out, cfg, model, ema, opt, sched, gen, step, log, vae)
+                _save(out, cfg, run.model, run.ema, run.opt, run.sched, gen, step, log, run.vae)
             if step % cfg.sample_every == 0 or step == cfg.steps:
                 plot_loss([s for s, _ in log], [l for _, l in log], out / "loss.png")
-                _write_samples(out, step, ema, codec, data)
+                _write_samples(out, step, run.ema, run.codec, run.data)
             if on_step is not None:
                 on_step(step)
     seconds = time.perf_counter() - t0
