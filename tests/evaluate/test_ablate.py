@@ -113,3 +113,25 @@ def test_predictions_go_to_fiftyone_per_arm(data, tmp_path):
     first = ds.first()
     assert first.frames[1]["pred_base"].mask.shape == (32, 32)
     assert len(res.runs) == 6
+
+
+def test_a_team_hook_replaces_the_training_loop_and_distances_are_reported(data, tmp_path):
+    from synthdata.evaluate.ablate import HOOKS, ablation_hook
+    from synthdata.evaluate.ablate.hooks import default_train
+
+    calls = []
+
+    @ablation_hook("train", "counting")
+    def counting(task, model, batch_at, budget, device, seed, eval_every, score):
+        calls.append(seed)
+        return default_train(task, model, batch_at, budget, device, seed, eval_every, score)
+
+    try:
+        arms = [{"name": "base", "data": {"few": 1}}, {"name": "more", "data": {"many": 1}}]
+        res = synthdata.ablate(_config(data, arms, steps=3, distances=True, distance_steps=3), tmp_path / "h",
+                               compute="sync", progress=False, train_fn=counting)
+        assert sorted(calls) == [0, 0, 1, 1, 2, 2]
+        assert set(res.distances) == {"few", "many"} and all(d["fvd"] >= 0 for d in res.distances.values())
+        assert "## Distance of each training set" in (tmp_path / "h" / "report.md").read_text()
+    finally:
+        HOOKS._items.pop("train:counting")
