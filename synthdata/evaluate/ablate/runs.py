@@ -190,6 +190,6 @@ def _write(job: RunJob, result: RunResult, model, scores) -> None:
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
     np.savez_compressed(tmp / "predictions.npz", **scores.predictions)
     (tmp / "result.json").write_text(json.dumps(asdict(result), indent=1))
-    if final.exists():  # a stale run of another job hash: replaced by this one
+    if (final / "result.json").is_file():  # a finished run of another job hash (ours): replaced by this one
         shutil.rmtree(final)
-    os.replace(tmp, final)
+    os.replace(tmp, final)  # anything else there (not a run of ours) makes this fail rather than be deleted
