@@ -28,6 +28,7 @@ if __name__ == "__main__":
     p.add_argument("--compute", default="sync")
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--steps", type=int, default=120)
+    p.add_argument("--task", default="segment", help="segment | detect | classify")
     p.add_argument("--pictures", action="store_true")
     a = p.parse_args()
     root = Path(a.out)
@@ -44,7 +45,8 @@ if __name__ == "__main__":
     cfg = load_ablation(Path(__file__).with_name("ablate.yaml"),
                                                   [f"datasets.real={root / 'real'}",
                                                    f"datasets.synthetic={root / 'synthetic'}",
-                                                   f"eval={root / 'target'}", f"budget.steps={a.steps}"])
+                                                   f"eval={root / 'target'}", f"budget.steps={a.steps}",
+                                                   f"task.name={a.task}"])
     t1 = time.perf_counter()
     res = synthdata.ablate(cfg, root / "report", compute=a.compute, progress=False)
     seconds = time.perf_counter() - t1

@@ -112,7 +112,7 @@ def run_one(job: RunJob) -> RunResult:
     from ...augment import load_pipeline
 
     maps = tuple(dict.fromkeys([*task.maps_needed, *load_pipeline(arm.augment, "augment").maps_needed]))
-    sources = {n: ClipDataset(open_dataset(spec.datasets[n]), maps=maps) for n in arm.data}
+    sources = {n: _Decoded(ClipDataset(open_dataset(spec.datasets[n]), maps=maps)) for n in arm.data}
     ev_path = spec.datasets.get(spec.eval, spec.eval)
     ev = ClipDataset(open_dataset(ev_path), maps=maps)
     class_names = list(ev.ds.class_names)
@@ -143,6 +143,29 @@ def run_one(job: RunJob) -> RunResult:
         seen=plan.seen(), steps=budget.steps, batch=budget.batch, seconds=seconds, job_hash=job_hash(job))
     _write(job, result, model, scores)
     return result
+
+
+class _Decoded:
+    """A ClipDataset whose items are decoded once per run and kept (up to ``budget`` bytes): a run
+    draws each clip many times, and decoding the MP4 and maps again each time was most of its cost.
+    Items are never modified in place (augmentations build new tensors)."""
+
+    def __init__(self, ds, budget: int = 2 << 30):
+        self.ds, self.budget, self.used = ds, budget, 0
+        self.items: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int):
+        if i in self.items:
+            return self.items[i]
+        item = self.ds[i]
+        size = item[0].nbytes + sum(v.nbytes for v in item[1].values())
+        if self.used + size <= self.budget:
+            self.items[i] = item
+            self.used += size
+        return item
 
 
 def _augmenter(name: str, seed: int) -> Callable[[Any, int], Any]:
