@@ -1,10 +1,26 @@
 """Annotations from the G-buffer: boxes, masks (COCO RLE), visibility, semantic maps, and every registered
-label kind (3D boxes, normals, …; see :mod:`.kinds`)."""
+label kind (3D boxes, normals, …; see :mod:`.kinds`).
+
+Importing the package registers the built-in label kinds without importing torch (dataset readers need
+their column types only); ``annotate`` and the mask helpers load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from . import box3d as _box3d, normals as _normals  # noqa: F401  (register the built-in label kinds)
-from .annotate import annotate, switches
-from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table
-from .masks import coverage_boxes, instance_rle_counts, instance_rles, instance_stats
+from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, switches
 from .types import Annotations
 
-__all__ = ["Annotations", "LABEL_KINDS", "LabelKind", "annotate", "enabled_kinds", "kinds_of_table", "switches", "coverage_boxes", "instance_rle_counts", "instance_rles", "instance_stats"]
+_LAZY = {"annotate": "compute", "coverage_boxes": "masks", "instance_rle_counts": "masks",
+         "instance_rles": "masks", "instance_stats": "masks"}
+
+__all__ = ["Annotations", "LABEL_KINDS", "LabelKind", "enabled_kinds", "kinds_of_table", "switches", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

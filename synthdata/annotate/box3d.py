@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import torch
-from kornia.geometry.conversions import rotation_matrix_to_quaternion
 
 from .kinds import LABEL_KINDS, LabelKind
 
@@ -23,6 +21,9 @@ def boxes_3d(object_poses: np.ndarray, camera_poses: np.ndarray, half_size: np.n
 
     Shape: object_poses (T,N,4,4), camera_poses (T,4,4), half_size (N,3) → (T·N, 10) float32.
     """
+    import torch  # lazily: dataset readers import this module (for the column type) and need no torch
+    from kornia.geometry.conversions import rotation_matrix_to_quaternion
+
     T, N = object_poses.shape[:2]
     world_to_cam = np.linalg.inv(camera_poses)  # (T,4,4)
     rel = world_to_cam[:, None] @ object_poses  # (T,N,4,4)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..render.types import Frames
     from ..scene.types import Scene
 
-__all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table"]
+__all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table", "switches"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class LabelKind:
 
 #: name → LabelKind
 LABEL_KINDS: Registry[LabelKind] = Registry("label kind", "synthdata.label_kinds")
+
+
+def switches(spec: Any) -> dict[str, Any]:
+    """Every ``annotations.<name>`` switch of an AnnotationSpec: its own fields and plug-in kinds' keys."""
+    return {**spec.model_dump(), **(spec.model_extra or {})}
 
 
 def enabled_kinds(switches: Mapping[str, Any]) -> list[LabelKind]:

@@ -9,11 +9,11 @@ from ..motion.types import Trajectories
 from ..recipe.schema import AnnotationSpec
 from ..render.types import Frames
 from ..scene.types import Scene
-from .kinds import enabled_kinds
+from .kinds import enabled_kinds, switches
 from .masks import coverage_boxes, instance_rles, instance_stats
 from .types import Annotations
 
-__all__ = ["annotate", "switches"]
+__all__ = ["annotate"]
 
 
 def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:
@@ -64,7 +64,3 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
         labels={k.name: k.compute(frames, scene, traj) for k in enabled_kinds(switches(spec))},
     )
 
-
-def switches(spec: AnnotationSpec) -> dict[str, bool]:
-    """Every ``annotations.<name>`` switch, the recipe's own and those of registered label kinds."""
-    return {**spec.model_dump(), **(spec.model_extra or {})}
