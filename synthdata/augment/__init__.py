@@ -1,6 +1,11 @@
 """Label-safe video augmentation (kornia): geometric ops move every label with the pixels, photometric
 and depth-aware ops change pixels only. Named pipelines live in ``recipes/augment/`` (docs/augment.md).
 
+Built on kornia's functional core (``warp_perspective``, ``kornia.enhance``, ``kornia.filters``, the
+differentiable JPEG codec) rather than ``AugmentationSequential``/``VideoSequential``: those draw their
+parameters from torch's global RNG and resample flow as an image, while here every draw comes from the
+item's own seed and flow vectors are transformed (see :mod:`.warp`).
+
 Usable at training time (``ClipDataset(ds, transform=load_pipeline("light"))``, an ablation arm's
 ``augment:``) on CPU or CUDA tensors.
 """
