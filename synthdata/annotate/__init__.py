@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from . import box3d as _box3d, normals as _normals  # noqa: F401  (register the built-in label kinds)
+from . import box3d as _box3d, flow_valid as _flow_valid, normals as _normals  # noqa: F401  (built-in kinds)
 from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, switches
 from .types import Annotations
 

@@ -45,6 +45,7 @@ class LabelKind:
     to_arrow: Callable[[np.ndarray], pa.Array] | None = None
     default: bool = False
     core: bool = False
+    requires: tuple[str, ...] = ()  # other switches it needs on (flow_valid: flow)
     doc: str = ""
 
     def arrow(self, values: np.ndarray | None, rows: int) -> pa.Array:
@@ -66,11 +67,13 @@ def switches(spec: Any) -> dict[str, Any]:
 def enabled_kinds(switches: Mapping[str, Any]) -> list[LabelKind]:
     """The kinds switched on by a recipe's ``annotations`` block (a kind it does not name takes its
     default), in registry (name) order."""
-    return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names()) if bool(switches.get(k.name, k.default))]
+    return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names())
+            if bool(switches.get(k.name, k.default)) and all(switches.get(r, True) for r in k.requires)]
 
 
 def kinds_of_table(table: str, switches: Mapping[str, Any] | None = None) -> list[LabelKind]:
-    """The kinds whose column a table has: core kinds always, others when switched on."""
-    on = {k.name for k in enabled_kinds(switches or {})}
+    """The kinds whose column a table has: core kinds always, others when switched on (``switches``
+    None: core kinds only, the columns every dataset of the format has)."""
+    on = {k.name for k in enabled_kinds(switches)} if switches is not None else set()
     return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names())
             if k.table == table and (k.core or k.name in on)]
