@@ -17,7 +17,7 @@ apply. The consistency test is the standard one (e.g. Sundaram et al. 2010; Sint
 
 from __future__ import annotations
 
-import numpy as np
+import torch
 
 from .kinds import LABEL_KINDS, LabelKind
 
@@ -26,40 +26,38 @@ __all__ = ["TOLERANCE_PX", "flow_validity"]
 TOLERANCE_PX = 0.5
 
 
-def _valid(flow: np.ndarray, back: np.ndarray | None, owner: np.ndarray, owner_to: np.ndarray | None) -> np.ndarray:
-    """(H,W) bool for one frame's flow into another (``back``/``owner_to``: that frame's return flow
-    and instance map, None beyond the clip)."""
-    H, W = owner.shape
-    ys, xs = np.mgrid[0:H, 0:W]
+def _valid(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: int) -> torch.Tensor:
+    """(T,H,W) bool: is each pixel's flow to frame t+step valid (``back``: the flows from t+step to t)."""
+    T, H, W = owner.shape
+    ys = torch.arange(H, device=flow.device, dtype=flow.dtype)[:, None] + 0.5
+    xs = torch.arange(W, device=flow.device, dtype=flow.dtype)[None, :] + 0.5
     fx, fy = flow[..., 0], flow[..., 1]
-    finite = np.isfinite(fx) & np.isfinite(fy)
-    tx, ty = xs + 0.5 + np.nan_to_num(fx), ys + 0.5 + np.nan_to_num(fy)
+    finite = torch.isfinite(fx) & torch.isfinite(fy)
+    tx, ty = xs + torch.nan_to_num(fx), ys + torch.nan_to_num(fy)
     inside = finite & (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
-    if back is None:
-        return inside
-    qx, qy = np.clip(tx.astype(np.int64), 0, W - 1), np.clip(ty.astype(np.int64), 0, H - 1)
-    bx, by = back[qy, qx, 0], back[qy, qx, 1]
-    err = np.hypot(np.nan_to_num(fx + bx, nan=np.inf), np.nan_to_num(fy + by, nan=np.inf))
-    return inside & (err <= TOLERANCE_PX) & (owner_to[qy, qx] == owner)
+    t = torch.arange(T, device=flow.device)[:, None, None]
+    to = t + step
+    has_other = (to >= 0) & (to < T)  # the other frame is rendered: check consistency there
+    qx = tx.clamp(0, W - 1).long()
+    qy = ty.clamp(0, H - 1).long()
+    idx = (to.clamp(0, T - 1) * H + qy) * W + qx
+    bx = back[..., 0].reshape(-1)[idx]
+    by = back[..., 1].reshape(-1)[idx]
+    err = torch.hypot(torch.nan_to_num(fx + bx, nan=float("inf")), torch.nan_to_num(fy + by, nan=float("inf")))
+    same = owner.reshape(-1)[idx] == owner
+    return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
 
 
-def flow_validity(flow_fwd: np.ndarray, flow_bwd: np.ndarray, instance: np.ndarray) -> np.ndarray:
-    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid. Shape: flows (T,H,W,2), instance (T,H,W)."""
-    T = flow_fwd.shape[0]
-    out = np.zeros(instance.shape, dtype=np.uint8)
-    for t in range(T):
-        nxt, prv = (t + 1 if t + 1 < T else None), (t - 1 if t > 0 else None)
-        fwd = _valid(flow_fwd[t], None if nxt is None else flow_bwd[nxt], instance[t],
-                     None if nxt is None else instance[nxt])
-        bwd = _valid(flow_bwd[t], None if prv is None else flow_fwd[prv], instance[t],
-                     None if prv is None else instance[prv])
-        out[t] = fwd.astype(np.uint8) | (bwd.astype(np.uint8) << 1)
-    return out
+def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
+    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device (one
+    vectorised pass over the clip). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
+    fwd = _valid(flow_fwd, flow_bwd, instance, +1)
+    bwd = _valid(flow_bwd, flow_fwd, instance, -1)
+    return fwd.to(torch.uint8) | (bwd.to(torch.uint8) << 1)
 
 
 LABEL_KINDS.register("flow_valid", LabelKind(
     name="flow_valid", table="frames", map_dtype="uint8", default=True, requires=("flow",),
-    compute=lambda frames, scene, traj: flow_validity(frames.flow_fwd.cpu().numpy(), frames.flow_bwd.cpu().numpy(),
-                                                      frames.instance.cpu().numpy()),
+    compute=lambda frames, scene, traj: flow_validity(frames.flow_fwd, frames.flow_bwd, frames.instance).cpu().numpy(),
     doc="(H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid (finite, in the image, "
         "forward-backward consistent on the same surface)"))

@@ -23,7 +23,7 @@ def test_hand_made_cases():
     fwd[0, 0, 0] = np.nan  # behind the camera
     bwd[1, 2, 2, 0] = 0.4  # an inconsistent return at the pixel (2,1) lands on
     inst[1, 1, 2] = 2  # another surface where (1,1) lands
-    v = flow_validity(fwd, bwd, inst)
+    v = flow_validity(torch.from_numpy(fwd), torch.from_numpy(bwd), torch.from_numpy(inst)).numpy()
     fwd_ok = (v[0] & 1).astype(bool)
     assert not fwd_ok[0, 0]  # NaN
     assert not fwd_ok[:, 3].any()  # lands outside the image
@@ -68,7 +68,7 @@ def test_flow_validity_is_written_and_read_back(tmp_path):
     assert m.shape == (4, 32, 32) and m.dtype == np.uint8 and set(np.unique(m)) <= {0, 1, 2, 3}
     flow = clip.map("flow_fwd")
     assert not ((m & 1).astype(bool) & ~np.isfinite(flow).all(-1)).any()  # never valid where NaN
-    off = synthdata.generate("highway", clips=1, out=tmp_path / "off", compute=SYNC2, progress=False,
+    synthdata.generate("highway", clips=1, out=tmp_path / "off", compute=SYNC2, progress=False,
                              overrides=[*TINY, "annotations.flow_valid=false"])
     assert "flow_valid" not in synthdata.open_dataset(tmp_path / "off").table("frames").column_names
     synthdata.generate("highway", clips=1, out=tmp_path / "noflow", compute=SYNC2, progress=False,
