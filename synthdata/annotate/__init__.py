@@ -1,5 +1,5 @@
 """Annotations from the G-buffer: boxes, masks (COCO RLE), visibility, semantic maps, and every registered
-label kind (3D boxes, normals, …; see :mod:`.kinds`).
+label kind (3D boxes, normals, keypoints, point tracks, …; see :mod:`.kinds`).
 
 Importing the package registers the built-in label kinds without importing torch (dataset readers need
 their column types only); ``annotate`` and the mask helpers load on first use.
@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from . import box3d as _box3d, flow_valid as _flow_valid, normals as _normals  # noqa: F401  (built-in kinds)
+from . import box3d as _box3d, flow_valid as _flow_valid, keypoints as _keypoints, normals as _normals  # noqa: F401
+from . import tracks as _tracks  # noqa: F401  (built-in kinds)
 from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, switches
 from .types import Annotations
 

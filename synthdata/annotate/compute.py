@@ -61,6 +61,7 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
         instance=_host(frames.instance, spec.instance, np.uint16),
         num_frames=T,
         num_objects=N,
-        labels={k.name: k.compute(frames, scene, traj) for k in enabled_kinds(switches(spec))},
+        labels={k.name: k.compute(frames, scene, traj, *((spec,) if k.uses_spec else ()))
+                for k in enabled_kinds(switches(spec))},
     )
 

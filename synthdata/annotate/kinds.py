@@ -2,10 +2,12 @@
 
 A :class:`LabelKind` says how the label is computed from a rendered clip (the G-buffer, the scene and
 its trajectories), which table stores it (``objects``: one value per (frame, object) row, frame-major;
-``frames``: one value per frame) and as what Arrow column. ``annotate`` computes every enabled kind;
+``frames``: one value per frame; or a table of its own, such as ``tracks``) and as what Arrow column(s). ``annotate`` computes every enabled kind;
 the Parquet sink adds its column; the recipe switches it with ``annotations.<name>``; readers see it
 as a column of that table. Built-in kinds are registered in their own modules (``box3d``, ``normals``);
-other packages register through the ``synthdata.label_kinds`` entry-point group.
+other packages register through the ``synthdata.label_kinds`` entry-point group. A switch may be a
+block with an ``enabled`` key (``annotations.tracks: {enabled: true, points: 512}``); a kind with
+``uses_spec`` receives the recipe's whole ``annotations`` block as a fourth argument.
 
 ``core`` kinds are part of the dataset format: their column is always present (null when switched
 off), so every dataset of one format version has the same schema. Other kinds add their column only
@@ -15,7 +17,7 @@ when switched on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -35,18 +37,28 @@ class LabelKind:
     """``compute(frames, scene, traj)`` returns (T·N, ...) rows for ``objects`` (row r = frame·N +
     object) or (T, ...) per-frame values for ``frames``, on the host. ``arrow_type`` None means an
     encoded per-frame map (``frames`` table, stored like depth, cast to ``map_dtype``);
-    ``to_arrow`` turns the computed rows into an Arrow array of ``arrow_type`` (default ``pa.array``)."""
+    ``to_arrow`` turns the computed rows into an Arrow array of ``arrow_type`` (default ``pa.array``).
+
+    A kind with a table of its own (``table`` not ``objects``/``frames``; one of the layout's
+    ``TABLES``) gives that table's ``columns`` (after ``clip_id``) and ``compute`` returns a dict of
+    equally long column arrays; the table exists only in datasets that switched the kind on."""
 
     name: str
-    table: Literal["objects", "frames"]
-    compute: Callable[["Frames", "Scene", "Trajectories"], np.ndarray]
+    table: str  # "objects" | "frames" | a table of its own ("tracks")
+    compute: Callable[..., Any]
     arrow_type: pa.DataType | None = None
     map_dtype: str | None = None
     to_arrow: Callable[[np.ndarray], pa.Array] | None = None
     default: bool = False
     core: bool = False
     requires: tuple[str, ...] = ()  # other switches it needs on (flow_valid: flow)
+    columns: pa.Schema | None = None  # of a table of its own
+    uses_spec: bool = False  # compute(frames, scene, traj, annotation_spec)
     doc: str = ""
+
+    @property
+    def own_table(self) -> bool:
+        return self.table not in ("objects", "frames")
 
     def arrow(self, values: np.ndarray | None, rows: int) -> pa.Array:
         """The column for ``rows`` rows: nulls when the kind is off (``values`` None)."""
@@ -60,8 +72,10 @@ LABEL_KINDS: Registry[LabelKind] = Registry("label kind", "synthdata.label_kinds
 
 
 def switches(spec: Any) -> dict[str, Any]:
-    """Every ``annotations.<name>`` switch of an AnnotationSpec: its own fields and plug-in kinds' keys."""
-    return {**spec.model_dump(), **(spec.model_extra or {})}
+    """Every ``annotations.<name>`` switch of an AnnotationSpec (its own fields and plug-in kinds' keys)
+    as on/off: a block's switch is its ``enabled`` key."""
+    return {k: (v.get("enabled", False) if isinstance(v, dict) else v)
+            for k, v in {**spec.model_dump(), **(spec.model_extra or {})}.items()}
 
 
 def enabled_kinds(switches: Mapping[str, Any]) -> list[LabelKind]:

@@ -1,6 +1,7 @@
 """The dataset layout on disk (the contract with users; versioned by FORMAT_VERSION).
 
-<out>/dataset.json  manifest · recipe.yaml · clips|frames|objects/part-NNNNN.parquet · media/<clip_id>.mp4
+<out>/dataset.json  manifest · recipe.yaml · clips|frames|objects[|tracks]/part-NNNNN.parquet ·
+media/<clip_id>.mp4
 · README.md + preview.png (dataset card). ``.staging/`` holds shards being written, ``.synthdata.lock``
 names the run writing the directory, ``fiftyone/`` holds maps written by ``synthdata fiftyone``.
 
@@ -13,12 +14,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "TABLES", "OWNED_FILE", "Layout"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "TABLES", "CORE_TABLES", "OWNED_FILE", "Layout"]
 
 FORMAT_NAME = "synthdata-dataset"
-FORMAT_VERSION = "1.1"  # 1.1: shards list file sizes (cheap integrity checks); 1.0 is still read
-READABLE_VERSIONS = ("1.0", "1.1")
-TABLES = ("clips", "frames", "objects")
+FORMAT_VERSION = "1.2"  # 1.2: optional tables of label kinds (tracks); 1.1: shards list file sizes
+READABLE_VERSIONS = ("1.0", "1.1", "1.2")
+#: every table a dataset may hold; the first three always, ``tracks`` when annotations.tracks is on
+TABLES = ("clips", "frames", "objects", "tracks")
+CORE_TABLES = TABLES[:3]
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}"
 #: Files a manifest may list (relative POSIX paths).

@@ -41,7 +41,7 @@ class Manifest:
     class_names: list[str]
     backend: str
     device: str
-    annotations: dict[str, bool]
+    annotations: dict[str, bool | dict[str, bool | int]]  # switches; a block (tracks) as its settings
     recipe: dict[str, Any]
     synthdata_version: str
     created: str

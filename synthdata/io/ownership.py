@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .layout import Layout
+from .layout import TABLES, Layout
 
 __all__ = ["foreign_entries", "remove_owned"]
 
@@ -24,7 +24,7 @@ def _entries(root: Path):
 
 
 def _owned_dir(rel: str) -> bool:
-    return rel in ("clips", "frames", "objects", "media", ".staging", "fiftyone", "fiftyone/segmentation",
+    return rel in (*TABLES, "media", ".staging", "fiftyone", "fiftyone/segmentation",
                    "fiftyone/depth") or rel.startswith(".staging/") or (
         rel.count("/") == 2 and rel.startswith(("fiftyone/segmentation/", "fiftyone/depth/")))
 

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UserError
 from .encoding import decode_array
-from .layout import TABLES, Layout
+from .layout import CORE_TABLES, TABLES, Layout
 from .manifest import Manifest
 from .safety import check_id, inside
 from .verify import Level
@@ -80,11 +80,18 @@ class SynthDataset:
     def class_names(self) -> list[str]:
         return list(self.manifest.class_names)
 
+    def has_table(self, name: str, shard: int | None = None) -> bool:
+        """Whether the dataset (or one shard of it) holds ``name`` (``tracks`` only when its recipe
+        switched them on)."""
+        return name in CORE_TABLES or any(self.layout.rel(self.layout.part(name, s.index)) in s.files
+                                          for s in self.manifest.shards if shard in (None, s.index))
+
     def table(self, name: str) -> pa.Table:
-        """A whole table (``clips``, ``frames`` or ``objects``) over the committed shards."""
+        """A whole table (``clips``, ``frames``, ``objects``, or ``tracks``) over the committed shards;
+        an optional table the dataset does not hold is empty."""
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
-        paths = [self.layout.part(name, s.index) for s in self.manifest.shards]
+        paths = [self.layout.part(name, s.index) for s in self.manifest.shards if self.has_table(name, s.index)]
         if not paths:
             return SCHEMAS[name].empty_table()
         return pa.concat_tables([read_part(self.layout, p, name) for p in paths])
@@ -106,6 +113,27 @@ class SynthDataset:
     @cached_property
     def objects(self) -> pa.Table:
         return self.table("objects")
+
+    @cached_property
+    def tracks(self) -> pa.Table:
+        """Point tracks, one row per (clip, point, frame); empty when the recipe did not switch them on."""
+        return self.table("tracks")
+
+    @cached_property
+    def skeletons(self) -> dict[str, dict]:
+        """Class name → keypoint skeleton ``{"keypoints": names, "points", "skeleton": edges}`` (0-based
+        edges), from the objects table's metadata; empty when keypoints are off."""
+        if not self.manifest.shards:
+            return {}
+        meta = pq.read_schema(self.layout.part("objects", self.manifest.shards[0].index)).metadata or {}
+        raw = meta.get(b"synthdata.skeletons")
+        try:
+            out = json.loads(raw) if raw else {}
+        except ValueError:
+            raise UserError("dataset", "objects table: unreadable synthdata.skeletons metadata") from None
+        if not isinstance(out, dict):
+            raise UserError("dataset", "objects table: synthdata.skeletons metadata is not a mapping")
+        return out
 
     @property
     def clip_ids(self) -> list[str]:
@@ -145,9 +173,10 @@ class SynthDataset:
             "path": str(self.root), "recipe": m.recipe_name, "recipe_hash": m.recipe_hash, "seed": m.seed,
             "complete": m.complete, "clips": len(self), "clips_planned": m.num_clips,
             "frames": int(sum(self.clips.column("num_frames").to_pylist())) if len(self) else 0,
-            "object_rows": obj.num_rows, "visible_object_rows": int(pc.sum(obj["in_view"]).as_py() or 0) if obj.num_rows else 0,
+            "object_rows": obj.num_rows, "point_tracks": int(pc.sum(pc.equal(self.tracks["frame_index"], 0)).as_py() or 0), "visible_object_rows": int(pc.sum(obj["in_view"]).as_py() or 0) if obj.num_rows else 0,
             "classes": m.class_names, "objects_per_class": cls_counts,
-            "annotations": [k for k, v in m.annotations.items() if v], "backend": m.backend,
+            "annotations": [k for k, v in m.annotations.items() if (v.get("enabled") if isinstance(v, dict) else v)],
+            "backend": m.backend,
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
             "shards": len(m.shards), "bytes": size,
         }
@@ -185,6 +214,14 @@ class ClipView:
 
     def objects(self) -> pa.Table:
         t = read_part(self.ds.layout, self.ds.layout.part("objects", self.row["shard_index"]), "objects")
+        return t.filter(pc.equal(t["clip_id"], self.clip_id))
+
+    def tracks(self) -> pa.Table:
+        """This clip's point tracks (point-major), empty when the dataset has none."""
+        shard = self.row["shard_index"]
+        if not self.ds.has_table("tracks", shard):
+            return SCHEMAS["tracks"].empty_table()
+        t = read_part(self.ds.layout, self.ds.layout.part("tracks", shard), "tracks")
         return t.filter(pc.equal(t["clip_id"], self.clip_id))
 
     def map(self, name: str) -> np.ndarray:

@@ -8,11 +8,12 @@ import json
 
 import pyarrow as pa
 
-from ..annotate import LabelKind, kinds_of_table
+from ..annotate import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table
 from .encoding import ENCODED_TYPE
-from .layout import FORMAT_NAME, FORMAT_VERSION
+from .layout import FORMAT_NAME, FORMAT_VERSION, TABLES
 
-__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "kind_field", "table_schema", "with_metadata"]
+__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "kind_field", "own_tables", "table_schema",
+           "with_metadata"]
 
 BOX = pa.list_(pa.float32(), 4)
 
@@ -73,20 +74,37 @@ def kind_field(kind: LabelKind) -> pa.Field:
 
 def table_schema(table: str, switches: dict | None = None) -> pa.Schema:
     """The schema of ``table`` for a recipe's ``annotations`` switches: the fixed columns, then the
-    core label kinds (``box3d``; ``normals``), then other switched-on kinds by name."""
-    base = _FIXED[table]
-    return pa.schema([*base, *(kind_field(k) for k in kinds_of_table(table, switches))]) if table != "clips" else base
+    core label kinds (``box3d``; ``normals``), then other switched-on kinds by name. A label kind's
+    own table (``tracks``) is ``clip_id`` and the kind's columns, whether or not it is switched on."""
+    if table in _FIXED:
+        base = _FIXED[table]
+        return pa.schema([*base, *(kind_field(k) for k in kinds_of_table(table, switches))]) if table != "clips" else base
+    kind = next((k for k in map(LABEL_KINDS.get, LABEL_KINDS.names()) if k.table == table), None) \
+        if table in TABLES else None
+    if kind is None:
+        raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
+    return pa.schema([("clip_id", pa.string()), *kind.columns])
+
+
+def own_tables(switches: dict) -> list[str]:
+    """The tables of switched-on label kinds that have their own (``tracks``), in layout order."""
+    on = {k.table for k in enabled_kinds(switches) if k.own_table}
+    return [t for t in TABLES if t in on]
 
 
 #: the format's schemas (fixed + core kind columns): what every reader may rely on
 FRAMES_SCHEMA = table_schema("frames")
 OBJECTS_SCHEMA = table_schema("objects")
-SCHEMAS = {"clips": CLIPS_SCHEMA, "frames": FRAMES_SCHEMA, "objects": OBJECTS_SCHEMA}
+SCHEMAS = {"clips": CLIPS_SCHEMA, "frames": FRAMES_SCHEMA, "objects": OBJECTS_SCHEMA, "tracks": table_schema("tracks")}
 
 
-def with_metadata(schema: pa.Schema, class_names: list[str]) -> pa.Schema:
-    return schema.with_metadata({
+def with_metadata(schema: pa.Schema, class_names: list[str], skeletons: dict | None = None) -> pa.Schema:
+    """The format's metadata: version, class map and (when keypoints are on) each class's skeleton."""
+    meta = {
         "synthdata.format": FORMAT_NAME,
         "synthdata.format_version": FORMAT_VERSION,
         "synthdata.classes": json.dumps({str(i + 1): n for i, n in enumerate(class_names)}),
-    })
+    }
+    if skeletons:
+        meta["synthdata.skeletons"] = json.dumps(skeletons, sort_keys=True)
+    return schema.with_metadata(meta)

@@ -14,16 +14,17 @@ import numpy as np
 import pyarrow as pa
 
 from ..annotate import kinds_of_table, switches
+from ..scene.skeletons import class_skeletons
 from ..recipe.schema import RecipeSpec
 from .encoding import encode_array
-from .layout import TABLES, Layout
+from .layout import CORE_TABLES, Layout
 from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
-from .schemas import table_schema
+from .schemas import own_tables, table_schema
 from .tables import build_tables, write_parts
 from .video import encode_mp4
 
-__all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows"]
+__all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows", "own_rows"]
 
 Timer = Callable[[str], ContextManager[Any]]
 
@@ -96,6 +97,13 @@ def object_rows(rec: ClipRecord, class_names: list[str], kinds=()) -> dict[str, 
     }
 
 
+def own_rows(rec: ClipRecord, kind) -> dict[str, Any]:
+    """Column-wise rows of a label kind's own table (``tracks``) for one clip."""
+    cols = rec.annotations.labels[kind.name]
+    n = len(next(iter(cols.values()))) if cols else 0
+    return {"clip_id": pa.array([rec.clip_id] * n, pa.string()), **cols}
+
+
 class ShardWriter:
     """Writes one shard. ``add`` encodes a clip's MP4 and table rows at once (so a shard never holds
     raw frames of more than one clip); ``commit`` writes the Parquet tables and renames everything
@@ -113,16 +121,19 @@ class ShardWriter:
         self.stage = Layout(layout.staging / f"shard-{shard_index:05d}-{uuid.uuid4().hex[:8]}")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="synthdata-encode") if background else None
         self._pending: list[Future] = []
-        for sub in (*TABLES, "media"):
+        on = switches(spec.annotations)
+        self.tables = (*CORE_TABLES, *own_tables(on))
+        for sub in (*self.tables, "media"):
             (self.stage.root / sub).mkdir(parents=True)
         self.clip_ids: list[str] = []
         self.clip_indices: list[int] = []
         self.clips: list[dict] = []
         self.frames: list[dict] = []
         self.objects: list[dict[str, Any]] = []
-        on = switches(spec.annotations)
-        self.schemas = {t: table_schema(t, on) for t in TABLES}
-        self.kinds = {t: kinds_of_table(t, on) for t in ("frames", "objects")}
+        self.schemas = {t: table_schema(t, on) for t in self.tables}
+        self.kinds = {t: kinds_of_table(t, on) for t in self.tables if t != "clips"}
+        self.own: dict[str, list[dict[str, Any]]] = {t: [] for t in self.tables if t not in CORE_TABLES}
+        self.skeletons = {n: s.to_json() for n, s in class_skeletons(spec).items()} if on.get("keypoints") else None
 
     def add(self, rec: ClipRecord) -> None:
         if self._pool is None:
@@ -146,6 +157,8 @@ class ShardWriter:
             self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
             self.frames.extend(frame_rows(rec, self.kinds["frames"]))
             self.objects.append(object_rows(rec, spec.class_names, self.kinds["objects"]))
+            for table, parts in self.own.items():
+                parts.extend(own_rows(rec, kind) for kind in self.kinds[table])
         self.clip_ids.append(rec.clip_id)
         self.clip_indices.append(rec.clip_index)
 
@@ -156,11 +169,11 @@ class ShardWriter:
             self._pool.shutdown(wait=True)
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
-            tables = build_tables(self.clips, self.frames, self.objects, self.schemas)
-            write_parts(stage, self.shard_index, tables, class_names)
+            tables = build_tables(self.clips, self.frames, self.objects, self.schemas, **self.own)
+            write_parts(stage, self.shard_index, tables, class_names, self.skeletons)
             files: dict[str, str] = {}
             sizes: dict[str, int] = {}
-            staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in TABLES]
+            staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in self.tables]
             for path in staged:  # media first, tables last: a reader never sees rows without their video
                 final = self.layout.root / stage.rel(path)
                 final.parent.mkdir(parents=True, exist_ok=True)

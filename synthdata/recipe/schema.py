@@ -20,7 +20,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
-    "EnvironmentSpec", "PlacementSpec", "ObjectGroupSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "EnvironmentSpec", "PlacementSpec", "SkeletonSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
 
@@ -160,6 +160,27 @@ class PlacementSpec(_Spec):
     angle_deg: Num = 0.0
 
 
+class SkeletonSpec(_Spec):
+    """Named keypoints of a class in its object frame, in units of the half-size (so (0, 0, 1) is the
+    top of any size), and the ``edges`` between them (0-based pairs, drawn by viewers; COCO's
+    ``skeleton``). Without one, a class takes its primitive's default (box corners, sphere poles, …)."""
+
+    names: list[str] = Field(min_length=1, max_length=64)
+    points: list[tuple[float, float, float]]
+    edges: list[tuple[int, int]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SkeletonSpec":
+        if len(self.points) != len(self.names):
+            raise ValueError(f"points: expected one point per name ({len(self.names)}), got {len(self.points)}")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("names: expected distinct keypoint names")
+        bad = [e for e in self.edges if not all(0 <= i < len(self.names) for i in e) or e[0] == e[1]]
+        if bad:
+            raise ValueError(f"edges: expected pairs of distinct keypoint indices in [0, {len(self.names) - 1}], got {bad[0]}")
+        return self
+
+
 class ObjectGroupSpec(_Spec):
     """``count`` objects of one class sharing distributions (each object draws its own values)."""
 
@@ -170,6 +191,7 @@ class ObjectGroupSpec(_Spec):
     material: MaterialSpec = MaterialSpec()
     placement: PlacementSpec = PlacementSpec()
     motion: MotionSpec = MotionSpec()
+    keypoints: SkeletonSpec | None = None
 
     @field_validator("count")
     @classmethod
@@ -177,6 +199,19 @@ class ObjectGroupSpec(_Spec):
         if isinstance(v, Poisson) and v.max is None:  # clip the unbounded tail at the per-group limit
             v = v.model_copy(update={"max": LIMITS["max_objects"]})
         return _check_range(v, 0, LIMITS["max_objects"], "count")
+
+
+class TracksSpec(_Spec):
+    """Point tracks (TAP-Vid conventions; docs/dataset-format.md): ``points`` query points per clip on
+    rendered surfaces, spread over the query frames (0, ``query_stride``, 2·``query_stride``, …) and
+    stratified over the surfaces in view: every object and the background get ``min_per_surface`` points
+    (or all their pixels, if fewer), the rest go in proportion to area. ``annotations.tracks: true`` is
+    short for ``{enabled: true}``."""
+
+    enabled: bool = False
+    points: int = Field(256, ge=1, le=65536)
+    query_stride: int = Field(8, ge=1, le=LIMITS["max_frames"])
+    min_per_surface: int = Field(8, ge=0, le=4096)
 
 
 class AnnotationSpec(_Spec):
@@ -195,6 +230,13 @@ class AnnotationSpec(_Spec):
     semantic: bool = True
     instance: bool = True
     box3d: bool = True
+    keypoints: bool = True
+    tracks: TracksSpec = TracksSpec()
+
+    @field_validator("tracks", mode="before")
+    @classmethod
+    def _tracks_switch(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
 
 
 class BackendSpec(_Spec):
@@ -246,10 +288,11 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). Names and
-        descriptions are not layout: fixing a typo in the description keeps every clip's seed."""
-        body = self.model_dump(mode="json", exclude={"seed", "device", "backend", "output", "annotations", "name",
-                                                     "description", "domain"})
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). Names,
+        descriptions and keypoint skeletons (labels, not layout) are not layout: fixing a typo in the description keeps every clip's seed."""
+        body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
+                                                     "annotations": True, "name": True, "description": True,
+                                                     "domain": True, "objects": {"__all__": {"keypoints"}}})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:

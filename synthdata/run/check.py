@@ -16,6 +16,7 @@ from ..recipe.schema import BackendSpec, MotionSpec, RecipeSpec
 from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
+from ..scene.skeletons import skeleton_conflicts
 
 __all__ = ["check_recipe"]
 
@@ -72,6 +73,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
             problems.append((f"annotations.{name}", LABEL_KINDS.unknown_message(name)))
         elif not isinstance(value, bool):
             problems.append((f"annotations.{name}", f"expected true or false, got {value!r}"))
+    if spec.annotations.keypoints:
+        problems += skeleton_conflicts(spec)
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)

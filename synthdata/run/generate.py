@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UserError
 from ..io.card import write_card
-from ..io.layout import Layout
+from ..io.layout import TABLES, Layout
 from ..io.atomic import atomic_write_bytes
 from ..io.manifest import Manifest
 from ..io.verify import check_shard
@@ -143,7 +143,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
             "stage_ms_per_clip_last_run": timer.ms(per=made) if made else {},
             "executor": compute.name if not compute.address else "remote", "workers_last_run": workers,
             "shards_remade_after_verify": remade,
-            "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in ("clips", "frames", "objects")},
+            "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in TABLES if any(t in s.rows for s in manifest.shards)},
         }
         if manifest.complete:
             write_card(layout, manifest)

@@ -13,6 +13,7 @@ import numpy as np
 from ..geometry import intrinsics_from_fov, look_at, pose, rot_x, rot_z
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, RecipeSpec
+from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Scene
 
 __all__ = ["sample_scene"]
@@ -72,7 +73,7 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     environment = _sample_environment(spec, rng, params)
     objects = _sample_objects(spec, environment.tube_radius, rng, params)
     return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=_generator_seed(rng))
+                 generator_seed=_generator_seed(rng), skeletons=class_skeletons(spec))
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:

@@ -80,5 +80,8 @@ class Scene:
     camera: CameraRig
     environment: Environment
     params: dict[str, Any] = field(default_factory=dict)
-    #: seed for generator backends that draw noise (diffusion); spawned from the clip's seed, not from its stream
+    #: seed for generator backends that draw noise (diffusion) and for label samplers (point-track
+    #: queries, each on its own spawned stream); spawned from the clip's seed, not from its stream
     generator_seed: int = 0
+    #: class name → keypoint skeleton (:mod:`.skeletons`), for the classes that have one
+    skeletons: dict[str, Any] = field(default_factory=dict)

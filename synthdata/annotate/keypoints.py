@@ -1,0 +1,68 @@
+"""Keypoints (label kind ``keypoints``, a column of the objects table): each object's class skeleton
+(:mod:`synthdata.scene.skeletons`) projected per frame with COCO visibility — 0 out of view (behind the
+camera or outside the image), 1 in view but hidden, 2 visible — decided by the depth test of
+:mod:`.visibility` within one pixel (keypoints sit on corners and edges).
+
+Rows: one list per (frame, object) row of the objects table, one ``{x, y, v}`` per keypoint of the
+object's class in skeleton order (empty for a class without a skeleton); x, y in pixels like boxes,
+NaN behind the camera. Names and edges of each class's skeleton are in the objects table's metadata
+(``synthdata.skeletons``) and in ``dataset.json``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from .kinds import LABEL_KINDS, LabelKind
+from .visibility import depth_test, project, to_camera
+
+__all__ = ["KEYPOINT_TYPE", "object_keypoints"]
+
+KEYPOINT_TYPE = pa.list_(pa.struct([("x", pa.float32()), ("y", pa.float32()), ("v", pa.uint8())]))
+
+
+def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.ndarray, instance: np.ndarray,
+                     depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(T·N, Kmax, 3) float32 rows of (x, y, v); v = -1 pads objects with fewer than Kmax keypoints.
+    Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W)."""
+    T, N = object_poses.shape[:2]
+    counts = [0 if p is None else len(p) for p in skeleton_points]
+    kmax = max(counts, default=0)
+    out = np.full((T, N, kmax, 3), np.nan, dtype=np.float32)
+    out[..., 2] = -1
+    if kmax == 0:
+        return out.reshape(T * N, 0, 3)
+    owner = np.repeat(np.arange(1, N + 1), counts)
+    pts = np.concatenate([p * half_size[i] for i, p in enumerate(skeleton_points) if p is not None])
+    x, y, z = project(to_camera(pts, owner, object_poses, camera_poses), K)  # (T,M)
+    M = len(owner)
+    t = np.broadcast_to(np.arange(T)[:, None], (T, M)).reshape(-1)
+    in_view, visible, _ = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t,
+                                     np.broadcast_to(owner, (T, M)).reshape(-1), instance, depth, radius=1)
+    v = np.where(visible, 2, np.where(in_view, 1, 0)).reshape(T, M)
+    slot = np.concatenate([np.arange(c) for c in counts])  # keypoint index within its object
+    out[:, owner - 1, slot] = np.stack([x, y, v], -1)
+    return out.reshape(T * N, kmax, 3)
+
+
+def _to_arrow(rows: np.ndarray) -> pa.Array:
+    keep = rows[..., 2] >= 0  # (R,Kmax)
+    offsets = np.concatenate([[0], np.cumsum(keep.sum(1))]).astype(np.int32)
+    flat = rows[keep]
+    xyv = pa.StructArray.from_arrays([pa.array(flat[:, 0], pa.float32()), pa.array(flat[:, 1], pa.float32()),
+                                      pa.array(flat[:, 2].astype(np.uint8), pa.uint8())], names=["x", "y", "v"])
+    return pa.ListArray.from_arrays(pa.array(offsets), xyv, type=KEYPOINT_TYPE)
+
+
+def _compute(frames, scene, traj) -> np.ndarray:
+    names = scene.class_names
+    sk = [scene.skeletons.get(names[c - 1]) for c in scene.objects.class_id]
+    return object_keypoints([None if s is None else s.points for s in sk], scene.objects.half_size,
+                            frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), traj.object_poses,
+                            traj.camera_poses, traj.K)
+
+
+LABEL_KINDS.register("keypoints", LabelKind(
+    name="keypoints", table="objects", arrow_type=KEYPOINT_TYPE, to_arrow=_to_arrow, default=True, compute=_compute,
+    doc="per (frame, object): the class skeleton's keypoints as {x, y, v} with COCO visibility 0/1/2"))

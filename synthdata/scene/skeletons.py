@@ -1,0 +1,97 @@
+"""Keypoint skeletons: named points in an object's frame, per class.
+
+A :class:`Skeleton` holds K named points in units of the object's half-size (so (0, 0, 1) is the top of
+an object of any size) and the edges a viewer draws between them (COCO's ``skeleton``, 0-based here).
+A recipe's object group may define its class's skeleton (``objects[i].keypoints``); otherwise the class
+takes its primitive's default from :data:`SKELETONS` (box corners, sphere and cylinder poles). World
+packs register theirs the same way (``synthdata.skeletons`` entry points).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..recipe.schema import RecipeSpec, SkeletonSpec
+from ..registry import Registry
+
+__all__ = ["Skeleton", "SKELETONS", "class_skeletons", "skeleton_conflicts"]
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    names: tuple[str, ...]
+    points: np.ndarray  # (K,3) float64, object frame / half-size
+    edges: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: SkeletonSpec) -> "Skeleton":
+        return cls(tuple(spec.names), np.asarray(spec.points, dtype=np.float64).reshape(-1, 3),
+                   tuple(tuple(e) for e in spec.edges))
+
+    def to_json(self) -> dict:
+        return {"keypoints": list(self.names), "points": self.points.tolist(), "skeleton": [list(e) for e in self.edges]}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Skeleton) and (self.names, self.edges) == (other.names, other.edges) \
+            and np.array_equal(self.points, other.points)
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.edges))
+
+
+#: primitive name → its default skeleton
+SKELETONS: Registry[Skeleton] = Registry("skeleton", "synthdata.skeletons")
+
+
+def _box() -> Skeleton:
+    corners = list(itertools.product((1, -1), (1, -1), (1, -1)))  # x: front/rear, y: left/right, z: top/bottom
+    names = tuple(f"{'front' if x > 0 else 'rear'}_{'left' if y > 0 else 'right'}_{'top' if z > 0 else 'bottom'}"
+                  for x, y, z in corners)
+    edges = tuple((i, j) for i, j in itertools.combinations(range(8), 2)
+                  if sum(a != b for a, b in zip(corners[i], corners[j])) == 1)
+    return Skeleton(names, np.array(corners, dtype=np.float64), edges)
+
+
+_POLES = Skeleton(("top", "bottom"), np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), ((0, 1),))
+SKELETONS.register("box", _box())
+for _name in ("sphere", "ellipsoid", "cylinder"):  # poles; the cylinder's are its cap centres
+    SKELETONS.register(_name, _POLES)
+
+
+def _group_skeleton(group) -> Skeleton | None:
+    if group.keypoints is not None:
+        return Skeleton.from_spec(group.keypoints)
+    if isinstance(group.primitive, str) and group.primitive in SKELETONS:
+        return SKELETONS.get(group.primitive)
+    return None  # a primitive drawn from a distribution has no one default: no keypoints for the class
+
+
+def class_skeletons(spec: RecipeSpec) -> dict[str, Skeleton]:
+    """Class name → skeleton, for the classes that have one (the first group of a class decides;
+    :func:`skeleton_conflicts` refuses recipes whose groups of one class disagree)."""
+    out: dict[str, Skeleton] = {}
+    for group in spec.objects:
+        if group.class_name not in out:
+            sk = _group_skeleton(group)
+            if sk is not None:
+                out[group.class_name] = sk
+    return out
+
+
+def skeleton_conflicts(spec: RecipeSpec) -> list[tuple[str, str]]:
+    """(field, message) for every group whose class already has a different skeleton: COCO and
+    FiftyOne hold one skeleton per class."""
+    first: dict[str, tuple[int, Skeleton | None]] = {}
+    problems = []
+    for i, group in enumerate(spec.objects):
+        sk = _group_skeleton(group)
+        if group.class_name not in first:
+            first[group.class_name] = (i, sk)
+        elif first[group.class_name][1] != sk:
+            problems.append((f"objects.{i}.keypoints", f"class {group.class_name!r} already has another keypoint "
+                             f"skeleton (objects.{first[group.class_name][0]}); expected the same skeleton for "
+                             "every group of a class"))
+    return problems
