@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--launch", action="store_true", help="serve the App on 127.0.0.1 until Ctrl-C")
     f.add_argument("--port", type=int, default=5151)
     f.set_defaults(fn=cmd_fiftyone)
-    e = sub.add_parser("export", help="write COCO (video extensions, RLE masks) or MOT Challenge files")
+    e = sub.add_parser("export", help="write COCO (video extensions, RLE masks, keypoints), MOT Challenge or TAP-Vid files")
     e.add_argument("path")
     e.add_argument("--format", required=True, help=" or ".join(EXPORTERS.names()))
     e.add_argument("--out", required=True)

@@ -11,7 +11,8 @@ at i + 0.5); :func:`warp_item` applies it to everything, so all ops keep labels 
   A_{t+1}(p + f) − p' (a horizontal flip negates dx; backward flow uses A_{t−1});
 - visible boxes are the bounding boxes of the warped instance map (rows whose object left the image
   are dropped); amodal boxes, and boxes when no instance map is present, transform their corners;
-  keypoints are mapped and get visibility 0 outside the image.
+  keypoints are mapped and get visibility 0 outside the image; point tracks (``points`` (P,T,2)) are
+  mapped frame by frame and become not visible outside the image.
 
 Shapes: video (T,3,H,W) uint8 or float; maps (T,H,W[,C]); boxes (M,4) xyxy with ``frame_index`` (M,).
 """
@@ -139,4 +140,10 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
         for key in ROW_KEYS:
             if key in lab:
                 lab[key] = lab[key][keep]
+    if "points" in lab:
+        pts = apply_homography(A, lab["points"].transpose(0, 1).double()).transpose(0, 1)  # (P,T,2)
+        inside = (pts[..., 0] >= 0) & (pts[..., 0] < W) & (pts[..., 1] >= 0) & (pts[..., 1] < H)
+        lab["points"] = pts.to(labels["points"].dtype)
+        if "points_visible" in lab:
+            lab["points_visible"] = lab["points_visible"] & inside
     return out_video, lab

@@ -1,6 +1,6 @@
 """Integrations: other tools' formats and APIs over the storage of record (:mod:`synthdata.io`).
 
-Exporters to label formats (COCO, MOT), FiftyOne (export and import), and the torch ``Dataset``. The
+Exporters to label formats (COCO, MOT, TAP-Vid), FiftyOne (export and import), and the torch ``Dataset``. The
 dependency points one way: integrations read datasets through :mod:`synthdata.io`; storage never
 imports an integration.
 
@@ -22,6 +22,7 @@ ExporterFn = Callable[..., dict]
 EXPORTERS: Registry[ExporterFn] = Registry("export format", "synthdata.exporters")
 EXPORTERS.register_lazy("coco", "synthdata.integrations.coco:export_coco")
 EXPORTERS.register_lazy("mot", "synthdata.integrations.mot:export_mot")
+EXPORTERS.register_lazy("tapvid", "synthdata.integrations.tapvid:export_tapvid")
 
 
 def export(ds: Any, fmt: str, out: str | Path) -> dict:

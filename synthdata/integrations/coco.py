@@ -2,7 +2,10 @@
 
 One image per frame (JPEG under ``images/<clip_id>/``), one annotation per *visible* object per frame
 with its COCO RLE mask, ``bbox`` as [x, y, w, h] and ``area`` = visible pixels; visibility attributes
-ride along. Loadable by ``pycocotools.coco.COCO``.
+ride along. With keypoints, a category with a skeleton carries ``keypoints`` (names) and ``skeleton``
+(1-based edges) and its annotations ``keypoints`` [x, y, v]·K and ``num_keypoints`` (COCO visibility:
+v = 0 is written as 0, 0, 0). Loadable by ``pycocotools.coco.COCO``; ``COCOeval(iouType="keypoints")``
+runs per category with ``params.kpt_oks_sigmas`` of that category's K.
 """
 
 from __future__ import annotations
@@ -15,9 +18,22 @@ from .files import staged_output, write_frames
 __all__ = ["export_coco"]
 
 
+def _skeleton(sk: dict | None) -> dict:
+    return {} if not sk else {"keypoints": sk["keypoints"], "skeleton": [[i + 1, j + 1] for i, j in sk["skeleton"]]}
+
+
+def _keypoints(kps: list[dict] | None) -> dict:
+    if not kps:
+        return {}
+    flat = [v for p in kps for v in ((p["x"], p["y"], 2 if p["v"] == 2 else 1) if p["v"] else (0, 0, 0))]
+    return {"keypoints": flat, "num_keypoints": sum(1 for p in kps if p["v"])}
+
+
 def export_coco(ds, out: Path) -> dict:
     with staged_output(out) as tmp:
-        categories = [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(ds.class_names)]
+        skeletons = ds.skeletons
+        categories = [{"id": i + 1, "name": n, "supercategory": "object", **_skeleton(skeletons.get(n))}
+                      for i, n in enumerate(ds.class_names)]
         videos, images, annotations = [], [], []
         for v, clip in enumerate(ds, start=1):
             row = clip.row
@@ -39,6 +55,7 @@ def export_coco(ds, out: Path) -> dict:
                     "segmentation": {"counts": o["mask_rle"], "size": [row["height"], row["width"]]},
                     "visible_fraction": o["visible_fraction"], "occluded": o["occluded"], "truncated": o["truncated"],
                     "bbox_amodal": o["bbox_amodal"], "box3d": o["box3d"],
+                    **_keypoints(o.get("keypoints")),
                 })
         coco = {"info": {"description": f"synthdata {ds.manifest.recipe_name}", "recipe_hash": ds.manifest.recipe_hash},
                 "categories": categories, "videos": videos, "images": images, "annotations": annotations}

@@ -81,6 +81,7 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
     for o in clip.objects().to_pylist():
         by_frame.setdefault(o["frame_index"], []).append(o)
     seg_dir, depth_dir = fo_dir / "segmentation" / clip.clip_id, fo_dir / "depth" / clip.clip_id
+    points = _point_tracks(fo, clip, ds.class_names, W, H, T)
     for k in range(T):
         visible, amodal = [], []
         for o in by_frame.get(k, []):
@@ -98,7 +99,10 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
             if o["bbox_amodal"] is not None:
                 amodal.append(fo.Detection(label=o["class_name"], bounding_box=_rel(o["bbox_amodal"], W, H),
                                            index=o["track_id"], **attrs))
-        frame = fo.Frame(detections=fo.Detections(detections=visible), amodal=fo.Detections(detections=amodal))
+        frame = fo.Frame(detections=fo.Detections(detections=visible), amodal=fo.Detections(detections=amodal),
+                         **_object_keypoints(fo, by_frame.get(k, []), W, H))
+        if points is not None:
+            frame["tracks"] = fo.Keypoints(keypoints=points[k])
         if semantic is not None:
             seg_dir.mkdir(parents=True, exist_ok=True)
             Image.fromarray(semantic[k]).save(seg_dir / f"{k + 1:06d}.png")
@@ -114,6 +118,40 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
             frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=[0, 255], metric=False)
         sample.frames[k + 1] = frame
     return sample
+
+
+def keypoints_field(class_name: str) -> str:
+    """The frame field of a class's keypoints: one per class, as FiftyOne holds one skeleton per field."""
+    return f"keypoints_{class_name}"
+
+
+def _object_keypoints(fo, objects: list[dict], W: int, H: int) -> dict:
+    """Frame fields ``keypoints_<class>``: one ``fo.Keypoint`` per object in view, points relative
+    (NaN where out of view, FiftyOne's "missing"), COCO ``visibility`` per point as an attribute."""
+    fields: dict[str, list] = {}
+    for o in objects:
+        kps = o.get("keypoints")
+        if not kps or not o["in_view"]:
+            continue
+        pts = [(p["x"] / W, p["y"] / H) if p["v"] else (float("nan"), float("nan")) for p in kps]
+        fields.setdefault(keypoints_field(o["class_name"]), []).append(
+            fo.Keypoint(label=o["class_name"], points=pts, index=o["track_id"], visibility=[p["v"] for p in kps]))
+    return {name: fo.Keypoints(keypoints=kp) for name, kp in fields.items()}
+
+
+def _point_tracks(fo, clip, class_names: list[str], W: int, H: int, T: int) -> list[list] | None:
+    """Per frame, one ``fo.Keypoint`` per point track in view (``index`` = point id, so the App colours
+    a track alike in every frame), with ``visible``, ``occluded_by`` and the surface it lies on."""
+    tracks = clip.tracks()
+    if not tracks.num_rows:
+        return None
+    out: list[list] = [[] for _ in range(T)]
+    for r in tracks.filter(tracks["in_view"]).to_pylist():
+        label = class_names[r["class_id"] - 1] if r["class_id"] else "background"
+        out[r["frame_index"]].append(fo.Keypoint(
+            label=label, points=[(r["x"] / W, r["y"] / H)], index=r["point_id"], visible=r["visible"],
+            occluded_by=r["occluded_by"], track_id=r["track_id"], foreground=r["foreground"]))
+    return out
 
 
 def _dets(frame, field: str) -> list:
@@ -177,6 +215,9 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
         dataset.default_mask_targets = {0: "background", **{i + 1: n for i, n in enumerate(ds.class_names)}}
         dataset.info = {"synthdata": {"path": str(ds.root.resolve()), "recipe": ds.manifest.recipe_name,
                                       "recipe_hash": ds.manifest.recipe_hash, "seed": ds.manifest.seed}}
+        dataset.skeletons = {f"frames.{keypoints_field(n)}": fo.KeypointSkeleton(labels=sk["keypoints"],
+                                                                                 edges=[list(e) for e in sk["skeleton"]])
+                             for n, sk in ds.skeletons.items()}
         dataset.save()
         dataset.add_samples([_clip_sample(fo, ds, clip, fo_dir) for clip in ds], progress=False)
     except BaseException:

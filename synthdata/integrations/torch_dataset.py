@@ -5,7 +5,11 @@ Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensor
 ``track_id`` (M,), ``class_id`` (M,), ``visible_fraction`` (M,), and, when present and requested,
 ``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64,
 ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3) float32.
-Clips have different M, so batch with :func:`collate_clips`.
+With keypoints: ``keypoints`` (M,K,2) float32 pixels and ``keypoint_visibility`` (M,K) int64 (COCO
+0/1/2), K the most keypoints of any class, padded with NaN and 0 (``ds.skeletons`` names them).
+With point tracks: ``points`` (P,T,2) float32 pixels, ``points_visible`` (P,T) bool, ``points_query_frame``
+(P,), ``points_track_id`` (P,) (the object, -1 for the environment).
+Clips have different M and P, so batch with :func:`collate_clips`.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ class ClipDataset(Dataset):
             "class_id": torch.tensor(obj.column("class_id").to_pylist(), dtype=torch.int64),
             "visible_fraction": torch.tensor(obj.column("visible_fraction").to_pylist(), dtype=torch.float32),
         }
+        if "keypoints" in obj.column_names and obj.column("keypoints").null_count < obj.num_rows:
+            labels["keypoints"], labels["keypoint_visibility"] = _keypoints(obj.column("keypoints").to_pylist())
+        tracks = clip.tracks()
+        if tracks.num_rows:
+            labels.update(_tracks(tracks, int(clip.row["num_frames"])))
         for name in self.maps:
             if clip.frames().column(name).null_count == 0:
                 m = torch.from_numpy(clip.map(name).copy())
@@ -55,6 +64,28 @@ class ClipDataset(Dataset):
         if self.transform is not None:
             return self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
         return video, labels
+
+
+def _keypoints(rows: list[list[dict] | None]) -> tuple[torch.Tensor, torch.Tensor]:
+    kmax = max((len(r or ()) for r in rows), default=0)
+    xy = np.full((len(rows), kmax, 2), np.nan, np.float32)
+    vis = np.zeros((len(rows), kmax), np.int64)
+    for i, r in enumerate(rows):
+        for k, p in enumerate(r or ()):
+            xy[i, k], vis[i, k] = (p["x"], p["y"]), p["v"]
+    return torch.from_numpy(xy), torch.from_numpy(vis)
+
+
+def _tracks(t, T: int) -> dict[str, torch.Tensor]:
+    P = t.num_rows // T
+
+    def col(name: str, dtype) -> np.ndarray:
+        return t.column(name).to_numpy(zero_copy_only=False).astype(dtype).reshape(P, T)
+
+    return {"points": torch.from_numpy(np.stack([col("x", np.float32), col("y", np.float32)], -1)),
+            "points_visible": torch.from_numpy(col("visible", bool)),
+            "points_query_frame": torch.from_numpy(col("query_frame", np.int64)[:, 0].copy()),
+            "points_track_id": torch.from_numpy(col("track_id", np.int64)[:, 0].copy())}
 
 
 def collate_clips(batch: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]):

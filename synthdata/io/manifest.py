@@ -113,6 +113,10 @@ class Manifest:
             if set(s.sizes) - set(s.files) or any(v < 0 for v in s.sizes.values()):
                 raise ValueError(f"{where}.sizes: sizes must be of listed files and not negative")
 
+    def enabled_annotations(self) -> list[str]:
+        """The ``annotations`` switches that are on (a block such as ``tracks`` by its ``enabled``)."""
+        return [k for k, v in self.annotations.items() if (v.get("enabled") if isinstance(v, dict) else v)]
+
     @classmethod
     def read(cls, layout: Layout) -> "Manifest":
         return cls.from_json(layout.manifest.read_text())

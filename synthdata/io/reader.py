@@ -175,7 +175,7 @@ class SynthDataset:
             "frames": int(sum(self.clips.column("num_frames").to_pylist())) if len(self) else 0,
             "object_rows": obj.num_rows, "point_tracks": int(pc.sum(pc.equal(self.tracks["frame_index"], 0)).as_py() or 0), "visible_object_rows": int(pc.sum(obj["in_view"]).as_py() or 0) if obj.num_rows else 0,
             "classes": m.class_names, "objects_per_class": cls_counts,
-            "annotations": [k for k, v in m.annotations.items() if (v.get("enabled") if isinstance(v, dict) else v)],
+            "annotations": m.enabled_annotations(),
             "backend": m.backend,
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
             "shards": len(m.shards), "bytes": size,

@@ -43,7 +43,8 @@ def test_maps_read_back_equal_the_rendered_maps(tiny_dataset, clip_index):
 
 def test_annotation_switches_remove_their_labels(tmp_path):
     off = ["annotations.amodal=false", "annotations.box3d=false", "annotations.flow=false",
-           "annotations.depth=false", "annotations.semantic=false", "annotations.instance=false"]
+           "annotations.depth=false", "annotations.semantic=false", "annotations.instance=false",
+           "annotations.keypoints=false"]
     out = tmp_path / "off"
     synthdata.generate("shapes", clips=2, out=out, overrides=[*TINY, *off], compute=SYNC2, progress=False)
     ds = synthdata.open_dataset(out)
@@ -54,5 +55,6 @@ def test_annotation_switches_remove_their_labels(tmp_path):
     frames = ds.table("frames")
     for column in ("depth", "flow_fwd", "flow_bwd", "semantic", "instance"):
         assert frames[column].null_count == frames.num_rows, column
-    on = {k for k, v in ds.manifest.annotations.items() if v}
+    assert "keypoints" not in obj.column_names and not ds.has_table("tracks") and not (out / "tracks").exists()
+    on = set(ds.manifest.enabled_annotations())
     assert on == {"masks"}  # dataset.json says exactly what the data holds

@@ -127,13 +127,16 @@ def test_chunked_temporal_attention_matches_unchunked(gen, cond):
 
 
 def test_generated_dataset_has_the_raycast_labels(tiny_checkpoint, tmp_path):
-    """Only the pixels change: every label row equals the ray-cast run's."""
-    base = [*TINY, "seed=4"]
+    """Only the pixels change: every label row equals the ray-cast run's, point tracks too (they come
+    from the layout)."""
+    base = [*TINY, "seed=4", "annotations.tracks=true"]
     synthdata.generate(synthdata.load_recipe("shapes", base), 2, tmp_path / "ray", compute=SYNC2, progress=False)
     spec = synthdata.load_recipe("shapes", [*base, "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}",
                                             "backend.steps=3", "backend.clip_batch=2"])
     synthdata.generate(spec, 2, tmp_path / "gen", compute=SYNC2, progress=False)
     assert pq.read_table(tmp_path / "ray" / "objects").equals(pq.read_table(tmp_path / "gen" / "objects"))
+    tracks = pq.read_table(tmp_path / "ray" / "tracks")
+    assert tracks.num_rows > 0 and tracks.equals(pq.read_table(tmp_path / "gen" / "tracks"))
     fa, fb = pq.read_table(tmp_path / "ray" / "frames"), pq.read_table(tmp_path / "gen" / "frames")
     for col in ("semantic", "instance", "depth", "flow_fwd"):
         assert fa.column(col).equals(fb.column(col)), col
