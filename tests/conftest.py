@@ -65,8 +65,19 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tracks_dataset(tmp_path_factory) -> Path:
+    """Shapes with point tracks (64 per clip) and keypoints: 2 clips, 48×48, 6 frames."""
+    out = tmp_path_factory.mktemp("ds") / "tracks"
+    synthdata.generate("shapes", clips=2, out=out, compute=SYNC2, progress=False,
+                       overrides=[*TINY, "clip.width=48", "clip.height=48", "clip.frames=6",
+                                  "annotations.tracks.enabled=true", "annotations.tracks.points=64",
+                                  "annotations.tracks.query_stride=3"])
+    return out
+
+
 #: Fixtures that make datasets, checkpoints, clusters or databases: a test using one is a system test.
-SYSTEM_FIXTURES = {"tiny_dataset", "tiny_checkpoint", "tiny_flow_checkpoint", "fo_source", "fo_dataset", "reference",
+SYSTEM_FIXTURES = {"tiny_dataset", "tracks_dataset", "tiny_checkpoint", "tiny_flow_checkpoint", "fo_source", "fo_dataset", "reference",
                    "tmp_path", "tmp_path_factory"}
 #: Folders whose every test drives whole runs (generate, train, export, CLI subprocesses).
 SYSTEM_PATHS = ("run/", "integrations/", "train/", "cuda/", "test_packaging.py", "test_fuzz.py", "test_cli.py")

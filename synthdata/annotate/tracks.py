@@ -42,9 +42,14 @@ _STREAM = 0x7AC5  # spawn key of the query sampler's stream off the clip's gener
 
 
 def _allocate(counts: np.ndarray, n: int, floor: int) -> np.ndarray:
-    """Points per surface: ``floor`` each (capped at its pixels), the rest of ``n`` by area (largest
-    remainders first, so the total is ``n`` whenever there are enough pixels)."""
-    base = np.minimum(counts, floor)
+    """Points per surface: ``floor`` each (capped at its pixels; lowered to ``n`` // surfaces when the
+    floors alone would exceed ``n``), the rest of ``n`` by area (largest remainders first), so the total
+    is ``n`` whenever there are enough pixels."""
+    if len(counts) > n:  # fewer points than surfaces: one each for the n largest
+        out = np.zeros_like(counts)
+        out[np.argsort(-counts, kind="stable")[:n]] = 1
+        return out
+    base = np.minimum(counts, min(floor, n // max(len(counts), 1)))
     out = base.copy()
     for _ in range(3):  # a surface capped at its pixels hands its share to the others
         left = n - int(out.sum())

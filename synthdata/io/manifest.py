@@ -90,7 +90,8 @@ class Manifest:
             m = TypeAdapter(cls).validate_python(body)
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise ValueError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+            where = ".".join(p if isinstance(p, str) and p.isidentifier() else repr(p) for p in err["loc"])
+            raise ValueError(f"{where}: {err['msg']}") from None
         m._check()
         return m
 

@@ -205,7 +205,8 @@ class TracksSpec(_Spec):
     """Point tracks (TAP-Vid conventions; docs/dataset-format.md): ``points`` query points per clip on
     rendered surfaces, spread over the query frames (0, ``query_stride``, 2·``query_stride``, …) and
     stratified over the surfaces in view: every object and the background get ``min_per_surface`` points
-    (or all their pixels, if fewer), the rest go in proportion to area. ``annotations.tracks: true`` is
+    (or all their pixels, if fewer; less when the floors alone would exceed the budget), the rest go in
+    proportion to area; a clip has exactly ``points`` tracks unless it shows fewer surface pixels. ``annotations.tracks: true`` is
     short for ``{enabled: true}``."""
 
     enabled: bool = False

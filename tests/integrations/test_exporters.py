@@ -62,7 +62,7 @@ def test_export_refuses_a_used_directory_and_unknown_formats(tiny_dataset, tmp_p
     with pytest.raises(UserError, match="not an empty directory"):
         export(synthdata.open_dataset(tiny_dataset), "coco", tmp_path / "used")
     r = run_cli("export", str(tiny_dataset), "--format", "yolo", "--out", str(tmp_path / "y"))
-    assert r.returncode == 2 and "did you mean" not in r.stderr and "expected one of coco, mot" in r.stderr
+    assert r.returncode == 2 and "did you mean" not in r.stderr and "expected one of coco, mot, tapvid" in r.stderr
     assert not (tmp_path / "y").exists()
     r = run_cli("export", str(tiny_dataset), "--format", "coco", "--out", str(tmp_path / "ok"))
     assert r.returncode == 0 and json.loads(r.stdout)["annotations"] > 0
@@ -75,5 +75,65 @@ def test_exporter_names_are_known_before_any_exporter_is_imported():
             "loaded = [m for m in sys.modules if m.startswith('synthdata.integrations.')]; "
             "print(names, loaded)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert r.stdout.strip() == "['coco', 'mot'] []"
-    assert "coco or mot" in run_cli("export", "--help").stdout
+    assert r.stdout.strip() == "['coco', 'mot', 'tapvid'] []"
+    assert "coco or mot or tapvid" in run_cli("export", "--help").stdout
+
+
+def test_coco_keypoints_evaluate_perfectly_against_themselves(tracks_dataset, tmp_path):
+    """Categories carry names and a 1-based skeleton; COCOeval(keypoints) of GT vs itself is 1.0 per class."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    ds = synthdata.open_dataset(tracks_dataset)
+    export(ds, "coco", tmp_path / "coco")
+    coco = COCO(str(tmp_path / "coco" / "annotations.json"))
+    cube = coco.loadCats(coco.getCatIds(catNms=["cube"]))[0]
+    assert len(cube["keypoints"]) == 8 and len(cube["skeleton"]) == 12 and min(min(e) for e in cube["skeleton"]) == 1
+    anns = coco.loadAnns(coco.getAnnIds())
+    for a in anns:
+        v = a["keypoints"][2::3]
+        assert a["num_keypoints"] == sum(x > 0 for x in v) and set(v) <= {0, 1, 2}
+    assert sum(a["num_keypoints"] for a in anns) > 50
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"], "score": 1.0}
+               for a in anns if a["num_keypoints"]]
+    dt = coco.loadRes(results)
+    for cat in coco.loadCats(coco.getCatIds()):
+        ev = COCOeval(coco, dt, iouType="keypoints")
+        ev.params.catIds = [cat["id"]]
+        ev.params.kpt_oks_sigmas = np.full(len(cat["keypoints"]), 0.05)
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.evaluate(), ev.accumulate(), ev.summarize()
+        assert ev.stats[0] == pytest.approx(1.0), cat["name"]
+
+
+def test_tapvid_files_hold_the_tracks(tracks_dataset, tmp_path):
+    import pickle
+
+    ds = synthdata.open_dataset(tracks_dataset)
+    summary = export(ds, "tapvid", tmp_path / "tv")
+    assert summary["tracks"] == 128 and summary["videos"] == 2
+    with open(tmp_path / "tv" / "tapvid.pkl", "rb") as f:  # our own file, just written
+        davis = pickle.load(f)
+    clip = ds.clip(0)
+    d = davis[clip.clip_id]
+    tracks = clip.tracks().to_pandas()
+    assert d["video"].shape == (6, 48, 48, 3) and d["points"].shape == (64, 6, 2) and d["occluded"].shape == (64, 6)
+    row = tracks[(tracks.point_id == 5) & (tracks.frame_index == 2)].iloc[0]
+    np.testing.assert_allclose(d["points"][5, 2], [row.x / 48, row.y / 48], rtol=1e-6)
+    assert d["occluded"][5, 2] == (not row.visible)
+    z = np.load(tmp_path / "tv" / "npz" / f"{clip.clip_id}.npz", allow_pickle=False)
+    q = z["query_points"]  # (t, y, x) at each track's query frame, where the point is visible
+    assert q.shape == (64, 3) and not z["occluded"][np.arange(64), q[:, 0].astype(int)].any()
+    np.testing.assert_allclose(z["target_points"][np.arange(64), q[:, 0].astype(int)], q[:, [2, 1]])
+    assert (z["video"] == d["video"]).all()
+    r = run_cli("export", str(synthdata.open_dataset(tracks_dataset).root), "--format", "tapvid", "--out",
+                str(tmp_path / "again"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_tapvid_of_a_dataset_without_tracks_is_one_line(tiny_dataset, tmp_path):
+    r = run_cli("export", str(tiny_dataset), "--format", "tapvid", "--out", str(tmp_path / "tv"))
+    assert r.returncode == 2 and "annotations.tracks=true" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "tv").exists()

@@ -23,7 +23,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def fo_source(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("fo") / "shapes_fo"
-    synthdata.generate("shapes", clips=2, out=out, overrides=[*TINY, "clip.width=64", "clip.height=64"],
+    synthdata.generate("shapes", clips=2, out=out, overrides=[*TINY, "clip.width=64", "clip.height=64",
+                                                            "annotations.tracks.enabled=true",
+                                                            "annotations.tracks.points=48"],
                        compute=SYNC2, progress=False)
     return out
 
@@ -61,6 +63,32 @@ def test_mapping(fo_dataset, fo_source):
     assert Path(frame.segmentation.mask_path).is_file() and Path(frame.depth.map_path).is_file()
     assert fo_dataset.count("frames.detections.detections") == sum(
         o["visible_pixels"] > 0 for o in ds.objects.to_pylist())
+
+
+def test_keypoints_and_point_tracks(fo_dataset, fo_source):
+    """One keypoints field per class with its skeleton; point tracks as per-frame fo.Keypoints whose
+    index is the track and whose visibility is the table's."""
+    ds = synthdata.open_dataset(fo_source)
+    cube = fo_dataset.skeletons["frames.keypoints_cube"]
+    assert len(cube.labels) == 8 and len(cube.edges) == 12 and cube.labels == ds.skeletons["cube"]["keypoints"]
+    objs = [o for o in ds.clip(0).objects().to_pylist() if o["frame_index"] == 1 and o["in_view"]]
+    frame = fo_dataset.first().frames[2]
+    got = [kp for name in ("sphere", "cube", "cylinder") if frame[f"keypoints_{name}"] is not None
+           for kp in frame[f"keypoints_{name}"].keypoints]
+    assert len(got) == len(objs)
+    for kp in got:
+        o = next(o for o in objs if o["track_id"] == kp.index)
+        assert kp.visibility == [p["v"] for p in o["keypoints"]]
+        for (x, y), p in zip(kp.points, o["keypoints"]):
+            assert (np.isnan(x) and p["v"] == 0) or (x == pytest.approx(p["x"] / 64) and y == pytest.approx(p["y"] / 64))
+    tracks = ds.clip(0).tracks().to_pandas()
+    in_view = tracks[tracks.in_view & (tracks.frame_index == 1)]
+    pts = frame.tracks.keypoints
+    assert len(pts) == len(in_view) and sum(p.visible for p in pts) == int(in_view.visible.sum())
+    p = pts[0]
+    row = in_view[in_view.point_id == p.index].iloc[0]
+    assert p.points[0] == pytest.approx([row.x / 64, row.y / 64]) and p.occluded_by == row.occluded_by
+    assert fo_dataset.count("frames.tracks.keypoints") == int(ds.tracks.to_pandas().in_view.sum())
 
 
 def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_path):
@@ -166,7 +194,8 @@ def test_app_in_a_real_browser(fo_dataset, tmp_path):
 
             with_labels = overlay_pixels()
             page.screenshot(path=str(tmp_path / "fiftyone-app.png"))  # as in docs/images/fiftyone-app.png
-            for field in ("frames.detections", "frames.amodal"):
+            for field in ("frames.detections", "frames.amodal", "frames.tracks", *(
+                    f"frames.keypoints_{c}" for c in fo_dataset.default_classes)):
                 page.locator(f'[data-cy="checkbox-{field}"]').first.click()
             without = overlay_pixels()
             browser.close()
