@@ -25,7 +25,8 @@ def clips(tmp_path_factory) -> ClipDataset:
     out = tmp_path_factory.mktemp("augment") / "shapes"
     synthdata.generate("shapes", clips=2, out=out, compute=SYNC2, progress=False,
                        overrides=["clip.frames=4", "clip.width=64", "clip.height=64", "device=cpu", "seed=5",
-                                  "output.video_codec=h264_lossless"])
+                                  "output.video_codec=h264_lossless", "annotations.tracks.enabled=true",
+                                  "annotations.tracks.points=96", "annotations.tracks.query_stride=2"])
     return ClipDataset(synthdata.open_dataset(out), maps=MAPS)
 
 
@@ -84,6 +85,24 @@ def _rgb_follows(v0, v1, l1, A) -> float:
     return float(torch.cat(diffs).median())
 
 
+def _points_on_owner(lab) -> float:
+    """Share of visible track points (and v=2 keypoints, within one pixel) that lie on their owner in
+    the instance map."""
+    inst = lab["instance"]
+    T, H, W = inst.shape
+    pts, vis, owner = lab["points"], lab["points_visible"], lab["points_track_id"] + 1
+    p, t = torch.nonzero(vis, as_tuple=True)
+    xy = pts[p, t].floor().long()
+    hits = (inst[t, xy[:, 1].clamp(0, H - 1), xy[:, 0].clamp(0, W - 1)] == owner[p]).tolist()
+    kp, kv = lab["keypoints"], lab["keypoint_visibility"]
+    for r, k in zip(*torch.nonzero(kv == 2, as_tuple=True)):
+        x, y = kp[r, k].floor().long().tolist()
+        patch = inst[lab["frame_index"][r], max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
+        hits.append(bool((patch == lab["track_id"][r] + 1).any()))
+    assert len(hits) > 100
+    return sum(hits) / len(hits)
+
+
 def check_labels(before, after, table: torch.Tensor, flow_floor: float, A: torch.Tensor) -> None:
     """The checks a geometric op must pass (and a label-breaking op must fail)."""
     (v0, l0), (v1, l1) = before, after
@@ -92,6 +111,7 @@ def check_labels(before, after, table: torch.Tensor, flow_floor: float, A: torch
         ys, xs = torch.nonzero(l1["instance"][k] == tr + 1, as_tuple=True)
         assert b.tolist() == [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
     assert _flow_hits(v1, l1) >= flow_floor, "flow no longer carries object pixels onto their object"
+    assert _points_on_owner(l1) >= 0.9, "point tracks no longer lie on their surface"
     assert _rgb_follows(v0, v1, l1, A) < 12, "the image moved without its labels"
 
 
@@ -147,7 +167,8 @@ def test_photometric_and_depth_ops_leave_labels_alone(clips, name):
     video, lab = clips[0]
     out_v, out_l = _only(name)((video, lab), seed=1)
     assert out_v.shape == video.shape and out_v.dtype == video.dtype and not torch.equal(out_v, video)
-    assert out_l.keys() == lab.keys() and all(torch.equal(out_l[k], lab[k]) for k in lab)
+    assert out_l.keys() == lab.keys() and all(out_l[k] is lab[k] or out_l[k].numpy().tobytes() == lab[k].numpy().tobytes()
+                                               for k in lab)
 
 
 def test_same_seed_same_bytes_other_seed_differs(clips):
@@ -208,3 +229,16 @@ def test_dataset_transform_in_a_dataloader_with_workers(clips):
     videos, labels = next(iter(loader))
     assert torch.equal(videos, torch.stack([v for v, _ in direct]))
     assert all(torch.equal(labels[i]["boxes"], direct[i][1]["boxes"]) for i in range(len(ds)))
+
+
+def test_the_dataset_item_holds_tracks_and_keypoints(clips):
+    """Point tracks and keypoints reach the torch item, equal to the tables (and lie on their owner)."""
+    video, lab = clips[0]
+    clip = clips.ds.clip(0)
+    tracks = clip.tracks().to_pandas()
+    P = tracks.point_id.nunique()
+    assert lab["points"].shape == (P, 4, 2) and lab["points_visible"].shape == (P, 4)
+    row = tracks[(tracks.point_id == 7) & (tracks.frame_index == 3)].iloc[0]
+    assert lab["points"][7, 3].tolist() == pytest.approx([row.x, row.y]) and bool(lab["points_visible"][7, 3]) == row.visible
+    assert lab["keypoints"].shape[1:] == (8, 2) and lab["keypoint_visibility"].shape == lab["keypoints"].shape[:2]
+    assert _points_on_owner(lab) > 0.99
