@@ -17,17 +17,12 @@ when switched on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pyarrow as pa
 
 from ..registry import Registry
-
-if TYPE_CHECKING:
-    from ..motion.types import Trajectories
-    from ..render.types import Frames
-    from ..scene.types import Scene
 
 __all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table", "switches"]
 
@@ -45,7 +40,7 @@ class LabelKind:
 
     name: str
     table: str  # "objects" | "frames" | a table of its own ("tracks")
-    compute: Callable[..., Any]
+    compute: Callable[..., Any]  # (frames: Frames, scene: Scene, traj: Trajectories[, spec]) -> rows
     arrow_type: pa.DataType | None = None
     map_dtype: str | None = None
     to_arrow: Callable[[np.ndarray], pa.Array] | None = None

@@ -8,7 +8,8 @@ Shape: R = T·N rows; boxes (R,4); semantic (T,H,W) class ids (0 background); ma
 depth (T,H,W) float32 metres, flow_fwd/flow_bwd (T,H,W,2) float32 pixels, instance (T,H,W) uint16
 (track_id + 1). ``labels`` holds every enabled registered label kind (:mod:`.kinds`) by name: (R, ...)
 rows for objects-table kinds (e.g. ``box3d`` (R,10) = centre xyz, size lwh, quaternion xyzw in the
-camera frame), (T, ...) for frames-table kinds (e.g. ``normals`` (T,H,W,3)).
+camera frame), (T, ...) for frames-table kinds (e.g. ``normals`` (T,H,W,3)), a dict of columns for a
+kind with a table of its own (``tracks``).
 
 A label switched off in the recipe's ``annotations`` block is ``None`` (or absent from ``labels``)
 here, so no sink can write it: ``amodal`` → ``bbox_amodal``/``amodal_pixels``; maps by their own names.
@@ -17,6 +18,7 @@ here, so no sink can write it: ``amodal`` → ``bbox_amodal``/``amodal_pixels``;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ class Annotations:
     instance: np.ndarray | None = None
     num_frames: int = 0
     num_objects: int = 0
-    labels: dict[str, np.ndarray] = field(default_factory=dict)  # enabled label kinds, by name
+    labels: dict[str, Any] = field(default_factory=dict)  # enabled label kinds, by name
 
     @property
     def num_rows(self) -> int:

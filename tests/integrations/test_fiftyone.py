@@ -88,7 +88,13 @@ def test_keypoints_and_point_tracks(fo_dataset, fo_source):
     p = pts[0]
     row = in_view[in_view.point_id == p.index].iloc[0]
     assert p.points[0] == pytest.approx([row.x / 64, row.y / 64]) and p.occluded_by == row.occluded_by
-    assert fo_dataset.count("frames.tracks.keypoints") == int(ds.tracks.to_pandas().in_view.sum())
+    all_tracks = ds.tracks.to_pandas()
+    assert fo_dataset.count("frames.tracks.keypoints") == int(all_tracks.in_view.sum())
+    from fiftyone import ViewField as F  # the query in docs/fiftyone.md
+
+    behind = fo_dataset.filter_labels("frames.tracks", (F("visible") == False) & (F("occluded_by") >= 0))  # noqa: E712
+    expected = all_tracks[all_tracks.in_view & ~all_tracks.visible & (all_tracks.occluded_by >= 0)]
+    assert behind.count("frames.tracks.keypoints") == len(expected)
 
 
 def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_path):
