@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rot_z", "rot_x", "pose", "look_at", "intrinsics_from_fov"]
+__all__ = ["rot_z", "rot_x", "pose", "look_at", "intrinsics_from_fov", "boxes_overlap", "point_in_box"]
 
 
 def rot_z(yaw: np.ndarray | float) -> np.ndarray:
@@ -53,3 +53,32 @@ def intrinsics_from_fov(fov_deg: float, width: int, height: int) -> np.ndarray:
     """3×3 pinhole K from a horizontal field of view; principal point at the image centre."""
     f = 0.5 * width / np.tan(np.radians(fov_deg) / 2)
     return np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
+
+
+def boxes_overlap(c1: np.ndarray, r1: np.ndarray, h1: np.ndarray, c2: np.ndarray, r2: np.ndarray, h2: np.ndarray,
+                  margin: float = 0.0) -> np.ndarray:
+    """Whether oriented boxes intersect (separating-axis test over the 15 axes), ``margin`` metres of
+    clearance added to each half-size. Shape: centres (...,3), rotations (...,3,3) (box axes as columns),
+    half-sizes (...,3), broadcast together → (...) bool. Touching boxes do not overlap."""
+    h1, h2 = h1 + margin, h2 + margin
+    d = c2 - c1
+    axes = [r1[..., :, i] for i in range(3)] + [r2[..., :, i] for i in range(3)]
+    for i in range(3):
+        for j in range(3):
+            axes.append(np.cross(r1[..., :, i], r2[..., :, j]))
+    overlap = np.ones(np.broadcast_shapes(d.shape[:-1], r1.shape[:-2], r2.shape[:-2]), dtype=bool)
+    for a in axes:
+        norm = np.linalg.norm(a, axis=-1)
+        ok = norm > 1e-9  # parallel edges give a zero cross product: no axis
+        a = a / np.where(ok, norm, 1.0)[..., None]
+        p1 = sum(h1[..., i] * np.abs((a * r1[..., :, i]).sum(-1)) for i in range(3))
+        p2 = sum(h2[..., i] * np.abs((a * r2[..., :, i]).sum(-1)) for i in range(3))
+        separated = ok & (np.abs((a * d).sum(-1)) >= p1 + p2)
+        overlap &= ~separated
+    return overlap
+
+
+def point_in_box(p: np.ndarray, c: np.ndarray, r: np.ndarray, h: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """Whether points (...,3) lie inside oriented boxes (centre, rotation, half-size) grown by ``margin``."""
+    local = np.einsum("...ji,...j->...i", r, p - c)
+    return np.all(np.abs(local) < h + margin, axis=-1)

@@ -5,8 +5,8 @@ camera or outside the image), 1 in view but hidden, 2 visible — decided by the
 
 Rows: one list per (frame, object) row of the objects table, one ``{x, y, v}`` per keypoint of the
 object's class in skeleton order (empty for a class without a skeleton); x, y in pixels like boxes,
-NaN behind the camera. Names and edges of each class's skeleton are in the objects table's metadata
-(``synthdata.skeletons``) and in ``dataset.json``.
+NaN behind the camera. Names and edges of each class's skeleton are in the objects table's Parquet
+metadata (``synthdata.skeletons``; ``SynthDataset.skeletons``).
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 Two layouts, one per consumer of TAP-Vid:
 
 - ``tapvid.pkl``: the TAP-Vid-DAVIS evaluation pickle, a dict clip_id → ``{"video": (T,H,W,3) uint8,
-  "points": (N,T,2) float32 x, y in [0, 1] (pixel / size), "occluded": (N,T) bool}``, what TAP-Vid's
+  "points": (N,T,2) float32 x, y in [0, 1] (pixel / size; −1 behind the camera, outside [0, 1] outside
+  the image), "occluded": (N,T) bool}``, what TAP-Vid's
   ``evaluation_datasets.create_davis_dataset`` reads. Written, never read by synthdata (pickles are
   not loaded from untrusted files).
 - ``npz/<clip_id>.npz`` (``np.load(allow_pickle=False)``): the Kubric-style arrays in pixels,
-  ``video``, ``target_points`` (N,T,2) x, y, ``occluded`` (N,T), ``query_points`` (N,3) t, y, x at each
+  ``video``, ``target_points`` (N,T,2) x, y (NaN behind the camera), ``occluded`` (N,T), ``query_points`` (N,3) t, y, x at each
   track's query frame, plus ``in_view``, ``occluded_by``, ``track_id``, ``class_id``, ``foreground``.
 
 TAP-Vid's ``occluded`` is "not visible": hidden or outside the image.

@@ -6,7 +6,7 @@ names, types and defaults before any clip is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -25,11 +25,18 @@ class MotionParams(BaseModel):
 
 @dataclass(frozen=True)
 class MotionContext:
-    """What a motion may look at besides its own params. ``times`` (T',) seconds, starting at 0."""
+    """What a motion may look at besides its own params. ``times`` (T',) seconds, starting at 0.
+
+    Motions that move agents together with the ego camera (traffic) see the camera's initial pose and
+    motion and leave what the camera motion needs in ``shared`` (objects are rolled out before the
+    camera)."""
 
     times: np.ndarray
     rng: np.random.Generator
     tube_radius: float
+    camera_pose0: np.ndarray | None = None  # (4,4)
+    camera_motion: tuple[str, dict[str, Any]] | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 #: fn(pose0 (n,4,4), half_size (n,3), params {name: (n,) array}, ctx) -> (T', n, 4, 4)

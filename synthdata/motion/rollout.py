@@ -14,7 +14,8 @@ __all__ = ["rollout"]
 def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator) -> Trajectories:
     """Evaluate every motion at T+2 padded times (see :class:`Trajectories`). Objects sharing a motion
     are evaluated in one vectorised call, in order of first appearance (fixed rng consumption)."""
-    ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius)
+    ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius,
+                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion)
     objs = scene.objects
     n = len(objs)
     poses = np.empty((num_frames + 2, n, 4, 4))

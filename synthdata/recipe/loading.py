@@ -10,6 +10,7 @@ bound and run resolvers such as ``oc.env``), and every problem is one ``field: e
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from importlib import resources
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import RecipeError, UserError
 from .distributions import DIST_KEYS, MAX_ABS
@@ -101,8 +102,25 @@ def _is_dist(v: Any) -> bool:
     return isinstance(v, dict) and any(k in v for k in DIST_KEYS)
 
 
+@functools.cache
+def _switch_blocks() -> frozenset[str]:
+    """Paths of switch blocks (``annotations.tracks``): a block with an ``enabled`` key that also takes
+    a plain true/false, which is ``{enabled: …}``; so ``tracks=true`` and ``tracks.points=64`` merge,
+    in either order."""
+    from .schema import AnnotationSpec
+
+    return frozenset(f"annotations.{name}" for name, f in AnnotationSpec.model_fields.items()
+                     if isinstance(f.default, BaseModel) and "enabled" in type(f.default).model_fields)
+
+
+def _as_block(v: Any, path: str) -> Any:
+    return {"enabled": v} if isinstance(v, bool) and path in _switch_blocks() else v
+
+
 def _merge(base: Any, layer: Any, path: str) -> Any:
     """``layer`` over ``base``; neither is modified (YAML aliases may share them)."""
+    base, layer = (_as_block(base, path), _as_block(layer, path)) if isinstance(base, dict) or isinstance(layer, dict) \
+        else (base, layer)
     if (isinstance(base, dict) and isinstance(layer, dict) and not _is_dist(base) and not _is_dist(layer)
             and not (_ITEM.match(path) and "name" in layer and layer["name"] != base.get("name"))):
         out = dict(base)
@@ -126,6 +144,7 @@ def _set_in(node: Any, parts: list[str], path: str, fn: Any) -> Any:
         return out
     if node is _MISSING or node is None:
         node = {}
+    node = _as_block(node, path)
     if not isinstance(node, dict):
         raise UserError(here, f"{path} is {node!r}, not a mapping, so it has no field {head!r}")
     out = dict(node)

@@ -150,6 +150,12 @@ class PlacementSpec(_Spec):
 
     ``ground``: (x, y) on the floor, resting on it; ``free``: (x, y, z); ``wall``: inside a tube, at
     ``x`` along the axis and ``angle_deg`` around it, half sunk into the wall.
+
+    Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
+    metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
+    its own gap) or holds the camera is redrawn (up to 64 times; an object that still does not fit is
+    left out and counted in the clip's ``params.dropped``). Traffic uses a gap along x to keep a
+    following distance at the start and the ego vehicle's body clear.
     """
 
     mode: Literal["ground", "free", "wall"] = "ground"
@@ -158,6 +164,15 @@ class PlacementSpec(_Spec):
     z: Num = 0.0
     yaw_deg: Num = 0.0
     angle_deg: Num = 0.0
+    gap: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @field_validator("gap", mode="before")
+    @classmethod
+    def _gap(cls, v: Any) -> Any:
+        v = (v, v, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        if isinstance(v, (list, tuple)) and all(isinstance(x, (int, float)) for x in v) and any(not 0 <= x <= 1000 for x in v):
+            raise ValueError(f"expected clearances in [0, 1000] metres, got {list(v)}")
+        return v
 
 
 class SkeletonSpec(_Spec):
@@ -207,7 +222,7 @@ class TracksSpec(_Spec):
     stratified over the surfaces in view: every object and the background get ``min_per_surface`` points
     (or all their pixels, if fewer; less when the floors alone would exceed the budget), the rest go in
     proportion to area; a clip has exactly ``points`` tracks unless it shows fewer surface pixels. ``annotations.tracks: true`` is
-    short for ``{enabled: true}``."""
+    short for ``{enabled: true}``; a block that sets anything but leaves out ``enabled`` is on."""
 
     enabled: bool = False
     points: int = Field(256, ge=1, le=65536)
@@ -237,7 +252,14 @@ class AnnotationSpec(_Spec):
     @field_validator("tracks", mode="before")
     @classmethod
     def _tracks_switch(cls, v: Any) -> Any:
-        return {"enabled": v} if isinstance(v, bool) else v
+        """``true``/``false`` is ``{enabled: …}``; a block that gives settings but not ``enabled`` is on."""
+        if isinstance(v, bool):
+            return {"enabled": v}
+        if isinstance(v, dict):
+            return {"enabled": True, **v}
+        if isinstance(v, BaseModel):
+            return v
+        raise ValueError(f"expected true, false or a block {{enabled, points, query_stride, min_per_surface}}, got {v!r}")
 
 
 class BackendSpec(_Spec):

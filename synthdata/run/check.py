@@ -11,11 +11,12 @@ from ..annotate import LABEL_KINDS
 from ..errors import RecipeError, UserError
 from ..io.sinks import SINKS
 from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
-from ..recipe.distributions import Choice
+from ..recipe.distributions import Choice, support
 from ..recipe.schema import BackendSpec, MotionSpec, RecipeSpec
 from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
+from ..scene.sample import ground_capacity
 from ..scene.skeletons import skeleton_conflicts
 
 __all__ = ["check_recipe"]
@@ -75,6 +76,11 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
             problems.append((f"annotations.{name}", f"expected true or false, got {value!r}"))
     if spec.annotations.keypoints:
         problems += skeleton_conflicts(spec)
+    tracks, clip = spec.annotations.tracks, spec.clip
+    room = -(-clip.frames // tracks.query_stride) * clip.width * clip.height
+    if tracks.enabled and tracks.points > room:
+        problems.append(("annotations.tracks.points", f"expected at most {room} (one per pixel of the query frames: "
+                         f"{-(-clip.frames // tracks.query_stride)} × {clip.width} × {clip.height}), got {tracks.points}"))
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
@@ -83,6 +89,11 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         _check_name(problems, f"{base}.primitive", group.primitive, PRIMITIVES)
         _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
+        count, room = support(group.count), ground_capacity(group)
+        if count is not None and room is not None and count[0] > room:  # every clip: more than fit
+            problems.append((f"{base}.count", f"at least {count[0]:g} objects cannot fit: their placement holds at most "
+                             f"{room} (rows × length of the x range / (length + 2 × gap)); widen placement.x or "
+                             "lower the count"))
         if group.placement.mode == "wall" and spec.environment.kind != "tube":
             problems.append((f"{base}.placement.mode", "'wall' needs environment.kind: tube"))
     if not problems:  # backend-specific checks (e.g. a checkpoint's classes) need a sound recipe

@@ -10,13 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import intrinsics_from_fov, look_at, pose, rot_x, rot_z
+from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, RecipeSpec
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Scene
 
-__all__ = ["sample_scene"]
+__all__ = ["sample_scene", "PLACEMENT_TRIES", "ground_capacity"]
+
+PLACEMENT_TRIES = 64  # draws of a placement before an object that does not fit is left out
 
 
 def _vec3(value: Any, rng: np.random.Generator) -> np.ndarray:
@@ -71,7 +73,7 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     params: dict[str, Any] = {}
     camera = _sample_camera(spec, rng, params)
     environment = _sample_environment(spec, rng, params)
-    objects = _sample_objects(spec, environment.tube_radius, rng, params)
+    objects = _sample_objects(spec, environment.tube_radius, camera.pose0[:3, 3], rng, params)
     return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
                  generator_seed=_generator_seed(rng), skeletons=class_skeletons(spec))
 
@@ -127,25 +129,81 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     return environment
 
 
-def _sample_objects(spec: RecipeSpec, tube_radius: float, rng: np.random.Generator,
+def ground_capacity(group: ObjectGroupSpec) -> int | None:
+    """An upper bound on how many of a group's objects fit side by side on the ground (None: not a
+    ground placement, or unbounded): rows (lanes of a ``choice`` of y, or the y range) × objects per
+    row at their smallest length plus both gaps. A count above it can never be placed."""
+    from ..recipe.distributions import Choice, support
+
+    p = group.placement
+    xs = support(p.x)
+    sizes = [support(v) for v in group.size] if isinstance(group.size, tuple) else None
+    if p.mode != "ground" or xs is None or not sizes or any(s is None for s in sizes):
+        return None
+    turned = support(p.yaw_deg) != (0.0, 0.0)
+    length = min(sizes[0][0], sizes[1][0]) if turned else sizes[0][0]
+    width = min(sizes[0][0], sizes[1][0]) if turned else sizes[1][0]
+    gx, gy = (min(p.gap[0], p.gap[1]),) * 2 if turned else (p.gap[0], p.gap[1])
+    if isinstance(p.y, Choice) and all(isinstance(c, (int, float)) for c in p.y.choice):
+        rows = len(set(p.y.choice))
+    else:
+        ys = support(p.y)
+        if ys is None:
+            return None
+        rows = int((ys[1] - ys[0]) // (width + 2 * gy)) + 1
+    per_row = int((xs[1] - xs[0]) // max(length + 2 * gx, 1e-9)) + 1
+    return rows * per_row
+
+
+def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list, eye: np.ndarray) -> bool:
+    """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera."""
+    grown = half + gap
+    if point_in_box(eye, p[:3, 3], p[:3, :3], grown):
+        return False
+    if not poses:
+        return True
+    P = np.asarray(poses)
+    other = np.asarray(halves) + np.asarray(gaps)
+    return not boxes_overlap(p[:3, 3], p[:3, :3], grown, P[:, :3, 3], P[:, :3, :3], other).any()
+
+
+def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: np.random.Generator,
                     params: dict[str, Any]) -> ObjectSet:
-    """Every group's objects in group order: class, primitive, size, placement, material, motion."""
+    """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
+    see :class:`PlacementSpec`), material, motion."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
-    cls, prims, halves, poses, mats, motions = [], [], [], [], [], []
+    cls, prims, halves, poses, gaps, mats, motions = [], [], [], [], [], [], []
     counts: dict[str, int] = {}
+    dropped: dict[str, int] = {}
     for group in spec.objects:
         n = max(0, int(draw(group.count, rng)))
-        counts[group.class_name] = counts.get(group.class_name, 0) + n
         for _ in range(n):
             half = np.abs(_vec3(group.size, rng)) / 2
             half = np.maximum(half, 1e-3)
+            prim = str(draw(group.primitive, rng))
+            gap = np.asarray(group.placement.gap, dtype=np.float64)
+            for _ in range(PLACEMENT_TRIES):
+                p = _placement(group, half, tube_radius, rng)
+                if _fits(p, half, gap, poses, halves, gaps, eye):
+                    break
+            else:
+                p = None
+            mat = _material(group.material, rng)
+            motion = (group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()})
+            if p is None:
+                dropped[group.class_name] = dropped.get(group.class_name, 0) + 1
+                continue
+            counts[group.class_name] = counts.get(group.class_name, 0) + 1
             cls.append(class_ids[group.class_name])
-            prims.append(str(draw(group.primitive, rng)))
+            prims.append(prim)
             halves.append(half)
-            poses.append(_placement(group, half, tube_radius, rng))
-            mats.append(_material(group.material, rng))
-            motions.append((group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()}))
+            poses.append(p)
+            gaps.append(gap)
+            mats.append(mat)
+            motions.append(motion)
     params["counts"] = counts
+    if dropped:
+        params["dropped"] = dropped
     params["num_objects"] = len(cls)
     return ObjectSet(
         class_id=np.array(cls, dtype=np.int64),

@@ -61,37 +61,42 @@ for _name in ("sphere", "ellipsoid", "cylinder"):  # poles; the cylinder's are i
     SKELETONS.register(_name, _POLES)
 
 
-def _group_skeleton(group) -> Skeleton | None:
-    if group.keypoints is not None:
-        return Skeleton.from_spec(group.keypoints)
-    if isinstance(group.primitive, str) and group.primitive in SKELETONS:
-        return SKELETONS.get(group.primitive)
-    return None  # a primitive drawn from a distribution has no one default: no keypoints for the class
+def _default(group) -> Skeleton | None:
+    """The primitive's default skeleton; none for a primitive drawn from a distribution."""
+    return SKELETONS.get(group.primitive) if isinstance(group.primitive, str) and group.primitive in SKELETONS else None
 
 
 def class_skeletons(spec: RecipeSpec) -> dict[str, Skeleton]:
-    """Class name → skeleton, for the classes that have one (the first group of a class decides;
-    :func:`skeleton_conflicts` refuses recipes whose groups of one class disagree)."""
-    out: dict[str, Skeleton] = {}
+    """Class name → skeleton, for the classes that have one: the one a group of the class gives
+    (``objects[i].keypoints``; they must agree, see :func:`skeleton_conflicts`), else the primitive
+    default its groups share. A class whose groups' defaults differ (a box and a sphere), or whose
+    primitive is drawn from a distribution, has no keypoints unless the recipe gives it a skeleton."""
+    explicit: dict[str, Skeleton] = {}
+    defaults: dict[str, set] = {}
     for group in spec.objects:
-        if group.class_name not in out:
-            sk = _group_skeleton(group)
-            if sk is not None:
-                out[group.class_name] = sk
-    return out
+        if group.keypoints is not None:
+            explicit.setdefault(group.class_name, Skeleton.from_spec(group.keypoints))
+        defaults.setdefault(group.class_name, set()).add(_default(group))
+    out = dict(explicit)
+    for name, options in defaults.items():
+        if name not in out and len(options) == 1 and None not in options:
+            out[name] = next(iter(options))
+    return {n: out[n] for n in spec.class_names if n in out}
 
 
 def skeleton_conflicts(spec: RecipeSpec) -> list[tuple[str, str]]:
-    """(field, message) for every group whose class already has a different skeleton: COCO and
-    FiftyOne hold one skeleton per class."""
-    first: dict[str, tuple[int, Skeleton | None]] = {}
+    """(field, message) for every group whose skeleton differs from one an earlier group of its class
+    gave: COCO and FiftyOne hold one skeleton per class."""
+    first: dict[str, tuple[int, Skeleton]] = {}
     problems = []
     for i, group in enumerate(spec.objects):
-        sk = _group_skeleton(group)
+        if group.keypoints is None:
+            continue
+        sk = Skeleton.from_spec(group.keypoints)
         if group.class_name not in first:
             first[group.class_name] = (i, sk)
         elif first[group.class_name][1] != sk:
-            problems.append((f"objects.{i}.keypoints", f"class {group.class_name!r} already has another keypoint "
-                             f"skeleton (objects.{first[group.class_name][0]}); expected the same skeleton for "
-                             "every group of a class"))
+            problems.append((f"objects.{i}.keypoints", f"differs from objects.{first[group.class_name][0]}.keypoints "
+                             f"of the same class {group.class_name!r}; expected one skeleton per class (COCO and "
+                             "FiftyOne hold one per class)"))
     return problems

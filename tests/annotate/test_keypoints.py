@@ -92,9 +92,14 @@ def test_a_recipe_skeleton_and_conflicts():
     clip = make_tiny_clip(custom, seed=1)
     sphere = [i for i, c in enumerate(clip.scene.objects.class_id) if c == 1]
     assert sphere and (clip.labels.labels["keypoints"][sphere[0], :, 2] >= 0).sum() == 2
-    data["objects"].append({**data["objects"][0], "keypoints": None})  # same class, primitive default
-    with pytest.raises(RecipeError, match="objects.3.keypoints"):
+    same_class = {**data["objects"][0], "keypoints": None, "primitive": "box"}
+    data["objects"].append(same_class)  # a group without a skeleton takes its class's
+    assert class_skeletons(check_recipe(parse_spec(data)))["sphere"].names == ("north", "east")
+    data["objects"][-1] = {**same_class, "keypoints": {"names": ["a"], "points": [[0, 0, 1]]}}
+    with pytest.raises(RecipeError, match="objects.3.keypoints: differs from objects.0.keypoints"):
         check_recipe(parse_spec(data))
+    data["objects"][0]["keypoints"] = data["objects"][-1]["keypoints"] = None  # sphere + box defaults differ:
+    assert "sphere" not in class_skeletons(check_recipe(parse_spec(data)))  # no keypoints, no refusal
 
 
 @pytest.mark.parametrize("skeleton, field", [

@@ -64,8 +64,10 @@ def test_query_points_are_visible_pixel_centres_on_their_owner(clips):
 
 
 def test_each_step_equals_the_renderers_flow(clips):
-    """From a query pixel centre, the track's next and previous positions are where the renderer's flow
-    (computed separately, per pixel) sends that pixel: < 0.01 px (measured: < 1e-4 px)."""
+    """From a query pixel centre, the track's next and previous positions, where visible, are where the
+    renderer's flow (computed separately, per pixel, in float32) sends that pixel: < 0.01 px (measured:
+    < 1e-4 px). Steps to a point out of view are left out: a point grazing the camera plane moves
+    10,000 px, where float32 flow is good to 1e-5 relative, not to 0.01 px."""
     worst, n = 0.0, 0
     for c in clips:
         P, T, a = _arrays(c)
@@ -75,7 +77,7 @@ def test_each_step_equals_the_renderers_flow(clips):
             t = q[i]
             f = flow[t, np.floor(a["y"][i, t]).astype(int), np.floor(a["x"][i, t]).astype(int)]
             d = np.stack([a["x"][i, t + step] - a["x"][i, t], a["y"][i, t + step] - a["y"][i, t]], 1)
-            ok = np.isfinite(f).all(1) & np.isfinite(d).all(1)
+            ok = np.isfinite(f).all(1) & np.isfinite(d).all(1) & a["visible"][i, t + step]  # a visible step
             worst, n = max(worst, float(np.abs(d[ok] - f[ok]).max())), n + int(ok.sum())
     assert n > 10_000 and worst < 0.01, worst
 

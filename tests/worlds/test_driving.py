@@ -1,0 +1,120 @@
+"""The driving world's plausibility invariant — no two objects interpenetrate, the camera is never in
+or near an object — on hundreds of clips, and the traffic rules that keep it (IDM, MOBIL, the guard)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import synthdata
+from synthdata.geometry import pose, rot_z
+from synthdata.motion import rollout
+from synthdata.motion.plausibility import violations
+from synthdata.scene import sample_scene
+from synthdata.worlds.driving.traffic import GUARD_GAP, Agents, _consider_change, simulate
+
+from ..conftest import run_cli
+
+DENSE = ["objects.0.count={randint: [8, 14]}", "objects.1.count={randint: [6, 10]}", "objects.2.count={randint: [2, 4]}"]
+
+
+def _clips(overrides: list[str], n: int):
+    spec = synthdata.load_recipe("highway", overrides)
+    for s in range(n):
+        rng = np.random.default_rng(s)
+        scene = sample_scene(spec, rng)
+        yield scene, rollout(scene, spec.clip.frames, spec.clip.fps, rng)
+
+
+@pytest.mark.parametrize("overrides, n", [([], 300), ([*DENSE, "clip.frames=36"], 60)], ids=["highway", "dense"])
+def test_no_interpenetration_and_no_camera_inside(overrides, n):
+    vehicles = 0
+    for scene, traj in _clips(overrides, n):
+        v = violations(scene, traj, margin=0.5)
+        assert v.ok, (v.pairs[:3], v.camera[:3])
+        vehicles += len(scene.objects)
+    assert vehicles > 3 * n
+
+
+def test_the_checker_catches_overlaps_and_a_camera_inside():
+    """The invariant's checker is itself checked: a car spawned inside a truck, a camera in a car."""
+    scene, traj = next(_clips([], 1))
+    P = traj.object_poses_padded.copy()
+    P[:, 1] = P[:, 0]  # object 1 exactly where object 0 is
+    bad = type(traj)(P, traj.camera_poses_padded, traj.K, traj.fps)
+    assert {(i, j) for _, i, j in violations(scene, bad).pairs} >= {(0, 1)}
+    cam = traj.camera_poses_padded.copy()
+    cam[:, :3, 3] = P[:, 0, :3, 3]
+    assert violations(scene, type(traj)(traj.object_poses_padded, cam, traj.K, traj.fps)).camera
+
+
+def _agents(s, v, lane, v0, d=None, length=None, politeness=0.3):
+    n = len(s)
+    ones = np.ones(n)
+    lane = np.array(lane)
+    return Agents(d=np.ones(n) if d is None else np.array(d, float), s=np.array(s, float), v=np.array(v, float),
+                  length=4.5 * ones if length is None else np.array(length, float), lane=lane, target=lane.copy(),
+                  offset=np.zeros(n),
+                  since=np.zeros(n), v0=np.array(v0, float), T=1.5 * ones, s0=2.0 * ones, a=1.5 * ones, b=2.0 * ones,
+                  p=politeness * ones, bsafe=4.0 * ones)
+
+
+def test_a_fast_car_slows_behind_a_slow_one_when_it_cannot_pass():
+    """One lane: the follower (wants 30 m/s) closes in, brakes, and settles behind the leader (10 m/s)
+    at about IDM's equilibrium gap s0 + v·T — it never reaches the leader."""
+    times = np.arange(0, 30, 0.1)
+    x, y, _ = simulate(_agents([60, 0], [10, 30], [0, 0], [10, 30]), times, lanes=1, lane_width=3.5)
+    gap = x[:, 0] - x[:, 1] - 4.5
+    speed = np.gradient(x[:, 1], times)
+    assert gap.min() >= GUARD_GAP and abs(speed[-1] - 10) < 0.5
+    assert 2 + 10 * 1.5 - 3 < gap[-1] < 2 + 10 * 1.5 + 6
+
+
+def test_a_fast_car_changes_lanes_when_the_next_lane_is_free_and_not_when_it_is_taken():
+    """Selfish drivers (politeness 0): the fast car moves over and passes; with a car alongside in the
+    other lane there is no safe gap and it stays behind. Polite ones: the slow leader makes way."""
+    times = np.arange(0, 12, 0.1)
+    x, y, _ = simulate(_agents([40, 0], [10, 28], [0, 0], [10, 28], politeness=0), times, lanes=2, lane_width=3.5)
+    assert y[-1, 1] == pytest.approx(-5.25) and y[-1, 0] == pytest.approx(-1.75) and x[-1, 1] > x[-1, 0]
+    for behind, changes in ((-1, False), (-30, False), (-60, True)):  # a car in the other lane, 28 m/s
+        ag = _agents([40, 0, behind], [10, 28, 28], [0, 0, 1], [10, 28, 28], politeness=0)
+        _consider_change(ag, 1, lanes=2)  # alongside: no gap; 30 m back it would brake > 4 m/s²: unsafe
+        assert (ag.target[1] == 1) == changes, behind
+    x, y, _ = simulate(_agents([40, 0], [10, 28], [0, 0], [10, 28], politeness=0.3), times, lanes=2, lane_width=3.5)
+    assert y[-1, 0] != y[-1, 1] and x[-1, 1] > x[-1, 0]
+
+
+def test_oncoming_lanes_drive_the_other_way_and_vehicles_rest_on_the_road():
+    for scene, traj in _clips([], 30):
+        P = traj.object_poses
+        dx = P[-1, :, 0, 3] - P[0, :, 0, 3]
+        side = np.sign(P[0, :, 1, 3])
+        assert np.all((side < 0) <= (dx >= 0)) and np.all((side > 0) <= (dx <= 0))
+        np.testing.assert_allclose(P[..., 2, 3], np.broadcast_to(scene.objects.half_size[:, 2], P.shape[:2]))
+
+
+def test_placement_redraws_and_counts_what_does_not_fit():
+    spec = synthdata.load_recipe("shapes", ["objects.0.count=40", "objects.0.placement.x={uniform: [-1, 1]}",
+                                            "objects.0.placement.y={uniform: [-1, 1]}"])
+    scene = sample_scene(spec, np.random.default_rng(0))
+    assert scene.params["dropped"]["sphere"] > 0
+    assert len(scene.objects) == sum(scene.params["counts"].values())
+    P = scene.objects.pose0
+    from synthdata.geometry import boxes_overlap
+
+    h = scene.objects.half_size
+    i, j = np.triu_indices(len(P), 1)
+    assert not boxes_overlap(P[i, :3, 3], P[i, :3, :3], h[i] - 1e-6, P[j, :3, 3], P[j, :3, :3], h[j] - 1e-6).any()
+
+
+@pytest.mark.parametrize("override, field", [
+    ("objects.0.count=80", "objects.0.count"),
+    ("objects.0.count={randint: [40, 60]}", "objects.0.count"),
+    ("objects.0.motion.params.speed=-5", "objects.0.motion.params"),
+    ("objects.0.motion.name=trafic", "objects.0.motion.name"),
+    ("objects.0.placement.gap=[-1, 0, 0]", "objects.0.placement.gap"),
+])
+def test_bad_traffic_input_is_one_line_exit_2(override, field, tmp_path):
+    r = run_cli("generate", "recipe=highway", "clips=1", f"out={tmp_path / 'out'}", override, "device=cpu")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and field in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
