@@ -1,4 +1,4 @@
-"""Regenerate the pictures in docs/images from real generated clips (python docs/make_images.py)."""
+"""Regenerate the pictures in docs/images from real generated clips (python docs/make_images.py [recipe …])."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ RUNS = {
 }
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     HERE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, ov in RUNS.items():
+            if names and name not in names:
+                continue
             out = Path(tmp) / name
             synthdata.generate(name, clips=1, out=out, overrides=[*ov, "device=cpu", "seed=1"], progress=False)
             ds = synthdata.open_dataset(out)
@@ -30,4 +32,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])  # names of the recipes to redo (default: all)
