@@ -69,7 +69,9 @@ def _kind_value(kind, values: np.ndarray | None, k: int):
     """Frame ``k``'s value of a frames-table label kind: an encoded map, or a plain value."""
     if values is None:
         return None
-    return _encoded(values, k, kind.map_dtype) if kind.arrow_type is None else values[k]
+    if kind.arrow_type is None:
+        return _encoded(values, k, kind.map_dtype)
+    return values[k].tolist() if isinstance(values[k], np.ndarray) else values[k]
 
 
 def object_rows(rec: ClipRecord, class_names: list[str], kinds=()) -> dict[str, Any]:

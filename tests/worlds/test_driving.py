@@ -118,3 +118,43 @@ def test_bad_traffic_input_is_one_line_exit_2(override, field, tmp_path):
     r = run_cli("generate", "recipe=highway", "clips=1", f"out={tmp_path / 'out'}", override, "device=cpu")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and field in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_road_labels_agree_with_the_paint_and_the_ego_lane():
+    """The ``road`` and ``lane`` maps come from the geometry that paints the road: white marks are lane
+    lines or edges, yellow the centre line, green the verge; the pixels just ahead of the camera are in
+    the ego's lane."""
+    from ..conftest import make_tiny_clip, tiny_spec
+
+    for seed in range(3):
+        c = make_tiny_clip(tiny_spec("highway", "clip.width=160", "clip.height=96", "clip.frames=3",
+                                     "annotations.road=true", "annotations.lane=true", "environment.fog_density=0",
+                                     "backend.shadows=false"), seed=seed)
+        road, lane = c.labels.labels["road"], c.labels.labels["lane"]
+        rgb = c.frames.rgb.numpy().astype(int)
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        assert ((road > 0) <= ((c.frames.instance.numpy() == 0) & np.isfinite(c.frames.depth.numpy()))).all()
+        yellow = (road == 4)
+        assert yellow.sum() > 20 and np.median((r - b)[yellow]) > 60  # yellow paint: red ≫ blue
+        green = (road == 5)
+        assert green.sum() > 20 and np.median((g - r)[green]) > 10
+        white = (road == 2) | (road == 3)
+        asphalt = (road == 1)
+        assert np.median(rgb[white].sum(-1)) > np.median(rgb[asphalt].sum(-1)) + 150
+        ego_y = c.traj.camera_poses[0, 1, 3]
+        expected = 1 if abs(ego_y) < 3.5 else 2
+        assert lane[0, -2, 80] == expected, (lane[0, -2, 75:85], ego_y)
+        assert set(np.unique(lane)) <= {-2, -1, 0, 1, 2}
+
+
+def test_velocities_are_the_motion_derivative():
+    from ..conftest import make_tiny_clip, tiny_spec
+
+    c = make_tiny_clip(tiny_spec("highway", "clip.frames=5"), seed=2)
+    v = c.labels.labels["velocity"].reshape(5, -1, 3)
+    P = c.traj.object_poses_padded[..., :3, 3]
+    np.testing.assert_allclose(v[2], (P[4] - P[2]) * c.traj.fps / 2, rtol=1e-5, atol=1e-4)
+    speeds = np.linalg.norm(v, axis=-1)
+    assert (speeds > 5).mean() > 0.8 and (speeds < 40).all()  # traffic at road speeds
+    cam = c.labels.labels["camera_velocity"]
+    assert cam.shape == (5, 3) and 10 < np.linalg.norm(cam[0]) < 35

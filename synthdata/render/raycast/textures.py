@@ -82,28 +82,6 @@ def noise(p, color, color2, scale, seed):
     return _mix(color, color2, fbm(p * scale[:, None], seed))
 
 
-@TEXTURES.register("road")
-def road(p, color, color2, scale, seed):
-    """Asphalt (color) along the x axis with lanes of width ``scale`` metres, two each way:
-    white dashed lane lines, a double yellow centre line, solid white edges; grass (color2) beyond."""
-    x, y = p[:, 0], p[:, 1]
-    lane = scale
-    grit = fbm(p * 6.0, seed, 2)
-    asphalt = color * (0.85 + 0.3 * grit[:, None])
-    grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
-    ay = y.abs()
-    half_road = 2 * lane
-    out = torch.where((ay > half_road + 0.6)[:, None], grass, asphalt)
-    white = torch.tensor([0.92, 0.92, 0.9], device=p.device, dtype=p.dtype)
-    yellow = torch.tensor([0.95, 0.78, 0.15], device=p.device, dtype=p.dtype)
-    edge = ((ay - half_road).abs() < 0.08)
-    dash = ((ay - lane).abs() < 0.07) & (torch.remainder(x, 9.0) < 3.0)
-    centre = ((ay - 0.12).abs() < 0.06)
-    out = torch.where((edge | dash)[:, None], white.expand_as(out), out)
-    out = torch.where(centre[:, None], yellow.expand_as(out), out)
-    return out
-
-
 @TEXTURES.register("tissue")
 def tissue(p, color, color2, scale, seed):
     """Mucosa: mottled base (color) with dark branching vessels (color2) from ridged noise."""
