@@ -158,3 +158,30 @@ def test_velocities_are_the_motion_derivative():
     assert (speeds > 5).mean() > 0.8 and (speeds < 40).all()  # traffic at road speeds
     cam = c.labels.labels["camera_velocity"]
     assert cam.shape == (5, 3) and 10 < np.linalg.norm(cam[0]) < 35
+
+
+def test_lane_line_polylines_lie_on_their_paint():
+    """Projected road lines fall on the painted marks of the ``road`` map (edges, centre) and between
+    different lanes of the ``lane`` map (dashed lane lines)."""
+    from ..conftest import make_tiny_clip, tiny_spec
+
+    c = make_tiny_clip(tiny_spec("highway", "clip.width=320", "clip.height=192", "clip.frames=2", "annotations.road=true",
+                                 "annotations.lane=true", "annotations.lane_lines=true"), seed=4)
+    road, lane, inst = c.labels.labels["road"], c.labels.labels["lane"], c.frames.instance.numpy()
+    checked = 0
+    for t, lines in enumerate(c.labels.labels["lane_lines"]):
+        assert [l["kind"] for l in lines] == ["road_edge", "lane_line", "centre_line", "lane_line", "road_edge"]
+        for line in lines:
+            for u, v in line["points"]:
+                x, y = int(u), int(v)
+                if y < 130 or not (4 <= x < 316) or (inst[t, y - 2:y + 3, x - 4:x + 5] > 0).any():
+                    continue  # far (lines merge), at the border, or hidden by a vehicle
+                window = road[t, y - 2:y + 3, x - 3:x + 4]
+                if line["kind"] == "road_edge":
+                    assert (window == 3).any()
+                elif line["kind"] == "centre_line":
+                    assert (window == 4).any()
+                else:
+                    assert lane[t, y, x - 4] != lane[t, y, x + 4]
+                checked += 1
+    assert checked > 20

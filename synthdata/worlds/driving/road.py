@@ -5,6 +5,12 @@ A straight road along world x, ``LANES`` lanes each way of width ``lane_width`` 
 the ``road`` texture paints it, and the label kinds ``road`` (what the ground is) and ``lane`` (which
 lane) report it, so paint and labels cannot disagree.
 
+``lane_lines`` (frames table): every painted line as an image polyline per frame — the centre line,
+the lane lines and both edges, each a ``{y, kind, points}`` with ``y`` its world offset from the road
+axis (m; the line is the world line (x, y, 0) for all x), ``kind`` one of ``centre_line``,
+``lane_line``, ``road_edge`` and ``points`` the projections of ground points 1 … 200 m ahead (denser
+near), in the image only, near to far (empty when the line is out of view).
+
 ``road`` classes (:data:`ROAD_CLASSES`): 0 not road ground (sky, objects, other scenes), 1 drivable
 asphalt, 2 lane line (dashed white), 3 road edge line (solid white), 4 centre line (double yellow),
 5 off-road verge. ``lane`` ids: +1 … +LANES for the lanes driving +x (1 next to the centre), −1 … −LANES
@@ -14,10 +20,11 @@ for the oncoming ones, 0 off the carriageway (markings belong to the lane they l
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
-from ...annotate.kinds import LABEL_KINDS, LabelKind  # noqa: F401  (the kinds are entry points)
+from ...annotate.kinds import LabelKind
 
-__all__ = ["LANES", "ROAD_CLASSES", "road_marks", "road_texture", "ROAD_KIND", "LANE_KIND"]
+__all__ = ["LANES", "ROAD_CLASSES", "road_marks", "road_texture", "lane_lines", "ROAD_KIND", "LANE_KIND", "LANE_LINES_KIND"]
 
 LANES = 2
 ROAD_CLASSES = ("none", "drivable", "lane_line", "road_edge", "centre_line", "off_road")
@@ -92,3 +99,47 @@ LANE_KIND = LabelKind(
     name="lane", table="frames", map_dtype="int8", default=False,
     compute=lambda frames, scene, traj: _ground_labels(frames, scene, 1),
     doc="(H,W) int8 lane id of the carriageway: +1…+N driving +x, -1…-N oncoming, 0 elsewhere")
+
+
+LINE_TYPE = pa.list_(pa.struct([("y", pa.float32()), ("kind", pa.string()),
+                                ("points", pa.list_(pa.list_(pa.float32(), 2)))]))
+_AHEAD = np.geomspace(1.0, 200.0, 48)  # m ahead of the camera where each line is sampled
+
+
+def _lines(lane_width: float) -> list[tuple[float, str]]:
+    out = [(0.0, "centre_line")]
+    for side in (-1.0, 1.0):
+        out += [(side * k * lane_width, "lane_line") for k in range(1, LANES)]
+        out.append((side * LANES * lane_width, "road_edge"))
+    return sorted(out)
+
+
+def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, lane_width: float) -> list[list[dict]]:
+    """Per frame, every painted line as an image polyline (module docstring). Shape: camera_poses (T,4,4)."""
+    out = []
+    for c2w in camera_poses:
+        w2c = np.linalg.inv(c2w)
+        heading = np.sign(c2w[0, 2]) or 1.0  # the camera looks along ±x
+        frame = []
+        for y, kind in _lines(lane_width):
+            pts = np.stack([c2w[0, 3] + heading * _AHEAD, np.full_like(_AHEAD, y), np.zeros_like(_AHEAD)], -1)
+            cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
+            front = cam[:, 2] > 0.1
+            u = K[0, 0] * cam[front, 0] / cam[front, 2] + K[0, 2]
+            v = K[1, 1] * cam[front, 1] / cam[front, 2] + K[1, 2]
+            inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            frame.append({"y": y, "kind": kind, "points": np.stack([u[inside], v[inside]], -1).astype(np.float32).tolist()})
+        out.append(frame)
+    return out
+
+
+def _lane_lines(frames, scene, traj) -> list[list[dict]]:
+    env = scene.environment
+    if env.kind != "ground" or env.ground.texture[0] != "road":
+        return [[] for _ in range(traj.num_frames)]
+    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, float(env.ground.scale[0]))
+
+
+LANE_LINES_KIND = LabelKind(
+    name="lane_lines", table="frames", arrow_type=LINE_TYPE, default=False, compute=_lane_lines,
+    doc="per frame: every painted road line as {y (world offset), kind, points (image polyline)}")
