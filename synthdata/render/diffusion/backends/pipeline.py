@@ -28,6 +28,7 @@ from ....scene.types import Scene
 from ...backend import BACKENDS
 from ...types import Frames
 from .base import GeneratorBackend, GeneratorSettings, semantic_of
+from ..sampling.precision import fixed_threads
 
 if TYPE_CHECKING:
     from ....recipe.schema import RecipeSpec
@@ -173,14 +174,20 @@ class DiffusersPipelineBackend(GeneratorBackend):
             if "controlnet_frame_indices" in self._call_params:  # SparseControlNet: every frame is a key frame
                 kwargs["controlnet_frame_indices"] = list(range(T))
             pos, neg = self._embeds
-            video = self.pipe(prompt_embeds=pos, negative_prompt_embeds=neg, num_frames=T, height=height, width=width,
-                              num_inference_steps=self.settings.steps, guidance_scale=self.settings.guidance,
-                              conditioning_frames=[Image.fromarray(x) for x in frames], output_type="pt",
-                              latents=latents.to(self.device, self.pipe.unet.dtype),
-                              generator=torch.Generator().manual_seed(scene.generator_seed % 2**63), **kwargs).frames[0]
+            with fixed_threads(self.device):
+                video = self._sample(pos, neg, T, height, width, [Image.fromarray(x) for x in frames], latents,
+                                     scene.generator_seed, kwargs)
             rgb = (video.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)  # (T,H,W,3)
             out.append(Frames(**{**vars(f), "rgb": rgb.to(f.rgb.device)}))
         return out
+
+    def _sample(self, pos, neg, T, height, width, images, latents, seed, kwargs) -> torch.Tensor:
+        """One clip through the pipeline: (T,3,H,W) float in [0, 1]."""
+        return self.pipe(prompt_embeds=pos, negative_prompt_embeds=neg, num_frames=T, height=height, width=width,
+                         num_inference_steps=self.settings.steps, guidance_scale=self.settings.guidance,
+                         conditioning_frames=images, output_type="pt",
+                         latents=latents.to(self.device, self.pipe.unet.dtype),
+                         generator=torch.Generator().manual_seed(seed % 2**63), **kwargs).frames[0]
 
 
 BACKENDS.register("diffusers_pipeline", DiffusersPipelineBackend)

@@ -17,7 +17,7 @@ import torch
 from ..model.checkpoint import TrainedGenerator
 from ..conditioning.maps import resize_condition
 from .objectives import make_scheduler
-from .precision import autocast
+from .precision import autocast, fixed_threads
 
 __all__ = ["sample_clips", "clip_noise"]
 
@@ -32,6 +32,12 @@ def sample_clips(gen: TrainedGenerator, cond: torch.Tensor, seeds: Sequence[int]
                  scheduler: str | None = None, guidance: float = 1.0, init: torch.Tensor | None = None,
                  strength: float = 1.0, precision: str = "auto",
                  callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    device = next(gen.model.parameters()).device
+    with fixed_threads(device):
+        return _sample(gen, cond, seeds, steps, scheduler, guidance, init, strength, precision, callback)
+
+
+def _sample(gen, cond, seeds, steps, scheduler, guidance, init, strength, precision, callback) -> torch.Tensor:
     model, codec = gen.model, gen.codec
     device = next(model.parameters()).device
     objective = model.config.objective
