@@ -20,7 +20,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
-    "EnvironmentSpec", "PlacementSpec", "SkeletonSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "EnvironmentSpec", "PlacementSpec", "SkeletonSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
 
@@ -196,8 +196,25 @@ class SkeletonSpec(_Spec):
         return self
 
 
+class PartSpec(_Spec):
+    """One primitive of a compound object, in the object's frame: ``center`` in units of the object's
+    half-size ((0, 0, -1) is the middle of its bottom face), ``size`` as fractions of the object's
+    half-size along the part's own axes (index by index), turned by ``rotation_deg`` (about the object's
+    x, then y, then z axis). A part without a material takes the group's. Parts belong to one object:
+    one instance id, one track, one class; they should lie inside the object's box (``size``), which
+    boxes, 3D boxes and the plausibility checks use."""
+
+    primitive: Name = "box"
+    center: Vec3 = (0.0, 0.0, 0.0)
+    size: Vec3 = (1.0, 1.0, 1.0)
+    rotation_deg: Vec3 = (0.0, 0.0, 0.0)
+    material: MaterialSpec | None = None
+
+
 class ObjectGroupSpec(_Spec):
-    """``count`` objects of one class sharing distributions (each object draws its own values)."""
+    """``count`` objects of one class sharing distributions (each object draws its own values).
+    ``parts`` makes each object a compound of primitives (then ``primitive`` names the bounding shape
+    used for keypoint defaults only)."""
 
     class_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     count: Count = 1
@@ -207,6 +224,7 @@ class ObjectGroupSpec(_Spec):
     placement: PlacementSpec = PlacementSpec()
     motion: MotionSpec = MotionSpec()
     keypoints: SkeletonSpec | None = None
+    parts: list[PartSpec] = Field(default_factory=list, max_length=32)
 
     @field_validator("count")
     @classmethod
@@ -316,6 +334,9 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
                                                      "domain": True, "objects": {"__all__": {"keypoints"}}})
+        for group in body["objects"]:  # fields added later hash only when used: old recipes keep their seeds
+            if not group["parts"]:
+                del group["parts"]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:

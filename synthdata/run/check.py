@@ -89,6 +89,10 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         _check_name(problems, f"{base}.primitive", group.primitive, PRIMITIVES)
         _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
+        for j, part in enumerate(group.parts):
+            _check_name(problems, f"{base}.parts.{j}.primitive", part.primitive, PRIMITIVES)
+            if part.material is not None:
+                _check_name(problems, f"{base}.parts.{j}.material.texture", part.material.texture, TEXTURES)
         count, room = support(group.count), ground_capacity(group)
         if count is not None and room is not None and count[0] > room:  # every clip: more than fit
             problems.append((f"{base}.count", f"at least {count[0]:g} objects cannot fit: their placement holds at most "

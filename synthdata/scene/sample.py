@@ -12,9 +12,9 @@ import numpy as np
 
 from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
 from ..recipe.distributions import draw
-from ..recipe.schema import MaterialSpec, ObjectGroupSpec, RecipeSpec
+from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec
 from .skeletons import class_skeletons
-from .types import CameraRig, Environment, Materials, ObjectSet, Scene
+from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene
 
 __all__ = ["sample_scene", "PLACEMENT_TRIES", "ground_capacity"]
 
@@ -155,6 +155,22 @@ def ground_capacity(group: ObjectGroupSpec) -> int | None:
     return rows * per_row
 
 
+def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.random.Generator) -> Part:
+    """One part of a compound object: pose in the object frame, metric half-size, material."""
+    center = _vec3(spec.center, rng) * half
+    size = np.maximum(np.abs(_vec3(spec.size, rng)), 1e-3) * half
+    rx, ry, rz = np.radians(_vec3(spec.rotation_deg, rng))
+    rot = rot_z(rz) @ _rot_y(ry) @ rot_x(rx)
+    mat = material if spec.material is None else _material(spec.material, rng)
+    return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
+                material=_materials([mat]))
+
+
+def _rot_y(a: float) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
 def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list, eye: np.ndarray) -> bool:
     """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera."""
     grown = half + gap
@@ -172,7 +188,7 @@ def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: 
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
     see :class:`PlacementSpec`), material, motion."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
-    cls, prims, halves, poses, gaps, mats, motions = [], [], [], [], [], [], []
+    cls, prims, halves, poses, gaps, mats, motions, all_parts = [], [], [], [], [], [], [], []
     counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
     for group in spec.objects:
@@ -190,6 +206,7 @@ def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: 
                 p = None
             mat = _material(group.material, rng)
             motion = (group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()})
+            parts = tuple(_part(spec_part, half, mat, rng) for spec_part in group.parts)
             if p is None:
                 dropped[group.class_name] = dropped.get(group.class_name, 0) + 1
                 continue
@@ -201,6 +218,7 @@ def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: 
             gaps.append(gap)
             mats.append(mat)
             motions.append(motion)
+            all_parts.append(parts)
     params["counts"] = counts
     if dropped:
         params["dropped"] = dropped
@@ -212,6 +230,7 @@ def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: 
         pose0=np.array(poses, dtype=np.float64).reshape(-1, 4, 4),
         material=_materials(mats),
         motion=motions,
+        parts=all_parts if any(all_parts) else [],
     )
 
 

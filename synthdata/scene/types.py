@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Materials", "ObjectSet", "CameraRig", "Environment", "Scene"]
+__all__ = ["Materials", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,17 @@ class Materials:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One primitive of a compound object: its pose in the object's frame (4,4), half-size (3,) in
+    metres along its own axes, and its material (one entry)."""
+
+    primitive: str
+    offset: np.ndarray
+    half_size: np.ndarray
+    material: Materials
+
+
+@dataclass(frozen=True)
 class ObjectSet:
     """N objects. ``half_size`` (N,3) is half the extents along the object axes; ``pose0`` (N,4,4)."""
 
@@ -37,6 +48,7 @@ class ObjectSet:
     pose0: np.ndarray
     material: Materials
     motion: list[tuple[str, dict[str, Any]]]  # (registry name, resolved params) per object
+    parts: list[tuple[Part, ...]] = field(default_factory=list)  # per object; () for a single primitive
 
     def __len__(self) -> int:
         return len(self.primitive)

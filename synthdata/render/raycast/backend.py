@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from ...motion.types import Trajectories
-from ...scene.types import Scene
+from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..types import Frames
 from .primitives import EPS, PRIMITIVES
@@ -46,12 +46,58 @@ def _normalize(v: torch.Tensor) -> torch.Tensor:
     return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """The scene's objects as render primitives: one per part of a compound object, one per plain
+    object. Shape: P parts; poses (T+2,P,4,4); owner (P,) object index; offset (P,4,4) part → object
+    frame, None when every object is a single primitive (then parts are the objects, bit for bit)."""
+
+    primitive: list[str]
+    half: np.ndarray
+    poses: np.ndarray
+    owner: np.ndarray
+    offset: np.ndarray | None
+    material: Materials
+
+
+def _parts(scene: Scene, traj: Trajectories) -> _Parts:
+    objs = scene.objects
+    if not any(objs.parts):
+        return _Parts(list(objs.primitive), objs.half_size, traj.object_poses_padded, np.arange(len(objs)), None,
+                      objs.material)
+    prims, halves, offsets, owner, mats = [], [], [], [], []
+    for i in range(len(objs)):
+        own = _material_row(objs.material, i)
+        for part in objs.parts[i] or (None,):
+            prims.append(objs.primitive[i] if part is None else part.primitive)
+            halves.append(objs.half_size[i] if part is None else part.half_size)
+            offsets.append(np.eye(4) if part is None else part.offset)
+            mats.append(own if part is None else part.material)
+            owner.append(i)
+    owner_a, offset = np.array(owner), np.array(offsets)
+    poses = traj.object_poses_padded[:, owner_a] @ offset
+    return _Parts(prims, np.array(halves), poses, owner_a, offset, _concat_materials(mats))
+
+
+def _material_row(m: Materials, i: int) -> Materials:
+    return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
+                     specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1])
+
+
+def _concat_materials(ms: list[Materials]) -> Materials:
+    return Materials(texture=[t for m in ms for t in m.texture], color=np.concatenate([m.color for m in ms]),
+                     color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
+                     specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
+                     noise_seed=np.concatenate([m.noise_seed for m in ms]))
+
+
 @dataclass
 class _SceneTensors:
-    """The scene and trajectories on the render device. Owner index 0 is the environment, i+1 object i.
+    """The scene and trajectories on the render device. Owner index 0 is the environment, i+1 render
+    primitive i (a part of a compound object, or a plain object: see :class:`_Parts`).
 
-    Shape: obj_R (T+2,N,3,3), obj_c (T+2,N,3), cam_R (T+2,3,3), cam_c (T+2,3), half (N,3);
-    owner tables (N+1, ...).
+    Shape: obj_R (T+2,P,3,3), obj_c (T+2,P,3), cam_R (T+2,3,3), cam_c (T+2,3), half (P,3);
+    owner tables (P+1, ...); part_owner (P+1,) → object id + 1 (0 environment).
     """
 
     obj_R: torch.Tensor
@@ -75,30 +121,35 @@ class _SceneTensors:
     specular: torch.Tensor
     shininess: torch.Tensor
     seed: torch.Tensor
+    part_owner: torch.Tensor
+    num_objects: int
+    offset_R: torch.Tensor | None  # (P,3,3) part → object frame, None for plain objects
+    offset_c: torch.Tensor | None
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
         f32 = dict(dtype=torch.float32, device=device)
-        objs, env = scene.objects, scene.environment
-        poses = torch.as_tensor(traj.object_poses_padded, **f32)
+        env = scene.environment
+        parts = _parts(scene, traj)
+        poses = torch.as_tensor(parts.poses, **f32)
         cams = torch.as_tensor(traj.camera_poses_padded, **f32)
-        prim_names = sorted(set(objs.primitive))
-        tex_names = sorted(set(objs.material.texture) | set(env.ground.texture))
-        groups = {p: torch.tensor([i for i, q in enumerate(objs.primitive) if q == p], device=device, dtype=torch.long)
+        prim_names = sorted(set(parts.primitive))
+        tex_names = sorted(set(parts.material.texture) | set(env.ground.texture))
+        groups = {p: torch.tensor([i for i, q in enumerate(parts.primitive) if q == p], device=device, dtype=torch.long)
                   for p in prim_names}
-        mat = objs.material
+        mat = parts.material
 
         def table(env_val: np.ndarray, obj_val: np.ndarray, **kw) -> torch.Tensor:
             return torch.as_tensor(np.concatenate([env_val, obj_val]), device=device, **kw)
 
         return cls(
             obj_R=poses[..., :3, :3], obj_c=poses[..., :3, 3],
-            obj_c_host=traj.object_poses_padded[..., :3, 3], cam_pose_host=traj.camera_poses_padded,
-            radius_host=np.linalg.norm(objs.half_size, axis=-1).reshape(-1),
-            radius=torch.as_tensor(np.linalg.norm(objs.half_size, axis=-1).reshape(-1), **f32),
+            obj_c_host=parts.poses[..., :3, 3], cam_pose_host=traj.camera_poses_padded,
+            radius_host=np.linalg.norm(parts.half, axis=-1).reshape(-1),
+            radius=torch.as_tensor(np.linalg.norm(parts.half, axis=-1).reshape(-1), **f32),
             cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
-            K=scene.camera.K, half=torch.as_tensor(objs.half_size, **f32).reshape(-1, 3), groups=groups,
-            prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in objs.primitive], device=device),
+            K=scene.camera.K, half=torch.as_tensor(parts.half, **f32).reshape(-1, 3), groups=groups,
+            prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in parts.primitive], device=device),
             prim_names=prim_names,
             tex_of_owner=torch.tensor([tex_names.index(t) for t in env.ground.texture + mat.texture], device=device),
             tex_names=tex_names,
@@ -108,6 +159,10 @@ class _SceneTensors:
             specular=table(env.ground.specular, mat.specular, dtype=torch.float32),
             shininess=table(env.ground.shininess, mat.shininess, dtype=torch.float32),
             seed=table(env.ground.noise_seed, mat.noise_seed, dtype=torch.int64),
+            part_owner=torch.as_tensor(np.concatenate([[0], parts.owner + 1]), device=device, dtype=torch.long),
+            num_objects=len(scene.objects),
+            offset_R=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, :3], **f32),
+            offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
         )
 
 
@@ -274,10 +329,10 @@ class RaycastBackend(Backend):
         normals = torch.zeros(B * H * W, 3, device=self.device)
         normals[flat] = normal
         surface = torch.zeros(B * H * W, 3, device=self.device)
-        surface[flat] = p_local
+        surface[flat] = self._in_object_frame(st, owner, p_local)
         out.update(
-            instance=owner_img.to(torch.int32),
-            amodal=torch.isfinite(t_obj),
+            instance=st.part_owner[owner_img].to(torch.int32),
+            amodal=self._object_coverage(st, torch.isfinite(t_obj)),
             depth=t_vis,
             normals=normals.reshape(B, H, W, 3),
             surface=surface.reshape(B, H, W, 3),
@@ -285,6 +340,26 @@ class RaycastBackend(Backend):
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
         return out
+
+    @staticmethod
+    def _in_object_frame(st: _SceneTensors, owner: torch.Tensor, p_local: torch.Tensor) -> torch.Tensor:
+        """Hit points in their object's frame (a part's hit moved by the part's offset)."""
+        if st.offset_R is None:
+            return p_local
+        on = (owner > 0).nonzero().squeeze(1)
+        out = p_local.clone()
+        out[on] = _r(p_local[on], st.offset_R[owner[on] - 1]) + st.offset_c[owner[on] - 1]
+        return out
+
+    @staticmethod
+    def _object_coverage(st: _SceneTensors, hit: torch.Tensor) -> torch.Tensor:
+        """(B,P,H,W) coverage of render primitives → (B,N,H,W) of objects (any of their parts)."""
+        if st.offset_R is None:
+            return hit
+        B, _, H, W = hit.shape
+        out = torch.zeros(B, st.num_objects, H, W, dtype=torch.int32, device=hit.device)
+        out.index_add_(1, st.part_owner[1:] - 1, hit.to(torch.int32))
+        return out > 0
 
     def _normals(self, scene, st, owner, p_local, p_world, R_h) -> torch.Tensor:
         n = torch.zeros_like(p_local)
