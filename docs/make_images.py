@@ -14,6 +14,7 @@ RUNS = {
     "shapes": ["clip.width=256", "clip.height=256"],
     "highway": ["clip.width=320", "clip.height=192"],
     "colonoscopy": ["clip.width=256", "clip.height=256"],
+    "night_rain": ["clip.width=320", "clip.height=192"],
 }
 
 

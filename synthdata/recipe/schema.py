@@ -111,7 +111,8 @@ class HeadlightSpec(_Spec):
 
 
 class MaterialSpec(_Spec):
-    """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular."""
+    """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular;
+    ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -119,6 +120,12 @@ class MaterialSpec(_Spec):
     scale: Num = 1.0
     specular: Num = 0.2
     shininess: Num = 32.0
+    emissive: Num = 0.0
+
+    @field_validator("emissive")
+    @classmethod
+    def _emissive(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 100.0, "emissive")
 
     @field_validator("scale")
     @classmethod
@@ -305,6 +312,23 @@ class OutputSpec(_Spec):
     sink: str = Field("parquet", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
 
 
+#: fields added after the layout hash existed, with the value that means "not used"
+_LATER_FIELDS = {"parts": [], "emissive": 0.0}
+
+
+def _drop_unused(node: Any) -> None:
+    """Remove later-added fields at their unused value from a dumped recipe, in place."""
+    if isinstance(node, dict):
+        for key, unused in _LATER_FIELDS.items():
+            if key in node and node[key] == unused:
+                del node[key]
+        for v in node.values():
+            _drop_unused(v)
+    elif isinstance(node, list):
+        for v in node:
+            _drop_unused(v)
+
+
 class RecipeSpec(_Spec):
     """A whole recipe: one clip distribution. ``seed`` is the root seed of a run."""
 
@@ -334,9 +358,7 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
                                                      "domain": True, "objects": {"__all__": {"keypoints"}}})
-        for group in body["objects"]:  # fields added later hash only when used: old recipes keep their seeds
-            if not group["parts"]:
-                del group["parts"]
+        _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:

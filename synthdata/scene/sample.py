@@ -37,6 +37,7 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
         "specular": float(np.clip(draw(spec.specular, rng), 0, 4)),
         "shininess": float(np.clip(draw(spec.shininess, rng), 1, 512)),
         "noise_seed": int(rng.integers(0, 2**31 - 1)),
+        "emissive": max(0.0, float(draw(spec.emissive, rng))),  # a constant draws nothing: old clips unchanged
     }
 
 
@@ -49,6 +50,7 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
         specular=np.array([m["specular"] for m in items], dtype=np.float64),
         shininess=np.array([m["shininess"] for m in items], dtype=np.float64),
         noise_seed=np.array([m["noise_seed"] for m in items], dtype=np.int64),
+        emissive=np.array([m["emissive"] for m in items], dtype=np.float64),
     )
 
 

@@ -25,6 +25,7 @@ class Materials:
     specular: np.ndarray
     shininess: np.ndarray
     noise_seed: np.ndarray  # (N,) int64, varies procedural noise between objects
+    emissive: np.ndarray | None = None  # (N,) own light; None: none
 
 
 @dataclass(frozen=True)

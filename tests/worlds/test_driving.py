@@ -187,3 +187,29 @@ def test_lane_line_polylines_lie_on_their_paint():
                     assert lane[t, y, x - 4] != lane[t, y, x + 4]
                 checked += 1
     assert checked > 20
+
+
+def test_night_rain_lights_are_lit_and_the_rest_is_dark():
+    """At night, lit head/tail lights (emissive parts) are the brightest red and white on the cars; the
+    sky is dark; the recipe is `highway` with night conditions (same traffic, same plausibility)."""
+    from ..conftest import make_tiny_clip, tiny_spec
+
+    reds = 0
+    for seed in range(3):
+        c = make_tiny_clip(tiny_spec("night_rain", "clip.width=320", "clip.height=192", "clip.frames=2"), seed=seed)
+        rgb, inst = c.frames.rgb.numpy().astype(int), c.frames.instance.numpy()
+        sky = ~np.isfinite(c.frames.depth.numpy())
+        assert rgb[sky].mean() < 25
+        red = (inst > 0) & (rgb[..., 0] > 180) & (rgb[..., 1] < 0.6 * rgb[..., 0])
+        reds += int(red.sum())
+        assert violations(c.scene, c.traj, margin=0.5).ok
+    assert reds > 5  # tail lights of the cars ahead
+
+
+def test_emissive_is_checked_and_zero_changes_nothing():
+    from synthdata.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="emissive"):
+        synthdata.load_recipe("shapes", ["objects.0.material.emissive=-1"])
+    a = synthdata.load_recipe("shapes", ["objects.0.material.emissive=0"])
+    assert a.layout_hash() == synthdata.load_recipe("shapes").layout_hash()  # same clips as before emissive

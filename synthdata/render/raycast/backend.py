@@ -81,14 +81,20 @@ def _parts(scene: Scene, traj: Trajectories) -> _Parts:
 
 def _material_row(m: Materials, i: int) -> Materials:
     return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
-                     specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1])
+                     specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1],
+                     emissive=_emissive(m)[i:i + 1])
+
+
+def _emissive(m: Materials) -> np.ndarray:
+    return np.zeros(len(m.texture)) if m.emissive is None else m.emissive
 
 
 def _concat_materials(ms: list[Materials]) -> Materials:
     return Materials(texture=[t for m in ms for t in m.texture], color=np.concatenate([m.color for m in ms]),
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
                      specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
-                     noise_seed=np.concatenate([m.noise_seed for m in ms]))
+                     noise_seed=np.concatenate([m.noise_seed for m in ms]),
+                     emissive=np.concatenate([_emissive(m) for m in ms]))
 
 
 @dataclass
@@ -121,6 +127,7 @@ class _SceneTensors:
     specular: torch.Tensor
     shininess: torch.Tensor
     seed: torch.Tensor
+    emissive: torch.Tensor | None  # (P+1,) own light per owner; None when nothing glows
     part_owner: torch.Tensor
     num_objects: int
     offset_R: torch.Tensor | None  # (P,3,3) part → object frame, None for plain objects
@@ -159,6 +166,8 @@ class _SceneTensors:
             specular=table(env.ground.specular, mat.specular, dtype=torch.float32),
             shininess=table(env.ground.shininess, mat.shininess, dtype=torch.float32),
             seed=table(env.ground.noise_seed, mat.noise_seed, dtype=torch.int64),
+            emissive=table(_emissive(env.ground), _emissive(mat), dtype=torch.float32)
+            if (_emissive(env.ground) > 0).any() or (_emissive(mat) > 0).any() else None,
             part_owner=torch.as_tensor(np.concatenate([[0], parts.owner + 1]), device=device, dtype=torch.long),
             num_objects=len(scene.objects),
             offset_R=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, :3], **f32),
@@ -411,6 +420,8 @@ class RaycastBackend(Backend):
             light = light + att * ndv * head_rgb
             spec = spec + ks_spec * att * ndv**shin * head_rgb
         rgb = albedo * light + spec
+        if st.emissive is not None:  # lamps and tail lights shine whatever lights them
+            rgb = rgb + albedo * st.emissive[owner][:, None]
         if env.fog_density > 0:
             dist = t * torch.sqrt(_dot(d, d))
             f = torch.exp(-env.fog_density * dist)[:, None]
