@@ -97,6 +97,25 @@ def _concat_materials(ms: list[Materials]) -> Materials:
                      emissive=np.concatenate([_emissive(m) for m in ms]))
 
 
+def _shift_poses(P: np.ndarray, delta: float) -> np.ndarray:
+    """Poses ``delta`` frames later (|delta| ≤ 1), between padded samples: positions linear, rotations
+    blended and re-orthonormalised (exact enough for the small turns within one frame). Shape: (T',...,4,4)."""
+    k = np.arange(P.shape[0])
+    other = np.clip(k + (1 if delta > 0 else -1), 0, P.shape[0] - 1)
+    a = abs(delta)
+    out = P.copy()
+    out[..., :3, 3] = (1 - a) * P[..., :3, 3] + a * P[other][..., :3, 3]
+    u, _, vt = np.linalg.svd((1 - a) * P[..., :3, :3] + a * P[other][..., :3, :3])
+    out[..., :3, :3] = u @ vt
+    return out
+
+
+def _shifted(traj: Trajectories, delta: float) -> Trajectories:
+    """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter)."""
+    return Trajectories(object_poses_padded=_shift_poses(traj.object_poses_padded, delta),
+                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps)
+
+
 @dataclass
 class _SceneTensors:
     """The scene and trajectories on the render device. Owner index 0 is the environment, i+1 render
@@ -177,16 +196,20 @@ class _SceneTensors:
 
 class RaycastSettings(BackendSettings):
     """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample: 2``
-    renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``frame_batch`` bounds how many
+    renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``motion_blur: n`` averages RGB
+    over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
+    frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
     frames are ray-cast at once (memory)."""
 
     supersample: Literal[1, 2] = 1
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
+    motion_blur: int = Field(1, ge=1, le=16)
+    shutter: float = Field(0.5, gt=0.0, le=1.0)
 
     @property
     def rays_per_pixel(self) -> int:
-        return self.supersample ** 2
+        return self.supersample ** 2 * self.motion_blur
 
 
 class RaycastBackend(Backend):
@@ -203,19 +226,27 @@ class RaycastBackend(Backend):
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
         height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
+        n = self.settings.motion_blur
+        blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
+                   for j in range(n)] if n > 1 else [st]
         parts = []
         for start in range(0, traj.num_frames, step):
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
-            if self.settings.supersample == 2:
-                hi = self._trace(scene, st, ks, height, width, scale=2, labels=False)["rgb_linear"]
-                out["rgb_linear"] = F.avg_pool2d(hi.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+            if n > 1 or self.settings.supersample == 2:
+                out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
             parts.append(out)
         cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         rgb = (torch.clamp(cat.pop("rgb_linear"), 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat)
 
     # -- internals ------------------------------------------------------------------------------------
+    def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        """Linear RGB of frames ``ks`` (supersampled when set). → (B,H,W,3)."""
+        s = self.settings.supersample
+        rgb = self._trace(scene, st, ks, H, W, scale=s, labels=False)["rgb_linear"]
+        return F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1) if s == 2 else rgb
+
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
         """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3)."""
         fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))

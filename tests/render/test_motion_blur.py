@@ -1,0 +1,42 @@
+"""Motion blur: RGB averaged over instants inside the shutter; every label stays at the shutter centre."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from synthdata.render import make_backend
+
+from ..conftest import make_tiny_clip, tiny_spec
+
+
+def _clip(*extra):
+    return make_tiny_clip(tiny_spec("highway", "clip.width=96", "clip.height=64", "clip.frames=3", *extra), seed=1)
+
+
+def test_blur_changes_pixels_not_labels():
+    sharp = _clip()
+    spec = tiny_spec("highway", "clip.width=96", "clip.height=64", "clip.frames=3", "backend.motion_blur=4",
+                     "backend.shutter=1.0")
+    blurred = make_backend(spec.backend, "cpu").render(sharp.scene, sharp.traj)
+    for k in ("instance", "depth", "flow_fwd", "surface", "amodal"):
+        assert torch.equal(getattr(sharp.frames, k).nan_to_num(), getattr(blurred, k).nan_to_num()), k
+    diff = (sharp.frames.rgb.int() - blurred.rgb.int()).abs().sum(-1)
+    moving = sharp.frames.instance > 0  # vehicles move in the frame, and the ego camera moves
+    assert diff.float().mean() > 1 and diff[moving].float().mean() > diff[~moving].float().mean() * 0.5
+
+
+def test_a_still_scene_is_not_blurred_and_blur_is_smooth_along_motion():
+    still = ["camera.motion.name=static", "objects.0.motion.name=static", "objects.1.motion.name=static",
+             "objects.2.motion.name=static"]
+    a = _clip(*still)
+    spec = tiny_spec("highway", "clip.width=96", "clip.height=64", "clip.frames=3", *still, "backend.motion_blur=4")
+    b = make_backend(spec.backend, "cpu").render(a.scene, a.traj)
+    assert (a.frames.rgb.int() - b.rgb.int()).abs().max() <= 1  # only rounding: nothing moved
+    sharp = _clip()
+    spec = tiny_spec("highway", "clip.width=96", "clip.height=64", "clip.frames=3", "backend.motion_blur=8",
+                     "backend.shutter=1.0")
+    blurred = make_backend(spec.backend, "cpu").render(sharp.scene, sharp.traj).rgb.float()
+    # blur averages: its total variation along rows is lower than the sharp image's
+    tv = lambda x: (x[:, :, 1:] - x[:, :, :-1]).abs().mean()  # noqa: E731
+    assert tv(blurred) < tv(sharp.frames.rgb.float())
