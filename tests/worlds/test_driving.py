@@ -15,7 +15,7 @@ from synthdata.worlds.driving.traffic import GUARD_GAP, Agents, _consider_change
 
 from ..conftest import run_cli
 
-DENSE = ["objects.0.count={randint: [8, 14]}", "objects.1.count={randint: [6, 10]}", "objects.2.count={randint: [2, 4]}"]
+DENSE = ["objects.0.count={randint: [8, 14]}", "objects.1.count={randint: [6, 10]}", "objects.5.count={randint: [2, 4]}"]
 
 
 def _clips(overrides: list[str], n: int):
