@@ -27,8 +27,8 @@ def test_blur_changes_pixels_not_labels():
 
 
 def test_a_still_scene_is_not_blurred_and_blur_is_smooth_along_motion():
-    still = ["camera.motion.name=static", "objects.0.motion.name=static", "objects.1.motion.name=static",
-             "objects.2.motion.name=static"]
+    groups = len(tiny_spec("highway").objects)
+    still = ["camera.motion.name=static", *(f"objects.{i}.motion.name=static" for i in range(groups))]
     a = _clip(*still)
     spec = tiny_spec("highway", "clip.width=96", "clip.height=64", "clip.frames=3", *still, "backend.motion_blur=4")
     b = make_backend(spec.backend, "cpu").render(a.scene, a.traj)
