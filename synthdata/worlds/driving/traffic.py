@@ -57,18 +57,9 @@ class TrafficParams(MotionParams):
     lanes: float = Field(2, ge=1, le=6)  # per direction (a number: motion params are numbers)
 
 
-class EgoTrafficParams(EgoForwardParams):
-    """The ego camera as a traffic agent: ``speed`` is its desired speed; the rest as ``traffic``."""
-
-    speed: float = Field(25.0, ge=0.0, le=90.0)
-    headway: float = Field(1.5, gt=0.0, le=10.0)
-    min_gap: float = Field(2.0, ge=0.5, le=50.0)
-    accel: float = Field(1.5, gt=0.0, le=10.0)
-    decel: float = Field(2.0, gt=0.0, le=10.0)
-    politeness: float = Field(0.3, ge=0.0, le=1.0)
-    safe_decel: float = Field(4.0, gt=0.0, le=10.0)
-    lane_width: float = Field(3.5, ge=2.0, le=6.0)
-    lanes: float = Field(2, ge=1, le=6)
+class EgoTrafficParams(TrafficParams, EgoForwardParams):
+    """The ego camera as a traffic agent: ``traffic``'s params (``speed`` is its desired speed) plus
+    ``ego_forward``'s road bob and shake."""
 
 
 @dataclass
