@@ -20,6 +20,7 @@ from ...motion.types import Trajectories
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..types import Frames
+from .antialias import SUBPIXEL, edge_pixels
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
 
@@ -195,13 +196,15 @@ class _SceneTensors:
 
 
 class RaycastSettings(BackendSettings):
-    """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample: 2``
-    renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``motion_blur: n`` averages RGB
+    """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample``:
+    ``adaptive`` (default) re-traces only pixels on an edge (owner or colour step to a neighbour) with 4
+    more rays, ``1`` one ray per pixel, ``2`` 2×2 rays everywhere; RGB only, labels stay at pixel
+    centres (:mod:`.antialias`). ``motion_blur: n`` averages RGB
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
     frames are ray-cast at once (memory)."""
 
-    supersample: Literal[1, 2] = 1
+    supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
     motion_blur: int = Field(1, ge=1, le=16)
@@ -209,7 +212,9 @@ class RaycastSettings(BackendSettings):
 
     @property
     def rays_per_pixel(self) -> int:
-        return self.supersample ** 2 * self.motion_blur
+        """Memory-model rays per pixel: adaptive keeps one dense pass plus re-traced rays in chunks of at
+        most one dense pass."""
+        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.motion_blur
 
 
 class RaycastBackend(Backend):
@@ -233,8 +238,11 @@ class RaycastBackend(Backend):
         for start in range(0, traj.num_frames, step):
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
+            key = out.pop("edge_key")
             if n > 1 or self.settings.supersample == 2:
                 out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
+            elif self.settings.supersample == "adaptive":
+                out["rgb_linear"] = self._refine(scene, st, ks, out["rgb_linear"], key)
             parts.append(out)
         cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         rgb = (torch.clamp(cat.pop("rgb_linear"), 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
@@ -242,19 +250,47 @@ class RaycastBackend(Backend):
 
     # -- internals ------------------------------------------------------------------------------------
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        """Linear RGB of frames ``ks`` (supersampled when set). → (B,H,W,3)."""
+        """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""
         s = self.settings.supersample
-        rgb = self._trace(scene, st, ks, H, W, scale=s, labels=False)["rgb_linear"]
-        return F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1) if s == 2 else rgb
+        out = self._trace(scene, st, ks, H, W, scale=2 if s == 2 else 1, labels=False)
+        if s == 2:
+            return F.avg_pool2d(out["rgb_linear"].permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+        return self._refine(scene, st, ks, out["rgb_linear"], out["edge_key"]) if s == "adaptive" else out["rgb_linear"]
+
+    def _refine(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
+                key: torch.Tensor) -> torch.Tensor:
+        """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
+        :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
+        mask = edge_pixels(rgb, key)
+        idx = mask.nonzero()  # (M,3) frame, row, column
+        if idx.shape[0] == 0:
+            return rgb
+        off = SUBPIXEL.to(self.device)  # (k,2)
+        k, M = off.shape[0], idx.shape[0]
+        b = idx[:, 0].repeat(k)
+        u = (idx[:, 2][None] + 0.5 + off[:, 0:1]).reshape(-1)
+        v = (idx[:, 1][None] + 0.5 + off[:, 1:2]).reshape(-1)
+        chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2], 1)  # rays per pass: at most one dense pass
+        sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk])
+                         for i in range(0, k * M, chunk)])
+        out = rgb.clone()
+        out[mask] = (rgb[mask] + sub.reshape(k, M, 3).sum(0)) / (k + 1)
+        return out
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
         """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3)."""
-        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         u = (torch.arange(W * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         v = (torch.arange(H * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         vv, uu = torch.meshgrid(v, u, indexing="ij")
-        d_cam = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], -1)
-        return _r(d_cam[None], st.cam_R[ks][:, None, None])
+        return self._dirs(st, st.cam_R[ks][:, None, None], uu[None], vv[None])
+
+    @staticmethod
+    def _dirs(st: _SceneTensors, cam_R: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """World directions (camera-z = 1) through image points (u, v) in pixels (0.5 = the first pixel's
+        centre), for dense grids and sparse ray lists alike. Shape: cam_R (...,3,3), u, v (...) → (...,3)."""
+        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
+        d_cam = torch.stack([(u - cx) / fx, (v - cy) / fy, torch.ones_like(u)], -1)
+        return _r(d_cam, cam_R)
 
     def _screen_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
         """Conservative pixel rectangle of each object over the frames ``ks``, from the projected corners
@@ -307,10 +343,30 @@ class RaycastBackend(Backend):
             t[:, i, y0:y1, x0:x1] = PRIMITIVES.get(prim[i]).intersect(o_u, d_u)
         return t
 
+    def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
+                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        """:meth:`_hit_objects` for a list of rays through image points (u, v) of frames ``ks[b]``; a ray
+        tests an object only when its pixel lies in the object's screen rectangle. Shape: o, d (M,3),
+        b, u, v (M,) → (N,M)."""
+        N, M = st.half.shape[0], d.shape[0]
+        t = torch.full((N, M), INF, device=self.device)
+        ks_host = np.arange(int(ks[0]), int(ks[0]) + ks.shape[0])
+        boxes = self._screen_boxes(st, ks_host, H, W, 1) if self.cull else np.tile(np.array([0, 0, W, H]), (N, 1))
+        px, py = torch.floor(u), torch.floor(v)
+        prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
+        for i in range(N):
+            x0, y0, x1, y1 = (int(q) for q in boxes[i])
+            if x1 <= x0 or y1 <= y0:
+                continue
+            m = ((px >= x0) & (px < x1) & (py >= y0) & (py < y1)).nonzero().squeeze(1)
+            R, c = st.obj_R[ks, i][b[m]], st.obj_c[ks, i][b[m]]  # (m,3,3), (m,3)
+            inv_half = 1.0 / st.half[i]
+            t[i, m] = PRIMITIVES.get(prim[i]).intersect(_rT(o[m] - c, R) * inv_half, _rT(d[m], R) * inv_half)
+        return t
+
     def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        """Ray parameter of the static world. Shape: o (B,3), d (B,H,W,3) → (B,H,W)."""
+        """Ray parameter of the static world. Shape: o (...,3) broadcastable to d (...,3) → (...)."""
         env = scene.environment
-        o = o[:, None, None]
         if env.kind == "ground":
             t = -o[..., 2] / torch.where(d[..., 2].abs() < 1e-12, torch.full_like(d[..., 2], -1e-12), d[..., 2])
             return torch.where((t > EPS) & (o[..., 2] > 0), t, INF)
@@ -330,7 +386,7 @@ class RaycastBackend(Backend):
         B, Hs, Ws, _ = d.shape
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
-        t_env = self._hit_environment(scene, o, d)
+        t_env = self._hit_environment(scene, o[:, None, None], d)
         if t_obj.shape[1]:
             t_near, idx = t_obj.min(1)
         else:
@@ -346,23 +402,13 @@ class RaycastBackend(Backend):
         owner = owner_img.reshape(-1)[flat]
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
-        p_world = o[b] + t[:, None] * dh
-
-        # owner frames: identity for the environment
-        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
-        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
-        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
-        R_h, c_h = R_own[b, owner], c_own[b, owner]
-        p_local = _rT(p_world - c_h, R_h)
-
-        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
-        albedo = self._albedo(st, owner, p_local)
-        rgb_hit = self._shade(scene, st, ks, b, owner, p_world, normal, albedo, dh, t)
+        rgb_hit, normal, p_local = self._surface(scene, st, ks, o[b], dh, b, t, owner)
 
         dn = _normalize(d)
         rgb = self._sky(scene, dn).reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
-        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3)}
+        # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
+        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1)}
         if not labels:
             return out
 
@@ -380,6 +426,46 @@ class RaycastBackend(Backend):
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
         return out
+
+    def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
+                 b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
+        t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
+        (M,3) world, p_local (M,3) the hit in its owner's frame."""
+        B = ks.shape[0]
+        p_world = o + t[:, None] * d
+        # owner frames: identity for the environment
+        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
+        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
+        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
+        R_h, c_h = R_own[b, owner], c_own[b, owner]
+        p_local = _rT(p_world - c_h, R_h)
+
+        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
+        albedo = self._albedo(st, owner, p_local)
+        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local
+
+    def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
+                    v: torch.Tensor) -> torch.Tensor:
+        """Linear RGB along single camera rays through image points (u, v) (pixels) of frames ``ks[b]``:
+        the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). Shape: b, u, v (M,)
+        → (M,3)."""
+        d = self._dirs(st, st.cam_R[ks][b], u, v)  # (M,3)
+        o = st.cam_c[ks][b]
+        H, W = int(scene.camera.height), int(scene.camera.width)
+        t_obj = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (N,M)
+        t_env = self._hit_environment(scene, o, d)
+        if t_obj.shape[0]:
+            t_near, idx = t_obj.min(0)
+        else:
+            t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
+        on_obj = t_near < t_env
+        t_vis = torch.where(on_obj, t_near, t_env)
+        flat = torch.isfinite(t_vis).nonzero().squeeze(1)
+        owner = torch.where(on_obj, idx + 1, 0)[flat]
+        rgb = self._sky(scene, _normalize(d)).clone()
+        rgb[flat] = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner)[0]
+        return rgb
 
     @staticmethod
     def _in_object_frame(st: _SceneTensors, owner: torch.Tensor, p_local: torch.Tensor) -> torch.Tensor:
