@@ -352,13 +352,17 @@ class RaycastBackend(Backend):
         t = torch.full((N, M), INF, device=self.device)
         ks_host = np.arange(int(ks[0]), int(ks[0]) + ks.shape[0])
         boxes = self._screen_boxes(st, ks_host, H, W, 1) if self.cull else np.tile(np.array([0, 0, W, H]), (N, 1))
-        px, py = torch.floor(u), torch.floor(v)
+        px = torch.floor(u)
+        py, order = torch.sort(torch.floor(v), stable=True)  # rays by pixel row: a box's rows are one slice
+        rows = torch.searchsorted(py, torch.as_tensor(np.ascontiguousarray(boxes[:, [1, 3]]), dtype=py.dtype, device=self.device))
+        rows = rows.tolist()  # one host sync for all objects
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
         for i in range(N):
             x0, y0, x1, y1 = (int(q) for q in boxes[i])
-            if x1 <= x0 or y1 <= y0:
+            if x1 <= x0 or rows[i][1] <= rows[i][0]:
                 continue
-            m = ((px >= x0) & (px < x1) & (py >= y0) & (py < y1)).nonzero().squeeze(1)
+            m = order[rows[i][0]:rows[i][1]]
+            m = m[(px[m] >= x0) & (px[m] < x1)]
             R, c = st.obj_R[ks, i][b[m]], st.obj_c[ks, i][b[m]]  # (m,3,3), (m,3)
             inv_half = 1.0 / st.half[i]
             t[i, m] = PRIMITIVES.get(prim[i]).intersect(_rT(o[m] - c, R) * inv_half, _rT(d[m], R) * inv_half)
