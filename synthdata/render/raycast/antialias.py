@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CONTRAST", "SUBPIXEL", "edge_pixels", "reference_rgb"]
+__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "edge_pixels", "reference_rgb"]
 
 #: Display-space ([0,1], gamma 2.2) channel step to a neighbour that marks an edge: above the asphalt
 #: grit, well below paint on asphalt (~0.5).
@@ -22,6 +22,10 @@ CONTRAST = 0.06
 #: row and column of an 8×8 grid), so near-horizontal and near-vertical edges get 8 coverage levels.
 SUBPIXEL = (torch.tensor([[1, 6], [5, 7], [3, 4], [7, 2], [0, 3], [4, 0], [2, 1], [6, 5]],
                          dtype=torch.float32) + 0.5) / 8 - 0.5
+
+
+#: Footprint (pixels) a sub-pixel ray stands for, for textures that filter: 1/√(rays in the pixel).
+SUBPIXEL_FOOTPRINT = 1 / 3
 
 
 def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST) -> torch.Tensor:

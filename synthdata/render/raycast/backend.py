@@ -20,7 +20,7 @@ from ...motion.types import Trajectories
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..types import Frames
-from .antialias import SUBPIXEL, edge_pixels
+from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
 
@@ -271,7 +271,8 @@ class RaycastBackend(Backend):
         u = (idx[:, 2][None] + 0.5 + off[:, 0:1]).reshape(-1)
         v = (idx[:, 1][None] + 0.5 + off[:, 1:2]).reshape(-1)
         chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2], 1)  # rays per pass: at most one dense pass
-        sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk])
+        sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk],
+                                          SUBPIXEL_FOOTPRINT)
                          for i in range(0, k * M, chunk)])
         out = rgb.clone()
         out[mask] = (rgb[mask] + sub.reshape(k, M, 3).sum(0)) / (k + 1)
@@ -406,7 +407,8 @@ class RaycastBackend(Backend):
         owner = owner_img.reshape(-1)[flat]
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
-        rgb_hit, normal, p_local = self._surface(scene, st, ks, o[b], dh, b, t, owner)
+        pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
+        rgb_hit, normal, p_local = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
 
         dn = _normalize(d)
         rgb = self._sky(scene, dn).reshape(-1, 3).clone()
@@ -432,10 +434,13 @@ class RaycastBackend(Backend):
         return out
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
-                 b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                 b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,
+                 pixel: float | None = None) -> tuple[torch.Tensor, ...]:
         """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
         t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
-        (M,3) world, p_local (M,3) the hit in its owner's frame."""
+        (M,3) world, p_local (M,3) the hit in its owner's frame. ``pixel``: the ray's footprint in
+        pixels (side of the image square it stands for); textures that filter see it in metres, None =
+        point samples."""
         B = ks.shape[0]
         p_world = o + t[:, None] * d
         # owner frames: identity for the environment
@@ -446,11 +451,12 @@ class RaycastBackend(Backend):
         p_local = _rT(p_world - c_h, R_h)
 
         normal = self._normals(scene, st, owner, p_local, p_world, R_h)
-        albedo = self._albedo(st, owner, p_local)
+        foot = None if pixel is None else _rT(self._footprint(st, ks, b, d, t, normal, pixel), R_h[:, None])
+        albedo = self._albedo(st, owner, p_local, foot)
         return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
-                    v: torch.Tensor) -> torch.Tensor:
+                    v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
         """Linear RGB along single camera rays through image points (u, v) (pixels) of frames ``ks[b]``:
         the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). Shape: b, u, v (M,)
         → (M,3)."""
@@ -468,7 +474,7 @@ class RaycastBackend(Backend):
         flat = torch.isfinite(t_vis).nonzero().squeeze(1)
         owner = torch.where(on_obj, idx + 1, 0)[flat]
         rgb = self._sky(scene, _normalize(d)).clone()
-        rgb[flat] = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner)[0]
+        rgb[flat] = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner, pixel)[0]
         return rgb
 
     @staticmethod
@@ -507,13 +513,32 @@ class RaycastBackend(Backend):
             n[m] = _r(n_local, R_h[m])
         return _normalize(n)
 
-    def _albedo(self, st, owner, p_local) -> torch.Tensor:
+    @staticmethod
+    def _footprint(st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor,
+                   n: torch.Tensor, pixel: float) -> torch.Tensor:
+        """Ray differentials: how far the hit point moves on its tangent plane for a step of ``pixel``
+        along the image's u and v. Shape: d (M,3) camera-z = 1 directions, t (M,) depth, n (M,3) unit
+        normals → (M,2,3) world vectors (metres)."""
+        R = st.cam_R[ks][b]  # (M,3,3)
+        nd = _dot(n, d)
+        nd = torch.where(nd < 0, torch.clamp(nd, max=-1e-3), torch.clamp(nd, min=1e-3))  # grazing: bounded
+        out = []
+        for axis, f in ((0, float(st.K[0, 0])), (1, float(st.K[1, 1]))):
+            dD = R[:, :, axis] * (pixel / f)  # change of the direction per image step
+            out.append(t[:, None] * (dD - (_dot(n, dD) / nd)[:, None] * d))
+        return torch.stack(out, 1)
+
+    def _albedo(self, st, owner, p_local, footprint=None) -> torch.Tensor:
+        """Display albedo → linear. ``footprint`` (M,2,3) in the owner's frame goes to textures that
+        filter (``takes_footprint``); others point-sample."""
         albedo = torch.zeros_like(p_local)
         tex = st.tex_of_owner[owner]
         for k, name in enumerate(st.tex_names):
             m = (tex == k).nonzero().squeeze(1)
             w = owner[m]
-            albedo[m] = TEXTURES.get(name)(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w])
+            fn = TEXTURES.get(name)
+            kw = {"footprint": footprint[m]} if footprint is not None and getattr(fn, "takes_footprint", False) else {}
+            albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:

@@ -60,22 +60,50 @@ def _where(c, a, b):
     return torch.where(c, torch.as_tensor(a, device=c.device).to(b.dtype) if not hasattr(a, "dtype") else a.to(b.dtype), b)
 
 
-def road_texture(p, color, color2, scale, seed):
+def road_texture(p, color, color2, scale, seed, footprint=None):
     """Texture ``road``: asphalt (``color``) with the marks of :func:`road_marks`; grass (``color2``)
-    beyond the verge. Lanes are ``scale`` metres wide."""
+    beyond the verge. Lanes are ``scale`` metres wide. With a ``footprint`` (anti-aliasing) each mark
+    and the verge are box-filtered over the pixel (:func:`_paint_coverage`)."""
     import torch
 
     from ...render.raycast.textures import fbm  # the renderer's noise, loaded with the renderer
 
-    cls, _ = road_marks(p[:, 0], p[:, 1], scale)
     grit = fbm(p * 6.0, seed, 2)
     asphalt = color * (0.85 + 0.3 * grit[:, None])
     grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
     white = torch.tensor([0.92, 0.92, 0.9], device=p.device, dtype=p.dtype)
     yellow = torch.tensor([0.95, 0.78, 0.15], device=p.device, dtype=p.dtype)
+    if footprint is not None:
+        g, w, y = _paint_coverage(p, scale, footprint)
+        out = asphalt + (grass - asphalt) * g[:, None]
+        out = out + (white - out) * w[:, None]
+        return out + (yellow - out) * y[:, None]
+    cls, _ = road_marks(p[:, 0], p[:, 1], scale)
     out = torch.where((cls == 5)[:, None], grass, asphalt)
     out = torch.where(((cls == 2) | (cls == 3))[:, None], white.expand_as(out), out)
     return torch.where((cls == 4)[:, None], yellow.expand_as(out), out)
+
+
+road_texture.takes_footprint = True
+
+
+def _paint_coverage(p, lane_width, footprint):
+    """Box-filtered (grass, white, yellow) coverage of each pixel footprint: the marks of
+    :func:`road_marks` integrated over it, so distant lines fade instead of breaking into dots.
+    Shape: p (M,3), lane_width (M,), footprint (M,2,3) → three (M,)."""
+    from ...render.raycast.textures import box_extent, filtered_band, filtered_dash
+
+    ext = box_extent(footprint)
+    ay, ex, ey = p[:, 1].abs(), ext[:, 0], ext[:, 1]
+    half = LANES * lane_width
+    band = lambda c, hw: filtered_band(ay - c, -hw, hw, ey)  # noqa: E731
+    white = band(half, EDGE_HALF_WIDTH)
+    dash = filtered_dash(p[:, 0], DASH_PERIOD, DASH_LENGTH, ex)
+    for k in range(1, LANES):
+        white = white + band(k * lane_width, LINE_HALF_WIDTH) * dash
+    grass = filtered_band(ay - (half + VERGE), 0.0, 1e9, ey)
+    yellow = band(CENTRE_OFFSET, CENTRE_HALF_WIDTH)
+    return grass, white.clamp(0, 1), yellow
 
 
 def _ground_labels(frames, scene, which: int) -> np.ndarray:
