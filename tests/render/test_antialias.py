@@ -67,17 +67,21 @@ def test_adaptive_cuts_lane_paint_and_silhouette_error(highway):
         assert ada <= 0.4 * one and ada < 8 and ada <= ss2, (one, ada, ss2)
 
 
-def test_adaptive_leaves_flat_regions_alone(highway):
-    """Only edge pixels are re-traced: every other pixel keeps its 1-ray bytes, and they are most pixels."""
+def test_adaptive_retraces_only_edges_and_filters_only_paint(highway):
+    """Only edge pixels get more rays (every other pixel keeps its centre ray's filtered colour), they
+    are few, and outside them only the ground's filtered paint differs from the 1-ray render."""
     clip, r, _ = highway
-    be = RaycastBackend(RaycastSettings(supersample=1), "cpu")
+    be = RaycastBackend(RaycastSettings(), "cpu")
     st = _SceneTensors.build(clip.scene, clip.traj, be.device)
     ks = torch.arange(1, clip.traj.num_frames + 1)
     out = be._trace(clip.scene, st, ks, 96, 160, scale=1, labels=False)
+    centre = (torch.clamp(out["rgb_linear"], 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
     edges = edge_pixels(out["rgb_linear"], out["edge_key"])
-    changed = (r["adaptive"].rgb != r[1].rgb).any(-1)
-    assert not (changed & ~edges).any()
-    assert 0.01 < edges.float().mean() < 0.25 and changed.float().mean() > 0.5 * edges.float().mean()
+    assert torch.equal(r["adaptive"].rgb[~edges], centre[~edges])
+    assert 0.01 < edges.float().mean() < 0.25
+    assert ((r["adaptive"].rgb != centre).any(-1) & edges).float().mean() > 0.5 * edges.float().mean()
+    filtered = (centre != r[1].rgb).any(-1) & ~edges
+    assert filtered.any() and (r[1].instance[filtered] == 0).all()
 
 
 @pytest.mark.parametrize("ss", ["adaptive", 2])
