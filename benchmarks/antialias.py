@@ -102,7 +102,7 @@ def main() -> None:
             row["mae_levels"] = {k: round(float(err[m].mean()), 2) for k, m in _regions(scene, f).items()}
     st = _SceneTensors.build(scene, traj, base.device)
     ks = torch.arange(1, a.frames + 1, device=base.device)
-    out = base._trace(scene, st, ks, a.height, a.width, scale=1, labels=False)
+    out = backends["adaptive"]._trace(scene, st, ks, a.height, a.width, scale=1, labels=False)  # filtered
     frac = float(edge_pixels(out["rgb_linear"], out["edge_key"]).float().mean())
     modes["adaptive"]["retraced_fraction"] = round(frac, 4)
     modes["adaptive"]["rays_per_pixel"] = round(1 + frac * SUBPIXEL.shape[0], 3)
