@@ -30,7 +30,9 @@ from synthdata.motion import rollout  # noqa: E402
 from synthdata.render.raycast.antialias import CONTRAST, SUBPIXEL, edge_pixels, reference_rgb  # noqa: E402
 from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings, _SceneTensors  # noqa: E402
 from synthdata.scene.sample import sample_scene  # noqa: E402
-from synthdata.worlds.driving.road import road_marks  # noqa: E402
+from synthdata.worlds.driving.road import ROAD_CLASSES, ROAD_KIND  # noqa: E402
+
+PAINT = [ROAD_CLASSES.index(c) for c in ("lane_line", "road_edge", "centre_line", "crosswalk", "stop_line")]
 
 
 def _steps(a: np.ndarray) -> np.ndarray:
@@ -45,11 +47,10 @@ def _steps(a: np.ndarray) -> np.ndarray:
     return m
 
 
-def _regions(scene, frames) -> dict[str, np.ndarray]:
-    inst, p = frames.instance.cpu().numpy(), frames.surface.cpu().numpy()
+def _regions(scene, traj, frames) -> dict[str, np.ndarray]:
+    inst = frames.instance.cpu().numpy()
     ground = (inst == 0) & np.isfinite(frames.depth.cpu().numpy())
-    cls = road_marks(p[..., 0], p[..., 1], float(scene.environment.ground.scale[0]))[0]
-    paint = ground & (cls >= 2) & (cls <= 4)
+    paint = np.isin(ROAD_KIND.compute(frames, scene, traj), PAINT) & ground
     return {"all": np.ones(inst.shape, bool), "paint_edge": _steps(paint) & ground, "silhouette": _steps(inst)}
 
 
@@ -99,7 +100,7 @@ def main() -> None:
         if ref is not None:
             f = frames[1 if ss == "1" else 2 if ss == "2" else ss]
             err = (f.rgb.cpu().int() - ref).abs().float().mean(-1).numpy()
-            row["mae_levels"] = {k: round(float(err[m].mean()), 2) for k, m in _regions(scene, f).items()}
+            row["mae_levels"] = {k: round(float(err[m].mean()), 2) for k, m in _regions(scene, traj, f).items()}
     st = _SceneTensors.build(scene, traj, base.device)
     ks = torch.arange(1, a.frames + 1, device=base.device)
     out = backends["adaptive"]._trace(scene, st, ks, a.height, a.width, scale=1, labels=False)  # filtered

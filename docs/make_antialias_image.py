@@ -25,7 +25,7 @@ if __name__ == "__main__":
     from synthdata.render.raycast.antialias import edge_pixels, reference_rgb
     from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings, _SceneTensors
     from synthdata.scene.sample import sample_scene
-    from synthdata.worlds.driving.road import road_marks
+    from synthdata.worlds.driving.road import ROAD_CLASSES, ROAD_KIND
 
     spec = synthdata.load_recipe("highway", ["clip.width=320", "clip.height=192", "clip.frames=1", "device=cpu"])
     rng = np.random.default_rng(1)
@@ -38,10 +38,10 @@ if __name__ == "__main__":
     out = RaycastBackend(RaycastSettings(supersample=1), "cpu")._trace(scene, st, torch.tensor([1]), 192, 320, 1, False)
     retraced = edge_pixels(out["rgb_linear"], out["edge_key"])[0].numpy()
 
-    inst, p = f.instance[0].numpy(), f.surface[0].numpy()
+    inst = f.instance[0].numpy()
     ground = (inst == 0) & np.isfinite(f.depth[0].numpy())
-    cls = road_marks(p[..., 0], p[..., 1], float(scene.environment.ground.scale[0]))[0]
-    paint = (ground & (cls >= 2) & (cls <= 4)).astype(int)
+    cls = ROAD_KIND.compute(f, scene, traj)[0]
+    paint = (ground & np.isin(cls, [ROAD_CLASSES.index(c) for c in ("lane_line", "road_edge", "centre_line")])).astype(int)
     edge = np.zeros_like(ground)
     edge[:, 1:] |= np.diff(paint, axis=1) != 0
     edge[:, :-1] |= np.diff(paint, axis=1) != 0

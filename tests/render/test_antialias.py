@@ -9,10 +9,11 @@ import torch
 
 from synthdata.render.raycast.antialias import edge_pixels, reference_rgb
 from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings, _SceneTensors
-from synthdata.worlds.driving.road import road_marks
+from synthdata.worlds.driving.road import ROAD_CLASSES, ROAD_KIND
 
 from ..conftest import make_tiny_clip, tiny_spec
 
+PAINT = [ROAD_CLASSES.index(c) for c in ("lane_line", "road_edge", "centre_line", "crosswalk", "stop_line")]
 LABEL_MAPS = ("instance", "depth", "normals", "surface", "amodal", "flow_fwd", "flow_bwd")
 
 
@@ -41,12 +42,10 @@ def _steps(a: np.ndarray) -> np.ndarray:
 
 
 def _paint_edges(clip, frames) -> np.ndarray:
-    """Ground pixels next to a paint / no-paint boundary (from the labels, so the same set for every render)."""
-    inst, p = frames.instance.numpy(), frames.surface.numpy()
-    ground = (inst == 0) & np.isfinite(frames.depth.numpy())
-    cls = road_marks(p[..., 0], p[..., 1], float(clip.scene.environment.ground.scale[0]))[0]
-    paint = ground & (cls >= 2) & (cls <= 4)
-    return _steps(paint) & ground
+    """Ground pixels next to a paint / no-paint boundary (from the road labels, so the same set for every render)."""
+    cls = ROAD_KIND.compute(frames, clip.scene, clip.traj)
+    ground = (frames.instance.numpy() == 0) & np.isfinite(frames.depth.numpy())
+    return _steps(np.isin(cls, PAINT) & ground) & ground
 
 
 def _mae(frames, ref, where) -> float:

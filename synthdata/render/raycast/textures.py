@@ -5,7 +5,8 @@ color2 (M,3); scale, seed (M,); albedo (M,3) in [0,1] (display space; shading li
 A hard-edged texture may filter (anti-alias): it sets ``fn.takes_footprint = True`` and then gets
 ``footprint`` (M,2,3), the hit's movement in metres (its own frame) for one pixel step along image u
 and v, when the renderer anti-aliases (``supersample: adaptive``); it box-filters its pattern over
-that parallelogram's bounding box (:func:`box_extent`, :func:`filtered_square`).
+a box of the footprint's size (:func:`box_extent`, :func:`filtered_square`), or averages samples
+spread over it (``road``).
 Noise is a hashed value lattice in int64 arithmetic, so it is identical on CPU and CUDA.
 """
 
@@ -17,7 +18,7 @@ import torch
 
 from ...registry import Registry
 
-__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square", "filtered_band", "filtered_dash"]
+__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square"]
 
 TextureFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
@@ -81,19 +82,6 @@ def filtered_square(x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     tri = lambda y: 1 - (torch.remainder(y, 2.0) - 1).abs()  # noqa: E731
     x, e = torch.remainder(x, 2.0), torch.clamp(e, min=1e-4)  # small numbers first: float32 keeps the step
     return (tri(x + e) - tri(x - e)) / (2 * e)
-
-
-def filtered_band(x: torch.Tensor, lo: float, hi: float, e: torch.Tensor) -> torch.Tensor:
-    """Fraction of [x-e, x+e] inside [lo, hi] (box-filtered indicator). Shape: x, e (...) → (...)."""
-    e = torch.clamp(e, min=1e-4)
-    return torch.clamp((torch.clamp(x + e, max=hi) - torch.clamp(x - e, min=lo)) / (2 * e), 0, 1)
-
-
-def filtered_dash(x: torch.Tensor, period: float, length: float, e: torch.Tensor) -> torch.Tensor:
-    """Fraction of [x-e, x+e] where (x mod period) < length (box-filtered dashes). Shape: (...) → (...)."""
-    F = lambda y: torch.floor(y / period) * length + torch.clamp(torch.remainder(y, period), max=length)  # noqa: E731
-    x, e = torch.remainder(x, period), torch.clamp(e, min=1e-4)
-    return (F(x + e) - F(x - e)) / (2 * e)
 
 
 @TEXTURES.register("checker")
