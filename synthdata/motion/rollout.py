@@ -30,4 +30,5 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     cam_name, cam_params = scene.camera.motion
     cam_motion = CAMERA_MOTIONS.get(cam_name, "camera.motion.name")
     cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
-    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=scene.camera.K, fps=fps)
+    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=scene.camera.K, fps=fps,
+                        lens=scene.camera.lens)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
-    "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
+    "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
     "EnvironmentSpec", "PlacementSpec", "SkeletonSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
@@ -81,13 +81,31 @@ class MotionSpec(_Spec):
     params: dict[str, Num] = Field(default_factory=dict)
 
 
+class LensSpec(_Spec):
+    """Lens distortion by model name (``pinhole``, ``brown_conrady``, ``fisheye``; registry
+    :data:`synthdata.scene.lens.LENS_MODELS`) and its coefficients, numbers or distributions drawn per
+    clip (OpenCV conventions: docs/backends.md). ``brown_conrady`` uses k1, k2, k3, p1, p2; ``fisheye``
+    (Kannala–Brandt) k1…k4; unused coefficients must stay 0. Checked (fold, field of view) by
+    :func:`synthdata.run.check.check_recipe` at the ends of every range."""
+
+    model: str = Field("pinhole", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    k1: Num = 0.0
+    k2: Num = 0.0
+    k3: Num = 0.0
+    k4: Num = 0.0
+    p1: Num = 0.0
+    p2: Num = 0.0
+
+
 class CameraSpec(_Spec):
-    """Pinhole camera: horizontal field of view, initial pose (position + look-at), motion."""
+    """Camera: horizontal field of view (through the lens), initial pose (position + look-at), motion,
+    lens (pinhole by default)."""
 
     fov_deg: Num = 60.0
     position: Vec3 = (0.0, -8.0, 4.0)
     look_at: Vec3 = (0.0, 0.0, 0.5)
     motion: MotionSpec = MotionSpec(name="static")
+    lens: LensSpec = LensSpec()
 
     @field_validator("fov_deg")
     @classmethod
@@ -353,15 +371,19 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). Names,
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens is
+        not layout either: the same scenes under every lens model, so lens ablations compare one world. Names,
         descriptions and keypoint skeletons (labels, not layout) are not layout: fixing a typo in the description keeps every clip's seed."""
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
-                                                     "domain": True, "objects": {"__all__": {"keypoints"}}})
+                                                     "domain": True, "objects": {"__all__": {"keypoints"}},
+                                                     "camera": {"lens"}})
         _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:
         """sha256 of everything that shapes the data except the root seed and the device."""
         body = self.model_dump(mode="json", exclude={"seed", "device"})
+        if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
+            del body["camera"]["lens"]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

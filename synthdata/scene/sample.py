@@ -1,18 +1,22 @@
 """Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
 
-Draw order is fixed (camera, environment, then each group's count and objects in order), so a clip's
+Draw order is fixed (camera, environment, then each group's count and objects in order, the generator
+seed, then lens coefficients when the lens is not a pinhole), so a clip's
 scene depends only on (spec, seed).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
+from ..errors import UserError
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec
+from .lens import LENS_MODELS, Lens, lens_problems
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene
 
@@ -76,8 +80,10 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     camera = _sample_camera(spec, rng, params)
     environment = _sample_environment(spec, rng, params)
     objects = _sample_objects(spec, environment.tube_radius, camera.pose0[:3, 3], rng, params)
+    generator_seed = _generator_seed(rng)
+    camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
     return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=_generator_seed(rng), skeletons=class_skeletons(spec))
+                 generator_seed=generator_seed, skeletons=class_skeletons(spec))
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
@@ -93,6 +99,24 @@ def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str,
                         "motion": {"name": cam_motion[0], **cam_motion[1]}}
     return CameraRig(fov_deg=fov, pose0=look_at(eye, target), target=target, motion=cam_motion, width=W, height=H,
                      K=intrinsics_from_fov(fov, W, H))
+
+
+def _sample_lens(spec: RecipeSpec, camera: CameraRig, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
+    """The lens coefficients (drawn only for a non-pinhole model) and the focal length that puts the
+    horizontal fov through the lens at the image's side edges (:mod:`.lens`); recorded in
+    ``params.camera.lens``. The pinhole keeps its K and draws nothing."""
+    ls = spec.camera.lens
+    if ls.model == "pinhole":
+        return camera
+    model = LENS_MODELS.get(ls.model, "camera.lens.model")
+    lens = Lens(ls.model, tuple((k, float(draw(getattr(ls, k), rng))) for k in model.coefficients))
+    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height)
+    if problems:  # a draw inside the checked ranges can still fail; say which
+        raise UserError(*problems[0])
+    f = lens.focal(camera.fov_deg, camera.width)
+    K = np.array([[f, 0.0, camera.width / 2], [0.0, f, camera.height / 2], [0.0, 0.0, 1.0]])
+    params["camera"]["lens"] = lens.to_dict()
+    return replace(camera, lens=lens, K=K)
 
 
 def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> Environment:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .lens import PINHOLE, Lens
+
 __all__ = ["Materials", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
 
@@ -57,8 +59,8 @@ class ObjectSet:
 
 @dataclass(frozen=True)
 class CameraRig:
-    """The camera owns its image: size and pixel intrinsics are decided once, here, and read by motion
-    (Trajectories.K) and renderers alike."""
+    """The camera owns its image: size, pixel intrinsics and lens are decided once, here, and read by
+    motion (Trajectories.K, Trajectories.lens) and renderers alike."""
 
     fov_deg: float
     pose0: np.ndarray  # (4,4) camera-to-world, OpenCV axes
@@ -67,6 +69,7 @@ class CameraRig:
     width: int = 0
     height: int = 0
     K: np.ndarray = field(default_factory=lambda: np.eye(3))  # (3,3) pixel intrinsics (vertical fov)
+    lens: Lens = PINHOLE  # distortion applied to normalised coordinates before K (:mod:`.lens`)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ def _shift_poses(P: np.ndarray, delta: float) -> np.ndarray:
 def _shifted(traj: Trajectories, delta: float) -> Trajectories:
     """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter)."""
     return Trajectories(object_poses_padded=_shift_poses(traj.object_poses_padded, delta),
-                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps)
+                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps,
+                        lens=traj.lens)
 
 
 @dataclass
