@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -170,7 +171,7 @@ class Lens:
     def undistort(self, xd, yd):
         return self.spec.undistort(xd, yd, self.c)
 
-    @property
+    @cached_property
     def valid_radius(self) -> float:
         th = _fold_angle(self.spec, self.c)
         return math.inf if th >= math.pi / 2 else math.tan(th)
@@ -192,7 +193,8 @@ class Lens:
             ok = front & ((x * x + y * y) < self.valid_radius ** 2)
             x, y = self.distort(x, y)
         nan = float("nan")
-        return (o.where(ok, K[0, 0] * x + K[0, 2], nan + 0 * x), o.where(ok, K[1, 1] * y + K[1, 2], nan + 0 * y), z)
+        fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+        return o.where(ok, fx * x + cx, nan + 0 * x), o.where(ok, fy * y + cy, nan + 0 * y), z
 
 
 PINHOLE = Lens()

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from ...motion.types import Trajectories
+from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..types import Frames
@@ -135,6 +136,7 @@ class _SceneTensors:
     cam_R: torch.Tensor
     cam_c: torch.Tensor
     K: np.ndarray
+    lens: Lens
     half: torch.Tensor
     groups: dict[str, torch.Tensor]  # primitive name -> object indices
     prim_of_owner: torch.Tensor  # (N+1,) index into prim_names, -1 for environment
@@ -175,7 +177,7 @@ class _SceneTensors:
             radius_host=np.linalg.norm(parts.half, axis=-1).reshape(-1),
             radius=torch.as_tensor(np.linalg.norm(parts.half, axis=-1).reshape(-1), **f32),
             cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
-            K=scene.camera.K, half=torch.as_tensor(parts.half, **f32).reshape(-1, 3), groups=groups,
+            K=scene.camera.K, lens=traj.lens, half=torch.as_tensor(parts.half, **f32).reshape(-1, 3), groups=groups,
             prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in parts.primitive], device=device),
             prim_names=prim_names,
             tex_of_owner=torch.tensor([tex_names.index(t) for t in env.ground.texture + mat.texture], device=device),
@@ -249,13 +251,35 @@ class RaycastBackend(Backend):
         return F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1) if s == 2 else rgb
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
-        """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3)."""
+        """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3).
+        Through a lens, each pixel centre is undistorted first (float64 Newton on the host, once per clip)."""
+        if not st.lens.is_pinhole:
+            return _r(self._lens_rays(st, H, W, scale)[None], st.cam_R[ks][:, None, None])
         fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         u = (torch.arange(W * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         v = (torch.arange(H * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         vv, uu = torch.meshgrid(v, u, indexing="ij")
         d_cam = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], -1)
         return _r(d_cam[None], st.cam_R[ks][:, None, None])
+
+    def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
+        """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
+        cached per (lens, K, size). → (H·scale, W·scale, 2)."""
+        key = (st.lens, st.K.tobytes(), H, W, scale)
+        cache = self.__dict__.setdefault("_lens_cache", {})
+        if key not in cache:
+            u = (np.arange(W * scale) + 0.5) / scale
+            v = (np.arange(H * scale) + 0.5) / scale
+            uu, vv = np.meshgrid(u, v)
+            x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
+            cache.clear()
+            cache[key] = np.stack([x, y], -1)
+        return cache[key]
+
+    def _lens_rays(self, st: _SceneTensors, H: int, W: int, scale: int) -> torch.Tensor:
+        """Camera-frame ray directions (z = 1) of the pixel centres through the lens. → (H',W',3)."""
+        xy = torch.as_tensor(self._lens_xy(st, H, W, scale), dtype=torch.float32, device=self.device)
+        return torch.cat([xy, torch.ones_like(xy[..., :1])], -1)
 
     def _screen_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
         """Conservative pixel rectangle of each object over the frames ``ks``, from the projected corners
@@ -266,6 +290,8 @@ class RaycastBackend(Backend):
         cam = st.cam_pose_host[ks]  # (B,4,4)
         x = np.einsum("bnkj,bji->bnki", corners - cam[:, None, None, :3, 3], cam[:, :3, :3])
         z = x[..., 2]
+        if not st.lens.is_pinhole:
+            return self._lens_screen_boxes(st, x, H, W, scale)
         with np.errstate(divide="ignore", invalid="ignore"):
             u = (st.K[0, 0] * x[..., 0] / z + st.K[0, 2]) * scale
             v = (st.K[1, 1] * x[..., 1] / z + st.K[1, 2]) * scale
@@ -280,6 +306,47 @@ class RaycastBackend(Backend):
             else:
                 boxes[i] = (np.floor(u[:, i].min()) - 1, np.floor(v[:, i].min()) - 1,
                             np.ceil(u[:, i].max()) + 2, np.ceil(v[:, i].max()) + 2)
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
+        return boxes
+
+    def _lens_screen_boxes(self, st: _SceneTensors, x: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
+        """:meth:`_screen_boxes` through a lens. The pinhole rectangle in *undistorted* normalised
+        coordinates is conservative; it is clipped to the span of the pixel rays (the only points that
+        are cast), its boundary densely distorted into pixels and the bounding box padded. An object whose
+        rectangle reaches beyond the lens's fold radius, or straddles the camera plane, gets the whole
+        image. Shape: x (B,N,8,3) camera-frame cube corners → (N,4)."""
+        full = np.array([0, 0, W * scale, H * scale])
+        z = x[..., 2]
+        N = x.shape[1]
+        boxes = np.tile(full, (N, 1))
+        behind = (z <= 1e-6).all(axis=(0, 2))
+        ok = (z > 1e-3).all(axis=(0, 2))
+        boxes[behind] = 0
+        if not ok.any():
+            return boxes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xn, yn = x[..., 0] / z, x[..., 1] / z
+        span = self._lens_xy(st, H, W, scale)
+        lo, hi = span.reshape(-1, 2).min(0), span.reshape(-1, 2).max(0)
+        x0 = np.maximum(np.where(ok, xn.min(axis=(0, 2)), lo[0]), lo[0])
+        x1 = np.minimum(np.where(ok, xn.max(axis=(0, 2)), hi[0]), hi[0])
+        y0 = np.maximum(np.where(ok, yn.min(axis=(0, 2)), lo[1]), lo[1])
+        y1 = np.minimum(np.where(ok, yn.max(axis=(0, 2)), hi[1]), hi[1])
+        empty = ok & ((x1 < x0) | (y1 < y0))  # wholly outside every cast ray
+        s = np.linspace(0.0, 1.0, 129)
+        one, zero = np.ones_like(s), np.zeros_like(s)
+        fx_, fy_ = np.concatenate([s, one, 1 - s, zero]), np.concatenate([zero, s, one, 1 - s])  # around the rectangle
+        bx = x0[:, None] + (x1 - x0)[:, None] * fx_  # (N,S)
+        by = y0[:, None] + (y1 - y0)[:, None] * fy_
+        folded = (bx * bx + by * by >= st.lens.valid_radius ** 2).any(1)
+        xd, yd = st.lens.distort(bx, by)
+        u = (st.K[0, 0] * xd + st.K[0, 2]) * scale
+        v = (st.K[1, 1] * yd + st.K[1, 2]) * scale
+        box = np.stack([np.floor(u.min(1)) - 2, np.floor(v.min(1)) - 2, np.ceil(u.max(1)) + 3, np.ceil(v.max(1)) + 3], -1)
+        use = ok & ~folded & ~empty
+        boxes[use] = box[use].astype(np.int64)
+        boxes[ok & empty] = 0
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
         return boxes
@@ -523,8 +590,12 @@ class RaycastBackend(Backend):
         x[flat] = _rT(p_to - cam_c[b], cam_R[b])
         x = x.reshape(B, H, W, 3)
         z = x[..., 2]
-        u = fx * x[..., 0] / z + cx
-        v = fy * x[..., 1] / z + cy
+        if st.lens.is_pinhole:
+            u = fx * x[..., 0] / z + cx
+            v = fy * x[..., 1] / z + cy
+        else:  # the distorted projection of the moved point (NaN beyond the lens's fold, like behind)
+            u, v, z = st.lens.project(x, st.K)
+            z = torch.where(torch.isfinite(u), z, torch.zeros_like(z))
         gu = torch.arange(W, device=self.device, dtype=torch.float32) + 0.5
         gv = torch.arange(H, device=self.device, dtype=torch.float32)[:, None] + 0.5
         flow = torch.stack([u - gu, v - gv], -1)

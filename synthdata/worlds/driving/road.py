@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...annotate.kinds import LabelKind
+from ...scene.lens import PINHOLE, Lens
 
 __all__ = ["LANES", "ROAD_CLASSES", "road_marks", "road_texture", "lane_lines", "ROAD_KIND", "LANE_KIND", "LANE_LINES_KIND"]
 
@@ -114,8 +115,10 @@ def _lines(lane_width: float) -> list[tuple[float, str]]:
     return sorted(out)
 
 
-def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, lane_width: float) -> list[list[dict]]:
-    """Per frame, every painted line as an image polyline (module docstring). Shape: camera_poses (T,4,4)."""
+def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, lane_width: float,
+               lens: Lens = PINHOLE) -> list[list[dict]]:
+    """Per frame, every painted line as an image polyline (module docstring), through ``lens`` (the
+    points are dense, so a distorted line is a curved polyline). Shape: camera_poses (T,4,4)."""
     out = []
     for c2w in camera_poses:
         w2c = np.linalg.inv(c2w)
@@ -125,9 +128,13 @@ def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int,
             pts = np.stack([c2w[0, 3] + heading * _AHEAD, np.full_like(_AHEAD, y), np.zeros_like(_AHEAD)], -1)
             cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
             front = cam[:, 2] > 0.1
-            u = K[0, 0] * cam[front, 0] / cam[front, 2] + K[0, 2]
-            v = K[1, 1] * cam[front, 1] / cam[front, 2] + K[1, 2]
-            inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            if lens.is_pinhole:
+                u = K[0, 0] * cam[front, 0] / cam[front, 2] + K[0, 2]
+                v = K[1, 1] * cam[front, 1] / cam[front, 2] + K[1, 2]
+            else:
+                u, v, _ = lens.project(cam[front], K)
+            with np.errstate(invalid="ignore"):
+                inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
             frame.append({"y": y, "kind": kind, "points": np.stack([u[inside], v[inside]], -1).astype(np.float32).tolist()})
         out.append(frame)
     return out
@@ -137,7 +144,8 @@ def _lane_lines(frames, scene, traj) -> list[list[dict]]:
     env = scene.environment
     if env.kind != "ground" or env.ground.texture[0] != "road":
         return [[] for _ in range(traj.num_frames)]
-    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, float(env.ground.scale[0]))
+    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, float(env.ground.scale[0]),
+                      traj.lens)
 
 
 LANE_LINES_KIND = LabelKind(
