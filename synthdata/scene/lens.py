@@ -227,9 +227,12 @@ def lens_problems(lens: Lens, fov_deg: float, width: int, height: int) -> list[t
     cap = min(fold, math.radians(MAX_THETA_DEG))
     if float(m.radial(cap, c)) <= r_corner:
         widest = _widest_fov(m, c, width, height, cap)
-        why = "fold the image" if fold < math.radians(MAX_THETA_DEG) else f"look ≥ {MAX_THETA_DEG:g}° off the axis (rays need camera z > 0)"
-        return [("camera.fov_deg", f"with lens {lens.model} {c} at {width}×{height} the image corners would {why}; "
-                 f"expected fov_deg ≤ {widest:.1f}")]
+        if fold < math.radians(MAX_THETA_DEG):
+            return [("camera.lens", f"{lens.model} coefficients {c} fold the image before its corners (the radial "
+                     f"mapping stops increasing {math.degrees(fold):.1f}° off the axis); expected smaller coefficients "
+                     f"or camera.fov_deg ≤ {widest:.1f} at {width}×{height}")]
+        return [("camera.fov_deg", f"with lens {lens.model} {c} at {width}×{height} the image corners would look "
+                 f"≥ {MAX_THETA_DEG:g}° off the axis (rays need camera z > 0); expected fov_deg ≤ {widest:.1f}")]
     # every pixel of a coarse grid (and the border) must undistort back to itself
     u = np.linspace(0, width, 33)
     v = np.linspace(0, height, 33)
