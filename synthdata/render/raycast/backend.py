@@ -20,6 +20,7 @@ from ...motion.types import Trajectories
 from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
+from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
@@ -202,13 +203,15 @@ class RaycastSettings(BackendSettings):
     renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``motion_blur: n`` averages RGB
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
-    frames are ray-cast at once (memory)."""
+    frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
+    (:mod:`synthdata.render.sensor`; off by default, labels unchanged)."""
 
     supersample: Literal[1, 2] = 1
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
     motion_blur: int = Field(1, ge=1, le=16)
     shutter: float = Field(0.5, gt=0.0, le=1.0)
+    sensor_noise: SensorNoise | None = None
 
     @property
     def rays_per_pixel(self) -> int:
@@ -240,7 +243,10 @@ class RaycastBackend(Backend):
                 out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
             parts.append(out)
         cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        rgb = (torch.clamp(cat.pop("rgb_linear"), 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
+        linear = cat.pop("rgb_linear")
+        if self.settings.sensor_noise is not None:
+            linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
+        rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat)
 
     # -- internals ------------------------------------------------------------------------------------
