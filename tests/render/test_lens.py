@@ -187,10 +187,12 @@ def test_box_corner_keypoints_are_the_distorted_corners_of_the_3d_box(clips, nam
 
 
 @pytest.mark.parametrize("name", list(LENSES))
-@pytest.mark.parametrize("recipe", ["highway", "colonoscopy"])
-def test_culling_changes_nothing_through_a_lens(name, recipe):
-    """Screen-space culling stays conservative under distortion: bit-identical output without it."""
-    spec = tiny_spec(recipe, "clip.width=48", *LENSES[name])
+@pytest.mark.parametrize("recipe, extra", [("highway", ()), ("colonoscopy", ()),
+                                           ("highway", ("backend.supersample=2", "backend.motion_blur=2"))])
+def test_culling_changes_nothing_through_a_lens(name, recipe, extra):
+    """Screen-space culling stays conservative under distortion (also for the supersampled and
+    motion-blurred RGB rays): bit-identical output without it."""
+    spec = tiny_spec(recipe, "clip.width=48", *LENSES[name], *extra)
     clip = make_tiny_clip(spec, seed=2)
     brute = make_backend(spec.backend, "cpu")
     brute.cull = False

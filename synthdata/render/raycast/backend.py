@@ -278,7 +278,8 @@ class RaycastBackend(Backend):
             v = (np.arange(H * scale) + 0.5) / scale
             uu, vv = np.meshgrid(u, v)
             x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
-            cache.clear()
+            while len(cache) >= 4:  # labels (scale 1) and supersampled RGB (scale 2) alternate: keep both
+                cache.pop(next(iter(cache)))
             cache[key] = np.stack([x, y], -1)
         return cache[key]
 
