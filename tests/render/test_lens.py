@@ -180,8 +180,8 @@ def test_box_corner_keypoints_are_the_distorted_corners_of_the_3d_box(clips, nam
         cam = centre + unit + 2 * q[3] * np.cross(q[:3], unit) + 2 * np.cross(q[:3], np.cross(q[:3], unit))
         u, v, _ = lens.project(cam, K)
         ok = np.isfinite(u) & (cam[:, 2] > 0.05)
-        np.testing.assert_allclose(kp[r, :8, 0][ok], u[ok], atol=2e-2)
-        np.testing.assert_allclose(kp[r, :8, 1][ok], v[ok], atol=2e-2)
+        np.testing.assert_allclose(kp[r, :8, 0][ok], u[ok], atol=2e-2, rtol=1e-5)  # float32 box3d
+        np.testing.assert_allclose(kp[r, :8, 1][ok], v[ok], atol=2e-2, rtol=1e-5)
         checked += int(ok.sum())
     assert checked > 40
 
