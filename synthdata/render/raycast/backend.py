@@ -336,6 +336,7 @@ class RaycastBackend(Backend):
             xn, yn = x[..., 0] / z, x[..., 1] / z
         span = self._lens_xy(st, H, W, scale)
         lo, hi = span.reshape(-1, 2).min(0), span.reshape(-1, 2).max(0)
+        lo, hi = lo - 1e-6 * (1 + np.abs(lo)), hi + 1e-6 * (1 + np.abs(hi))  # the rays are float32 copies
         x0 = np.maximum(np.where(ok, xn.min(axis=(0, 2)), lo[0]), lo[0])
         x1 = np.minimum(np.where(ok, xn.max(axis=(0, 2)), hi[0]), hi[0])
         y0 = np.maximum(np.where(ok, yn.min(axis=(0, 2)), lo[1]), lo[1])
