@@ -126,26 +126,39 @@ class RenderConditions:
             r = -r
             e_h = _normalize(torch.linalg.cross(r, n))
             e_v = torch.linalg.cross(e_h, r)
-        for j in range(self.pos.shape[1]):
-            dvec = self.pos[ks, j][b] - p  # (M,3)
-            d2 = _dot(dvec, dvec)
-            m = (d2 < self.range[j] ** 2).nonzero().squeeze(1)
-            if m.numel() == 0:
+        # hit points are ordered by frame: cull each light per frame to the points within its range
+        # (and cone), then shade only those
+        bounds = torch.searchsorted(b, torch.arange(len(ks) + 1, device=b.device)).tolist()
+        pos, axis = self.pos[ks], self.axis[ks]  # (B,L,3)
+        for i in range(len(ks)):
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi == lo:
                 continue
-            dv, dd2, nm = dvec[m], d2[m], n[m]
-            L = dv / torch.sqrt(torch.clamp(dd2, min=1e-12))[:, None]
-            w = self.rgb[j] / (1 + self.falloff[j] * dd2)[:, None]
-            if float(self.cos_outer[j]) > -1:
-                cos_a = -_dot(L, self.axis[ks, j][b[m]])
-                w = w * _smoothstep(float(self.cos_outer[j]), float(self.cos_inner[j]), cos_a)[:, None]
-            ndl = torch.clamp(_dot(nm, L), min=0)[:, None]
-            light[m] += w * ndl
-            h = _normalize(L + v[m])
-            spec[m] += ks_spec[m] * torch.clamp(_dot(nm, h), min=0)[:, None] ** shin[m] * (ndl > 0) * w
-            if wet is not None:
-                a_h, a_v = _dot(L, e_h[m]), _dot(L, e_v[m])
-                lobe = torch.exp(-(a_h / 0.04) ** 2 - (a_v / 0.3) ** 2) * (_dot(L, r[m]) > 0)
-                spec[m] += (wet[m] * lobe)[:, None] * w
+            pi = p[lo:hi]
+            for j in range(self.pos.shape[1]):
+                dvec = pos[i, j] - pi  # (m,3)
+                d2 = _dot(dvec, dvec)
+                near = d2 < self.range[j] ** 2
+                spot = float(self.cos_outer[j]) > -1
+                if spot:
+                    near &= -_dot(dvec, axis[i, j]) > self.cos_outer[j] * torch.sqrt(d2)
+                m = near.nonzero().squeeze(1)
+                if m.numel() == 0:
+                    continue
+                dv, dd2, mg = dvec[m], d2[m], m + lo
+                nm = n[mg]
+                L = dv / torch.sqrt(torch.clamp(dd2, min=1e-12))[:, None]
+                w = self.rgb[j] / (1 + self.falloff[j] * dd2)[:, None]
+                if spot:
+                    w = w * _smoothstep(float(self.cos_outer[j]), float(self.cos_inner[j]), -_dot(L, axis[i, j]))[:, None]
+                ndl = torch.clamp(_dot(nm, L), min=0)[:, None]
+                light.index_add_(0, mg, w * ndl)
+                h = _normalize(L + v[mg])
+                sp = ks_spec[mg] * torch.clamp(_dot(nm, h), min=0)[:, None] ** shin[mg] * (ndl > 0)
+                if wet is not None:
+                    a_h, a_v = _dot(L, e_h[mg]), _dot(L, e_v[mg])
+                    sp = sp + (wet[mg] * torch.exp(-(a_h / 0.04) ** 2 - (a_v / 0.3) ** 2) * (_dot(L, r[mg]) > 0))[:, None]
+                spec.index_add_(0, mg, sp * w)
         return light, spec
 
     def reflect(self, backend: Any, scene: Any, st: Any, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
