@@ -55,7 +55,8 @@ def _smoothstep(a: float, b: float, x: torch.Tensor) -> torch.Tensor:
 @dataclass
 class RenderConditions:
     """A clip's conditions on the render device. Light tensors: pos, axis (T+2,L,3) world per padded
-    frame; rgb (L,3) intensity × colour; falloff, range, cos_outer, cos_inner (L,)."""
+    frame; rgb (L,3) intensity × colour; falloff, range, cos_outer, cos_inner (L,) (cos_outer = -1:
+    omni)."""
 
     cond: Conditions
     fps: float
@@ -67,6 +68,7 @@ class RenderConditions:
     range: torch.Tensor | None
     cos_outer: torch.Tensor | None
     cos_inner: torch.Tensor | None
+    cones: list = dataclasses.field(default_factory=list)  # host (cos_outer, cos_inner) per light: no syncs
 
     @classmethod
     def build(cls, scene: Any, traj: Any, device: torch.device) -> "RenderConditions | None":
@@ -85,7 +87,8 @@ class RenderConditions:
                 rgb=torch.as_tensor(np.stack([li.intensity * li.color for li in cond.lights]), **f32),
                 **{k: torch.as_tensor([getattr(li, k) for li in cond.lights], **f32)
                    for k in ("falloff", "range", "cos_outer", "cos_inner")})
-        return cls(cond=cond, fps=float(traj.fps), seed=int(scene.generator_seed), **fields)
+        return cls(cond=cond, fps=float(traj.fps), seed=int(scene.generator_seed), **fields,
+                   cones=[(li.cos_outer, li.cos_inner) for li in cond.lights])
 
     # -- surfaces -------------------------------------------------------------------------------------
     def surface_albedo(self, st: Any, owner: torch.Tensor, p_local: torch.Tensor, n: torch.Tensor,
@@ -105,12 +108,14 @@ class RenderConditions:
         wet = self.cond.wet
         if wet is None or not ground:
             return None
-        w = torch.full_like(p_world[:, 0], wet.amount)
+        w = torch.zeros_like(p_world[:, 0])
+        g = (owner == 0).nonzero().squeeze(1)
+        w[g] = wet.amount
         if wet.puddles > 0:
-            noise = value_noise(p_world / wet.puddle_scale, st.seed[owner] + 202)
+            noise = value_noise(p_world[g] / wet.puddle_scale, st.seed[owner[g]] + 202)
             lo = 1.0 - wet.puddles
-            w = torch.maximum(w, _smoothstep(lo - 0.04, lo + 0.04, noise))
-        return torch.where(owner == 0, w, torch.zeros_like(w))
+            w[g] = torch.clamp(_smoothstep(lo - 0.04, lo + 0.04, noise), min=wet.amount)
+        return w
 
     def add_lights(self, st: Any, ks: torch.Tensor, b: torch.Tensor, owner: torch.Tensor, p: torch.Tensor,
                    n: torch.Tensor, v: torch.Tensor, ks_spec: torch.Tensor, shin: torch.Tensor,
@@ -139,7 +144,7 @@ class RenderConditions:
                 dvec = pos[i, j] - pi  # (m,3)
                 d2 = _dot(dvec, dvec)
                 near = d2 < self.range[j] ** 2
-                spot = float(self.cos_outer[j]) > -1
+                spot = self.cones[j][0] > -1
                 if spot:
                     near &= -_dot(dvec, axis[i, j]) > self.cos_outer[j] * torch.sqrt(d2)
                 m = near.nonzero().squeeze(1)
@@ -150,7 +155,7 @@ class RenderConditions:
                 L = dv / torch.sqrt(torch.clamp(dd2, min=1e-12))[:, None]
                 w = self.rgb[j] / (1 + self.falloff[j] * dd2)[:, None]
                 if spot:
-                    w = w * _smoothstep(float(self.cos_outer[j]), float(self.cos_inner[j]), -_dot(L, axis[i, j]))[:, None]
+                    w = w * _smoothstep(self.cones[j][0], self.cones[j][1], -_dot(L, axis[i, j]))[:, None]
                 ndl = torch.clamp(_dot(nm, L), min=0)[:, None]
                 light.index_add_(0, mg, w * ndl)
                 h = _normalize(L + v[mg])
@@ -279,7 +284,7 @@ class RenderConditions:
             vs = v[0][..., None] + (v[1] - v[0])[..., None] * f
             zs = z[0][..., None] + (z[1] - z[0])[..., None] * f
             length = torch.sqrt((u[1] - u[0]) ** 2 + (v[1] - v[0]) ** 2)
-            a = spec.alpha * torch.clamp(3.0 * scale / torch.clamp(z[0], min=1e-3), max=1.0) * torch.clamp(length, min=1) / S
+            a = spec.alpha * torch.clamp(3.0 / torch.clamp(z[0], min=1e-3), max=1.0) * torch.clamp(length, min=1) / S
             a = torch.clamp(a, max=spec.alpha)[..., None].expand(-1, -1, S)
             offsets = [(0, 0)]
         else:
@@ -320,9 +325,9 @@ class RenderConditions:
                 dv = self.pos[ks, j][:, None] - p  # (B,D,3)
                 d2 = _dot(dv, dv)
                 w = 1 / (1 + self.falloff[j] * d2)
-                if float(self.cos_outer[j]) > -1:
+                if self.cones[j][0] > -1:
                     cos_a = -_dot(dv / torch.sqrt(torch.clamp(d2, min=1e-12))[..., None], self.axis[ks, j][:, None])
-                    w = w * _smoothstep(float(self.cos_outer[j]), float(self.cos_inner[j]), cos_a)
+                    w = w * _smoothstep(self.cones[j][0], self.cones[j][1], cos_a)
                 out = out + 0.5 * (w * (d2 < self.range[j] ** 2))[..., None] * self.rgb[j]
         return out * torch.as_tensor(tint, dtype=torch.float32, device=device) ** 2.2
 
