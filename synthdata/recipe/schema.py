@@ -244,8 +244,8 @@ class WetSpec(_Spec):
 class EnvironmentSpec(_Spec):
     """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``.
     ``sky_model: auto`` derives sky colours, sun colour and strength and the ambient light from the sun's
-    elevation, down to night (below −6°); ``sky_top``/``sky_horizon``/``ambient`` are then the daytime
-    values. ``rain``, ``snow``, ``wet``: driving conditions (docs/driving.md); off when absent."""
+    elevation, down to night (below −6°; it needs a ``sun``, and without one the sky stays fixed);
+    ``sky_top``/``sky_horizon``/``ambient`` are then the daytime values. ``rain``, ``snow``, ``wet``: driving conditions (docs/driving.md); off when absent."""
 
     kind: Literal["ground", "tube", "void"] = "ground"
     ground: MaterialSpec = MaterialSpec(texture="checker", color=(0.6, 0.6, 0.6), color2=(0.35, 0.35, 0.35))

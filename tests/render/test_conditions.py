@@ -227,3 +227,23 @@ def test_bad_condition_values_name_their_field(override, field):
 
     with pytest.raises(RecipeError, match=field):
         synthdata.load_recipe("highway", [override])
+
+
+def test_car_lights_move_with_their_cars():
+    """Every light sits at its part's place on its owner at every frame (headlights sweep with the car)."""
+    from synthdata.render.raycast.conditions import RenderConditions
+
+    spec = tiny_spec("night_rain", "clip.frames=4")
+    rng = np.random.default_rng(0)
+    scene = sample_scene(spec, rng)
+    traj = rollout(scene, spec.clip.frames, spec.clip.fps, rng)
+    rc = RenderConditions.build(scene, traj, torch.device("cpu"))
+    lights = scene.conditions.lights
+    assert len(lights) >= 8 and {scene.class_names[scene.objects.class_id[li.owner] - 1] for li in lights} >= {"car", "street_lamp"}
+    for j, li in enumerate(lights):
+        P = traj.object_poses_padded[:, li.owner]
+        want = np.einsum("tij,j->ti", P[:, :3, :3], li.position) + P[:, :3, 3]
+        np.testing.assert_allclose(rc.pos[:, j].numpy(), want, atol=1e-4)
+        np.testing.assert_allclose(rc.axis[:, j].numpy(), P[:, :3, :3] @ li.direction, atol=1e-5)
+    moving = [j for j, li in enumerate(lights) if scene.objects.motion[li.owner][0] != "static"]
+    assert moving and all(np.linalg.norm(rc.pos[-1, j] - rc.pos[0, j]) > 0.5 for j in moving)
