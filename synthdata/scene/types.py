@@ -40,6 +40,7 @@ class Part:
     offset: np.ndarray
     half_size: np.ndarray
     material: Materials
+    light: Any = None  # the part's own light (conditions.Light, owner unset), None: none
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,5 @@ class Scene:
     generator_seed: int = 0
     #: class name → keypoint skeleton (:mod:`.skeletons`), for the classes that have one
     skeletons: dict[str, Any] = field(default_factory=dict)
+    #: lights carried by objects, rain, snow, wet ground, exposure (:mod:`.conditions`); None: none
+    conditions: Any = None

@@ -22,6 +22,7 @@ from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
+from .conditions import RenderConditions, expose
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
 
@@ -155,6 +156,7 @@ class _SceneTensors:
     num_objects: int
     offset_R: torch.Tensor | None  # (P,3,3) part → object frame, None for plain objects
     offset_c: torch.Tensor | None
+    cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -195,6 +197,7 @@ class _SceneTensors:
             num_objects=len(scene.objects),
             offset_R=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, :3], **f32),
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
+            cond=RenderConditions.build(scene, traj, device),
         )
 
 
@@ -243,8 +246,10 @@ class RaycastBackend(Backend):
                 out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
             parts.append(out)
         cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        if st.cond is not None:
+            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
         linear = cat.pop("rgb_linear")
-        if self.settings.sensor_noise is not None:
+        if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
         rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat)
@@ -463,12 +468,18 @@ class RaycastBackend(Backend):
 
         normal = self._normals(scene, st, owner, p_local, p_world, R_h)
         albedo = self._albedo(scene, st, owner, p_local)
+        if st.cond is not None:
+            albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
         rgb_hit = self._shade(scene, st, ks, b, owner, p_world, normal, albedo, dh, t)
+        if st.cond is not None:
+            rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
         dn = _normalize(d)
         rgb = self._sky(scene, dn).reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
         out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3)}
+        if st.cond is not None:
+            out["rgb_linear"] = st.cond.particles(scene, st, ks, out["rgb_linear"], t_vis, scale)
         if not labels:
             return out
 
@@ -571,6 +582,9 @@ class RaycastBackend(Backend):
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
             light = light + att * ndv * head_rgb
             spec = spec + ks_spec * att * ndv**shin * head_rgb
+        if st.cond is not None:  # lights carried by objects (head/tail lights, street lamps)
+            wet = st.cond.wet_weight(st, owner, p_world, env.kind == "ground")
+            light, spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, ks_spec, shin, light, spec, wet)
         rgb = albedo * light + spec
         if st.emissive is not None:  # lamps and tail lights shine whatever lights them
             rgb = rgb + albedo * st.emissive[owner][:, None]
