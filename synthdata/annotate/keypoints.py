@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..scene.lens import PINHOLE, Lens
 from .kinds import LABEL_KINDS, LabelKind
 from .visibility import depth_test, project, to_camera
 
@@ -23,7 +24,8 @@ KEYPOINT_TYPE = pa.list_(pa.struct([("x", pa.float32()), ("y", pa.float32()), ("
 
 
 def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.ndarray, instance: np.ndarray,
-                     depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray) -> np.ndarray:
+                     depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray,
+                     lens: Lens = PINHOLE) -> np.ndarray:
     """(T·N, Kmax, 3) float32 rows of (x, y, v); v = -1 pads objects with fewer than Kmax keypoints.
     Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W)."""
     T, N = object_poses.shape[:2]
@@ -35,7 +37,7 @@ def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.nda
         return out.reshape(T * N, 0, 3)
     owner = np.repeat(np.arange(1, N + 1), counts)
     pts = np.concatenate([p * half_size[i] for i, p in enumerate(skeleton_points) if p is not None])
-    x, y, z = project(to_camera(pts, owner, object_poses, camera_poses), K)  # (T,M)
+    x, y, z = project(to_camera(pts, owner, object_poses, camera_poses), K, lens)  # (T,M)
     M = len(owner)
     t = np.broadcast_to(np.arange(T)[:, None], (T, M)).reshape(-1)
     in_view, visible, _ = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t,
@@ -60,7 +62,7 @@ def _compute(frames, scene, traj) -> np.ndarray:
     sk = [scene.skeletons.get(names[c - 1]) for c in scene.objects.class_id]
     return object_keypoints([None if s is None else s.points for s in sk], scene.objects.half_size,
                             frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), traj.object_poses,
-                            traj.camera_poses, traj.K)
+                            traj.camera_poses, traj.K, traj.lens)
 
 
 LABEL_KINDS.register("keypoints", LabelKind(

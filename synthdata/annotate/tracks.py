@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..scene.lens import PINHOLE, Lens
 from .kinds import LABEL_KINDS, LabelKind
 from .visibility import depth_test, project, to_camera
 
@@ -88,14 +89,15 @@ def sample_queries(instance: np.ndarray, depth: np.ndarray, points: int, stride:
 
 
 def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, class_id: np.ndarray,
-                 object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray, spec, seed: int) -> dict[str, np.ndarray]:
+                 object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray, spec, seed: int,
+                 lens: Lens = PINHOLE) -> dict[str, np.ndarray]:
     """Columns of the tracks table for one clip (:data:`TRACKS_COLUMNS`), P·T rows. Shape: instance,
     depth (T,H,W); surface (T,H,W,3) owner-frame hit points; class_id (N,); poses (T,N,4,4), (T,4,4)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM,)))
     qt, qy, qx = sample_queries(instance, depth, spec.points, spec.query_stride, spec.min_per_surface, rng)
     owner = instance[qt, qy, qx].astype(np.int64)
     T, P = depth.shape[0], len(qt)
-    x, y, z = project(to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses), K)  # (T,P)
+    x, y, z = project(to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses), K, lens)  # (T,P)
     t = np.broadcast_to(np.arange(T)[:, None], (T, P))
     in_view, visible, occluder = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t.reshape(-1),
                                             np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth)
@@ -119,7 +121,7 @@ def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, c
 def _compute(frames, scene, traj, spec) -> dict[str, np.ndarray]:
     return point_tracks(frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), frames.surface.cpu().numpy(),
                         scene.objects.class_id, traj.object_poses, traj.camera_poses, traj.K, spec.tracks,
-                        scene.generator_seed)
+                        scene.generator_seed, traj.lens)
 
 
 LABEL_KINDS.register("tracks", LabelKind(

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scene.lens import PINHOLE, Lens
+
 __all__ = ["REL_TOL", "SLOPE_PX", "to_camera", "project", "depth_test"]
 
 REL_TOL = 0.01
@@ -40,8 +42,11 @@ def to_camera(points: np.ndarray, owner: np.ndarray, object_poses: np.ndarray, c
     return np.einsum("tij,tmj->tmi", w2c[:, :3, :3], world) + w2c[:, None, :3, 3]
 
 
-def project(cam: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, z) of camera-frame points (..., 3): pixels and depth; x, y NaN behind the camera."""
+def project(cam: np.ndarray, K: np.ndarray, lens: Lens = PINHOLE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, z) of camera-frame points (..., 3): pixels (through ``lens``, as the renderer casts) and
+    depth; x, y NaN behind the camera (and beyond a lens's fold radius)."""
+    if not lens.is_pinhole:
+        return lens.project(cam, K)
     z = cam[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         front = z > 1e-6

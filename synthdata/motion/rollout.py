@@ -34,4 +34,4 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
     shape = scene.environment.shape  # motions work in road coordinates: bend and grade them onto the ground
     return Trajectories(object_poses_padded=shape.warp(poses), camera_poses_padded=shape.warp(cam_poses),
-                        K=scene.camera.K, fps=fps)
+                        K=scene.camera.K, fps=fps, lens=scene.camera.lens)

@@ -4,7 +4,8 @@ Poses are sampled at T+2 times: padded index 0 is one frame *before* the clip an
 so forward and backward optical flow are exact at both ends. Frame k of the clip is padded index k+1.
 
 Shape: object_poses_padded (T+2, N, 4, 4) object-to-world; camera_poses_padded (T+2, 4, 4)
-camera-to-world (OpenCV axes); K (3, 3) pixel intrinsics, constant over the clip.
+camera-to-world (OpenCV axes); K (3, 3) pixel intrinsics and ``lens`` (distortion, :mod:`synthdata.scene.lens`),
+constant over the clip: project with ``lens.project(cam, K)``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..scene.lens import PINHOLE, Lens
 
 __all__ = ["Trajectories"]
 
@@ -22,6 +25,7 @@ class Trajectories:
     camera_poses_padded: np.ndarray
     K: np.ndarray
     fps: float
+    lens: Lens = PINHOLE
 
     @property
     def num_frames(self) -> int:

@@ -435,7 +435,8 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
-            if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
+            if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg \
+                    and not isinstance(err["input"], dict):  # a whole block (a model's own check) says enough
                 msg += f" (got {err['input']!r})"
             problems.append((field, msg))
         raise RecipeError(problems) from None

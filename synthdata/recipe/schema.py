@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
-    "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
+    "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
+    "LightSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
     "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
@@ -81,8 +82,44 @@ class MotionSpec(_Spec):
     params: dict[str, Num] = Field(default_factory=dict)
 
 
+class LensSpec(_Spec):
+    """Lens distortion by model name (``pinhole``, ``brown_conrady``, ``fisheye``; registry
+    :data:`synthdata.scene.lens.LENS_MODELS`) and its coefficients, numbers or distributions drawn per
+    clip (OpenCV conventions: docs/backends.md). ``brown_conrady`` uses k1, k2, k3, p1, p2; ``fisheye``
+    (Kannala–Brandt) k1…k4; unused coefficients must stay 0. Checked (fold, field of view) by
+    :func:`synthdata.run.check.check_recipe` at the ends of every range."""
+
+    model: str = Field("pinhole", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    k1: Num = 0.0
+    k2: Num = 0.0
+    k3: Num = 0.0
+    k4: Num = 0.0
+    p1: Num = 0.0
+    p2: Num = 0.0
+
+
+class ExposureSpec(_Spec):
+    """Exposure of the RGB (labels untouched): linear RGB × 2^``ev``; with ``auto`` the scale is chosen
+    per frame so the log-average luminance hits ``key``, smoothed over frames (``adapt``: the fraction
+    of the way to the new target each frame, 1 = no smoothing) and clamped to [``min_ev``, ``max_ev``]
+    (``ev`` is then added on top)."""
+
+    ev: Num = 0.0
+    auto: bool = False
+    key: float = Field(0.18, gt=0.0, le=1.0)
+    adapt: float = Field(0.3, gt=0.0, le=1.0)
+    min_ev: float = Field(-4.0, ge=-16, le=0)
+    max_ev: float = Field(6.0, ge=0, le=16)
+
+    @field_validator("ev")
+    @classmethod
+    def _ev(cls, v: Any) -> Any:
+        return _check_range(v, -16.0, 16.0, "ev")
+
+
 class CameraSpec(_Spec):
-    """Pinhole camera: horizontal field of view, initial pose (position + look-at), motion. On a road
+    """Camera: horizontal field of view (through the lens), initial pose (position + look-at), motion,
+    exposure, lens (``lens``, pinhole by default). On a road
     (``environment.road``) ``lane`` puts the camera in a lane whatever the clip's lane count: a
     fraction in [-1, 1], -1…0 the lanes driving +x (right-hand traffic), 0…1 the oncoming ones
     (``{uniform: [-1, 0]}`` is any lane of the ego's direction); it replaces ``position``'s y and
@@ -92,12 +129,14 @@ class CameraSpec(_Spec):
     position: Vec3 = (0.0, -8.0, 4.0)
     look_at: Vec3 = (0.0, 0.0, 0.5)
     motion: MotionSpec = MotionSpec(name="static")
+    lens: LensSpec = LensSpec()
     lane: Num | None = None
 
     @field_validator("lane")
     @classmethod
     def _lane(cls, v: Any) -> Any:
         return v if v is None else _check_range(v, -1.0, 1.0, "lane")
+    exposure: ExposureSpec | None = None
 
     @field_validator("fov_deg")
     @classmethod
@@ -120,9 +159,50 @@ class HeadlightSpec(_Spec):
     color: Vec3 = (1.0, 1.0, 1.0)
 
 
+class ConeSpec(_Spec):
+    """A spot light's cone: axis ``direction`` in the part's (or object's) frame, half-angle ``angle_deg``
+    (the edge softens over its outer quarter; nothing is lit outside it)."""
+
+    direction: Vec3 = (1.0, 0.0, 0.0)
+    angle_deg: Num = 30.0
+
+    @field_validator("angle_deg")
+    @classmethod
+    def _angle(cls, v: Any) -> Any:
+        return _check_range(v, 1.0, 89.0, "angle_deg")
+
+
+class LightSpec(_Spec):
+    """A point light carried by a part (or a whole object): at the part's centre, moving with its
+    object. Irradiance ``intensity · color · max(0, n·l) / (1 + falloff·d²)`` within ``range`` metres
+    (default: where that falls below 1/256 of ``intensity``); no shadows. ``cone`` makes it a spot."""
+
+    intensity: Num = 1.0
+    color: Vec3 = (1.0, 1.0, 1.0)
+    falloff: Num = 0.1
+    range: Num | None = None
+    cone: ConeSpec | None = None
+
+    @field_validator("intensity")
+    @classmethod
+    def _intensity(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1e4, "intensity")
+
+    @field_validator("falloff")
+    @classmethod
+    def _falloff(cls, v: Any) -> Any:
+        return _check_range(v, 1e-4, 1e4, "falloff")
+
+    @field_validator("range")
+    @classmethod
+    def _range(cls, v: Any) -> Any:
+        return v if v is None else _check_range(v, 0.01, 1e4, "range")
+
+
 class MaterialSpec(_Spec):
     """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular;
-    ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun."""
+    ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun;
+    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`)."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -132,6 +212,7 @@ class MaterialSpec(_Spec):
     shininess: Num = 32.0
     emissive: Num = 0.0
     tint: Num = 0.0  # per-object colour variation: each channel × (1 + tint·u), u ~ U(-1, 1), and shade × (1 + tint·u)
+    light: LightSpec | None = None
 
     @field_validator("emissive")
     @classmethod
@@ -233,9 +314,58 @@ class RoadSpec(_Spec):
         return _check_range(v, -0.002, 0.002, "vertical_curvature (1/m)")
 
 
+class RainSpec(_Spec):
+    """Falling rain: ``drops`` seeded drops in a ``radius``-metre box around the camera (world space,
+    wrapping as it moves), falling at ``fall_speed`` m/s, drawn as streaks over the ``shutter`` (seconds)
+    and depth-tested against the scene; ``alpha`` is a near streak's opacity. RGB only: no labels."""
+
+    drops: int = Field(3000, ge=0, le=100_000)
+    radius: float = Field(12.0, gt=0.5, le=200.0)
+    fall_speed: float = Field(8.0, ge=0.0, le=50.0)
+    shutter: float = Field(1 / 60, gt=0.0, le=1.0)
+    alpha: float = Field(0.35, ge=0.0, le=1.0)
+    color: tuple[float, float, float] = (0.8, 0.82, 0.85)
+
+
+class SnowSpec(_Spec):
+    """Falling snow: flakes like rain drops (slower, bigger, white discs, no streak) and upward-facing
+    surfaces (normal z > 0.7) whitened by ``coverage`` (0–1) in noise patches. RGB only: no labels."""
+
+    flakes: int = Field(2000, ge=0, le=100_000)
+    radius: float = Field(12.0, gt=0.5, le=200.0)
+    fall_speed: float = Field(1.2, ge=0.0, le=20.0)
+    size: float = Field(0.02, gt=0.0, le=0.5)
+    alpha: float = Field(0.8, ge=0.0, le=1.0)
+    coverage: Num = 0.5
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1.0, "coverage")
+
+
+class WetSpec(_Spec):
+    """A wet ground: ``amount`` (0–1) of mirror reflection (Fresnel-weighted: the sky and objects seen in
+    the ground plane) and glossy, elongated highlights of lights; ``puddles`` (0–1) of the ground fully
+    wet in noise patches of about ``puddle_scale`` metres."""
+
+    amount: Num = 0.7
+    puddles: Num = 0.3
+    puddle_scale: float = Field(3.0, gt=0.0, le=1000.0)
+
+    @field_validator("amount", "puddles")
+    @classmethod
+    def _unit(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1.0, "amount/puddles")
+
+
 class EnvironmentSpec(_Spec):
     """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``;
-    on the ground, an optional ``road`` (:class:`RoadSpec`)."""
+    on the ground, an optional ``road`` (:class:`RoadSpec`). ``sky_model: auto`` derives sky colours,
+    sun colour and strength and the ambient light from the sun's elevation, down to night (below −6°;
+    it needs a ``sun``, and without one the sky stays fixed); ``sky_top``/``sky_horizon``/``ambient``
+    are then the daytime values. ``rain``, ``snow``, ``wet``: driving conditions (docs/driving.md);
+    off when absent."""
 
     kind: Literal["ground", "tube", "void"] = "ground"
     ground: MaterialSpec = MaterialSpec(texture="checker", color=(0.6, 0.6, 0.6), color2=(0.35, 0.35, 0.35))
@@ -247,6 +377,10 @@ class EnvironmentSpec(_Spec):
     ambient: Num = 0.3
     fog_density: Num = 0.0
     road: RoadSpec | None = None
+    sky_model: Literal["fixed", "auto"] = "fixed"
+    rain: RainSpec | None = None
+    snow: SnowSpec | None = None
+    wet: WetSpec | None = None
 
     @field_validator("tube_radius")
     @classmethod
@@ -442,7 +576,8 @@ class OutputSpec(_Spec):
 
 
 #: fields added after the layout hash existed, with the value that means "not used"
-_LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None}
+_LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
+                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None}
 
 
 def _drop_unused(node: Any) -> None:
@@ -477,6 +612,8 @@ class RecipeSpec(_Spec):
     @model_validator(mode="after")
     def _road_needs_road(self) -> "RecipeSpec":
         env = self.environment
+        if env.wet is not None and env.road is not None and support(env.road.vertical_curvature) != (0.0, 0.0):
+            raise ValueError("environment.wet: the wet mirror needs a flat ground; set environment.road.vertical_curvature: 0")
         if env.road is not None:
             if env.kind != "ground" or env.ground.texture != "road":
                 raise ValueError("environment.road: needs environment.kind 'ground' with ground.texture 'road' "
@@ -497,15 +634,19 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). Names,
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens is
+        not layout either: the same scenes under every lens model, so lens ablations compare one world. Names,
         descriptions and keypoint skeletons (labels, not layout) are not layout: fixing a typo in the description keeps every clip's seed."""
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
-                                                     "domain": True, "objects": {"__all__": {"keypoints"}}})
+                                                     "domain": True, "objects": {"__all__": {"keypoints"}},
+                                                     "camera": {"lens"}})
         _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:
         """sha256 of everything that shapes the data except the root seed and the device."""
         body = self.model_dump(mode="json", exclude={"seed", "device"})
+        if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
+            del body["camera"]["lens"]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -16,6 +16,7 @@ from ..recipe.schema import BackendSpec, MotionSpec, RecipeSpec
 from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
+from ..scene.lens import LENS_MODELS, Lens, lens_problems
 from ..scene.sample import ground_capacity
 from ..scene.skeletons import skeleton_conflicts
 
@@ -64,6 +65,41 @@ def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
     return BackendSpec(name=spec.backend.name, **settings.model_dump(mode="json"))
 
 
+def _check_lens(problems: list, spec: RecipeSpec) -> None:
+    """The lens model's name, its coefficients, and every combination of the ends of the fov and
+    coefficient ranges: no fold inside the image, corners less than 88° off the axis."""
+    ls = spec.camera.lens
+    if ls.model == "pinhole" and all(getattr(ls, k) == 0 for k in ("k1", "k2", "k3", "k4", "p1", "p2")):
+        return
+    if ls.model not in LENS_MODELS:
+        problems.append(("camera.lens.model", LENS_MODELS.unknown_message(ls.model)))
+        return
+    used = LENS_MODELS.get(ls.model).coefficients
+    ends = {}
+    for k in ("k1", "k2", "k3", "k4", "p1", "p2"):
+        s = support(getattr(ls, k))
+        if k not in used and s != (0.0, 0.0):
+            problems.append((f"camera.lens.{k}", f"not a coefficient of {ls.model}; expected 0 (it uses "
+                             f"{', '.join(used) or 'none'})"))
+        elif k in used and (s is None or not all(abs(x) <= 100 for x in s)):
+            problems.append((f"camera.lens.{k}", "expected a number or a bounded distribution in [-100, 100]"))
+        elif k in used:
+            ends[k] = sorted(set(s))
+    fov = support(spec.camera.fov_deg)
+    if fov is None:
+        problems.append(("camera.fov_deg", "expected a number or a bounded distribution with a lens model"))
+    if len(ends) < len(used) or fov is None:
+        return
+    import itertools
+
+    for combo in itertools.product(sorted(set(fov)), *(ends[k] for k in used)):
+        lens = Lens(ls.model, tuple(zip(used, combo[1:])))
+        found = lens_problems(lens, float(min(max(combo[0], 1), 170)), spec.clip.width, spec.clip.height)
+        if found:
+            problems.append(found[0])
+            return
+
+
 def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     """Raise :class:`RecipeError` listing every unknown name or setting; return ``spec`` with its
     backend settings resolved (defaults filled in) when fine."""
@@ -83,6 +119,7 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
                          f"{-(-clip.frames // tracks.query_stride)} × {clip.width} × {clip.height}), got {tracks.points}"))
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
+    _check_lens(problems, spec)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
     for i, group in enumerate(spec.objects):
         base = f"objects.{i}"

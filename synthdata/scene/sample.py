@@ -1,6 +1,7 @@
 """Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
 
-Draw order is fixed (camera, environment, then each group's count and objects in order), so a clip's
+Draw order is fixed (camera, environment, then each group's count and objects in order, the generator
+seed, then lens coefficients when the lens is not a pinhole), so a clip's
 scene depends only on (spec, seed).
 """
 
@@ -12,9 +13,12 @@ from typing import Any
 import numpy as np
 
 from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
+from ..errors import UserError
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec, RoadSpec
 from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
+from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
+from .lens import LENS_MODELS, Lens, lens_problems
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene
 
@@ -31,7 +35,7 @@ def _vec3(value: Any, rng: np.random.Generator) -> np.ndarray:
 
 
 def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
-    return {
+    out = {
         "texture": str(draw(spec.texture, rng)),
         "color": np.clip(_tinted(_vec3(spec.color, rng), float(draw(spec.tint, rng)), rng), 0, 1),
         "color2": np.clip(_vec3(spec.color2, rng), 0, 1),
@@ -41,6 +45,9 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
         "noise_seed": int(rng.integers(0, 2**31 - 1)),
         "emissive": max(0.0, float(draw(spec.emissive, rng))),  # a constant draws nothing: old clips unchanged
     }
+    if spec.light is not None:  # drawn only when asked for: recipes without lights keep their draws
+        out["light"] = draw_light(spec.light, rng)
+    return out
 
 
 def _tinted(color: np.ndarray, tint: float, rng: np.random.Generator) -> np.ndarray:
@@ -180,9 +187,13 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     environment = _sample_environment(spec, rng, params)
     if lane is not None and environment.road is not None:
         camera = _camera_in_lane(camera, lane, environment.road, params)
-    objects = _sample_objects(spec, environment, camera.pose0[:3, 3], rng, params)
+    lights: list[Light] = []
+    objects = _sample_objects(spec, environment, camera.pose0[:3, 3], rng, params, lights)
+    conditions = sample_conditions(spec, lights, rng, params)
+    generator_seed = _generator_seed(rng)
+    camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
     return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=_generator_seed(rng), skeletons=class_skeletons(spec))
+                 generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
@@ -200,6 +211,24 @@ def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str,
                      K=intrinsics_from_fov(fov, W, H))
 
 
+def _sample_lens(spec: RecipeSpec, camera: CameraRig, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
+    """The lens coefficients (drawn only for a non-pinhole model) and the focal length that puts the
+    horizontal fov through the lens at the image's side edges (:mod:`.lens`); recorded in
+    ``params.camera.lens``. The pinhole keeps its K and draws nothing."""
+    ls = spec.camera.lens
+    if ls.model == "pinhole":
+        return camera
+    model = LENS_MODELS.get(ls.model, "camera.lens.model")
+    lens = Lens(ls.model, tuple((k, float(draw(getattr(ls, k), rng))) for k in model.coefficients))
+    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height)
+    if problems:  # a draw inside the checked ranges can still fail; say which
+        raise UserError(*problems[0])
+    f = lens.focal(camera.fov_deg, camera.width)
+    K = np.array([[f, 0.0, camera.width / 2], [0.0, f, camera.height / 2], [0.0, 0.0, 1.0]])
+    params["camera"]["lens"] = lens.to_dict()
+    return replace(camera, lens=lens, K=K)
+
+
 def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> Environment:
     """Ground (or tube wall) material, sun, sky, headlight, ambient light and fog."""
     env = spec.environment
@@ -215,19 +244,27 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
         params["sun"] = {"elevation_deg": float(np.degrees(elev)), "azimuth_deg": float(np.degrees(azim)),
                          "intensity": sun_intensity}
     tube_radius = float(draw(env.tube_radius, rng))
+    sky_top, sky_horizon = np.clip(_vec3(env.sky_top, rng), 0, 1), np.clip(_vec3(env.sky_horizon, rng), 0, 1)
+    headlight = (float(draw(env.headlight.intensity, rng)), max(0.0, float(draw(env.headlight.falloff, rng))),
+                 np.clip(_vec3(env.headlight.color, rng), 0, 4))
+    ambient = max(0.0, float(draw(env.ambient, rng)))
+    if env.sky_model == "auto" and sun is not None:  # sky, sun and ambient follow the sun's elevation
+        tod = time_of_day(params["sun"]["elevation_deg"], sky_top, sky_horizon, sun_color, sun_intensity, ambient)
+        sky_top, sky_horizon, sun_color = tod["sky_top"], tod["sky_horizon"], tod["sun_color"]
+        sun_intensity, ambient = tod["sun_intensity"], tod["ambient"]
     environment = Environment(
         kind=env.kind,
         ground=_materials([ground]),
         tube_radius=tube_radius,
-        sky_top=np.clip(_vec3(env.sky_top, rng), 0, 1),
-        sky_horizon=np.clip(_vec3(env.sky_horizon, rng), 0, 1),
+        sky_top=sky_top,
+        sky_horizon=sky_horizon,
         sun_dir=sun,
         sun_intensity=sun_intensity,
         sun_color=sun_color,
-        headlight_intensity=float(draw(env.headlight.intensity, rng)),
-        headlight_falloff=max(0.0, float(draw(env.headlight.falloff, rng))),
-        headlight_color=np.clip(_vec3(env.headlight.color, rng), 0, 4),
-        ambient=max(0.0, float(draw(env.ambient, rng))),
+        headlight_intensity=headlight[0],
+        headlight_falloff=headlight[1],
+        headlight_color=headlight[2],
+        ambient=ambient,
         fog_density=max(0.0, float(draw(env.fog_density, rng))),
     )
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
@@ -297,9 +334,9 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     rot = rot_z(rz) @ _rot_y(ry) @ rot_x(rx)
     mat = material if spec.material is None else _material(spec.material, rng)
     if spec.signal is not None and spec.signal != state:
-        mat = {**mat, "emissive": 0.0, "color": mat["color"] * 0.15}
+        mat = {**{k: v for k, v in mat.items() if k != "light"}, "emissive": 0.0, "color": mat["color"] * 0.15}
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
-                material=_materials([mat]))
+                material=_materials([mat]), light=None if spec.material is None else mat.get("light"))
 
 
 def _rot_y(a: float) -> np.ndarray:
@@ -320,9 +357,10 @@ def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves:
 
 
 def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np.random.Generator,
-                    params: dict[str, Any]) -> ObjectSet:
+                    params: dict[str, Any], lights: list[Light]) -> ObjectSet:
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
-    see :class:`PlacementSpec`), material, motion."""
+    see :class:`PlacementSpec`), material, motion. Lights of the placed objects (a group material's at
+    the object's centre, a part's own material's at the part's) are appended to ``lights``."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
     cls, prims, halves, poses, gaps, mats, motions, all_parts, states = [], [], [], [], [], [], [], [], []
     placed: list[np.ndarray] = []  # the poses in the world (bent onto the ground) that fits are checked in
@@ -359,6 +397,9 @@ def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np
             placed.append(env.shape.warp(p))
             states.append(state)
             counts[group.class_name] = counts.get(group.class_name, 0) + 1
+            if "light" in mat:
+                lights.append(place_light(mat["light"], len(cls), np.eye(4)))
+            lights.extend(place_light(q.light, len(cls), q.offset) for q in parts if q.light is not None)
             cls.append(class_ids[group.class_name])
             prims.append(prim)
             halves.append(half)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .ground import GroundShape, RoadLayout
+from .lens import PINHOLE, Lens
 
 __all__ = ["Materials", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
@@ -39,6 +40,7 @@ class Part:
     offset: np.ndarray
     half_size: np.ndarray
     material: Materials
+    light: Any = None  # the part's own light (conditions.Light, owner unset), None: none
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ class ObjectSet:
 
 @dataclass(frozen=True)
 class CameraRig:
-    """The camera owns its image: size and pixel intrinsics are decided once, here, and read by motion
-    (Trajectories.K) and renderers alike."""
+    """The camera owns its image: size, pixel intrinsics and lens are decided once, here, and read by
+    motion (Trajectories.K, Trajectories.lens) and renderers alike."""
 
     fov_deg: float
     pose0: np.ndarray  # (4,4) camera-to-world, OpenCV axes
@@ -72,6 +74,7 @@ class CameraRig:
     width: int = 0
     height: int = 0
     K: np.ndarray = field(default_factory=lambda: np.eye(3))  # (3,3) pixel intrinsics (vertical fov)
+    lens: Lens = PINHOLE  # distortion applied to normalised coordinates before K (:mod:`.lens`)
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,5 @@ class Scene:
     generator_seed: int = 0
     #: class name → keypoint skeleton (:mod:`.skeletons`), for the classes that have one
     skeletons: dict[str, Any] = field(default_factory=dict)
+    #: lights carried by objects, rain, snow, wet ground, exposure (:mod:`.conditions`); None: none
+    conditions: Any = None

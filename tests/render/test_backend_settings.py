@@ -64,7 +64,7 @@ def _problems(*overrides: str) -> list[str]:
 def test_raycast_refuses_settings_of_other_backends():
     lines = _problems("backend.guidance=3")
     assert lines == ["backend.guidance: unknown setting of backend 'raycast'; expected one of: supersample, shadows, "
-                     "frame_batch, motion_blur, shutter"]
+                     "frame_batch, motion_blur, shutter, sensor_noise"]
     assert _problems("backend.frame_batch=0") == ["backend.frame_batch: Input should be greater than or equal to 1 "
                                                   "(got 0)"]
 
@@ -79,8 +79,9 @@ def test_resolved_recipe_names_every_default():
     """check_recipe fills in each backend's defaults, so the recipe hash does not depend on which were spelt out."""
     given = tiny_spec("shapes", "backend.frame_batch=8")
     bare = synthdata.load_recipe("shapes", [*TINY, "~backend.frame_batch", "~backend.shadows"])
-    assert bare.backend.settings == given.backend.settings == {"supersample": "adaptive", "shadows": True, "frame_batch": 8,
-                                                               "motion_blur": 1, "shutter": 0.5}
+    assert bare.backend.settings == given.backend.settings == {"supersample": "adaptive", "shadows": True,
+                                                               "frame_batch": 8, "motion_blur": 1, "shutter": 0.5,
+                                                               "sensor_noise": None}
     assert bare.content_hash() == given.content_hash()
 
 

@@ -167,13 +167,16 @@ def test_velocities_are_the_motion_derivative():
     assert cam.shape == (5, 3) and 10 < np.linalg.norm(cam[0]) < 35
 
 
-def test_lane_line_polylines_lie_on_their_paint():
+@pytest.mark.parametrize("lens", [(), ("camera.lens.model=brown_conrady", "camera.lens.k1=-0.3", "camera.lens.k2=0.08"),
+                                  ("camera.lens.model=fisheye",)], ids=["pinhole", "barrel", "fisheye"])
+def test_lane_line_polylines_lie_on_their_paint(lens):
     """Projected road lines fall on the painted marks of the ``road`` map (edges, centre) and between
-    different lanes of the ``lane`` map (dashed lane lines)."""
+    different lanes of the ``lane`` map (dashed lane lines); through a distorting lens too (the maps come
+    from the rays, the polylines from the lens projection)."""
     from ..conftest import make_tiny_clip, tiny_spec
 
     c = make_tiny_clip(tiny_spec("highway", "clip.width=320", "clip.height=192", "clip.frames=2", "annotations.road=true",
-                                 "annotations.lane=true", "annotations.lane_lines=true"), seed=4)
+                                 "annotations.lane=true", "annotations.lane_lines=true", *lens), seed=4)
     road, lane, inst = c.labels.labels["road"], c.labels.labels["lane"], c.frames.instance.numpy()
     checked = 0
     lanes = c.scene.params["road"]["lanes"]

@@ -195,3 +195,12 @@ def test_bad_road_input_is_one_line_exit_2(override, field, tmp_path):
 def test_a_road_placement_without_a_road_is_refused(tmp_path):
     r = run_cli("generate", "recipe=shapes", "clips=1", f"out={tmp_path / 'out'}", "objects.0.placement.mode=lane")
     assert r.returncode == 2 and "needs environment.road" in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+
+
+def test_a_wet_mirror_on_a_graded_road_is_refused(tmp_path):
+    """The wet ground mirrors in a flat plane; a graded road would reflect wrongly, so it is refused."""
+    r = run_cli("validate", "highway", "+environment.wet={amount: 0.5}")
+    assert r.returncode == 2 and "environment.wet" in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert len(r.stderr) < 300  # the message, not the whole recipe
+    assert run_cli("validate", "highway", "+environment.wet={amount: 0.5}",
+                   "environment.road.vertical_curvature=0").returncode == 0

@@ -17,10 +17,13 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from ...motion.types import Trajectories
+from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
+from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
+from .conditions import RenderConditions, expose
 from .primitives import EPS, PRIMITIVES
 from .textures import TEXTURES
 
@@ -114,7 +117,8 @@ def _shift_poses(P: np.ndarray, delta: float) -> np.ndarray:
 def _shifted(traj: Trajectories, delta: float) -> Trajectories:
     """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter)."""
     return Trajectories(object_poses_padded=_shift_poses(traj.object_poses_padded, delta),
-                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps)
+                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps,
+                        lens=traj.lens)
 
 
 @dataclass
@@ -135,6 +139,7 @@ class _SceneTensors:
     cam_R: torch.Tensor
     cam_c: torch.Tensor
     K: np.ndarray
+    lens: Lens
     half: torch.Tensor
     groups: dict[str, torch.Tensor]  # primitive name -> object indices
     prim_of_owner: torch.Tensor  # (N+1,) index into prim_names, -1 for environment
@@ -152,6 +157,7 @@ class _SceneTensors:
     num_objects: int
     offset_R: torch.Tensor | None  # (P,3,3) part → object frame, None for plain objects
     offset_c: torch.Tensor | None
+    cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -175,7 +181,7 @@ class _SceneTensors:
             radius_host=np.linalg.norm(parts.half, axis=-1).reshape(-1),
             radius=torch.as_tensor(np.linalg.norm(parts.half, axis=-1).reshape(-1), **f32),
             cam_R=cams[:, :3, :3], cam_c=cams[:, :3, 3],
-            K=scene.camera.K, half=torch.as_tensor(parts.half, **f32).reshape(-1, 3), groups=groups,
+            K=scene.camera.K, lens=traj.lens, half=torch.as_tensor(parts.half, **f32).reshape(-1, 3), groups=groups,
             prim_of_owner=torch.tensor([-1] + [prim_names.index(p) for p in parts.primitive], device=device),
             prim_names=prim_names,
             tex_of_owner=torch.tensor([tex_names.index(t) for t in env.ground.texture + mat.texture], device=device),
@@ -192,23 +198,26 @@ class _SceneTensors:
             num_objects=len(scene.objects),
             offset_R=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, :3], **f32),
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
+            cond=RenderConditions.build(scene, traj, device),
         )
 
 
 class RaycastSettings(BackendSettings):
     """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample``:
-    ``adaptive`` (default) re-traces only pixels on an edge (owner or colour step to a neighbour) with 4
-    more rays, ``1`` one ray per pixel, ``2`` 2×2 rays everywhere; RGB only, labels stay at pixel
-    centres (:mod:`.antialias`). ``motion_blur: n`` averages RGB
+    ``adaptive`` (default) filters hard-edged textures over each pixel's footprint and re-traces only
+    pixels on an edge (owner or colour step to a neighbour) with 8 more rays, ``1`` one ray per pixel,
+    ``2`` 2×2 rays everywhere; RGB only, labels stay at pixel centres (:mod:`.antialias`). ``motion_blur: n`` averages RGB
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
-    frames are ray-cast at once (memory)."""
+    frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
+    (:mod:`synthdata.render.sensor`; off by default, labels unchanged)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
     motion_blur: int = Field(1, ge=1, le=16)
     shutter: float = Field(0.5, gt=0.0, le=1.0)
+    sensor_noise: SensorNoise | None = None
 
     @property
     def rays_per_pixel(self) -> int:
@@ -237,25 +246,41 @@ class RaycastBackend(Backend):
         parts = []
         for start in range(0, traj.num_frames, step):
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
-            out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
-            key = out.pop("edge_key")
+            refine = n == 1 and self.settings.supersample == "adaptive"
+            out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
+            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
             if n > 1 or self.settings.supersample == 2:
                 out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
-            elif self.settings.supersample == "adaptive":
-                out["rgb_linear"] = self._refine(scene, st, ks, out["rgb_linear"], key)
+            elif refine:
+                out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
+                                                    t_vis)
             parts.append(out)
         cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        rgb = (torch.clamp(cat.pop("rgb_linear"), 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
+        if st.cond is not None:
+            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
+        linear = cat.pop("rgb_linear")
+        if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
+            linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
+        rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat)
 
     # -- internals ------------------------------------------------------------------------------------
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
         """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""
         s = self.settings.supersample
-        out = self._trace(scene, st, ks, H, W, scale=2 if s == 2 else 1, labels=False)
+        out = self._trace(scene, st, ks, H, W, scale=2 if s == 2 else 1, labels=False, particles=s != "adaptive")
         if s == 2:
             return F.avg_pool2d(out["rgb_linear"].permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
-        return self._refine(scene, st, ks, out["rgb_linear"], out["edge_key"]) if s == "adaptive" else out["rgb_linear"]
+        if s == "adaptive":
+            return self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], out["edge_key"]),
+                                   out["t_vis"])
+        return out["rgb_linear"]
+
+    @staticmethod
+    def _particles(scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
+                   t_vis: torch.Tensor) -> torch.Tensor:
+        """Rain and snow over an anti-aliased frame (conditions.py), at the centre rays' depth."""
+        return rgb if st.cond is None else st.cond.particles(scene, st, ks, rgb, t_vis, 1)
 
     def _refine(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
                 key: torch.Tensor) -> torch.Tensor:
@@ -279,7 +304,10 @@ class RaycastBackend(Backend):
         return out
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
-        """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3)."""
+        """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3).
+        Through a lens, each pixel centre is undistorted first (float64 Newton on the host, once per clip)."""
+        if not st.lens.is_pinhole:
+            return _r(self._lens_rays(st, H, W, scale)[None], st.cam_R[ks][:, None, None])
         u = (torch.arange(W * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         v = (torch.arange(H * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         vv, uu = torch.meshgrid(v, u, indexing="ij")
@@ -293,6 +321,38 @@ class RaycastBackend(Backend):
         d_cam = torch.stack([(u - cx) / fx, (v - cy) / fy, torch.ones_like(u)], -1)
         return _r(d_cam, cam_R)
 
+    def _sparse_dirs(self, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
+                     v: torch.Tensor) -> torch.Tensor:
+        """World directions (camera-z = 1) of a ray list through image points (u, v) of frames ks[b];
+        through a lens each point is undistorted on the host in float64, as :meth:`_lens_xy` does for
+        the grid (one transfer per list). Shape: b, u, v (M,) → (M,3)."""
+        if st.lens.is_pinhole:
+            return self._dirs(st, st.cam_R[ks][b], u, v)
+        uh, vh = u.cpu().double().numpy(), v.cpu().double().numpy()
+        x, y = st.lens.undistort((uh - st.K[0, 2]) / st.K[0, 0], (vh - st.K[1, 2]) / st.K[1, 1])
+        xy = torch.as_tensor(np.stack([x, y], -1), dtype=torch.float32, device=self.device)
+        return _r(torch.cat([xy, torch.ones_like(xy[:, :1])], -1), st.cam_R[ks][b])
+
+    def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
+        """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
+        cached per (lens, K, size). → (H·scale, W·scale, 2)."""
+        key = (st.lens, st.K.tobytes(), H, W, scale)
+        cache = self.__dict__.setdefault("_lens_cache", {})
+        if key not in cache:
+            u = (np.arange(W * scale) + 0.5) / scale
+            v = (np.arange(H * scale) + 0.5) / scale
+            uu, vv = np.meshgrid(u, v)
+            x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
+            while len(cache) >= 4:  # labels (scale 1) and supersampled RGB (scale 2) alternate: keep both
+                cache.pop(next(iter(cache)))
+            cache[key] = np.stack([x, y], -1)
+        return cache[key]
+
+    def _lens_rays(self, st: _SceneTensors, H: int, W: int, scale: int) -> torch.Tensor:
+        """Camera-frame ray directions (z = 1) of the pixel centres through the lens. → (H',W',3)."""
+        xy = torch.as_tensor(self._lens_xy(st, H, W, scale), dtype=torch.float32, device=self.device)
+        return torch.cat([xy, torch.ones_like(xy[..., :1])], -1)
+
     def _screen_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
         """Conservative pixel rectangle of each object over the frames ``ks``, from the projected corners
         of the cube around its bounding sphere (host-side numpy: no device sync). → (N,4) ints
@@ -302,6 +362,8 @@ class RaycastBackend(Backend):
         cam = st.cam_pose_host[ks]  # (B,4,4)
         x = np.einsum("bnkj,bji->bnki", corners - cam[:, None, None, :3, 3], cam[:, :3, :3])
         z = x[..., 2]
+        if not st.lens.is_pinhole:
+            return self._lens_screen_boxes(st, x, H, W, scale)
         with np.errstate(divide="ignore", invalid="ignore"):
             u = (st.K[0, 0] * x[..., 0] / z + st.K[0, 2]) * scale
             v = (st.K[1, 1] * x[..., 1] / z + st.K[1, 2]) * scale
@@ -316,6 +378,48 @@ class RaycastBackend(Backend):
             else:
                 boxes[i] = (np.floor(u[:, i].min()) - 1, np.floor(v[:, i].min()) - 1,
                             np.ceil(u[:, i].max()) + 2, np.ceil(v[:, i].max()) + 2)
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
+        return boxes
+
+    def _lens_screen_boxes(self, st: _SceneTensors, x: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
+        """:meth:`_screen_boxes` through a lens. The pinhole rectangle in *undistorted* normalised
+        coordinates is conservative; it is clipped to the span of the pixel rays (the only points that
+        are cast), its boundary densely distorted into pixels and the bounding box padded. An object whose
+        rectangle reaches beyond the lens's fold radius, or straddles the camera plane, gets the whole
+        image. Shape: x (B,N,8,3) camera-frame cube corners → (N,4)."""
+        full = np.array([0, 0, W * scale, H * scale])
+        z = x[..., 2]
+        N = x.shape[1]
+        boxes = np.tile(full, (N, 1))
+        behind = (z <= 1e-6).all(axis=(0, 2))
+        ok = (z > 1e-3).all(axis=(0, 2))
+        boxes[behind] = 0
+        if not ok.any():
+            return boxes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xn, yn = x[..., 0] / z, x[..., 1] / z
+        span = self._lens_xy(st, H, W, scale)
+        lo, hi = span.reshape(-1, 2).min(0), span.reshape(-1, 2).max(0)
+        lo, hi = lo - 1e-6 * (1 + np.abs(lo)), hi + 1e-6 * (1 + np.abs(hi))  # the rays are float32 copies
+        x0 = np.maximum(np.where(ok, xn.min(axis=(0, 2)), lo[0]), lo[0])
+        x1 = np.minimum(np.where(ok, xn.max(axis=(0, 2)), hi[0]), hi[0])
+        y0 = np.maximum(np.where(ok, yn.min(axis=(0, 2)), lo[1]), lo[1])
+        y1 = np.minimum(np.where(ok, yn.max(axis=(0, 2)), hi[1]), hi[1])
+        empty = ok & ((x1 < x0) | (y1 < y0))  # wholly outside every cast ray
+        s = np.linspace(0.0, 1.0, 129)
+        one, zero = np.ones_like(s), np.zeros_like(s)
+        fx_, fy_ = np.concatenate([s, one, 1 - s, zero]), np.concatenate([zero, s, one, 1 - s])  # around the rectangle
+        bx = x0[:, None] + (x1 - x0)[:, None] * fx_  # (N,S)
+        by = y0[:, None] + (y1 - y0)[:, None] * fy_
+        folded = (bx * bx + by * by >= st.lens.valid_radius ** 2).any(1)
+        xd, yd = st.lens.distort(bx, by)
+        u = (st.K[0, 0] * xd + st.K[0, 2]) * scale
+        v = (st.K[1, 1] * yd + st.K[1, 2]) * scale
+        box = np.stack([np.floor(u.min(1)) - 2, np.floor(v.min(1)) - 2, np.ceil(u.max(1)) + 3, np.ceil(v.max(1)) + 3], -1)
+        use = ok & ~folded & ~empty
+        boxes[use] = box[use].astype(np.int64)
+        boxes[ok & empty] = 0
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
         return boxes
@@ -415,7 +519,10 @@ class RaycastBackend(Backend):
         return torch.where(above, best, INF)
 
     def _trace(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int,
-               labels: bool) -> dict[str, torch.Tensor]:
+               labels: bool, particles: bool = True) -> dict[str, torch.Tensor]:
+        """Dense ray cast of frames ``ks``: rgb_linear, edge_key, t_vis (B,H',W') and, with ``labels``,
+        every label map. ``particles=False`` leaves rain/snow out (adaptive AA adds them after
+        re-tracing, so they are not averaged away)."""
         env = scene.environment
         d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
         B, Hs, Ws, _ = d.shape
@@ -438,13 +545,17 @@ class RaycastBackend(Backend):
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
-        rgb_hit, normal, p_local = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
+        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
+        if st.cond is not None:
+            rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
         dn = _normalize(d)
         rgb = self._sky(scene, dn).reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
-        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1)}
+        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
+        if st.cond is not None and particles:
+            out["rgb_linear"] = st.cond.particles(scene, st, ks, out["rgb_linear"], t_vis, scale)
         if not labels:
             return out
 
@@ -468,7 +579,7 @@ class RaycastBackend(Backend):
                  pixel: float | None = None) -> tuple[torch.Tensor, ...]:
         """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
         t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
-        (M,3) world, p_local (M,3) the hit in its owner's frame. ``pixel``: the ray's footprint in
+        (M,3) world, p_local (M,3) the hit in its owner's frame, p_world (M,3). ``pixel``: the ray's footprint in
         pixels (side of the image square it stands for); textures that filter see it in metres, None =
         point samples."""
         B = ks.shape[0]
@@ -483,14 +594,16 @@ class RaycastBackend(Backend):
         normal = self._normals(scene, st, owner, p_local, p_world, R_h)
         foot = None if pixel is None else _rT(self._footprint(st, ks, b, d, t, normal, pixel), R_h[:, None])
         albedo = self._albedo(scene, st, owner, p_local, foot)
-        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local
+        if st.cond is not None:
+            albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
+        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local, p_world
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
                     v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
         """Linear RGB along single camera rays through image points (u, v) (pixels) of frames ``ks[b]``:
         the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). Shape: b, u, v (M,)
         → (M,3)."""
-        d = self._dirs(st, st.cam_R[ks][b], u, v)  # (M,3)
+        d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
         o = st.cam_c[ks][b]
         H, W = int(scene.camera.height), int(scene.camera.width)
         t_obj = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (N,M)
@@ -504,7 +617,11 @@ class RaycastBackend(Backend):
         flat = torch.isfinite(t_vis).nonzero().squeeze(1)
         owner = torch.where(on_obj, idx + 1, 0)[flat]
         rgb = self._sky(scene, _normalize(d)).clone()
-        rgb[flat] = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner, pixel)[0]
+        rgb_hit, _, _, p_world = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner, pixel)
+        if st.cond is not None:
+            rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t_vis[flat], p_world, rgb_hit, 1,
+                                      rays=(b, u, v, H, W))
+        rgb[flat] = rgb_hit
         return rgb
 
     @staticmethod
@@ -624,6 +741,9 @@ class RaycastBackend(Backend):
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
             light = light + att * ndv * head_rgb
             spec = spec + ks_spec * att * ndv**shin * head_rgb
+        if st.cond is not None:  # lights carried by objects (head/tail lights, street lamps)
+            wet = st.cond.wet_weight(st, owner, p_world, env.kind == "ground")
+            light, spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, ks_spec, shin, light, spec, wet)
         rgb = albedo * light + spec
         if st.emissive is not None:  # lamps and tail lights shine whatever lights them
             rgb = rgb + albedo * st.emissive[owner][:, None]
@@ -696,8 +816,12 @@ class RaycastBackend(Backend):
         x[flat] = _rT(p_to - cam_c[b], cam_R[b])
         x = x.reshape(B, H, W, 3)
         z = x[..., 2]
-        u = fx * x[..., 0] / z + cx
-        v = fy * x[..., 1] / z + cy
+        if st.lens.is_pinhole:
+            u = fx * x[..., 0] / z + cx
+            v = fy * x[..., 1] / z + cy
+        else:  # the distorted projection of the moved point (NaN beyond the lens's fold, like behind)
+            u, v, z = st.lens.project(x, st.K)
+            z = torch.where(torch.isfinite(u), z, torch.zeros_like(z))
         gu = torch.arange(W, device=self.device, dtype=torch.float32) + 0.5
         gv = torch.arange(H, device=self.device, dtype=torch.float32)[:, None] + 0.5
         flow = torch.stack([u - gu, v - gv], -1)

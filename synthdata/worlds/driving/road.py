@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from ...annotate.kinds import LabelKind
 from ...scene.ground import CROSSWALK, VERGE, GroundShape, RoadLayout
+from ...scene.lens import PINHOLE, Lens
 
 __all__ = ["LANES", "ROAD_CLASSES", "road_marks", "road_texture", "lane_lines", "ROAD_KIND", "LANE_KIND", "LANE_LINES_KIND"]
 
@@ -203,8 +204,9 @@ def _lines(road: RoadLayout) -> list[tuple[float, str, str]]:
 
 
 def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, road: RoadLayout | float,
-               shape: GroundShape | None = None) -> list[list[dict]]:
-    """Per frame, every painted line as image polylines (module docstring). Shape: camera_poses (T,4,4)."""
+               shape: GroundShape | None = None, lens: Lens = PINHOLE) -> list[list[dict]]:
+    """Per frame, every painted line as image polylines (module docstring), through ``lens`` (the
+    points are dense, so a distorted line is a curved polyline). Shape: camera_poses (T,4,4)."""
     road, shape = _layout(road), shape or GroundShape()
     gap = None
     if road.intersection is not None:  # lines stop at the crossing's box
@@ -224,9 +226,13 @@ def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int,
             if gap is not None:
                 keep &= np.abs(s - gap[0]) >= gap[1]
             z = np.where(keep, cam[:, 2], 1.0)
-            u = K[0, 0] * cam[:, 0] / z + K[0, 2]
-            v = K[1, 1] * cam[:, 1] / z + K[1, 2]
-            keep &= (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            if lens.is_pinhole:
+                u = K[0, 0] * cam[:, 0] / z + K[0, 2]
+                v = K[1, 1] * cam[:, 1] / z + K[1, 2]
+            else:  # NaN beyond the lens's fold radius: not in the image
+                u, v, _ = lens.project(cam, K)
+            with np.errstate(invalid="ignore"):
+                keep &= (u >= 0) & (u < width) & (v >= 0) & (v < height)
             for run in _runs(keep):
                 frame.append({"y": d, "kind": kind, "style": style,
                               "points": np.stack([u[run], v[run]], -1).astype(np.float32).tolist()})
@@ -254,7 +260,7 @@ def _lane_lines(frames, scene, traj) -> list[list[dict]]:
     if env.kind != "ground" or env.ground.texture[0] != "road":
         return [[] for _ in range(traj.num_frames)]
     road = env.road if env.road is not None else float(env.ground.scale[0])
-    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, road, env.shape)
+    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, road, env.shape, traj.lens)
 
 
 LANE_LINES_KIND = LabelKind(

@@ -1,0 +1,37 @@
+"""Sensor noise at generation time: a simple, seeded camera sensor applied to the rendered RGB only
+(labels are of the scene, not of the sensor, and stay exact).
+
+Model, per pixel and channel, on *linear* intensity s ∈ [0, 1] before gamma and quantisation:
+s' = s + σ(s)·n, n ~ N(0, 1), σ(s)² = shot²·s + read² (photon shot noise, whose variance grows with the
+signal, plus signal-independent read noise); then clamped to [0, 1]. ``shot`` and ``read`` are standard
+deviations in units of full scale (``read: 0.01`` is 1% of white). The noise is drawn on the CPU from the
+clip's generator seed (its own stream), so the same clip gets the same noise on any device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["SensorNoise", "sensor_noise"]
+
+_STREAM = 0x5E75  # spawn key of the sensor's stream off the clip's generator seed
+
+
+class SensorNoise(BaseModel):
+    """``sensor_noise: {shot, read}`` (backend setting): σ(s)² = shot²·s + read², full-scale units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    shot: float = Field(0.0, ge=0.0, le=1.0)
+    read: float = Field(0.0, ge=0.0, le=1.0)
+
+
+def sensor_noise(linear: torch.Tensor, noise: SensorNoise, seed: int) -> torch.Tensor:
+    """Noisy copy of linear RGB (any shape, values in [0, 1]), deterministic in ``seed``."""
+    gen = torch.Generator().manual_seed(int(np.random.SeedSequence(seed, spawn_key=(_STREAM,)).generate_state(1)[0]))
+    n = torch.randn(linear.shape, generator=gen, dtype=torch.float32).to(linear.device)
+    s = torch.clamp(linear, 0, 1)
+    sigma = torch.sqrt(noise.shot ** 2 * s + noise.read ** 2)
+    return torch.clamp(s + sigma * n, 0, 1)
