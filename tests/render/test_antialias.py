@@ -91,14 +91,18 @@ def test_labels_are_unchanged_by_antialiasing(highway, ss):
     assert not torch.equal(r[1].rgb, r[ss].rgb)
 
 
-@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy"])
-def test_sparse_rays_at_pixel_centres_match_the_dense_trace(recipe):
+@pytest.mark.parametrize("recipe, extra", [
+    ("shapes", ()), ("highway", ()), ("colonoscopy", ()),
+    ("night_rain", ()),  # wet ground: the mirror image is traced for sparse rays too
+    ("highway", ("camera.lens.model=fisheye", "camera.fov_deg=140", "camera.lens.k1=0.02")),  # rays through a lens
+])
+def test_sparse_rays_at_pixel_centres_match_the_dense_trace(recipe, extra):
     """The sparse tracer shares the dense one's hit and shading code: at pixel centres it gives the same RGB."""
-    clip = make_tiny_clip(tiny_spec(recipe, "clip.width=40", "clip.height=24", "clip.frames=2"), seed=2)
+    clip = make_tiny_clip(tiny_spec(recipe, "clip.width=40", "clip.height=24", "clip.frames=2", *extra), seed=2)
     be = RaycastBackend(RaycastSettings(supersample=1), "cpu")
     st = _SceneTensors.build(clip.scene, clip.traj, be.device)
     ks = torch.arange(1, 3)
-    dense = be._trace(clip.scene, st, ks, 24, 40, scale=1, labels=False)["rgb_linear"]
+    dense = be._trace(clip.scene, st, ks, 24, 40, scale=1, labels=False, particles=False)["rgb_linear"]
     b, y, x = torch.meshgrid(torch.arange(2), torch.arange(24), torch.arange(40), indexing="ij")
     sparse = be._trace_rays(clip.scene, st, ks, b.reshape(-1), x.reshape(-1) + 0.5, y.reshape(-1) + 0.5)
     assert torch.allclose(sparse, dense.reshape(-1, 3), atol=1e-5)
