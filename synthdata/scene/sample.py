@@ -14,7 +14,7 @@ from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box
 from ..recipe.distributions import draw
 from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec
 from .skeletons import class_skeletons
-from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene
+from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
 __all__ = ["sample_scene", "PLACEMENT_TRIES", "ground_capacity"]
 
@@ -164,8 +164,12 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     rx, ry, rz = np.radians(_vec3(spec.rotation_deg, rng))
     rot = rot_z(rz) @ _rot_y(ry) @ rot_x(rx)
     mat = material if spec.material is None else _material(spec.material, rng)
+    sw = spec.swing  # constants only: draws nothing, so parts without a swing sample as before
+    swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
+                                          pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
+                                          phase=float(sw.phase), stride=float(sw.stride))
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
-                material=_materials([mat]))
+                material=_materials([mat]), swing=swing)
 
 
 def _rot_y(a: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Materials", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
+__all__ = ["Materials", "Swing", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,27 @@ class Materials:
 
 
 @dataclass(frozen=True)
+class Swing:
+    """A part's periodic swing (recipe ``parts[j].swing``), resolved: unit ``axis`` (3,) and ``pivot`` (3,)
+    metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians."""
+
+    axis: np.ndarray
+    pivot: np.ndarray
+    amplitude: float
+    phase: float
+    stride: float
+
+
+@dataclass(frozen=True)
 class Part:
-    """One primitive of a compound object: its pose in the object's frame (4,4), half-size (3,) in
-    metres along its own axes, and its material (one entry)."""
+    """One primitive of a compound object: its rest pose in the object's frame (4,4), half-size (3,) in
+    metres along its own axes, its material (one entry), and its swing (None: rigid)."""
 
     primitive: str
     offset: np.ndarray
     half_size: np.ndarray
     material: Materials
+    swing: Swing | None = None
 
 
 @dataclass(frozen=True)
