@@ -40,6 +40,7 @@ def test_capsule_normal_is_the_implicit_gradient():
     rng = np.random.default_rng(1)
     o = rng.normal(size=(300, 3)) * 4
     d = -o + rng.normal(size=(300, 3)) * 0.3
+    o, d = o[~_inside(o)], d[~_inside(o)]  # rays from outside: the hit is an entry
     prim = PRIMITIVES.get("capsule")
     t = prim.intersect(torch.tensor(o), torch.tensor(d)).numpy()
     m = np.isfinite(t)
@@ -50,6 +51,6 @@ def test_capsule_normal_is_the_implicit_gradient():
     f = lambda q: q[..., 0] ** 2 + q[..., 1] ** 2 + (np.clip(np.abs(q[..., 2]) - (1 - CAP), 0, None) / CAP) ** 2
     g = np.stack([(f(p + h * e) - f(p - h * e)) / (2 * h) for e in np.eye(3)], -1)
     g /= np.linalg.norm(g, axis=1, keepdims=True)
-    assert m.sum() > 200
+    assert m.sum() > 150
     np.testing.assert_allclose(n, g, atol=1e-3)
     assert (np.einsum("ij,ij->i", n, d[m]) < 0).all()  # faces the incoming ray
