@@ -89,3 +89,17 @@ def part_poses(scene: Scene, traj: Trajectories) -> PartPoses:
             if s is not None:
                 offset[:, p] = swing_transform(s, dist[:, owner[p]]) @ rest_a[p]
     return PartPoses(np.array(owner, dtype=np.int64), np.array(index, dtype=np.int64), rest_a, offset, first)
+
+
+def carrier_poses(object_poses: np.ndarray, motion: np.ndarray, owner: np.ndarray, prim: np.ndarray) -> np.ndarray:
+    """(T,M,4,4) the pose that carries each of M points: its object's pose, times the motion of the
+    primitive it lies on (identity for the environment, owner 0, and for points on no swinging part,
+    prim -1). Shape: object_poses (T,N,4,4), motion (T,P,4,4) from :meth:`PartPoses.motion`, owner (M,)
+    0 environment / i + 1 object i, prim (M,) primitive index or -1."""
+    T = object_poses.shape[0]
+    eye = np.broadcast_to(np.eye(4), (T, 1, 4, 4))
+    carried = np.concatenate([eye, object_poses], 1)[:, owner]  # (T,M,4,4)
+    on = prim >= 0
+    carried = carried.copy()
+    carried[:, on] = carried[:, on] @ motion[:, prim[on]]
+    return carried
