@@ -260,3 +260,29 @@ def test_walkers_follow_instead_of_passing_through():
 def test_bad_swings_and_keypoint_parts_name_the_field(override, field):
     with pytest.raises(RecipeError, match=field):
         synthdata.load_recipe("pedestrians", [override])
+
+
+def test_cars_overtake_a_cyclist_who_keeps_the_kerb_lane():
+    """A cyclist (6 m/s, keep_lane) in the kerb lane with a car (14 m/s) behind: polite or not, the
+    cyclist never moves over (without keep_lane a polite slow leader makes way); the car changes lanes,
+    passes, and never comes closer than the guard gap."""
+    from synthdata.worlds.driving.traffic import GUARD_GAP, Agents, simulate
+
+    times = np.arange(0, 14, 0.1)
+    for keep, politeness in ((1.0, 0.0), (1.0, 1.0), (0.0, 1.0)):
+        n = 2
+        ones = np.ones(n)
+        lane = np.array([1, 1])
+        ag = Agents(d=ones.copy(), s=np.array([30.0, 0.0]), v=np.array([6.0, 14.0]), length=np.array([1.75, 4.5]),
+                    lane=lane, target=lane.copy(), since=np.zeros(n), offset=np.zeros(n), v0=np.array([6.0, 14.0]),
+                    T=1.5 * ones, s0=2.0 * ones, a=1.5 * ones, b=2.0 * ones, p=politeness * ones, bsafe=4.0 * ones,
+                    keep=np.array([keep, 0.0]))
+        x, y, _ = simulate(ag, times, lanes=2, lane_width=3.5)
+        if keep:
+            assert (y[:, 0] == -5.25).all() and x[-1, 1] > x[-1, 0] + 5
+            assert (y[:, 1] > -5.25).any()  # the car moved over to pass
+        else:
+            assert (y[:, 0] != -5.25).any()  # the check has teeth: without keep_lane the cyclist moves over
+        same = np.abs(y[:, 0] - y[:, 1]) < 1.0
+        gap = np.abs(x[:, 0] - x[:, 1]) - (1.75 + 4.5) / 2
+        assert (gap[same] >= GUARD_GAP - 1e-9).all()
