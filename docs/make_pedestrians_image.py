@@ -26,7 +26,7 @@ if __name__ == "__main__":
 
     out = Path(tempfile.mkdtemp()) / "pedestrians"
     synthdata.generate("pedestrians", clips=1, out=out, compute="sync", progress=False,
-                       overrides=["clip.frames=16", "device=cpu", "seed=3", "camera.position=[0.0, -7.4, 1.6]",
+                       overrides=["clip.frames=16", "device=cpu", "seed=3", "camera.position=[0.0, -7.1, 1.6]",
                                   "camera.look_at=[14.0, -9.5, 0.9]", "camera.fov_deg=55", "objects.0.count=7", "objects.0.placement.x={uniform: [3, 16]}"])
     ds = synthdata.open_dataset(out)
     clip = ds.clip(0)

@@ -105,7 +105,7 @@ def test_a_standing_pedestrian_does_not_swing():
     assert all(torch.equal(f.instance[0], f.instance[t]) for t in range(1, 6))
 
 
-def test_walking_and_still_objects_render_as_before_without_swings():
+def test_compounds_without_swings_take_the_rigid_path():
     """A compound without swings renders through the rigid path: no part map, same bytes as a copy."""
     a = make_tiny_clip(_walker_spec(swing=False), seed=1)
     assert a.frames.part is None and not part_poses(a.scene, a.traj).animated
