@@ -286,3 +286,8 @@ def test_cars_overtake_a_cyclist_who_keeps_the_kerb_lane():
         same = np.abs(y[:, 0] - y[:, 1]) < 1.0
         gap = np.abs(x[:, 0] - x[:, 1]) - (1.75 + 4.5) / 2
         assert (gap[same] >= GUARD_GAP - 1e-9).all()
+
+
+def test_a_sidewalk_too_narrow_for_walkers_names_the_field():
+    with pytest.raises(RecipeError, match="objects.0.motion.params"):
+        synthdata.load_recipe("pedestrians", ["objects.0.motion.params.sidewalk_width=1.2"])

@@ -18,14 +18,16 @@ Shapes: n walkers; poses (T', n, 4, 4) as every object motion returns.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ...errors import UserError
 from ...geometry import pose, rot_z
 from ...motion.registry import MotionContext, MotionParams, ObjectMotion
 
 __all__ = ["WalkParams", "WALK", "walk", "sidewalk_band"]
 
 SUBSTEPS = 4
+MIN_HALF = 0.8  # m, the narrowest half-band (one per direction) a recipe may ask for: bodies up to this wide
 RELAX_S = 0.5  # s, a follower closes a gap above min_gap at most this fast: v ≤ (gap − min_gap) / RELAX_S
 
 
@@ -41,6 +43,13 @@ class WalkParams(MotionParams):
     verge: float = Field(0.6, ge=0.0, le=10.0)
     curb: float = Field(0.15, ge=0.0, le=2.0)
     sidewalk_width: float = Field(3.0, ge=1.0, le=20.0)
+
+    @model_validator(mode="after")
+    def _halves_fit(self) -> "WalkParams":
+        if (self.sidewalk_width - self.min_gap) / 2 < MIN_HALF:
+            raise ValueError(f"sidewalk_width {self.sidewalk_width:g} m leaves {(self.sidewalk_width - self.min_gap) / 2:.2f} m "
+                             f"per walking direction; expected at least {MIN_HALF} m (2 × {MIN_HALF} + min_gap)")
+        return self
 
 
 def sidewalk_band(lanes: float, lane_width: float, verge: float, curb: float, width: float) -> tuple[float, float]:
@@ -58,8 +67,8 @@ def _lateral(y0: np.ndarray, d: np.ndarray, half_y: np.ndarray, p: dict[str, np.
     lo = np.where(outer_half, mid + gap / 2, inner) + half_y
     hi = np.where(outer_half, outer, mid - gap / 2) - half_y
     if (lo > hi + 1e-9).any():
-        raise ValueError(f"a walker {2 * half_y.max():.2f} m wide does not fit half the sidewalk "
-                         f"({(outer - inner - gap) / 2:.2f} m): widen motion.params.sidewalk_width")
+        raise UserError("motion.params.sidewalk_width", f"a walker {2 * half_y.max():.2f} m wide does not fit half "
+                        f"the sidewalk ({(outer - inner - gap) / 2:.2f} m, one half per direction): widen it")
     return side * np.clip(np.abs(y0), lo, hi)
 
 
