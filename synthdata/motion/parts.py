@@ -18,7 +18,7 @@ import numpy as np
 from ..scene.types import Scene, Swing
 from .types import Trajectories
 
-__all__ = ["PartPoses", "part_poses", "travelled", "swing_transform"]
+__all__ = ["PartPoses", "part_poses", "travelled", "swing_transform", "part_motion", "carrier_poses"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,17 @@ def swing_transform(swing: Swing, distance: np.ndarray) -> np.ndarray:
     return out
 
 
+def part_motion(swings: list[Swing | None], distance: np.ndarray) -> np.ndarray:
+    """(T',J,4,4) how each of one object's J parts moves from rest at each travelled ``distance`` (T',):
+    its own swing, then its parent's motion (parents come first); identity for rigid parts."""
+    out = np.broadcast_to(np.eye(4), (len(distance), len(swings), 4, 4)).copy()
+    for j, s in enumerate(swings):
+        if s is not None:
+            own = swing_transform(s, distance)
+            out[:, j] = own if s.parent < 0 else out[:, s.parent] @ own
+    return out
+
+
 def part_poses(scene: Scene, traj: Trajectories) -> PartPoses:
     """The clip's part offsets (see :class:`PartPoses`)."""
     objs = scene.objects
@@ -85,9 +96,10 @@ def part_poses(scene: Scene, traj: Trajectories) -> PartPoses:
     if any(s is not None for s in swings):
         dist = travelled(traj.object_poses_padded)
         offset = np.broadcast_to(rest_a, (dist.shape[0],) + rest_a.shape).copy()
-        for p, s in enumerate(swings):
-            if s is not None:
-                offset[:, p] = swing_transform(s, dist[:, owner[p]]) @ rest_a[p]
+        for i in range(len(objs)):
+            own = slice(first[i], first[i] + int((np.array(owner) == i).sum()))
+            if any(s is not None for s in swings[own]):
+                offset[:, own] = part_motion(swings[own], dist[:, i]) @ rest_a[own]
     return PartPoses(np.array(owner, dtype=np.int64), np.array(index, dtype=np.int64), rest_a, offset, first)
 
 

@@ -212,13 +212,16 @@ class SwingSpec(_Spec):
     """A part that swings periodically (limbs): it turns by ``amplitude_deg``·sin(2π(d / ``stride`` +
     ``phase``)) about ``axis`` (object frame) through ``pivot`` (object frame, half-size units), where d is
     the distance the object has travelled on the ground (metres), so the gait matches the speed and a
-    standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose."""
+    standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose. ``parent``:
+    an earlier part whose swing this one rides after its own (a shin turns about the knee, then moves
+    with its thigh); its ``pivot`` is given at the rest pose."""
 
     axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
     amplitude_deg: float = Field(25.0, ge=0.0, le=90.0)
     phase: float = Field(0.0, ge=0.0, le=1.0)
     pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stride: float = Field(1.4, gt=0.0, le=100.0)  # metres per cycle
+    parent: int | None = Field(None, ge=0, le=31)
 
     @field_validator("axis")
     @classmethod
@@ -265,6 +268,13 @@ class ObjectGroupSpec(_Spec):
         if isinstance(v, Poisson) and v.max is None:  # clip the unbounded tail at the per-group limit
             v = v.model_copy(update={"max": LIMITS["max_objects"]})
         return _check_range(v, 0, LIMITS["max_objects"], "count")
+
+    @model_validator(mode="after")
+    def _swing_parents(self) -> "ObjectGroupSpec":
+        for j, part in enumerate(self.parts):
+            if part.swing is not None and part.swing.parent is not None and not part.swing.parent < j:
+                raise ValueError(f"parts.{j}.swing.parent: expected an earlier part (index < {j}), got {part.swing.parent}")
+        return self
 
     @model_validator(mode="after")
     def _keypoint_parts(self) -> "ObjectGroupSpec":

@@ -167,7 +167,8 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     sw = spec.swing  # constants only: draws nothing, so parts without a swing sample as before
     swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
                                           pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
-                                          phase=float(sw.phase), stride=float(sw.stride))
+                                          phase=float(sw.phase), stride=float(sw.stride),
+                                          parent=-1 if sw.parent is None else int(sw.parent))
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
                 material=_materials([mat]), swing=swing)
 

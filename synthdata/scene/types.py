@@ -31,13 +31,15 @@ class Materials:
 @dataclass(frozen=True)
 class Swing:
     """A part's periodic swing (recipe ``parts[j].swing``), resolved: unit ``axis`` (3,) and ``pivot`` (3,)
-    metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians."""
+    metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians;
+    ``parent`` the index of the part whose swing it rides after its own, -1 none."""
 
     axis: np.ndarray
     pivot: np.ndarray
     amplitude: float
     phase: float
     stride: float
+    parent: int = -1
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 import synthdata
 from synthdata.errors import RecipeError
 from synthdata.motion import rollout
-from synthdata.motion.parts import part_poses, swing_transform
+from synthdata.motion.parts import part_motion, part_poses
 from synthdata.motion.plausibility import violations
 from synthdata.recipe.loading import parse_spec
 from synthdata.run.check import check_recipe
@@ -66,8 +66,10 @@ def test_parts_stay_inside_the_object_box_at_every_phase(group):
         half = scene.objects.half_size[0]
         corners = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], float)
         dist = np.linspace(0, 12, 400)
-        for part in scene.objects.parts[0]:
-            pose = part.offset if part.swing is None else swing_transform(part.swing, dist) @ part.offset
+        parts = scene.objects.parts[0]
+        motion = part_motion([p.swing for p in parts], dist)  # (400, J, 4, 4), parents included
+        for j, part in enumerate(parts):
+            pose = motion[:, j] @ part.offset
             pts = (pose[..., :3, :3] @ (corners * part.half_size).T).swapaxes(-1, -2) + pose[..., None, :3, 3]
             worst = max(worst, float((np.abs(pts) - half).max()))
     assert worst <= 1e-9, worst
@@ -128,17 +130,16 @@ def test_keypoints_ride_the_animated_limbs():
     for k, name in enumerate(sk.names):
         part = sk.parts[k]
         p = np.asarray(sk.points[k]) * half
-        sw = body.parts[part].swing
         out = []
         for t in range(6):
-            if sw is not None:
+            q, j = p, part
+            while j is not None and body.parts[j].swing is not None:  # own swing, then each parent's
+                sw = body.parts[j].swing
                 theta = np.radians(sw.amplitude_deg) * np.sin(2 * np.pi * (walked[t] / sw.stride + sw.phase))
                 c_, s_ = np.cos(theta), np.sin(theta)
                 Ry = np.array([[c_, 0, s_], [0, 1, 0], [-s_, 0, c_]])
                 piv = np.asarray(sw.pivot) * half
-                q = piv + Ry @ (p - piv)
-            else:
-                q = p
+                q, j = piv + Ry @ (q - piv), sw.parent
             w = traj.object_poses[t, 0] @ np.append(q, 1)
             cam = np.linalg.inv(traj.camera_poses[t]) @ w
             uv = (traj.K @ cam[:3])[:2] / cam[2]
@@ -291,3 +292,21 @@ def test_cars_overtake_a_cyclist_who_keeps_the_kerb_lane():
 def test_a_sidewalk_too_narrow_for_walkers_names_the_field():
     with pytest.raises(RecipeError, match="objects.0.motion.params"):
         synthdata.load_recipe("pedestrians", ["objects.0.motion.params.sidewalk_width=1.2"])
+
+
+def test_a_swing_parent_must_come_earlier():
+    with pytest.raises(RecipeError, match=r"parts.8.swing.parent: expected an earlier part \(index < 8\), got 9"):
+        synthdata.load_recipe("pedestrians", ["objects.0.parts.8.swing.parent=9"])
+
+
+def test_a_shin_rides_its_thigh():
+    """The knee (a point on the shin's pivot) moves exactly with the thigh; the ankle adds the shin's own swing."""
+    spec = _walker_spec()
+    scene, traj = _layout(spec, 0)
+    pp = part_poses(scene, traj)
+    m = pp.motion(traj.num_frames + 2)
+    thigh, shin = 7, 8
+    knee = np.append(scene.objects.parts[0][shin].swing.pivot, 1)
+    np.testing.assert_allclose(m[:, shin] @ knee, m[:, thigh] @ knee, atol=1e-12)
+    ankle = np.append(np.array([-0.094, 0.33, -0.898]) * scene.objects.half_size[0], 1)
+    assert np.abs((m[:, shin] @ ankle) - (m[:, thigh] @ ankle)).max() > 0.005
