@@ -5,8 +5,9 @@ Prints one JSON line.
 
 Plausibility: object pairs whose oriented boxes interpenetrate at any frame, and clips where the
 camera is inside (or within ``--margin`` m of) an object — both must be 0. Diversity: per-clip
-statistics (objects per class, dropped placements, sun elevation, camera height / fov / speed, lane
-changes) as mean, min and max.
+statistics (objects per class, dropped placements, sun elevation, ambient light, fog, camera height /
+pitch / fov / speed, lane changes, and for road recipes lanes per direction, bend radius, grade at
+60 m, crossings and their light) as mean, min and max.
 """
 
 from __future__ import annotations
@@ -60,13 +61,29 @@ def main() -> None:
             stats.setdefault(f"objects.{cls}", []).append(prm["counts"].get(cls, 0))
         stats.setdefault("dropped", []).append(sum(prm.get("dropped", {}).values()))
         stats.setdefault("sun_elevation_deg", []).append(prm.get("sun", {}).get("elevation_deg", float("nan")))
+        env = scene.environment
+        stats.setdefault("ambient", []).append(env.ambient)
+        stats.setdefault("fog_density", []).append(env.fog_density)
         cam = traj.camera_poses[:, :3, 3]
-        stats.setdefault("camera_height_m", []).append(float(cam[0, 2]))
+        stats.setdefault("camera_height_m", []).append(float(cam[0, 2] - env.shape.height(cam[0, 0])))
+        stats.setdefault("camera_pitch_deg", []).append(float(np.degrees(np.arcsin(-traj.camera_poses[0, 2, 2]))))
         stats.setdefault("camera_fov_deg", []).append(scene.camera.fov_deg)
         stats.setdefault("camera_speed_mps", []).append(float(np.linalg.norm(cam[-1] - cam[0]) / max(
             traj.timestamps[-1], 1e-9)))
-        y = traj.object_poses[..., 1, 3]
+        _, y = env.shape.to_ground(traj.object_poses[..., 0, 3], traj.object_poses[..., 1, 3])
         stats.setdefault("lane_changes", []).append(int((np.abs(y[-1] - y[0]) > 1.75).sum()) if n else 0)
+        if env.road is not None:
+            road = prm["road"]
+            stats.setdefault("road.lanes_per_direction", []).append(road["lanes"])
+            stats.setdefault("road.lane_width_m", []).append(road["lane_width"])
+            stats.setdefault("road.bend_radius_m_signed_inverse", []).append(road["curvature"])
+            stats.setdefault("road.abs_bend_radius_m", []).append(min(1.0 / max(abs(road["curvature"]), 1e-9), 1e5))
+            stats.setdefault("road.grade_at_60m_pct", []).append(100 * float(env.shape.slope(60.0)))
+            stats.setdefault("road.sidewalk_m", []).append(road["sidewalk"])
+            stats.setdefault("road.crossing", []).append(float("intersection" in road))
+            if "intersection" in road:
+                stats.setdefault("road.crossing_main_red", []).append(float(road["intersection"]["light"] == "red"))
+            stats.setdefault("camera_lane", []).append(prm["camera"].get("lane", 0))
     print(json.dumps({
         "benchmark": "plausibility", "recipe": spec.name, "overrides": a.overrides, "clips": a.clips,
         "frames": spec.clip.frames, "camera_margin_m": a.margin,

@@ -37,6 +37,9 @@ class MotionContext:
     camera_pose0: np.ndarray | None = None  # (4,4)
     camera_motion: tuple[str, dict[str, Any]] | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    #: the road (lanes, crossing, lights) when the scene has one; motions work in road coordinates
+    #: and :func:`~synthdata.motion.rollout.rollout` bends the result onto the ground's shape
+    road: Any = None
 
 
 #: fn(pose0 (n,4,4), half_size (n,3), params {name: (n,) array}, ctx) -> (T', n, 4, 4)

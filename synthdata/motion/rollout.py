@@ -13,9 +13,11 @@ __all__ = ["rollout"]
 
 def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator) -> Trajectories:
     """Evaluate every motion at T+2 padded times (see :class:`Trajectories`). Objects sharing a motion
-    are evaluated in one vectorised call, in order of first appearance (fixed rng consumption)."""
+    are evaluated in one vectorised call, in order of first appearance (fixed rng consumption). Poses
+    are laid out in road coordinates and warped onto the ground's shape at the end (scene/ground.py;
+    the identity off-road)."""
     ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius,
-                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion)
+                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road)
     objs = scene.objects
     n = len(objs)
     poses = np.empty((num_frames + 2, n, 4, 4))
@@ -30,4 +32,6 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     cam_name, cam_params = scene.camera.motion
     cam_motion = CAMERA_MOTIONS.get(cam_name, "camera.motion.name")
     cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
-    return Trajectories(object_poses_padded=poses, camera_poses_padded=cam_poses, K=scene.camera.K, fps=fps)
+    shape = scene.environment.shape  # motions work in road coordinates: bend and grade them onto the ground
+    return Trajectories(object_poses_padded=shape.warp(poses), camera_poses_padded=shape.warp(cam_poses),
+                        K=scene.camera.K, fps=fps)

@@ -20,7 +20,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "CameraSpec", "SunSpec", "HeadlightSpec", "MaterialSpec",
-    "EnvironmentSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
 
@@ -82,12 +82,22 @@ class MotionSpec(_Spec):
 
 
 class CameraSpec(_Spec):
-    """Pinhole camera: horizontal field of view, initial pose (position + look-at), motion."""
+    """Pinhole camera: horizontal field of view, initial pose (position + look-at), motion. On a road
+    (``environment.road``) ``lane`` puts the camera in a lane whatever the clip's lane count: a
+    fraction in [-1, 1], -1…0 the lanes driving +x (right-hand traffic), 0…1 the oncoming ones
+    (``{uniform: [-1, 0]}`` is any lane of the ego's direction); it replaces ``position``'s y and
+    shifts ``look_at`` by the same amount."""
 
     fov_deg: Num = 60.0
     position: Vec3 = (0.0, -8.0, 4.0)
     look_at: Vec3 = (0.0, 0.0, 0.5)
     motion: MotionSpec = MotionSpec(name="static")
+    lane: Num | None = None
+
+    @field_validator("lane")
+    @classmethod
+    def _lane(cls, v: Any) -> Any:
+        return v if v is None else _check_range(v, -1.0, 1.0, "lane")
 
     @field_validator("fov_deg")
     @classmethod
@@ -121,6 +131,7 @@ class MaterialSpec(_Spec):
     specular: Num = 0.2
     shininess: Num = 32.0
     emissive: Num = 0.0
+    tint: Num = 0.0  # per-object colour variation: each channel × (1 + tint·u), u ~ U(-1, 1), and shade × (1 + tint·u)
 
     @field_validator("emissive")
     @classmethod
@@ -133,8 +144,98 @@ class MaterialSpec(_Spec):
         return _check_range(v, 1e-3, 1e3, "scale")
 
 
+def _check_names(value: Any, allowed: tuple[str, ...], what: str) -> Any:
+    """Refuse a name (or a choice of names) outside ``allowed``."""
+    names = list(value.choice) if hasattr(value, "choice") else [value]
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {bad[0]!r}")
+    return value
+
+
+class IntersectionSpec(_Spec):
+    """A crossing road (per clip with ``probability``) at ``at`` metres along the main road, ``lanes``
+    per direction; ``light`` is the main road's signal (``{choice: [green, red]}``), the crossing road
+    shows the other. Traffic stops at the red stop line; nothing is placed in the red road's
+    intersection zone."""
+
+    probability: Num = 1.0
+    at: Num = 30.0
+    lanes: Num = 1
+    light: Name = "green"
+
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, v: Any) -> Any:
+        return _check_range(v, 1, 4, "lanes")
+
+    @field_validator("probability")
+    @classmethod
+    def _p(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1.0, "probability")
+
+    @field_validator("light")
+    @classmethod
+    def _light(cls, v: Any) -> Any:
+        return _check_names(v, ("green", "red"), "light")
+
+
+class RoadSpec(_Spec):
+    """A road along world x laid out in road coordinates (synthdata.scene.ground): ``lanes`` per
+    direction (1–4) of ``lane_width``, a ``parking`` strip and a ``sidewalk`` (metres, 0 for none) on
+    each side, ``centre_line`` (double | solid | dashed) and ``lane_line`` (dashed | solid) styles, a
+    bend of ``curvature`` (1/m, > 0 left) and a vertical curve (``vertical_curvature``, 1/m: > 0 sag,
+    < 0 crest), and an optional ``intersection``. Every draw is per clip."""
+
+    lanes: Num = 2
+    lane_width: Num = 3.5
+    sidewalk: Num = 0.0
+    parking: Num = 0.0
+    centre_line: Name = "double"
+    lane_line: Name = "dashed"
+    curvature: Num = 0.0
+    vertical_curvature: Num = 0.0
+    intersection: IntersectionSpec | None = None
+
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, v: Any) -> Any:
+        return _check_range(v, 1, 4, "lanes")
+
+    @field_validator("lane_width")
+    @classmethod
+    def _width(cls, v: Any) -> Any:
+        return _check_range(v, 2.0, 6.0, "lane_width")
+
+    @field_validator("centre_line")
+    @classmethod
+    def _centre(cls, v: Any) -> Any:
+        return _check_names(v, ("double", "solid", "dashed"), "centre_line")
+
+    @field_validator("lane_line")
+    @classmethod
+    def _lane_line(cls, v: Any) -> Any:
+        return _check_names(v, ("dashed", "solid"), "lane_line")
+
+    @field_validator("sidewalk", "parking")
+    @classmethod
+    def _strip(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 20.0, "sidewalk/parking width")
+
+    @field_validator("curvature")
+    @classmethod
+    def _curv(cls, v: Any) -> Any:
+        return _check_range(v, -1 / 80, 1 / 80, "curvature (1/m; a radius of at least 80 m)")
+
+    @field_validator("vertical_curvature")
+    @classmethod
+    def _vcurv(cls, v: Any) -> Any:
+        return _check_range(v, -0.002, 0.002, "vertical_curvature (1/m)")
+
+
 class EnvironmentSpec(_Spec):
-    """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``."""
+    """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``;
+    on the ground, an optional ``road`` (:class:`RoadSpec`)."""
 
     kind: Literal["ground", "tube", "void"] = "ground"
     ground: MaterialSpec = MaterialSpec(texture="checker", color=(0.6, 0.6, 0.6), color2=(0.35, 0.35, 0.35))
@@ -145,6 +246,7 @@ class EnvironmentSpec(_Spec):
     headlight: HeadlightSpec = HeadlightSpec()
     ambient: Num = 0.3
     fog_density: Num = 0.0
+    road: RoadSpec | None = None
 
     @field_validator("tube_radius")
     @classmethod
@@ -156,7 +258,17 @@ class PlacementSpec(_Spec):
     """Where a group's objects start.
 
     ``ground``: (x, y) on the floor, resting on it; ``free``: (x, y, z); ``wall``: inside a tube, at
-    ``x`` along the axis and ``angle_deg`` around it, half sunk into the wall.
+    ``x`` along the axis and ``angle_deg`` around it, half sunk into the wall. On a road
+    (``environment.road``): ``lane``: at ``x`` in the lane picked by ``lane`` (a fraction in [-1, 1]
+    as :class:`CameraSpec`'s, whatever the clip's lane count), facing its direction (``road: cross``:
+    the crossing road's lanes, ``x`` along it from the crossing); ``roadside``: ``y`` is a signed
+    distance (negative on the right, y < 0) beyond the asphalt's edge, so 0.5 stands on the sidewalk by
+    the kerb whatever the lane count (``road: verge``: beyond the edge line, e.g. in a parking strip;
+    ``road: outside``: beyond the sidewalk, for buildings); roadside objects on the left are turned
+    half round, so their +y faces the road on both sides; ``spacing`` puts a group's objects one after another along x
+    (guard rails, kerbside lamps) from the first one's draw; ``signal``: traffic lights, object i of
+    the group at the crossing's approach i (main +x, main −x, crossing +y, crossing −y), showing that
+    road's light (parts with ``signal`` glow in their state); without a crossing they are not placed.
 
     Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
     metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
@@ -165,13 +277,29 @@ class PlacementSpec(_Spec):
     following distance at the start and the ego vehicle's body clear.
     """
 
-    mode: Literal["ground", "free", "wall"] = "ground"
+    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal"] = "ground"
     x: Num = 0.0
     y: Num = 0.0
     z: Num = 0.0
     yaw_deg: Num = 0.0
     angle_deg: Num = 0.0
     gap: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    lane: Num | None = None
+    road: Literal["main", "cross", "verge", "outside"] | None = None
+    spacing: float | None = Field(None, gt=0.0, le=1000.0)
+
+    @field_validator("lane")
+    @classmethod
+    def _lane(cls, v: Any) -> Any:
+        return v if v is None else _check_range(v, -1.0, 1.0, "lane")
+
+    @model_validator(mode="after")
+    def _road_for_mode(self) -> "PlacementSpec":
+        allowed = {"lane": ("main", "cross"), "roadside": ("main", "verge", "outside")}.get(self.mode, ())
+        if self.road is not None and self.road not in allowed:
+            raise ValueError(f"road: {self.road!r} does not apply to mode {self.mode!r}"
+                             + (f" (expected one of {', '.join(allowed)})" if allowed else ""))
+        return self
 
     @field_validator("gap", mode="before")
     @classmethod
@@ -245,6 +373,7 @@ class PartSpec(_Spec):
     rotation_deg: Vec3 = (0.0, 0.0, 0.0)
     material: MaterialSpec | None = None
     swing: SwingSpec | None = None
+    signal: Literal["red", "amber", "green"] | None = None  # a signal lamp: lit only in its state
 
 
 class ObjectGroupSpec(_Spec):
@@ -359,7 +488,7 @@ class OutputSpec(_Spec):
 
 
 #: fields added after the layout hash existed, with the value that means "not used"
-_LATER_FIELDS = {"parts": [], "emissive": 0.0, "swing": None}
+_LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None, "swing": None}
 
 
 def _drop_unused(node: Any) -> None:
@@ -390,6 +519,21 @@ class RecipeSpec(_Spec):
     annotations: AnnotationSpec = AnnotationSpec()
     backend: BackendSpec = BackendSpec()
     output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="after")
+    def _road_needs_road(self) -> "RecipeSpec":
+        env = self.environment
+        if env.road is not None:
+            if env.kind != "ground" or env.ground.texture != "road":
+                raise ValueError("environment.road: needs environment.kind 'ground' with ground.texture 'road' "
+                                 f"(got kind {env.kind!r}, texture {env.ground.texture!r})")
+            return self
+        if self.camera.lane is not None:
+            raise ValueError("camera.lane: needs environment.road (a lane is a place on a road)")
+        for i, g in enumerate(self.objects):
+            if g.placement.mode in ("lane", "roadside", "signal"):
+                raise ValueError(f"objects[{i}].placement.mode: '{g.placement.mode}' needs environment.road")
+        return self
 
     @property
     def class_names(self) -> list[str]:

@@ -93,7 +93,7 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
             _check_name(problems, f"{base}.parts.{j}.primitive", part.primitive, PRIMITIVES)
             if part.material is not None:
                 _check_name(problems, f"{base}.parts.{j}.material.texture", part.material.texture, TEXTURES)
-        count, room = support(group.count), ground_capacity(group)
+        count, room = support(group.count), ground_capacity(group, spec.environment.road)
         if count is not None and room is not None and count[0] > room:  # every clip: more than fit
             problems.append((f"{base}.count", f"at least {count[0]:g} objects cannot fit: their placement holds at most "
                              f"{room} (rows × length of the x range / (length + 2 × gap)); widen placement.x or "

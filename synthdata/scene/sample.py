@@ -6,13 +6,15 @@ scene depends only on (spec, seed).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
 from ..recipe.distributions import draw
-from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec
+from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec, RoadSpec
+from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -31,7 +33,7 @@ def _vec3(value: Any, rng: np.random.Generator) -> np.ndarray:
 def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
     return {
         "texture": str(draw(spec.texture, rng)),
-        "color": np.clip(_vec3(spec.color, rng), 0, 1),
+        "color": np.clip(_tinted(_vec3(spec.color, rng), float(draw(spec.tint, rng)), rng), 0, 1),
         "color2": np.clip(_vec3(spec.color2, rng), 0, 1),
         "scale": float(draw(spec.scale, rng)),
         "specular": float(np.clip(draw(spec.specular, rng), 0, 4)),
@@ -39,6 +41,15 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
         "noise_seed": int(rng.integers(0, 2**31 - 1)),
         "emissive": max(0.0, float(draw(spec.emissive, rng))),  # a constant draws nothing: old clips unchanged
     }
+
+
+def _tinted(color: np.ndarray, tint: float, rng: np.random.Generator) -> np.ndarray:
+    """A palette colour varied continuously: per channel and in overall shade (no draws at tint 0, so
+    recipes without it keep their clips)."""
+    if tint <= 0:
+        return color
+    u = rng.uniform(-1.0, 1.0, 4)
+    return color * (1 + tint * u[:3]) * (1 + tint * u[3])
 
 
 def _materials(items: list[dict[str, Any]]) -> Materials:
@@ -54,19 +65,110 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
     )
 
 
-def _placement(group: ObjectGroupSpec, half: np.ndarray, tube_radius: float, rng: np.random.Generator) -> np.ndarray:
+class _Skip(Exception):
+    """This clip has no place for the object (a signal without a crossing): not placed, not dropped."""
+
+
+def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: np.random.Generator,
+               index: int = 0, previous: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
+    """A start pose (None: this draw is not allowed here, draw again) and the state the object shows.
+    ``index`` is the object's position in its group, ``previous`` the group's previous pose."""
     p = group.placement
     x, y, z = (float(draw(v, rng)) for v in (p.x, p.y, p.z))
     yaw = np.radians(float(draw(p.yaw_deg, rng)))
     angle = np.radians(float(draw(p.angle_deg, rng)))
+    if p.mode in _ROAD_MODES:
+        lane = float(draw(p.lane, rng)) if p.lane is not None else float(rng.uniform(-1.0, 1.0))
+        if p.spacing is not None and previous is not None:
+            x = float(previous[0, 3]) + p.spacing
+        return _ROAD_MODES[p.mode](env.road, p.road or "main", x, y, lane, yaw, half, index)
     if p.mode == "ground":
-        return pose(rot_z(yaw), [x, y, half[2]])
+        return pose(rot_z(yaw), [x, y, half[2]]), ""
     if p.mode == "free":
-        return pose(rot_z(yaw), [x, y, z])
+        return pose(rot_z(yaw), [x, y, z]), ""
+    tube_radius = env.tube_radius
     # wall: object z axis points at the tube axis; centre on the wall so half of it bulges inwards
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
     rot = rot_x(angle + np.pi / 2) @ rot_z(yaw)  # rot_x(angle + pi/2) maps +z onto -radial (inwards)
-    return pose(rot, [x, *(radial[1:] * tube_radius)])
+    return pose(rot, [x, *(radial[1:] * tube_radius)]), ""
+
+
+# -- placements on a road (road coordinates; see scene/ground.py) ---------------------------------------------
+def _in_red_zone(road: RoadLayout, which: str, along: float, direction: float, half_len: float) -> bool:
+    """Whether an agent centred ``along`` its road (m from the crossing; the main road's s or the
+    crossing road's d) overlaps the stretch between the stop lines of a road whose light is red."""
+    if road.light_of(which) != "red":
+        return False
+    sigma = direction * along
+    stop = road.stop_distance(which)
+    return sigma + half_len > -stop and sigma - half_len < stop
+
+
+def _lane_pose(road: RoadLayout, which: str, x: float, y: float, u: float, yaw: float, half: np.ndarray,
+               index: int) -> tuple[np.ndarray | None, str]:
+    k = road.lane_of_fraction(u, which)
+    direction = 1.0 if k > 0 else -1.0
+    if which == "main":
+        at = road.intersection.at if road.intersection is not None else 0.0
+        if _in_red_zone(road, "main", x - at, direction, half[0]):
+            return None, ""
+        return pose(rot_z(yaw + (0.0 if k > 0 else np.pi)), [x, road.lane_centre(k), half[2]]), ""
+    if road.intersection is None:
+        raise _Skip
+    cross = road.intersection
+    if _in_red_zone(road, "cross", x, direction, half[0]):
+        return None, ""
+    s = cross.at + direction * (abs(k) - 0.5) * road.lane_width  # lanes driving +y lie at s > at
+    return pose(rot_z(yaw + direction * np.pi / 2), [s, x, half[2]]), ""
+
+
+def _roadside_pose(road: RoadLayout, which: str, x: float, y: float, u: float, yaw: float, half: np.ndarray,
+                   index: int) -> tuple[np.ndarray | None, str]:
+    side = 1.0 if y > 0 else -1.0
+    base = {"main": road.asphalt_half, "verge": road.half, "outside": road.sidewalk_outer}[which]
+    d = side * (base + abs(y))
+    if road.intersection is not None:  # nothing stands on the crossing road or its sidewalks
+        clear = road.cross_half() + VERGE + (KERB + road.sidewalk if road.sidewalk > 0 else 0.0) + max(half[0], half[1])
+        if abs(x - road.intersection.at) < clear:
+            return None, ""
+    return pose(rot_z(yaw + (np.pi if side > 0 else 0.0)), [x, d, half[2]]), ""
+
+
+def _signal_pose(road: RoadLayout, which: str, x: float, y: float, u: float, yaw: float, half: np.ndarray,
+                 index: int) -> tuple[np.ndarray | None, str]:
+    """Traffic lights: object i of the group at approach i (main +x, main −x, crossing +y, crossing −y),
+    on the approach's right-hand corner before the crossing, facing the approaching traffic; each
+    shows its road's light."""
+    if road.intersection is None or index >= 4:
+        raise _Skip
+    at, corner = road.intersection.at, KERB + 0.5 + max(half[0], half[1])
+    main_clear, cross_clear = road.cross_half() + VERGE + corner, road.half + VERGE + corner
+    side_main, side_cross = road.asphalt_half + corner, road.cross_half() + VERGE + corner
+    spots = [(at - main_clear, -side_main, np.pi, "main"), (at + main_clear, side_main, 0.0, "main"),
+             (at + side_cross, -cross_clear, -np.pi / 2, "cross"), (at - side_cross, cross_clear, np.pi / 2, "cross")]
+    s, d, heading, road_of = spots[index]
+    return pose(rot_z(yaw + heading), [s, d, half[2]]), road.light_of(road_of) or ""
+
+
+_ROAD_MODES = {"lane": _lane_pose, "roadside": _roadside_pose, "signal": _signal_pose}
+
+
+def sample_road(spec: RoadSpec, rng: np.random.Generator) -> tuple[RoadLayout, GroundShape]:
+    """One clip's road: lanes, strips, markings, bend, grade and crossing (draws in field order)."""
+    lanes = int(np.clip(round(float(draw(spec.lanes, rng))), 1, 4))
+    width = float(draw(spec.lane_width, rng))
+    sidewalk, parking = (max(0.0, float(draw(v, rng))) for v in (spec.sidewalk, spec.parking))
+    centre, lane_line = str(draw(spec.centre_line, rng)), str(draw(spec.lane_line, rng))
+    shape = GroundShape(float(draw(spec.curvature, rng)), float(draw(spec.vertical_curvature, rng)))
+    crossing = None
+    if spec.intersection is not None:
+        i = spec.intersection
+        here = float(rng.uniform()) < float(draw(i.probability, rng))
+        at, n, light = float(draw(i.at, rng)), int(np.clip(round(float(draw(i.lanes, rng))), 1, 4)), str(draw(i.light, rng))
+        crossing = Intersection(at, n, light) if here else None
+    layout = RoadLayout(lanes=lanes, lane_width=width, sidewalk=sidewalk, parking=parking, centre_line=centre,
+                        lane_line=lane_line, intersection=crossing)
+    return layout, shape
 
 
 def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
@@ -74,8 +176,11 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     generator seed. The order of draws is part of the format: it fixes every clip's scene."""
     params: dict[str, Any] = {}
     camera = _sample_camera(spec, rng, params)
+    lane = None if spec.camera.lane is None else float(draw(spec.camera.lane, rng))
     environment = _sample_environment(spec, rng, params)
-    objects = _sample_objects(spec, environment.tube_radius, camera.pose0[:3, 3], rng, params)
+    if lane is not None and environment.road is not None:
+        camera = _camera_in_lane(camera, lane, environment.road, params)
+    objects = _sample_objects(spec, environment, camera.pose0[:3, 3], rng, params)
     return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
                  generator_seed=_generator_seed(rng), skeletons=class_skeletons(spec))
 
@@ -128,18 +233,43 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    if env.road is not None:
+        road, shape = sample_road(env.road, rng)
+        environment = replace(environment, road=road, shape=shape)
+        params["road"] = {**road.as_params(), "curvature": shape.curvature,
+                          "vertical_curvature": shape.vertical_curvature}
     return environment
 
 
-def ground_capacity(group: ObjectGroupSpec) -> int | None:
+def _camera_in_lane(camera: CameraRig, u: float, road: RoadLayout, params: dict[str, Any]) -> CameraRig:
+    """The camera moved across to the centre of the lane picked by ``u`` (its view unchanged)."""
+    k = road.lane_of_fraction(u)
+    shift = road.lane_centre(k) - camera.pose0[1, 3]
+    pose0, target = camera.pose0.copy(), camera.target.copy()
+    pose0[1, 3] += shift
+    target[1] += shift
+    params["camera"]["position"] = pose0[:3, 3].tolist()
+    params["camera"]["look_at"] = target.tolist()
+    params["camera"]["lane"] = k
+    return replace(camera, pose0=pose0, target=target)
+
+
+def ground_capacity(group: ObjectGroupSpec, road: RoadSpec | None = None) -> int | None:
     """An upper bound on how many of a group's objects fit side by side on the ground (None: not a
-    ground placement, or unbounded): rows (lanes of a ``choice`` of y, or the y range) × objects per
-    row at their smallest length plus both gaps. A count above it can never be placed."""
+    ground or lane placement, or unbounded): rows (lanes of a ``choice`` of y, the y range, or the
+    road's most lanes on the sides the ``lane`` fraction reaches) × objects per row at their smallest
+    length plus both gaps. A count above it can never be placed."""
     from ..recipe.distributions import Choice, support
 
     p = group.placement
     xs = support(p.x)
     sizes = [support(v) for v in group.size] if isinstance(group.size, tuple) else None
+    if p.mode == "lane" and road is not None and p.road != "cross" and xs is not None and sizes and all(sizes):
+        most = int(support(road.lanes)[1]) if support(road.lanes) else 4
+        u = support(p.lane) if p.lane is not None else (-1.0, 1.0)
+        sides = 2 if u is None or (u[0] < 0 < u[1]) else 1
+        per_row = int((xs[1] - xs[0]) // max(sizes[0][0] + 2 * p.gap[0], 1e-9)) + 1
+        return sides * most * per_row
     if p.mode != "ground" or xs is None or not sizes or any(s is None for s in sizes):
         return None
     turned = support(p.yaw_deg) != (0.0, 0.0)
@@ -157,13 +287,17 @@ def ground_capacity(group: ObjectGroupSpec) -> int | None:
     return rows * per_row
 
 
-def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.random.Generator) -> Part:
-    """One part of a compound object: pose in the object frame, metric half-size, material."""
+def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.random.Generator,
+          state: str = "") -> Part:
+    """One part of a compound object: pose in the object frame, metric half-size, material. A signal
+    lamp glows (its material's ``emissive``) only when the object shows its state, else it is dark."""
     center = _vec3(spec.center, rng) * half
     size = np.maximum(np.abs(_vec3(spec.size, rng)), 1e-3) * half
     rx, ry, rz = np.radians(_vec3(spec.rotation_deg, rng))
     rot = rot_z(rz) @ _rot_y(ry) @ rot_x(rx)
     mat = material if spec.material is None else _material(spec.material, rng)
+    if spec.signal is not None and spec.signal != state:
+        mat = {**mat, "emissive": 0.0, "color": mat["color"] * 0.15}
     sw = spec.swing  # constants only: draws nothing, so parts without a swing sample as before
     swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
                                           pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
@@ -190,33 +324,45 @@ def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves:
     return not boxes_overlap(p[:3, 3], p[:3, :3], grown, P[:, :3, 3], P[:, :3, :3], other).any()
 
 
-def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: np.random.Generator,
+def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np.random.Generator,
                     params: dict[str, Any]) -> ObjectSet:
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
     see :class:`PlacementSpec`), material, motion."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
-    cls, prims, halves, poses, gaps, mats, motions, all_parts = [], [], [], [], [], [], [], []
+    cls, prims, halves, poses, gaps, mats, motions, all_parts, states = [], [], [], [], [], [], [], [], []
+    placed: list[np.ndarray] = []  # the poses in the world (bent onto the ground) that fits are checked in
+    eye = env.shape.warp(pose(np.eye(3), eye))[:3, 3]
     counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
     for group in spec.objects:
         n = max(0, int(draw(group.count, rng)))
-        for _ in range(n):
+        previous = None
+        for index in range(n):
             half = np.abs(_vec3(group.size, rng)) / 2
             half = np.maximum(half, 1e-3)
             prim = str(draw(group.primitive, rng))
             gap = np.asarray(group.placement.gap, dtype=np.float64)
+            state, skip = "", False
             for _ in range(PLACEMENT_TRIES):
-                p = _placement(group, half, tube_radius, rng)
-                if _fits(p, half, gap, poses, halves, gaps, eye):
+                try:
+                    p, state = _placement(group, half, env, rng, index, previous)
+                except _Skip:
+                    p, skip = None, True
+                    break
+                if p is not None and _fits(env.shape.warp(p), half, gap, placed, halves, gaps, eye):
                     break
             else:
                 p = None
             mat = _material(group.material, rng)
             motion = (group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()})
-            parts = tuple(_part(spec_part, half, mat, rng) for spec_part in group.parts)
+            parts = tuple(_part(spec_part, half, mat, rng, state) for spec_part in group.parts)
             if p is None:
-                dropped[group.class_name] = dropped.get(group.class_name, 0) + 1
+                if not skip:
+                    dropped[group.class_name] = dropped.get(group.class_name, 0) + 1
                 continue
+            previous = p
+            placed.append(env.shape.warp(p))
+            states.append(state)
             counts[group.class_name] = counts.get(group.class_name, 0) + 1
             cls.append(class_ids[group.class_name])
             prims.append(prim)
@@ -238,6 +384,7 @@ def _sample_objects(spec: RecipeSpec, tube_radius: float, eye: np.ndarray, rng: 
         material=_materials(mats),
         motion=motions,
         parts=all_parts if any(all_parts) else [],
+        state=states if any(states) else [],
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .ground import GroundShape, RoadLayout
+
 __all__ = ["Materials", "Swing", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
 
@@ -65,6 +67,9 @@ class ObjectSet:
     material: Materials
     motion: list[tuple[str, dict[str, Any]]]  # (registry name, resolved params) per object
     parts: list[tuple[Part, ...]] = field(default_factory=list)  # per object; () for a single primitive
+    #: per object: the state it shows ("red"/"amber"/"green" for a traffic light), "" for none; [] when
+    #: no object has one
+    state: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.primitive)
@@ -99,6 +104,9 @@ class Environment:
     headlight_color: np.ndarray
     ambient: float
     fog_density: float
+    #: the ground's shape (a bent, graded road) and the road laid out on it; identity / None off-road
+    shape: GroundShape = field(default_factory=GroundShape)
+    road: RoadLayout | None = None
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,8 @@ class RaycastBackend(Backend):
         """Ray parameter of the static world. Shape: o (B,3), d (B,H,W,3) → (B,H,W)."""
         env = scene.environment
         o = o[:, None, None]
+        if env.kind == "ground" and not env.shape.flat:
+            return self._hit_curved_ground(env.shape.vertical_curvature, env.shape.extent, o, d)
         if env.kind == "ground":
             t = -o[..., 2] / torch.where(d[..., 2].abs() < 1e-12, torch.full_like(d[..., 2], -1e-12), d[..., 2])
             return torch.where((t > EPS) & (o[..., 2] > 0), t, INF)
@@ -331,6 +333,34 @@ class RaycastBackend(Backend):
             t = (-b + torch.sqrt(torch.clamp(disc, min=0))) / torch.clamp(a, min=1e-12)
             return torch.where((disc >= 0) & (t > EPS), t, INF)
         return torch.full(d.shape[:-1], INF, device=self.device)
+
+    @staticmethod
+    def _hit_curved_ground(a: float, X0: float, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """First hit of rays with the graded ground (scene/ground.py): z = ½·a·x² for |x| ≤ X0, its
+        tangent planes beyond. The parabola's roots come from ½a·dx²·t² + (a·ox·dx − dz)·t + ½a·ox² − oz
+        = 0 in the cancellation-free form; each candidate counts only on its own piece; the nearest wins."""
+        ox, oz, dx, dz = o[..., 0], o[..., 2], d[..., 0], d[..., 2]
+        A = 0.5 * a * dx**2
+        B = a * ox * dx - dz
+        C = (0.5 * a * ox**2 - oz).expand_as(B)
+        disc = B * B - 4 * A * C
+        sq = torch.sqrt(torch.clamp(disc, min=0))
+        q = -0.5 * (B + torch.where(B >= 0, sq, -sq))
+        roots = [C / torch.where(q == 0, torch.full_like(q, 1e-30), q),
+                 torch.where(A != 0, q / torch.where(A == 0, torch.full_like(A, 1e-30), A), torch.full_like(A, INF))]
+        best = torch.full_like(B, INF)
+        for t in roots:
+            ok = (disc >= 0) & (t > EPS) & ((ox + t * dx).abs() <= X0)
+            best = torch.where(ok, torch.minimum(best, t), best)
+        for side in (1.0, -1.0):  # z = side·a·X0·x − ½·a·X0² beyond x = side·X0
+            g = side * a * X0
+            den = dz - g * dx
+            t = (g * ox - 0.5 * a * X0 * X0 - oz) / torch.where(den == 0, torch.full_like(den, 1e-30), den)
+            ok = (t > EPS) & (side * (ox + t * dx) > X0)
+            best = torch.where(ok, torch.minimum(best, t), best)
+        xc = torch.clamp(ox, -X0, X0)
+        above = oz > a * xc * (0.5 * xc + (ox - xc))
+        return torch.where(above, best, INF)
 
     def _trace(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int,
                labels: bool) -> dict[str, torch.Tensor]:
@@ -365,7 +395,7 @@ class RaycastBackend(Backend):
         p_local = _rT(p_world - c_h, R_h)
 
         normal = self._normals(scene, st, owner, p_local, p_world, R_h)
-        albedo = self._albedo(st, owner, p_local)
+        albedo = self._albedo(scene, st, owner, p_local)
         rgb_hit = self._shade(scene, st, ks, b, owner, p_world, normal, albedo, dh, t)
 
         dn = _normalize(d)
@@ -418,6 +448,9 @@ class RaycastBackend(Backend):
         is_env = owner == 0
         if scene.environment.kind == "tube":
             n_env = -torch.stack([torch.zeros_like(p_world[:, 0]), p_world[:, 1], p_world[:, 2]], -1)
+        elif not scene.environment.shape.flat:  # the graded ground's normal (−a·x, 0, 1)
+            slope = scene.environment.shape.slope(p_world[:, 0])
+            n_env = torch.stack([-slope, torch.zeros_like(slope), torch.ones_like(slope)], -1)
         else:
             n_env = torch.tensor([0.0, 0.0, 1.0], device=self.device).expand_as(p_world)
         n = torch.where(is_env[:, None], n_env, n)
@@ -429,13 +462,25 @@ class RaycastBackend(Backend):
             n[m] = _r(n_local, R_h[m])
         return _normalize(n)
 
-    def _albedo(self, st, owner, p_local) -> torch.Tensor:
+    def _albedo(self, scene, st, owner, p_local) -> torch.Tensor:
+        """Texture colours. A road scene's ground is painted in road coordinates (scene/ground.py)
+        from its layout, so the paint follows the bend and matches the road labels."""
         albedo = torch.zeros_like(p_local)
         tex = st.tex_of_owner[owner]
+        env = scene.environment
+        own_ground = env.road is not None or not env.shape.straight
         for k, name in enumerate(st.tex_names):
-            m = (tex == k).nonzero().squeeze(1)
+            m = ((tex == k) & (owner > 0) if own_ground else tex == k).nonzero().squeeze(1)
             w = owner[m]
             albedo[m] = TEXTURES.get(name)(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w])
+        if own_ground:
+            m = (owner == 0).nonzero().squeeze(1)
+            p = p_local[m].clone()
+            p[:, 0], p[:, 1] = env.shape.to_ground(p[:, 0], p[:, 1])
+            extra = {"layout": env.road} if env.road is not None else {}
+            w = owner[m]
+            albedo[m] = TEXTURES.get(env.ground.texture[0])(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w],
+                                                            **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:

@@ -11,6 +11,9 @@ its own sideways, so no two walkers ever interpenetrate and nobody leaves the ba
 the ground at the height they were placed and faces the way they walk; the gait (limb swings) follows
 the distance walked (:mod:`synthdata.motion.parts`), so a walker held up by others slows its stride.
 
+When the scene has a road with sidewalks (``environment.road``, ``ctx.road``), its band is used instead of
+these params, and walkers work in road coordinates like every motion (rollout bends them onto the road).
+
 Bodies (parts, swings and a COCO skeleton on the limbs) are recipe data: recipes/recipe/pedestrians.yaml.
 Shapes: n walkers; poses (T', n, 4, 4) as every object motion returns.
 """
@@ -58,9 +61,16 @@ def sidewalk_band(lanes: float, lane_width: float, verge: float, curb: float, wi
     return inner, inner + width
 
 
-def _lateral(y0: np.ndarray, d: np.ndarray, half_y: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
+def _band(p: dict[str, np.ndarray], road) -> tuple[float, float]:
+    """(inner, outer) |y| of the sidewalk: the scene's road's when it has sidewalks, else the params'."""
+    if road is not None and getattr(road, "sidewalk", 0) > 0:
+        return float(road.sidewalk_inner), float(road.sidewalk_outer)
+    return sidewalk_band(*(float(p[k][0]) for k in ("lanes", "lane_width", "verge", "curb", "sidewalk_width")))
+
+
+def _lateral(y0: np.ndarray, d: np.ndarray, half_y: np.ndarray, p: dict[str, np.ndarray], road=None) -> np.ndarray:
     """Each walker's y: its placed y, moved into its keep-right half of its side's band (body inside)."""
-    inner, outer = sidewalk_band(*(float(p[k][0]) for k in ("lanes", "lane_width", "verge", "curb", "sidewalk_width")))
+    inner, outer = _band(p, road)
     mid, gap = (inner + outer) / 2, float(p["min_gap"][0])
     side = np.where(y0 < 0, -1.0, 1.0)
     outer_half = (d * side) < 0  # +x on the y<0 side, −x on the y>0 side: the half away from the road
@@ -76,7 +86,7 @@ def walk(pose0, half, p, ctx: MotionContext):
     """The ``walk`` object motion (module docstring)."""
     times, n = ctx.times, pose0.shape[0]
     d = np.where(p["direction"] < 0, -1.0, 1.0)
-    y = _lateral(pose0[:, 1, 3], d, half[:, 1], p)
+    y = _lateral(pose0[:, 1, 3], d, half[:, 1], p, ctx.road)
     s = d * pose0[:, 0, 3]  # position along the own direction
     v0, gap = p["speed"].astype(np.float64), float(p["min_gap"][0])
     length = half[:, 0]

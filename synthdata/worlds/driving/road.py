@@ -23,33 +23,87 @@ import numpy as np
 import pyarrow as pa
 
 from ...annotate.kinds import LabelKind
+from ...scene.ground import CROSSWALK, VERGE, GroundShape, RoadLayout
 
 __all__ = ["LANES", "ROAD_CLASSES", "road_marks", "road_texture", "lane_lines", "ROAD_KIND", "LANE_KIND", "LANE_LINES_KIND"]
 
-LANES = 2
-ROAD_CLASSES = ("none", "drivable", "lane_line", "road_edge", "centre_line", "off_road")
+LANES = 2  # per direction, for the ``road`` texture without a recipe road (legacy layouts)
+ROAD_CLASSES = ("none", "drivable", "lane_line", "road_edge", "centre_line", "off_road", "sidewalk", "crosswalk",
+                "stop_line", "kerb")
 DASH_PERIOD, DASH_LENGTH = 9.0, 3.0  # m
 LINE_HALF_WIDTH, EDGE_HALF_WIDTH, CENTRE_OFFSET, CENTRE_HALF_WIDTH = 0.07, 0.08, 0.12, 0.06
-VERGE = 0.6  # m of asphalt beyond the edge line
+STOP_LINE = 0.4  # m deep
+ZEBRA = 1.0  # m period of the crossing's bars (half paint)
 
 
-def road_marks(x, y, lane_width):
-    """(class, lane id) of ground points (numpy arrays or torch tensors of one shape, metres)."""
-    ay = abs(y)
-    half = LANES * lane_width
+def _layout(layout: RoadLayout | float) -> RoadLayout:
+    """A recipe's road, or the legacy road of the bare ``road`` texture (``scale`` = lane width)."""
+    return layout if isinstance(layout, RoadLayout) else RoadLayout(lanes=LANES, lane_width=layout)  # type: ignore[arg-type]
+
+
+def road_marks(x, y, layout: RoadLayout | float):
+    """(class, lane id) of ground points at road coordinates (x = s along, y = d across; numpy arrays
+    or torch tensors of one shape, metres) of a road ``layout`` (a number: the legacy two-lane road of
+    that lane width)."""
+    road = _layout(layout)
+    cls, lane = _carriageway(x, y, road)
+    if road.intersection is None:
+        return cls, lane
+    return _with_crossing(x, y, road, cls, lane)
+
+
+def _carriageway(x, y, road: RoadLayout):
+    """Marks of a straight road without its crossing: lines, verge, parking strip, kerb, sidewalk."""
+    w, ay, half = road.lane_width, abs(y), road.half
     edge = abs(ay - half) < EDGE_HALF_WIDTH
-    dashed = False
-    for k in range(1, LANES):
-        dashed = dashed | ((abs(ay - k * lane_width) < LINE_HALF_WIDTH) & ((x % DASH_PERIOD) < DASH_LENGTH))
-    centre = abs(ay - CENTRE_OFFSET) < CENTRE_HALF_WIDTH
-    off = ay > half + VERGE
+    lines = False
+    for k in range(1, road.lanes):
+        near = abs(ay - k * w) < LINE_HALF_WIDTH
+        lines = lines | (near & ((x % DASH_PERIOD) < DASH_LENGTH) if road.lane_line == "dashed" else near)
+    if road.centre_line == "double":
+        centre = abs(ay - CENTRE_OFFSET) < CENTRE_HALF_WIDTH
+    else:
+        centre = ay < CENTRE_HALF_WIDTH
+        centre = centre & ((x % DASH_PERIOD) < DASH_LENGTH) if road.centre_line == "dashed" else centre
     cls = 1 + 0 * x  # drivable, same type and shape as x
-    cls = _where(edge | dashed, 3 * edge + 2 * (dashed & ~edge), cls)
+    cls = _where(edge | lines, 3 * edge + 2 * (lines & ~edge), cls)
     cls = _where(centre, 4, cls)
-    cls = _where(off, 5, cls)
-    k = (ay // lane_width) + 1  # lane index from the centre, 1-based
+    if road.sidewalk > 0:
+        cls = _where(ay >= road.asphalt_half, 9, cls)
+        cls = _where(ay >= road.sidewalk_inner, 6, cls)
+        cls = _where(ay >= road.sidewalk_outer, 5, cls)
+    else:
+        cls = _where(ay > road.asphalt_half, 5, cls)
+    k = (ay // w) + 1  # lane index from the centre, 1-based
     lane = _where(ay < half, _where(y < 0, k, -k), 0 * k)
     return cls, lane
+
+
+def _with_crossing(x, y, road: RoadLayout, cls, lane):
+    """The crossing road laid over the main road's marks: its own arms (a road along y), the shared
+    box (plain asphalt, lane 0), zebra crossings and the stop lines of both roads."""
+    cross = road.intersection
+    arm = RoadLayout(lanes=cross.lanes, lane_width=road.lane_width, sidewalk=road.sidewalk, parking=0.0,
+                     centre_line=road.centre_line, lane_line=road.lane_line)
+    u = x - cross.at  # along the main road from the crossing
+    au, ay = abs(u), abs(y)
+    c_cls, _ = _carriageway(y, cross.at - x, arm)  # the arm's own frame: along = y, across = at - x
+    on_arm = (au < arm.asphalt_half) & (ay >= road.asphalt_half)
+    cls = _where(on_arm, c_cls, cls)
+    lane = _where(on_arm | (au < arm.asphalt_half), 0 * lane, lane)
+    box = (au < arm.asphalt_half) & (ay < road.asphalt_half)
+    cls = _where(box, 1, cls)
+    # zebra crossings across every arm, then the stop lines before them
+    main_zebra = (au >= arm.asphalt_half) & (au < arm.asphalt_half + CROSSWALK) & (ay < road.asphalt_half)
+    arm_zebra = (ay >= road.asphalt_half) & (ay < road.asphalt_half + CROSSWALK) & (au < arm.asphalt_half)
+    cls = _where(main_zebra & ((y % ZEBRA) < ZEBRA / 2), 7, cls)
+    cls = _where(arm_zebra & ((x % ZEBRA) < ZEBRA / 2), 7, cls)
+    main_stop = road.stop_distance("main")
+    stop = (ay < road.half) & (abs(au - main_stop + STOP_LINE / 2) < STOP_LINE / 2) & ((u < 0) == (y < 0))
+    arm_stop = road.stop_distance("cross")
+    # crossing lanes driving +y lie at u > 0 and meet their stop line at y = -arm_stop
+    stop = stop | ((au < arm.half) & (abs(ay - arm_stop + STOP_LINE / 2) < STOP_LINE / 2) & ((u > 0) == (y < 0)))
+    return _where(stop, 8, cls), lane
 
 
 def _where(c, a, b):
@@ -60,34 +114,45 @@ def _where(c, a, b):
     return torch.where(c, torch.as_tensor(a, device=c.device).to(b.dtype) if not hasattr(a, "dtype") else a.to(b.dtype), b)
 
 
-def road_texture(p, color, color2, scale, seed):
+def road_texture(p, color, color2, scale, seed, layout: RoadLayout | None = None):
     """Texture ``road``: asphalt (``color``) with the marks of :func:`road_marks`; grass (``color2``)
-    beyond the verge. Lanes are ``scale`` metres wide."""
+    off the road, paving slabs on sidewalks. ``p`` is in road coordinates; without a recipe ``layout``
+    the road is the legacy two lanes each way, ``scale`` metres wide."""
     import torch
 
     from ...render.raycast.textures import fbm  # the renderer's noise, loaded with the renderer
 
-    cls, _ = road_marks(p[:, 0], p[:, 1], scale)
+    cls, _ = road_marks(p[:, 0], p[:, 1], layout if layout is not None else scale)
     grit = fbm(p * 6.0, seed, 2)
     asphalt = color * (0.85 + 0.3 * grit[:, None])
     grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
     white = torch.tensor([0.92, 0.92, 0.9], device=p.device, dtype=p.dtype)
     yellow = torch.tensor([0.95, 0.78, 0.15], device=p.device, dtype=p.dtype)
     out = torch.where((cls == 5)[:, None], grass, asphalt)
-    out = torch.where(((cls == 2) | (cls == 3))[:, None], white.expand_as(out), out)
-    return torch.where((cls == 4)[:, None], yellow.expand_as(out), out)
+    out = torch.where(((cls == 2) | (cls == 3) | (cls == 7) | (cls == 8))[:, None], white.expand_as(out), out)
+    out = torch.where((cls == 4)[:, None], yellow.expand_as(out), out)
+    if layout is not None and layout.sidewalk > 0:
+        slab = 0.55 + 0.05 * grit[:, None] + 0.04 * ((torch.floor(p[:, 0] / 0.6) + torch.floor(p[:, 1] / 0.6)) % 2)[:, None]
+        out = torch.where((cls == 6)[:, None], slab.expand_as(out), out)
+        out = torch.where((cls == 9)[:, None], torch.full_like(out, 0.7), out)
+    return out
 
 
 def _ground_labels(frames, scene, which: int) -> np.ndarray:
-    """(T,H,W) class (which=0) or lane id (which=1) of every ground pixel of a ``road`` scene."""
+    """(T,H,W) class (which=0) or lane id (which=1) of every ground pixel of a ``road`` scene: the
+    ground's world points mapped to road coordinates, as the renderer paints them."""
     inst = frames.instance.cpu().numpy()
     out = np.zeros(inst.shape, np.int16)
     env = scene.environment
     if env.kind != "ground" or env.ground.texture[0] != "road":
         return out.astype(np.uint8 if which == 0 else np.int8)
     ground = (inst == 0) & np.isfinite(frames.depth.cpu().numpy())
-    p = frames.surface.cpu().numpy()[ground]
-    out[ground] = road_marks(p[:, 0], p[:, 1], float(env.ground.scale[0]))[which]
+    import torch
+
+    p = frames.surface.cpu()[torch.from_numpy(ground)]  # float32 torch, as the renderer paints
+    s, d = env.shape.to_ground(p[:, 0], p[:, 1])
+    layout = env.road if env.road is not None else float(env.ground.scale[0])
+    out[ground] = road_marks(s, d, layout)[which].numpy()
     return out.astype(np.uint8 if which == 0 else np.int8)
 
 
@@ -101,45 +166,75 @@ LANE_KIND = LabelKind(
     doc="(H,W) int8 lane id of the carriageway: +1…+N driving +x, -1…-N oncoming, 0 elsewhere")
 
 
-LINE_TYPE = pa.list_(pa.struct([("y", pa.float32()), ("kind", pa.string()),
+LINE_TYPE = pa.list_(pa.struct([("y", pa.float32()), ("kind", pa.string()), ("style", pa.string()),
                                 ("points", pa.list_(pa.list_(pa.float32(), 2)))]))
 _AHEAD = np.geomspace(1.0, 200.0, 48)  # m ahead of the camera where each line is sampled
 
 
-def _lines(lane_width: float) -> list[tuple[float, str]]:
-    out = [(0.0, "centre_line")]
+def _lines(road: RoadLayout) -> list[tuple[float, str, str]]:
+    """(d, kind, style) of every painted line along the road."""
+    out = [(0.0, "centre_line", road.centre_line)]
     for side in (-1.0, 1.0):
-        out += [(side * k * lane_width, "lane_line") for k in range(1, LANES)]
-        out.append((side * LANES * lane_width, "road_edge"))
+        out += [(side * k * road.lane_width, "lane_line", road.lane_line) for k in range(1, road.lanes)]
+        out.append((side * road.half, "road_edge", "solid"))
     return sorted(out)
 
 
-def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, lane_width: float) -> list[list[dict]]:
-    """Per frame, every painted line as an image polyline (module docstring). Shape: camera_poses (T,4,4)."""
+def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, road: RoadLayout | float,
+               shape: GroundShape | None = None) -> list[list[dict]]:
+    """Per frame, every painted line as image polylines (module docstring). Shape: camera_poses (T,4,4)."""
+    road, shape = _layout(road), shape or GroundShape()
+    gap = None
+    if road.intersection is not None:  # lines stop at the crossing's box
+        gap = (road.intersection.at, road.intersection.lanes * road.lane_width + VERGE)
     out = []
     for c2w in camera_poses:
         w2c = np.linalg.inv(c2w)
-        heading = np.sign(c2w[0, 2]) or 1.0  # the camera looks along ±x
+        s_cam, _ = shape.to_ground(c2w[0, 3], c2w[1, 3])
+        ahead = c2w[:2, 2] @ _tangent(shape, s_cam)  # the camera looks along ±s
+        s = s_cam + (1.0 if ahead >= 0 else -1.0) * _AHEAD
         frame = []
-        for y, kind in _lines(lane_width):
-            pts = np.stack([c2w[0, 3] + heading * _AHEAD, np.full_like(_AHEAD, y), np.zeros_like(_AHEAD)], -1)
+        for d, kind, style in _lines(road):
+            X, Y = shape.to_world_xy(s, np.full_like(s, d))
+            pts = np.stack([X, Y, shape.height(X)], -1)
             cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
-            front = cam[:, 2] > 0.1
-            u = K[0, 0] * cam[front, 0] / cam[front, 2] + K[0, 2]
-            v = K[1, 1] * cam[front, 1] / cam[front, 2] + K[1, 2]
-            inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-            frame.append({"y": y, "kind": kind, "points": np.stack([u[inside], v[inside]], -1).astype(np.float32).tolist()})
+            keep = cam[:, 2] > 0.1
+            if gap is not None:
+                keep &= np.abs(s - gap[0]) >= gap[1]
+            z = np.where(keep, cam[:, 2], 1.0)
+            u = K[0, 0] * cam[:, 0] / z + K[0, 2]
+            v = K[1, 1] * cam[:, 1] / z + K[1, 2]
+            keep &= (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            for run in _runs(keep):
+                frame.append({"y": d, "kind": kind, "style": style,
+                              "points": np.stack([u[run], v[run]], -1).astype(np.float32).tolist()})
+            if not keep.any():
+                frame.append({"y": d, "kind": kind, "style": style, "points": []})
         out.append(frame)
     return out
+
+
+def _tangent(shape: GroundShape, s: float) -> np.ndarray:
+    return np.array([np.cos(shape.curvature * s), np.sin(shape.curvature * s)])
+
+
+def _runs(keep: np.ndarray) -> list[np.ndarray]:
+    """Index runs of consecutive True (a line interrupted by the crossing is two polylines)."""
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return []
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    return np.split(idx, cut)
 
 
 def _lane_lines(frames, scene, traj) -> list[list[dict]]:
     env = scene.environment
     if env.kind != "ground" or env.ground.texture[0] != "road":
         return [[] for _ in range(traj.num_frames)]
-    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, float(env.ground.scale[0]))
+    road = env.road if env.road is not None else float(env.ground.scale[0])
+    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, road, env.shape)
 
 
 LANE_LINES_KIND = LabelKind(
     name="lane_lines", table="frames", arrow_type=LINE_TYPE, default=False, compute=_lane_lines,
-    doc="per frame: every painted road line as {y (world offset), kind, points (image polyline)}")
+    doc="per frame: every painted road line as {y (offset across the road), kind, style, points (image polyline)}")

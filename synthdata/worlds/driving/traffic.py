@@ -177,9 +177,32 @@ def _lateral(ag: Agents, lane_width: float, clock: float) -> np.ndarray:
     return here + (there - here) * change + ag.offset * (1 - _smooth(clock / CHANGE_S))
 
 
-def simulate(ag: Agents, times: np.ndarray, lanes: int, lane_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, yaw) of every agent at ``times``: each (T', n)."""
+def _idm_stop(ag: Agents, i: int, line: float) -> float:
+    """IDM acceleration of agent i towards a standing obstacle (a red stop line) at ``line``."""
+    v, v0 = ag.v[i], max(ag.v0[i], 0.1)
+    gap = max(line - ag.s[i] - ag.length[i] / 2, 0.1)
+    s_star = ag.s0[i] * 0.5 + max(0.0, v * ag.T[i] + v * v / (2 * np.sqrt(ag.a[i] * ag.b[i])))
+    return float(ag.a[i] * (1 - (v / v0) ** 4) - ag.a[i] * (s_star / gap) ** 2)
+
+
+def stop_lines(ag: Agents, line: float) -> np.ndarray:
+    """Per agent, where its front must stop (its own s coordinate), +inf for agents already past it.
+    ``line`` is the stop line's distance before the crossing, which sits at s = 0 of every direction's
+    coordinate once shifted (:func:`_road_sim`). Agents that must stop start no faster than lets them stop at
+    ``safe_decel``."""
+    front = ag.s + ag.length / 2
+    stop = np.where(front <= -line + 1e-6, -line, np.inf)
+    room = np.maximum(stop - front - 0.5 * ag.s0, 0.0)
+    ag.v = np.where(np.isfinite(stop), np.minimum(ag.v, np.sqrt(2 * ag.bsafe * np.where(np.isfinite(room), room, 0.0))), ag.v)
+    return stop
+
+
+def simulate(ag: Agents, times: np.ndarray, lanes: int, lane_width: float,
+             stop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, yaw) of every agent at ``times``: each (T', n). ``stop`` (n,): where each agent's front
+    must stop (a red light; +inf: no stop)."""
     n, Tn = len(ag.s), len(times)
+    stop = np.full(n, np.inf) if stop is None else stop
     xs, ys, yaws = np.empty((Tn, n)), np.empty((Tn, n)), np.empty((Tn, n))
     dt = ((times[1] - times[0]) if Tn > 1 else 0.0) / SUBSTEPS
     _guard(ag)
@@ -196,8 +219,13 @@ def simulate(ag: Agents, times: np.ndarray, lanes: int, lane_width: float) -> tu
             acc = np.empty(n)
             for i in range(n):
                 acc[i] = min(_idm(ag, i, _neighbours(ag, i, lane)[0]) for lane in {int(ag.lane[i]), int(ag.target[i])})
+                if np.isfinite(stop[i]):
+                    acc[i] = min(acc[i], _idm_stop(ag, i, stop[i]))
             ag.v = np.maximum(ag.v + np.maximum(acc, -9.0) * dt, 0.0)
             ag.s = ag.s + ag.v * dt
+            held = ag.s + ag.length / 2 > stop  # the hard guard at a red line
+            ag.s = np.where(held, stop - ag.length / 2, ag.s)
+            ag.v = np.where(held, 0.0, ag.v)
             changing = ag.target != ag.lane
             ag.since = np.where(changing, ag.since + dt, 0.0)
             done = changing & (ag.since >= CHANGE_S)
@@ -234,11 +262,34 @@ def _ego(pose0: np.ndarray, p: EgoTrafficParams) -> tuple[dict[str, np.ndarray],
     return {k: np.array([getattr(p, k)]) for k in _AGENT_KEYS}, centre, int(p.lanes), p.lane_width
 
 
+def _road_sim(ctx: MotionContext, which: str, x0: np.ndarray, y0: np.ndarray, length: np.ndarray,
+              agent_p: dict[str, np.ndarray], lanes: int, lane_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simulate the agents of one road (x along it, y across it, in that road's own frame) with the
+    road's red stop line when its light is red."""
+    ag = _agents(y0, x0, length, agent_p, lanes, lane_width)
+    road = ctx.road
+    stop = None
+    if road is not None and road.light_of(which) == "red":
+        at = road.intersection.at if which == "main" else 0.0
+        ag.s = ag.s - ag.d * at  # the crossing at s = 0 of both directions
+        stop = stop_lines(ag, road.stop_distance(which))
+        ag.s = ag.s + ag.d * at
+        stop = stop + ag.d * at
+    return simulate(ag, ctx.times, lanes, lane_width, stop)
+
+
 def traffic(pose0, half, p, ctx: MotionContext):
-    """The ``traffic`` object motion: every vehicle naming it, plus the ego if the camera is ``ego_traffic``."""
-    lanes, lane_width = int(p["lanes"][0]), float(p["lane_width"][0])
-    x0, y0, length = pose0[:, 0, 3], pose0[:, 1, 3], 2 * half[:, 0]
-    agent_p = {k: p[k] for k in _AGENT_KEYS}
+    """The ``traffic`` object motion: every vehicle naming it, plus the ego if the camera is
+    ``ego_traffic``. On a recipe's road (``ctx.road``) the road's lanes and lane width apply, vehicles
+    heading along ±y drive the crossing road (a simulation of their own, which never meets the main
+    road's: one of the two has a red light, and nothing starts in its crossing zone), and vehicles
+    stop at their road's red stop line."""
+    road = ctx.road
+    lanes, lane_width = (road.lanes, road.lane_width) if road is not None else (int(p["lanes"][0]), float(p["lane_width"][0]))
+    cross = np.abs(pose0[:, 0, 0]) < 0.5  # heading along ±y: the crossing road
+    main = ~cross
+    x0, y0, length = pose0[main, 0, 3], pose0[main, 1, 3], 2 * half[main, 0]
+    agent_p = {k: p[k][main] for k in _AGENT_KEYS}
     rides = ctx.camera_motion is not None and ctx.camera_motion[0] == "ego_traffic"
     ego = _ego(ctx.camera_pose0, EgoTrafficParams(**ctx.camera_motion[1])) if rides else None
     if ego is not None:
@@ -246,13 +297,22 @@ def traffic(pose0, half, p, ctx: MotionContext):
         x0, y0 = np.append(x0, centre[0]), np.append(y0, centre[1])
         length = np.append(length, EGO_LENGTH)
         agent_p = {k: np.append(agent_p[k], ep[k]) for k in _AGENT_KEYS}
-    ag = _agents(y0, x0, length, agent_p, lanes, lane_width)
-    xs, ys, yaws = simulate(ag, ctx.times, lanes, lane_width)
-    n = pose0.shape[0]
+    T = len(ctx.times)
+    xs, ys, yaws = np.empty((T, len(pose0))), np.empty((T, len(pose0))), np.empty((T, len(pose0)))
+    mx, my, myaw = _road_sim(ctx, "main", x0, y0, length, agent_p, lanes, lane_width)
+    m = int(main.sum())
+    xs[:, main], ys[:, main], yaws[:, main] = mx[:, :m], my[:, :m], myaw[:, :m]
     if ego is not None:
-        ctx.shared["ego"] = (xs[:, n], ys[:, n], yaws[:, n])
-    pos = np.stack([xs[:, :n], ys[:, :n], np.broadcast_to(pose0[:, 2, 3], (len(ctx.times), n))], -1)
-    return pose(rot_z(yaws[:, :n]), pos)
+        ctx.shared["ego"] = (mx[:, m], my[:, m], myaw[:, m])
+    if cross.any():  # the crossing road's frame: x' = y, y' = at - x (x' grows with world y)
+        at = road.intersection.at if road is not None and road.intersection is not None else 0.0
+        cx, cy, cyaw = _road_sim(ctx, "cross", pose0[cross, 1, 3], at - pose0[cross, 0, 3], 2 * half[cross, 0],
+                                 {k: p[k][cross] for k in _AGENT_KEYS},
+                                 road.intersection.lanes if road is not None and road.intersection is not None else lanes,
+                                 lane_width)
+        xs[:, cross], ys[:, cross], yaws[:, cross] = at - cy, cx, cyaw + np.pi / 2
+    pos = np.stack([xs, ys, np.broadcast_to(pose0[:, 2, 3], (T, len(pose0)))], -1)
+    return pose(rot_z(yaws), pos)
 
 
 def ego_traffic(pose0, target, p: EgoTrafficParams, ctx: MotionContext):
@@ -261,8 +321,9 @@ def ego_traffic(pose0, target, p: EgoTrafficParams, ctx: MotionContext):
     recipe's look-at sets the pitch only), with road bob and shake."""
     if "ego" not in ctx.shared:
         ep, centre, lanes, width = _ego(pose0, p)
-        ag = _agents(centre[1:2], centre[0:1], np.array([EGO_LENGTH]), ep, lanes, width)
-        xs, ys, yaws = simulate(ag, ctx.times, lanes, width)
+        if ctx.road is not None:
+            lanes, width = ctx.road.lanes, ctx.road.lane_width
+        xs, ys, yaws = _road_sim(ctx, "main", centre[0:1], centre[1:2], np.array([EGO_LENGTH]), ep, lanes, width)
         ctx.shared["ego"] = (xs[:, 0], ys[:, 0], yaws[:, 0])
     x, y, yaw = ctx.shared["ego"]
     yaw0 = np.arctan2(pose0[1, 2], pose0[0, 2])  # the initial view's heading: replaced by the road's
