@@ -310,3 +310,39 @@ def test_a_shin_rides_its_thigh():
     np.testing.assert_allclose(m[:, shin] @ knee, m[:, thigh] @ knee, atol=1e-12)
     ankle = np.append(np.array([-0.094, 0.33, -0.898]) * scene.objects.half_size[0], 1)
     assert np.abs((m[:, shin] @ ankle) - (m[:, thigh] @ ankle)).max() > 0.005
+
+
+def test_a_walker_stops_behind_a_lamp_post_in_its_file():
+    """Static objects (motion ``static``) on the sidewalk are obstacles: the walker stops min_gap short."""
+    from synthdata.geometry import pose as make_pose
+    from synthdata.motion.registry import MotionContext
+    from synthdata.worlds.driving.agents import walk
+
+    p = {k: np.array([v]) for k, v in dict(speed=1.5, direction=1.0, min_gap=0.3, lanes=2, lane_width=3.5, verge=0.6,
+                                           curb=0.15, sidewalk_width=3.0).items()}
+    half = np.array([[0.375, 0.275, 0.875]])
+    lamp = make_pose(np.eye(3), [2.0, -9.6, 3.5])[None]
+    ctx = MotionContext(times=np.arange(50) / 12, rng=np.random.default_rng(0), tube_radius=1.0)
+    ctx.shared["static"] = (lamp, np.array([[0.2, 0.8, 3.5]]))
+    x = walk(make_pose(np.eye(3), [0.0, -9.6, 0.875])[None], half, p, ctx)[:, 0, 0, 3]
+    assert x[-1] == pytest.approx(2.0 - 0.2 - 0.375 - 0.3, abs=1e-3) and x.max() <= x[-1] + 1e-9
+
+
+def test_pedestrians_pasted_into_urban_meet_nothing():
+    """The recipe's pedestrian group in the urban recipe (a road with sidewalks, lamp posts on them,
+    crossings): 15 clips, no interpenetrating pair, walkers inside the road's sidewalk band."""
+    spec = synthdata.load_recipe("urban", ["clip.frames=24"])
+    ped = tiny_spec("pedestrians").model_dump(mode="json")["objects"][0]
+    ped["placement"] = {"mode": "roadside", "x": {"uniform": [0, 60]},
+                        "y": {"choice": [{"uniform": [-3.0, -0.5]}, {"uniform": [0.5, 3.0]}]}, "gap": [0.3, 0.1, 0.0]}
+    ped["count"] = {"randint": [4, 10]}
+    data = spec.model_dump(mode="json")
+    data["objects"].append(ped)
+    spec = check_recipe(parse_spec(data))
+    walkers = 0
+    for seed in range(15):
+        scene, traj = _layout(spec, seed)
+        v = violations(scene, traj)
+        assert not v.pairs, (seed, v.pairs[:3])
+        walkers += int((scene.objects.class_id == scene.class_names.index("pedestrian") + 1).sum())
+    assert walkers > 60

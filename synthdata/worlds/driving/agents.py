@@ -8,7 +8,9 @@ y > 0 side), with ``min_gap`` metres between the halves, so people walking towar
 meet. Within a half, people walking one way follow one another (a 1D follower with a hard guard, like
 traffic's): a follower slows to keep at least ``min_gap`` metres to anyone ahead whose body overlaps
 its own sideways, so no two walkers ever interpenetrate and nobody leaves the band. Everyone rests on
-the ground at the height they were placed and faces the way they walk; the gait (limb swings) follows
+the ground at the height they were placed and faces the way they walk. Objects that do not move (motion
+``static``: lamp posts, signal poles on the sidewalk) are obstacles: a walker whose file they block
+stops behind them (no sidestepping yet). The gait (limb swings) follows
 the distance walked (:mod:`synthdata.motion.parts`), so a walker held up by others slows its stride.
 
 When the scene has a road with sidewalks (``environment.road``, ``ctx.road``), its band is used instead of
@@ -93,20 +95,33 @@ def walk(pose0, half, p, ctx: MotionContext):
     # who can bump into whom: same direction (hence same half-band) and bodies overlapping sideways
     conflict = (d[:, None] == d[None]) & (np.abs(y[:, None] - y[None]) < half[:, 1][:, None] + half[:, 1][None] + gap)
     np.fill_diagonal(conflict, False)
+    # static obstacles as walkers that never move: their extent along x and y from their turned boxes
+    P0, H0 = ctx.shared.get("static", (np.zeros((0, 4, 4)), np.zeros((0, 3))))
+    ext = np.abs(P0[:, :2, :2]) @ H0[:, :2, None] if len(P0) else np.zeros((0, 2, 1))
+    ox, oy, ex, ey = P0[:, 0, 3], P0[:, 1, 3], ext[:, 0, 0], ext[:, 1, 0]
+    blocks = np.abs(y[:, None] - oy[None]) < half[:, 1][:, None] + ey[None] + gap  # (n, m)
+    conflict = np.hstack([conflict, blocks])  # (n, n + m): walker i's file holds walker / obstacle j
+    length = np.concatenate([length, ex])
     dt = ((times[1] - times[0]) if len(times) > 1 else 0.0) / SUBSTEPS
     xs = np.empty((len(times), n))
 
+    def along(s_w: np.ndarray) -> np.ndarray:
+        """(n, n+m) every walker's and obstacle's position along walker i's own direction."""
+        pos = np.concatenate([s_w * d, ox])  # world x
+        return d[:, None] * pos[None]
+
     def guard(s: np.ndarray) -> np.ndarray:
-        """Front to back: nobody closer than ``gap`` to anyone ahead in conflict with them (passes repeat
-        until none moves: a walker pushed back may land behind one it did not conflict with before)."""
+        """Front to back: nobody closer than ``gap`` to anyone (or anything) ahead in their file (passes
+        repeat until none moves: a walker pushed back may land behind one it did not conflict with)."""
         s = s.copy()
         for _ in range(n + 1):
             moved = False
             for i in np.argsort(-s, kind="stable"):
-                ahead = conflict[i] & (s >= s[i])
+                a = along(s)[i]
+                ahead = conflict[i] & (a >= s[i])
                 ahead[i] = False
                 if ahead.any():
-                    limit = float((s[ahead] - length[ahead]).min()) - length[i] - gap
+                    limit = float((a[ahead] - length[ahead]).min()) - length[i] - gap
                     if limit < s[i] - 1e-12:
                         s[i], moved = limit, True
             if not moved:
@@ -117,8 +132,9 @@ def walk(pose0, half, p, ctx: MotionContext):
     for k in range(len(times)):
         xs[k] = d * s
         for _ in range(SUBSTEPS if k < len(times) - 1 else 0):
-            ahead = conflict & (s[None] > s[:, None])
-            room = np.where(ahead, s[None] - length[None] - s[:, None] - length[:, None] - gap, np.inf).min(1)
+            a = along(s)
+            ahead = conflict & (a > s[:, None])
+            room = np.where(ahead, a - length[None] - s[:, None] - length[:n, None] - gap, np.inf).min(1)
             v = np.minimum(v0, np.maximum(room, 0.0) / RELAX_S)
             s = guard(s + v * dt)
     pos = np.stack([xs, np.broadcast_to(y, xs.shape), np.broadcast_to(pose0[:, 2, 3], xs.shape)], -1)
