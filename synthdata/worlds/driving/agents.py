@@ -15,6 +15,7 @@ the distance walked (:mod:`synthdata.motion.parts`), so a walker held up by othe
 
 When the scene has a road with sidewalks (``environment.road``, ``ctx.road``), its band is used instead of
 these params, and walkers work in road coordinates like every motion (rollout bends them onto the road).
+Where a crossing road cuts the sidewalk, walkers wait at its kerb (an obstacle across the whole band).
 
 Bodies (parts, swings and a COCO skeleton on the limbs) are recipe data: recipes/recipe/pedestrians.yaml.
 Shapes: n walkers; poses (T', n, 4, 4) as every object motion returns.
@@ -28,6 +29,7 @@ from pydantic import Field, model_validator
 from ...errors import UserError
 from ...geometry import pose, rot_z
 from ...motion.registry import MotionContext, MotionParams, ObjectMotion
+from ...scene.ground import VERGE
 
 __all__ = ["WalkParams", "WALK", "walk", "sidewalk_band"]
 
@@ -100,6 +102,11 @@ def walk(pose0, half, p, ctx: MotionContext):
     ext = np.abs(P0[:, :2, :2]) @ H0[:, :2, None] if len(P0) else np.zeros((0, 2, 1))
     ox, oy, ex, ey = P0[:, 0, 3], P0[:, 1, 3], ext[:, 0, 0], ext[:, 1, 0]
     blocks = np.abs(y[:, None] - oy[None]) < half[:, 1][:, None] + ey[None] + gap  # (n, m)
+    road = ctx.road
+    if road is not None and road.intersection is not None:  # walkers wait at the kerb of the crossing road
+        arm = road.cross_half() + VERGE
+        ox, ex = np.append(ox, road.intersection.at), np.append(ex, arm)
+        blocks = np.hstack([blocks, np.ones((n, 1), bool)])
     conflict = np.hstack([conflict, blocks])  # (n, n + m): walker i's file holds walker / obstacle j
     length = np.concatenate([length, ex])
     dt = ((times[1] - times[0]) if len(times) > 1 else 0.0) / SUBSTEPS
@@ -118,7 +125,9 @@ def walk(pose0, half, p, ctx: MotionContext):
             moved = False
             for i in np.argsort(-s, kind="stable"):
                 a = along(s)[i]
-                ahead = conflict[i] & (a >= s[i])
+                # ahead, or overlapping from just behind (a walker moved sideways into its half-band
+                # can land on a lamp post): either way it must end up behind it
+                ahead = conflict[i] & ((a >= s[i]) | (a + length + length[i] + gap > s[i]))
                 ahead[i] = False
                 if ahead.any():
                     limit = float((a[ahead] - length[ahead]).min()) - length[i] - gap
