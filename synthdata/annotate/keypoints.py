@@ -1,7 +1,8 @@
 """Keypoints (label kind ``keypoints``, a column of the objects table): each object's class skeleton
 (:mod:`synthdata.scene.skeletons`) projected per frame with COCO visibility — 0 out of view (behind the
 camera or outside the image), 1 in view but hidden, 2 visible — decided by the depth test of
-:mod:`.visibility` within one pixel (keypoints sit on corners and edges).
+:mod:`.visibility` within one pixel (keypoints sit on corners and edges). A keypoint on a part
+(skeleton ``parts``) rides that part's swing (:mod:`synthdata.motion.parts`): limbs carry their joints.
 
 Rows: one list per (frame, object) row of the objects table, one ``{x, y, v}`` per keypoint of the
 object's class in skeleton order (empty for a class without a skeleton); x, y in pixels like boxes,
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
+from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
 from .visibility import depth_test, project, to_camera
 
@@ -25,9 +27,11 @@ KEYPOINT_TYPE = pa.list_(pa.struct([("x", pa.float32()), ("y", pa.float32()), ("
 
 def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.ndarray, instance: np.ndarray,
                      depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray,
-                     lens: Lens = PINHOLE) -> np.ndarray:
+                     lens: Lens = PINHOLE, prims: list[np.ndarray | None] | None = None,
+                     part_motion: np.ndarray | None = None) -> np.ndarray:
     """(T·N, Kmax, 3) float32 rows of (x, y, v); v = -1 pads objects with fewer than Kmax keypoints.
-    Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W)."""
+    Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W); with
+    keypoints on parts, prims[i] (K_i,) the primitive each rides (-1: the body) and part_motion (T,P,4,4)."""
     T, N = object_poses.shape[:2]
     counts = [0 if p is None else len(p) for p in skeleton_points]
     kmax = max(counts, default=0)
@@ -37,7 +41,12 @@ def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.nda
         return out.reshape(T * N, 0, 3)
     owner = np.repeat(np.arange(1, N + 1), counts)
     pts = np.concatenate([p * half_size[i] for i, p in enumerate(skeleton_points) if p is not None])
-    x, y, z = project(to_camera(pts, owner, object_poses, camera_poses), K, lens)  # (T,M)
+    if prims is None:
+        cam = to_camera(pts, owner, object_poses, camera_poses)
+    else:
+        prim = np.concatenate([p for p, s in zip(prims, skeleton_points) if s is not None]).astype(np.int64)
+        cam = to_camera(pts, np.arange(1, len(owner) + 1), carrier_poses(object_poses, part_motion, owner, prim), camera_poses)
+    x, y, z = project(cam, K, lens)  # (T,M)
     M = len(owner)
     t = np.broadcast_to(np.arange(T)[:, None], (T, M)).reshape(-1)
     in_view, visible, _ = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t,
@@ -60,9 +69,22 @@ def _to_arrow(rows: np.ndarray) -> pa.Array:
 def _compute(frames, scene, traj) -> np.ndarray:
     names = scene.class_names
     sk = [scene.skeletons.get(names[c - 1]) for c in scene.objects.class_id]
+    prims = motion = None
+    if any(s is not None and s.parts is not None for s in sk):
+        pp = part_poses(scene, traj)
+        motion = pp.motion(traj.num_frames)
+        counts = np.bincount(pp.owner, minlength=len(sk))
+        prims = [None if s is None else _on_parts(s, pp.first[i], pp.index[pp.first[i]] >= 0, counts[i])
+                 for i, s in enumerate(sk)]
     return object_keypoints([None if s is None else s.points for s in sk], scene.objects.half_size,
                             frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), traj.object_poses,
-                            traj.camera_poses, traj.K, traj.lens)
+                            traj.camera_poses, traj.K, traj.lens, prims, motion)
+
+
+def _on_parts(sk, first: int, compound: bool, count: int) -> np.ndarray:
+    """(K,) primitive index each keypoint rides, -1 for the body (also for a part index the object lacks)."""
+    k = np.full(len(sk.names), -1) if sk.parts is None or not compound else np.asarray(sk.parts)
+    return np.where((k >= 0) & (k < count), first + k, -1)
 
 
 LABEL_KINDS.register("keypoints", LabelKind(

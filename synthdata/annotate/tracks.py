@@ -5,7 +5,9 @@ Query points are pixel centres sampled on rendered surfaces at the query frames 
 ``query_stride`` s), stratified over the surfaces in view so small objects get points (see
 :class:`~synthdata.recipe.schema.TracksSpec`). The ray-caster's G-buffer gives each one's owner and its
 position in the owner's frame (``Frames.surface``); the point then follows its owner's pose through
-every frame and is projected and depth-tested by :mod:`.visibility`.
+every frame and is projected and depth-tested by :mod:`.visibility`. On a swinging part (limbs,
+``Frames.part``) the point is given at the part's rest pose and moves by that part's pose
+(:mod:`synthdata.motion.parts`) as well.
 
 Table: one row per (point, frame), point-major (a track is contiguous; ``groupby("point_id")``).
 Long rather than list columns because pandas, DuckDB and Polars filter and join long rows directly
@@ -19,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
+from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
 from .visibility import depth_test, project, to_camera
 
@@ -90,14 +93,21 @@ def sample_queries(instance: np.ndarray, depth: np.ndarray, points: int, stride:
 
 def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, class_id: np.ndarray,
                  object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray, spec, seed: int,
-                 lens: Lens = PINHOLE) -> dict[str, np.ndarray]:
+                 lens: Lens = PINHOLE, part: np.ndarray | None = None,
+                 part_motion: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Columns of the tracks table for one clip (:data:`TRACKS_COLUMNS`), P·T rows. Shape: instance,
-    depth (T,H,W); surface (T,H,W,3) owner-frame hit points; class_id (N,); poses (T,N,4,4), (T,4,4)."""
+    depth (T,H,W); surface (T,H,W,3) owner-frame hit points; class_id (N,); poses (T,N,4,4), (T,4,4);
+    with swinging parts, part (T,H,W) the primitive index per pixel and part_motion (T,P',4,4)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM,)))
     qt, qy, qx = sample_queries(instance, depth, spec.points, spec.query_stride, spec.min_per_surface, rng)
     owner = instance[qt, qy, qx].astype(np.int64)
     T, P = depth.shape[0], len(qt)
-    x, y, z = project(to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses), K, lens)  # (T,P)
+    if part is None:
+        cam = to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses)
+    else:  # each point rides its own carrier: its object's pose times its part's motion
+        carriers = carrier_poses(object_poses, part_motion, owner, np.where(owner > 0, part[qt, qy, qx], -1).astype(np.int64))
+        cam = to_camera(surface[qt, qy, qx], np.arange(1, P + 1), carriers, camera_poses)
+    x, y, z = project(cam, K, lens)  # (T,P)
     t = np.broadcast_to(np.arange(T)[:, None], (T, P))
     in_view, visible, occluder = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t.reshape(-1),
                                             np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth)
@@ -119,9 +129,12 @@ def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, c
 
 
 def _compute(frames, scene, traj, spec) -> dict[str, np.ndarray]:
+    part = motion = None
+    if frames.part is not None:
+        part, motion = frames.part.cpu().numpy(), part_poses(scene, traj).motion(traj.num_frames)
     return point_tracks(frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), frames.surface.cpu().numpy(),
                         scene.objects.class_id, traj.object_poses, traj.camera_poses, traj.K, spec.tracks,
-                        scene.generator_seed, traj.lens)
+                        scene.generator_seed, traj.lens, part, motion)
 
 
 LABEL_KINDS.register("tracks", LabelKind(

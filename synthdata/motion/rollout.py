@@ -20,6 +20,8 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
                         camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road)
     objs = scene.objects
     n = len(objs)
+    still = [i for i, (name, _) in enumerate(objs.motion) if name == "static"]
+    ctx.shared["static"] = (objs.pose0[still], objs.half_size[still])  # obstacles others may steer clear of
     poses = np.empty((num_frames + 2, n, 4, 4))
     by_motion: dict[str, list[int]] = {}
     for i, (name, _) in enumerate(objs.motion):

@@ -21,7 +21,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
     "LightSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
-    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
 
@@ -452,6 +452,9 @@ class SkeletonSpec(_Spec):
     names: list[str] = Field(min_length=1, max_length=64)
     points: list[tuple[float, float, float]]
     edges: list[tuple[int, int]] = Field(default_factory=list)
+    #: per keypoint, the index of the part (``objects[i].parts``) it rides on, -1 for the object's body;
+    #: a keypoint on a swinging part follows the part (points are given at the rest pose)
+    parts: list[int] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "SkeletonSpec":
@@ -459,10 +462,35 @@ class SkeletonSpec(_Spec):
             raise ValueError(f"points: expected one point per name ({len(self.names)}), got {len(self.points)}")
         if len(set(self.names)) != len(self.names):
             raise ValueError("names: expected distinct keypoint names")
+        if self.parts is not None and len(self.parts) != len(self.names):
+            raise ValueError(f"parts: expected one part index per name ({len(self.names)}), got {len(self.parts)}")
         bad = [e for e in self.edges if not all(0 <= i < len(self.names) for i in e) or e[0] == e[1]]
         if bad:
             raise ValueError(f"edges: expected pairs of distinct keypoint indices in [0, {len(self.names) - 1}], got {bad[0]}")
         return self
+
+
+class SwingSpec(_Spec):
+    """A part that swings periodically (limbs): it turns by ``amplitude_deg``·sin(2π(d / ``stride`` +
+    ``phase``)) about ``axis`` (object frame) through ``pivot`` (object frame, half-size units), where d is
+    the distance the object has travelled on the ground (metres), so the gait matches the speed and a
+    standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose. ``parent``:
+    an earlier part whose swing this one rides after its own (a shin turns about the knee, then moves
+    with its thigh); its ``pivot`` is given at the rest pose."""
+
+    axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    amplitude_deg: float = Field(25.0, ge=0.0, le=90.0)
+    phase: float = Field(0.0, ge=0.0, le=1.0)
+    pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    stride: float = Field(1.4, gt=0.0, le=100.0)  # metres per cycle
+    parent: int | None = Field(None, ge=0, le=31)
+
+    @field_validator("axis")
+    @classmethod
+    def _axis(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if sum(x * x for x in v) < 1e-12:
+            raise ValueError("expected a non-zero axis")
+        return v
 
 
 class PartSpec(_Spec):
@@ -471,13 +499,14 @@ class PartSpec(_Spec):
     half-size along the part's own axes (index by index), turned by ``rotation_deg`` (about the object's
     x, then y, then z axis). A part without a material takes the group's. Parts belong to one object:
     one instance id, one track, one class; they should lie inside the object's box (``size``), which
-    boxes, 3D boxes and the plausibility checks use."""
+    boxes, 3D boxes and the plausibility checks use — at every phase of a ``swing``."""
 
     primitive: Name = "box"
     center: Vec3 = (0.0, 0.0, 0.0)
     size: Vec3 = (1.0, 1.0, 1.0)
     rotation_deg: Vec3 = (0.0, 0.0, 0.0)
     material: MaterialSpec | None = None
+    swing: SwingSpec | None = None
     signal: Literal["red", "amber", "green"] | None = None  # a signal lamp: lit only in its state
 
 
@@ -502,6 +531,23 @@ class ObjectGroupSpec(_Spec):
         if isinstance(v, Poisson) and v.max is None:  # clip the unbounded tail at the per-group limit
             v = v.model_copy(update={"max": LIMITS["max_objects"]})
         return _check_range(v, 0, LIMITS["max_objects"], "count")
+
+    @model_validator(mode="after")
+    def _swing_parents(self) -> "ObjectGroupSpec":
+        for j, part in enumerate(self.parts):
+            if part.swing is not None and part.swing.parent is not None and not part.swing.parent < j:
+                raise ValueError(f"parts.{j}.swing.parent: expected an earlier part (index < {j}), got {part.swing.parent}")
+        return self
+
+    @model_validator(mode="after")
+    def _keypoint_parts(self) -> "ObjectGroupSpec":
+        kp = self.keypoints
+        if kp is not None and kp.parts is not None:
+            bad = [k for k in kp.parts if not -1 <= k < len(self.parts)]
+            if bad:
+                raise ValueError(f"keypoints.parts: expected part indices in [-1, {len(self.parts) - 1}] "
+                                 f"(-1: the body), got {bad[0]}")
+        return self
 
 
 class TracksSpec(_Spec):
@@ -577,7 +623,7 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None}
+                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None}
 
 
 def _drop_unused(node: Any) -> None:

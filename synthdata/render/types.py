@@ -5,7 +5,10 @@ surface at the pixel centre). ``amodal`` is every object's full coverage, occlud
 ``depth`` is camera z-depth in metres (+inf for sky). Flows are (dx, dy) in pixels from a pixel centre
 to where the same surface point lands in the next (fwd) / previous (bwd) frame; NaN where it goes
 behind the camera. ``surface`` is the hit point in the owning object's frame (world frame for the
-environment), the anchor for textures, flow and point tracks.
+environment), the anchor for textures, flow and point tracks; on a swinging part (limbs) it is the
+point at the part's rest pose, and ``part`` (only when some part swings, else None) gives the render
+primitive index (:func:`synthdata.motion.parts.part_poses` order; -1 environment and sky) whose motion
+moves it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Frames:
     flow_fwd: torch.Tensor  # (T,H,W,2) float32
     flow_bwd: torch.Tensor  # (T,H,W,2) float32
     surface: torch.Tensor  # (T,H,W,3) float32
+    part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
 
     @property
     def num_frames(self) -> int:

@@ -20,7 +20,7 @@ from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayou
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
 from .skeletons import class_skeletons
-from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene
+from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
 __all__ = ["sample_scene", "PLACEMENT_TRIES", "ground_capacity"]
 
@@ -335,8 +335,13 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     mat = material if spec.material is None else _material(spec.material, rng)
     if spec.signal is not None and spec.signal != state:
         mat = {**{k: v for k, v in mat.items() if k != "light"}, "emissive": 0.0, "color": mat["color"] * 0.15}
+    sw = spec.swing  # constants only: draws nothing, so parts without a swing sample as before
+    swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
+                                          pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
+                                          phase=float(sw.phase), stride=float(sw.stride),
+                                          parent=-1 if sw.parent is None else int(sw.parent))
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
-                material=_materials([mat]), light=None if spec.material is None else mat.get("light"))
+                material=_materials([mat]), light=None if spec.material is None else mat.get("light"), swing=swing)
 
 
 def _rot_y(a: float) -> np.ndarray:

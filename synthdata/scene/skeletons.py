@@ -23,23 +23,27 @@ __all__ = ["Skeleton", "SKELETONS", "class_skeletons", "skeleton_conflicts"]
 @dataclass(frozen=True)
 class Skeleton:
     names: tuple[str, ...]
-    points: np.ndarray  # (K,3) float64, object frame / half-size
+    points: np.ndarray  # (K,3) float64, object frame / half-size, at the parts' rest pose
     edges: tuple[tuple[int, int], ...] = ()
+    parts: tuple[int, ...] | None = None  # (K,) part each keypoint rides on, -1 the body; None: all on the body
 
     @classmethod
     def from_spec(cls, spec: SkeletonSpec) -> "Skeleton":
         return cls(tuple(spec.names), np.asarray(spec.points, dtype=np.float64).reshape(-1, 3),
-                   tuple(tuple(e) for e in spec.edges))
+                   tuple(tuple(e) for e in spec.edges), None if spec.parts is None else tuple(spec.parts))
 
     def to_json(self) -> dict:
-        return {"keypoints": list(self.names), "points": self.points.tolist(), "skeleton": [list(e) for e in self.edges]}
+        out = {"keypoints": list(self.names), "points": self.points.tolist(), "skeleton": [list(e) for e in self.edges]}
+        if self.parts is not None:  # only skeletons on parts carry the key: older metadata unchanged
+            out["parts"] = list(self.parts)
+        return out
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Skeleton) and (self.names, self.edges) == (other.names, other.edges) \
+        return isinstance(other, Skeleton) and (self.names, self.edges, self.parts) == (other.names, other.edges, other.parts) \
             and np.array_equal(self.points, other.points)
 
     def __hash__(self) -> int:
-        return hash((self.names, self.edges))
+        return hash((self.names, self.edges, self.parts))
 
 
 #: primitive name → its default skeleton
@@ -57,7 +61,7 @@ def _box() -> Skeleton:
 
 _POLES = Skeleton(("top", "bottom"), np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), ((0, 1),))
 SKELETONS.register("box", _box())
-for _name in ("sphere", "ellipsoid", "cylinder"):  # poles; the cylinder's are its cap centres
+for _name in ("sphere", "ellipsoid", "cylinder", "capsule"):  # poles; the cylinder's are its cap centres
     SKELETONS.register(_name, _POLES)
 
 

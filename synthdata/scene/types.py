@@ -14,7 +14,7 @@ import numpy as np
 from .ground import GroundShape, RoadLayout
 from .lens import PINHOLE, Lens
 
-__all__ = ["Materials", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
+__all__ = ["Materials", "Swing", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,30 @@ class Materials:
 
 
 @dataclass(frozen=True)
+class Swing:
+    """A part's periodic swing (recipe ``parts[j].swing``), resolved: unit ``axis`` (3,) and ``pivot`` (3,)
+    metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians;
+    ``parent`` the index of the part whose swing it rides after its own, -1 none."""
+
+    axis: np.ndarray
+    pivot: np.ndarray
+    amplitude: float
+    phase: float
+    stride: float
+    parent: int = -1
+
+
+@dataclass(frozen=True)
 class Part:
-    """One primitive of a compound object: its pose in the object's frame (4,4), half-size (3,) in
-    metres along its own axes, and its material (one entry)."""
+    """One primitive of a compound object: its rest pose in the object's frame (4,4), half-size (3,) in
+    metres along its own axes, its material (one entry), and its swing (None: rigid)."""
 
     primitive: str
     offset: np.ndarray
     half_size: np.ndarray
     material: Materials
     light: Any = None  # the part's own light (conditions.Light, owner unset), None: none
+    swing: Swing | None = None
 
 
 @dataclass(frozen=True)

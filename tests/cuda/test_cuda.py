@@ -63,7 +63,7 @@ def _sync() -> None:
 
 
 def _host(frames: Frames) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().numpy() for k, v in vars(frames).items()}
+    return {k: v.detach().cpu().numpy() for k, v in vars(frames).items() if v is not None}
 
 
 def _decode(rle: str, h: int, w: int) -> np.ndarray:

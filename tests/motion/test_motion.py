@@ -39,6 +39,8 @@ def test_every_registered_motion_returns_valid_poses():
     for name in OBJECT_MOTIONS.names():
         out = OBJECT_MOTIONS.get(name).fn(p0, half, params(name, 2), ctx())
         assert out.shape == (25, 2, 4, 4), name
+        if name == "walk":  # steps onto its sidewalk (a placement off it is moved on), facing its way: tests/worlds
+            continue
         np.testing.assert_allclose(out[0, :, :3, 3], p0[:, :3, 3], atol=1e-9, err_msg=name)  # starts where placed
         if name not in ("lane_follow", "traffic"):  # these turn the object to face its travel
             np.testing.assert_allclose(out[0], p0, atol=1e-9, err_msg=name)

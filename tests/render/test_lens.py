@@ -198,6 +198,9 @@ def test_culling_changes_nothing_through_a_lens(name, recipe, extra):
     brute.cull = False
     full = brute.render(clip.scene, clip.traj)
     for key, value in vars(clip.frames).items():
+        if value is None:  # Frames.part: only when some part swings
+            assert getattr(full, key) is None, key
+            continue
         assert torch.equal(value.nan_to_num(), getattr(full, key).nan_to_num()), key
 
 
@@ -209,7 +212,8 @@ def test_pinhole_lens_is_the_old_camera():
     assert c.layout_hash() == a.layout_hash() and c.content_hash() != a.content_hash()
     x, y, z = make_tiny_clip(a, 1), make_tiny_clip(b, 1), make_tiny_clip(c, 1)
     for key, value in vars(x.frames).items():
-        assert torch.equal(value.nan_to_num(), getattr(y.frames, key).nan_to_num()), key
+        other = getattr(y.frames, key)
+        assert (value is None and other is None) or torch.equal(value.nan_to_num(), other.nan_to_num()), key
     assert "lens" not in x.scene.params["camera"] and z.scene.params["camera"]["lens"]["model"] == "brown_conrady"
     np.testing.assert_array_equal(x.traj.object_poses, z.traj.object_poses)  # same world, other lens
     assert not torch.equal(x.frames.instance, z.frames.instance)

@@ -204,3 +204,37 @@ def test_a_wet_mirror_on_a_graded_road_is_refused(tmp_path):
     assert len(r.stderr) < 300  # the message, not the whole recipe
     assert run_cli("validate", "highway", "+environment.wet={amount: 0.5}",
                    "environment.road.vertical_curvature=0").returncode == 0
+
+
+def test_lane_polylines_carry_world_points_on_the_bent_graded_road_and_their_lanes():
+    """Each line's ``world`` points lie on the ground at the line's offset across the road, project to
+    its image ``points``, and ``lanes`` names the lanes either side as the ``lane`` map does."""
+    c = make_tiny_clip(tiny_spec("highway", "clip.width=320", "clip.height=192", "clip.frames=2", "annotations.lane=true",
+                                 "annotations.lane_lines=true", "environment.road.lanes=3",
+                                 "environment.road.curvature=0.004", "environment.road.vertical_curvature=0.0008"), seed=5)
+    shape, lane, inst = c.scene.environment.shape, c.labels.labels["lane"], c.frames.instance.numpy()
+    checked = 0
+    for t, lines in enumerate(c.labels.labels["lane_lines"]):
+        w2c = np.linalg.inv(c.traj.camera_poses[t])
+        for line in lines:
+            if not line["points"]:
+                continue
+            W, P = np.array(line["world"], float), np.array(line["points"], float)
+            s, d = shape.to_ground(W[:, 0], W[:, 1])
+            np.testing.assert_allclose(d, line["y"], atol=1e-3)
+            np.testing.assert_allclose(W[:, 2], shape.height(W[:, 0]), atol=1e-3)
+            cam = W @ w2c[:3, :3].T + w2c[:3, 3]
+            K = c.traj.K
+            np.testing.assert_allclose(P[:, 0], K[0, 0] * cam[:, 0] / cam[:, 2] + K[0, 2], atol=1e-2)
+            np.testing.assert_allclose(P[:, 1], K[1, 1] * cam[:, 1] / cam[:, 2] + K[1, 2], atol=1e-2)
+            right, left = line["lanes"]
+            for u, v in P:
+                x, y = int(u), int(v)
+                if y < 120 or not (8 <= x < 312) or (inst[t, y - 3:y + 4, x - 8:x + 9] > 0).any():
+                    continue
+                # the lane map a few pixels either side of the line: right lane (−y side) is where +x drivers
+                # see it on their right, i.e. towards larger image x when looking along +s
+                sides = {int(lane[t, y, x - 6]), int(lane[t, y, x + 6])}
+                assert sides == {right, left}, (line["kind"], sides, (right, left))
+                checked += 1
+    assert checked > 20

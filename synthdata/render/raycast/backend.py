@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from pydantic import Field
 
+from ...motion.parts import part_poses
 from ...motion.types import Trajectories
 from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
@@ -54,7 +55,8 @@ def _normalize(v: torch.Tensor) -> torch.Tensor:
 class _Parts:
     """The scene's objects as render primitives: one per part of a compound object, one per plain
     object. Shape: P parts; poses (T+2,P,4,4); owner (P,) object index; offset (P,4,4) part → object
-    frame, None when every object is a single primitive (then parts are the objects, bit for bit)."""
+    frame at rest, None when every object is a single primitive (then parts are the objects, bit for
+    bit); ``animated`` when some part swings (:mod:`synthdata.motion.parts`: poses then follow it)."""
 
     primitive: list[str]
     half: np.ndarray
@@ -62,6 +64,7 @@ class _Parts:
     owner: np.ndarray
     offset: np.ndarray | None
     material: Materials
+    animated: bool = False
 
 
 def _parts(scene: Scene, traj: Trajectories) -> _Parts:
@@ -79,8 +82,12 @@ def _parts(scene: Scene, traj: Trajectories) -> _Parts:
             mats.append(own if part is None else part.material)
             owner.append(i)
     owner_a, offset = np.array(owner), np.array(offsets)
-    poses = traj.object_poses_padded[:, owner_a] @ offset
-    return _Parts(prims, np.array(halves), poses, owner_a, offset, _concat_materials(mats))
+    pp = part_poses(scene, traj)
+    if pp.offset is None:  # rigid compounds: the poses exactly as before swings existed
+        poses = traj.object_poses_padded[:, owner_a] @ offset
+    else:
+        poses = traj.object_poses_padded[:, owner_a] @ pp.offset
+    return _Parts(prims, np.array(halves), poses, owner_a, offset, _concat_materials(mats), pp.offset is not None)
 
 
 def _material_row(m: Materials, i: int) -> Materials:
@@ -155,9 +162,10 @@ class _SceneTensors:
     emissive: torch.Tensor | None  # (P+1,) own light per owner; None when nothing glows
     part_owner: torch.Tensor
     num_objects: int
-    offset_R: torch.Tensor | None  # (P,3,3) part → object frame, None for plain objects
+    offset_R: torch.Tensor | None  # (P,3,3) part → object frame at rest, None for plain objects
     offset_c: torch.Tensor | None
     cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
+    animated: bool = False  # some part swings: label passes also emit the per-pixel part index
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -199,6 +207,7 @@ class _SceneTensors:
             offset_R=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, :3], **f32),
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
             cond=RenderConditions.build(scene, traj, device),
+            animated=parts.animated,
         )
 
 
@@ -572,6 +581,8 @@ class RaycastBackend(Backend):
             flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
+        if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
+            out["part"] = (owner_img - 1).to(torch.int32)
         return out
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
@@ -626,7 +637,8 @@ class RaycastBackend(Backend):
 
     @staticmethod
     def _in_object_frame(st: _SceneTensors, owner: torch.Tensor, p_local: torch.Tensor) -> torch.Tensor:
-        """Hit points in their object's frame (a part's hit moved by the part's offset)."""
+        """Hit points in their object's frame (a part's hit moved by the part's rest offset: for a swinging
+        part, where the point sits when the part is at rest; ``Frames.part`` says which part)."""
         if st.offset_R is None:
             return p_local
         on = (owner > 0).nonzero().squeeze(1)

@@ -100,7 +100,48 @@ def cylinder_normal(p: torch.Tensor) -> torch.Tensor:
     return torch.where(cap[:, None], top, side)
 
 
+#: a capsule's caps are half-ellipsoids reaching CAP of the half-length along z in the unit frame: a
+#: capsule of radius r and half-length h (caps included) is exactly hemispherical when r = CAP·h (limbs)
+CAP = 1.0 / 3.0
+
+
+def capsule_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """Unit capsule along z: the solid cylinder x²+y² ≤ 1, |z| ≤ 1 − CAP, closed by two half-ellipsoid
+    caps x²+y²+((|z| − (1 − CAP))/CAP)² ≤ 1 (so it spans |z| ≤ 1). Nearest root past EPS of any piece
+    (entry, or exit when the origin is inside, as for the other primitives)."""
+    a_len = 1.0 - CAP
+    ox, oy, oz = o[..., 0], o[..., 1], o[..., 2]
+    dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
+    best = torch.full(torch.broadcast_shapes(o.shape, d.shape)[:-1], INF, dtype=d.dtype, device=d.device)
+    a = torch.clamp(dx * dx + dy * dy, min=1e-12)
+    b = ox * dx + oy * dy
+    disc = b * b - a * (ox * ox + oy * oy - 1)
+    s = torch.sqrt(torch.clamp(disc, min=0))
+    for t in ((-b - s) / a, (-b + s) / a):
+        z = oz + t * dz
+        best = torch.where((disc >= 0) & (z.abs() <= a_len) & (t > EPS) & (t < best), t, best)
+    for sign in (-1.0, 1.0):  # caps: unit spheres after z' = (z − sign·a_len) / CAP
+        zc = (oz - sign * a_len) / CAP
+        dzc = dz / CAP
+        qa = dx * dx + dy * dy + dzc * dzc
+        qb = ox * dx + oy * dy + zc * dzc
+        qd = qb * qb - qa * (ox * ox + oy * oy + zc * zc - 1)
+        qs = torch.sqrt(torch.clamp(qd, min=0))
+        for t in ((-qb - qs) / qa, (-qb + qs) / qa):
+            z = oz + t * dz
+            best = torch.where((qd >= 0) & (sign * z >= a_len) & (t > EPS) & (t < best), t, best)
+    return best
+
+
+def capsule_normal(p: torch.Tensor) -> torch.Tensor:
+    a_len = 1.0 - CAP
+    z = p[:, 2]
+    zc = torch.sign(z) * torch.clamp(z.abs() - a_len, min=0) / (CAP * CAP)  # 0 on the side
+    return torch.stack([p[:, 0], p[:, 1], zc], -1)
+
+
 PRIMITIVES.register("sphere", Primitive(sphere_intersect, sphere_normal))
 PRIMITIVES.register("ellipsoid", Primitive(sphere_intersect, sphere_normal))
 PRIMITIVES.register("box", Primitive(box_intersect, box_normal))
 PRIMITIVES.register("cylinder", Primitive(cylinder_intersect, cylinder_normal))
+PRIMITIVES.register("capsule", Primitive(capsule_intersect, capsule_normal))

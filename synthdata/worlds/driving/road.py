@@ -1,19 +1,25 @@
 """The road: one geometry for the picture and the labels.
 
-A straight road along world x, ``LANES`` lanes each way of width ``lane_width`` (the ``road`` texture's
-``scale``), right-hand traffic (y < 0 drives +x). :func:`road_marks` says what lies at a ground point —
+A road in road coordinates (s along, d across: :mod:`synthdata.scene.ground`, which bends and grades
+it), laid out by the recipe's ``environment.road`` (:class:`~synthdata.scene.ground.RoadLayout`: lanes,
+strips, markings, a crossing) or, without one, the legacy straight road of ``LANES`` lanes each way of
+the ``road`` texture's ``scale``; right-hand traffic (d < 0 drives +s). :func:`road_marks` says what
+lies at a ground point —
 the ``road`` texture paints it, and the label kinds ``road`` (what the ground is) and ``lane`` (which
 lane) report it, so paint and labels cannot disagree.
 
-``lane_lines`` (frames table): every painted line as an image polyline per frame — the centre line,
-the lane lines and both edges, each a ``{y, kind, points}`` with ``y`` its world offset from the road
-axis (m; the line is the world line (x, y, 0) for all x), ``kind`` one of ``centre_line``,
-``lane_line``, ``road_edge`` and ``points`` the projections of ground points 1 … 200 m ahead (denser
-near), in the image only, near to far (empty when the line is out of view).
+``lane_lines`` (frames table): every painted line of the main road per frame — the centre line, the
+lane lines and both edges, each a ``{y, kind, style, lanes, points, world}``: ``y`` its offset across
+the road (m, road coordinates: the line is (s, y) for all s, bent and graded with the ground),
+``kind`` one of ``centre_line``, ``lane_line``, ``road_edge``, ``style`` (dashed, solid, double),
+``lanes`` the lane ids on its right and left (−y and +y sides, 0 off the carriageway), ``points`` the
+image projections (through the camera's lens) of ground points 1 … 200 m ahead (denser near), near to
+far, and ``world`` the same points in the world frame. A line leaves out points outside the image,
+behind the camera and inside a crossing, so it may be several polylines (or one with no points).
 
 ``road`` classes (:data:`ROAD_CLASSES`): 0 not road ground (sky, objects, other scenes), 1 drivable
-asphalt, 2 lane line (dashed white), 3 road edge line (solid white), 4 centre line (double yellow),
-5 off-road verge. ``lane`` ids: +1 … +LANES for the lanes driving +x (1 next to the centre), −1 … −LANES
+asphalt (also the parking strip and the crossing box), 2 lane line, 3 road edge line, 4 centre line,
+5 off-road, 6 sidewalk, 7 zebra crossing, 8 stop line, 9 kerb. ``lane`` ids: +1 … +LANES for the lanes driving +x (1 next to the centre), −1 … −LANES
 for the oncoming ones, 0 off the carriageway (markings belong to the lane they lie in).
 """
 
@@ -190,7 +196,9 @@ LANE_KIND = LabelKind(
 
 
 LINE_TYPE = pa.list_(pa.struct([("y", pa.float32()), ("kind", pa.string()), ("style", pa.string()),
-                                ("points", pa.list_(pa.list_(pa.float32(), 2)))]))
+                                ("lanes", pa.list_(pa.int8(), 2)),
+                                ("points", pa.list_(pa.list_(pa.float32(), 2))),
+                                ("world", pa.list_(pa.list_(pa.float32(), 3)))]))
 _AHEAD = np.geomspace(1.0, 200.0, 48)  # m ahead of the camera where each line is sampled
 
 
@@ -233,11 +241,13 @@ def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int,
                 u, v, _ = lens.project(cam, K)
             with np.errstate(invalid="ignore"):
                 keep &= (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            between = [int(v) for v in _carriageway(np.zeros(2), np.array([d - 0.5, d + 0.5]), road)[1]]
             for run in _runs(keep):
-                frame.append({"y": d, "kind": kind, "style": style,
-                              "points": np.stack([u[run], v[run]], -1).astype(np.float32).tolist()})
+                frame.append({"y": d, "kind": kind, "style": style, "lanes": between,
+                              "points": np.stack([u[run], v[run]], -1).astype(np.float32).tolist(),
+                              "world": pts[run].astype(np.float32).tolist()})
             if not keep.any():
-                frame.append({"y": d, "kind": kind, "style": style, "points": []})
+                frame.append({"y": d, "kind": kind, "style": style, "lanes": between, "points": [], "world": []})
         out.append(frame)
     return out
 

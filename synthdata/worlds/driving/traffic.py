@@ -55,6 +55,7 @@ class TrafficParams(MotionParams):
     safe_decel: float = Field(4.0, gt=0.0, le=10.0)
     lane_width: float = Field(3.5, ge=2.0, le=6.0)
     lanes: float = Field(2, ge=1, le=6)  # per direction (a number: motion params are numbers)
+    keep_lane: float = Field(0, ge=0, le=1)  # 1: never changes lanes (cyclists in the kerb lane); others overtake
 
 
 class EgoTrafficParams(TrafficParams, EgoForwardParams):
@@ -81,6 +82,7 @@ class Agents:
     b: np.ndarray
     p: np.ndarray
     bsafe: np.ndarray
+    keep: np.ndarray | None = None  # (n,) > 0: never changes lanes
 
 
 def _occupies(ag: Agents, i: int, lane: int) -> bool:
@@ -121,7 +123,7 @@ def _idm(ag: Agents, i: int, lead: int, s_i: float | None = None) -> float:
 
 def _consider_change(ag: Agents, i: int, lanes: int) -> None:
     """MOBIL for agent i: move to the best safe adjacent lane with enough incentive."""
-    if ag.target[i] != ag.lane[i] or ag.v[i] < 1.0:
+    if ag.target[i] != ag.lane[i] or ag.v[i] < 1.0 or (ag.keep is not None and ag.keep[i] > 0):
         return
     lead, follow = _neighbours(ag, i, ag.lane[i])
     a_self = _idm(ag, i, lead)
@@ -246,10 +248,10 @@ def _agents(y0: np.ndarray, x0: np.ndarray, length: np.ndarray, p: dict[str, np.
     n = len(y0)
     return Agents(d=d, s=d * x0, v=p["speed"].astype(np.float64).copy(), length=length.astype(np.float64), lane=lane,
                   target=lane.copy(), since=np.zeros(n), offset=y0 - _centre(d, lane, lane_width), v0=p["speed"], T=p["headway"], s0=p["min_gap"], a=p["accel"],
-                  b=p["decel"], p=p["politeness"], bsafe=p["safe_decel"])
+                  b=p["decel"], p=p["politeness"], bsafe=p["safe_decel"], keep=p.get("keep_lane"))
 
 
-_AGENT_KEYS = ("speed", "headway", "min_gap", "accel", "decel", "politeness", "safe_decel")
+_AGENT_KEYS = ("speed", "headway", "min_gap", "accel", "decel", "politeness", "safe_decel", "keep_lane")
 
 
 def _ego(pose0: np.ndarray, p: EgoTrafficParams) -> tuple[dict[str, np.ndarray], np.ndarray, int, float]:
