@@ -8,8 +8,11 @@ band no longer changes (the instants are the rendered bands', so a point lies ex
 that shows it was rendered: "visible ⇒ the instance map shows its owner" holds as with a global
 shutter). Poses at those instants come from :func:`synthdata.motion.shift.shifted`, the renderer's own
 interpolation. Rows above/below the image use the first/last band; points behind the camera keep the
-band of the centre row. The fixed point is reached in 1–3 steps; a point that would flip between two
-adjacent bands (it moves vertically faster than the readout) keeps the last step's band.
+band of the centre row. The fixed point is reached in 1–3 steps. Bands make it ambiguous where a
+point moves down the image: at a band edge it can fit both bands — the rendered image then shows it in
+both, at the bottom of one band and the top of the next — and the iteration keeps the one it reaches
+first (a point tracked from its query pixel starts there, so it is the pixel's point at its query
+frame); a point that would flip between two bands keeps the last step's.
 
 Shapes: cam (T,M,3) camera-frame points at frame times; row_time (H,).
 """
@@ -33,9 +36,11 @@ MAX_STEPS = 8
 
 
 def rolling_project(cam0: np.ndarray, cam_at: Callable[[float], np.ndarray], row_time: np.ndarray, K: np.ndarray,
-                    lens: Lens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    lens: Lens, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, z) of points seen by a rolling shutter (module docstring). ``cam0`` is the camera-frame
-    points at the frame times, ``cam_at(delta)`` the same ``delta`` frames later. Shape: (T,M,3) → 3×(T,M)."""
+    points at the frame times, ``cam_at(delta)`` the same ``delta`` frames later; ``start`` (T,M) rows
+    to start from instead of the frame-time projection where finite (a query point's own pixel row).
+    Shape: (T,M,3) → 3×(T,M)."""
     deltas, band_of_row = np.unique(np.asarray(row_time, dtype=np.float64), return_inverse=True)
     H = len(row_time)
     X, Y, Z = (np.stack(a) for a in zip(*(project(cam_at(float(d)), K, lens) for d in deltas)))  # (nb,T,M)
@@ -45,6 +50,8 @@ def rolling_project(cam0: np.ndarray, cam_at: Callable[[float], np.ndarray], row
         return band_of_row[row]
 
     _, y, _ = project(cam0, K, lens)
+    if start is not None:
+        y = np.where(np.isfinite(start), start, y)
     b = band(y)
     ti, mi = np.indices(b.shape)
     for _ in range(MAX_STEPS):

@@ -121,7 +121,9 @@ def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, c
     if row_time is None:
         x, y, z = project(cam, K, lens)  # (T,P)
     else:
-        x, y, z = rolling_project(cam, lambda d: cams(*poses_at(d)), row_time, K, lens)
+        start = np.full((T, P), np.nan)
+        start[qt, np.arange(P)] = qy + 0.5  # at its query frame a point is where its pixel saw it
+        x, y, z = rolling_project(cam, lambda d: cams(*poses_at(d)), row_time, K, lens, start)
     t = np.broadcast_to(np.arange(T)[:, None], (T, P))
     in_view, visible, occluder = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t.reshape(-1),
                                             np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth)
