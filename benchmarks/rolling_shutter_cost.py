@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 
 import synthdata  # noqa: E402
+from synthdata.annotate import annotate  # noqa: E402
+from synthdata.motion import rollout  # noqa: E402
+from synthdata.scene import sample_scene  # noqa: E402
 from synthdata.render import make_backend  # noqa: E402
 from synthdata.run import StageTimer, make_clip  # noqa: E402
 
@@ -58,7 +61,11 @@ def main() -> None:
 
     def tracks(bands: int) -> dict:  # at half size: one band per row renders H bands
         s = synthdata.load_recipe(a.recipe, small + TRACKS + [f"backend.rolling_shutter={a.rs}", f"backend.rolling_bands={bands}"])
-        return make_clip(s, 0, make_backend(s.backend, s.device)).labels.labels["tracks"]
+        rng = np.random.default_rng(0)
+        scene = sample_scene(s, rng)
+        traj = rollout(scene, s.clip.frames, s.clip.fps, rng)
+        frames = make_backend(s.backend, s.device).render(scene, traj)
+        return annotate(frames, scene, traj, s.annotations).labels["tracks"]
 
     H = a.height // 2
     exact = tracks(H)
