@@ -27,12 +27,6 @@ from synthdata.render.raycast.backend import RaycastBackend, _SceneTensors  # no
 from synthdata.run.check import check_recipe  # noqa: E402
 from synthdata.scene import sample_scene  # noqa: E402
 
-from synthdata.motion.registry import OBJECT_MOTIONS  # noqa: E402
-from synthdata.worlds.driving.agents import WALK  # noqa: E402
-
-if "walk" not in OBJECT_MOTIONS:  # until the installed metadata has the entry point
-    OBJECT_MOTIONS.register("walk", WALK)
-
 GROUPS = {"pedestrian": 0, "cyclist": 2, "car": 3}  # groups of recipes/recipe/pedestrians.yaml
 
 

@@ -15,6 +15,8 @@ RUNS = {
     "highway": ["clip.width=320", "clip.height=192"],
     "colonoscopy": ["clip.width=256", "clip.height=256"],
     "night_rain": ["clip.width=320", "clip.height=192"],
+    "urban": ["clip.width=320", "clip.height=192"],
+    "snow": ["clip.width=320", "clip.height=192"],
 }
 
 

@@ -18,12 +18,6 @@ if __name__ == "__main__":
     import numpy as np
 
     import synthdata
-    from synthdata.motion.registry import OBJECT_MOTIONS
-    from synthdata.worlds.driving.agents import WALK
-
-    if "walk" not in OBJECT_MOTIONS:  # until the installed metadata has the entry point
-        OBJECT_MOTIONS.register("walk", WALK)
-
     out = Path(tempfile.mkdtemp()) / "pedestrians"
     synthdata.generate("pedestrians", clips=1, out=out, compute="sync", progress=False,
                        overrides=["clip.frames=16", "device=cpu", "seed=3", "camera.position=[0.0, -7.1, 1.6]",

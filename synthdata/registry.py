@@ -7,7 +7,6 @@ packages add entries through the entry-point group ``synthdata.<kind>`` (e.g. ``
 from __future__ import annotations
 
 import difflib
-import warnings
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
@@ -60,15 +59,7 @@ class Registry(Generic[T]):
         self._loaded_entry_points = True
         for ep in entry_points(group=self.entry_point_group):
             if ep.name not in self._items:
-                try:
-                    self._items[ep.name] = ep.load()
-                except ModuleNotFoundError as e:
-                    # installed metadata naming a synthdata module this checkout lacks (an editable install
-                    # shared by several branches): skip it, loudly; anything else still fails
-                    if not (e.name and e.name.startswith("synthdata") and ep.value.startswith(e.name)):
-                        raise
-                    warnings.warn(f"{self.kind} {ep.name!r}: entry point {ep.value} names a module this "
-                                  f"synthdata does not have ({e.name}); skipped", RuntimeWarning, stacklevel=2)
+                self._items[ep.name] = ep.load()
 
     def names(self) -> list[str]:
         self._load_entry_points()

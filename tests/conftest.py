@@ -19,14 +19,6 @@ from synthdata.recipe.schema import RecipeSpec
 from synthdata.render import Frames, make_backend
 from synthdata.scene import Scene, sample_scene
 
-# the ``walk`` motion's entry point (pyproject) is in installed metadata only once the branch is merged and
-# the package reinstalled: until then register it here (same object, so a later entry point agrees)
-from synthdata.motion.registry import OBJECT_MOTIONS  # noqa: E402
-from synthdata.worlds.driving.agents import WALK  # noqa: E402
-
-if "walk" not in OBJECT_MOTIONS:
-    OBJECT_MOTIONS.register("walk", WALK)
-
 # FiftyOne: a throw-away database for the test session, no usage tracking, no MongoDB-age warning
 os.environ.setdefault("FIFTYONE_DATABASE_DIR", tempfile.mkdtemp(prefix="synthdata-fo-db-"))
 os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")

@@ -79,8 +79,9 @@ def test_resolved_recipe_names_every_default():
     """check_recipe fills in each backend's defaults, so the recipe hash does not depend on which were spelt out."""
     given = tiny_spec("shapes", "backend.frame_batch=8")
     bare = synthdata.load_recipe("shapes", [*TINY, "~backend.frame_batch", "~backend.shadows"])
-    assert bare.backend.settings == given.backend.settings == {"supersample": 1, "shadows": True, "frame_batch": 8,
-                                                               "motion_blur": 1, "shutter": 0.5, "sensor_noise": None}
+    assert bare.backend.settings == given.backend.settings == {"supersample": "adaptive", "shadows": True,
+                                                               "frame_batch": 8, "motion_blur": 1, "shutter": 0.5,
+                                                               "sensor_noise": None}
     assert bare.content_hash() == given.content_hash()
 
 

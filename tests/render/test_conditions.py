@@ -22,7 +22,10 @@ W, H = 64, 48
 
 
 def _spec(env: dict | None = None, objects: list | None = None, camera: dict | None = None, frames: int = 2):
-    data = tiny_spec("shapes", f"clip.width={W}", f"clip.height={H}", f"clip.frames={frames}").model_dump(mode="json")
+    # one ray per pixel: these tests compare each pixel's colour with the light at its centre's surface
+    # point; anti-aliasing (the default) blends colours across edges on purpose (tests/render/test_antialias.py)
+    data = tiny_spec("shapes", f"clip.width={W}", f"clip.height={H}", f"clip.frames={frames}",
+                     "backend.supersample=1").model_dump(mode="json")
     data["environment"] = {"kind": "ground", "ground": {"texture": "flat", "color": [0.5, 0.5, 0.5], "specular": 0.0},
                            "sun": None, "ambient": 0.0, **(env or {})}
     data["camera"] = camera or {"fov_deg": 60, "position": [0, -6, 3], "look_at": [0, 0, 0], "motion": {"name": "static"}}

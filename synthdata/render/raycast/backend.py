@@ -24,6 +24,7 @@ from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
+from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
@@ -196,8 +197,10 @@ class _SceneTensors:
 
 
 class RaycastSettings(BackendSettings):
-    """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample: 2``
-    renders RGB from 2×2 rays per pixel (labels stay at pixel centres); ``motion_blur: n`` averages RGB
+    """``backend=raycast`` settings (also the layout pass of the generator backends). ``supersample``:
+    ``adaptive`` (default) filters hard-edged textures over each pixel's footprint and re-traces only
+    pixels on an edge (owner or colour step to a neighbour) with 8 more rays, ``1`` one ray per pixel,
+    ``2`` 2×2 rays everywhere; RGB only, labels stay at pixel centres (:mod:`.antialias`). ``motion_blur: n`` averages RGB
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
     frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
@@ -205,7 +208,7 @@ class RaycastSettings(BackendSettings):
     out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
     8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter)."""
 
-    supersample: Literal[1, 2] = 1
+    supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
     motion_blur: int = Field(1, ge=1, le=16)
@@ -216,7 +219,9 @@ class RaycastSettings(BackendSettings):
 
     @property
     def rays_per_pixel(self) -> int:
-        return self.supersample ** 2 * self.motion_blur
+        """Memory-model rays per pixel: adaptive keeps one dense pass plus re-traced rays in chunks of at
+        most one dense pass."""
+        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.motion_blur
 
 
 class RaycastBackend(Backend):
@@ -239,9 +244,14 @@ class RaycastBackend(Backend):
         parts = []
         for start in range(0, 0 if rs else traj.num_frames, step):  # rolling shutter: band by band instead
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
-            out = self._trace(scene, st, ks, height, width, scale=1, labels=True)
+            refine = n == 1 and self.settings.supersample == "adaptive"
+            out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
+            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
             if n > 1 or self.settings.supersample == 2:
                 out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
+            elif refine:
+                out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
+                                                    t_vis)
             parts.append(out)
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         if st.cond is not None:
@@ -255,22 +265,72 @@ class RaycastBackend(Backend):
 
     # -- internals ------------------------------------------------------------------------------------
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
-        """Linear RGB of frames ``ks`` (supersampled when set). → (B,H,W,3)."""
+        """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""
         s = self.settings.supersample
-        rgb = self._trace(scene, st, ks, H, W, scale=s, labels=False)["rgb_linear"]
-        return F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1) if s == 2 else rgb
+        out = self._trace(scene, st, ks, H, W, scale=2 if s == 2 else 1, labels=False, particles=s != "adaptive")
+        if s == 2:
+            return F.avg_pool2d(out["rgb_linear"].permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+        if s == "adaptive":
+            return self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], out["edge_key"]),
+                                   out["t_vis"])
+        return out["rgb_linear"]
+
+    @staticmethod
+    def _particles(scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
+                   t_vis: torch.Tensor) -> torch.Tensor:
+        """Rain and snow over an anti-aliased frame (conditions.py), at the centre rays' depth."""
+        return rgb if st.cond is None else st.cond.particles(scene, st, ks, rgb, t_vis, 1)
+
+    def _refine(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
+                key: torch.Tensor) -> torch.Tensor:
+        """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
+        :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
+        mask = edge_pixels(rgb, key)
+        idx = mask.nonzero()  # (M,3) frame, row, column
+        if idx.shape[0] == 0:
+            return rgb
+        off = SUBPIXEL.to(self.device)  # (k,2)
+        k, M = off.shape[0], idx.shape[0]
+        b = idx[:, 0].repeat(k)
+        u = (idx[:, 2][None] + 0.5 + off[:, 0:1]).reshape(-1)
+        v = (idx[:, 1][None] + 0.5 + off[:, 1:2]).reshape(-1)
+        chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2], 1)  # rays per pass: at most one dense pass
+        sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk],
+                                          SUBPIXEL_FOOTPRINT)
+                         for i in range(0, k * M, chunk)])
+        out = rgb.clone()
+        out[mask] = (rgb[mask] + sub.reshape(k, M, 3).sum(0)) / (k + 1)
+        return out
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
         """World ray directions with camera-z = 1 (so the ray parameter t *is* z-depth). → (B,H,W,3).
         Through a lens, each pixel centre is undistorted first (float64 Newton on the host, once per clip)."""
         if not st.lens.is_pinhole:
             return _r(self._lens_rays(st, H, W, scale)[None], st.cam_R[ks][:, None, None])
-        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         u = (torch.arange(W * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         v = (torch.arange(H * scale, device=self.device, dtype=torch.float32) + 0.5) / scale
         vv, uu = torch.meshgrid(v, u, indexing="ij")
-        d_cam = torch.stack([(uu - cx) / fx, (vv - cy) / fy, torch.ones_like(uu)], -1)
-        return _r(d_cam[None], st.cam_R[ks][:, None, None])
+        return self._dirs(st, st.cam_R[ks][:, None, None], uu[None], vv[None])
+
+    @staticmethod
+    def _dirs(st: _SceneTensors, cam_R: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """World directions (camera-z = 1) through image points (u, v) in pixels (0.5 = the first pixel's
+        centre), for dense grids and sparse ray lists alike. Shape: cam_R (...,3,3), u, v (...) → (...,3)."""
+        fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
+        d_cam = torch.stack([(u - cx) / fx, (v - cy) / fy, torch.ones_like(u)], -1)
+        return _r(d_cam, cam_R)
+
+    def _sparse_dirs(self, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
+                     v: torch.Tensor) -> torch.Tensor:
+        """World directions (camera-z = 1) of a ray list through image points (u, v) of frames ks[b];
+        through a lens each point is undistorted on the host in float64, as :meth:`_lens_xy` does for
+        the grid (one transfer per list). Shape: b, u, v (M,) → (M,3)."""
+        if st.lens.is_pinhole:
+            return self._dirs(st, st.cam_R[ks][b], u, v)
+        uh, vh = u.cpu().double().numpy(), v.cpu().double().numpy()
+        x, y = st.lens.undistort((uh - st.K[0, 2]) / st.K[0, 0], (vh - st.K[1, 2]) / st.K[1, 1])
+        xy = torch.as_tensor(np.stack([x, y], -1), dtype=torch.float32, device=self.device)
+        return _r(torch.cat([xy, torch.ones_like(xy[:, :1])], -1), st.cam_R[ks][b])
 
     def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
         """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
@@ -387,10 +447,34 @@ class RaycastBackend(Backend):
             t[:, i, y0:y1, x0:x1] = PRIMITIVES.get(prim[i]).intersect(o_u, d_u)
         return t
 
+    def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
+                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int) -> torch.Tensor:
+        """:meth:`_hit_objects` for a list of rays through image points (u, v) of frames ``ks[b]``; a ray
+        tests an object only when its pixel lies in the object's screen rectangle. Shape: o, d (M,3),
+        b, u, v (M,) → (N,M)."""
+        N, M = st.half.shape[0], d.shape[0]
+        t = torch.full((N, M), INF, device=self.device)
+        ks_host = np.arange(int(ks[0]), int(ks[0]) + ks.shape[0])
+        boxes = self._screen_boxes(st, ks_host, H, W, 1) if self.cull else np.tile(np.array([0, 0, W, H]), (N, 1))
+        px = torch.floor(u)
+        py, order = torch.sort(torch.floor(v), stable=True)  # rays by pixel row: a box's rows are one slice
+        rows = torch.searchsorted(py, torch.as_tensor(np.ascontiguousarray(boxes[:, [1, 3]]), dtype=py.dtype, device=self.device))
+        rows = rows.tolist()  # one host sync for all objects
+        prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
+        for i in range(N):
+            x0, y0, x1, y1 = (int(q) for q in boxes[i])
+            if x1 <= x0 or rows[i][1] <= rows[i][0]:
+                continue
+            m = order[rows[i][0]:rows[i][1]]
+            m = m[(px[m] >= x0) & (px[m] < x1)]
+            R, c = st.obj_R[ks, i][b[m]], st.obj_c[ks, i][b[m]]  # (m,3,3), (m,3)
+            inv_half = 1.0 / st.half[i]
+            t[i, m] = PRIMITIVES.get(prim[i]).intersect(_rT(o[m] - c, R) * inv_half, _rT(d[m], R) * inv_half)
+        return t
+
     def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        """Ray parameter of the static world. Shape: o (B,3), d (B,H,W,3) → (B,H,W)."""
+        """Ray parameter of the static world. Shape: o (...,3) broadcastable to d (...,3) → (...)."""
         env = scene.environment
-        o = o[:, None, None]
         if env.kind == "ground" and not env.shape.flat:
             return self._hit_curved_ground(env.shape.vertical_curvature, env.shape.extent, o, d)
         if env.kind == "ground":
@@ -434,13 +518,16 @@ class RaycastBackend(Backend):
         return torch.where(above, best, INF)
 
     def _trace(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int,
-               labels: bool) -> dict[str, torch.Tensor]:
+               labels: bool, particles: bool = True) -> dict[str, torch.Tensor]:
+        """Dense ray cast of frames ``ks``: rgb_linear, edge_key, t_vis (B,H',W') and, with ``labels``,
+        every label map. ``particles=False`` leaves rain/snow out (adaptive AA adds them after
+        re-tracing, so they are not averaged away)."""
         env = scene.environment
         d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
         B, Hs, Ws, _ = d.shape
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
-        t_env = self._hit_environment(scene, o, d)
+        t_env = self._hit_environment(scene, o[:, None, None], d)
         if t_obj.shape[1]:
             t_near, idx = t_obj.min(1)
         else:
@@ -456,28 +543,17 @@ class RaycastBackend(Backend):
         owner = owner_img.reshape(-1)[flat]
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
-        p_world = o[b] + t[:, None] * dh
-
-        # owner frames: identity for the environment
-        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
-        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
-        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
-        R_h, c_h = R_own[b, owner], c_own[b, owner]
-        p_local = _rT(p_world - c_h, R_h)
-
-        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
-        albedo = self._albedo(scene, st, owner, p_local)
-        if st.cond is not None:
-            albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
-        rgb_hit = self._shade(scene, st, ks, b, owner, p_world, normal, albedo, dh, t)
+        pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
+        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
         if st.cond is not None:
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
         dn = _normalize(d)
         rgb = self._sky(scene, dn).reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
-        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3)}
-        if st.cond is not None:
+        # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
+        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
+        if st.cond is not None and particles:
             out["rgb_linear"] = st.cond.particles(scene, st, ks, out["rgb_linear"], t_vis, scale)
         if not labels:
             return out
@@ -498,6 +574,56 @@ class RaycastBackend(Backend):
         if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
         return out
+
+    def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
+                 b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,
+                 pixel: float | None = None) -> tuple[torch.Tensor, ...]:
+        """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
+        t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
+        (M,3) world, p_local (M,3) the hit in its owner's frame, p_world (M,3). ``pixel``: the ray's footprint in
+        pixels (side of the image square it stands for); textures that filter see it in metres, None =
+        point samples."""
+        B = ks.shape[0]
+        p_world = o + t[:, None] * d
+        # owner frames: identity for the environment
+        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
+        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
+        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
+        R_h, c_h = R_own[b, owner], c_own[b, owner]
+        p_local = _rT(p_world - c_h, R_h)
+
+        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
+        foot = None if pixel is None else _rT(self._footprint(st, ks, b, d, t, normal, pixel), R_h[:, None])
+        albedo = self._albedo(scene, st, owner, p_local, foot)
+        if st.cond is not None:
+            albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
+        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local, p_world
+
+    def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
+                    v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
+        """Linear RGB along single camera rays through image points (u, v) (pixels) of frames ``ks[b]``:
+        the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). Shape: b, u, v (M,)
+        → (M,3)."""
+        d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
+        o = st.cam_c[ks][b]
+        H, W = int(scene.camera.height), int(scene.camera.width)
+        t_obj = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (N,M)
+        t_env = self._hit_environment(scene, o, d)
+        if t_obj.shape[0]:
+            t_near, idx = t_obj.min(0)
+        else:
+            t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
+        on_obj = t_near < t_env
+        t_vis = torch.where(on_obj, t_near, t_env)
+        flat = torch.isfinite(t_vis).nonzero().squeeze(1)
+        owner = torch.where(on_obj, idx + 1, 0)[flat]
+        rgb = self._sky(scene, _normalize(d)).clone()
+        rgb_hit, _, _, p_world = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner, pixel)
+        if st.cond is not None:
+            rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t_vis[flat], p_world, rgb_hit, 1,
+                                      rays=(b, u, v, H, W))
+        rgb[flat] = rgb_hit
+        return rgb
 
     @staticmethod
     def _in_object_frame(st: _SceneTensors, owner: torch.Tensor, p_local: torch.Tensor) -> torch.Tensor:
@@ -539,9 +665,26 @@ class RaycastBackend(Backend):
             n[m] = _r(n_local, R_h[m])
         return _normalize(n)
 
-    def _albedo(self, scene, st, owner, p_local) -> torch.Tensor:
+    @staticmethod
+    def _footprint(st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor,
+                   n: torch.Tensor, pixel: float) -> torch.Tensor:
+        """Ray differentials: how far the hit point moves on its tangent plane for a step of ``pixel``
+        along the image's u and v. Shape: d (M,3) camera-z = 1 directions, t (M,) depth, n (M,3) unit
+        normals → (M,2,3) world vectors (metres)."""
+        R = st.cam_R[ks][b]  # (M,3,3)
+        nd = _dot(n, d)
+        nd = torch.where(nd < 0, torch.clamp(nd, max=-1e-3), torch.clamp(nd, min=1e-3))  # grazing: bounded
+        out = []
+        for axis, f in ((0, float(st.K[0, 0])), (1, float(st.K[1, 1]))):
+            dD = R[:, :, axis] * (pixel / f)  # change of the direction per image step
+            out.append(t[:, None] * (dD - (_dot(n, dD) / nd)[:, None] * d))
+        return torch.stack(out, 1)
+
+    def _albedo(self, scene, st, owner, p_local, footprint=None) -> torch.Tensor:
         """Texture colours. A road scene's ground is painted in road coordinates (scene/ground.py)
-        from its layout, so the paint follows the bend and matches the road labels."""
+        from its layout, so the paint follows the bend and matches the road labels. ``footprint``
+        (M,2,3) in the owner's frame (road coordinates for such ground) goes to textures that filter
+        (``takes_footprint``); others point-sample."""
         albedo = torch.zeros_like(p_local)
         tex = st.tex_of_owner[owner]
         env = scene.environment
@@ -549,16 +692,32 @@ class RaycastBackend(Backend):
         for k, name in enumerate(st.tex_names):
             m = ((tex == k) & (owner > 0) if own_ground else tex == k).nonzero().squeeze(1)
             w = owner[m]
-            albedo[m] = TEXTURES.get(name)(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w])
+            fn = TEXTURES.get(name)
+            kw = {"footprint": footprint[m]} if footprint is not None and getattr(fn, "takes_footprint", False) else {}
+            albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         if own_ground:
             m = (owner == 0).nonzero().squeeze(1)
             p = p_local[m].clone()
             p[:, 0], p[:, 1] = env.shape.to_ground(p[:, 0], p[:, 1])
             extra = {"layout": env.road} if env.road is not None else {}
+            fn = TEXTURES.get(env.ground.texture[0])
+            if footprint is not None and getattr(fn, "takes_footprint", False):
+                extra["footprint"] = self._to_ground_footprint(env.shape, p_local[m], p, footprint[m])
             w = owner[m]
-            albedo[m] = TEXTURES.get(env.ground.texture[0])(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w],
-                                                            **extra)
+            albedo[m] = fn(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
+
+    @staticmethod
+    def _to_ground_footprint(shape, p_world: torch.Tensor, p_ground: torch.Tensor, footprint: torch.Tensor) -> torch.Tensor:
+        """A world footprint in road coordinates, by finite differences of the ground mapping (exact on
+        straight roads, follows the bend on curved ones). Shape: p_world, p_ground (M,3), footprint
+        (M,2,3) → (M,2,3)."""
+        out = footprint.clone()
+        for j in range(2):
+            q = p_world + footprint[:, j]
+            x, y = shape.to_ground(q[:, 0], q[:, 1])
+            out[:, j, 0], out[:, j, 1] = x - p_ground[:, 0], y - p_ground[:, 1]
+        return out
 
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
         env = scene.environment

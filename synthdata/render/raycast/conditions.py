@@ -168,9 +168,11 @@ class RenderConditions:
 
     def reflect(self, backend: Any, scene: Any, st: Any, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                 flat: torch.Tensor, owner: torch.Tensor, t: torch.Tensor, p_world: torch.Tensor,
-                rgb_hit: torch.Tensor, scale: int) -> torch.Tensor:
+                rgb_hit: torch.Tensor, scale: int, rays: tuple | None = None) -> torch.Tensor:
         """Mix the mirror image (sky, and objects traced mirrored through the ground) into wet ground
-        hits, Fresnel-weighted (Schlick, water F0 = 0.02). Shape: rgb_hit (M,3) → (M,3)."""
+        hits, Fresnel-weighted (Schlick, water F0 = 0.02). Shape: rgb_hit (M,3) → (M,3). Dense rays: o
+        (B,3), d (B,H',W',3); a sparse ray list (adaptive anti-aliasing): o, d (R,3) per ray and
+        ``rays`` = (b, u, v, H, W) as for ``backend._hit_objects_sparse``."""
         env = scene.environment
         wet = self.wet_weight(st, owner, p_world, env.kind == "ground")
         if wet is None:
@@ -178,7 +180,7 @@ class RenderConditions:
         g = (owner == 0).nonzero().squeeze(1)
         if g.numel() == 0:
             return rgb_hit
-        B, Hs, Ws, _ = d.shape
+        Hs, Ws = d.shape[1:3] if rays is None else (1, 1)
         dg = d.reshape(-1, 3)[flat[g]]
         dn = _normalize(dg)
         refl = backend._sky(scene, dn * dn.new_tensor(_MIRROR))
@@ -186,13 +188,18 @@ class RenderConditions:
             mir = torch.tensor(_MIRROR, device=d.device)
             st_m = dataclasses.replace(st, obj_R=st.obj_R * mir[:, None], obj_c=st.obj_c * mir,
                                        obj_c_host=st.obj_c_host * np.array(_MIRROR))
-            t_m, idx = backend._hit_objects(st_m, ks, o, d, scale).min(1)
+            if rays is None:
+                t_m, idx = backend._hit_objects(st_m, ks, o, d, scale).min(1)
+            else:
+                t_m, idx = backend._hit_objects_sparse(st_m, ks, o, d, *rays).min(0)
             tm = t_m.reshape(-1)[flat[g]]
             hit = (torch.isfinite(tm) & (tm > t[g])).nonzero().squeeze(1)
             if hit.numel():
-                gi, bi = g[hit], flat[g[hit]] // (Hs * Ws)
+                gi = g[hit]
+                bi = flat[gi] // (Hs * Ws) if rays is None else rays[0][flat[gi]]
                 own = idx.reshape(-1)[flat[gi]] + 1
-                q = (o[bi] + tm[hit][:, None] * dg[hit]) * mir  # the real point seen in the mirror
+                origin = o[bi] if rays is None else o[flat[gi]]
+                q = (origin + tm[hit][:, None] * dg[hit]) * mir  # the real point seen in the mirror
                 R, c = st.obj_R[ks][bi, own - 1], st.obj_c[ks][bi, own - 1]
                 p_local = torch.einsum("mji,mj->mi", R, q - c)
                 nrm = backend._normals(scene, st, own, p_local, q, R)

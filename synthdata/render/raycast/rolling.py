@@ -72,10 +72,15 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
     for start in range(0, traj.num_frames, s.frame_batch):
         ks = torch.arange(start, min(start + s.frame_batch, traj.num_frames), device=backend.device) + 1
         outs = []
-        for h, sb, blurred in bands:
-            out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True)
+        refine = n == 1 and s.supersample == "adaptive"
+        for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
+            out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True, particles=not refine)
+            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
             if n > 1 or s.supersample == 2:
                 out["rgb_linear"] = sum(backend._rgb(scene, b, ks, h, W) for b in (blurred or [sb])) / n
+            elif refine:
+                out["rgb_linear"] = backend._particles(scene, sb, ks, backend._refine(scene, sb, ks, out["rgb_linear"],
+                                                                                      key), t_vis)
             outs.append(out)
         parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}

@@ -2,6 +2,11 @@
 
 Each texture is ``fn(p, color, color2, scale, seed) -> albedo``. Shape: p (M,3) metres; color,
 color2 (M,3); scale, seed (M,); albedo (M,3) in [0,1] (display space; shading linearises).
+A hard-edged texture may filter (anti-alias): it sets ``fn.takes_footprint = True`` and then gets
+``footprint`` (M,2,3), the hit's movement in metres (its own frame) for one pixel step along image u
+and v, when the renderer anti-aliases (``supersample: adaptive``); it box-filters its pattern over
+a box of the footprint's size (:func:`box_extent`, :func:`filtered_square`), or averages samples
+spread over it (``road``).
 Noise is a hashed value lattice in int64 arithmetic, so it is identical on CPU and CUDA.
 """
 
@@ -13,7 +18,7 @@ import torch
 
 from ...registry import Registry
 
-__all__ = ["TEXTURES", "value_noise", "fbm"]
+__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square"]
 
 TextureFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
@@ -63,18 +68,42 @@ def flat(p, color, color2, scale, seed):
     return color
 
 
+def box_extent(footprint: torch.Tensor) -> torch.Tensor:
+    """Half-size per axis of the box filter standing for a pixel's footprint: along each axis the
+    footprint (a parallelogram) spreads as two boxes of widths |a| and |b| convolved; one box of width
+    √(a²+b²) has the same variance (the bounding box, |a|+|b|, over-blurs sheared footprints).
+    Shape: (M,2,3) → (M,3), metres."""
+    return 0.5 * torch.sqrt(footprint[:, 0] ** 2 + footprint[:, 1] ** 2)
+
+
+def filtered_square(x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """Mean over [x-e, x+e] of the square wave +1 on [0,1), -1 on [1,2) (period 2): differences of its
+    integral, a triangle wave. e → 0 gives the wave itself. Shape: x, e (...) → (...)."""
+    tri = lambda y: 1 - (torch.remainder(y, 2.0) - 1).abs()  # noqa: E731
+    x, e = torch.remainder(x, 2.0), torch.clamp(e, min=1e-4)  # small numbers first: float32 keeps the step
+    return (tri(x + e) - tri(x - e)) / (2 * e)
+
+
 @TEXTURES.register("checker")
-def checker(p, color, color2, scale, seed):
+def checker(p, color, color2, scale, seed, footprint=None):
     """Checks of side 1/scale metres."""
-    c = torch.floor(p * scale[:, None]).to(torch.int64).sum(-1) % 2
-    return _mix(color, color2, c.to(p.dtype))
+    if footprint is None:
+        c = torch.floor(p * scale[:, None]).to(torch.int64).sum(-1) % 2
+        return _mix(color, color2, c.to(p.dtype))
+    sq = filtered_square(p * scale[:, None], box_extent(footprint) * scale[:, None]).prod(-1)
+    return _mix(color, color2, (1 - sq) / 2)  # the parity of the summed cells is the product of per-axis waves
 
 
 @TEXTURES.register("stripes")
-def stripes(p, color, color2, scale, seed):
+def stripes(p, color, color2, scale, seed, footprint=None):
     """Bands along the object's z axis, scale bands per metre."""
-    s = (torch.floor(p[:, 2] * scale * 2).to(torch.int64) % 2).to(p.dtype)
-    return _mix(color, color2, s)
+    if footprint is None:
+        s = (torch.floor(p[:, 2] * scale * 2).to(torch.int64) % 2).to(p.dtype)
+        return _mix(color, color2, s)
+    return _mix(color, color2, (1 - filtered_square(p[:, 2] * scale * 2, box_extent(footprint)[:, 2] * scale * 2)) / 2)
+
+
+checker.takes_footprint = stripes.takes_footprint = True
 
 
 @TEXTURES.register("noise")

@@ -125,25 +125,47 @@ def _where(c, a, b):
     return torch.where(c, torch.as_tensor(a, device=c.device).to(b.dtype) if not hasattr(a, "dtype") else a.to(b.dtype), b)
 
 
-def road_texture(p, color, color2, scale, seed, layout: RoadLayout | None = None):
+def road_texture(p, color, color2, scale, seed, layout: RoadLayout | None = None, footprint=None):
     """Texture ``road``: asphalt (``color``) with the marks of :func:`road_marks`; grass (``color2``)
     off the road, paving slabs on sidewalks. ``p`` is in road coordinates; without a recipe ``layout``
-    the road is the legacy two lanes each way, ``scale`` metres wide."""
+    the road is the legacy two lanes each way, ``scale`` metres wide. With a ``footprint`` (anti-
+    aliasing) the marks are averaged over the pixel: :data:`~synthdata.render.raycast.antialias.SUBPIXEL`
+    points spread over the footprint, the noise once at the centre."""
     import torch
 
+    from ...render.raycast.antialias import SUBPIXEL
     from ...render.raycast.textures import fbm  # the renderer's noise, loaded with the renderer
 
-    cls, _ = road_marks(p[:, 0], p[:, 1], layout if layout is not None else scale)
+    road = layout if layout is not None else scale
     grit = fbm(p * 6.0, seed, 2)
     asphalt = color * (0.85 + 0.3 * grit[:, None])
     grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
-    white = torch.tensor([0.92, 0.92, 0.9], device=p.device, dtype=p.dtype)
-    yellow = torch.tensor([0.95, 0.78, 0.15], device=p.device, dtype=p.dtype)
+    slab = None
+    if layout is not None and layout.sidewalk > 0:
+        slab = 0.55 + 0.05 * grit[:, None] + 0.04 * ((torch.floor(p[:, 0] / 0.6) + torch.floor(p[:, 1] / 0.6)) % 2)[:, None]
+    if footprint is None:
+        return _paint(road_marks(p[:, 0], p[:, 1], road)[0], asphalt, grass, slab)
+    off = SUBPIXEL.to(device=p.device, dtype=p.dtype)
+    out = torch.zeros_like(asphalt)
+    for a, b in off:
+        q = p[:, :2] + a * footprint[:, 0, :2] + b * footprint[:, 1, :2]
+        out = out + _paint(road_marks(q[:, 0], q[:, 1], road)[0], asphalt, grass, slab)
+    return out / off.shape[0]
+
+
+road_texture.takes_footprint = True
+
+
+def _paint(cls, asphalt, grass, slab):
+    """Colour of each road class over the ground's own noise. Shape: cls (M,), others (M,3) → (M,3)."""
+    import torch
+
+    white = torch.tensor([0.92, 0.92, 0.9], device=asphalt.device, dtype=asphalt.dtype)
+    yellow = torch.tensor([0.95, 0.78, 0.15], device=asphalt.device, dtype=asphalt.dtype)
     out = torch.where((cls == 5)[:, None], grass, asphalt)
     out = torch.where(((cls == 2) | (cls == 3) | (cls == 7) | (cls == 8))[:, None], white.expand_as(out), out)
     out = torch.where((cls == 4)[:, None], yellow.expand_as(out), out)
-    if layout is not None and layout.sidewalk > 0:
-        slab = 0.55 + 0.05 * grit[:, None] + 0.04 * ((torch.floor(p[:, 0] / 0.6) + torch.floor(p[:, 1] / 0.6)) % 2)[:, None]
+    if slab is not None:
         out = torch.where((cls == 6)[:, None], slab.expand_as(out), out)
         out = torch.where((cls == 9)[:, None], torch.full_like(out, 0.7), out)
     return out
