@@ -25,7 +25,7 @@ FIELDS = ["clip.frames", "clip.width", "clip.height", "clip.fps", "seed", "devic
           "objects.0.material.scale", "objects.1.placement.mode", "backend.name", "backend.supersample",
           "backend.frame_batch", "annotations.masks", "output.crf", "name", "clip.nonsense", "objects.7.count",
           "compute.workers", "compute.shard_size", "compute.retries", "clips", "recipe", "camera.lens.model",
-          "camera.lens.k1", "backend.sensor_noise"]
+          "camera.lens.k1", "backend.sensor_noise", "backend.rolling_shutter"]
 
 BAD_VALUES = st.one_of(
     st.integers(min_value=-10**12, max_value=10**12).map(str),

@@ -12,12 +12,15 @@ metadata (``synthdata.skeletons``; ``SynthDataset.skeletons``).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
 from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
+from .rolling import poses_at, rolling_project
 from .visibility import depth_test, project, to_camera
 
 __all__ = ["KEYPOINT_TYPE", "object_keypoints"]
@@ -28,10 +31,12 @@ KEYPOINT_TYPE = pa.list_(pa.struct([("x", pa.float32()), ("y", pa.float32()), ("
 def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.ndarray, instance: np.ndarray,
                      depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray,
                      lens: Lens = PINHOLE, prims: list[np.ndarray | None] | None = None,
-                     part_motion: np.ndarray | None = None) -> np.ndarray:
+                     part_motion: np.ndarray | None = None, row_time: np.ndarray | None = None,
+                     poses_at: Callable | None = None) -> np.ndarray:
     """(T·N, Kmax, 3) float32 rows of (x, y, v); v = -1 pads objects with fewer than Kmax keypoints.
     Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W); with
-    keypoints on parts, prims[i] (K_i,) the primitive each rides (-1: the body) and part_motion (T,P,4,4)."""
+    keypoints on parts, prims[i] (K_i,) the primitive each rides (-1: the body) and part_motion (T,P,4,4);
+    under a rolling shutter, row_time (H,) and ``poses_at`` as in :func:`.tracks.point_tracks`."""
     T, N = object_poses.shape[:2]
     counts = [0 if p is None else len(p) for p in skeleton_points]
     kmax = max(counts, default=0)
@@ -41,12 +46,18 @@ def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.nda
         return out.reshape(T * N, 0, 3)
     owner = np.repeat(np.arange(1, N + 1), counts)
     pts = np.concatenate([p * half_size[i] for i, p in enumerate(skeleton_points) if p is not None])
-    if prims is None:
-        cam = to_camera(pts, owner, object_poses, camera_poses)
+    prim = None if prims is None else np.concatenate([p for p, s in zip(prims, skeleton_points) if s is not None]).astype(np.int64)
+
+    def cams(object_poses, camera_poses, part_motion) -> np.ndarray:
+        if prim is None:
+            return to_camera(pts, owner, object_poses, camera_poses)
+        return to_camera(pts, np.arange(1, len(owner) + 1), carrier_poses(object_poses, part_motion, owner, prim), camera_poses)
+
+    cam = cams(object_poses, camera_poses, part_motion)
+    if row_time is None:
+        x, y, z = project(cam, K, lens)  # (T,M)
     else:
-        prim = np.concatenate([p for p, s in zip(prims, skeleton_points) if s is not None]).astype(np.int64)
-        cam = to_camera(pts, np.arange(1, len(owner) + 1), carrier_poses(object_poses, part_motion, owner, prim), camera_poses)
-    x, y, z = project(cam, K, lens)  # (T,M)
+        x, y, z = rolling_project(cam, lambda d: cams(*poses_at(d)), row_time, K, lens)
     M = len(owner)
     t = np.broadcast_to(np.arange(T)[:, None], (T, M)).reshape(-1)
     in_view, visible, _ = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t,
@@ -78,7 +89,9 @@ def _compute(frames, scene, traj) -> np.ndarray:
                  for i, s in enumerate(sk)]
     return object_keypoints([None if s is None else s.points for s in sk], scene.objects.half_size,
                             frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), traj.object_poses,
-                            traj.camera_poses, traj.K, traj.lens, prims, motion)
+                            traj.camera_poses, traj.K, traj.lens, prims, motion,
+                            None if frames.row_time is None else frames.row_time.cpu().numpy(),
+                            poses_at(scene, traj, prims is not None))
 
 
 def _on_parts(sk, first: int, compound: bool, count: int) -> np.ndarray:

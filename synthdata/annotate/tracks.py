@@ -17,12 +17,15 @@ away (:mod:`synthdata.integrations.tapvid`).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
 from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
+from .rolling import poses_at, rolling_project
 from .visibility import depth_test, project, to_camera
 
 __all__ = ["TRACKS_COLUMNS", "sample_queries", "point_tracks"]
@@ -94,20 +97,33 @@ def sample_queries(instance: np.ndarray, depth: np.ndarray, points: int, stride:
 def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, class_id: np.ndarray,
                  object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray, spec, seed: int,
                  lens: Lens = PINHOLE, part: np.ndarray | None = None,
-                 part_motion: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 part_motion: np.ndarray | None = None, row_time: np.ndarray | None = None,
+                 poses_at: Callable | None = None) -> dict[str, np.ndarray]:
     """Columns of the tracks table for one clip (:data:`TRACKS_COLUMNS`), P·T rows. Shape: instance,
     depth (T,H,W); surface (T,H,W,3) owner-frame hit points; class_id (N,); poses (T,N,4,4), (T,4,4);
-    with swinging parts, part (T,H,W) the primitive index per pixel and part_motion (T,P',4,4)."""
+    with swinging parts, part (T,H,W) the primitive index per pixel and part_motion (T,P',4,4). Under a
+    rolling shutter, row_time (H,) and ``poses_at(delta)`` → (object_poses, camera_poses, part_motion)
+    ``delta`` frames later: each point is placed where its row saw it (:mod:`.rolling`)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM,)))
     qt, qy, qx = sample_queries(instance, depth, spec.points, spec.query_stride, spec.min_per_surface, rng)
     owner = instance[qt, qy, qx].astype(np.int64)
     T, P = depth.shape[0], len(qt)
-    if part is None:
-        cam = to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses)
-    else:  # each point rides its own carrier: its object's pose times its part's motion
-        carriers = carrier_poses(object_poses, part_motion, owner, np.where(owner > 0, part[qt, qy, qx], -1).astype(np.int64))
-        cam = to_camera(surface[qt, qy, qx], np.arange(1, P + 1), carriers, camera_poses)
-    x, y, z = project(cam, K, lens)  # (T,P)
+    prim = None if part is None else np.where(owner > 0, part[qt, qy, qx], -1).astype(np.int64)
+
+    def cams(object_poses, camera_poses, part_motion) -> np.ndarray:
+        if part is None:
+            return to_camera(surface[qt, qy, qx], owner, object_poses, camera_poses)
+        # each point rides its own carrier: its object's pose times its part's motion
+        carriers = carrier_poses(object_poses, part_motion, owner, prim)
+        return to_camera(surface[qt, qy, qx], np.arange(1, P + 1), carriers, camera_poses)
+
+    cam = cams(object_poses, camera_poses, part_motion)
+    if row_time is None:
+        x, y, z = project(cam, K, lens)  # (T,P)
+    else:
+        start = np.full((T, P), np.nan)
+        start[qt, np.arange(P)] = qy + 0.5  # at its query frame a point is where its pixel saw it
+        x, y, z = rolling_project(cam, lambda d: cams(*poses_at(d)), row_time, K, lens, start)
     t = np.broadcast_to(np.arange(T)[:, None], (T, P))
     in_view, visible, occluder = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t.reshape(-1),
                                             np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth)
@@ -132,9 +148,10 @@ def _compute(frames, scene, traj, spec) -> dict[str, np.ndarray]:
     part = motion = None
     if frames.part is not None:
         part, motion = frames.part.cpu().numpy(), part_poses(scene, traj).motion(traj.num_frames)
+    rt = None if frames.row_time is None else frames.row_time.cpu().numpy()
     return point_tracks(frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), frames.surface.cpu().numpy(),
                         scene.objects.class_id, traj.object_poses, traj.camera_poses, traj.K, spec.tracks,
-                        scene.generator_seed, traj.lens, part, motion)
+                        scene.generator_seed, traj.lens, part, motion, rt, poses_at(scene, traj, part is not None))
 
 
 LABEL_KINDS.register("tracks", LabelKind(

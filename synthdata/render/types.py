@@ -8,7 +8,8 @@ behind the camera. ``surface`` is the hit point in the owning object's frame (wo
 environment), the anchor for textures, flow and point tracks; on a swinging part (limbs) it is the
 point at the part's rest pose, and ``part`` (only when some part swings, else None) gives the render
 primitive index (:func:`synthdata.motion.parts.part_poses` order; -1 environment and sky) whose motion
-moves it.
+moves it. ``row_time`` (rolling shutter only) says when each row was exposed: every map is then at
+those instants, and flow is between the same row's instants of consecutive frames.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Frames:
     flow_bwd: torch.Tensor  # (T,H,W,2) float32
     surface: torch.Tensor  # (T,H,W,3) float32
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
+    row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
 
     @property
     def num_frames(self) -> int:

@@ -62,7 +62,17 @@ def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
     except UserError as exc:
         problems.append((exc.field, exc.message))
         return None
-    return BackendSpec(name=spec.backend.name, **settings.model_dump(mode="json"))
+    return BackendSpec(name=spec.backend.name, **_drop_later(settings.model_dump(mode="json")))
+
+
+#: backend settings added after resolved recipes were hashed, with the value that means "off": left out
+#: of the resolved block at that value, so existing recipes keep their hashes and stored YAML
+_LATER_SETTINGS = {"rolling_shutter": 0.0, "rolling_bands": None}
+
+
+def _drop_later(node: dict) -> dict:
+    return {k: _drop_later(v) if isinstance(v, dict) else v for k, v in node.items()
+            if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])}
 
 
 def _check_lens(problems: list, spec: RecipeSpec) -> None:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from ...motion.parts import part_poses
+from ...motion.shift import shift_poses, shifted
 from ...motion.types import Trajectories
 from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
@@ -26,6 +27,7 @@ from ..types import Frames
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
 from .primitives import EPS, PRIMITIVES
+from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
 
 __all__ = ["RaycastBackend", "RaycastSettings"]
@@ -108,24 +110,7 @@ def _concat_materials(ms: list[Materials]) -> Materials:
                      emissive=np.concatenate([_emissive(m) for m in ms]))
 
 
-def _shift_poses(P: np.ndarray, delta: float) -> np.ndarray:
-    """Poses ``delta`` frames later (|delta| ≤ 1), between padded samples: positions linear, rotations
-    blended and re-orthonormalised (exact enough for the small turns within one frame). Shape: (T',...,4,4)."""
-    k = np.arange(P.shape[0])
-    other = np.clip(k + (1 if delta > 0 else -1), 0, P.shape[0] - 1)
-    a = abs(delta)
-    out = P.copy()
-    out[..., :3, 3] = (1 - a) * P[..., :3, 3] + a * P[other][..., :3, 3]
-    u, _, vt = np.linalg.svd((1 - a) * P[..., :3, :3] + a * P[other][..., :3, :3])
-    out[..., :3, :3] = u @ vt
-    return out
-
-
-def _shifted(traj: Trajectories, delta: float) -> Trajectories:
-    """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter)."""
-    return Trajectories(object_poses_padded=_shift_poses(traj.object_poses_padded, delta),
-                        camera_poses_padded=_shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps,
-                        lens=traj.lens)
+_shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
 
 
 @dataclass
@@ -219,7 +204,9 @@ class RaycastSettings(BackendSettings):
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
     frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
-    (:mod:`synthdata.render.sensor`; off by default, labels unchanged)."""
+    (:mod:`synthdata.render.sensor`; off by default, labels unchanged); ``rolling_shutter: rs`` reads rows
+    out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
+    8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
@@ -227,6 +214,8 @@ class RaycastSettings(BackendSettings):
     motion_blur: int = Field(1, ge=1, le=16)
     shutter: float = Field(0.5, gt=0.0, le=1.0)
     sensor_noise: SensorNoise | None = None
+    rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
+    rolling_bands: int | None = Field(None, ge=1, le=4096)
 
     @property
     def rays_per_pixel(self) -> int:
@@ -249,11 +238,11 @@ class RaycastBackend(Backend):
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
         height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
-        n = self.settings.motion_blur
+        n, rs = self.settings.motion_blur, self.settings.rolling_shutter
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
-                   for j in range(n)] if n > 1 else [st]
+                   for j in range(n)] if n > 1 and not rs else [st]
         parts = []
-        for start in range(0, traj.num_frames, step):
+        for start in range(0, 0 if rs else traj.num_frames, step):  # rolling shutter: band by band instead
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             refine = n == 1 and self.settings.supersample == "adaptive"
             out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
@@ -264,14 +253,15 @@ class RaycastBackend(Backend):
                 out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
                                                     t_vis)
             parts.append(out)
-        cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         if st.cond is not None:
             cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
         rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
-        return Frames(rgb=rgb, **cat)
+        return Frames(rgb=rgb, **cat, row_time=torch.as_tensor(row_times(height, rs, self.settings.rolling_bands),
+                                                               device=self.device) if rs else None)
 
     # -- internals ------------------------------------------------------------------------------------
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:

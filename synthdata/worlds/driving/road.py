@@ -25,10 +25,14 @@ for the oncoming ones, 0 off the carriageway (markings belong to the lane they l
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyarrow as pa
 
 from ...annotate.kinds import LabelKind
+from ...annotate.rolling import rolling_project
+from ...motion.shift import shifted
 from ...scene.ground import CROSSWALK, VERGE, GroundShape, RoadLayout
 from ...scene.lens import PINHOLE, Lens
 
@@ -212,15 +216,19 @@ def _lines(road: RoadLayout) -> list[tuple[float, str, str]]:
 
 
 def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int, road: RoadLayout | float,
-               shape: GroundShape | None = None, lens: Lens = PINHOLE) -> list[list[dict]]:
+               shape: GroundShape | None = None, lens: Lens = PINHOLE, row_time: np.ndarray | None = None,
+               camera_at: Callable[[float], np.ndarray] | None = None) -> list[list[dict]]:
     """Per frame, every painted line as image polylines (module docstring), through ``lens`` (the
-    points are dense, so a distorted line is a curved polyline). Shape: camera_poses (T,4,4)."""
+    points are dense, so a distorted line is a curved polyline). Shape: camera_poses (T,4,4). Under a
+    rolling shutter, row_time (H,) and ``camera_at(delta)`` → (T,4,4) poses ``delta`` frames later: each
+    point where its row saw it (:mod:`synthdata.annotate.rolling`)."""
     road, shape = _layout(road), shape or GroundShape()
     gap = None
     if road.intersection is not None:  # lines stop at the crossing's box
         gap = (road.intersection.at, road.intersection.lanes * road.lane_width + VERGE)
     out = []
-    for c2w in camera_poses:
+    later = {}  # delta → (T,4,4) world-to-camera, for the rolling shutter's row instants
+    for i, c2w in enumerate(camera_poses):
         w2c = np.linalg.inv(c2w)
         s_cam, _ = shape.to_ground(c2w[0, 3], c2w[1, 3])
         ahead = c2w[:2, 2] @ _tangent(shape, s_cam)  # the camera looks along ±s
@@ -230,11 +238,20 @@ def lane_lines(camera_poses: np.ndarray, K: np.ndarray, width: int, height: int,
             X, Y = shape.to_world_xy(s, np.full_like(s, d))
             pts = np.stack([X, Y, shape.height(X)], -1)
             cam = pts @ w2c[:3, :3].T + w2c[:3, 3]
+            if row_time is not None:
+                def cam_at(delta: float, pts=pts) -> np.ndarray:
+                    if delta not in later:
+                        later[delta] = np.linalg.inv(camera_at(delta))
+                    return (pts @ later[delta][i, :3, :3].T + later[delta][i, :3, 3])[None]
+                ur, vr, zr = rolling_project(cam[None], cam_at, row_time, K, lens)
+                cam = np.concatenate([cam[:, :2], zr[0][:, None]], -1)  # the depth where its row saw it
             keep = cam[:, 2] > 0.1
             if gap is not None:
                 keep &= np.abs(s - gap[0]) >= gap[1]
             z = np.where(keep, cam[:, 2], 1.0)
-            if lens.is_pinhole:
+            if row_time is not None:
+                u, v = ur[0], vr[0]
+            elif lens.is_pinhole:
                 u = K[0, 0] * cam[:, 0] / z + K[0, 2]
                 v = K[1, 1] * cam[:, 1] / z + K[1, 2]
             else:  # NaN beyond the lens's fold radius: not in the image
@@ -270,7 +287,9 @@ def _lane_lines(frames, scene, traj) -> list[list[dict]]:
     if env.kind != "ground" or env.ground.texture[0] != "road":
         return [[] for _ in range(traj.num_frames)]
     road = env.road if env.road is not None else float(env.ground.scale[0])
-    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, road, env.shape, traj.lens)
+    rt = None if frames.row_time is None else frames.row_time.cpu().numpy()
+    return lane_lines(traj.camera_poses, traj.K, scene.camera.width, scene.camera.height, road, env.shape, traj.lens,
+                      rt, lambda d: shifted(traj, d).camera_poses)
 
 
 LANE_LINES_KIND = LabelKind(

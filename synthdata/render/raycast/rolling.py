@@ -1,0 +1,86 @@
+"""Rolling shutter for the ray-caster (``backend.rolling_shutter``): rows are read out top to bottom
+over a fraction ``rs`` of the frame interval, row r exposed at frame time + ((r + 0.5)/H − 0.5)·rs
+frames (the centre row at the frame time).
+
+The image is rendered in horizontal bands of rows, each band wholly from the trajectories at its own
+instant (the mean of its rows' times, :func:`band_rows`), so RGB and the whole G-buffer of a band come
+from the same rays: instance, depth, normals, surface and amodal agree with RGB exactly, and flow is
+defined between band instants (a pixel's surface point moved to the *same band's* instant of frame
+k ± 1). A band is a small image whose principal point is moved up by its first row (cy − r0), so the
+renderer's ray, culling, flow and particle code runs on it unchanged; the cost stays ~1× plus a
+per-band overhead. :attr:`Frames.row_time` hands the quantised row instants to the labels that
+project 3D points (:mod:`synthdata.annotate.rolling`), so they use exactly the rendered times.
+
+Shapes: H×W image; nb bands; B frames per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...motion.shift import shifted
+from ...motion.types import Trajectories
+from ...scene.types import Scene
+
+__all__ = ["ROWS_PER_BAND", "band_rows", "row_times", "trace_rolling"]
+
+#: default band height (rows): quantisation error of a row's time ≤ 4/H·rs frames (docs/backends.md)
+ROWS_PER_BAND = 8
+
+
+def band_rows(H: int, bands: int | None) -> list[tuple[int, int]]:
+    """[r0, r1) of each band, top to bottom; ``bands`` None: one per ``ROWS_PER_BAND`` rows."""
+    nb = min(H, bands or math.ceil(H / ROWS_PER_BAND))
+    edges = np.round(np.linspace(0, H, nb + 1)).astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _band_delta(r0: int, r1: int, H: int, rs: float) -> float:
+    """A band's instant, frames after the frame time: the mean of its rows' times."""
+    return ((r0 + r1) / 2 / H - 0.5) * rs
+
+
+def row_times(H: int, rs: float, bands: int | None) -> np.ndarray:
+    """(H,) float64 exposure instant of each row as rendered (its band's), frames after the frame time."""
+    return np.concatenate([np.full(r1 - r0, _band_delta(r0, r1, H, rs)) for r0, r1 in band_rows(H, bands)])
+
+
+def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> dict[str, torch.Tensor]:
+    """Linear RGB and G-buffer of the whole clip, band by band (module docstring), as ``render`` gathers
+    them: (T,H,W,…) tensors, amodal (T,N,H,W). ``st`` is the frame-time scene tensors (its type builds
+    the bands')."""
+    s = backend.settings
+    H, W, n = scene.camera.height, scene.camera.width, s.motion_blur
+    build = type(st).build
+    bands = []
+    for r0, r1 in band_rows(H, s.rolling_bands):
+        K = scene.camera.K.copy()
+        K[1, 2] -= r0  # the band as an image of its own
+
+        def at(delta: float, K=K):
+            return dataclasses.replace(build(scene, shifted(traj, delta), backend.device), K=K)
+
+        d = _band_delta(r0, r1, H, s.rolling_shutter)
+        blurred = [at(d + s.shutter * ((j + 0.5) / n - 0.5)) for j in range(n)] if n > 1 else None
+        bands.append((r1 - r0, at(d), blurred))
+    parts = []
+    for start in range(0, traj.num_frames, s.frame_batch):
+        ks = torch.arange(start, min(start + s.frame_batch, traj.num_frames), device=backend.device) + 1
+        outs = []
+        refine = n == 1 and s.supersample == "adaptive"
+        for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
+            out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True, particles=not refine)
+            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
+            if n > 1 or s.supersample == 2:
+                out["rgb_linear"] = sum(backend._rgb(scene, b, ks, h, W) for b in (blurred or [sb])) / n
+            elif refine:
+                out["rgb_linear"] = backend._particles(scene, sb, ks, backend._refine(scene, sb, ks, out["rgb_linear"],
+                                                                                      key), t_vis)
+            outs.append(out)
+        parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
