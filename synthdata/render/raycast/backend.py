@@ -53,6 +53,17 @@ def _normalize(v: torch.Tensor) -> torch.Tensor:
     return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
 
 
+def _nearest(t_obj: torch.Tensor, t_env: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The nearest hit of each ray and its owner (0 the environment, i+1 render primitive i), from the
+    objects' ray parameters (primitives along ``dim``) and the environment's."""
+    if t_obj.shape[dim]:
+        t_near, idx = t_obj.min(dim)
+    else:
+        t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
+    on_obj = t_near < t_env
+    return torch.where(on_obj, t_near, t_env), torch.where(on_obj, idx + 1, 0)
+
+
 @dataclass(frozen=True)
 class _Parts:
     """The scene's objects as render primitives: one per part of a compound object, one per plain
@@ -528,13 +539,7 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
-        if t_obj.shape[1]:
-            t_near, idx = t_obj.min(1)
-        else:
-            t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
-        on_obj = t_near < t_env
-        t_vis = torch.where(on_obj, t_near, t_env)
-        owner_img = torch.where(on_obj, idx + 1, 0)
+        t_vis, owner_img = _nearest(t_obj, t_env, dim=1)
 
         # flatten to hit pixels
         hit = torch.isfinite(t_vis)
@@ -609,14 +614,9 @@ class RaycastBackend(Backend):
         H, W = int(scene.camera.height), int(scene.camera.width)
         t_obj = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (N,M)
         t_env = self._hit_environment(scene, o, d)
-        if t_obj.shape[0]:
-            t_near, idx = t_obj.min(0)
-        else:
-            t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
-        on_obj = t_near < t_env
-        t_vis = torch.where(on_obj, t_near, t_env)
+        t_vis, owner_all = _nearest(t_obj, t_env, dim=0)
         flat = torch.isfinite(t_vis).nonzero().squeeze(1)
-        owner = torch.where(on_obj, idx + 1, 0)[flat]
+        owner = owner_all[flat]
         rgb = self._sky(scene, _normalize(d)).clone()
         rgb_hit, _, _, p_world = self._surface(scene, st, ks, o[flat], d[flat], b[flat], t_vis[flat], owner, pixel)
         if st.cond is not None:
