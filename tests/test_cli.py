@@ -17,6 +17,11 @@ def test_generate_info_validate_recipes(tmp_path):
     assert "wrote 2 clips" in r.stdout
     info = run_cli("info", str(out), "--json")
     assert info.returncode == 0 and json.loads(info.stdout)["clips"] == 2
+    import synthdata
+
+    objs, got = synthdata.open_dataset(out).objects.to_pandas(), json.loads(info.stdout)
+    assert got["visible_object_rows"] == int((objs.visible_pixels > 0).sum())  # visible, not merely in view
+    assert got["in_view_object_rows"] == int(objs.in_view.sum())
     text = run_cli("info", str(out))
     assert "objects_per_class" in text.stdout
     assert run_cli("validate", "highway").stdout.strip() == "ok"

@@ -92,7 +92,7 @@ resolved recipe is `recipe.yaml` (re-runnable as-is).
 | clips | {info['clips']} of {info['clips_planned']} |
 | frames | {info['frames']} |
 | resolution | {info['resolution']} |
-| object rows (per object per frame) | {info['object_rows']} ({info['visible_object_rows']} in view) |
+| object rows (per object per frame) | {info['object_rows']} ({info['visible_object_rows']} visible, {info['in_view_object_rows']} in view) |
 | annotations | {', '.join(info['annotations'])} |
 | size on disk | {info['bytes'] / 1e6:.1f} MB |
 | generation | {json.dumps(manifest.stats.get('clips_per_second_last_run'))} clips/s, {manifest.stats.get('wall_seconds_last_run')} s |
