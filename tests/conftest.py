@@ -142,3 +142,17 @@ def tiny_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_flow_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
     return train_tiny(tiny_dataset, tmp_path_factory.mktemp("ckpt") / "flow", objective="flow")
+
+
+def assert_visible_tracks_on_their_owner(clip) -> None:
+    """Point-track invariants every renderer setting must keep: a visible point's pixel shows its owner in
+    the instance map, and at its query frame a point sits on its pixel's centre."""
+    tr = clip.labels.labels["tracks"]
+    inst = clip.frames.instance.numpy()
+    m = tr["visible"]
+    assert m.sum() > 500
+    t = tr["frame_index"][m]
+    px, py = np.floor(tr["x"][m]).astype(int), np.floor(tr["y"][m]).astype(int)
+    assert (inst[t, py, px] == tr["track_id"][m] + 1).all()
+    q = tr["frame_index"] == tr["query_frame"]
+    np.testing.assert_allclose(np.stack([tr["x"][q] % 1, tr["y"][q] % 1], -1), 0.5, atol=0.02)

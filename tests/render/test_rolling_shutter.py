@@ -17,7 +17,7 @@ from synthdata.render import make_backend
 from synthdata.render.raycast.rolling import band_rows, row_times
 from synthdata.scene.skeletons import SKELETONS
 
-from ..conftest import STAGE, TINY, make_tiny_clip, spec_from_yaml, tiny_spec
+from ..conftest import STAGE, assert_visible_tracks_on_their_owner, TINY, make_tiny_clip, spec_from_yaml, tiny_spec
 
 RS = ("backend.rolling_shutter=0.8",)
 TRACKS = ("annotations.tracks.enabled=true", "annotations.tracks.points=600", "annotations.tracks.query_stride=2")
@@ -81,16 +81,7 @@ objects:
 
 @pytest.mark.parametrize("recipe", ["highway", "pedestrians"])
 def test_visible_track_points_lie_on_their_owner(clips, recipe):
-    c = clips[recipe]
-    tr = c.labels.labels["tracks"]
-    inst = c.frames.instance.numpy()
-    m = tr["visible"]
-    assert m.sum() > 500
-    t = tr["frame_index"][m]
-    px, py = np.floor(tr["x"][m]).astype(int), np.floor(tr["y"][m]).astype(int)
-    assert (inst[t, py, px] == tr["track_id"][m] + 1).all()
-    q = tr["frame_index"] == tr["query_frame"]  # at its query frame a point is its pixel's centre
-    np.testing.assert_allclose(np.stack([tr["x"][q] % 1, tr["y"][q] % 1], -1), 0.5, atol=0.02)
+    assert_visible_tracks_on_their_owner(clips[recipe])
 
 
 def test_flow_runs_between_the_same_rows_instants(clips):
