@@ -49,6 +49,9 @@ def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None
         t = f.read() if groups is None else f.read_row_groups(groups)
     except (OSError, pa.ArrowException) as exc:
         raise UserError("dataset", f"{layout.rel(path)}: not a readable Parquet file ({exc})") from None
+    for name in _ADDED.get(table, ()):  # columns a format-1 part lacks: nulls
+        if name not in t.column_names:
+            t = t.append_column(SCHEMAS[table].field(name), pa.nulls(t.num_rows, SCHEMAS[table].field(name).type))
     missing = [f.name for f in SCHEMAS[table] if f.name not in t.column_names]
     if missing:
         raise UserError("dataset", f"{layout.rel(path)}: missing column(s) {', '.join(missing)}")
@@ -61,6 +64,8 @@ def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None
     return t
 
 
+#: columns added in format 2, read as nulls from older parts
+_ADDED = {"clips": ("split",)}
 #: columns whose format-1 type is still read
 _LEGACY = {name: (LEGACY_MAP_TYPE,) for name in ("depth", "flow_fwd", "flow_bwd", "semantic", "instance", "normals")}
 
@@ -186,6 +191,16 @@ class SynthDataset:
     def __iter__(self):
         for i in range(len(self)):
             yield self.clip(i)
+
+    def torch_dataset(self, unit: str = "clip", window: int = 8, stride: int | None = None, split: str | None = None,
+                      maps=("depth", "semantic"), transform=None, seed: int = 0, max_depth: float | None = None):
+        """A torch ``Dataset`` of whole clips, single frames or ``window``-frame windows whose items are
+        dicts of fixed-shape tensors (plain ``DataLoader(…, batch_size=B)`` batches them); see
+        :class:`synthdata.integrations.torch_windows.WindowDataset` for the item layout."""
+        from ..integrations.torch_windows import WindowDataset
+
+        return WindowDataset(self, unit=unit, window=window, stride=stride, split=split, maps=maps,
+                             transform=transform, seed=seed, max_depth=max_depth)
 
     def info(self) -> dict[str, Any]:
         """Counts, classes, annotation types and sizes (what ``synthdata info`` prints)."""

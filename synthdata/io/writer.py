@@ -21,6 +21,7 @@ from .layout import CORE_TABLES, Layout
 from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
 from .schemas import own_tables, table_schema
+from .split import split_of
 from .tables import build_tables, write_parts
 from .video import encode_mp4
 
@@ -41,6 +42,7 @@ def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: 
         "num_frames": T, "fps": rec.traj.fps, "width": W, "height": H,
         "num_objects": rec.annotations.num_objects, "video_path": layout.rel(layout.video(rec.clip_id)),
         "video_codec": spec.output.video_codec, "params": json.dumps(rec.params, sort_keys=True),
+        "split": split_of(spec.seed, rec.clip_index, spec.output.split.model_dump()),
     }
 
 
