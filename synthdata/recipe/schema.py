@@ -20,7 +20,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
-    "LightSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
+    "LightSpec", "BumpSpec", "WetLayerSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
     "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
@@ -199,10 +199,37 @@ class LightSpec(_Spec):
         return v if v is None else _check_range(v, 0.01, 1e4, "range")
 
 
+class BumpSpec(_Spec):
+    """Procedural bumps that tilt the *shading* normal only (geometry and every label, the ``normals``
+    label included, stay those of the smooth surface): a height field of ``amplitude`` metres (peak to
+    mean) made of value-noise bumps of about 1/``scale`` metres, ``octaves`` finer layers each half the
+    size and half the height, in the owner's frame so bumps stick to the surface. The normal tilts by
+    about ``amplitude · scale`` radians (mucosa: amplitude 1e-4, scale 800 for ~1 mm bumps). A layer
+    finer than two pixels fades to the smooth normal (no sparkle). Constants, not distributions:
+    bumps draw nothing, so a clip's scene is the same with and without them."""
+
+    amplitude: float = Field(1e-4, gt=0.0, le=10.0)
+    scale: float = Field(800.0, gt=0.0, le=1e6)
+    octaves: int = Field(2, ge=1, le=4)
+
+
+class WetLayerSpec(_Spec):
+    """A clear wet film over the surface: a second, sharp specular lobe (Blinn-Phong ``shininess``,
+    strength ``specular``) raised towards grazing angles by ``fresnel``: specular·(1 + fresnel·(1 −
+    n·v)⁵). With :class:`BumpSpec` it breaks into the small bright spots of wet mucosa. (Not the
+    road-weather ``environment.wet``.)"""
+
+    specular: float = Field(1.0, ge=0.0, le=16.0)
+    shininess: float = Field(400.0, ge=1.0, le=20000.0)
+    fresnel: float = Field(2.0, ge=0.0, le=50.0)
+
+
 class MaterialSpec(_Spec):
     """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular;
     ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun;
-    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`)."""
+    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`); ``bump``
+    and ``wet``: a bump-mapped shading normal and a wet specular film (:class:`BumpSpec`,
+    :class:`WetLayerSpec`; off when absent)."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -213,6 +240,8 @@ class MaterialSpec(_Spec):
     emissive: Num = 0.0
     tint: Num = 0.0  # per-object colour variation: each channel × (1 + tint·u), u ~ U(-1, 1), and shade × (1 + tint·u)
     light: LightSpec | None = None
+    bump: BumpSpec | None = None
+    wet: WetLayerSpec | None = None
 
     @field_validator("emissive")
     @classmethod
@@ -385,7 +414,7 @@ class EnvironmentSpec(_Spec):
     @field_validator("tube_radius")
     @classmethod
     def _radius(cls, v: Any) -> Any:
-        return _check_range(v, 0.05, 1e3, "tube_radius")
+        return _check_range(v, 0.005, 1e3, "tube_radius")
 
 
 class PlacementSpec(_Spec):
@@ -623,7 +652,8 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None}
+                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
+                 "bump": None}
 
 
 def _drop_unused(node: Any) -> None:

@@ -24,6 +24,7 @@ from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
+from .bump import bump_normals, wet_lobe
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
 from .primitives import EPS, PRIMITIVES
@@ -106,7 +107,16 @@ def _parts(scene: Scene, traj: Trajectories) -> _Parts:
 def _material_row(m: Materials, i: int) -> Materials:
     return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
                      specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1],
-                     emissive=_emissive(m)[i:i + 1])
+                     emissive=_emissive(m)[i:i + 1], bump=None if m.bump is None else m.bump[i:i + 1],
+                     wet=None if m.wet is None else m.wet[i:i + 1])
+
+
+def _rows3(ms: list[Materials], key: str) -> np.ndarray | None:
+    """An optional (N,3) material block of several entries concatenated; zeros where absent, None when
+    none has it."""
+    if all(getattr(m, key) is None for m in ms):
+        return None
+    return np.concatenate([np.zeros((len(m.texture), 3)) if getattr(m, key) is None else getattr(m, key) for m in ms])
 
 
 def _emissive(m: Materials) -> np.ndarray:
@@ -118,7 +128,13 @@ def _concat_materials(ms: list[Materials]) -> Materials:
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
                      specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
                      noise_seed=np.concatenate([m.noise_seed for m in ms]),
-                     emissive=np.concatenate([_emissive(m) for m in ms]))
+                     emissive=np.concatenate([_emissive(m) for m in ms]), bump=_rows3(ms, "bump"), wet=_rows3(ms, "wet"))
+
+
+def _owner_rows(ground: Materials, mat: Materials, key: str, device: torch.device) -> torch.Tensor | None:
+    """An optional (N,3) material block as an owner table (P+1,3), environment first; None when unused."""
+    rows = _rows3([ground, mat], key)
+    return None if rows is None else torch.as_tensor(rows, dtype=torch.float32, device=device)
 
 
 _shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
@@ -162,6 +178,8 @@ class _SceneTensors:
     offset_c: torch.Tensor | None
     cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
+    bump: torch.Tensor | None = None  # (P+1,3) amplitude, scale, octaves per owner (bump.py); None: none
+    wet: torch.Tensor | None = None  # (P+1,3) wet film specular, shininess, fresnel per owner; None: none
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -204,6 +222,8 @@ class _SceneTensors:
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
             cond=RenderConditions.build(scene, traj, device),
             animated=parts.animated,
+            bump=_owner_rows(env.ground, mat, "bump", device),
+            wet=_owner_rows(env.ground, mat, "wet", device),
         )
 
 
@@ -549,7 +569,7 @@ class RaycastBackend(Backend):
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
-        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
+        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel, 1.0 / scale)
         if st.cond is not None:
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
@@ -582,12 +602,14 @@ class RaycastBackend(Backend):
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                  b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,
-                 pixel: float | None = None) -> tuple[torch.Tensor, ...]:
+                 pixel: float | None = None, spacing: float = 1.0) -> tuple[torch.Tensor, ...]:
         """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
         t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
         (M,3) world, p_local (M,3) the hit in its owner's frame, p_world (M,3). ``pixel``: the ray's footprint in
         pixels (side of the image square it stands for); textures that filter see it in metres, None =
-        point samples."""
+        point samples. ``spacing``: the pixel's side in pixels (1/scale of a dense pass), what bumps
+        fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
+        depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
         B = ks.shape[0]
         p_world = o + t[:, None] * d
         # owner frames: identity for the environment
@@ -602,7 +624,21 @@ class RaycastBackend(Backend):
         albedo = self._albedo(scene, st, owner, p_local, foot)
         if st.cond is not None:
             albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
-        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local, p_world
+        n_shade = normal if st.bump is None else self._bumped(st, ks, b, d, t, owner, normal, p_local, R_h, spacing)
+        return self._shade(scene, st, ks, b, owner, p_world, n_shade, albedo, d, t), normal, p_local, p_world
+
+    def _bumped(self, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor,
+                owner: torch.Tensor, normal: torch.Tensor, p_local: torch.Tensor, R_h: torch.Tensor,
+                pixel: float) -> torch.Tensor:
+        """Shading normals of bump-mapped owners (:mod:`.bump`), the smooth normal elsewhere. Shape (M,3)."""
+        m = (st.bump[owner, 0] > 0).nonzero().squeeze(1)
+        if m.numel() == 0:
+            return normal
+        foot = self._footprint(st, ks, b[m], d[m], t[m], normal[m], pixel)  # (m,2,3) metres
+        size = torch.sqrt(torch.maximum(_dot(foot[:, 0], foot[:, 0]), _dot(foot[:, 1], foot[:, 1])))
+        out = normal.clone()
+        out[m] = bump_normals(normal[m], p_local[m], R_h[m], st.bump[owner[m]], st.seed[owner[m]], size)
+        return out
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
                     v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
@@ -725,6 +761,7 @@ class RaycastBackend(Backend):
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
         ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]
+        film = None if st.wet is None else wet_lobe(n, v, st.wet[owner])  # the wet film's second lobe
         if env.sun_dir is not None and env.sun_intensity > 0:
             L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
             ndl = torch.clamp(_dot(n, L), min=0)
@@ -736,6 +773,8 @@ class RaycastBackend(Backend):
             light = light + w * sun_rgb
             h = _normalize(L + v)
             spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
+            if film is not None:
+                spec = spec + film[0] * torch.clamp(_dot(n, h), min=0)[:, None] ** film[1] * lit[:, None] * sun_rgb
         if env.headlight_intensity > 0:
             dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
@@ -743,9 +782,13 @@ class RaycastBackend(Backend):
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
             light = light + att * ndv * head_rgb
             spec = spec + ks_spec * att * ndv**shin * head_rgb
+            if film is not None:
+                spec = spec + film[0] * att * ndv**film[1] * head_rgb
         if st.cond is not None:  # lights carried by objects (head/tail lights, street lamps)
             wet = st.cond.wet_weight(st, owner, p_world, env.kind == "ground")
             light, spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, ks_spec, shin, light, spec, wet)
+            if film is not None:  # the film's lobe under the same lights (their irradiance already counted)
+                spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, film[0], film[1], light, spec, wet)[1]
         rgb = albedo * light + spec
         if st.emissive is not None:  # lamps and tail lights shine whatever lights them
             rgb = rgb + albedo * st.emissive[owner][:, None]
