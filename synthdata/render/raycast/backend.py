@@ -8,7 +8,7 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from ...motion.types import Trajectories
 from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
+from ..blur import Defocus, GBuffer, post_process
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .bump import bump_normals, wet_lobe
@@ -237,22 +238,31 @@ class RaycastSettings(BackendSettings):
     frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
     (:mod:`synthdata.render.sensor`; off by default, labels unchanged); ``rolling_shutter: rs`` reads rows
     out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
-    8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter)."""
+    8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter).
+    ``motion_blur: flow`` instead smears the rendered frame along its own flow over the ``shutter`` (one
+    cheap pass, :mod:`synthdata.render.blur`); ``defocus: {focus_m, aperture_mm}`` blurs RGB by a thin
+    lens's depth-dependent circle of confusion (same module; off by default, labels unchanged)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
-    motion_blur: int = Field(1, ge=1, le=16)
+    motion_blur: Annotated[int, Field(ge=1, le=16)] | Literal["flow"] = 1
     shutter: float = Field(0.5, gt=0.0, le=1.0)
     sensor_noise: SensorNoise | None = None
     rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
     rolling_bands: int | None = Field(None, ge=1, le=4096)
+    defocus: Defocus | None = None
+
+    @property
+    def instants(self) -> int:
+        """How many instants RGB is rendered at per frame (``motion_blur: n``; 1 for ``flow``)."""
+        return self.motion_blur if isinstance(self.motion_blur, int) else 1
 
     @property
     def rays_per_pixel(self) -> int:
         """Memory-model rays per pixel: adaptive keeps one dense pass plus re-traced rays in chunks of at
         most one dense pass."""
-        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.motion_blur
+        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.instants
 
 
 class RaycastBackend(Backend):
@@ -269,7 +279,7 @@ class RaycastBackend(Backend):
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
         height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
-        n, rs = self.settings.motion_blur, self.settings.rolling_shutter
+        n, rs = self.settings.instants, self.settings.rolling_shutter
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
         parts = []
@@ -285,6 +295,7 @@ class RaycastBackend(Backend):
                                                     t_vis)
             parts.append(out)
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        cat["rgb_linear"] = self._post(scene, cat)
         if st.cond is not None:
             cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
         linear = cat.pop("rgb_linear")
@@ -295,6 +306,17 @@ class RaycastBackend(Backend):
                                                                device=self.device) if rs else None)
 
     # -- internals ------------------------------------------------------------------------------------
+    def _post(self, scene: Scene, cat: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Defocus and flow motion blur (:mod:`synthdata.render.blur`), ``frame_batch`` frames at a time;
+        the linear RGB itself when both are off."""
+        linear = cat["rgb_linear"]
+        if self.settings.defocus is None and self.settings.motion_blur != "flow":
+            return linear
+        step = self.settings.frame_batch
+        return torch.cat([post_process(linear[i:i + step], GBuffer(cat["depth"][i:i + step], cat["flow_fwd"][i:i + step],
+                                                                    cat["flow_bwd"][i:i + step], scene.camera.K),
+                                       self.settings) for i in range(0, linear.shape[0], step)])
+
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
         """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""
         s = self.settings.supersample
