@@ -669,6 +669,26 @@ def _drop_unused(node: Any) -> None:
             _drop_unused(v)
 
 
+#: material fields added after content hashes were stored, with the value that means "not used"
+_LATER_MATERIAL_FIELDS = {"bump": None, "wet": None}
+
+
+def _drop_unused_material(node: Any, always: bool = False) -> None:
+    """Remove later-added material fields at their unused value (``always``: whatever their value) from
+    every material block (objects', parts', the ground's) of a dumped recipe, in place, so existing
+    recipes keep their hashes."""
+    if isinstance(node, dict):
+        if "texture" in node and "shininess" in node:
+            for key, unused in _LATER_MATERIAL_FIELDS.items():
+                if key in node and (always or node[key] == unused):
+                    del node[key]
+        for v in node.values():
+            _drop_unused_material(v, always)
+    elif isinstance(node, list):
+        for v in node:
+            _drop_unused_material(v, always)
+
+
 class RecipeSpec(_Spec):
     """A whole recipe: one clip distribution. ``seed`` is the root seed of a run."""
 
@@ -710,14 +730,16 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens is
-        not layout either: the same scenes under every lens model, so lens ablations compare one world. Names,
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens,
+        material bumps and wet films are not layout either: the same scenes under every lens model and
+        surface finish, so such ablations compare one world. Names,
         descriptions and keypoint skeletons (labels, not layout) are not layout: fixing a typo in the description keeps every clip's seed."""
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
                                                      "domain": True, "objects": {"__all__": {"keypoints"}},
                                                      "camera": {"lens"}})
         _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
+        _drop_unused_material(body, always=True)  # bumps and wet films draw nothing: the same scenes either way
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:
@@ -725,4 +747,5 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed", "device"})
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
+        _drop_unused_material(body)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -83,6 +83,9 @@ def test_off_by_default_and_bad_input_names_the_field():
     spec = tiny_spec("colonoscopy")
     assert spec.environment.ground.bump is None and spec.environment.ground.wet is None
     assert "defocus" not in spec.backend.settings and spec.backend.settings["motion_blur"] == 1
+    wet = tiny_spec("colonoscopy", BUMPS, "+environment.ground.wet={specular: 1.0}")
+    assert wet.layout_hash() == spec.layout_hash()  # appearance only: the same clips, seeds and labels
+    assert wet.content_hash() != spec.content_hash()
     with pytest.raises(RecipeError, match="bump.scale"):
         tiny_spec("colonoscopy", "+environment.ground.bump={scale: -1}")
     with pytest.raises(RecipeError, match="backend.defocus.focus_m"):
