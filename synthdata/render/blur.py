@@ -83,7 +83,9 @@ class PostProcess:
 
 POSTPROCESSES: Registry[PostProcess] = Registry("post-process", "synthdata.postprocesses")
 
-#: The order they run in: through the lens first, then integrated over the exposure.
+#: The order they run in: through the lens first, then integrated over the exposure. A new post-process
+#: (vignetting, a lens mask, …) registers itself and takes its place here, next to the backend setting
+#: that turns it on.
 ORDER = ("defocus", "motion_blur")
 
 
