@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
-    "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
+    "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
     "LightSpec", "BumpSpec", "WetLayerSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
     "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
@@ -388,6 +388,42 @@ class WetSpec(_Spec):
         return _check_range(v, 0.0, 1.0, "amount/puddles")
 
 
+class LumenSpec(_Spec):
+    """A bent, metric lumen (scene/lumen.py; docs/endoscopy.md) in place of the straight tube, which
+    then sets its mean radius (``tube_radius``, m). The centreline wanders sideways by
+    ``bend_amplitude`` (m) over about ``bend_wavelength`` (two waves per axis, each clip its own);
+    the radius varies by ``radius_variation`` (relative) over ``radius_wavelength``; haustral folds
+    (ring ridges ``fold_height`` m tall, ``fold_width`` m thick, every ``fold_spacing`` m, interrupted
+    at the taeniae) and the three taeniae coli (``taenia_depth``: relative inward pull) shape the
+    wall; rays that meet no wall within ``view_distance`` m see darkness."""
+
+    bend_amplitude: Num = 0.0
+    bend_wavelength: Num = 0.25
+    radius_variation: Num = 0.0
+    radius_wavelength: Num = 0.15
+    fold_spacing: Num = 0.03
+    fold_height: Num = 0.0
+    fold_width: Num = 0.002
+    fold_jitter: Num = 0.4
+    taenia_depth: Num = 0.0
+    view_distance: float = Field(0.3, gt=0.0, le=10.0)
+
+    @field_validator("bend_amplitude", "fold_height", "fold_width")
+    @classmethod
+    def _small(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.0, 0.2, info.field_name)
+
+    @field_validator("bend_wavelength", "radius_wavelength", "fold_spacing")
+    @classmethod
+    def _length(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.002, 10.0, info.field_name)
+
+    @field_validator("radius_variation", "taenia_depth", "fold_jitter")
+    @classmethod
+    def _fraction(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.0, 0.6, info.field_name)
+
+
 class EnvironmentSpec(_Spec):
     """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``;
     on the ground, an optional ``road`` (:class:`RoadSpec`). ``sky_model: auto`` derives sky colours,
@@ -410,11 +446,18 @@ class EnvironmentSpec(_Spec):
     rain: RainSpec | None = None
     snow: SnowSpec | None = None
     wet: WetSpec | None = None
+    lumen: LumenSpec | None = None
 
     @field_validator("tube_radius")
     @classmethod
     def _radius(cls, v: Any) -> Any:
         return _check_range(v, 0.005, 1e3, "tube_radius")
+
+    @model_validator(mode="after")
+    def _lumen_in_tube(self) -> "EnvironmentSpec":
+        if self.lumen is not None and self.kind != "tube":
+            raise ValueError(f"environment.lumen needs kind: tube, got kind: {self.kind}")
+        return self
 
 
 class PlacementSpec(_Spec):
@@ -640,20 +683,42 @@ class BackendSpec(_Spec):
         return dict(self.model_extra or {})
 
 
+class SplitSpec(_Spec):
+    """Fractions of clips in the train/val/test splits (they must sum to 1). A clip's split is fixed by
+    the run's seed and its index alone (:func:`synthdata.io.split.split_of`), so growing a run never
+    moves a clip from one split to another."""
+
+    train: float = Field(0.8, ge=0.0, le=1.0)
+    val: float = Field(0.1, ge=0.0, le=1.0)
+    test: float = Field(0.1, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitSpec":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        return self
+
+
 class OutputSpec(_Spec):
     """How clips are stored. ``h264`` is yuv420p for viewers; ``h264_lossless`` is RGB lossless
     (libx264rgb, crf 0), bit-exact frames for training. ``sink`` names the writer by registry name
-    (``parquet``: the dataset layout of docs/dataset-format.md)."""
+    (``parquet``: the dataset layout of docs/dataset-format.md). ``split``: the clips' train/val/test
+    fractions (the ``split`` column); ``license``: what the dataset card declares."""
 
     video_codec: Literal["h264", "h264_lossless"] = "h264"
     crf: int = Field(18, ge=0, le=51)
     sink: str = Field("parquet", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    split: SplitSpec = SplitSpec()
+    #: the dataset card's license (a Hugging Face / SPDX id such as ``cc-by-4.0``); ``other`` by default
+    license: str = Field("other", pattern=r"^[a-z0-9][a-z0-9.\-]{0,63}$")
 
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
-                 "bump": None}
+                 "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
+                 "license": "other", "bump": None}
 
 
 def _drop_unused(node: Any) -> None:
