@@ -48,6 +48,10 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
     }
     if spec.light is not None:  # drawn only when asked for: recipes without lights keep their draws
         out["light"] = draw_light(spec.light, rng)
+    if spec.bump is not None:  # constants: no draws, the scene is the same with or without
+        out["bump"] = (spec.bump.amplitude, spec.bump.scale, float(spec.bump.octaves))
+    if spec.wet is not None:
+        out["wet"] = (spec.wet.specular, spec.wet.shininess, spec.wet.fresnel)
     return out
 
 
@@ -70,7 +74,16 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
         shininess=np.array([m["shininess"] for m in items], dtype=np.float64),
         noise_seed=np.array([m["noise_seed"] for m in items], dtype=np.int64),
         emissive=np.array([m["emissive"] for m in items], dtype=np.float64),
+        bump=_optional_rows(items, "bump"),
+        wet=_optional_rows(items, "wet"),
     )
+
+
+def _optional_rows(items: list[dict[str, Any]], key: str) -> np.ndarray | None:
+    """(N,3) rows of an optional material block, zeros where absent; None when no item has it."""
+    if not any(key in m for m in items):
+        return None
+    return np.array([m.get(key, (0.0, 0.0, 0.0)) for m in items], dtype=np.float64).reshape(-1, 3)
 
 
 class _Skip(Exception):
