@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
@@ -202,7 +202,9 @@ class LightSpec(_Spec):
 class MaterialSpec(_Spec):
     """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular;
     ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun;
-    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`)."""
+    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`);
+    ``texture_params``: the texture's own parameters by name (each a number or a distribution, drawn
+    per clip; names and ranges checked against the texture by ``check_recipe``)."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -213,6 +215,8 @@ class MaterialSpec(_Spec):
     emissive: Num = 0.0
     tint: Num = 0.0  # per-object colour variation: each channel × (1 + tint·u), u ~ U(-1, 1), and shade × (1 + tint·u)
     light: LightSpec | None = None
+    texture_params: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Num] = Field(
+        default_factory=dict, max_length=16)
 
     @field_validator("emissive")
     @classmethod
@@ -623,20 +627,20 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None}
+                 "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None}
 
 
-def _drop_unused(node: Any) -> None:
+def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
     """Remove later-added fields at their unused value from a dumped recipe, in place."""
     if isinstance(node, dict):
-        for key, unused in _LATER_FIELDS.items():
+        for key, unused in fields.items():
             if key in node and node[key] == unused:
                 del node[key]
         for v in node.values():
-            _drop_unused(v)
+            _drop_unused(v, fields)
     elif isinstance(node, list):
         for v in node:
-            _drop_unused(v)
+            _drop_unused(v, fields)
 
 
 class RecipeSpec(_Spec):
@@ -695,4 +699,5 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed", "device"})
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
+        _drop_unused(body, {"texture_params": {}})  # likewise
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

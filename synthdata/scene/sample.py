@@ -47,6 +47,8 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
     }
     if spec.light is not None:  # drawn only when asked for: recipes without lights keep their draws
         out["light"] = draw_light(spec.light, rng)
+    if spec.texture_params:  # likewise; in name order, so the draws do not depend on how the YAML is written
+        out["texture_params"] = {k: float(draw(spec.texture_params[k], rng)) for k in sorted(spec.texture_params)}
     return out
 
 
@@ -69,6 +71,7 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
         shininess=np.array([m["shininess"] for m in items], dtype=np.float64),
         noise_seed=np.array([m["noise_seed"] for m in items], dtype=np.int64),
         emissive=np.array([m["emissive"] for m in items], dtype=np.float64),
+        texture_params=[m.get("texture_params", {}) for m in items] if any("texture_params" in m for m in items) else None,
     )
 
 
@@ -270,6 +273,8 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    if "texture_params" in ground:  # e.g. the mucosa's bowel-prep grade: a per-clip condition worth filtering on
+        params["environment"]["ground_texture_params"] = ground["texture_params"]
     if env.road is not None:
         road, shape = sample_road(env.road, rng)
         environment = replace(environment, road=road, shape=shape)

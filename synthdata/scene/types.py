@@ -29,6 +29,8 @@ class Materials:
     shininess: np.ndarray
     noise_seed: np.ndarray  # (N,) int64, varies procedural noise between objects
     emissive: np.ndarray | None = None  # (N,) own light; None: none
+    #: (N,) the texture's own parameters drawn per surface (recipe ``texture_params``); None: none given
+    texture_params: list[dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -106,11 +106,27 @@ def _parts(scene: Scene, traj: Trajectories) -> _Parts:
 def _material_row(m: Materials, i: int) -> Materials:
     return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
                      specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1],
-                     emissive=_emissive(m)[i:i + 1])
+                     emissive=_emissive(m)[i:i + 1], texture_params=[_texture_params(m)[i]])
 
 
 def _emissive(m: Materials) -> np.ndarray:
     return np.zeros(len(m.texture)) if m.emissive is None else m.emissive
+
+
+def _texture_params(m: Materials) -> list[dict[str, float]]:
+    return [{} for _ in m.texture] if m.texture_params is None else m.texture_params
+
+
+def _texture_param_tables(names: list[str], rows: list[dict[str, float]], device) -> dict[str, dict[str, torch.Tensor]]:
+    """Per texture that declares parameters (``fn.params``: name → default first), each as (P+1,) over
+    owners: the owner's drawn value, else the default. Textures without parameters get none."""
+    out = {}
+    for name in names:
+        params = getattr(TEXTURES.get(name), "params", None)
+        if params:
+            out[name] = {k: torch.tensor([r.get(k, float(d[0])) for r in rows], dtype=torch.float32, device=device)
+                         for k, d in params.items()}
+    return out
 
 
 def _concat_materials(ms: list[Materials]) -> Materials:
@@ -118,7 +134,8 @@ def _concat_materials(ms: list[Materials]) -> Materials:
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
                      specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
                      noise_seed=np.concatenate([m.noise_seed for m in ms]),
-                     emissive=np.concatenate([_emissive(m) for m in ms]))
+                     emissive=np.concatenate([_emissive(m) for m in ms]),
+                     texture_params=[d for m in ms for d in _texture_params(m)])
 
 
 _shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
@@ -162,6 +179,8 @@ class _SceneTensors:
     offset_c: torch.Tensor | None
     cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
+    #: texture name → its parameters (``fn.params``) as (P+1,) per owner, the recipe's draw or the default
+    tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -204,6 +223,7 @@ class _SceneTensors:
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
             cond=RenderConditions.build(scene, traj, device),
             animated=parts.animated,
+            tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
         )
 
 
@@ -694,6 +714,7 @@ class RaycastBackend(Backend):
             w = owner[m]
             fn = TEXTURES.get(name)
             kw = {"footprint": footprint[m]} if footprint is not None and getattr(fn, "takes_footprint", False) else {}
+            kw.update({k: v[w] for k, v in st.tex_params.get(name, {}).items()})
             albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         if own_ground:
             m = (owner == 0).nonzero().squeeze(1)
@@ -704,6 +725,7 @@ class RaycastBackend(Backend):
             if footprint is not None and getattr(fn, "takes_footprint", False):
                 extra["footprint"] = self._to_ground_footprint(env.shape, p_local[m], p, footprint[m])
             w = owner[m]
+            extra.update({k: v[w] for k, v in st.tex_params.get(env.ground.texture[0], {}).items()})
             albedo[m] = fn(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 
