@@ -389,7 +389,7 @@ class EnvironmentSpec(_Spec):
     @field_validator("tube_radius")
     @classmethod
     def _radius(cls, v: Any) -> Any:
-        return _check_range(v, 0.05, 1e3, "tube_radius")
+        return _check_range(v, 0.005, 1e3, "tube_radius")
 
 
 class PlacementSpec(_Spec):
