@@ -48,7 +48,7 @@ def hash3(ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor, seed: torch.Tens
 
 def unit(h: torch.Tensor, k: int) -> torch.Tensor:
     """The k-th (0…3) 10-bit field of a hash as a float in [0, 1)."""
-    return ((h >> (10 * k)) & 1023).to(torch.float32) / 1024.0
+    return ((h >> (10 * k)) & 1023).to(torch.float32) * (1 / 1024)
 
 
 def vector_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
@@ -58,7 +58,7 @@ def vector_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
     t = p - f
     t = t * t * (3 - 2 * t)
     i = f.to(torch.int64)
-    out = torch.zeros_like(p)
+    out = [torch.zeros_like(t[:, 0]) for _ in range(3)]
     for dx in (0, 1):
         wx = t[:, 0] if dx else 1 - t[:, 0]
         for dy in (0, 1):
@@ -66,8 +66,9 @@ def vector_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
             for dz in (0, 1):
                 w = wxy * (t[:, 2] if dz else 1 - t[:, 2])
                 h = hash3(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, seed)
-                out = out + w[:, None] * torch.stack([unit(h, 0), unit(h, 1), unit(h, 2)], -1)
-    return out
+                for k in range(3):
+                    out[k] = out[k] + w * unit(h, k)
+    return torch.stack(out, -1)
 
 
 def voronoi_edges(q: torch.Tensor, seed: torch.Tensor, jitter: float = 0.9) -> tuple[torch.Tensor, ...]:

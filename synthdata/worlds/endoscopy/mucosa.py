@@ -5,10 +5,11 @@ Appearance (at ``scale`` 1, ``density`` 1; sizes shrink with ``scale``, the netw
 ``density``):
 
 - base: ``color`` (pinkish orange), mottled at 2.5 mm and varied at 9 mm;
-- vessels (``color2``, red-purple) in three levels of branching lines (:mod:`~synthdata.render.raycast.cellular`,
-  domain-warped so they wind): a few large deep vessels (≈1 mm wide, cells ≈12 mm, bluish and blurred),
-  a branching network (≈0.25 mm, cells ≈3 mm) and fine capillaries (≈0.08 mm, cells ≈1.5 mm);
-  widths vary per vessel segment (×0.6 … 1.4) and a share of the segments is left out (tree-like);
+- vessels (``color2``, red-purple) in three levels (:data:`LEVELS`) of branching lines
+  (:mod:`~synthdata.render.raycast.cellular`, domain-warped so they wind): a few large deep vessels
+  (≈0.9 mm wide, cells ≈12 mm, bluish and blurred), a branching network (≈0.22 mm, cells ≈3 mm) and
+  fine capillaries (≈0.07 mm, cells ≈1.2 mm); widths taper smoothly along a vessel (×0.55 … 1.45) and a
+  share of the cell edges is left out (branches that end, not closed polygons);
 - prep residue: a yellow-to-brown film and patches (``prep``: 0 clean … 1 poor preparation).
 
 Parameters (recipe ``material.texture_params``, each a number or a distribution drawn per clip):
@@ -65,8 +66,8 @@ class Level(NamedTuple):
 #: big deep vessels, the branching network, capillaries (mm at scale 1, density 1)
 LEVELS = (
     Level(12.0, 0.9, 0.8, 0.5, 0.4, (0.8, 0.8, 1.3), 0.35, 0.25, 2.06),
-    Level(3.0, 0.22, 0.55, 0.05, 0.65, (1.0, 1.0, 1.0), 0.0, 0.2, 2.11),
-    Level(1.2, 0.07, 0.6, 0.03, 0.55, (1.05, 1.0, 1.0), 0.2, 0.2, 2.11),
+    Level(3.0, 0.22, 0.55, 0.05, 0.6, (1.0, 1.0, 1.0), 0.0, 0.2, 2.11),
+    Level(1.2, 0.07, 0.6, 0.03, 0.45, (1.05, 1.0, 1.0), 0.3, 0.2, 2.11),
 )
 _MOTTLE, _PATCH = 2.5, 9.0  # mm: wavelength of the fine mottle (and warp), of colour variation and residue patches
 _WARP = (0.25, 1.2)  # mm: warp amplitude of the fine and coarse noise
