@@ -78,7 +78,7 @@ def voronoi_edges(q: torch.Tensor, seed: torch.Tensor, jitter: float = 0.9) -> t
     as float32 keys carrying the cell's index in their 5 lowest mantissa bits (min/max only, no
     branches: 2.5x faster than tracking indices with ``where``; squared distances lose 4e-6 relative)."""
     f = torch.floor(q)
-    t = q - f
+    t = (q - f).to(torch.float32)  # float32: the keys below carry an index in its mantissa
     i = f.to(torch.int64)
     hx = torch.stack([(i[:, 0] + o) * _A for o in (-1, 0, 1)], -1)
     hy = torch.stack([(i[:, 1] + o) * _B for o in (-1, 0, 1)], -1)
