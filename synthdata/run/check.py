@@ -51,7 +51,8 @@ def _check_texture_params(problems: list, field: str, material: Any) -> None:
         lo, hi = float(declared[key][1]), float(declared[key][2])
         s = support(value)
         if s is not None and (s[0] < lo or s[1] > hi):
-            problems.append((f"{field}.texture_params.{key}", f"must lie in [{lo:g}, {hi:g}], got {s[0]:g} … {s[1]:g}"))
+            got = f"{s[0]:g}" if s[0] == s[1] else f"{s[0]:g} … {s[1]:g}"
+            problems.append((f"{field}.texture_params.{key}", f"must lie in [{lo:g}, {hi:g}], got {got}"))
 
 
 def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Registry) -> None:

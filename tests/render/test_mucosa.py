@@ -220,3 +220,12 @@ def test_no_texture_params_keeps_hashes():
     used = synthdata.load_recipe("colonoscopy", ["environment.ground.texture=mucosa",
                                                  "+environment.ground.texture_params={prep: 0.5}"])
     assert used.layout_hash() != synthdata.load_recipe("colonoscopy", ["environment.ground.texture=mucosa"]).layout_hash()
+
+
+def test_cli_refuses_a_bad_texture_param_in_one_line(capsys):
+    from synthdata.cli import main
+
+    assert main(["validate", "colonoscopy", "environment.ground.texture=mucosa",
+                 "+environment.ground.texture_params={prep: 2}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: environment.ground.texture_params.prep: must lie in [0, 1], got 2", err
