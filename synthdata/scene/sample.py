@@ -19,6 +19,7 @@ from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec,
 from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
+from .lumen import lumen_params, sample_lumen, wall_pose
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -96,6 +97,8 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: 
         return pose(rot_z(yaw), [x, y, half[2]]), ""
     if p.mode == "free":
         return pose(rot_z(yaw), [x, y, z]), ""
+    if env.lumen is not None:  # straight lumen coordinates; rollout warps them (scene/lumen.py)
+        return wall_pose(env.lumen, x, angle, yaw), ""
     tube_radius = env.tube_radius
     # wall: object z axis points at the tube axis; centre on the wall so half of it bulges inwards
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
@@ -275,6 +278,10 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
                              "headlight": environment.headlight_intensity}
     if "texture_params" in ground:  # e.g. the mucosa's bowel-prep grade: a per-clip condition worth filtering on
         params["environment"]["ground_texture_params"] = ground["texture_params"]
+    if env.lumen is not None:
+        lumen = sample_lumen(env.lumen, tube_radius, rng)
+        environment = replace(environment, lumen=lumen)
+        params["lumen"] = lumen_params(lumen)
     if env.road is not None:
         road, shape = sample_road(env.road, rng)
         environment = replace(environment, road=road, shape=shape)
