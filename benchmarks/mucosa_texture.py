@@ -7,7 +7,8 @@ footprint). Prints one JSON line (--out: also writes it).
     python benchmarks/mucosa_texture.py --calibrate   # the vessel levels' mean coverage constants
 
 ``--render WxH`` adds the whole render (default adaptive anti-aliasing, no objects) of a few frames of
-``colonoscopy`` on a straight 3 cm tube, camera on the axis, with ``tissue`` and with ``mucosa``: ms per frame.
+``colonoscopy`` on a straight 3 cm tube, camera on the axis, with ``tissue`` and with ``mucosa`` (also with
+``supersample: 1``): ms per frame, and the share of pixels adaptive anti-aliasing re-traces.
 
 Rounds interleave the cases; the figure is the median round.
 """
@@ -93,7 +94,9 @@ def _render_cost(size: str, frames: int, device: str, rounds: int) -> dict:
             "camera.position=[0,0.005,0]", "camera.look_at=[1,0,0]", "camera.motion.params.advance=0.02", "objects.0.count=0"]
     out: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for tex, extra in (("tissue", ["environment.ground.scale=80"]), ("mucosa", ["environment.ground.scale=1"])):
+        for case, tex, extra in (("tissue", "tissue", ["environment.ground.scale=80"]),
+                                 ("mucosa", "mucosa", ["environment.ground.scale=1"]),
+                                 ("mucosa_supersample1", "mucosa", ["environment.ground.scale=1", "backend.supersample=1"])):
             spec = synthdata.load_recipe("colonoscopy", [*base, f"environment.ground.texture={tex}", *extra])
             rng = np.random.default_rng(0)
             scene = sample_scene(spec, rng)
@@ -101,8 +104,24 @@ def _render_cost(size: str, frames: int, device: str, rounds: int) -> dict:
             backend = make_backend(spec.backend, device)
             t = time.perf_counter()
             backend.render(scene, traj)
-            out.setdefault(tex, []).append((time.perf_counter() - t) * 1e3 / frames)
-    return {k: round(statistics.median(v), 1) for k, v in out.items()}
+            out.setdefault(case, []).append((time.perf_counter() - t) * 1e3 / frames)
+    res = {k: round(statistics.median(v), 1) for k, v in out.items()}
+    from synthdata.render.raycast.antialias import edge_pixels
+    from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings, _SceneTensors
+
+    for tex, extra in (("tissue", ["environment.ground.scale=80"]), ("mucosa", [])):  # pixels adaptive AA re-traces
+        spec = synthdata.load_recipe("colonoscopy", [*base, f"environment.ground.texture={tex}", *extra])
+        rng = np.random.default_rng(0)
+        scene = sample_scene(spec, rng)
+        traj = rollout(scene, frames, spec.clip.fps, rng)
+        st = _SceneTensors.build(scene, traj, torch.device(device))
+        o = RaycastBackend(RaycastSettings(supersample=1), device)._trace(scene, st, torch.tensor([1], device=device),
+                                                                          int(h), int(w), 1, False)
+        key = o["edge_key"]
+        smooth = None if st.filtered_owner is None else st.filtered_owner[key.clamp(min=0)] & (key >= 0)
+        res[f"{tex}_retraced_share"] = round(float(edge_pixels(o["rgb_linear"], key, smooth=smooth).float().mean()), 3)
+        res[f"{tex}_retraced_share_colour_steps_too"] = round(float(edge_pixels(o["rgb_linear"], key).float().mean()), 3)
+    return res
 
 
 def main() -> None:

@@ -130,6 +130,13 @@ def _texture_param_tables(names: list[str], rows: list[dict[str, float]], device
     return out
 
 
+def _filtered_owners(names: list[str], owner_textures: list[str], device) -> torch.Tensor | None:
+    """(P+1,) bool per owner: its texture filters all its detail over the footprint, so adaptive
+    anti-aliasing need not re-trace its colour steps; None when no texture in the scene does."""
+    full = {n for n in names if getattr(TEXTURES.get(n), "filters_fully", False)}
+    return torch.tensor([t in full for t in owner_textures], device=device) if full else None
+
+
 def _concat_materials(ms: list[Materials]) -> Materials:
     return Materials(texture=[t for m in ms for t in m.texture], color=np.concatenate([m.color for m in ms]),
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
@@ -182,6 +189,8 @@ class _SceneTensors:
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
     #: texture name → its parameters (``fn.params``) as (P+1,) per owner, the recipe's draw or the default
     tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
+    filtered_owner: torch.Tensor | None = None
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -225,6 +234,7 @@ class _SceneTensors:
             cond=RenderConditions.build(scene, traj, device),
             animated=parts.animated,
             tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
+            filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
         )
 
 
@@ -317,7 +327,10 @@ class RaycastBackend(Backend):
                 key: torch.Tensor) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
         :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
-        mask = edge_pixels(rgb, key)
+        smooth = None
+        if st.filtered_owner is not None:  # textures that filter all their detail: their colour steps are no edges
+            smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0)
+        mask = edge_pixels(rgb, key, smooth=smooth)
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb

@@ -171,3 +171,6 @@ def mucosa_texture(p, color, color2, scale, seed, footprint=None, circumference=
 
 mucosa_texture.takes_footprint = True
 mucosa_texture.params = PARAMS
+#: every detail is filtered over the footprint: adaptive anti-aliasing re-traces only geometric edges on
+#: it (its vessels made 73% of a 256² lumen frame "edges", 7x the render time, for nothing)
+mucosa_texture.filters_fully = True
