@@ -152,7 +152,8 @@ def main() -> None:
     res = {"benchmark": "mucosa_texture", "unit": "ms per 2^20 points", "points": a.points, "rounds": a.rounds,
            "device": a.device, "ms_per_mpoint": {k: round(statistics.median(v), 1) for k, v in rounds.items()},
            "note": "flat 200x50 mm strip, square footprints of the given side; mucosa at scale 1 (metric), tissue "
-                   "at scale 80/m (its colonoscopy look on a 3 cm lumen); median of interleaved rounds",
+                   "at scale 80/m (its colonoscopy look on a 3 cm lumen); median of interleaved rounds; on a shared "
+                   "machine absolute figures vary ~2x between runs, the ratios hold",
            "machine": machine(), "date": date.today().isoformat()}
     if a.render:
         res["render"] = {"size": a.render, "frames": a.frames, "ms_per_frame": _render_cost(a.render, a.frames, a.device, a.rounds)}
