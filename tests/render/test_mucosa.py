@@ -238,7 +238,7 @@ def test_adaptive_anti_aliasing_retraces_only_geometric_edges_on_mucosa(monkeypa
     from synthdata.render.raycast.antialias import reference_rgb
     from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings
 
-    spec = _mucosa_spec("clip.frames=1", "clip.width=48", "clip.height=48", "camera.position=[0,0.005,0]")
+    spec = _mucosa_spec("clip.frames=1", "camera.position=[0,0.005,0]")
     rng = np.random.default_rng(0)
     from synthdata.motion import rollout
     from synthdata.scene import sample_scene
@@ -262,4 +262,4 @@ def test_adaptive_anti_aliasing_retraces_only_geometric_edges_on_mucosa(monkeypa
     every_rays = sum(calls)
     assert fast_rays < 0.5 * every_rays, (fast_rays, every_rays)
     err_fast, err_every = (fast - ref).abs().mean(), (every - ref).abs().mean()
-    assert err_fast < err_every + 0.5, (err_fast, err_every)  # grey levels of 255 (measured: 3.67 vs 3.31)
+    assert err_fast < err_every + 0.5, (err_fast, err_every)  # grey levels of 255 (measured: 3.53 vs 3.27)
