@@ -18,8 +18,8 @@ and each level, the mottle and the warp fade to their mean once the pixel spans 
 the lumen's far end shows the average colour instead of rings.
 
 Coordinates: 3D mode (``circumference`` None) takes points in metres in the owner's frame (objects,
-or the straight tube's world points); the pattern is solid 3D noise, so it is continuous on any
-surface. Surface mode (``circumference`` given, scalar or (M,)) takes lumen-wall coordinates p[:,0]
+the straight tube's world points, the bent lumen's unrolled wall points); the pattern is solid 3D
+noise, so it is continuous on any surface. Surface mode (``circumference`` given, scalar or (M,)) takes lumen-wall coordinates p[:,0]
 along the centreline, p[:,1] arc length around the wall (period ``circumference``), p[:,2] height
 above the wall, all metres, and wraps them onto a cylinder of that circumference before the 3D
 pattern: seamless across the wrap by construction, and isometric on the wall (arc length and length
