@@ -23,7 +23,6 @@ if __name__ == "__main__":
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
     import torch
 
     from synthdata.render.raycast import TEXTURES

@@ -7,7 +7,10 @@ branching, tree-like network. The distance to the bisector of the two nearest fe
 an edge, so a line's width is metric, and its normal is known: a line is box-filtered across itself
 with the pixel footprint projected onto that normal (anisotropic: a line seen along its length stays
 sharp). Where the footprint spans a cell or more, the caller fades the network to its mean coverage
-(:func:`network_mean`), so distant or grazing surfaces show the average colour, not moiré or rings.
+(≈ L·width·keep, L the edge length per area of its surface, which depends on the domain warp: the
+mucosa's warped networks measure 2.06–2.14 per cell; calibrate it by Monte Carlo as
+:mod:`synthdata.worlds.endoscopy.mucosa` does), so distant or grazing surfaces show the average
+colour, not moiré or rings.
 Hashes are int64 lattice arithmetic: identical on CPU and CUDA. Work runs in chunks of
 :data:`CHUNK` points (the 27-cell search's temporaries stay in cache).
 
@@ -18,17 +21,11 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["hash3", "unit", "vector_noise", "voronoi_edges", "line_coverage", "network", "network_mean",
-           "smoothstep", "NETWORK_DENSITY", "CHUNK"]
+__all__ = ["hash3", "unit", "vector_noise", "voronoi_edges", "line_coverage", "network", "smoothstep", "CHUNK"]
 
 CHUNK = 1 << 16
 _OFFSETS = [(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)]
 _A, _B, _C, _D = 73856093, 19349663, 83492791, 2654435761
-
-#: edge length per unit area of a plane cutting the jittered-lattice Voronoi diagram (1/cell units),
-#: measured by Monte Carlo over random planes: lines of width w (cells), every edge drawn, distances
-#: in the surface (``normal`` given), cover NETWORK_DENSITY · w of it on average (2.8 without ``normal``)
-NETWORK_DENSITY = 2.1
 
 
 def smoothstep(a: float, b: float, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +125,7 @@ def network(q: torch.Tensor, seed: torch.Tensor, width: torch.Tensor, keep: torc
     ``soft`` (> 0) blurs every edge by a box of that width. ``footprint``: the pixel's two edge
     vectors, None: point sample. ``normal`` (M,3): the surface's unit normal; given, distances are
     measured in the surface (a Voronoi face cut at a grazing angle is still a line of the given
-    width, not a smear), None: in 3D. Fading to the mean is the caller's (:func:`network_mean`)."""
+    width, not a smear), None: in 3D. Fading to the mean is the caller's."""
     out = torch.empty_like(q[:, 0])
     for s in range(0, q.shape[0], CHUNK):
         sl = slice(s, s + CHUNK)
@@ -144,8 +141,3 @@ def network(q: torch.Tensor, seed: torch.Tensor, width: torch.Tensor, keep: torc
             box2 = box2 + (footprint[sl] * n[:, None]).sum(-1).pow(2).sum(-1) / stretch**2
         out[sl] = line_coverage(dist, w, torch.sqrt(box2))
     return out
-
-
-def network_mean(width: torch.Tensor, keep: torch.Tensor, density: float = NETWORK_DENSITY) -> torch.Tensor:
-    """Expected coverage of :func:`network` over a surface (thin lines: density × width × keep)."""
-    return torch.clamp(density * width * keep, max=1.0)
