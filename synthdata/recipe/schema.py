@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
@@ -229,7 +229,9 @@ class MaterialSpec(_Spec):
     ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun;
     ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`); ``bump``
     and ``wet``: a bump-mapped shading normal and a wet specular film (:class:`BumpSpec`,
-    :class:`WetLayerSpec`; off when absent)."""
+    :class:`WetLayerSpec`; off when absent); ``texture_params``: the texture's own parameters by name
+    (each a number or a distribution, drawn per clip; names and ranges checked against the texture by
+    ``check_recipe``)."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -242,6 +244,8 @@ class MaterialSpec(_Spec):
     light: LightSpec | None = None
     bump: BumpSpec | None = None
     wet: WetLayerSpec | None = None
+    texture_params: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Num] = Field(
+        default_factory=dict, max_length=16)
 
     @field_validator("emissive")
     @classmethod
@@ -716,22 +720,22 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
-                 "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
+                 "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None,
+                 "swing": None, "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
                  "license": "other", "bump": None}
 
 
-def _drop_unused(node: Any) -> None:
+def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
     """Remove later-added fields at their unused value from a dumped recipe, in place."""
     if isinstance(node, dict):
-        for key, unused in _LATER_FIELDS.items():
+        for key, unused in fields.items():
             if key in node and node[key] == unused:
                 del node[key]
         for v in node.values():
-            _drop_unused(v)
+            _drop_unused(v, fields)
     elif isinstance(node, list):
         for v in node:
-            _drop_unused(v)
+            _drop_unused(v, fields)
 
 
 #: material fields added after content hashes were stored, with the value that means "not used"
@@ -813,4 +817,5 @@ class RecipeSpec(_Spec):
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
         _drop_unused_material(body)
+        _drop_unused(body, {"texture_params": {}})  # likewise
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -52,6 +52,8 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
         out["bump"] = (spec.bump.amplitude, spec.bump.scale, float(spec.bump.octaves))
     if spec.wet is not None:
         out["wet"] = (spec.wet.specular, spec.wet.shininess, spec.wet.fresnel)
+    if spec.texture_params:  # likewise; in name order, so the draws do not depend on how the YAML is written
+        out["texture_params"] = {k: float(draw(spec.texture_params[k], rng)) for k in sorted(spec.texture_params)}
     return out
 
 
@@ -76,6 +78,7 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
         emissive=np.array([m["emissive"] for m in items], dtype=np.float64),
         bump=_optional_rows(items, "bump"),
         wet=_optional_rows(items, "wet"),
+        texture_params=[m.get("texture_params", {}) for m in items] if any("texture_params" in m for m in items) else None,
     )
 
 
@@ -286,6 +289,8 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    if "texture_params" in ground:  # e.g. the mucosa's bowel-prep grade: a per-clip condition worth filtering on
+        params["environment"]["ground_texture_params"] = ground["texture_params"]
     if env.lumen is not None:
         lumen = sample_lumen(env.lumen, tube_radius, rng)
         environment = replace(environment, lumen=lumen)

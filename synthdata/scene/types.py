@@ -34,6 +34,8 @@ class Materials:
     bump: np.ndarray | None = None
     #: (N,3) wet film lobe: specular, shininess, fresnel (specular 0: dry); None: none anywhere
     wet: np.ndarray | None = None
+    #: (N,) the texture's own parameters drawn per surface (recipe ``texture_params``); None: none given
+    texture_params: list[dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 import numpy as np
@@ -110,7 +110,8 @@ def _material_row(m: Materials, i: int) -> Materials:
     return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
                      specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1],
                      emissive=_emissive(m)[i:i + 1], bump=None if m.bump is None else m.bump[i:i + 1],
-                     wet=None if m.wet is None else m.wet[i:i + 1])
+                     wet=None if m.wet is None else m.wet[i:i + 1],
+                     texture_params=[_texture_params(m)[i]])
 
 
 def _rows3(ms: list[Materials], key: str) -> np.ndarray | None:
@@ -125,12 +126,36 @@ def _emissive(m: Materials) -> np.ndarray:
     return np.zeros(len(m.texture)) if m.emissive is None else m.emissive
 
 
+def _texture_params(m: Materials) -> list[dict[str, float]]:
+    return [{} for _ in m.texture] if m.texture_params is None else m.texture_params
+
+
+def _texture_param_tables(names: list[str], rows: list[dict[str, float]], device) -> dict[str, dict[str, torch.Tensor]]:
+    """Per texture that declares parameters (``fn.params``: name → default first), each as (P+1,) over
+    owners: the owner's drawn value, else the default. Textures without parameters get none."""
+    out = {}
+    for name in names:
+        params = getattr(TEXTURES.get(name), "params", None)
+        if params:
+            out[name] = {k: torch.tensor([r.get(k, float(d[0])) for r in rows], dtype=torch.float32, device=device)
+                         for k, d in params.items()}
+    return out
+
+
+def _filtered_owners(names: list[str], owner_textures: list[str], device) -> torch.Tensor | None:
+    """(P+1,) bool per owner: its texture filters all its detail over the footprint, so adaptive
+    anti-aliasing need not re-trace its colour steps; None when no texture in the scene does."""
+    full = {n for n in names if getattr(TEXTURES.get(n), "filters_fully", False)}
+    return torch.tensor([t in full for t in owner_textures], device=device) if full else None
+
+
 def _concat_materials(ms: list[Materials]) -> Materials:
     return Materials(texture=[t for m in ms for t in m.texture], color=np.concatenate([m.color for m in ms]),
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
                      specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
                      noise_seed=np.concatenate([m.noise_seed for m in ms]),
-                     emissive=np.concatenate([_emissive(m) for m in ms]), bump=_rows3(ms, "bump"), wet=_rows3(ms, "wet"))
+                     emissive=np.concatenate([_emissive(m) for m in ms]), bump=_rows3(ms, "bump"), wet=_rows3(ms, "wet"),
+                     texture_params=[d for m in ms for d in _texture_params(m)])
 
 
 def _owner_rows(ground: Materials, mat: Materials, key: str, device: torch.device) -> torch.Tensor | None:
@@ -182,6 +207,10 @@ class _SceneTensors:
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
     bump: torch.Tensor | None = None  # (P+1,3) amplitude, scale, octaves per owner (bump.py); None: none
     wet: torch.Tensor | None = None  # (P+1,3) wet film specular, shininess, fresnel per owner; None: none
+    #: texture name → its parameters (``fn.params``) as (P+1,) per owner, the recipe's draw or the default
+    tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
+    filtered_owner: torch.Tensor | None = None
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -226,6 +255,8 @@ class _SceneTensors:
             animated=parts.animated,
             bump=_owner_rows(env.ground, mat, "bump", device),
             wet=_owner_rows(env.ground, mat, "wet", device),
+            tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
+            filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
         )
 
 
@@ -339,7 +370,10 @@ class RaycastBackend(Backend):
                 key: torch.Tensor) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
         :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
-        mask = edge_pixels(rgb, key)
+        smooth = None
+        if st.filtered_owner is not None:  # textures that filter all their detail: their colour steps are no edges
+            smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0)
+        mask = edge_pixels(rgb, key, smooth=smooth)
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb
@@ -757,6 +791,7 @@ class RaycastBackend(Backend):
             w = owner[m]
             fn = TEXTURES.get(name)
             kw = {"footprint": footprint[m]} if footprint is not None and getattr(fn, "takes_footprint", False) else {}
+            kw.update({k: v[w] for k, v in st.tex_params.get(name, {}).items()})
             albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         if own_ground:
             m = (owner == 0).nonzero().squeeze(1)
@@ -767,6 +802,7 @@ class RaycastBackend(Backend):
             if footprint is not None and getattr(fn, "takes_footprint", False):
                 extra["footprint"] = self._map_footprint(to_surface, p_local[m], p, footprint[m])
             w = owner[m]
+            extra.update({k: v[w] for k, v in st.tex_params.get(env.ground.texture[0], {}).items()})
             albedo[m] = fn(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 

@@ -1,0 +1,2 @@
+"""The endoscopy world: colonic anatomy at metric scale (a colon is centimetres wide) and its
+appearance: the ``mucosa`` texture (:mod:`.mucosa`)."""
