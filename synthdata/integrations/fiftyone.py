@@ -138,15 +138,19 @@ def depth_range(depth: np.ndarray) -> tuple[float, list[int]]:
 
 
 def inverse_depth(depth: np.ndarray, near_m: float) -> np.ndarray:
-    """uint16 ``round(65535 · min(1, near_m / depth))``: near is high, sky (+inf) and no data 0. Inverse
-    depth keeps the ground's gradient up to the horizon, and 16-bit PNGs are what the App decodes."""
+    """uint16 ``round(65535 · min(1, near_m / depth))``, at least 1 for a hit: near is high, sky (+inf)
+    and no data 0. Inverse depth keeps the ground's gradient up to the horizon, and 16-bit PNGs are what
+    the App decodes. Shape: depth (H,W) metres → (H,W)."""
+    hit = np.isfinite(depth) & (depth > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(np.isfinite(depth) & (depth > 0), near_m / depth, 0.0)
-    return np.round(np.clip(inv, 0, 1) * INVERSE_DEPTH_MAX).astype(np.uint16)
+        inv = np.where(hit, near_m / np.where(hit, depth, 1), 0.0)
+    code = np.round(np.clip(inv, 0, 1) * INVERSE_DEPTH_MAX)
+    return np.where(hit, np.maximum(code, 1), 0).astype(np.uint16)
 
 
 def depth_from_inverse(code: np.ndarray, near_m: float) -> np.ndarray:
-    """Metres back from :func:`inverse_depth` codes (0 → +inf; nearer than ``near_m`` reads as ``near_m``)."""
+    """Metres back from :func:`inverse_depth` codes: 0 → +inf; nearer than ``near_m`` reads as ``near_m``,
+    farther than ``65535 · near_m`` as that."""
     with np.errstate(divide="ignore"):
         return np.where(code > 0, near_m * INVERSE_DEPTH_MAX / code.astype(np.float64), np.inf).astype(np.float32)
 
