@@ -272,7 +272,8 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     labels the classes; instance masks become COCO RLE. Frame ``fo.Segmentation`` masks in
     ``segmentation_field`` become ``semantic`` maps (ids mapped by name through the dataset's mask
     targets, so they match the detection classes) and ``fo.Heatmap`` maps in ``depth_field`` become
-    ``depth`` maps, read as metres — what a generator trains on (``synthdata train-generator``). Other
+    ``depth`` maps, read as metres (``to_fiftyone``'s inverse-depth heatmaps decoded, ``metric=False``
+    ones skipped) — what a generator trains on (``synthdata train-generator``). Other
     maps (instance, flow, …) are left empty. The tables are built and written by the same code as a
     generated dataset's (:mod:`synthdata.io.tables`): one schema, one encoding.
     """
