@@ -49,8 +49,8 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
         model(**consts)
     except ValidationError as exc:  # report the first problem, naming the parameter
         err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"])
-        problems.append((f"{field}.params.{key}", f"{err['msg']}, got {err.get('input')!r}"))
+        key = "".join(f".{x}" for x in err["loc"])  # empty for a check across parameters
+        problems.append((f"{field}.params{key}", f"{err['msg']}, got {err.get('input')!r}"))
         return
     for key, value in motion.params.items():  # a distribution's ends must be valid values too
         bounds = support(value) if key in model.model_fields and not isinstance(value, (int, float)) else None
