@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import synthdata
+from synthdata.annotate.surface import surface_range
 from synthdata.errors import RecipeError
 from synthdata.motion import CAMERA_MOTIONS, MotionContext, rollout
 from synthdata.motion.plausibility import violations
@@ -193,16 +194,24 @@ def test_no_pixel_nearer_than_a_millimetre_at_default_margins():
     """Rendered: the nearest surface point (range from the camera centre, the wall or a polyp) stays
     ≥ 1 mm with the default margin, close-ups included (a smaller ``margin`` allows nearer views)."""
     spec = _spec("scope_closeup", "+camera.motion.params.closeup_distance=0.0", "+camera.motion.params.closeup_angle_deg=90",
-                 "+camera.motion.params.closeup_seconds=0.2", "objects.0.placement.x={uniform: [0.0, 0.02]}",
+                 "+camera.motion.params.closeup_seconds=0.2", "objects.0.placement.x={uniform: [0.005, 0.03]}",
+                 "objects.0.count=4", "+camera.motion.params.deflection_azimuth_deg={uniform: [0, 360]}",
                  "+backend.supersample=1", frames=4)
     backend = make_backend(spec.backend, "cpu")
-    nearest = []
+    nearest, objects = [], 0
     for seed in range(4):
         scene, traj = _clip(spec, seed)
         frames = backend.render(scene, traj)
-        hit = np.isfinite(np.asarray(frames.depth))
-        rng_ = np.linalg.norm(np.asarray(frames.surface, dtype=np.float64) - traj.camera_poses[:, None, None, :3, 3], axis=-1)
-        nearest.append(rng_[hit].min())
+        depth = np.asarray(frames.depth, dtype=np.float64)
+        hit = np.isfinite(depth)
+        r = surface_range(frames, traj)
+        H, W = depth.shape[1:]
+        v, u = np.mgrid[0:H, 0:W] + 0.5
+        ray = np.linalg.norm(np.linalg.solve(traj.K, np.stack([u, v, np.ones_like(u)], -1).reshape(-1, 3).T).T, axis=-1)
+        np.testing.assert_allclose(r[hit], (depth * ray.reshape(H, W))[hit], rtol=1e-4)  # polyps posed right too
+        objects += int((np.asarray(frames.instance)[hit] > 0).sum())
+        nearest.append(r[hit].min())
+    assert objects > 50  # polyps were seen
     assert min(nearest) > 0.001 and min(nearest) < 0.006, nearest  # close, yet never clipped
 
 
