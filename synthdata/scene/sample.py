@@ -1,7 +1,7 @@
 """Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
 
 Draw order is fixed (camera, environment, then each group's count and objects in order, the generator
-seed, then lens coefficients when the lens is not a pinhole), so a clip's
+seed, then lens coefficients when the lens is not a pinhole, then light guides when there are any), so a clip's
 scene depends only on (spec, seed).
 """
 
@@ -19,6 +19,7 @@ from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec,
 from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
+from .optics import sample_optics
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -192,8 +193,9 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     conditions = sample_conditions(spec, lights, rng, params)
     generator_seed = _generator_seed(rng)
     camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
-    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    scene = Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
+                  generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    return sample_optics(spec, scene, rng)  # after the lens: scope optics change no other draw either
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:

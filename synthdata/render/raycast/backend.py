@@ -26,6 +26,7 @@ from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
+from .optics import guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
@@ -265,11 +266,20 @@ class RaycastBackend(Backend):
                                                     t_vis)
             parts.append(out)
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        cam = scene.camera
+        if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
+            xy = self._lens_xy(st, height, width, 1) if not st.lens.is_pinhole else np.stack(np.meshgrid(
+                (np.arange(width) + 0.5 - st.K[0, 2]) / st.K[0, 0], (np.arange(height) + 0.5 - st.K[1, 2]) / st.K[1, 1]), -1)
+            cat["rgb_linear"] = cat["rgb_linear"] * vignette_gain(cam.vignetting, cam.stop, xy, st.K, width, height,
+                                                                  self.device)[..., None]
         if st.cond is not None:
-            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
+            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure,
+                                       inside(cam.stop, st.K, width, height, height, width, 1, self.device))
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
+        if cam.stop is not None:  # last: the border is black whatever noise or blur put there
+            linear = linear * stop_gain(cam.stop, st.K, width, height, self.device)[..., None]
         rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat, row_time=torch.as_tensor(row_times(height, rs, self.settings.rolling_bands),
                                                                device=self.device) if rs else None)
@@ -296,7 +306,9 @@ class RaycastBackend(Backend):
                 key: torch.Tensor) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
         :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
-        mask = edge_pixels(rgb, key)
+        H, W = rgb.shape[1:3]
+        mask = edge_pixels(rgb, key, valid=inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height,
+                                                  H, W, 1, self.device))
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb
@@ -539,6 +551,10 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
+        keep = inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, Hs, Ws, scale, self.device)
+        if keep is not None:  # the field stop: no hit (and so no shading or label) outside the circle
+            t_obj = torch.where(keep, t_obj, INF)
+            t_env = torch.where(keep, t_env, INF)
         t_vis, owner_img = _nearest(t_obj, t_env, dim=1)
 
         # flatten to hit pixels
@@ -554,7 +570,10 @@ class RaycastBackend(Backend):
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
         dn = _normalize(d)
-        rgb = self._sky(scene, dn).reshape(-1, 3).clone()
+        rgb = self._sky(scene, dn)
+        if keep is not None:
+            rgb = torch.where(keep[..., None], rgb, 0.0)
+        rgb = rgb.reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
         out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
@@ -576,6 +595,9 @@ class RaycastBackend(Backend):
             flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
+        if keep is not None:  # no flow outside the field stop
+            for k in ("flow_fwd", "flow_bwd"):
+                out[k] = torch.where(keep[..., None], out[k], float("nan"))
         if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
         return out
@@ -722,6 +744,8 @@ class RaycastBackend(Backend):
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
         env = scene.environment
         v = -_normalize(d)
+        if env.scatter is not None:  # tissue glow near the lens (optics.py)
+            albedo = scatter_albedo(albedo, t * torch.sqrt(_dot(d, d)), env.scatter)
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
         ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]
@@ -736,7 +760,9 @@ class RaycastBackend(Backend):
             light = light + w * sun_rgb
             h = _normalize(L + v)
             spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
-        if env.headlight_intensity > 0:
+        if env.guides:  # the scope's light guides replace the point at the camera centre
+            light, spec = guide_light(env.guides, st.cam_R[ks], st.cam_c[ks], b, p_world, n, v, ks_spec, shin, light, spec)
+        elif env.headlight_intensity > 0:
             dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
             head_rgb = torch.as_tensor(env.headlight_color, dtype=torch.float32, device=self.device)
