@@ -222,7 +222,9 @@ def _sample_lens(spec: RecipeSpec, camera: CameraRig, rng: np.random.Generator, 
         return camera
     model = LENS_MODELS.get(ls.model, "camera.lens.model")
     lens = Lens(ls.model, tuple((k, float(draw(getattr(ls, k), rng))) for k in model.coefficients))
-    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height)
+    mask = spec.camera.mask  # a field stop: only its circle is cast (scene/optics.py)
+    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height,
+                             None if mask is None else mask.radius * min(camera.width, camera.height) / 2)
     if problems:  # a draw inside the checked ranges can still fail; say which
         raise UserError(*problems[0])
     f = lens.focal(camera.fov_deg, camera.width)

@@ -28,23 +28,18 @@ SUBPIXEL = (torch.tensor([[1, 6], [5, 7], [3, 4], [7, 2], [0, 3], [4, 0], [2, 1]
 SUBPIXEL_FOOTPRINT = 1 / 3
 
 
-def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST,
-                valid: torch.Tensor | None = None) -> torch.Tensor:
+def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST) -> torch.Tensor:
     """Pixels on an edge: owner ``key`` or display colour steps to a 4-neighbour. Both sides of a step
-    are marked. ``valid`` (H,W) bool: only steps between two valid pixels count, and only valid pixels
-    are marked (a field stop's black border is not an edge: inside pixels stay as without it). Shape:
-    rgb_linear (B,H,W,3), key (B,H,W) → (B,H,W) bool."""
+    are marked. Shape: rgb_linear (B,H,W,3), key (B,H,W) → (B,H,W) bool."""
     disp = torch.clamp(rgb_linear, 0, 1) ** (1 / 2.2)
     mark = torch.zeros(key.shape, dtype=torch.bool, device=key.device)
     for dim in (1, 2):
         n = key.shape[dim] - 1
         a, b = key.narrow(dim, 0, n), key.narrow(dim, 1, n)
         step = (a != b) | ((disp.narrow(dim, 0, n) - disp.narrow(dim, 1, n)).abs().amax(-1) > contrast)
-        if valid is not None:
-            step &= valid.narrow(dim - 1, 0, n) & valid.narrow(dim - 1, 1, n)
         mark.narrow(dim, 0, n).logical_or_(step)
         mark.narrow(dim, 1, n).logical_or_(step)
-    return mark if valid is None else mark & valid
+    return mark
 
 
 def reference_rgb(backend, scene, traj, scale: int = 8) -> torch.Tensor:

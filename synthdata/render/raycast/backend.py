@@ -26,7 +26,7 @@ from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
-from .optics import guide_light, inside, scatter_albedo, stop_gain, vignette_gain
+from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
@@ -163,6 +163,7 @@ class _SceneTensors:
     offset_c: torch.Tensor | None
     cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
+    stop: tuple | None = None  # (field stop, image width, height) of the camera (optics.py); None: none
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -205,6 +206,7 @@ class _SceneTensors:
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
             cond=RenderConditions.build(scene, traj, device),
             animated=parts.animated,
+            stop=None if scene.camera.stop is None else (scene.camera.stop, scene.camera.width, scene.camera.height),
         )
 
 
@@ -306,9 +308,7 @@ class RaycastBackend(Backend):
                 key: torch.Tensor) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
         :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
-        H, W = rgb.shape[1:3]
-        mask = edge_pixels(rgb, key, valid=inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height,
-                                                  H, W, 1, self.device))
+        mask = edge_pixels(rgb, key)
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb
@@ -357,14 +357,19 @@ class RaycastBackend(Backend):
 
     def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
         """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
-        cached per (lens, K, size). → (H·scale, W·scale, 2)."""
-        key = (st.lens, st.K.tobytes(), H, W, scale)
+        cached per (lens, K, size, field stop); (0, 0) outside a field stop (never cast; a wide lens may
+        not even reach there). → (H·scale, W·scale, 2)."""
+        key = (st.lens, st.K.tobytes(), H, W, scale, st.stop)
         cache = self.__dict__.setdefault("_lens_cache", {})
         if key not in cache:
             u = (np.arange(W * scale) + 0.5) / scale
             v = (np.arange(H * scale) + 0.5) / scale
             uu, vv = np.meshgrid(u, v)
             x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
+            if st.stop is not None:
+                out = ~inside(st.stop[0], st.K, st.stop[1], st.stop[2], H * scale, W * scale, scale, "cpu",
+                              grow=CAST_MARGIN_PX).numpy()
+                x, y = np.where(out, 0.0, x), np.where(out, 0.0, y)
             while len(cache) >= 4:  # labels (scale 1) and supersampled RGB (scale 2) alternate: keep both
                 cache.pop(next(iter(cache)))
             cache[key] = np.stack([x, y], -1)
@@ -551,8 +556,9 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
-        keep = inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, Hs, Ws, scale, self.device)
-        if keep is not None:  # the field stop: no hit (and so no shading or label) outside the circle
+        keep = inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, Hs, Ws, scale, self.device,
+                      grow=CAST_MARGIN_PX)
+        if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
             t_obj = torch.where(keep, t_obj, INF)
             t_env = torch.where(keep, t_env, INF)
         t_vis, owner_img = _nearest(t_obj, t_env, dim=1)
@@ -595,11 +601,11 @@ class RaycastBackend(Backend):
             flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
-        if keep is not None:  # no flow outside the field stop
-            for k in ("flow_fwd", "flow_bwd"):
-                out[k] = torch.where(keep[..., None], out[k], float("nan"))
         if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
+        if keep is not None:  # no label outside the field stop
+            out = blank_labels(out, inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, H, W, 1,
+                                           self.device))
         return out
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,

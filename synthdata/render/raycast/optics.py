@@ -1,10 +1,10 @@
 """Scope optics in the ray-caster (docs/endoscopy.md; scene side: :mod:`synthdata.scene.optics`).
 
-- **Field stop**: pixels whose centre lies outside the circle are never shaded: :meth:`inside` gives the
-  backend the pixels to keep, so there is no hit there (instance 0, depth +inf, no flow, no amodal
-  coverage) and RGB is exactly 0 (:func:`stop_gain` blanks it last, after sensor noise). Inside, every
-  pixel is what the camera gives without a stop, bit for bit (anti-aliasing ignores steps to the black
-  border: :func:`synthdata.render.raycast.antialias.edge_pixels`' ``valid``).
+- **Field stop**: rays are cast only for pixels inside the circle grown by :data:`CAST_MARGIN_PX` (so
+  anti-aliasing sees every inside pixel's 4-neighbours as without the stop: inside, every pixel is what
+  the camera gives without a stop, bit for bit); outside the circle itself there is no hit and no
+  label (instance 0, depth +inf, no flow, no amodal coverage, :func:`blank_labels`) and RGB is exactly
+  0 (:func:`stop_gain` blanks it last, after sensor noise).
 - **Vignetting**: a gain per pixel on linear RGB, before exposure (:func:`vignette_gain`).
 - **Light guides**: disc sources fixed in the camera frame (:func:`guide_light`), Lambert + Blinn-Phong
   with the true half vector between each guide and the lens.
@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["inside", "stop_gain", "vignette_gain", "guide_light", "scatter_albedo"]
+__all__ = ["CAST_MARGIN_PX", "inside", "blank_labels", "stop_gain", "vignette_gain", "guide_light", "scatter_albedo"]
+
+#: rays are cast this far (pixels) beyond the field stop's rim: the 4-neighbours of every inside pixel
+CAST_MARGIN_PX = 1.0
 
 
 def _radius2(stop: Any, K: np.ndarray, width: int, height: int, rows: int, cols: int, scale: int) -> np.ndarray:
@@ -33,13 +36,29 @@ def _radius2(stop: Any, K: np.ndarray, width: int, height: int, rows: int, cols:
 
 
 def inside(stop: Any, K: np.ndarray, width: int, height: int, rows: int, cols: int, scale: int,
-           device: torch.device) -> torch.Tensor | None:
+           device: torch.device, grow: float = 0.0) -> torch.Tensor | None:
     """(rows, cols) bool: the pixel centres (of a ``scale``-times grid) inside the field stop of a
-    ``width``×``height`` camera; None without a stop."""
+    ``width``×``height`` camera, its radius grown by ``grow`` pixels; None without a stop."""
     if stop is None:
         return None
-    r = stop.radius_px(width, height)
+    r = stop.radius_px(width, height) + grow
     return torch.as_tensor(_radius2(stop, K, width, height, rows, cols, scale) < r * r, device=device)
+
+
+def blank_labels(out: dict[str, torch.Tensor], keep: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The label maps of a dense trace (``RaycastBackend._trace``) emptied outside ``keep`` (H,W): no hit,
+    as where a ray meets nothing."""
+    k3 = keep[..., None]
+    out["instance"] = torch.where(keep, out["instance"], 0)
+    out["amodal"] = out["amodal"] & keep
+    out["depth"] = torch.where(keep, out["depth"], float("inf"))
+    for key in ("normals", "surface"):
+        out[key] = torch.where(k3, out[key], 0.0)
+    for key in ("flow_fwd", "flow_bwd"):
+        out[key] = torch.where(k3, out[key], float("nan"))
+    if "part" in out:
+        out["part"] = torch.where(keep, out["part"], -1)
+    return out
 
 
 def stop_gain(stop: Any, K: np.ndarray, width: int, height: int, device: torch.device) -> torch.Tensor:
