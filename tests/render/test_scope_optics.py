@@ -179,8 +179,8 @@ def test_vignetting_follows_its_law_on_rgb_only(tmp_path, model, law):
     g = law(np.arctan(np.hypot(x, y)), rho)
     lo0, hi0 = _linear_bounds(v0)
     lo1, hi1 = _linear_bounds(v1)
-    ok = (g >= lo1 / hi0 - 1e-4) & (g <= hi1 / lo0 + 1e-4)
-    assert ok[:, inside].all()
+    lo0, hi0, lo1, hi1 = (a[:, inside] for a in (lo0, hi0, lo1, hi1))
+    assert ((g[inside] >= lo1 / hi0 - 1e-4) & (g[inside] <= hi1 / lo0 + 1e-4)).all()
     # centre / edge: the centre keeps its brightness, the rim falls to the law's value
     rim = inside & ~_circle(s1, shrink=1.5)
     assert v1[:, 24, 24].min() >= v0[0, 24, 24] - 1
@@ -245,7 +245,7 @@ def test_guide_highlight_sits_where_the_half_vector_says(tmp_path, offset):
         predicted = K[:2, :2] @ (c[:2] / c[2]) + K[:2, 2]
         found = _peak(frames.rgb[k].numpy().max(-1))
         assert np.abs(found - predicted).max() < 0.7, (k, found, predicted)
-        assert np.abs(predicted - K[:2, 2]).max() > 3  # off the image centre
+        assert np.abs(predicted - K[:2, 2]).max() > 2  # off the image centre
     # without guides the headlight at the lens puts it at the centre
     _, _, plain = _clip(spec_from_yaml(tmp_path, FLOOR, *FLOOR_SIZE), traj_fn=_moving_camera(heights, xs))
     assert np.abs(_peak(plain.rgb[0].numpy().max(-1)) - K[:2, 2]).max() < 0.7
@@ -269,9 +269,9 @@ def test_guide_irradiance_falls_off_as_inverse_square(tmp_path):
 
 
 # -- auto-exposure: lag and red-out ----------------------------------------------------------------
-SCOPE_AE = ("camera.mask.radius=1.0", GUIDES, "environment.headlight.scatter.distance=0.003",
-            "camera.exposure.auto=true", "camera.exposure.meter=sensor", "camera.exposure.key=0.3",
-            "camera.exposure.adapt=0.5", "camera.exposure.min_ev=-8", "camera.exposure.max_ev=8",
+SCOPE_AE = ("camera.mask.radius=1.0", GUIDES, "environment.headlight.scatter.distance=0.005",
+            "camera.exposure.auto=true", "camera.exposure.meter=sensor", "camera.exposure.key=0.25",
+            "camera.exposure.adapt=0.7", "camera.exposure.min_ev=-8", "camera.exposure.max_ev=8",
             "objects.0.count=0", "clip.frames=10", "camera.lens.k1=0", "environment.ground.specular=0.1")
 
 
@@ -299,10 +299,10 @@ def _mean_display(frames, scene) -> np.ndarray:
 
 def test_sudden_close_up_is_over_exposed_then_recovers(tmp_path):
     """Sensor metering lags: the first frame facing the wall (8 mm away) comes from the lumen's gain and
-    is blown out, then the gain recovers. Metering the scene itself has no such frame."""
+    is blown out, then the gain recovers. Metering each frame's own scene, unsmoothed, has no such frame."""
     edit = _lumen_then_wall(4, [0.008] * 6)
     scene, _, lag = _clip(_spec(tmp_path, *SCOPE_AE), traj_fn=edit)
-    _, _, now = _clip(_spec(tmp_path, *SCOPE_AE, "camera.exposure.meter=scene"), traj_fn=edit)
+    _, _, now = _clip(_spec(tmp_path, *SCOPE_AE, "camera.exposure.meter=scene", "camera.exposure.adapt=1"), traj_fn=edit)
     inside = _circle(scene)
     clipped = (lag.rgb.numpy()[:, inside] == 255).any(-1).mean(1)
     mean = _mean_display(lag, scene).mean(1)
@@ -319,11 +319,14 @@ def test_wall_at_two_millimetres_is_red_out(tmp_path):
     edit = _lumen_then_wall(0, np.linspace(0.012, 0.002, 10))
     scene, _, frames = _clip(_spec(tmp_path, *SCOPE_AE), traj_fn=edit)
     m = _mean_display(frames, scene)
-    assert m[-1, 0] >= 245 and m[-1, 1] < 110 and m[-1, 2] < 110, m[-1]
+    centre = frames.rgb[-1].numpy()[_circle(scene, shrink=10)].astype(np.float64).mean(0)
+    assert centre[0] >= 245 and centre[1] < 90 and centre[2] < 90, centre
+    assert np.median(frames.rgb[-1].numpy()[_circle(scene)][:, 0]) == 255
     assert m[0, 1] > m[-1, 1] + 30  # far from the wall the colour is tissue pink, not red
-    # without scatter the same approach is just a bright pink wall
+    # without scatter the same approach is just a pink wall: red not saturated, more green per red
     _, _, pink = _clip(_spec(tmp_path, *SCOPE_AE, "environment.headlight.scatter=null"), traj_fn=edit)
-    assert _mean_display(pink, scene)[-1, 1] > m[-1, 1] + 30
+    pink_centre = pink.rgb[-1].numpy()[_circle(scene, shrink=10)].astype(np.float64).mean(0)
+    assert pink_centre[0] < 245 and pink_centre[1] / pink_centre[0] > 1.5 * centre[1] / centre[0], (pink_centre, centre)
 
 
 def test_exposure_is_deterministic_and_labels_untouched(tmp_path):

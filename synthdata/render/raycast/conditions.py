@@ -362,17 +362,23 @@ def _scene_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None)
     return e
 
 
+def _mean(Y: torch.Tensor, meter: torch.Tensor | None) -> float:
+    """Mean of one frame's luminance (1,H,W) over the metered pixels (H,W) bool (None: all)."""
+    Y = Y[0].to(torch.float64)
+    return float(Y.mean() if meter is None else Y[meter].mean())
+
+
 def _sensor_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None) -> np.ndarray:
-    """A closed loop on the sensor: frame 0 at its scene target, then frame k+1's total gain g (EV,
-    ``ev`` included) corrected by ``adapt`` of log2(key·2^ev / m_k), m_k the log-average luminance frame k
-    measured at gain g_k after clipping at full scale. Lags a sudden change; a clipped red channel reads
-    low, so a red-out persists."""
+    """A closed loop on the sensor: frame 0 at its scene target (log-average, as ``scene``), then frame
+    k+1's gain corrected by ``adapt`` of log2(key / m_k), m_k the mean luminance frame k measured (at its
+    gain, ``ev`` included, after clipping at full scale). Lags a sudden change by a few frames; a frame
+    whose red channel is clipped and green low reads near the key, so a red-out persists."""
     e = np.empty(rgb.shape[0])
-    e[0] = min(max(_scene_ev(rgb[:1], exposure, meter)[0], exposure.min_ev), exposure.max_ev)
+    e[0] = _scene_ev(rgb[:1], exposure, meter)[0]
     for k in range(1, rgb.shape[0]):
-        g = exposure.ev + e[k - 1]
-        measured = _log_average(_luminance(torch.clamp(rgb[k - 1:k] * 2.0 ** g, 0, 1)), meter)[0].item() / np.log(2)
-        e[k] = min(max(e[k - 1] + exposure.adapt * (np.log2(exposure.key) - measured), exposure.min_ev), exposure.max_ev)
+        m = _mean(_luminance(torch.clamp(rgb[k - 1:k] * 2.0 ** (exposure.ev + e[k - 1]), 0, 1)), meter)
+        step = exposure.adapt * (np.log2(exposure.key) - np.log2(max(m, 1e-6)))
+        e[k] = min(max(e[k - 1] + step, exposure.min_ev), exposure.max_ev)
     return e
 
 
