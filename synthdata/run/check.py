@@ -17,6 +17,7 @@ from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
 from ..scene.lens import LENS_MODELS, Lens, lens_problems
+from ..scene.optics import VIGNETTING
 from ..scene.sample import ground_capacity
 from ..scene.skeletons import skeleton_conflicts
 
@@ -132,6 +133,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_lens(problems, spec)
+    if spec.camera.vignetting is not None:
+        _check_name(problems, "camera.vignetting.model", spec.camera.vignetting.model, VIGNETTING)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
     for i, group in enumerate(spec.objects):
         base = f"objects.{i}"

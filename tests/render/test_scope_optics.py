@@ -345,6 +345,7 @@ def test_exposure_is_deterministic_and_labels_untouched(tmp_path):
     ("environment.headlight.guides=[{direction:[0,0,0]}]", "direction"),
     ("environment.headlight.scatter.color=[2,0,0]", "scatter.color"),
     ("camera.exposure.meter=spot", "camera.exposure.meter"),
+    ("camera.vignetting.model=cos3", "camera.vignetting.model"),
 ])
 def test_bad_optics_input_is_one_line(tmp_path, override, words):
     from synthdata.errors import RecipeError
