@@ -17,7 +17,7 @@ from ..recipe.distributions import draw
 from ..recipe.schema import RecipeSpec
 from ..registry import Registry
 
-__all__ = ["FieldStop", "Vignetting", "VIGNETTING", "LightGuide", "Scatter", "sample_optics"]
+__all__ = ["FieldStop", "Vignetting", "VIGNETTING", "LightGuide", "Scatter", "sample_optics", "field_view"]
 
 #: Vignetting models: name → gain(theta, rho, v) on numpy arrays (theta: each pixel's ray angle off the
 #: optical axis, radians; rho: its distance from the principal point over the field-stop radius, or over
@@ -37,6 +37,23 @@ class FieldStop:
 
     def radius_px(self, width: int, height: int) -> float:
         return self.radius * min(width, height) / 2
+
+    def inside(self, K: np.ndarray, width: int, height: int, rows: int | None = None, cols: int | None = None,
+               scale: int = 1, grow: float = 0.0) -> np.ndarray:
+        """(rows, cols) bool: the pixel centres of a ``scale``-times grid (default: the image) whose
+        distance from K's principal point is below the radius grown by ``grow`` pixels (float64)."""
+        rows, cols = height * scale if rows is None else rows, width * scale if cols is None else cols
+        u = (np.arange(cols) + 0.5) / scale - K[0, 2]
+        v = (np.arange(rows) + 0.5) / scale - K[1, 2]
+        r = self.radius_px(width, height) + grow
+        return u[None, :] ** 2 + v[:, None] ** 2 < r * r
+
+
+def field_view(scene: Any) -> np.ndarray | None:
+    """(H, W) bool: the pixels of the camera's image inside its field stop (None: no stop, all of them):
+    a projected point (track, keypoint) is in view only there."""
+    cam = scene.camera
+    return None if cam.stop is None else cam.stop.inside(cam.K, cam.width, cam.height)
 
 
 @dataclass(frozen=True)

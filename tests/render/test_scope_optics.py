@@ -110,6 +110,30 @@ def test_field_stop_blanks_labels_outside_and_keeps_inside_bit_identical(tmp_pat
     assert torch.equal(f0.amodal[:, :, inside], f1.amodal[:, :, inside])
 
 
+def test_points_outside_the_field_stop_are_not_in_view(tmp_path):
+    """Tracks and keypoints that project into the black border are out of view, like points off the image."""
+    spec = _spec(tmp_path, "camera.mask.radius=0.7", "annotations.tracks.points=300", "annotations.tracks.query_stride=2")
+    scene, traj, frames = _clip(spec, seed=2)
+    labels = annotate(frames, scene, traj, spec.annotations)
+    view = _circle(scene)
+
+    def where(x, y):  # in the image; and whether the pixel is inside the circle
+        img = (x >= 0) & (x < 48) & (y >= 0) & (y < 48)
+        px, py = np.clip(np.nan_to_num(x), 0, 47).astype(int), np.clip(np.nan_to_num(y), 0, 47).astype(int)
+        return img, img & view[py, px]
+
+    tr = labels.labels["tracks"]
+    img, circ = where(tr["x"], tr["y"])
+    front = tr["depth"] > 0
+    assert (front & img & ~circ).sum() > 50  # points do land in the border
+    assert np.array_equal(tr["in_view"], front & circ)
+    assert not tr["visible"][~circ].any()
+    kp = labels.labels["keypoints"]  # (T·N, K, 3) x, y, v
+    img, circ = where(kp[..., 0], kp[..., 1])
+    assert (img & ~circ & (kp[..., 2] >= 0)).any()
+    assert (kp[..., 2][~circ & (kp[..., 2] >= 0)] == 0).all()
+
+
 def test_field_stop_feather_darkens_only_rgb_at_the_rim(tmp_path):
     hard = _clip(_spec(tmp_path, "camera.mask.radius=0.9"), seed=1)
     soft = _clip(_spec(tmp_path, "camera.mask.radius=0.9", "camera.mask.feather=3"), seed=1)

@@ -27,22 +27,21 @@ __all__ = ["CAST_MARGIN_PX", "inside", "blank_labels", "stop_gain", "vignette_ga
 CAST_MARGIN_PX = 1.0
 
 
-def _radius2(stop: Any, K: np.ndarray, width: int, height: int, rows: int, cols: int, scale: int) -> np.ndarray:
-    """Squared distance (pixels²) of each pixel centre of a ``scale``-times grid from the principal point
-    of ``K`` (a rolling-shutter band has its own cy), float64. → (rows, cols)."""
-    u = (np.arange(cols) + 0.5) / scale - K[0, 2]
-    v = (np.arange(rows) + 0.5) / scale - K[1, 2]
+def _radius2(K: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Squared distance (pixels²) of each pixel centre from the principal point of ``K``. → (rows, cols)."""
+    u = np.arange(cols) + 0.5 - K[0, 2]
+    v = np.arange(rows) + 0.5 - K[1, 2]
     return u[None, :] ** 2 + v[:, None] ** 2
 
 
 def inside(stop: Any, K: np.ndarray, width: int, height: int, rows: int, cols: int, scale: int,
            device: torch.device, grow: float = 0.0) -> torch.Tensor | None:
     """(rows, cols) bool: the pixel centres (of a ``scale``-times grid) inside the field stop of a
-    ``width``×``height`` camera, its radius grown by ``grow`` pixels; None without a stop."""
+    ``width``×``height`` camera (:meth:`FieldStop.inside`; a rolling-shutter band passes its own K),
+    its radius grown by ``grow`` pixels; None without a stop."""
     if stop is None:
         return None
-    r = stop.radius_px(width, height) + grow
-    return torch.as_tensor(_radius2(stop, K, width, height, rows, cols, scale) < r * r, device=device)
+    return torch.as_tensor(stop.inside(K, width, height, rows, cols, scale, grow), device=device)
 
 
 def blank_labels(out: dict[str, torch.Tensor], keep: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -64,9 +63,9 @@ def blank_labels(out: dict[str, torch.Tensor], keep: torch.Tensor) -> dict[str, 
 def stop_gain(stop: Any, K: np.ndarray, width: int, height: int, device: torch.device) -> torch.Tensor:
     """(H, W) float32 RGB gain of the field stop: 0 outside (pixel centres), 1 inside, ramping over
     ``feather`` pixels inside the rim."""
-    r2 = _radius2(stop, K, width, height, height, width, 1)
+    r2 = _radius2(K, height, width)
     r = stop.radius_px(width, height)
-    gain = (r2 < r * r).astype(np.float64)
+    gain = stop.inside(K, width, height).astype(np.float64)
     if stop.feather > 0:
         gain *= np.clip((r - np.sqrt(r2)) / stop.feather, 0.0, 1.0)
     return torch.as_tensor(gain, dtype=torch.float32, device=device)
@@ -78,7 +77,7 @@ def vignette_gain(vignetting: Any, stop: Any, xy: np.ndarray, K: np.ndarray, wid
     coordinates (its ray through the lens), so θ is the true angle off the axis."""
     theta = np.arctan(np.hypot(xy[..., 0], xy[..., 1]))
     ref = stop.radius_px(width, height) if stop is not None else math.hypot(width, height) / 2
-    rho = np.sqrt(_radius2(stop, K, width, height, height, width, 1)) / ref
+    rho = np.sqrt(_radius2(K, height, width)) / ref
     return torch.as_tensor(vignetting.gain(theta, rho), dtype=torch.float32, device=device)
 
 
