@@ -270,13 +270,11 @@ class RaycastBackend(Backend):
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
-            xy = self._lens_xy(st, height, width, 1) if not st.lens.is_pinhole else np.stack(np.meshgrid(
-                (np.arange(width) + 0.5 - st.K[0, 2]) / st.K[0, 0], (np.arange(height) + 0.5 - st.K[1, 2]) / st.K[1, 1]), -1)
-            cat["rgb_linear"] = cat["rgb_linear"] * vignette_gain(cam.vignetting, cam.stop, xy, st.K, width, height,
-                                                                  self.device)[..., None]
-        if st.cond is not None:
-            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure,
-                                       inside(cam.stop, st.K, width, height, height, width, 1, self.device))
+            gain = vignette_gain(cam.vignetting, cam.stop, self._lens_xy(st, height, width, 1), st.K, width, height,
+                                 self.device)
+            cat["rgb_linear"] = cat["rgb_linear"] * gain[..., None]
+        if st.cond is not None:  # with a field stop, auto-exposure meters its circle only
+            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure, self._inside(st, height, width, 1))
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
@@ -355,6 +353,12 @@ class RaycastBackend(Backend):
         xy = torch.as_tensor(np.stack([x, y], -1), dtype=torch.float32, device=self.device)
         return _r(torch.cat([xy, torch.ones_like(xy[:, :1])], -1), st.cam_R[ks][b])
 
+    def _inside(self, st: _SceneTensors, rows: int, cols: int, scale: int, grow: float = 0.0) -> torch.Tensor | None:
+        """(rows, cols) bool: pixel centres of the ``scale``-times grid inside the camera's field stop (its
+        radius grown by ``grow`` pixels), for ``st``'s K (a rolling-shutter band's own); None: no stop."""
+        return None if st.stop is None else inside(st.stop[0], st.K, st.stop[1], st.stop[2], rows, cols, scale,
+                                                   self.device, grow)
+
     def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
         """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
         cached per (lens, K, size, field stop); (0, 0) outside a field stop (never cast; a wide lens may
@@ -367,8 +371,7 @@ class RaycastBackend(Backend):
             uu, vv = np.meshgrid(u, v)
             x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
             if st.stop is not None:
-                out = ~inside(st.stop[0], st.K, st.stop[1], st.stop[2], H * scale, W * scale, scale, "cpu",
-                              grow=CAST_MARGIN_PX).numpy()
+                out = ~self._inside(st, H * scale, W * scale, scale, grow=CAST_MARGIN_PX).cpu().numpy()
                 x, y = np.where(out, 0.0, x), np.where(out, 0.0, y)
             while len(cache) >= 4:  # labels (scale 1) and supersampled RGB (scale 2) alternate: keep both
                 cache.pop(next(iter(cache)))
@@ -556,8 +559,7 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
-        keep = inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, Hs, Ws, scale, self.device,
-                      grow=CAST_MARGIN_PX)
+        keep = self._inside(st, Hs, Ws, scale, grow=CAST_MARGIN_PX)
         if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
             t_obj = torch.where(keep, t_obj, INF)
             t_env = torch.where(keep, t_env, INF)
@@ -604,8 +606,7 @@ class RaycastBackend(Backend):
         if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
         if keep is not None:  # no label outside the field stop
-            out = blank_labels(out, inside(scene.camera.stop, st.K, scene.camera.width, scene.camera.height, H, W, 1,
-                                           self.device))
+            out = blank_labels(out, self._inside(st, H, W, 1))
         return out
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
