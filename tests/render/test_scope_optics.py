@@ -110,6 +110,15 @@ def test_field_stop_blanks_labels_outside_and_keeps_inside_bit_identical(tmp_pat
     assert torch.equal(f0.amodal[:, :, inside], f1.amodal[:, :, inside])
 
 
+def test_field_stop_border_stays_black_under_noise_blur_and_supersampling(tmp_path):
+    spec = _spec(tmp_path, "camera.mask.radius=0.9", "backend.supersample=2", "backend.motion_blur=2",
+                 "backend.sensor_noise={shot:0.05,read:0.02}", "clip.width=32", "clip.height=32", "clip.frames=2")
+    scene, _, frames = _clip(spec, seed=3)
+    out = torch.as_tensor(~_circle(scene))
+    assert (frames.rgb[:, out] == 0).all() and (frames.instance[:, out] == 0).all()
+    assert (frames.rgb[:, ~out] > 0).any(-1).float().mean() > 0.9  # inside: the lit wall
+
+
 def test_points_outside_the_field_stop_are_not_in_view(tmp_path):
     """Tracks and keypoints that project into the black border are out of view, like points off the image."""
     spec = _spec(tmp_path, "camera.mask.radius=0.7", "annotations.tracks.points=300", "annotations.tracks.query_stride=2")
