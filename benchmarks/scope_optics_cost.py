@@ -98,6 +98,7 @@ def main() -> None:
                 torch.cuda.synchronize()
             times[k].append((time.perf_counter() - t0) * 1000)
     best = {k: round(min(v), 1) for k, v in times.items()}
+    parts = _optics_ms(clips["all"], a.size, a.frames, a.repeats * 4)
     med = {k: round(statistics.median(v), 1) for k, v in times.items()}
     print(json.dumps({
         "benchmark": "scope_optics_cost", "recipe": "benchmarks/scope_optics_cost.py:SCOPE (fisheye 120°, 3 cm tube)",
@@ -107,8 +108,59 @@ def main() -> None:
                 "machine: other jobs only add time) and median ms",
         "render_ms_min": best, "render_ms_median": med,
         "render_ratio_vs_base_min": {k: round(v / best["base"], 3) for k, v in best.items()},
+        "optics_ms_per_clip_min": parts,
+        "optics_note": "each optic's own work for one clip of this size, timed alone (min over repeats): the field "
+                       "stop's masks, the vignetting gain map and multiply, the guides' shading and the scatter blend "
+                       "of every pixel as a hit point, the sensor meter's loop over the frames",
         "machine": machine(), "date": time.strftime("%Y-%m-%d"),
     }))
+
+
+def _optics_ms(clip, size: int, frames: int, repeats: int) -> dict[str, float]:
+    """Min ms per clip of each optic's own work (render/raycast/optics.py, conditions.py), on the clip's
+    device with every pixel of every frame as a hit point."""
+    import torch
+
+    from synthdata.render.raycast.conditions import expose
+    from synthdata.render.raycast.optics import guide_light, inside, scatter_albedo, stop_gain, vignette_gain
+
+    scene, traj, backend = clip
+    cam, env, dev = scene.camera, scene.environment, backend.device
+    K, M = cam.K, frames * size * size
+    g = torch.Generator().manual_seed(0)
+    p = (torch.rand(M, 3, generator=g) * 0.02).to(dev)
+    n = torch.nn.functional.normalize(torch.rand(M, 3, generator=g) - 0.5, dim=1).to(dev)
+    v = torch.nn.functional.normalize(torch.rand(M, 3, generator=g) - 0.5, dim=1).to(dev)
+    rgb = torch.rand(frames, size, size, 3, generator=g).to(dev)
+    b = torch.arange(frames, device=dev).repeat_interleave(size * size)
+    R = torch.eye(3, device=dev).expand(frames, 3, 3)
+    c = torch.zeros(frames, 3, device=dev)
+    ks, shin = torch.full((M, 1), 0.5, device=dev), torch.full((M, 1), 40.0, device=dev)
+    xy = backend._lens_xy(backend_st(scene, traj, dev), size, size, 1)
+    work = {
+        "mask": lambda: (inside(cam.stop, K, size, size, size, size, 1, dev, 1.0), stop_gain(cam.stop, K, size, size, dev)),
+        "vignetting": lambda: rgb * vignette_gain(cam.vignetting, cam.stop, xy, K, size, size, dev)[..., None],
+        "guides": lambda: guide_light(env.guides, R, c, b, p, n, v, ks, shin, torch.zeros_like(p), torch.zeros_like(p)),
+        "scatter": lambda: scatter_albedo(torch.rand_like(p), p[:, 2], env.scatter),
+        "sensor_ae": lambda: expose(rgb, scene.conditions.exposure, inside(cam.stop, K, size, size, size, size, 1, dev)),
+    }
+    out = {}
+    for name, fn in work.items():
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            if str(dev).startswith("cuda"):
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = round(best * 1000, 2)
+    return out
+
+
+def backend_st(scene, traj, device):
+    from synthdata.render.raycast.backend import _SceneTensors
+
+    return _SceneTensors.build(scene, traj, device)
 
 
 if __name__ == "__main__":
