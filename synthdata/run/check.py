@@ -19,6 +19,7 @@ from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
 from ..scene.lens import LENS_MODELS, Lens, lens_problems
+from ..scene.optics import VIGNETTING
 from ..scene.sample import ground_capacity
 from ..scene.skeletons import skeleton_conflicts
 
@@ -113,7 +114,7 @@ def _drop_later(node: dict) -> dict:
 
 def _check_lens(problems: list, spec: RecipeSpec) -> None:
     """The lens model's name, its coefficients, and every combination of the ends of the fov and
-    coefficient ranges: no fold inside the image, corners less than 88° off the axis."""
+    coefficient ranges: no fold inside the image, corners (or the field stop's rim) less than 88° off the axis."""
     ls = spec.camera.lens
     if ls.model == "pinhole" and all(getattr(ls, k) == 0 for k in ("k1", "k2", "k3", "k4", "p1", "p2")):
         return
@@ -138,9 +139,11 @@ def _check_lens(problems: list, spec: RecipeSpec) -> None:
         return
     import itertools
 
+    mask = spec.camera.mask  # with a field stop only the circle is cast: it, not the corners, must fit the lens
+    stop = None if mask is None else mask.radius * min(spec.clip.width, spec.clip.height) / 2
     for combo in itertools.product(sorted(set(fov)), *(ends[k] for k in used)):
         lens = Lens(ls.model, tuple(zip(used, combo[1:])))
-        found = lens_problems(lens, float(min(max(combo[0], 1), 170)), spec.clip.width, spec.clip.height)
+        found = lens_problems(lens, float(min(max(combo[0], 1), 170)), spec.clip.width, spec.clip.height, stop)
         if found:
             problems.append(found[0])
             return
@@ -166,6 +169,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_lens(problems, spec)
+    if spec.camera.vignetting is not None:
+        _check_name(problems, "camera.vignetting.model", spec.camera.vignetting.model, VIGNETTING)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
     _check_texture_params(problems, "environment.ground", spec.environment.ground)
     for i, group in enumerate(spec.objects):

@@ -1,7 +1,7 @@
 """Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
 
 Draw order is fixed (camera, environment, then each group's count and objects in order, the generator
-seed, then lens coefficients when the lens is not a pinhole), so a clip's
+seed, then lens coefficients when the lens is not a pinhole, then light guides when there are any), so a clip's
 scene depends only on (spec, seed).
 """
 
@@ -20,6 +20,7 @@ from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayou
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
 from .lumen import lumen_params, sample_lumen, wall_pose
+from .optics import sample_optics
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -211,8 +212,9 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     conditions = sample_conditions(spec, lights, rng, params)
     generator_seed = _generator_seed(rng)
     camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
-    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    scene = Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
+                  generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    return sample_optics(spec, scene, rng)  # after the lens: scope optics change no other draw either
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
@@ -239,7 +241,9 @@ def _sample_lens(spec: RecipeSpec, camera: CameraRig, rng: np.random.Generator, 
         return camera
     model = LENS_MODELS.get(ls.model, "camera.lens.model")
     lens = Lens(ls.model, tuple((k, float(draw(getattr(ls, k), rng))) for k in model.coefficients))
-    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height)
+    mask = spec.camera.mask  # a field stop: only its circle is cast (scene/optics.py)
+    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height,
+                             None if mask is None else mask.radius * min(camera.width, camera.height) / 2)
     if problems:  # a draw inside the checked ranges can still fail; say which
         raise UserError(*problems[0])
     f = lens.focal(camera.fov_deg, camera.width)

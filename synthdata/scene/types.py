@@ -97,6 +97,8 @@ class CameraRig:
     height: int = 0
     K: np.ndarray = field(default_factory=lambda: np.eye(3))  # (3,3) pixel intrinsics (vertical fov)
     lens: Lens = PINHOLE  # distortion applied to normalised coordinates before K (:mod:`.lens`)
+    stop: Any = None  # the field stop (black circular mask, :class:`.optics.FieldStop`); None: none
+    vignetting: Any = None  # radial falloff of RGB (:class:`.optics.Vignetting`); None: none
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,10 @@ class Environment:
         """Poses laid out in road (or straight lumen) coordinates → world poses. Shape: (..., 4, 4)."""
         poses = self.shape.warp(poses)
         return poses if self.lumen is None else self.lumen.warp(poses)
+    #: the scope's light guides, fixed in the camera frame (:class:`.optics.LightGuide`); when given
+    #: they replace the headlight's point at the camera centre
+    guides: tuple = ()
+    scatter: Any = None  # tissue glow near the lens (:class:`.optics.Scatter`); None: none
 
 
 @dataclass(frozen=True)
