@@ -13,8 +13,9 @@ here, metres out) and sunk into the wall as its type says:
   it (0.05 mm higher, so it shows). Approximation: analytic primitives cannot carve the wall, so the depression is drawn by colour,
   not geometry (docs/endoscopy.md).
 
-Flat types are raised by the wall's sag over their smaller half-width (b²/2R, R the tube's radius), so
-they stay proud of a curved wall across their width. ``size_mm`` (the largest diameter, the head's for
+Sessile and flat types are raised by half the wall's sag over their smaller half-width (b²/4R, R the
+tube's radius): the builder cannot know which way the wall curves under them (the placement's yaw comes
+later), so they stand that much proud along the tube, and the wall covers that much of their rim across it. ``size_mm`` (the largest diameter, the head's for
 Ip) is drawn from screening frequencies unless the recipe gives it: diminutive 2–5 mm common, 5–10 mm
 less, 10–30 mm rare (log-uniform within a band); the type from screening frequencies unless given.
 Labels: ``paris_class``, ``size_mm`` (objects table; :mod:`.labels`).
@@ -85,7 +86,7 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
     a = size / 2
     b = a * rng.uniform(0.7, 1.0)
     R = ctx.wall_radius * 1e3 if ctx.wall_radius else None  # mm
-    sag = b * b / (2 * R) if R else 0.0  # a curved wall rises this much over the lesion's half-width
+    sag = b * b / (4 * R) if R else 0.0  # half what a curved wall rises over the half-width (docstring)
     if paris == "Ip":
         ch = a * rng.uniform(0.8, 1.0)
         rs = a * rng.uniform(0.25, 0.4)
@@ -104,7 +105,7 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
         height = min(rng.uniform(0.5, IIA_MAX_HEIGHT_MM), 0.45 * size)
         parts = (_dome(a, b, height, 0.5, sag),)
     elif paris == "IIb":
-        parts = (_dome(a, b, rng.uniform(0.05, 0.15), rng.uniform(0.3, 0.6), sag),)
+        parts = (_dome(a, b, rng.uniform(0.05, 0.15), rng.uniform(0.5, 0.75), sag),)
     else:  # IIc
         h = rng.uniform(0.03, 0.08)
         k = rng.uniform(0.45, 0.6)
