@@ -30,7 +30,7 @@ if __name__ == "__main__":
     size, types = 256, ("Ip", "Is", "IIa", "IIb", "IIc")
     base = synthdata.load_recipe("colonoscopy", [
         f"clip.width={size}", f"clip.height={size}", "clip.frames=1", "environment.tube_radius=0.03",
-        "camera.position=[0.03,0.0,0.006]", "camera.look_at=[0.05,0.0,0.03]", "camera.fov_deg=60",
+        "camera.position=[0.025,0.0,0.004]", "camera.look_at=[0.05,0.0,0.03]", "camera.fov_deg=55",
         "camera.motion.name=static", "camera.motion.params={}", "environment.headlight.intensity=3.0",
         "environment.headlight.falloff=0.0", "environment.ground.scale=300"])
     fig, axes = plt.subplots(2, 5, figsize=(15, 6.4))

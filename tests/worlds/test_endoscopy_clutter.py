@@ -29,7 +29,7 @@ def group(cls, x=0.045, angle=60.0, params=None):
 
 @pytest.mark.parametrize("lumen", [None, "+environment.lumen={bend_amplitude: 0.01}"], ids=["straight", "bent"])
 def test_each_clutter_class_is_an_object_with_a_mask_and_its_embedded_fraction(lumen):
-    groups = [group("bubbles", 0.045, 60.0), group("stool", 0.045, 150.0), group("blood", 0.05, 20.0),
+    groups = [group("bubbles", 0.045, 60.0), group("stool", 0.045, 150.0), group("blood", 0.05, 20.0, {"length_mm": 12.0, "width_mm": 6.0}),
               group("fluid", 0.06, 270.0, {"depth_mm": 2.5, "length_mm": 20.0})]
     spec = spec_with(groups, lumen=lumen, size=64, annotations=("embedded_fraction",))
     scene, traj, frames, ann = render(spec)

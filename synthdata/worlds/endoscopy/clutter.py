@@ -109,8 +109,8 @@ def build_blood(p: BloodParams, rng: np.random.Generator, ctx: ShapeContext) -> 
         a = p.length_mm / 2 * rng.uniform(0.5, 1.0) / (1 if k == 0 else 1.5)
         b = p.width_mm / 2 * rng.uniform(0.6, 1.0)
         along = 0.0 if k == 0 else rng.uniform(-0.5, 0.5) * p.length_mm
-        h = rng.uniform(0.05, 0.15) + _rise(max(a, b), ctx) * 2  # proud of the wall over its width
-        c = h * 2  # centre one top-height below the wall
+        h = rng.uniform(0.05, 0.15) + _rise(min(a, b), ctx)  # proud of the wall over its width
+        c = h * 4  # centre three top-heights below the wall: a thin film on it
         parts.append(ShapePart("ellipsoid", np.array([along, rng.uniform(-0.3, 0.3) * b, h - c]), np.array([a, b, c]),
                                tone=tuple(np.full(3, rng.uniform(0.75, 1.1)))))
     return from_wall_frame(tuple(parts), scale=1e-3)
