@@ -217,3 +217,16 @@ def test_same_seed_same_polyps():
     a, b = (sample_scene(spec, np.random.default_rng(7)) for _ in range(2))
     assert a.objects.attributes == b.objects.attributes
     np.testing.assert_array_equal(a.objects.pose0, b.objects.pose0)
+
+
+def test_lifted_wall_pose_lands_on_the_normal_in_a_bent_lumen():
+    from synthdata.recipe.schema import LumenSpec
+    from synthdata.scene.lumen import sample_lumen, wall_pose
+
+    lumen = sample_lumen(LumenSpec(bend_amplitude=0.02, fold_height=0.004, taenia_depth=0.1), 0.03,
+                         np.random.default_rng(3))
+    for x, a, yaw in ((0.05, 1.0, 0.3), (0.11, 4.0, 2.0), (0.2, 2.5, -1.0)):
+        on = lumen.warp(wall_pose(lumen, x, a, yaw)[None])[0]
+        up = lumen.warp(wall_pose(lumen, x, a, yaw, 0.004)[None])[0]
+        np.testing.assert_allclose(up[:3, 3], on[:3, 3] + 0.004 * on[:3, 2], atol=1e-12)  # 4 mm along the normal
+        np.testing.assert_allclose(up[:3, :3], on[:3, :3], atol=1e-12)  # same orientation
