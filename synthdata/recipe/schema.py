@@ -21,7 +21,7 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 __all__ = [
     "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
     "LightSpec", "BumpSpec", "WetLayerSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
-    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ShapeSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec", "FieldStopSpec", "VignettingSpec", "LightGuideSpec", "ScatterSpec",
 ]
 
@@ -352,7 +352,7 @@ class MaterialSpec(_Spec):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: Any) -> Any:
-        return _check_range(v, 1e-3, 1e3, "scale")
+        return _check_range(v, 1e-3, 1e5, "scale")  # 1/m: millimetre features (endoscopy) need > 1e3
 
 
 def _check_names(value: Any, allowed: tuple[str, ...], what: str) -> Any:
@@ -683,10 +683,19 @@ class PartSpec(_Spec):
     signal: Literal["red", "amber", "green"] | None = None  # a signal lamp: lit only in its state
 
 
+class ShapeSpec(_Spec):
+    """A shape builder by registry name (:mod:`synthdata.scene.shapes`; ``polyp``, ``bubbles`` …) and its
+    parameters, each a number, a name or a distribution of them, drawn per object."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    params: dict[str, Num | Name] = Field(default_factory=dict)
+
+
 class ObjectGroupSpec(_Spec):
     """``count`` objects of one class sharing distributions (each object draws its own values).
     ``parts`` makes each object a compound of primitives (then ``primitive`` names the bounding shape
-    used for keypoint defaults only)."""
+    used for keypoint defaults only). ``shape`` hands each object's form (size, parts, labels) to a
+    registered shape builder instead; ``size``, ``primitive`` and ``parts`` are then the builder's."""
 
     class_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     count: Count = 1
@@ -697,6 +706,14 @@ class ObjectGroupSpec(_Spec):
     motion: MotionSpec = MotionSpec()
     keypoints: SkeletonSpec | None = None
     parts: list[PartSpec] = Field(default_factory=list, max_length=32)
+    shape: ShapeSpec | None = None
+
+    @model_validator(mode="after")
+    def _shape_owns_form(self) -> "ObjectGroupSpec":
+        given = sorted({"size", "primitive", "parts"} & self.model_fields_set)
+        if self.shape is not None and given:
+            raise ValueError(f"{given[0]}: set by shape {self.shape.name!r}; drop {', '.join(given)}")
+        return self
 
     @field_validator("count")
     @classmethod
@@ -822,7 +839,7 @@ _SCOPE_FIELDS = {"mask": None, "vignetting": None, "guides": [], "scatter": None
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None,
                  "swing": None, "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
-                 "license": "other", "bump": None,
+                 "license": "other", "bump": None, "shape": None,
                  **_SCOPE_FIELDS}
 
 

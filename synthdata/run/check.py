@@ -21,6 +21,7 @@ from ..render.raycast import PRIMITIVES, TEXTURES
 from ..scene.lens import LENS_MODELS, Lens, lens_problems
 from ..scene.optics import VIGNETTING
 from ..scene.sample import ground_capacity
+from ..scene.shapes import SHAPES
 from ..scene.skeletons import skeleton_conflicts
 
 __all__ = ["check_recipe"]
@@ -84,6 +85,28 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
                 shown = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
                 problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown} (its end {end:g})"))
                 break
+
+
+def _check_shape(problems: list, field: str, shape: Any) -> None:
+    """A shape builder's name and its constant params against the builder's params model."""
+    if shape.name not in SHAPES:
+        problems.append((f"{field}.name", SHAPES.unknown_message(shape.name)))
+        return
+    model = SHAPES.get(shape.name).params
+    for key in shape.params:
+        if key not in model.model_fields:
+            allowed = ", ".join(model.model_fields) or "none"
+            problems.append((f"{field}.params.{key}", f"unknown parameter of shape {shape.name!r}; expected one of: {allowed}"))
+    for key, value in shape.params.items():
+        if key not in model.model_fields:
+            continue
+        for option in _names(value) if isinstance(value, Choice) else [value]:
+            if isinstance(option, (int, float, str)):
+                try:
+                    model(**{key: option})
+                except Exception as exc:  # pydantic ValidationError: report the first problem
+                    problems.append((f"{field}.params.{key}", str(exc).splitlines()[2].strip() if str(exc).count("\n") > 1 else str(exc)))
+                    break
 
 
 def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
@@ -179,6 +202,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
         _check_texture_params(problems, f"{base}.material", group.material)
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
+        if group.shape is not None:
+            _check_shape(problems, f"{base}.shape", group.shape)
         for j, part in enumerate(group.parts):
             _check_name(problems, f"{base}.parts.{j}.primitive", part.primitive, PRIMITIVES)
             if part.material is not None:

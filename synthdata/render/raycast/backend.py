@@ -675,7 +675,7 @@ class RaycastBackend(Backend):
         surface[flat] = self._in_object_frame(st, owner, p_local)
         out.update(
             instance=st.part_owner[owner_img].to(torch.int32),
-            amodal=self._object_coverage(st, torch.isfinite(t_obj)),
+            amodal=self._object_coverage(st, self._amodal_hits(scene, o, d, t_obj, t_env)),
             depth=t_vis,
             normals=normals.reshape(B, H, W, 3),
             surface=surface.reshape(B, H, W, 3),
@@ -758,6 +758,26 @@ class RaycastBackend(Backend):
         on = (owner > 0).nonzero().squeeze(1)
         out = p_local.clone()
         out[on] = _r(p_local[on], st.offset_R[owner[on] - 1]) + st.offset_c[owner[on] - 1]
+        return out
+
+    @staticmethod
+    def _amodal_hits(scene: Scene, o: torch.Tensor, d: torch.Tensor, t_obj: torch.Tensor,
+                     t_env: torch.Tensor) -> torch.Tensor:
+        """Rays that cover each render primitive amodally. In an environment whose wall objects grow
+        from (a tube, a lumen: ``Environment.free``) a ray counts only where it enters the primitive in
+        the free space (or before the wall: robust at the rim), so the part embedded in the wall is not
+        "hidden"; folds and other objects still hide what lies behind them. Elsewhere: every ray that
+        meets it. Shape: o (B,3), d (B,H,W,3), t_obj (B,P,H,W), t_env (B,H,W) → (B,P,H,W) bool."""
+        hit = torch.isfinite(t_obj)
+        env = scene.environment
+        if not env.bounds_free_space:
+            return hit
+        at = hit.nonzero(as_tuple=True)
+        b, _, y, x = at
+        t = t_obj[at]
+        entry = o[b] + t[:, None] * d[b, y, x]
+        out = torch.zeros_like(hit)
+        out[at] = (t < t_env[b, y, x]) | env.free(entry)
         return out
 
     @staticmethod
