@@ -385,7 +385,7 @@ class EnvironmentSpec(_Spec):
     @field_validator("tube_radius")
     @classmethod
     def _radius(cls, v: Any) -> Any:
-        return _check_range(v, 0.05, 1e3, "tube_radius")
+        return _check_range(v, 0.005, 1e3, "tube_radius")
 
 
 class PlacementSpec(_Spec):
@@ -403,20 +403,27 @@ class PlacementSpec(_Spec):
     (guard rails, kerbside lamps) from the first one's draw; ``signal``: traffic lights, object i of
     the group at the crossing's approach i (main +x, main −x, crossing +y, crossing −y), showing that
     road's light (parts with ``signal`` glow in their state); without a crossing they are not placed.
+    ``camera``: fixed to the camera's start pose (an endoscope's working channel): the object's front
+    end (+x face) at (``x``, ``y``, ``z``) in the camera frame (OpenCV: x right, y down, z forward;
+    metres), its +x axis along the view direction turned by ``yaw_deg`` (positive: towards the image's
+    left) and ``pitch_deg`` (positive: towards the image's top), its z axis up in the image; the rest of
+    it lies behind that point (inside the scope). Motion ``working_channel`` carries it with the camera.
 
     Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
     metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
     its own gap) or holds the camera is redrawn (up to 64 times; an object that still does not fit is
     left out and counted in the clip's ``params.dropped``). Traffic uses a gap along x to keep a
-    following distance at the start and the ego vehicle's body clear.
+    following distance at the start and the ego vehicle's body clear. A ``camera`` placement is exempt
+    from the camera test (it is part of the camera rig).
     """
 
-    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal"] = "ground"
+    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal", "camera"] = "ground"
     x: Num = 0.0
     y: Num = 0.0
     z: Num = 0.0
     yaw_deg: Num = 0.0
     angle_deg: Num = 0.0
+    pitch_deg: Num = 0.0  # ``camera`` mode only
     gap: tuple[float, float, float] = (0.0, 0.0, 0.0)
     lane: Num | None = None
     road: Literal["main", "cross", "verge", "outside"] | None = None
@@ -476,7 +483,9 @@ class SwingSpec(_Spec):
     the distance the object has travelled on the ground (metres), so the gait matches the speed and a
     standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose. ``parent``:
     an earlier part whose swing this one rides after its own (a shin turns about the knee, then moves
-    with its thigh); its ``pivot`` is given at the rest pose."""
+    with its thigh); its ``pivot`` is given at the rest pose. ``drive: time`` makes d the seconds since
+    the clip's first frame (``stride`` is then the period in seconds): parts that move on their own,
+    whatever the object does (forceps jaws opening and closing)."""
 
     axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
     amplitude_deg: float = Field(25.0, ge=0.0, le=90.0)
@@ -484,6 +493,7 @@ class SwingSpec(_Spec):
     pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stride: float = Field(1.4, gt=0.0, le=100.0)  # metres per cycle
     parent: int | None = Field(None, ge=0, le=31)
+    drive: Literal["distance", "time"] = "distance"
 
     @field_validator("axis")
     @classmethod
@@ -623,7 +633,8 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None}
+                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
+                 "pitch_deg": 0.0, "drive": "distance"}
 
 
 def _drop_unused(node: Any) -> None:
