@@ -115,11 +115,13 @@ def random_walk(pose0, half, p, ctx: MotionContext):
 
 
 class FollowCameraParams(MotionParams):
-    """Slide along the object's own +x by up to ``insertion`` metres (capped at the object's length):
-    out over ``extend`` seconds after ``delay``, held ``hold`` seconds, back in over ``retract`` seconds
-    (0: stays out); times from the clip's first frame, eased (smoothstep) at both ends."""
+    """Slide along the object's own +x from ``start`` to ``insertion`` metres (both capped at the
+    object's length): out over ``extend`` seconds after ``delay``, held ``hold`` seconds, back to
+    ``start`` over ``retract`` seconds (0: stays out); times from the clip's first frame, eased
+    (smoothstep) at both ends."""
 
     insertion: float = Field(0.0, ge=0.0, le=1.0)
+    start: float = Field(0.0, ge=0.0, le=1.0)
     delay: float = Field(0.0, ge=0.0, le=3600.0)
     extend: float = Field(1.0, gt=0.0, le=3600.0)
     hold: float = Field(1.0, ge=0.0, le=3600.0)
@@ -137,7 +139,8 @@ def insertion_depth(p: dict[str, np.ndarray], length: np.ndarray, t: np.ndarray)
     t = t[:, None]
     out = _smoothstep((t - p["delay"]) / p["extend"])
     back = np.where(p["retract"] > 0, (t - p["delay"] - p["extend"] - p["hold"]) / np.maximum(p["retract"], 1e-12), 0.0)
-    return np.minimum(p["insertion"], length)[None] * out * (1 - _smoothstep(back))
+    lo, hi = np.minimum(p["start"], length)[None], np.minimum(p["insertion"], length)[None]
+    return lo + (hi - lo) * out * (1 - _smoothstep(back))
 
 
 def follow_camera(pose0, half, p, ctx: MotionContext):

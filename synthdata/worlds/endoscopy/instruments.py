@@ -33,7 +33,7 @@ import numpy as np
 from ...geometry import rot_x, rot_z
 from ...registry import Registry
 
-__all__ = ["Forceps", "Snare", "Needle", "INSTRUMENTS", "instrument_group", "tube_clearance", "CHANNEL"]
+__all__ = ["Forceps", "Snare", "Needle", "INSTRUMENTS", "instrument_group", "tube_clearance", "part_reach", "CHANNEL"]
 
 #: the working channel's exit in the camera frame (OpenCV: x right, y down, z forward; metres) and how
 #: the instrument leaves it: turned inwards by yaw (to the left) and pitch (up), degrees
@@ -88,14 +88,24 @@ def _along(a: np.ndarray, b: np.ndarray, radius: float, primitive: str = "cylind
     return _Part(primitive, (a + b) / 2, np.array([radius, radius, length / 2]), (0.0, float(ry), float(rz)), material)
 
 
-def _corners(part: _Part, motion: np.ndarray | None = None) -> np.ndarray:
-    """(8,3) the corners of a part's box (object frame), moved by ``motion`` (4,4) when given."""
-    signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], float)
-    R = _rotation(*part.rotation_deg)
-    pts = (signs * part.half) @ R.T + part.center
-    if motion is not None:
-        pts = pts @ motion[:3, :3].T + motion[:3, 3]
-    return pts
+def _reach(primitive: str, pose: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """(3,) how far a posed part reaches from the object's origin along x, y, z (both signs): the exact
+    extent of an ellipsoid and of a round cylinder (a capsule lies within its cylinder), a box's
+    corners. Shape: pose (4,4) part → object frame, half (3,) along the part's own axes."""
+    M = pose[:3, :3] * half  # columns: the part's scaled axes
+    if primitive in ("sphere", "ellipsoid"):
+        ext = np.sqrt((M ** 2).sum(1))
+    elif primitive in ("cylinder", "capsule"):
+        ext = np.abs(M[:, 2]) + np.sqrt(M[:, 0] ** 2 + M[:, 1] ** 2)
+    else:
+        ext = np.abs(M).sum(1)
+    return np.abs(pose[:3, 3]) + ext
+
+
+def _rest(part: _Part) -> np.ndarray:
+    out = np.eye(4)
+    out[:3, :3], out[:3, 3] = _rotation(*part.rotation_deg), part.center
+    return out
 
 
 def _swing_motion(swing: dict, angle: float) -> np.ndarray:
@@ -114,10 +124,12 @@ def _half_size(parts: list[_Part], length: float) -> np.ndarray:
     over every phase of its swing (so boxes, 3D boxes and plausibility hold at every frame)."""
     reach = np.zeros(3)
     for p in parts:
-        angles = [0.0] if p.swing is None else np.radians(p.swing["amplitude_deg"]) * np.linspace(-1, 1, 33)
+        angles = [0.0] if p.swing is None else np.radians(p.swing["amplitude_deg"]) * np.linspace(-1, 1, 65)
         for a in angles:
-            pts = _corners(p, None if p.swing is None else _swing_motion(p.swing, a))
-            reach = np.maximum(reach, np.abs(pts).max(0))
+            pose = _rest(p) if p.swing is None else _swing_motion(p.swing, a) @ _rest(p)
+            reach = np.maximum(reach, _reach(p.primitive, pose, p.half))
+    if reach[0] > length / 2 * (1 + 1e-6):
+        raise ValueError(f"a part reaches {reach[0]:.4g} m along the shaft, beyond half the length {length / 2:.4g} m")
     return np.array([length / 2, reach[1] * 1.001, reach[2] * 1.001])
 
 
@@ -218,8 +230,10 @@ INSTRUMENTS.register("forceps", Forceps)
 INSTRUMENTS.register("snare", Snare)
 INSTRUMENTS.register("injection_needle", Needle)
 
-#: default insertion (metres out of the channel when extended) per kind
-_INSERTION = {"forceps": 0.02, "snare": 0.03, "injection_needle": 0.02}
+#: default insertion (metres out of the channel: at the start, when extended) per kind; the snare
+#: starts with its loop out and its sheath 6 mm from the lens (a real loop opens only once it leaves
+#: its catheter, so a rigid loop must not sweep past the lens)
+_INSERTION = {"forceps": (0.0, 0.02), "snare": (0.022, 0.03), "injection_needle": (0.0, 0.02)}
 
 
 def _num(x: float) -> float:
@@ -231,12 +245,13 @@ def _vec(v) -> list[float]:
 
 
 def instrument_group(kind: str, *, design: Any = None, class_name: str | None = None, count: int = 1,
-                     channel: dict | None = None, insertion: float | None = None, delay: float = 0.0,
+                     channel: dict | None = None, insertion: float | None = None, start: float | None = None,
+                     delay: float = 0.0,
                      extend: float = 1.0, hold: float = 1.0, retract: float = 0.0) -> dict:
     """A recipe ``objects:`` group (plain data, as YAML would give it) for one instrument ``kind``
     (:data:`INSTRUMENTS`; its own dataclass as ``design`` to change sizes): parts and keypoints in
     half-size units, placement ``camera`` at ``channel`` (:data:`CHANNEL` by default), motion
-    ``follow_camera`` with the insertion profile (metres, seconds)."""
+    ``follow_camera`` with the insertion profile (metres, seconds; defaults per kind)."""
     d = design if design is not None else INSTRUMENTS.get(kind, "instrument")
     d = (d() if isinstance(d, type) else d).design()
     half = d.half
@@ -258,12 +273,16 @@ def instrument_group(kind: str, *, design: Any = None, class_name: str | None = 
         "material": dict(d.material),
         "placement": {"mode": "camera", **(channel or CHANNEL)},
         "motion": {"name": "follow_camera", "params": {
-            "insertion": _INSERTION.get(kind, 0.02) if insertion is None else insertion,
+            "insertion": _INSERTION.get(kind, (0.0, 0.02))[1] if insertion is None else insertion,
+            "start": _INSERTION.get(kind, (0.0, 0.02))[0] if start is None else start,
             "delay": delay, "extend": extend, "hold": hold, "retract": retract}},
         "parts": [part(p) for p in d.parts],
         "keypoints": {"names": list(d.names), "points": [_vec(p / half) for p in d.points],
                       "parts": list(d.on), "edges": [list(e) for e in d.edges]},
     }
+
+
+part_reach = _reach
 
 
 def tube_clearance(scene, traj, radius: float | None = None) -> np.ndarray:
