@@ -123,6 +123,8 @@ def test_instruments_stay_in_the_lumen():
         spec = _spec([instrument_group(kind)], T=24, fps=12.0)
         worst = min(float(np.nanmin(tube_clearance(*_layout(spec, seed)))) for seed in range(40))
         assert worst > 0.015, (kind, worst)
+    astray = instrument_group("forceps", channel={**CHANNEL, "yaw_deg": -80.0}, insertion=0.025)  # the check has teeth
+    assert np.nanmin(tube_clearance(*_layout(_spec([astray], T=24, fps=12.0)), radius=0.02)) < 0
 
 
 # -- labels ----------------------------------------------------------------------------------------------
