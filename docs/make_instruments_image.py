@@ -47,22 +47,43 @@ if __name__ == "__main__":
     rgb, inst = frames.rgb.numpy(), frames.instance.numpy()
     kp = labels.labels["keypoints"].reshape(traj.num_frames, len(scene.objects), -1, 3)
     names = scene.class_names
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
-    for ax, t in zip(axes, (2, 6, 10, 15)):
-        ax.imshow(rgb[t])
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8.6))
+
+    def draw(ax, t, dx=0.0, dy=0.0, s=1.0):
         for i, c in enumerate(scene.objects.class_id):
-            ax.contour(inst[t] == i + 1, levels=[0.5], colors=["cyan" if names[c - 1] == "forceps" else "yellow"], linewidths=0.6)
-            sk = scene.skeletons[names[c - 1]]
-            pts = kp[t, i, :len(sk.names)]
+            name = names[c - 1]
+            sk = scene.skeletons[name]
+            pts = kp[t, i, :len(sk.names)].copy()
+            pts[:, :2] = (pts[:, :2] - [dx, dy]) * s
             for a, b in sk.edges:
                 if pts[a, 2] > 0 and pts[b, 2] > 0:
                     ax.plot(*pts[[a, b], :2].T, color="white", lw=0.8)
             seen = pts[:, 2] > 0
             ax.scatter(*pts[seen, :2].T, s=14, c=np.where(pts[seen, 2] == 2, "white", "grey"), edgecolors="black",
                        linewidths=0.4, zorder=3)
-        depth = [1000 * float(np.linalg.norm((np.linalg.inv(traj.camera_poses[t]) @ traj.object_poses[t, i])[:3, 3]))
-                 for i in range(len(scene.objects))]
-        ax.set_title(f"frame {t}: box centres {depth[0]:.0f} / {depth[1]:.0f} mm from the lens", fontsize=9)
+
+    for ax, t in zip(axes[0], (0, 5, 10, 15)):
+        ax.imshow(rgb[t])
+        for i, c in enumerate(scene.objects.class_id):
+            ax.contour(inst[t] == i + 1, levels=[0.5], colors=["cyan" if names[c - 1] == "forceps" else "yellow"],
+                       linewidths=0.6)
+        draw(ax, t)
+        tips = []
+        for i, c in enumerate(scene.objects.class_id):
+            rel = np.linalg.inv(traj.camera_poses[t]) @ traj.object_poses[t, i]
+            tips.append(1000 * float((rel[:3, :3] @ [scene.objects.half_size[i, 0], 0, 0] + rel[:3, 3])[2]))
+        ax.set_title(f"frame {t}: tips {tips[0]:.0f} mm (forceps) / {tips[1]:.0f} mm (snare) ahead", fontsize=9)
+        ax.axis("off")
+    s, r = 4, 20  # forceps head, zoomed
+    hinge = names and scene.skeletons["forceps"].names.index("hinge")
+    for ax, t in zip(axes[1], (4, 6, 9, 12)):
+        cx, cy = kp[t, 0, hinge, :2]
+        x0, y0 = int(max(cx - r, 0)), int(max(cy - r, 0))
+        crop = rgb[t, y0:y0 + 2 * r, x0:x0 + 2 * r]
+        ax.imshow(np.kron(crop, np.ones((s, s, 1), dtype=crop.dtype)))
+        draw(ax, t, x0, y0, s)
+        ax.set_xlim(0, crop.shape[1] * s), ax.set_ylim(crop.shape[0] * s, 0)
+        ax.set_title(f"forceps head, frame {t} (jaws on the clock: 1.6 s cycle)", fontsize=9)
         ax.axis("off")
     fig.suptitle("instruments from the working channels (forceps: cyan mask, snare: yellow), 3 cm tube, 120° fisheye; "
                  "keypoints: tip, hinge, jaw tips / loop corners", fontsize=10)

@@ -146,12 +146,15 @@ def insertion_depth(p: dict[str, np.ndarray], length: np.ndarray, t: np.ndarray)
 def follow_camera(pose0, half, p, ctx: MotionContext):
     """Ride the camera: the pose the object had in the camera's frame at the start (``camera``
     placement: an endoscope's working channel) is kept in every frame, whatever the camera does, plus
-    the insertion along the object's own x (:func:`insertion_depth`). World poses out."""
-    rel = np.linalg.inv(ctx.camera_pose0)[None] @ pose0  # (n,4,4) object → camera frame
+    the insertion along the object's own x (:func:`insertion_depth`). World poses out. Called without
+    the camera's poses (outside a rollout), the camera stays at its start pose."""
+    cam0 = np.eye(4) if ctx.camera_pose0 is None else ctx.camera_pose0
+    cams = np.broadcast_to(cam0, (len(ctx.times), 4, 4)) if ctx.camera_poses is None else ctx.camera_poses
+    rel = np.linalg.inv(cam0)[None] @ pose0  # (n,4,4) object → camera frame
     depth = insertion_depth(p, 2 * half[:, 0], ctx.times - ctx.times[min(1, len(ctx.times) - 1)])  # (T',n)
     slide = np.broadcast_to(np.eye(4), depth.shape + (4, 4)).copy()
     slide[..., 0, 3] = depth
-    return ctx.camera_poses[:, None] @ rel[None] @ slide
+    return cams[:, None] @ rel[None] @ slide
 
 
 for _name, _params, _fn in [

@@ -14,7 +14,7 @@ import yaml
 
 import synthdata
 from synthdata.errors import RecipeError
-from synthdata.geometry import rot_z
+from synthdata.geometry import rot_x, rot_z
 from synthdata.motion import rollout
 from synthdata.motion.parts import part_motion, part_poses
 from synthdata.motion.plausibility import violations
@@ -250,6 +250,8 @@ def test_jaws_swing_about_the_hinge_by_the_clock_not_the_distance():
     hinge = np.append(parts[2].swing.pivot, 1)
     np.testing.assert_allclose(a[:, 2] @ hinge, np.broadcast_to(hinge, (3, 4)), atol=1e-15)
     assert np.abs(a[1, 2] - a[0, 2]).max() > 0.01 and parts[2].swing.stride == f.period
-    # the left jaw turns about +z (towards +y, opening) by A·sin(2π(t/P + ¾)) from its half-open rest
+    # the left jaw turns about +z (towards +y, opening) rolled about the shaft, by A·sin(2π(t/P + ¾))
+    # from its half-open rest
     angle = np.radians(f.open_deg / 2) * np.sin(2 * np.pi * (0.8 / f.period + 0.75))
-    np.testing.assert_allclose(a[2, 2, :3, :3], rot_z(angle), atol=1e-12)
+    roll = rot_x(np.radians(f.roll_deg))
+    np.testing.assert_allclose(a[2, 2, :3, :3], roll @ rot_z(angle) @ roll.T, atol=1e-12)

@@ -79,6 +79,12 @@ def _rotation(rx: float, ry: float, rz: float) -> np.ndarray:
     return rot_z(rz) @ np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]) @ rot_x(rx)
 
 
+def _euler(R: np.ndarray) -> tuple[float, float, float]:
+    """(rx, ry, rz) degrees with R = Rz·Ry·Rx (the recipe's part rotation)."""
+    ry = -np.arcsin(np.clip(R[2, 0], -1, 1))
+    return float(np.degrees(np.arctan2(R[2, 1], R[2, 2]))), float(np.degrees(ry)), float(np.degrees(np.arctan2(R[1, 0], R[0, 0])))
+
+
 def _along(a: np.ndarray, b: np.ndarray, radius: float, primitive: str = "cylinder", material: dict | None = None) -> _Part:
     """A round part from ``a`` to ``b`` (its own z axis along b − a)."""
     d = b - a
@@ -137,17 +143,20 @@ def _half_size(parts: list[_Part], length: float) -> np.ndarray:
 @dataclass(frozen=True)
 class Forceps:
     """Biopsy (cold) forceps: a plastic-coated sheath (Ø 2.4 mm), a metal clevis, two cup jaws
-    (2.8 mm long, 2 mm wide) opening up to ``open_deg`` each, a cycle every ``period`` seconds
-    (closed at the clip's start)."""
+    (3 mm long, 2.2 mm wide) opening up to ``open_deg`` each, a cycle every ``period`` seconds
+    (closed at the clip's start). The jaws open in the object's x-y plane turned by ``roll_deg`` about
+    the shaft: −45° opens them across the shaft's image (from the lower-right channel the shaft points
+    to the centre along the diagonal, the jaws open along the other one), so the scope sees both."""
 
     length: float = 0.025
     sheath_radius: float = 0.0012
-    clevis_radius: float = 0.001
+    clevis_radius: float = 0.0009
     clevis_length: float = 0.0018
-    jaw_length: float = 0.0028
-    jaw_half_width: float = 0.001
+    jaw_length: float = 0.003
+    jaw_half_width: float = 0.0011
     open_deg: float = 35.0
     period: float = 1.6
+    roll_deg: float = -45.0
 
     def design(self) -> _Design:
         hx = self.length / 2
@@ -157,17 +166,18 @@ class Forceps:
         clevis = _along(np.array([clevis0, 0, 0]), hinge + [self.jaw_half_width * 0.3, 0, 0], self.clevis_radius,
                         material=METAL)
         amp = self.open_deg / 2  # rest half open; the swing adds ±amp: closed … fully open
-        jaws = []
+        roll = rot_x(np.radians(self.roll_deg))
+        jaws, tips = [], []
         for side in (1.0, -1.0):
-            R = rot_z(side * np.radians(amp))
+            R = roll @ rot_z(side * np.radians(amp))
             centre = hinge + R @ np.array([self.jaw_length / 2, 0.0, 0.0])
-            swing = {"axis": [0.0, 0.0, side], "amplitude_deg": amp, "phase": 0.75, "pivot": hinge,
+            swing = {"axis": _vec(roll @ [0.0, 0.0, side]), "amplitude_deg": amp, "phase": 0.75, "pivot": hinge,
                      "stride": self.period, "drive": "time"}
             jaws.append(_Part("ellipsoid", centre, np.array([self.jaw_length / 2, self.jaw_half_width, self.jaw_half_width]),
-                              (0.0, 0.0, side * amp), METAL, swing))
+                              _euler(R), METAL, swing))
+            tips.append(hinge + R @ np.array([self.jaw_length, 0, 0]))
         parts = [sheath, clevis, *jaws]
-        tip_l = hinge + rot_z(np.radians(amp)) @ np.array([self.jaw_length, 0, 0])
-        tip_r = hinge + rot_z(-np.radians(amp)) @ np.array([self.jaw_length, 0, 0])
+        tip_l, tip_r = tips
         points = np.array([[hx, 0.0, 0.0], hinge, tip_l, tip_r])
         return _Design(parts, ["tip", "hinge", "jaw_left", "jaw_right"], points, [-1, -1, 2, 3],
                        [(1, 2), (1, 3), (1, 0)], _half_size(parts, self.length), SHEATH_BLUE)
