@@ -255,3 +255,12 @@ def test_jaws_swing_about_the_hinge_by_the_clock_not_the_distance():
     angle = np.radians(f.open_deg / 2) * np.sin(2 * np.pi * (0.8 / f.period + 0.75))
     roll = rot_x(np.radians(f.roll_deg))
     np.testing.assert_allclose(a[2, 2, :3, :3], roll @ rot_z(angle) @ roll.T, atol=1e-12)
+
+
+def test_the_docs_snippet_is_what_the_code_builds():
+    """docs/endoscopy.md shows the needle's group: it must be exactly what instrument_group builds."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "endoscopy.md").read_text()
+    block = text.split("The needle, for instance:")[1].split("```yaml")[1].split("```")[0]
+    assert yaml.safe_load(block) == [json.loads(json.dumps(instrument_group("injection_needle")))]
