@@ -637,17 +637,22 @@ _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane"
                  "pitch_deg": 0.0, "drive": "distance"}
 
 
-def _drop_unused(node: Any) -> None:
-    """Remove later-added fields at their unused value from a dumped recipe, in place."""
+#: fields added after runs' content hashes (``recipe_hash`` in manifests, checked on resume) were kept
+#: stable, with the value that means "not used": left out of the content hash at that value
+_CONTENT_LATER_FIELDS = {"pitch_deg": 0.0, "drive": "distance"}
+
+
+def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
+    """Remove later-added ``fields`` at their unused value from a dumped recipe, in place."""
     if isinstance(node, dict):
-        for key, unused in _LATER_FIELDS.items():
+        for key, unused in fields.items():
             if key in node and node[key] == unused:
                 del node[key]
         for v in node.values():
-            _drop_unused(v)
+            _drop_unused(v, fields)
     elif isinstance(node, list):
         for v in node:
-            _drop_unused(v)
+            _drop_unused(v, fields)
 
 
 class RecipeSpec(_Spec):
@@ -706,4 +711,5 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed", "device"})
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
+        _drop_unused(body, _CONTENT_LATER_FIELDS)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -264,3 +264,14 @@ def test_the_docs_snippet_is_what_the_code_builds():
     text = (Path(__file__).resolve().parents[2] / "docs" / "endoscopy.md").read_text()
     block = text.split("The needle, for instance:")[1].split("```yaml")[1].split("```")[0]
     assert yaml.safe_load(block) == [json.loads(json.dumps(instrument_group("injection_needle")))]
+
+
+def test_new_fields_at_their_default_keep_existing_hashes():
+    """``placement.pitch_deg`` and ``swing.drive`` at their defaults leave the layout and content hashes
+    (clip seeds, resumable runs) of existing recipes as they were; used, they change them."""
+    base = synthdata.load_recipe("pedestrians")
+    same = synthdata.load_recipe("pedestrians", ["objects.0.placement.pitch_deg=0", "objects.0.parts.3.swing.drive=distance"])
+    assert (same.layout_hash(), same.content_hash()) == (base.layout_hash(), base.content_hash())
+    for change in ("objects.0.placement.pitch_deg=1", "objects.0.parts.3.swing.drive=time"):
+        other = synthdata.load_recipe("pedestrians", [change])
+        assert other.layout_hash() != base.layout_hash() and other.content_hash() != base.content_hash(), change
