@@ -31,7 +31,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ...geometry import rot_x, rot_z
+from ...motion.parts import part_poses, swing_transform
+from ...motion.registry import OBJECT_MOTIONS
 from ...registry import Registry
+from ...scene.types import Swing
 
 __all__ = ["Forceps", "Snare", "Needle", "INSTRUMENTS", "instrument_group", "tube_clearance", "part_reach", "CHANNEL"]
 
@@ -94,7 +97,7 @@ def _along(a: np.ndarray, b: np.ndarray, radius: float, primitive: str = "cylind
     return _Part(primitive, (a + b) / 2, np.array([radius, radius, length / 2]), (0.0, float(ry), float(rz)), material)
 
 
-def _reach(primitive: str, pose: np.ndarray, half: np.ndarray) -> np.ndarray:
+def part_reach(primitive: str, pose: np.ndarray, half: np.ndarray) -> np.ndarray:
     """(3,) how far a posed part reaches from the object's origin along x, y, z (both signs): the exact
     extent of an ellipsoid and of a round cylinder (a capsule lies within its cylinder), a box's
     corners. Shape: pose (4,4) part → object frame, half (3,) along the part's own axes."""
@@ -114,26 +117,19 @@ def _rest(part: _Part) -> np.ndarray:
     return out
 
 
-def _swing_motion(swing: dict, angle: float) -> np.ndarray:
-    axis = np.asarray(swing["axis"], float)
-    axis = axis / np.linalg.norm(axis)
-    Kx = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    R = np.eye(3) + np.sin(angle) * Kx + (1 - np.cos(angle)) * (Kx @ Kx)
-    m = np.eye(4)
-    m[:3, :3] = R
-    m[:3, 3] = swing["pivot"] - R @ swing["pivot"]
-    return m
-
-
 def _half_size(parts: list[_Part], length: float) -> np.ndarray:
     """The object's half-size: half the length along x, and the widest reach of any part in y and z
     over every phase of its swing (so boxes, 3D boxes and plausibility hold at every frame)."""
     reach = np.zeros(3)
     for p in parts:
-        angles = [0.0] if p.swing is None else np.radians(p.swing["amplitude_deg"]) * np.linspace(-1, 1, 65)
-        for a in angles:
-            pose = _rest(p) if p.swing is None else _swing_motion(p.swing, a) @ _rest(p)
-            reach = np.maximum(reach, _reach(p.primitive, pose, p.half))
+        moves = [np.eye(4)]
+        if p.swing is not None:  # one whole period of the swing, every phase
+            sw = p.swing
+            swing = Swing(axis=np.asarray(sw["axis"], float) / np.linalg.norm(sw["axis"]), pivot=np.asarray(sw["pivot"], float),
+                          amplitude=float(np.radians(sw["amplitude_deg"])), phase=float(sw["phase"]), stride=float(sw["stride"]))
+            moves = swing_transform(swing, np.linspace(0.0, swing.stride, 129))
+        for m in moves:
+            reach = np.maximum(reach, part_reach(p.primitive, m @ _rest(p), p.half))
     if reach[0] > length / 2 * (1 + 1e-6):
         raise ValueError(f"a part reaches {reach[0]:.4g} m along the shaft, beyond half the length {length / 2:.4g} m")
     return np.array([length / 2, reach[1] * 1.001, reach[2] * 1.001])
@@ -292,16 +288,10 @@ def instrument_group(kind: str, *, design: Any = None, class_name: str | None = 
     }
 
 
-part_reach = _reach
-
-
 def tube_clearance(scene, traj, radius: float | None = None) -> np.ndarray:
     """(T, N) metres between the straight tube's wall (``environment.tube_radius`` about the world x
     axis) and the farthest corner of each object's parts (NaN for objects that do not ride the
     camera); negative: the instrument is in the wall. Parts at their posed (swung) positions."""
-    from ...motion.parts import part_poses
-    from ...motion.registry import OBJECT_MOTIONS
-
     R = scene.environment.tube_radius if radius is None else radius
     objs = scene.objects
     pp = part_poses(scene, traj)
