@@ -17,7 +17,8 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     """Evaluate every motion at T+2 padded times (see :class:`Trajectories`). Objects sharing a motion
     are evaluated in one vectorised call, in order of first appearance (fixed rng consumption). Poses
     are laid out in road coordinates and warped onto the ground's shape at the end (scene/ground.py;
-    the identity off-road). Motions that follow the camera come last, given the camera's world poses."""
+    the identity off-road); in a bent lumen, in straight lumen coordinates (scene/lumen.py). Motions
+    that follow the camera come last, given the camera's world poses."""
     ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius,
                         camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road)
     objs = scene.objects
@@ -39,8 +40,8 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     cam_name, cam_params = scene.camera.motion
     cam_motion = CAMERA_MOTIONS.get(cam_name, "camera.motion.name")
     cam_poses = cam_motion.fn(scene.camera.pose0, scene.camera.target, cam_motion.params(**cam_params), ctx)
-    shape = scene.environment.shape  # motions work in road coordinates: bend and grade them onto the ground
-    poses, cam_poses = shape.warp(poses), shape.warp(cam_poses)
+    env = scene.environment  # motions work in road (lumen) coordinates: bend them onto the ground (lumen)
+    poses, cam_poses = env.warp(poses), env.warp(cam_poses)
     if riders:
         ride = replace(ctx, camera_poses=cam_poses)
         for motion, idx in riders:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
-    "LIMITS", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
+    "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
     "LightSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
     "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
@@ -359,6 +359,42 @@ class WetSpec(_Spec):
         return _check_range(v, 0.0, 1.0, "amount/puddles")
 
 
+class LumenSpec(_Spec):
+    """A bent, metric lumen (scene/lumen.py; docs/endoscopy.md) in place of the straight tube, which
+    then sets its mean radius (``tube_radius``, m). The centreline wanders sideways by
+    ``bend_amplitude`` (m) over about ``bend_wavelength`` (two waves per axis, each clip its own);
+    the radius varies by ``radius_variation`` (relative) over ``radius_wavelength``; haustral folds
+    (ring ridges ``fold_height`` m tall, ``fold_width`` m thick, every ``fold_spacing`` m, interrupted
+    at the taeniae) and the three taeniae coli (``taenia_depth``: relative inward pull) shape the
+    wall; rays that meet no wall within ``view_distance`` m see darkness."""
+
+    bend_amplitude: Num = 0.0
+    bend_wavelength: Num = 0.25
+    radius_variation: Num = 0.0
+    radius_wavelength: Num = 0.15
+    fold_spacing: Num = 0.03
+    fold_height: Num = 0.0
+    fold_width: Num = 0.002
+    fold_jitter: Num = 0.4
+    taenia_depth: Num = 0.0
+    view_distance: float = Field(0.3, gt=0.0, le=10.0)
+
+    @field_validator("bend_amplitude", "fold_height", "fold_width")
+    @classmethod
+    def _small(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.0, 0.2, info.field_name)
+
+    @field_validator("bend_wavelength", "radius_wavelength", "fold_spacing")
+    @classmethod
+    def _length(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.002, 10.0, info.field_name)
+
+    @field_validator("radius_variation", "taenia_depth", "fold_jitter")
+    @classmethod
+    def _fraction(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.0, 0.6, info.field_name)
+
+
 class EnvironmentSpec(_Spec):
     """Static world: ``ground`` (plane + sky), ``tube`` (camera inside a lumen along +x) or ``void``;
     on the ground, an optional ``road`` (:class:`RoadSpec`). ``sky_model: auto`` derives sky colours,
@@ -381,11 +417,18 @@ class EnvironmentSpec(_Spec):
     rain: RainSpec | None = None
     snow: SnowSpec | None = None
     wet: WetSpec | None = None
+    lumen: LumenSpec | None = None
 
     @field_validator("tube_radius")
     @classmethod
     def _radius(cls, v: Any) -> Any:
         return _check_range(v, 0.005, 1e3, "tube_radius")
+
+    @model_validator(mode="after")
+    def _lumen_in_tube(self) -> "EnvironmentSpec":
+        if self.lumen is not None and self.kind != "tube":
+            raise ValueError(f"environment.lumen needs kind: tube, got kind: {self.kind}")
+        return self
 
 
 class PlacementSpec(_Spec):
@@ -634,7 +677,7 @@ class OutputSpec(_Spec):
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
-                 "pitch_deg": 0.0, "drive": "distance"}
+                 "lumen": None, "pitch_deg": 0.0, "drive": "distance"}
 
 
 #: fields added after runs' content hashes (``recipe_hash`` in manifests, checked on resume) were kept

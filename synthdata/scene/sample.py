@@ -19,6 +19,7 @@ from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec,
 from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
+from .lumen import lumen_params, sample_lumen, wall_pose
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -97,6 +98,8 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: 
         return pose(rot_z(yaw), [x, y, z]), ""
     if p.mode == "camera":
         return camera_pose @ _in_camera(np.array([x, y, z]), yaw, np.radians(float(draw(p.pitch_deg, rng))), half), ""
+    if env.lumen is not None:  # straight lumen coordinates; rollout warps them (scene/lumen.py)
+        return wall_pose(env.lumen, x, angle, yaw), ""
     tube_radius = env.tube_radius
     # wall: object z axis points at the tube axis; centre on the wall so half of it bulges inwards
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
@@ -285,6 +288,10 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    if env.lumen is not None:
+        lumen = sample_lumen(env.lumen, tube_radius, rng)
+        environment = replace(environment, lumen=lumen)
+        params["lumen"] = lumen_params(lumen)
     if env.road is not None:
         road, shape = sample_road(env.road, rng)
         environment = replace(environment, road=road, shape=shape)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .ground import GroundShape, RoadLayout
 from .lens import PINHOLE, Lens
+from .lumen import Lumen
 
 __all__ = ["Materials", "Swing", "Part", "ObjectSet", "CameraRig", "Environment", "Scene"]
 
@@ -112,6 +113,13 @@ class Environment:
     #: the ground's shape (a bent, graded road) and the road laid out on it; identity / None off-road
     shape: GroundShape = field(default_factory=GroundShape)
     road: RoadLayout | None = None
+    #: a bent, metric lumen (:mod:`.lumen`) in place of the straight tube; None: the straight tube
+    lumen: Lumen | None = None
+
+    def warp(self, poses: np.ndarray) -> np.ndarray:
+        """Poses laid out in road (or straight lumen) coordinates → world poses. Shape: (..., 4, 4)."""
+        poses = self.shape.warp(poses)
+        return poses if self.lumen is None else self.lumen.warp(poses)
 
 
 @dataclass(frozen=True)

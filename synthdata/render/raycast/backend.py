@@ -26,6 +26,7 @@ from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
 from .conditions import RenderConditions, expose
+from .lumen import march
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
@@ -491,6 +492,8 @@ class RaycastBackend(Backend):
         if env.kind == "ground":
             t = -o[..., 2] / torch.where(d[..., 2].abs() < 1e-12, torch.full_like(d[..., 2], -1e-12), d[..., 2])
             return torch.where((t > EPS) & (o[..., 2] > 0), t, INF)
+        if env.lumen is not None:
+            return march(env.lumen, o, d)
         if env.kind == "tube":
             a = d[..., 1] ** 2 + d[..., 2] ** 2
             b = o[..., 1] * d[..., 1] + o[..., 2] * d[..., 2]
@@ -649,7 +652,9 @@ class RaycastBackend(Backend):
     def _normals(self, scene, st, owner, p_local, p_world, R_h) -> torch.Tensor:
         n = torch.zeros_like(p_local)
         is_env = owner == 0
-        if scene.environment.kind == "tube":
+        if scene.environment.lumen is not None:
+            n_env = scene.environment.lumen.normal(p_world)
+        elif scene.environment.kind == "tube":
             n_env = -torch.stack([torch.zeros_like(p_world[:, 0]), p_world[:, 1], p_world[:, 2]], -1)
         elif not scene.environment.shape.flat:  # the graded ground's normal (−a·x, 0, 1)
             slope = scene.environment.shape.slope(p_world[:, 0])
@@ -688,7 +693,7 @@ class RaycastBackend(Backend):
         albedo = torch.zeros_like(p_local)
         tex = st.tex_of_owner[owner]
         env = scene.environment
-        own_ground = env.road is not None or not env.shape.straight
+        own_ground = env.road is not None or not env.shape.straight or env.lumen is not None
         for k, name in enumerate(st.tex_names):
             m = ((tex == k) & (owner > 0) if own_ground else tex == k).nonzero().squeeze(1)
             w = owner[m]
@@ -697,26 +702,38 @@ class RaycastBackend(Backend):
             albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         if own_ground:
             m = (owner == 0).nonzero().squeeze(1)
-            p = p_local[m].clone()
-            p[:, 0], p[:, 1] = env.shape.to_ground(p[:, 0], p[:, 1])
+            to_surface = self._surface_map(env)
+            p = to_surface(p_local[m])
             extra = {"layout": env.road} if env.road is not None else {}
             fn = TEXTURES.get(env.ground.texture[0])
             if footprint is not None and getattr(fn, "takes_footprint", False):
-                extra["footprint"] = self._to_ground_footprint(env.shape, p_local[m], p, footprint[m])
+                extra["footprint"] = self._map_footprint(to_surface, p_local[m], p, footprint[m])
             w = owner[m]
             albedo[m] = fn(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 
     @staticmethod
-    def _to_ground_footprint(shape, p_world: torch.Tensor, p_ground: torch.Tensor, footprint: torch.Tensor) -> torch.Tensor:
-        """A world footprint in road coordinates, by finite differences of the ground mapping (exact on
-        straight roads, follows the bend on curved ones). Shape: p_world, p_ground (M,3), footprint
-        (M,2,3) → (M,2,3)."""
-        out = footprint.clone()
-        for j in range(2):
-            q = p_world + footprint[:, j]
-            x, y = shape.to_ground(q[:, 0], q[:, 1])
-            out[:, j, 0], out[:, j, 1] = x - p_ground[:, 0], y - p_ground[:, 1]
+    def _surface_map(env):
+        """World points of the environment → the coordinates its texture is painted in: road
+        coordinates on a road (scene/ground.py), the unrolled straight wall in a lumen
+        (scene/lumen.py). Shape: (M,3) → (M,3)."""
+        if env.lumen is not None:
+            return env.lumen.unrolled
+
+        def to_ground(p: torch.Tensor) -> torch.Tensor:
+            p = p.clone()
+            p[:, 0], p[:, 1] = env.shape.to_ground(p[:, 0], p[:, 1])
+            return p
+        return to_ground
+
+    @staticmethod
+    def _map_footprint(to_surface, p_world: torch.Tensor, p_surface: torch.Tensor, footprint: torch.Tensor) -> torch.Tensor:
+        """A world footprint in the texture's coordinates, by finite differences of the mapping (exact on
+        straight roads, follows the bend on curved ones and in a lumen). Shape: p_world, p_surface
+        (M,3), footprint (M,2,3) → (M,2,3)."""
+        out = torch.stack([to_surface(p_world + footprint[:, j]) - p_surface for j in range(2)], 1)
+        if to_surface.__name__ == "to_ground":  # the road map keeps heights: keep them exact
+            out[..., 2] = footprint[..., 2]
         return out
 
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
