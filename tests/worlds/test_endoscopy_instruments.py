@@ -21,7 +21,7 @@ from synthdata.motion.plausibility import violations
 from synthdata.recipe.loading import parse_spec
 from synthdata.run.check import check_recipe
 from synthdata.scene import sample_scene
-from synthdata.worlds.endoscopy.instruments import CHANNEL, INSTRUMENTS, Forceps, instrument_group, part_reach, tube_clearance
+from synthdata.worlds.endoscopy.instruments import CHANNEL, INSTRUMENTS, Forceps, instrument_group, part_reach, wall_clearance
 
 from ..conftest import SYNC2, make_tiny_clip, run_cli
 
@@ -33,7 +33,10 @@ CAMERA_MOTIONS = {
 }
 
 
-def _data(groups, *, W=96, H=96, T=6, fps=6.0, motion="endoscope", lens="fisheye"):
+LUMEN = {"bend_amplitude": 0.012, "bend_wavelength": 0.2, "radius_variation": 0.1, "fold_height": 0.003}
+
+
+def _data(groups, *, W=96, H=96, T=6, fps=6.0, motion="endoscope", lens="fisheye", lumen=None):
     return {
         "name": "instruments_test", "domain": "medical", "device": "cpu",
         "clip": {"frames": T, "fps": fps, "width": W, "height": H},
@@ -42,7 +45,7 @@ def _data(groups, *, W=96, H=96, T=6, fps=6.0, motion="endoscope", lens="fisheye
         "environment": {"kind": "tube", "tube_radius": 0.03, "sun": None, "ambient": 0.05,
                         "ground": {"texture": "tissue", "color": [0.86, 0.5, 0.45], "color2": [0.45, 0.08, 0.1],
                                    "scale": 60.0, "specular": 0.5, "shininess": 40},
-                        "headlight": {"intensity": 3.0, "falloff": 2000.0}},
+                        "headlight": {"intensity": 3.0, "falloff": 2000.0}, **({"lumen": lumen} if lumen else {})},
         "objects": groups,
     }
 
@@ -63,16 +66,17 @@ def _smooth(u):
 
 
 # -- pose: the channel, plus the insertion ---------------------------------------------------------------
-@pytest.mark.parametrize("motion", list(CAMERA_MOTIONS))
+@pytest.mark.parametrize("motion, lumen", [(m, None) for m in CAMERA_MOTIONS] + [("endoscope", LUMEN)],
+                         ids=[*CAMERA_MOTIONS, "endoscope-bent-lumen"])
 @pytest.mark.parametrize("lens", ["fisheye", "pinhole"])
-def test_pose_in_the_camera_frame_is_the_channel_pose_plus_the_insertion(motion, lens):
+def test_pose_in_the_camera_frame_is_the_channel_pose_plus_the_insertion(motion, lumen, lens):
     """In every padded frame, the instrument's tip in the camera frame is the channel exit plus the
     insertion along the channel direction (written out here from the recipe's numbers: yaw left, pitch
     up, smoothstep out over ``extend`` then back over ``retract``), and its axes never turn relative
     to the camera — whatever the camera does."""
     ins, start, delay, extend, hold, retract = 0.02, 0.004, 0.1, 0.4, 0.2, 0.3
     g = instrument_group("forceps", insertion=ins, start=start, delay=delay, extend=extend, hold=hold, retract=retract)
-    spec = _spec([g], motion=motion, lens=lens, T=12)
+    spec = _spec([g], motion=motion, lens=lens, T=12, lumen=lumen)
     scene, traj = _layout(spec, 3)
     rel = np.linalg.inv(traj.camera_poses_padded) @ traj.object_poses_padded[:, 0]  # (T',4,4) object → camera
     yaw, pitch = np.radians(CHANNEL["yaw_deg"]), np.radians(CHANNEL["pitch_deg"])
@@ -118,13 +122,14 @@ def test_parts_stay_inside_the_object_box_at_every_phase(kind):
 
 def test_instruments_stay_in_the_lumen():
     """Sampled clips only (no rendering): 40 clips per instrument with a moving, rolling, wobbling scope in
-    a 3 cm tube; every part corner stays > 15 mm from the wall."""
+    a 3 cm tube, every part corner > 15 mm from the wall; 20 in a bent lumen with folds, > 8 mm."""
     for kind in KINDS:
-        spec = _spec([instrument_group(kind)], T=24, fps=12.0)
-        worst = min(float(np.nanmin(tube_clearance(*_layout(spec, seed)))) for seed in range(40))
-        assert worst > 0.015, (kind, worst)
+        for lumen, clips, floor in ((None, 40, 0.015), (LUMEN, 20, 0.008)):
+            spec = _spec([instrument_group(kind)], T=24, fps=12.0, lumen=lumen)
+            worst = min(float(np.nanmin(wall_clearance(*_layout(spec, seed)))) for seed in range(clips))
+            assert worst > floor, (kind, lumen, worst)
     astray = instrument_group("forceps", channel={**CHANNEL, "yaw_deg": -80.0}, insertion=0.025)  # the check has teeth
-    assert np.nanmin(tube_clearance(*_layout(_spec([astray], T=24, fps=12.0)), radius=0.02)) < 0
+    assert np.nanmin(wall_clearance(*_layout(_spec([astray], T=24, fps=12.0)), radius=0.02)) < 0
 
 
 # -- labels ----------------------------------------------------------------------------------------------
@@ -133,14 +138,15 @@ def _nearest_px(mask: np.ndarray, x: float, y: float) -> float:
     return float(np.hypot(xs + 0.5 - x, ys + 0.5 - y).min()) if len(xs) else np.inf
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_tip_keypoint_lies_on_the_mask_at_its_far_end(kind):
+@pytest.mark.parametrize("kind, lumen", [(k, None) for k in KINDS] + [("forceps", LUMEN)],
+                         ids=[*KINDS, "forceps-bent-lumen"])
+def test_tip_keypoint_lies_on_the_mask_at_its_far_end(kind, lumen):
     """Under the fisheye and the moving scope, in every frame the ``tip`` keypoint is in view and on the
     instrument's mask (within 1.5 px, its surface end), near the mask's farthest pixel (greatest depth).
     The forceps' tip is where the closed jaws meet: when they open it lies between them, within half
     the jaws' spread of the mask."""
     g = instrument_group(kind, start=0.006, extend=0.5)
-    c = make_tiny_clip(_spec([g], W=128, H=128, T=6), seed=1)
+    c = make_tiny_clip(_spec([g], W=128, H=128, T=6, lumen=lumen), seed=1)
     inst, depth = c.frames.instance.numpy(), c.frames.depth.numpy()
     kp = c.labels.labels["keypoints"].reshape(6, 1, -1, 3)[:, 0]
     names = c.scene.skeletons[kind].names

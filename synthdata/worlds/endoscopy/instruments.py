@@ -20,7 +20,7 @@ closed jaws meet: between the jaw tips when they are open); forceps ``hinge``, `
 
 What keeps an instrument in the lumen: it is short (its length caps the insertion: 25–35 mm, the
 depth a colonoscopist works at) and starts at the lens, a few mm off the axis, pointing a few degrees
-inwards, so its tip ends within ~3 mm of the camera's axis. :func:`tube_clearance` measures it.
+inwards, so its tip ends within ~3 mm of the camera's axis. :func:`wall_clearance` measures it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ...motion.registry import OBJECT_MOTIONS
 from ...registry import Registry
 from ...scene.types import Swing
 
-__all__ = ["Forceps", "Snare", "Needle", "INSTRUMENTS", "instrument_group", "tube_clearance", "part_reach", "CHANNEL"]
+__all__ = ["Forceps", "Snare", "Needle", "INSTRUMENTS", "instrument_group", "wall_clearance", "part_reach", "CHANNEL"]
 
 #: the working channel's exit in the camera frame (OpenCV: x right, y down, z forward; metres) and how
 #: the instrument leaves it: turned inwards by yaw (to the left) and pitch (up), degrees
@@ -288,10 +288,13 @@ def instrument_group(kind: str, *, design: Any = None, class_name: str | None = 
     }
 
 
-def tube_clearance(scene, traj, radius: float | None = None) -> np.ndarray:
-    """(T, N) metres between the straight tube's wall (``environment.tube_radius`` about the world x
-    axis) and the farthest corner of each object's parts (NaN for objects that do not ride the
-    camera); negative: the instrument is in the wall. Parts at their posed (swung) positions."""
+def wall_clearance(scene, traj, radius: float | None = None) -> np.ndarray:
+    """(T, N) metres between the wall and the part corner nearest to it, for each object that rides the
+    camera (NaN for the others); negative: the instrument is in the wall. Parts at their posed (swung)
+    positions. The wall: the bent lumen's (``environment.lumen``: −F of scene/lumen.py, the radial
+    margin to the wall), else the straight tube's (``radius``, default ``environment.tube_radius``,
+    about the world x axis)."""
+    lumen = scene.environment.lumen if radius is None else None
     R = scene.environment.tube_radius if radius is None else radius
     objs = scene.objects
     pp = part_poses(scene, traj)
@@ -304,14 +307,15 @@ def tube_clearance(scene, traj, radius: float | None = None) -> np.ndarray:
         if not (name in OBJECT_MOTIONS and OBJECT_MOTIONS.get(name).follows_camera):
             continue
         parts = objs.parts[i] if objs.parts else ()
-        far = np.full(T, 0.0)
+        near = np.full(T, np.inf)
         for j, prim in enumerate(np.flatnonzero(pp.owner == i)):
             offset = pp.rest[prim]
             h = parts[j].half_size if parts else objs.half_size[i]
             local = (signs * h) @ offset[:3, :3].T + offset[:3, 3]  # (8,3) object frame at rest
             world = np.einsum("tij,kj->tki", traj.object_poses[:, i] @ motion[:, prim], np.c_[local, np.ones(8)])[..., :3]
-            far = np.maximum(far, np.linalg.norm(world[..., 1:], axis=-1).max(-1))
-        out[:, i] = R - far
+            margin = -lumen.field(world) if lumen is not None else R - np.linalg.norm(world[..., 1:], axis=-1)
+            near = np.minimum(near, margin.min(-1))
+        out[:, i] = near
     return out
 
 
