@@ -450,7 +450,7 @@ class PlacementSpec(_Spec):
     end (+x face) at (``x``, ``y``, ``z``) in the camera frame (OpenCV: x right, y down, z forward;
     metres), its +x axis along the view direction turned by ``yaw_deg`` (positive: towards the image's
     left) and ``pitch_deg`` (positive: towards the image's top), its z axis up in the image; the rest of
-    it lies behind that point (inside the scope). Motion ``working_channel`` carries it with the camera.
+    it lies behind that point (inside the scope). Motion ``follow_camera`` carries it with the camera.
 
     Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
     metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
