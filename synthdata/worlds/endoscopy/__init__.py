@@ -1,2 +1,3 @@
-"""The endoscopy world: the colon's anatomy and what the scope sees in it — instruments from the
-working channel (:mod:`.instruments`)."""
+"""The endoscopy world: colonic anatomy at metric scale (a colon is centimetres wide) and its
+appearance: the ``mucosa`` texture (:mod:`.mucosa`); instruments from the scope's working channel
+(:mod:`.instruments`)."""
