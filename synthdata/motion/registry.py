@@ -40,6 +40,9 @@ class MotionContext:
     #: the road (lanes, crossing, lights) when the scene has one; motions work in road coordinates
     #: and :func:`~synthdata.motion.rollout.rollout` bends the result onto the ground's shape
     road: Any = None
+    #: the bent lumen (:class:`~synthdata.scene.lumen.Lumen`) when the scene has one; motions work in
+    #: straight lumen coordinates and may ask it for the wall's radius (scope motions keep off the wall)
+    lumen: Any = None
     #: (T',4,4) the camera's rolled-out world poses; given only to motions that follow the camera
     #: (:attr:`ObjectMotion.follows_camera`), which are evaluated after it and return world poses
     camera_poses: np.ndarray | None = None

@@ -20,7 +20,8 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     the identity off-road); in a bent lumen, in straight lumen coordinates (scene/lumen.py). Motions
     that follow the camera come last, given the camera's world poses."""
     ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius,
-                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road)
+                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road,
+                        lumen=scene.environment.lumen)
     objs = scene.objects
     n = len(objs)
     still = [i for i, (name, _) in enumerate(objs.motion) if name == "static"]

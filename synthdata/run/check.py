@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..annotate import LABEL_KINDS
 from ..errors import RecipeError, UserError
 from ..io.sinks import SINKS
@@ -67,8 +69,20 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
     consts = {k: v for k, v in motion.params.items() if k in model.model_fields and isinstance(v, (int, float))}
     try:
         model(**consts)
-    except Exception as exc:  # pydantic ValidationError: report the first problem
-        problems.append((f"{field}.params", str(exc).splitlines()[1] if "\n" in str(exc) else str(exc)))
+    except ValidationError as exc:  # report the first problem, naming the parameter
+        err = exc.errors()[0]
+        key = "".join(f".{x}" for x in err["loc"])  # empty for a check across parameters
+        problems.append((f"{field}.params{key}", f"{err['msg']}, got {err.get('input')!r}"))
+        return
+    for key, value in motion.params.items():  # a distribution's ends must be valid values too
+        bounds = support(value) if key in model.model_fields and not isinstance(value, (int, float)) else None
+        for end in bounds or ():
+            try:
+                model(**{key: end})
+            except ValidationError as exc:
+                shown = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown} (its end {end:g})"))
+                break
 
 
 def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:

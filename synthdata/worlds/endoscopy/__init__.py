@@ -1,3 +1,4 @@
-"""The endoscopy world: colonic anatomy at metric scale (a colon is centimetres wide) and its
-appearance: the ``mucosa`` texture (:mod:`.mucosa`); instruments from the scope's working channel
-(:mod:`.instruments`)."""
+"""The endoscopy world: colonic anatomy at metric scale (a colon is centimetres wide; the bent lumen
+itself is :mod:`synthdata.scene.lumen`), its appearance (the ``mucosa`` texture, :mod:`.mucosa`), a
+colonoscope's camera moving inside it without ever touching the wall (:mod:`.scope`) and instruments
+from the scope's working channel (:mod:`.instruments`)."""
