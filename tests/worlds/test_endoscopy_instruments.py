@@ -281,3 +281,31 @@ def test_new_fields_at_their_default_keep_existing_hashes():
     for change in ("objects.0.placement.pitch_deg=1", "objects.0.parts.3.swing.drive=time"):
         other = synthdata.load_recipe("pedestrians", [change])
         assert other.layout_hash() != base.layout_hash() and other.content_hash() != base.content_hash(), change
+
+
+def test_follow_camera_keeps_the_channel_pose_under_every_camera_motion():
+    """The rider's relation to the camera holds for any camera trajectory: every registered camera motion
+    and the colonoscope's (taken from the endoscopy world directly), at its default parameters: in the
+    camera's frame the instrument keeps its start orientation and moves only along its own shaft."""
+    from dataclasses import replace
+
+    from synthdata.motion import CAMERA_MOTIONS, OBJECT_MOTIONS, MotionContext
+    from synthdata.worlds.endoscopy import scope
+
+    scene, _ = _layout(_spec([instrument_group("injection_needle", start=0.004)], motion="static"))
+    cam0, target = scene.camera.pose0, scene.camera.target
+    motions = {n: CAMERA_MOTIONS.get(n) for n in CAMERA_MOTIONS.names() if n != "ego_traffic"}  # needs traffic
+    motions["colonoscope"] = scope.COLONOSCOPE
+    rider = OBJECT_MOTIONS.get("follow_camera")
+    params = {k: np.array([v], float) for k, v in rider.params(**scene.objects.motion[0][1]).model_dump().items()}
+    start = np.linalg.inv(cam0) @ scene.objects.pose0[0]  # the channel pose, camera frame
+    for name, m in motions.items():
+        ctx = MotionContext(times=np.arange(14) / 6.0, rng=np.random.default_rng(1), tube_radius=0.03, camera_pose0=cam0)
+        cams = m.fn(cam0, target, m.params(), ctx)
+        assert np.ptp(cams[:, :3, 3], axis=0).max() > 0 or name == "static", name
+        out = rider.fn(scene.objects.pose0, scene.objects.half_size, params, replace(ctx, camera_poses=cams))[:, 0]
+        rel = np.linalg.inv(cams) @ out
+        np.testing.assert_allclose(rel[:, :3, :3], np.broadcast_to(start[:3, :3], (14, 3, 3)), atol=1e-9, err_msg=name)
+        d = rel[:, :3, 3] - start[:3, 3]
+        np.testing.assert_allclose(d, np.outer(d @ start[:3, 0], start[:3, 0]), atol=1e-9, err_msg=name)
+        assert (d @ start[:3, 0]).max() > 0.01, name  # and it did slide out
