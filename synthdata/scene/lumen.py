@@ -97,6 +97,23 @@ class Lumen:
         height = self.fold_height * (1.0 - self.fold_jitter * frac)
         return height * xp.exp(-0.5 * (dist / self.fold_width) ** 2)
 
+    def along(self, x):
+        """The wall's terms that depend on x alone: centreline offsets f, g, mean radius r(x) and fold
+        height, stacked. Shape: (...) → (..., 4). The ray-marcher tabulates them (render/raycast/lumen.py)."""
+        xp = _xp(x)
+        f, g = self.centre(x)
+        r = self.radius * (1.0 + _waves(x, self.radius_waves, xp))
+        return xp.stack([f, g, r, self._folds(x, xp)], -1)
+
+    def field_from(self, p, terms):
+        """F(p) from the points and their :meth:`along` terms. Shape: p (..., 3), terms (..., 4) → (...)."""
+        xp = _xp(p)
+        u, v = p[..., 1] - terms[..., 0], p[..., 2] - terms[..., 1]
+        rho = xp.sqrt(u * u + v * v)
+        theta = xp.arctan2(v, u) if xp is np else xp.atan2(v, u)
+        band = self._taenia_band(theta, xp)
+        return rho - (terms[..., 2] * (1.0 - self.taenia_depth * band) - terms[..., 3] * (1.0 - band))
+
     def wall_radius(self, x, theta):
         """R(x, θ): distance from the centreline to the wall (m). Shape: broadcastable (...)."""
         xp = _xp(x)
@@ -113,11 +130,7 @@ class Lumen:
 
     def field(self, p):
         """F(p) = ρ − R(x, θ) (m; < 0 inside the lumen). Shape: (..., 3) world → (...)."""
-        xp = _xp(p)
-        q = self.straight(p)
-        rho = xp.sqrt(q[..., 1] ** 2 + q[..., 2] ** 2)
-        theta = xp.arctan2(q[..., 2], q[..., 1]) if xp is np else xp.atan2(q[..., 2], q[..., 1])
-        return rho - self.wall_radius(q[..., 0], theta)
+        return self.field_from(p, self.along(p[..., 0]))
 
     def inside(self, p, margin: float = 0.0):
         """Whether world points lie in the lumen at least ``margin`` metres (of F) from the wall."""
@@ -220,10 +233,11 @@ def lumen_params(lumen: Lumen) -> dict[str, Any]:
             "fold_height": lumen.fold_height, "fold_width": lumen.fold_width, "taenia_depth": lumen.taenia_depth}
 
 
-def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float) -> np.ndarray:
+def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float, lift: float = 0.0) -> np.ndarray:
     """A pose on the wall, in straight lumen coordinates: origin on the wall at ``x`` along the axis and
-    ``angle`` around it; once warped (:meth:`Lumen.warp`), +z is the world's inward wall normal there
-    and +x the centreline's direction turned ``yaw`` about it. Shape: (4,4)."""
+    ``angle`` around it (then ``lift`` metres further along the normal); once warped (:meth:`Lumen.warp`),
+    +z is the world's inward wall normal there and +x the centreline's direction turned ``yaw`` about
+    it. Shape: (4,4)."""
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
     p = np.array([x, 0.0, 0.0]) + lumen.wall_radius(np.float64(x), np.float64(angle)) * radial
     turn = _turn_x_to(lumen.tangent(np.float64(x)))
@@ -237,4 +251,9 @@ def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float) -> np.ndarray:
     out = np.eye(4)
     out[:3, :3] = turn.T @ world  # warp turns it back to ``world``
     out[:3, 3] = p
+    if lift:  # lifted along the world normal: the straight pose whose warp lands exactly there
+        q = p + np.array([0.0, f, g]) + lift * z
+        fq, gq = lumen.centre(np.float64(q[0]))
+        out[:3, :3] = _turn_x_to(lumen.tangent(np.float64(q[0]))).T @ world
+        out[:3, 3] = [q[0], q[1] - fq, q[2] - gq]
     return out
