@@ -576,20 +576,27 @@ class PlacementSpec(_Spec):
     (guard rails, kerbside lamps) from the first one's draw; ``signal``: traffic lights, object i of
     the group at the crossing's approach i (main +x, main −x, crossing +y, crossing −y), showing that
     road's light (parts with ``signal`` glow in their state); without a crossing they are not placed.
+    ``camera``: fixed to the camera's start pose (an endoscope's working channel): the object's front
+    end (+x face) at (``x``, ``y``, ``z``) in the camera frame (OpenCV: x right, y down, z forward;
+    metres), its +x axis along the view direction turned by ``yaw_deg`` (positive: towards the image's
+    left) and ``pitch_deg`` (positive: towards the image's top), its z axis up in the image; the rest of
+    it lies behind that point (inside the scope). Motion ``follow_camera`` carries it with the camera.
 
     Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
     metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
     its own gap) or holds the camera is redrawn (up to 64 times; an object that still does not fit is
     left out and counted in the clip's ``params.dropped``). Traffic uses a gap along x to keep a
-    following distance at the start and the ego vehicle's body clear.
+    following distance at the start and the ego vehicle's body clear. A ``camera`` placement is exempt
+    from the camera test (it is part of the camera rig).
     """
 
-    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal"] = "ground"
+    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal", "camera"] = "ground"
     x: Num = 0.0
     y: Num = 0.0
     z: Num = 0.0
     yaw_deg: Num = 0.0
     angle_deg: Num = 0.0
+    pitch_deg: Num = 0.0  # ``camera`` mode only
     gap: tuple[float, float, float] = (0.0, 0.0, 0.0)
     lane: Num | None = None
     road: Literal["main", "cross", "verge", "outside"] | None = None
@@ -649,7 +656,9 @@ class SwingSpec(_Spec):
     the distance the object has travelled on the ground (metres), so the gait matches the speed and a
     standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose. ``parent``:
     an earlier part whose swing this one rides after its own (a shin turns about the knee, then moves
-    with its thigh); its ``pivot`` is given at the rest pose."""
+    with its thigh); its ``pivot`` is given at the rest pose. ``drive: time`` makes d the seconds since
+    the clip's first frame (``stride`` is then the period in seconds): parts that move on their own,
+    whatever the object does (forceps jaws opening and closing)."""
 
     axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
     amplitude_deg: float = Field(25.0, ge=0.0, le=90.0)
@@ -657,6 +666,7 @@ class SwingSpec(_Spec):
     pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stride: float = Field(1.4, gt=0.0, le=100.0)  # metres per cycle
     parent: int | None = Field(None, ge=0, le=31)
+    drive: Literal["distance", "time"] = "distance"
 
     @field_validator("axis")
     @classmethod
@@ -839,8 +849,13 @@ _SCOPE_FIELDS = {"mask": None, "vignetting": None, "guides": [], "scatter": None
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None,
                  "swing": None, "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
-                 "license": "other", "bump": None, "shape": None,
+                 "license": "other", "bump": None, "shape": None, "pitch_deg": 0.0, "drive": "distance",
                  **_SCOPE_FIELDS}
+
+
+#: fields added after runs' content hashes (``recipe_hash`` in manifests, checked on resume) were kept
+#: stable, with the value that means "not used": left out of the content hash at that value
+_CONTENT_LATER_FIELDS = {"pitch_deg": 0.0, "drive": "distance"}
 
 
 def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
@@ -936,6 +951,6 @@ class RecipeSpec(_Spec):
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
         _drop_unused_material(body)
-        _drop_unused(body, {"texture_params": {}})  # likewise
+        _drop_unused(body, {"texture_params": {}, **_CONTENT_LATER_FIELDS})  # likewise
         _drop_unused(body, _SCOPE_FIELDS)  # so do the scope optics at their defaults
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -96,11 +96,12 @@ class _Skip(Exception):
 
 
 def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: np.random.Generator,
-               index: int = 0, previous: np.ndarray | None = None, lift: float = 0.0) -> tuple[np.ndarray | None, str]:
+               index: int = 0, previous: np.ndarray | None = None, lift: float = 0.0,
+               camera_pose: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
     """A start pose (None: this draw is not allowed here, draw again) and the state the object shows.
     ``index`` is the object's position in its group, ``previous`` the group's previous pose; ``lift``
     (wall only) raises the object's centre that far off the wall along the inward normal (a shape's
-    box, :mod:`.shapes`)."""
+    box, :mod:`.shapes`); ``camera_pose`` (4,4) the camera's start pose (``camera`` placements)."""
     p = group.placement
     x, y, z = (float(draw(v, rng)) for v in (p.x, p.y, p.z))
     yaw = np.radians(float(draw(p.yaw_deg, rng)))
@@ -114,6 +115,8 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: 
         return pose(rot_z(yaw), [x, y, half[2]]), ""
     if p.mode == "free":
         return pose(rot_z(yaw), [x, y, z]), ""
+    if p.mode == "camera":
+        return camera_pose @ _in_camera(np.array([x, y, z]), yaw, np.radians(float(draw(p.pitch_deg, rng))), half), ""
     if env.lumen is not None:  # straight lumen coordinates; rollout warps them (scene/lumen.py)
         return wall_pose(env.lumen, x, angle, yaw, lift), ""
     tube_radius = env.tube_radius - lift
@@ -121,6 +124,17 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: 
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
     rot = rot_x(angle + np.pi / 2) @ rot_z(yaw)  # rot_x(angle + pi/2) maps +z onto -radial (inwards)
     return pose(rot, [x, *(radial[1:] * tube_radius)]), ""
+
+
+#: object axes (x forward, y left, z up) in the camera frame (OpenCV: x right, y down, z forward)
+_CAMERA_AXES = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+def _in_camera(front: np.ndarray, yaw: float, pitch: float, half: np.ndarray) -> np.ndarray:
+    """(4,4) object → camera frame for a ``camera`` placement: +x along the view turned by ``yaw``
+    (to the left) and ``pitch`` (up), its front end (+x face centre) at ``front``."""
+    rot = _CAMERA_AXES @ rot_z(yaw) @ _rot_y(-pitch)
+    return pose(rot, front - half[0] * rot[:, 0])
 
 
 # -- placements on a road (road coordinates; see scene/ground.py) ---------------------------------------------
@@ -211,7 +225,7 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     if lane is not None and environment.road is not None:
         camera = _camera_in_lane(camera, lane, environment.road, params)
     lights: list[Light] = []
-    objects = _sample_objects(spec, environment, camera.pose0[:3, 3], rng, params, lights)
+    objects = _sample_objects(spec, environment, camera.pose0, rng, params, lights)
     conditions = sample_conditions(spec, lights, rng, params)
     generator_seed = _generator_seed(rng)
     camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
@@ -371,7 +385,7 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
                                           pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
                                           phase=float(sw.phase), stride=float(sw.stride),
-                                          parent=-1 if sw.parent is None else int(sw.parent))
+                                          parent=-1 if sw.parent is None else int(sw.parent), drive=sw.drive)
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
                 material=_materials([mat]), light=None if spec.material is None else mat.get("light"), swing=swing)
 
@@ -406,10 +420,12 @@ def _rot_y(a: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list, eye: np.ndarray) -> bool:
-    """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera."""
+def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list,
+          eye: np.ndarray | None) -> bool:
+    """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera
+    (``eye``; None: not tested)."""
     grown = half + gap
-    if point_in_box(eye, p[:3, 3], p[:3, :3], grown):
+    if eye is not None and point_in_box(eye, p[:3, 3], p[:3, :3], grown):
         return False
     if not poses:
         return True
@@ -418,7 +434,7 @@ def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves:
     return not boxes_overlap(p[:3, 3], p[:3, :3], grown, P[:, :3, 3], P[:, :3, :3], other).any()
 
 
-def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np.random.Generator,
+def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray, rng: np.random.Generator,
                     params: dict[str, Any], lights: list[Light]) -> ObjectSet:
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
     see :class:`PlacementSpec`), material, motion. Lights of the placed objects (a group material's at
@@ -426,7 +442,7 @@ def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
     cls, prims, halves, poses, gaps, mats, motions, all_parts, states, attrs = [], [], [], [], [], [], [], [], [], []
     placed: list[np.ndarray] = []  # the poses in the world (bent onto the ground, into the lumen) fits are checked in
-    eye = env.warp(pose(np.eye(3), eye))[:3, 3]
+    eye = env.warp(pose(np.eye(3), camera_pose[:3, 3]))[:3, 3]
     counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
     shape_ctx = ShapeContext(wall_radius=env.tube_radius if env.kind == "tube" else None)
@@ -445,11 +461,13 @@ def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np
             state, skip = "", False
             for _ in range(PLACEMENT_TRIES):
                 try:
-                    p, state = _placement(group, half, env, rng, index, previous, 0.0 if shape is None else shape.lift)
+                    p, state = _placement(group, half, env, rng, index, previous, 0.0 if shape is None else shape.lift,
+                                          camera_pose)
                 except _Skip:
                     p, skip = None, True
                     break
-                if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, eye):
+                rig = group.placement.mode == "camera"  # part of the camera rig: may hold the camera
+                if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, None if rig else eye):
                     break
             else:
                 p = None

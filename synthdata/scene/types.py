@@ -42,7 +42,8 @@ class Materials:
 class Swing:
     """A part's periodic swing (recipe ``parts[j].swing``), resolved: unit ``axis`` (3,) and ``pivot`` (3,)
     metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians;
-    ``parent`` the index of the part whose swing it rides after its own, -1 none."""
+    ``parent`` the index of the part whose swing it rides after its own, -1 none; ``drive`` what
+    "distance" is: metres travelled (``distance``) or seconds since the clip's first frame (``time``)."""
 
     axis: np.ndarray
     pivot: np.ndarray
@@ -50,6 +51,7 @@ class Swing:
     phase: float
     stride: float
     parent: int = -1
+    drive: str = "distance"
 
 
 @dataclass(frozen=True)

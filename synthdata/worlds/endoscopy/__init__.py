@@ -3,4 +3,5 @@ itself is :mod:`synthdata.scene.lumen`) and its appearance (the ``mucosa`` textu
 a colonoscope's camera moving inside it without ever touching the wall (:mod:`.scope`); the colon's
 contents at millimetre scale — polyps by Paris type (:mod:`.polyps`), clutter (:mod:`.clutter`:
 bubbles, fluid, stool, blood), their surface textures (:mod:`.textures`) and labels (:mod:`.labels`).
+Instruments from the scope's working channel (:mod:`.instruments`).
 Registered through entry points (pyproject.toml)."""
