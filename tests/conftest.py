@@ -40,7 +40,15 @@ class TinyClip:
     labels: Annotations
 
 
+#: the colonoscopy world through a plain pinhole camera: for label tests that project with K alone
+#: (the scope's fisheye, field stop and blur have tests of their own)
+PLAIN_SCOPE = ["~camera.mask", "~camera.vignetting", "camera.lens.model=pinhole", "camera.lens.k1=0", "camera.fov_deg=100"]
+
+
 def tiny_spec(recipe: str = "shapes", *extra: str) -> RecipeSpec:
+    """A recipe at test size; ``colonoscopy:plain`` is colonoscopy through :data:`PLAIN_SCOPE`."""
+    if recipe.endswith(":plain"):
+        recipe, extra = recipe.removesuffix(":plain"), (*PLAIN_SCOPE, *extra)
     return synthdata.load_recipe(recipe, [*TINY, *extra])
 
 

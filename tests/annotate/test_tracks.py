@@ -11,7 +11,7 @@ from synthdata.errors import RecipeError
 
 from ..conftest import make_tiny_clip, tiny_spec
 
-RECIPES = ("shapes", "highway", "colonoscopy", "pedestrians")  # pedestrians: tracks on swinging limbs
+RECIPES = ("shapes", "highway", "colonoscopy:plain", "pedestrians")  # pedestrians: tracks on swinging limbs
 TRACKS = ("annotations.tracks.enabled=true", "annotations.tracks.points=1700", "annotations.tracks.query_stride=3")
 
 
