@@ -25,8 +25,13 @@ def generate(recipe: RecipeSpec | str, clips: int, out: str | Path, *, overrides
              device: str | None = None) -> Manifest:
     """Generate a dataset; ``recipe`` is a RecipeSpec or a name/path (then ``overrides`` apply).
 
-    ``compute``: ``None`` (embedded Dask cluster), ``"sync"`` (in-process), a dict such as
-    ``{"workers": 4, "shard_size": 16}`` or ``{"address": "tcp://host:8786"}``, or a ComputeSpec.
+    ``compute``: ``None`` (threads in this process: works in a notebook and in a script without an
+    ``if __name__ == "__main__":`` guard), ``"local"`` (an embedded Dask cluster, one process per core:
+    call it under a ``__main__`` guard, as spawned workers re-import the script), ``"sync"`` (one shard
+    after another in this process), a dict of settings (``name`` defaults to ``local`` there) such as
+    ``{"workers": 4, "shard_size": 16}`` or ``{"address": "tcp://host:8786"}``, or a ComputeSpec. Returns the dataset's manifest.
     """
     spec = recipe if isinstance(recipe, RecipeSpec) else load_recipe(recipe, overrides)
+    if compute is None:
+        compute = "threads"
     return _generate(spec, clips, out, compute=compute, overwrite=overwrite, progress=progress, device=device)
