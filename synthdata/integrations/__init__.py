@@ -27,4 +27,6 @@ EXPORTERS.register_lazy("tapvid", "synthdata.integrations.tapvid:export_tapvid")
 
 def export(ds: Any, fmt: str, out: str | Path) -> dict:
     """Write ``ds`` in format ``fmt`` to the new or empty folder ``out``; returns the exporter's summary."""
-    return EXPORTERS.get(fmt, "--format")(ds, Path(out))
+    from ..progress import TrackedDataset
+
+    return EXPORTERS.get(fmt, "--format")(TrackedDataset(ds, f"export {fmt}"), Path(out))

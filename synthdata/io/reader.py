@@ -24,6 +24,7 @@ from .safety import check_id, inside
 from .verify import Level
 from .verify import verify as verify_files
 from .schemas import SCHEMAS
+from .sizes import human_bytes
 from .video import decode_mp4
 
 __all__ = ["open_dataset", "read_manifest", "read_part", "SynthDataset", "ClipView"]
@@ -167,7 +168,13 @@ class SynthDataset:
             tracks = obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist()
             for c in tracks:
                 cls_counts[c] = cls_counts.get(c, 0) + 1
-        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        files = [p for p in self.root.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        folders: dict[str, int] = {}  # clips/, frames/, objects/, media/, …; files at the top as "."
+        for p in files:
+            top = p.relative_to(self.root).parts
+            key = top[0] if len(top) > 1 else "."
+            folders[key] = folders.get(key, 0) + p.stat().st_size
         m = self.manifest
         return {
             "path": str(self.root), "recipe": m.recipe_name, "recipe_hash": m.recipe_hash, "seed": m.seed,
@@ -179,7 +186,8 @@ class SynthDataset:
             "annotations": m.enabled_annotations(),
             "backend": m.backend,
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
-            "shards": len(m.shards), "bytes": size,
+            "shards": len(m.shards), "bytes": size, "size": human_bytes(size),
+            "size_per_folder": {k: human_bytes(v) for k, v in sorted(folders.items())},
         }
 
 
