@@ -11,7 +11,7 @@ compare hits against a fine uniform march.
 
 from __future__ import annotations
 
-import torch
+from ...lazy import torch
 
 from ...scene.lumen import Lumen
 
