@@ -111,7 +111,7 @@ def _sweep_jobs(args: list[str]) -> list[tuple[list[str], str]]:
         raise UserError("-m", "nothing to sweep: give a key comma-separated values, e.g. seed=1,2,3 or clips=4,8")
     jobs = []
     for job in (j for batch in batches for j in batch):
-        name = ",".join(a for a in job if a.partition("=")[0] in swept and a.partition("=")[0] != "out")
+        name = ",".join(sorted(a for a in job if a.partition("=")[0] in swept and a.partition("=")[0] != "out"))
         if name and (not _JOB_DIR.match(name) or ".." in name):
             raise UserError("-m", f"swept values make the folder name {name!r}; use letters, digits and . _ + - only")
         jobs.append((job, name))

@@ -38,6 +38,7 @@ class ComputeSpec(BaseModel):
     memory_limit: str = "auto"
     overlap: bool | Literal["auto"] = "auto"
     force: bool = False  # skip the memory and core-count checks (synthdata.run.memory)
+    dashboard: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-]*:\d{1,5}$")  # e.g. ":8787"; None: no dashboard
 
     @field_validator("memory_limit", mode="before")
     @classmethod

@@ -168,7 +168,11 @@ class DaskExecutor:
         from distributed import LocalCluster
 
         c = self.compute
-        quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=None)
+        # The scheduler's HTTP server starts even without a dashboard, on 8787 by default: a second run
+        # (or Jupyter's) would get "Port 8787 is already in use" on every start. A free port instead;
+        # the dashboard only when asked (compute.dashboard=:8787).
+        http = {"dashboard": c.dashboard is not None, "dashboard_address": c.dashboard or "127.0.0.1:0"}
+        quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=c.dashboard, scheduler_kwargs=http)
         if self.gpus:
             try:
                 from dask_cuda import LocalCUDACluster
@@ -181,7 +185,7 @@ class DaskExecutor:
                 workers = {f"gpu-{i}": {"cls": Nanny, "options": {
                     "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit_bytes() or "auto",
                     "env": {"CUDA_VISIBLE_DEVICES": str(i)}}} for i in range(self.gpus)}
-                return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
+                return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": http},
                                    silence_logs=logging.CRITICAL)
         return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
                             memory_limit=c.memory_limit_bytes() or "auto", **quiet)

@@ -7,6 +7,7 @@ skips committed shards and redoes the rest.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -111,7 +112,8 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
             topic = f"synthdata-clips-{uuid.uuid4().hex}"
             job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root), num_clips=plan.clips,
                            shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap,
-                           progress_topic=topic if progress_enabled(progress) else None)
+                           progress_topic=topic if progress_enabled(progress) or logger.isEnabledFor(logging.DEBUG)
+                           else None)
             logger.info("generating %d clips of %s in %d shards (%d to make) on %s with %d worker(s)", plan.clips,
                         spec.name, manifest.num_shards, len(todo), compute.address or compute.name, executor.workers)
             t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
@@ -125,6 +127,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                                rate=f"{clips / max(time.perf_counter() - t0, 1e-9):.2f} clips/s")
 
                 def on_clip(shard: int, n: int) -> None:
+                    logger.debug("shard %d: %d clip(s) made", shard, n)
                     with lock:
                         if shard in pending:
                             partial[shard] = n
