@@ -57,9 +57,9 @@ class Registry(Generic[T]):
         if self._loaded_entry_points:
             return
         self._loaded_entry_points = True
-        for ep in entry_points(group=self.entry_point_group):
+        for ep in entry_points(group=self.entry_point_group):  # listed now, imported on first get
             if ep.name not in self._items:
-                self._items[ep.name] = ep.load()
+                self._items[ep.name] = _Lazy(ep.value)
 
     def names(self) -> list[str]:
         self._load_entry_points()

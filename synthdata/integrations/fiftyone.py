@@ -169,8 +169,8 @@ def _mask_targets(dataset, field: str) -> dict[int, str]:
 
 
 def _frame_maps(frame, seg_field: str, depth_field: str, id_map: np.ndarray, targets: dict, size: tuple[int, int]) -> dict:
-    """``semantic``/``depth`` encoded rows from a frame's Segmentation / Heatmap, when it has them."""
-    from ..io.encoding import encode_array
+    """``semantic``/``depth`` stored cells from a frame's Segmentation / Heatmap, when it has them."""
+    from ..io.encoding import map_cell
 
     out: dict[str, Any] = {}
     if frame is None:
@@ -183,14 +183,14 @@ def _frame_maps(frame, seg_field: str, depth_field: str, id_map: np.ndarray, tar
             raise UserError(seg_field, f"segmentation mask is {mask.shape}, the video is {size} (H, W)")
         if targets:
             mask = id_map[np.clip(mask.astype(np.int64), 0, len(id_map) - 1)]
-        out["semantic"] = encode_array(mask.astype(np.uint8 if mask.max(initial=0) < 256 else np.uint16))
+        out["semantic"] = map_cell(mask, "uint16")
     heat = frame[depth_field] if frame.has_field(depth_field) else None
     if heat is not None and not (heat.has_field("metric") and heat["metric"] is False):
         depth = np.asarray(heat.get_map(), dtype=np.float32)
         depth = depth[..., 0] if depth.ndim == 3 else depth
         if depth.shape != size:
             raise UserError(depth_field, f"depth map is {depth.shape}, the video is {size} (H, W)")
-        out["depth"] = encode_array(depth, "float32")
+        out["depth"] = map_cell(depth, "float32")
     return out
 
 

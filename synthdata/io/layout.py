@@ -17,8 +17,10 @@ from pathlib import Path
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "TABLES", "CORE_TABLES", "OWNED_FILE", "Layout"]
 
 FORMAT_NAME = "synthdata-dataset"
-FORMAT_VERSION = "1.2"  # 1.2: optional tables of label kinds (tracks); 1.1: shards list file sizes
-READABLE_VERSIONS = ("1.0", "1.1", "1.2")
+#: 2.0: maps are plain Arrow lists (DuckDB/Polars/pandas read them), one row group per clip;
+#: 1.2: optional tables of label kinds (tracks); 1.1: shards list file sizes
+FORMAT_VERSION = "2.0"
+READABLE_VERSIONS = ("1.0", "1.1", "1.2", "2.0")
 #: every table a dataset may hold; the first three always, ``tracks`` when annotations.tracks is on
 TABLES = ("clips", "frames", "objects", "tracks")
 CORE_TABLES = TABLES[:3]

@@ -17,13 +17,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import UserError
-from .encoding import decode_array
+from .encoding import read_map
 from .layout import CORE_TABLES, TABLES, Layout
 from .manifest import Manifest
 from .safety import check_id, inside
 from .verify import Level
 from .verify import verify as verify_files
-from .schemas import SCHEMAS
+from .schemas import LEGACY_MAP_TYPE, SCHEMAS
 from .sizes import human_bytes
 from .video import decode_mp4
 
@@ -40,20 +40,53 @@ def read_manifest(layout: Layout) -> Manifest:
         raise UserError("dataset", f"{layout.manifest}: not a readable manifest ({exc})") from None
 
 
-def read_part(layout: Layout, path: Path, table: str) -> pa.Table:
-    """One Parquet part with the columns its table needs, or one line naming the file."""
+def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None) -> pa.Table:
+    """One Parquet part with the columns its table needs, or one line naming the file. With
+    ``clip_id``, only that clip's rows: just its row groups when the part has one per clip (format 2;
+    a format-1 part is read whole and filtered)."""
     try:
-        t = pq.read_table(path)
+        f = pq.ParquetFile(path)
+        groups = None if clip_id is None else _clip_groups(f, clip_id)
+        t = f.read() if groups is None else f.read_row_groups(groups)
     except (OSError, pa.ArrowException) as exc:
         raise UserError("dataset", f"{layout.rel(path)}: not a readable Parquet file ({exc})") from None
+    for name in _ADDED.get(table, ()):  # columns a format-1 part lacks: nulls
+        if name not in t.column_names:
+            t = t.append_column(SCHEMAS[table].field(name), pa.nulls(t.num_rows, SCHEMAS[table].field(name).type))
     missing = [f.name for f in SCHEMAS[table] if f.name not in t.column_names]
     if missing:
         raise UserError("dataset", f"{layout.rel(path)}: missing column(s) {', '.join(missing)}")
     wrong = [f"{f.name} ({t.schema.field(f.name).type}, expected {f.type})" for f in SCHEMAS[table]
-             if t.schema.field(f.name).type != f.type]
+             if t.schema.field(f.name).type not in (f.type, *_LEGACY.get(f.name, ()))]
     if wrong:
         raise UserError("dataset", f"{layout.rel(path)}: wrong column type(s): {', '.join(wrong)}")
+    if clip_id is not None:
+        t = t.filter(pc.equal(t["clip_id"], clip_id))
     return t
+
+
+#: columns added in format 2, read as nulls from older parts
+_ADDED = {"clips": ("split",)}
+#: columns whose format-1 type is still read
+_LEGACY = {name: (LEGACY_MAP_TYPE,) for name in ("depth", "flow_fwd", "flow_bwd", "semantic", "instance", "normals")}
+
+
+def _clip_groups(f: pq.ParquetFile, clip_id: str) -> list[int] | None:
+    """The row groups that may hold ``clip_id``, from their statistics; None when they cannot tell
+    (no statistics: read the whole part)."""
+    md = f.metadata
+    try:
+        col = f.schema_arrow.get_field_index("clip_id")
+    except KeyError:
+        return None
+    out = []
+    for g in range(md.num_row_groups):
+        st = md.row_group(g).column(col).statistics
+        if st is None or not st.has_min_max:
+            return None
+        if st.min <= clip_id <= st.max:
+            out.append(g)
+    return out
 
 
 def open_dataset(path: str | Path, verify: Level = "quick", field: str = "dataset") -> "SynthDataset":
@@ -160,6 +193,16 @@ class SynthDataset:
         for i in range(len(self)):
             yield self.clip(i)
 
+    def torch_dataset(self, unit: str = "clip", window: int = 8, stride: int | None = None, split: str | None = None,
+                      maps=("depth", "semantic"), transform=None, seed: int = 0, max_depth: float | None = None):
+        """A torch ``Dataset`` of whole clips, single frames or ``window``-frame windows whose items are
+        dicts of fixed-shape tensors (plain ``DataLoader(…, batch_size=B)`` batches them); see
+        :class:`synthdata.integrations.torch_windows.WindowDataset` for the item layout."""
+        from ..integrations.torch_windows import WindowDataset
+
+        return WindowDataset(self, unit=unit, window=window, stride=stride, split=split, maps=maps,
+                             transform=transform, seed=seed, max_depth=max_depth)
+
     def info(self) -> dict[str, Any]:
         """Counts, classes, annotation types and sizes (what ``synthdata info`` prints)."""
         obj = self.objects
@@ -215,28 +258,34 @@ class ClipView:
 
     @cached_property
     def _shard_frames(self) -> pa.Table:
-        t = read_part(self.ds.layout, self.ds.layout.part("frames", self.row["shard_index"]), "frames")
-        return t.filter(pc.equal(t["clip_id"], self.clip_id)).sort_by("frame_index")
+        t = read_part(self.ds.layout, self.ds.layout.part("frames", self.row["shard_index"]), "frames", self.clip_id)
+        return t.sort_by("frame_index")
 
     def frames(self) -> pa.Table:
+        """This clip's rows of the ``frames`` table (camera, maps as stored), by frame index."""
         return self._shard_frames
 
     def objects(self) -> pa.Table:
-        t = read_part(self.ds.layout, self.ds.layout.part("objects", self.row["shard_index"]), "objects")
-        return t.filter(pc.equal(t["clip_id"], self.clip_id))
+        """This clip's rows of the ``objects`` table: one per object per frame."""
+        return read_part(self.ds.layout, self.ds.layout.part("objects", self.row["shard_index"]), "objects", self.clip_id)
 
     def tracks(self) -> pa.Table:
         """This clip's point tracks (point-major), empty when the dataset has none."""
         shard = self.row["shard_index"]
         if not self.ds.has_table("tracks", shard):
             return SCHEMAS["tracks"].empty_table()
-        t = read_part(self.ds.layout, self.ds.layout.part("tracks", shard), "tracks")
-        return t.filter(pc.equal(t["clip_id"], self.clip_id))
+        return read_part(self.ds.layout, self.ds.layout.part("tracks", shard), "tracks", self.clip_id)
 
     def map(self, name: str) -> np.ndarray:
         """A per-frame map stacked over the clip: depth (T,H,W), flow_fwd/flow_bwd (T,H,W,2),
         semantic/instance (T,H,W), normals (T,H,W,3)."""
-        return np.stack([decode_array(r) for r in self._shard_frames.column(name).to_pylist()])
+        col = self._shard_frames.column(name)
+        H, W = int(self.row["height"]), int(self.row["width"])
+        if pa.types.is_list(col.type):  # format 2: straight from Arrow's buffers, no Python lists
+            if col.null_count:
+                read_map(None, H, W)
+            return np.stack([read_map(c.values.to_numpy(zero_copy_only=False), H, W) for c in col])
+        return np.stack([read_map(r, H, W) for r in col.to_pylist()])
 
     def camera(self) -> tuple[np.ndarray, np.ndarray]:
         """(K (T,3,3), cam_to_world (T,4,4))."""

@@ -9,10 +9,10 @@ import json
 import pyarrow as pa
 
 from ..annotate import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table
-from .encoding import ENCODED_TYPE
+from .encoding import ENCODED_TYPE, map_column_type
 from .layout import FORMAT_NAME, FORMAT_VERSION, TABLES
 
-__all__ = ["CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "kind_field", "own_tables", "table_schema",
+__all__ = ["LEGACY_MAP_TYPE", "CLIPS_SCHEMA", "FRAMES_SCHEMA", "OBJECTS_SCHEMA", "SCHEMAS", "kind_field", "own_tables", "table_schema",
            "with_metadata"]
 
 BOX = pa.list_(pa.float32(), 4)
@@ -33,6 +33,7 @@ CLIPS_SCHEMA = pa.schema([
     ("video_path", pa.string()),
     ("video_codec", pa.string()),
     ("params", pa.string()),  # JSON of what was sampled
+    ("split", pa.string()),  # train | val | test (io/split.py); null in datasets made before format 2
 ])
 
 _FRAMES_FIXED = pa.schema([
@@ -41,12 +42,15 @@ _FRAMES_FIXED = pa.schema([
     ("timestamp", pa.float32()),
     ("K", pa.list_(pa.float64(), 9)),  # 3×3 row-major
     ("cam_to_world", pa.list_(pa.float64(), 16)),  # 4×4 row-major, OpenCV camera axes, world z-up
-    ("depth", ENCODED_TYPE),  # (H,W) float32 z-depth in metres, inf for sky
-    ("flow_fwd", ENCODED_TYPE),  # (H,W,2) float16 pixels to the next frame, NaN if behind camera
-    ("flow_bwd", ENCODED_TYPE),  # (H,W,2) float16 pixels to the previous frame
-    ("semantic", ENCODED_TYPE),  # (H,W) uint8/uint16 class id, 0 background
-    ("instance", ENCODED_TYPE),  # (H,W) uint16 track_id + 1, 0 background
+    # maps: row-major flattened lists (io/encoding.py)
+    ("depth", map_column_type("float32")),  # (H,W) z-depth in metres, inf for sky
+    ("flow_fwd", map_column_type("float32")),  # (H,W,2) pixels to the next frame, NaN if behind camera
+    ("flow_bwd", map_column_type("float32")),  # (H,W,2) pixels to the previous frame
+    ("semantic", map_column_type("uint16")),  # (H,W) class id, 0 background
+    ("instance", map_column_type("uint16")),  # (H,W) track_id + 1, 0 background
 ])
+#: format 1 stored every map as an encoded struct; readers still accept it
+LEGACY_MAP_TYPE = ENCODED_TYPE
 
 _OBJECTS_FIXED = pa.schema([
     ("clip_id", pa.string()),
@@ -68,8 +72,8 @@ _FIXED = {"clips": CLIPS_SCHEMA, "frames": _FRAMES_FIXED, "objects": _OBJECTS_FI
 
 
 def kind_field(kind: LabelKind) -> pa.Field:
-    """A label kind's column: its Arrow type, or an encoded map (like ``depth``)."""
-    return pa.field(kind.name, kind.arrow_type if kind.arrow_type is not None else ENCODED_TYPE)
+    """A label kind's column: its Arrow type, or a map (like ``depth``)."""
+    return pa.field(kind.name, kind.arrow_type if kind.arrow_type is not None else map_column_type(kind.map_dtype or "float32"))
 
 
 def table_schema(table: str, switches: dict | None = None) -> pa.Schema:

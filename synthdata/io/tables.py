@@ -35,17 +35,42 @@ def build_tables(clips: list[dict], frames: list[dict], objects: list[dict[str, 
     }
 
 
+def _float_leaves(schema: pa.Schema) -> list[str]:
+    """Parquet paths of the float lists (maps): they get byte-stream-split encoding."""
+    return [f"{f.name}.list.element" for f in schema
+            if pa.types.is_list(f.type) and pa.types.is_floating(f.type.value_type)]
+
+
 def write_parts(layout: Layout, shard_index: int, tables: dict[str, pa.Table], class_names: list[str],
                 skeletons: dict | None = None) -> None:
     """Each table as ``<table>/part-NNNNN.parquet`` under ``layout``, with the format's metadata (the
-    objects table also with the classes' keypoint ``skeletons``, when given)."""
+    objects table also with the classes' keypoint ``skeletons``, when given).
+
+    One row group per clip (rows are grouped by ``clip_id`` already), with ``clip_id`` statistics, so
+    reading one clip reads only its rows (:meth:`synthdata.io.reader.ClipView.frames`). Maps in
+    ``frames`` are ZSTD with floats byte-stream-split and no dictionary (they do not repeat)."""
     for name, table in tables.items():
-        # maps in `frames` are zstd'd already: compressing, dictionary-encoding or keeping
-        # min/max statistics of them again costs time and saves nothing
         maps = name == "frames"
         meta = with_metadata(table.schema, class_names, skeletons if name == "objects" else None).metadata
-        pq.write_table(table.replace_schema_metadata(meta),
-                       layout.part(name, shard_index),
-                       compression="none" if maps else "zstd",
-                       use_dictionary=["clip_id"] if maps else True,
-                       write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True)
+        table = table.replace_schema_metadata(meta)
+        options = dict(compression="zstd", use_dictionary=["clip_id"] if maps else True,
+                       write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True,
+                       use_byte_stream_split=_float_leaves(table.schema) if maps else False)
+        with pq.ParquetWriter(layout.part(name, shard_index), table.schema, **options) as writer:
+            for start, length in _clip_runs(table) if name != "clips" else []:
+                writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
+            if table.num_rows == 0 or name == "clips":
+                writer.write_table(table)
+
+
+def _clip_runs(table: pa.Table) -> list[tuple[int, int]]:
+    """(start, length) of each run of equal ``clip_id`` (tables are written clip after clip)."""
+    if table.num_rows == 0 or "clip_id" not in table.column_names:
+        return [(0, table.num_rows)] if table.num_rows else []
+    ids = table.column("clip_id").to_pylist()
+    runs, start = [], 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or ids[i] != ids[start]:
+            runs.append((start, i - start))
+            start = i
+    return runs

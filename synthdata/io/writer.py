@@ -16,11 +16,12 @@ import pyarrow as pa
 from ..annotate import kinds_of_table, switches
 from ..scene.skeletons import class_skeletons
 from ..recipe.schema import RecipeSpec
-from .encoding import encode_array
+from .encoding import map_cell
 from .layout import CORE_TABLES, Layout
 from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
 from .schemas import own_tables, table_schema
+from .split import split_of
 from .tables import build_tables, write_parts
 from .video import encode_mp4
 
@@ -41,25 +42,26 @@ def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: 
         "num_frames": T, "fps": rec.traj.fps, "width": W, "height": H,
         "num_objects": rec.annotations.num_objects, "video_path": layout.rel(layout.video(rec.clip_id)),
         "video_codec": spec.output.video_codec, "params": json.dumps(rec.params, sort_keys=True),
+        "split": split_of(spec.seed, rec.clip_index, spec.output.split.model_dump()),
     }
 
 
 def _encoded(x: np.ndarray | None, k: int, dtype: str | None = None):
-    return None if x is None else encode_array(x[k], dtype) if dtype else encode_array(x[k])
+    """Frame ``k`` of a map stack as its stored cell (io/encoding.py); None when the map is off."""
+    return None if x is None else map_cell(x[k], dtype)
 
 
 def frame_rows(rec: ClipRecord, kinds=()) -> list[dict]:
     """One row per frame: camera, the maps the annotations carry (``None`` → null) and the frames-table
     label ``kinds``."""
     a = rec.annotations
-    f16 = np.finfo(np.float16).max  # flows beyond it (points grazing the camera plane) saturate
-    flow_f, flow_b = (None if x is None else np.clip(x, -f16, f16) for x in (a.flow_fwd, a.flow_bwd))
+    flow_f, flow_b = a.flow_fwd, a.flow_bwd
     times = rec.traj.timestamps
     return [{
         "clip_id": rec.clip_id, "frame_index": k, "timestamp": float(times[k]),
         "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
-        "depth": _encoded(a.depth, k, "float32"), "flow_fwd": _encoded(flow_f, k, "float16"),
-        "flow_bwd": _encoded(flow_b, k, "float16"), "semantic": _encoded(a.semantic, k),
+        "depth": _encoded(a.depth, k, "float32"), "flow_fwd": _encoded(flow_f, k, "float32"),
+        "flow_bwd": _encoded(flow_b, k, "float32"), "semantic": _encoded(a.semantic, k, "uint16"),
         "instance": _encoded(a.instance, k, "uint16"),
         **{kind.name: _kind_value(kind, a.labels.get(kind.name), k) for kind in kinds},
     } for k in range(a.num_frames)]

@@ -654,20 +654,42 @@ class BackendSpec(_Spec):
         return dict(self.model_extra or {})
 
 
+class SplitSpec(_Spec):
+    """Fractions of clips in the train/val/test splits (they must sum to 1). A clip's split is fixed by
+    the run's seed and its index alone (:func:`synthdata.io.split.split_of`), so growing a run never
+    moves a clip from one split to another."""
+
+    train: float = Field(0.8, ge=0.0, le=1.0)
+    val: float = Field(0.1, ge=0.0, le=1.0)
+    test: float = Field(0.1, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitSpec":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        return self
+
+
 class OutputSpec(_Spec):
     """How clips are stored. ``h264`` is yuv420p for viewers; ``h264_lossless`` is RGB lossless
     (libx264rgb, crf 0), bit-exact frames for training. ``sink`` names the writer by registry name
-    (``parquet``: the dataset layout of docs/dataset-format.md)."""
+    (``parquet``: the dataset layout of docs/dataset-format.md). ``split``: the clips' train/val/test
+    fractions (the ``split`` column); ``license``: what the dataset card declares."""
 
     video_codec: Literal["h264", "h264_lossless"] = "h264"
     crf: int = Field(18, ge=0, le=51)
     sink: str = Field("parquet", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    split: SplitSpec = SplitSpec()
+    #: the dataset card's license (a Hugging Face / SPDX id such as ``cc-by-4.0``); ``other`` by default
+    license: str = Field("other", pattern=r"^[a-z0-9][a-z0-9.\-]{0,63}$")
 
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
-                 "lumen": None}
+                 "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
+                 "license": "other"}
 
 
 def _drop_unused(node: Any) -> None:

@@ -168,7 +168,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
             "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in TABLES if any(t in s.rows for s in manifest.shards)},
         }
         if manifest.complete:
-            write_card(layout, manifest)
+            write_card(layout, manifest, license_id=spec.output.license)
         manifest.write(layout)
     if failures:
         raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)

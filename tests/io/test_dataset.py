@@ -84,7 +84,7 @@ def test_reader_gives_clips_videos_and_maps(tiny_dataset):
     assert video.shape == (4, 32, 32, 3) and video.dtype == np.uint8
     depth, flow, sem, inst = (clip.map(n) for n in ("depth", "flow_fwd", "semantic", "instance"))
     assert depth.shape == (4, 32, 32) and depth.dtype == np.float32
-    assert flow.shape == (4, 32, 32, 2) and flow.dtype == np.float16
+    assert flow.shape == (4, 32, 32, 2) and flow.dtype == np.float32  # format 2: float32 lists (DuckDB, Polars)
     assert sem.shape == inst.shape == (4, 32, 32)
     K, poses = clip.camera()
     assert K.shape == (4, 3, 3) and poses.shape == (4, 4, 4) and np.allclose(poses[:, 3], [0, 0, 0, 1])

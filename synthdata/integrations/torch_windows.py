@@ -1,0 +1,134 @@
+"""Collatable torch datasets: whole clips, single frames or windows of N frames, every item a dict of
+fixed-shape tensors so ``DataLoader(ds.torch_dataset(), batch_size=8)`` needs no custom collate.
+
+Objects are laid out densely per track: N = the most objects any clip of the dataset has, rows padded.
+Item (T frames; T = 1 for ``unit="frame"``, whose video and maps then drop the T axis):
+
+- ``video`` (T,3,H,W) uint8
+- ``boxes`` (T,N,4) float32 visible boxes [x0, y0, x1, y1], NaN where the object is not visible
+- ``boxes_amodal`` (T,N,4) float32, NaN where out of view
+- ``visible`` (T,N) bool, ``visible_fraction`` (T,N) float32, ``occluded`` (T,N) bool
+- ``track_id`` (N,) int64 (−1 padding), ``class_id`` (N,) int64 (0 padding = background)
+- ``keypoints`` (T,N,K,2) float32 and ``keypoint_visibility`` (T,N,K) int64 when the dataset has them
+- maps asked for: ``depth`` (T,H,W) float32 (+inf where a ray meets the sky or the dark lumen;
+  ``max_depth=`` replaces it by that value and adds ``depth_valid`` (T,H,W) bool), ``semantic`` /
+  ``instance`` (T,H,W) int64, ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3)
+- ``clip_index`` int64, ``frame_index`` (T,) int64, ``split`` str
+
+``transform`` is the same hook as :class:`~synthdata.integrations.torch_dataset.ClipDataset`'s
+(``transform((video, labels), seed)``, e.g. an augmentation pipeline from ``synthdata.augment``): it
+sees the item's frames in ClipDataset's layout before they are laid out densely, with a seed fixed by
+``seed`` and the item's index.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .torch_dataset import ClipDataset
+
+__all__ = ["WindowDataset"]
+
+Unit = Literal["clip", "frame", "window"]
+
+
+class WindowDataset(Dataset):
+    """Items of ``window`` consecutive frames every ``stride`` frames of each clip (``unit="window"``),
+    single frames (``"frame"``) or whole clips (``"clip"``), from the clips of ``split`` (all when
+    None)."""
+
+    def __init__(self, ds, unit: Unit = "clip", window: int = 8, stride: int | None = None,
+                 split: str | None = None, maps: Sequence[str] = ("depth", "semantic"), transform=None,
+                 seed: int = 0, max_depth: float | None = None):
+        if unit not in ("clip", "frame", "window"):
+            raise ValueError(f"unit must be 'clip', 'frame' or 'window', got {unit!r}")
+        clips = ds.clips
+        splits = clips.column("split").to_pylist()
+        if split is not None and all(s is None for s in splits):
+            raise ValueError("this dataset has no split column (made before format 2); use split=None")
+        frames = clips.column("num_frames").to_pylist()
+        length = {"clip": None, "frame": 1, "window": int(window)}[unit]
+        if length is not None and length < 1:
+            raise ValueError(f"window must be ≥ 1, got {window}")
+        step = int(stride or length or 1)
+        self.items: list[tuple[int, int, int]] = []  # (clip position, first frame, frame count)
+        for pos, (T, s) in enumerate(zip(frames, splits)):
+            if split is not None and s != split:
+                continue
+            n = T if length is None else length
+            self.items += [(pos, start, n) for start in range(0, T - n + 1, step)]
+        self.ds, self.unit, self.splits, self.max_depth = ds, unit, splits, max_depth
+        self.clip_items = ClipDataset(ds, maps=maps)
+        self.transform, self.seed = transform, seed
+        self.num_slots = max(clips.column("num_objects").to_pylist(), default=0)  # track ids are 0…N−1 per clip
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        pos, start, n = self.items[i]
+        video, labels = self.clip_items[pos]
+        video, labels = _frames(video, labels, start, n)
+        if self.transform is not None:
+            video, labels = self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
+        item = _dense(video, labels, self.num_slots, start, self.max_depth)
+        item["clip_index"] = torch.tensor(int(self.ds.clips.column("clip_index")[pos].as_py()))
+        item["split"] = self.splits[pos] or ""
+        if self.unit == "frame":
+            for k in ("video", *MAP_KEYS, "depth_valid"):
+                if k in item:
+                    item[k] = item[k][0]
+        return item
+
+
+MAP_KEYS = ("depth", "semantic", "instance", "flow_fwd", "flow_bwd", "normals")
+_PER_ROW = ("boxes", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints", "keypoint_visibility",
+            "boxes_amodal", "occluded")
+
+
+def _frames(video: torch.Tensor, labels: dict, start: int, n: int) -> tuple[torch.Tensor, dict]:
+    """Frames [start, start + n) of a ClipDataset item, in its layout (rows re-indexed from 0)."""
+    keep = (labels["frame_index"] >= start) & (labels["frame_index"] < start + n)
+    out = {k: (v[keep] if k in _PER_ROW else v[start:start + n] if k in MAP_KEYS else v) for k, v in labels.items()}
+    out["frame_index"] = out["frame_index"] - start
+    return video[start:start + n], out
+
+
+def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth: float | None) -> dict[str, Any]:
+    """ClipDataset's per-row labels → per (frame, track slot) tensors. Slot = track_id (ids are 0…N−1
+    within a clip)."""
+    T = video.shape[0]
+    f, t = labels["frame_index"], labels["track_id"]
+    boxes = torch.full((T, slots, 4), float("nan"))
+    boxes[f, t] = labels["boxes"]
+    frac = torch.zeros(T, slots)
+    frac[f, t] = labels["visible_fraction"]
+    track = torch.full((slots,), -1, dtype=torch.int64)
+    cls = torch.zeros(slots, dtype=torch.int64)
+    track[t], cls[t] = t, labels["class_id"]
+    item: dict[str, Any] = {"video": video, "boxes": boxes, "visible": ~torch.isnan(boxes[..., 0]),
+                            "visible_fraction": frac, "track_id": track, "class_id": cls,
+                            "frame_index": torch.arange(start, start + T)}
+    for k in ("boxes_amodal", "occluded"):
+        if k in labels:
+            full = torch.full((T, slots, 4), float("nan")) if k == "boxes_amodal" else torch.zeros(T, slots, dtype=torch.bool)
+            full[f, t] = labels[k]
+            item[k] = full
+    if "keypoints" in labels:
+        K = labels["keypoints"].shape[1]
+        kp = torch.full((T, slots, K, 2), float("nan"))
+        kv = torch.zeros(T, slots, K, dtype=torch.int64)
+        kp[f, t], kv[f, t] = labels["keypoints"], labels["keypoint_visibility"]
+        item["keypoints"], item["keypoint_visibility"] = kp, kv
+    for k in MAP_KEYS:
+        if k in labels:
+            item[k] = labels[k]
+    if max_depth is not None and "depth" in item:
+        valid = torch.isfinite(item["depth"]) & (item["depth"] <= max_depth)
+        item["depth"] = torch.where(valid, item["depth"], torch.full_like(item["depth"], float(max_depth)))
+        item["depth_valid"] = valid
+    return item

@@ -1,0 +1,104 @@
+"""Collatable torch datasets (clips, frames, windows), the split column and the transform hook."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import synthdata
+from synthdata.io.split import split_of
+
+from ..conftest import SYNC2, TINY
+
+
+@pytest.fixture(scope="module")
+def split_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds") / "split"
+    synthdata.generate("shapes", clips=6, out=out, compute=SYNC2, progress=False,
+                       overrides=[*TINY, "clip.frames=5", "output.split.train=0.5", "output.split.val=0.25",
+                                  "output.split.test=0.25"])
+    return out
+
+
+def test_split_column_is_fixed_by_seed_and_clip_index(split_dataset):
+    ds = synthdata.open_dataset(split_dataset)
+    splits = ds.clips.column("split").to_pylist()
+    fr = {"train": 0.5, "val": 0.25, "test": 0.25}
+    assert splits == [split_of(ds.manifest.seed, i, fr) for i in ds.clips.column("clip_index").to_pylist()]
+    assert set(splits) <= {"train", "val", "test"}
+    # the fractions hold over many clips, and a clip's split does not depend on how many there are
+    many = [split_of(0, i, fr) for i in range(4000)]
+    assert abs(many.count("train") / 4000 - 0.5) < 0.03 and abs(many.count("val") / 4000 - 0.25) < 0.03
+
+
+def test_split_fractions_must_sum_to_one():
+    with pytest.raises(Exception, match="train \\+ val \\+ test must be 1"):
+        synthdata.load_recipe("shapes", ["output.split.train=0.9"])
+
+
+@pytest.mark.parametrize("unit,window,T", [("clip", None, 5), ("window", 3, 3), ("frame", None, None)])
+def test_a_plain_dataloader_batches_every_unit(split_dataset, unit, window, T):
+    ds = synthdata.open_dataset(split_dataset)
+    tds = ds.torch_dataset(unit=unit, window=window or 8, stride=1, maps=("depth", "semantic", "instance"), max_depth=50.0)
+    n_clip = {"clip": 1, "window": 3, "frame": 5}[unit]
+    assert len(tds) == 6 * n_clip
+    batch = next(iter(DataLoader(tds, batch_size=2)))  # default collate
+    H = W = 32
+    N = tds.num_slots
+    if unit == "frame":
+        assert batch["video"].shape == (2, 3, H, W) and batch["depth"].shape == (2, H, W)
+        assert batch["boxes"].shape == (2, 1, N, 4)
+    else:
+        assert batch["video"].shape == (2, T, 3, H, W) and batch["boxes"].shape == (2, T, N, 4)
+    assert batch["track_id"].shape == (2, N) and batch["split"][0] in ("train", "val", "test")
+    # the dense boxes are the objects table's visible boxes, slot = track id
+    item = tds[1]
+    clip = ds.clip(int(item["clip_index"]))
+    obj = clip.objects().to_pylist()
+    frames = item["frame_index"].reshape(-1).tolist()
+    for o in obj:
+        if o["frame_index"] not in frames:
+            continue
+        k = frames.index(o["frame_index"])
+        box = item["boxes"].reshape(len(frames), N, 4)[k, o["track_id"]]
+        if o["visible_pixels"]:
+            np.testing.assert_allclose(box.numpy(), o["bbox_visible"])
+        else:
+            assert torch.isnan(box).all()
+    # sky depth is capped and flagged
+    depth = item["depth"]
+    assert torch.isfinite(depth).all() and depth.max() <= 50.0
+    assert (item["depth_valid"] == (torch.from_numpy(clip.map("depth")).reshape(-1, H, W)[frames] <= 50.0).reshape(depth.shape)).all()
+
+
+def test_split_selects_clips_and_the_transform_hook_runs(split_dataset):
+    ds = synthdata.open_dataset(split_dataset)
+    want = [i for i, s in enumerate(ds.clips.column("split").to_pylist()) if s == "train"]
+    seen = []
+
+    def flip(item, seed):
+        video, labels = item
+        seen.append(seed)
+        return video.flip(-1), labels
+
+    tds = ds.torch_dataset(split="train", transform=flip, seed=3)
+    assert [int(tds[i]["clip_index"]) for i in range(len(tds))] == [int(ds.clips.column("clip_index")[i].as_py()) for i in want]
+    plain = ds.torch_dataset(split="train")
+    np.testing.assert_array_equal(tds[0]["video"].numpy(), plain[0]["video"].flip(-1).numpy())
+    assert seen[0] == 3 * 1_000_003
+
+
+def test_hugging_face_datasets_loads_the_tables_from_the_card(split_dataset, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import datasets
+
+    card = (split_dataset / "README.md").read_text()
+    assert card.startswith("---\nlicense: other\n") and "config_name: objects" in card
+    clips = datasets.load_dataset(str(split_dataset), cache_dir=str(tmp_path / "cache"))["train"]
+    ds = synthdata.open_dataset(split_dataset)
+    assert clips.num_rows == len(ds) and "split" in clips.column_names and "clip_id" in clips.column_names
+    objects = datasets.load_dataset(str(split_dataset), "objects", cache_dir=str(tmp_path / "cache"))["train"]
+    assert objects.num_rows == ds.objects.num_rows
