@@ -30,6 +30,7 @@ def _keypoints(kps: list[dict] | None) -> dict:
 
 
 def export_coco(ds, out: Path) -> dict:
+    """Write COCO JSON (video extensions, RLE masks, keypoints) and frame JPEGs to ``out``; returns counts."""
     with staged_output(out) as tmp:
         skeletons = ds.skeletons
         categories = [{"id": i + 1, "name": n, "supercategory": "object", **_skeleton(skeletons.get(n))}

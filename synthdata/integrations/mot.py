@@ -14,6 +14,7 @@ __all__ = ["export_mot"]
 
 
 def export_mot(ds, out: Path) -> dict:
+    """Write one MOT Challenge sequence per clip to ``out``; returns counts."""
     with staged_output(out) as tmp:
         rows_total = 0
         for clip in ds:

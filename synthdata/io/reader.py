@@ -97,6 +97,13 @@ def open_dataset(path: str | Path, verify: Level = "quick", field: str = "datase
 
 
 class SynthDataset:
+    """A dataset on disk, read-only: the manifest, whole tables (``clips``, ``objects``, ``tracks``, …
+    as pyarrow Tables over the committed shards) and per-clip access (``ds.clip(i)``, ``for clip in ds``).
+
+    Opening checks the files against ``dataset.json`` (``verify``), so what you read is what was
+    written. ``len(ds)`` is the number of committed clips.
+    """
+
     def __init__(self, path: str | Path, verify: Level = "quick", field: str = "dataset"):
         self.layout = Layout(Path(path).expanduser()).require_dataset(field)
         self.manifest = read_manifest(self.layout)
@@ -108,10 +115,12 @@ class SynthDataset:
 
     @property
     def root(self) -> Path:
+        """The dataset directory (every path in the tables is relative to it)."""
         return self.layout.root
 
     @property
     def class_names(self) -> list[str]:
+        """Class names in id order: ``class_id`` k is ``class_names[k]`` (semantic maps use k + 1; 0 is background)."""
         return list(self.manifest.class_names)
 
     def has_table(self, name: str, shard: int | None = None) -> bool:
@@ -146,6 +155,7 @@ class SynthDataset:
 
     @cached_property
     def objects(self) -> pa.Table:
+        """The objects table: one row per object per frame (track id, class, boxes, visibility, mask RLE, 3D box)."""
         return self.table("objects")
 
     @cached_property
@@ -171,6 +181,7 @@ class SynthDataset:
 
     @property
     def clip_ids(self) -> list[str]:
+        """Clip ids in table order (``ds.clip(i).clip_id == ds.clip_ids[i]``)."""
         return self.clips.column("clip_id").to_pylist()
 
     def __len__(self) -> int:
@@ -242,14 +253,17 @@ class ClipView:
 
     @property
     def clip_id(self) -> str:
+        """The clip's id: unique in the dataset, safe as a file name."""
         return self.row["clip_id"]
 
     @property
     def params(self) -> dict[str, Any]:
+        """What was sampled for this clip (the ``params`` JSON column), e.g. object counts and lighting."""
         return json.loads(self.row["params"])
 
     @property
     def video_path(self) -> Path:
+        """The clip's MP4 (``media/<clip_id>.mp4``), checked to lie inside the dataset."""
         return inside(self.ds.root, self.row["video_path"], f"{self.clip_id}.video_path")
 
     def video(self) -> np.ndarray:
