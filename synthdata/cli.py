@@ -265,7 +265,13 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
     run: dict[str, str] = {}
     compute_args, overrides, sweeps = [], [], []
     multirun = any(a in ("-m", "--multirun") for a in ns.args)
-    for a in (a for a in ns.args if a not in ("-m", "--multirun")):
+    for a in ns.args:  # -v/-q after the config (argparse's REMAINDER kept them)
+        if a in ("-v", "--verbose", "-q", "--quiet"):
+            ns.verbose += a in ("-v", "--verbose")
+            ns.quiet += a in ("-q", "--quiet")
+            _logging(ns.verbose, ns.quiet)
+    flags = ("-m", "--multirun", "-v", "--verbose", "-q", "--quiet")
+    for a in (a for a in ns.args if a not in flags):
         key, sep, value = a.partition("=")
         if not sep:
             raise UserError(a, "expected key=value (out=…, progress=…, compute=…, compute.<field>=…, or an ablation "

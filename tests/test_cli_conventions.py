@@ -172,3 +172,15 @@ def test_public_api_has_docstrings():
                     if not (getattr(target, "__doc__", None) or "").strip():
                         missing.append(f"{name}.{member}")
     assert not missing, f"{len(missing)} public names lack a docstring: {missing}"
+
+
+def test_export_progress_per_clip(tiny_dataset, tmp_path, capsys):
+    """``export`` advances a bar per clip on stderr when progress is on, and prints nothing when off."""
+    import synthdata
+
+    ds = synthdata.open_dataset(tiny_dataset)
+    summary = synthdata.export(ds, "mot", tmp_path / "on", progress=True)
+    err = capsys.readouterr().err
+    assert "export mot" in err and f"{len(ds)}/{len(ds)}" in err and summary
+    synthdata.export(ds, "mot", tmp_path / "off", progress=False)
+    assert capsys.readouterr().err == ""
