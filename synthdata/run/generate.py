@@ -136,11 +136,10 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                 pending = set(todo)
                 with listen_clips(topic, on_clip, getattr(executor, "client", None)):
                     for outcome in executor.run(job, todo):
-                        with lock:
-                            pending.discard(outcome.shard_index if isinstance(outcome, ShardFailed)
-                                            else outcome.info.index)
-                            partial.pop(outcome.shard_index if isinstance(outcome, ShardFailed)
-                                        else outcome.info.index, None)
+                        index = outcome.shard_index if isinstance(outcome, ShardFailed) else outcome.info.index
+                        with lock:  # late reports of a finished shard no longer count
+                            pending.discard(index)
+                            partial.pop(index, None)
                         if isinstance(outcome, ShardFailed):
                             logger.debug("shard %d failed: %s", outcome.shard_index, outcome.error)
                             failures.append(outcome)
