@@ -1,8 +1,10 @@
 """COCO JSON with the video extensions (``videos``, ``video_id``, ``frame_id``, ``track_id``).
 
 One image per frame (JPEG under ``images/<clip_id>/``), one annotation per *visible* object per frame
-with its COCO RLE mask, ``bbox`` as [x, y, w, h] and ``area`` = visible pixels; visibility attributes
-ride along. With keypoints, a category with a skeleton carries ``keypoints`` (names) and ``skeleton``
+with its COCO RLE mask, ``bbox`` and ``bbox_amodal`` as [x, y, w, h] and ``area`` = visible pixels;
+visibility attributes ride along. ``track_id`` is unique across the whole file (numbered 1, 2, … in
+order of first appearance, video by video, as TAO and BDD100K number theirs), ``clip_track_id`` is
+the dataset's own track id within its clip. With keypoints, a category with a skeleton carries ``keypoints`` (names) and ``skeleton``
 (1-based edges) and its annotations ``keypoints`` [x, y, v]·K and ``num_keypoints`` (COCO visibility:
 v = 0 is written as 0, 0, 0). Loadable by ``pycocotools.coco.COCO``; ``COCOeval(iouType="keypoints")``
 runs per category with ``params.kpt_oks_sigmas`` of that category's K.
@@ -29,13 +31,17 @@ def _keypoints(kps: list[dict] | None) -> dict:
     return {"keypoints": flat, "num_keypoints": sum(1 for p in kps if p["v"])}
 
 
+def _xywh(box: list[float] | None) -> list[float] | None:
+    return None if box is None else [box[0], box[1], box[2] - box[0], box[3] - box[1]]
+
+
 def export_coco(ds, out: Path) -> dict:
     """Write COCO JSON (video extensions, RLE masks, keypoints) and frame JPEGs to ``out``; returns counts."""
     with staged_output(out) as tmp:
         skeletons = ds.skeletons
         categories = [{"id": i + 1, "name": n, "supercategory": "object", **_skeleton(skeletons.get(n))}
                       for i, n in enumerate(ds.class_names)]
-        videos, images, annotations = [], [], []
+        videos, images, annotations, tracks = [], [], [], {}
         for v, clip in enumerate(ds, start=1):
             row = clip.row
             videos.append({"id": v, "name": clip.clip_id, "width": row["width"], "height": row["height"],
@@ -48,18 +54,18 @@ def export_coco(ds, out: Path) -> dict:
             for o in clip.objects().to_pylist():
                 if not o["visible_pixels"]:
                     continue
-                x0, y0, x1, y1 = o["bbox_visible"]
+                track = tracks.setdefault((v, o["track_id"]), len(tracks) + 1)
                 annotations.append({
                     "id": len(annotations) + 1, "image_id": first_image + o["frame_index"], "video_id": v,
-                    "category_id": o["class_id"], "track_id": o["track_id"], "iscrowd": 0,
-                    "bbox": [x0, y0, x1 - x0, y1 - y0], "area": o["visible_pixels"],
+                    "category_id": o["class_id"], "track_id": track, "clip_track_id": o["track_id"], "iscrowd": 0,
+                    "bbox": _xywh(o["bbox_visible"]), "area": o["visible_pixels"],
                     "segmentation": {"counts": o["mask_rle"], "size": [row["height"], row["width"]]},
                     "visible_fraction": o["visible_fraction"], "occluded": o["occluded"], "truncated": o["truncated"],
-                    "bbox_amodal": o["bbox_amodal"], "box3d": o["box3d"],
+                    "bbox_amodal": _xywh(o["bbox_amodal"]), "box3d": o["box3d"],
                     **_keypoints(o.get("keypoints")),
                 })
         coco = {"info": {"description": f"synthdata {ds.manifest.recipe_name}", "recipe_hash": ds.manifest.recipe_hash},
                 "categories": categories, "videos": videos, "images": images, "annotations": annotations}
         (tmp / "annotations.json").write_text(json.dumps(coco))
     return {"format": "coco", "videos": len(videos), "images": len(images), "annotations": len(annotations),
-            "path": str(out / "annotations.json")}
+            "tracks": len(tracks), "path": str(out / "annotations.json")}

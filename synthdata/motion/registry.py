@@ -40,6 +40,9 @@ class MotionContext:
     #: the road (lanes, crossing, lights) when the scene has one; motions work in road coordinates
     #: and :func:`~synthdata.motion.rollout.rollout` bends the result onto the ground's shape
     road: Any = None
+    #: the bent lumen (:class:`~synthdata.scene.lumen.Lumen`) when the scene has one; motions work in
+    #: straight lumen coordinates and may ask it for the wall's radius (scope motions keep off the wall)
+    lumen: Any = None
 
 
 #: fn(pose0 (n,4,4), half_size (n,3), params {name: (n,) array}, ctx) -> (T', n, 4, 4)

@@ -17,7 +17,8 @@ def rollout(scene: Scene, num_frames: int, fps: float, rng: np.random.Generator)
     are laid out in road coordinates and warped onto the ground's shape at the end (scene/ground.py;
     the identity off-road); in a bent lumen, in straight lumen coordinates (scene/lumen.py)."""
     ctx = MotionContext(times=np.arange(num_frames + 2) / fps, rng=rng, tube_radius=scene.environment.tube_radius,
-                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road)
+                        camera_pose0=scene.camera.pose0, camera_motion=scene.camera.motion, road=scene.environment.road,
+                        lumen=scene.environment.lumen)
     objs = scene.objects
     n = len(objs)
     still = [i for i, (name, _) in enumerate(objs.motion) if name == "static"]

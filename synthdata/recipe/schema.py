@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
     "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
-    "LightSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
+    "LightSpec", "BumpSpec", "WetLayerSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
     "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
     "RecipeSpec",
 ]
@@ -199,10 +199,39 @@ class LightSpec(_Spec):
         return v if v is None else _check_range(v, 0.01, 1e4, "range")
 
 
+class BumpSpec(_Spec):
+    """Procedural bumps that tilt the *shading* normal only (geometry and every label, the ``normals``
+    label included, stay those of the smooth surface): a height field of ``amplitude`` metres (peak to
+    mean) made of value-noise bumps of about 1/``scale`` metres, ``octaves`` finer layers each half the
+    size and half the height, in the owner's frame so bumps stick to the surface. The normal tilts by
+    about ``amplitude · scale`` radians (mucosa: amplitude 1e-4, scale 800 for ~1 mm bumps). A layer
+    finer than two pixels fades to the smooth normal (no sparkle). Constants, not distributions:
+    bumps draw nothing, so a clip's scene is the same with and without them."""
+
+    amplitude: float = Field(1e-4, gt=0.0, le=10.0)
+    scale: float = Field(800.0, gt=0.0, le=1e6)
+    octaves: int = Field(2, ge=1, le=4)
+
+
+class WetLayerSpec(_Spec):
+    """A clear wet film over the surface: a second, sharp specular lobe (Blinn-Phong ``shininess``,
+    strength ``specular``) raised towards grazing angles by ``fresnel``: specular·(1 + fresnel·(1 −
+    n·v)⁵). With :class:`BumpSpec` it breaks into the small bright spots of wet mucosa. (Not the
+    road-weather ``environment.wet``.)"""
+
+    specular: float = Field(1.0, ge=0.0, le=16.0)
+    shininess: float = Field(400.0, ge=1.0, le=20000.0)
+    fresnel: float = Field(2.0, ge=0.0, le=50.0)
+
+
 class MaterialSpec(_Spec):
     """Procedural texture (registry name) in object space, two colours, Blinn-Phong specular;
     ``emissive`` light of its own (lamps, tail lights), in units of a white surface under the sun;
-    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`)."""
+    ``light``: a point or spot light that lights other surfaces (see :class:`LightSpec`); ``bump``
+    and ``wet``: a bump-mapped shading normal and a wet specular film (:class:`BumpSpec`,
+    :class:`WetLayerSpec`; off when absent); ``texture_params``: the texture's own parameters by name
+    (each a number or a distribution, drawn per clip; names and ranges checked against the texture by
+    ``check_recipe``)."""
 
     texture: Name = "flat"
     color: Vec3 = (0.7, 0.7, 0.7)
@@ -213,6 +242,10 @@ class MaterialSpec(_Spec):
     emissive: Num = 0.0
     tint: Num = 0.0  # per-object colour variation: each channel × (1 + tint·u), u ~ U(-1, 1), and shade × (1 + tint·u)
     light: LightSpec | None = None
+    bump: BumpSpec | None = None
+    wet: WetLayerSpec | None = None
+    texture_params: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Num] = Field(
+        default_factory=dict, max_length=16)
 
     @field_validator("emissive")
     @classmethod
@@ -687,22 +720,42 @@ class OutputSpec(_Spec):
 
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
-                 "light": None, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None, "swing": None,
-                 "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
-                 "license": "other"}
+                 "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None,
+                 "swing": None, "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
+                 "license": "other", "bump": None}
 
 
-def _drop_unused(node: Any) -> None:
+def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
     """Remove later-added fields at their unused value from a dumped recipe, in place."""
     if isinstance(node, dict):
-        for key, unused in _LATER_FIELDS.items():
+        for key, unused in fields.items():
             if key in node and node[key] == unused:
                 del node[key]
         for v in node.values():
-            _drop_unused(v)
+            _drop_unused(v, fields)
     elif isinstance(node, list):
         for v in node:
-            _drop_unused(v)
+            _drop_unused(v, fields)
+
+
+#: material fields added after content hashes were stored, with the value that means "not used"
+_LATER_MATERIAL_FIELDS = {"bump": None, "wet": None}
+
+
+def _drop_unused_material(node: Any, always: bool = False) -> None:
+    """Remove later-added material fields at their unused value (``always``: whatever their value) from
+    every material block (objects', parts', the ground's) of a dumped recipe, in place, so existing
+    recipes keep their hashes."""
+    if isinstance(node, dict):
+        if "texture" in node and "shininess" in node:
+            for key, unused in _LATER_MATERIAL_FIELDS.items():
+                if key in node and (always or node[key] == unused):
+                    del node[key]
+        for v in node.values():
+            _drop_unused_material(v, always)
+    elif isinstance(node, list):
+        for v in node:
+            _drop_unused_material(v, always)
 
 
 class RecipeSpec(_Spec):
@@ -746,14 +799,16 @@ class RecipeSpec(_Spec):
     def layout_hash(self) -> str:
         """sha256 of what shapes the *layout* (scenes, motion, camera, clip size): clip seeds derive from
         it, so the same recipe and seed give the same scenes and labels with any backend, output codec
-        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens is
-        not layout either: the same scenes under every lens model, so lens ablations compare one world. Names,
+        or annotation choice (a ray-cast and a diffusion run of one recipe share every label). The lens,
+        material bumps and wet films are not layout either: the same scenes under every lens model and
+        surface finish, so such ablations compare one world. Names,
         descriptions and keypoint skeletons (labels, not layout) are not layout: fixing a typo in the description keeps every clip's seed."""
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
                                                      "domain": True, "objects": {"__all__": {"keypoints"}},
                                                      "camera": {"lens"}})
         _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
+        _drop_unused_material(body, always=True)  # bumps and wet films draw nothing: the same scenes either way
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def content_hash(self) -> str:
@@ -761,4 +816,6 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed", "device"})
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
+        _drop_unused_material(body)
+        _drop_unused(body, {"texture_params": {}})  # likewise
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

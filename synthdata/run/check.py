@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..annotate import LABEL_KINDS
 from ..errors import RecipeError, UserError
 from ..io.sinks import SINKS
@@ -33,6 +35,28 @@ def _check_name(problems: list, field: str, value: Any, registry: Registry) -> N
             problems.append((field, registry.unknown_message(name)))
 
 
+def _check_texture_params(problems: list, field: str, material: Any) -> None:
+    """``texture_params`` against the parameters the texture declares (``fn.params``: name → (default,
+    low, high, …)): known names (to one of a ``choice`` of textures), values within range."""
+    if not material.texture_params:
+        return
+    declared: dict[str, Any] = {}
+    for name in _names(material.texture):
+        if isinstance(name, str) and name in TEXTURES:
+            declared.update(getattr(TEXTURES.get(name), "params", None) or {})
+    for key, value in material.texture_params.items():
+        if key not in declared:
+            allowed = ", ".join(sorted(declared)) or "none"
+            problems.append((f"{field}.texture_params.{key}",
+                             f"unknown parameter of texture {material.texture!r}; expected one of: {allowed}"))
+            continue
+        lo, hi = float(declared[key][1]), float(declared[key][2])
+        s = support(value)
+        if s is not None and (s[0] < lo or s[1] > hi):
+            got = f"{s[0]:g}" if s[0] == s[1] else f"{s[0]:g} … {s[1]:g}"
+            problems.append((f"{field}.texture_params.{key}", f"must lie in [{lo:g}, {hi:g}], got {got}"))
+
+
 def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Registry) -> None:
     if motion.name not in registry:
         problems.append((f"{field}.name", registry.unknown_message(motion.name)))
@@ -45,8 +69,20 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
     consts = {k: v for k, v in motion.params.items() if k in model.model_fields and isinstance(v, (int, float))}
     try:
         model(**consts)
-    except Exception as exc:  # pydantic ValidationError: report the first problem
-        problems.append((f"{field}.params", str(exc).splitlines()[1] if "\n" in str(exc) else str(exc)))
+    except ValidationError as exc:  # report the first problem, naming the parameter
+        err = exc.errors()[0]
+        key = "".join(f".{x}" for x in err["loc"])  # empty for a check across parameters
+        problems.append((f"{field}.params{key}", f"{err['msg']}, got {err.get('input')!r}"))
+        return
+    for key, value in motion.params.items():  # a distribution's ends must be valid values too
+        bounds = support(value) if key in model.model_fields and not isinstance(value, (int, float)) else None
+        for end in bounds or ():
+            try:
+                model(**{key: end})
+            except ValidationError as exc:
+                shown = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown} (its end {end:g})"))
+                break
 
 
 def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
@@ -67,7 +103,7 @@ def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
 
 #: backend settings added after resolved recipes were hashed, with the value that means "off": left out
 #: of the resolved block at that value, so existing recipes keep their hashes and stored YAML
-_LATER_SETTINGS = {"rolling_shutter": 0.0, "rolling_bands": None}
+_LATER_SETTINGS = {"rolling_shutter": 0.0, "rolling_bands": None, "defocus": None}
 
 
 def _drop_later(node: dict) -> dict:
@@ -131,15 +167,18 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_lens(problems, spec)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
+    _check_texture_params(problems, "environment.ground", spec.environment.ground)
     for i, group in enumerate(spec.objects):
         base = f"objects.{i}"
         _check_name(problems, f"{base}.primitive", group.primitive, PRIMITIVES)
         _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
+        _check_texture_params(problems, f"{base}.material", group.material)
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
         for j, part in enumerate(group.parts):
             _check_name(problems, f"{base}.parts.{j}.primitive", part.primitive, PRIMITIVES)
             if part.material is not None:
                 _check_name(problems, f"{base}.parts.{j}.material.texture", part.material.texture, TEXTURES)
+                _check_texture_params(problems, f"{base}.parts.{j}.material", part.material)
         count, room = support(group.count), ground_capacity(group, spec.environment.road)
         if count is not None and room is not None and count[0] > room:  # every clip: more than fit
             problems.append((f"{base}.count", f"at least {count[0]:g} objects cannot fit: their placement holds at most "

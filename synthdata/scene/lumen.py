@@ -97,6 +97,23 @@ class Lumen:
         height = self.fold_height * (1.0 - self.fold_jitter * frac)
         return height * xp.exp(-0.5 * (dist / self.fold_width) ** 2)
 
+    def along(self, x):
+        """The wall's terms that depend on x alone: centreline offsets f, g, mean radius r(x) and fold
+        height, stacked. Shape: (...) → (..., 4). The ray-marcher tabulates them (render/raycast/lumen.py)."""
+        xp = _xp(x)
+        f, g = self.centre(x)
+        r = self.radius * (1.0 + _waves(x, self.radius_waves, xp))
+        return xp.stack([f, g, r, self._folds(x, xp)], -1)
+
+    def field_from(self, p, terms):
+        """F(p) from the points and their :meth:`along` terms. Shape: p (..., 3), terms (..., 4) → (...)."""
+        xp = _xp(p)
+        u, v = p[..., 1] - terms[..., 0], p[..., 2] - terms[..., 1]
+        rho = xp.sqrt(u * u + v * v)
+        theta = xp.arctan2(v, u) if xp is np else xp.atan2(v, u)
+        band = self._taenia_band(theta, xp)
+        return rho - (terms[..., 2] * (1.0 - self.taenia_depth * band) - terms[..., 3] * (1.0 - band))
+
     def wall_radius(self, x, theta):
         """R(x, θ): distance from the centreline to the wall (m). Shape: broadcastable (...)."""
         xp = _xp(x)
@@ -113,11 +130,7 @@ class Lumen:
 
     def field(self, p):
         """F(p) = ρ − R(x, θ) (m; < 0 inside the lumen). Shape: (..., 3) world → (...)."""
-        xp = _xp(p)
-        q = self.straight(p)
-        rho = xp.sqrt(q[..., 1] ** 2 + q[..., 2] ** 2)
-        theta = xp.arctan2(q[..., 2], q[..., 1]) if xp is np else xp.atan2(q[..., 2], q[..., 1])
-        return rho - self.wall_radius(q[..., 0], theta)
+        return self.field_from(p, self.along(p[..., 0]))
 
     def inside(self, p, margin: float = 0.0):
         """Whether world points lie in the lumen at least ``margin`` metres (of F) from the wall."""

@@ -48,6 +48,12 @@ def _material(spec: MaterialSpec, rng: np.random.Generator) -> dict[str, Any]:
     }
     if spec.light is not None:  # drawn only when asked for: recipes without lights keep their draws
         out["light"] = draw_light(spec.light, rng)
+    if spec.bump is not None:  # constants: no draws, the scene is the same with or without
+        out["bump"] = (spec.bump.amplitude, spec.bump.scale, float(spec.bump.octaves))
+    if spec.wet is not None:
+        out["wet"] = (spec.wet.specular, spec.wet.shininess, spec.wet.fresnel)
+    if spec.texture_params:  # likewise; in name order, so the draws do not depend on how the YAML is written
+        out["texture_params"] = {k: float(draw(spec.texture_params[k], rng)) for k in sorted(spec.texture_params)}
     return out
 
 
@@ -70,7 +76,17 @@ def _materials(items: list[dict[str, Any]]) -> Materials:
         shininess=np.array([m["shininess"] for m in items], dtype=np.float64),
         noise_seed=np.array([m["noise_seed"] for m in items], dtype=np.int64),
         emissive=np.array([m["emissive"] for m in items], dtype=np.float64),
+        bump=_optional_rows(items, "bump"),
+        wet=_optional_rows(items, "wet"),
+        texture_params=[m.get("texture_params", {}) for m in items] if any("texture_params" in m for m in items) else None,
     )
+
+
+def _optional_rows(items: list[dict[str, Any]], key: str) -> np.ndarray | None:
+    """(N,3) rows of an optional material block, zeros where absent; None when no item has it."""
+    if not any(key in m for m in items):
+        return None
+    return np.array([m.get(key, (0.0, 0.0, 0.0)) for m in items], dtype=np.float64).reshape(-1, 3)
 
 
 class _Skip(Exception):
@@ -273,6 +289,8 @@ def _sample_environment(spec: RecipeSpec, rng: np.random.Generator, params: dict
     params["environment"] = {"kind": env.kind, "ground_texture": ground["texture"], "tube_radius": tube_radius,
                              "ambient": environment.ambient, "fog_density": environment.fog_density,
                              "headlight": environment.headlight_intensity}
+    if "texture_params" in ground:  # e.g. the mucosa's bowel-prep grade: a per-clip condition worth filtering on
+        params["environment"]["ground_texture_params"] = ground["texture_params"]
     if env.lumen is not None:
         lumen = sample_lumen(env.lumen, tube_radius, rng)
         environment = replace(environment, lumen=lumen)

@@ -30,6 +30,12 @@ class Materials:
     shininess: np.ndarray
     noise_seed: np.ndarray  # (N,) int64, varies procedural noise between objects
     emissive: np.ndarray | None = None  # (N,) own light; None: none
+    #: (N,3) shading-normal bumps: amplitude m, scale 1/m, octaves (amplitude 0: smooth); None: none anywhere
+    bump: np.ndarray | None = None
+    #: (N,3) wet film lobe: specular, shininess, fresnel (specular 0: dry); None: none anywhere
+    wet: np.ndarray | None = None
+    #: (N,) the texture's own parameters drawn per surface (recipe ``texture_params``); None: none given
+    texture_params: list[dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)

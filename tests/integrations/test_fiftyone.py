@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 import synthdata
 from synthdata.errors import UserError
-from synthdata.integrations.fiftyone import from_fiftyone, import_fiftyone, to_fiftyone
+from synthdata.integrations.fiftyone import depth_from_inverse, from_fiftyone, import_fiftyone, to_fiftyone
 
 from ..conftest import SYNC2, TINY, run_cli
 
@@ -32,7 +33,14 @@ def fo_source(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def fo_dataset(fo_source):
-    dataset = to_fiftyone(fo_source, name="synthdata-test-shapes", overwrite=True)
+    """Built as ``synthdata fiftyone shapes_fo`` from the dataset's parent folder: the tests (and the
+    App's server) then run from another directory, where relative map paths would not resolve."""
+    here = os.getcwd()
+    os.chdir(fo_source.parent)
+    try:
+        dataset = to_fiftyone(Path(fo_source.name), name="synthdata-test-shapes", overwrite=True)
+    finally:
+        os.chdir(here)
     yield dataset
     if fo.dataset_exists(dataset.name):
         fo.delete_dataset(dataset.name)
@@ -63,6 +71,54 @@ def test_mapping(fo_dataset, fo_source):
     assert Path(frame.segmentation.mask_path).is_file() and Path(frame.depth.map_path).is_file()
     assert fo_dataset.count("frames.detections.detections") == sum(
         o["visible_pixels"] > 0 for o in ds.objects.to_pylist())
+
+
+def test_maps_load_from_any_directory(fo_dataset, fo_source):
+    """mask_path/map_path are absolute, so get_mask()/get_map() (and the App's server) find them from any
+    working directory; the segmentation is the semantic map, the depth heatmap decodes to metres."""
+    clip = synthdata.open_dataset(fo_source).clip(0)
+    semantic, depth = clip.map("semantic"), clip.map("depth")
+    assert Path.cwd() != fo_source.parent
+    for k, frame in sorted(fo_dataset.first().frames.items()):
+        assert Path(frame.segmentation.mask_path).is_absolute() and Path(frame.depth.map_path).is_absolute()
+        np.testing.assert_array_equal(frame.segmentation.get_mask(), semantic[k - 1])
+        code = frame.depth.get_map()
+        assert code.dtype == np.uint16 and frame.depth.encoding == "inverse_depth"
+        got, d = depth_from_inverse(code, frame.depth.near_m), depth[k - 1]
+        assert (np.isinf(got) == np.isinf(d)).all()
+        near = frame.depth.near_m
+        far = (d >= near) & (d <= 1000 * near)  # nearer than near_m saturates, and so does the horizon
+        # 16-bit inverse depth: half a code step, relative error d / (near_m · 2 · 65535)
+        rel = np.abs(got[far] - d[far]) / d[far]
+        assert far.sum() > 1000 and (rel <= d[far] / (near * 2 * 65535) + 1e-5).all()
+
+
+def test_depth_heatmap_spans_its_range(fo_dataset, fo_source):
+    """The depth heatmap's values spread over its ``range`` (the App colours by it): not one flat colour.
+    Codes of hit pixels: the 10th–90th percentile spread covers over a third of the range."""
+    spreads = []
+    for sample in fo_dataset:
+        for frame in sample.frames.values():
+            lo, hi = frame.depth.range
+            code = frame.depth.get_map().astype(float)
+            hit = np.clip(code[code > 0], lo, hi)  # 0 = sky / no hit, drawn transparent
+            p10, p90 = np.percentile(hit, [10, 90])
+            spreads.append((p90 - p10) / (hi - lo))
+    assert min(spreads) > 1 / 3, spreads
+
+
+def test_label_attributes_are_declared_for_the_app(fo_dataset):
+    """Every per-label attribute is in the frame schema (the App's filter panel lists only declared fields)."""
+    schema = fo_dataset.get_frame_field_schema(flat=True)
+    kinds = {"detections.detections.occluded": fo.BooleanField, "detections.detections.truncated": fo.BooleanField,
+             "detections.detections.visible_fraction": fo.FloatField, "amodal.detections.occluded": fo.BooleanField,
+             "tracks.keypoints.visible": fo.BooleanField, "tracks.keypoints.occluded_by": fo.IntField,
+             "keypoints_cube.keypoints.visibility": fo.ListField, "depth.near_m": fo.FloatField}
+    for path, kind in kinds.items():
+        assert isinstance(schema.get(path), kind), (path, schema.get(path))
+    for part in ("center", "size", "rotation"):
+        assert isinstance(schema[f"detections.detections.box3d_{part}"], fo.ListField)
+    assert not fo_dataset.get_dynamic_frame_field_schema()  # nothing left undeclared
 
 
 def test_keypoints_and_point_tracks(fo_dataset, fo_source):
@@ -108,6 +164,10 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
 
     assert key(back.objects.to_pylist()) == key(src.objects.to_pylist())
     assert back.class_names == src.class_names and len(back) == 2
+    d, got = src.clip(0).map("depth"), back.clip(0).map("depth")  # the heatmaps read back as metres
+    near = fo_dataset.first().frames[1].depth.near_m
+    far = (d >= near) & (d <= 1000 * near)
+    assert (np.isinf(got) == np.isinf(d)).all() and np.allclose(got[far], d[far], rtol=0.01)
     assert back.clip(0).video().shape == (4, 64, 64, 3)
     # masks survive too
     b = {(o["clip_id"], o["frame_index"], o["track_id"]): o["mask_rle"] for o in back.objects.to_pylist()}
@@ -174,10 +234,16 @@ def _free_port() -> int:
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)")
-def test_app_in_a_real_browser(fo_dataset, tmp_path):
+def test_app_in_a_real_browser(fo_dataset, fo_source, tmp_path):
+    """The App, served from another directory than the build's, in headless Chromium: labels draw and
+    hide; the filter panel lists the visibility attributes and filtering by ``occluded`` changes what is
+    drawn; the segmentation draws; the depth heatmap has contrast (near ground strong, far ground faint)."""
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
+    first = [o for o in synthdata.open_dataset(fo_source).objects.to_pylist() if o["frame_index"] == 0
+             and o["visible_pixels"]]  # what the grid's thumbnails (frame 1) show
+    assert 0 < sum(o["occluded"] for o in first) < len(first)
     port = _free_port()
     session = fo.launch_app(fo_dataset, port=port, address="127.0.0.1", remote=True)
     try:
@@ -192,21 +258,56 @@ def test_app_in_a_real_browser(fo_dataset, tmp_path):
                     page.get_by_text("Dismiss", exact=True).first.click()
             grid = page.locator('[data-cy="spotlight-section-forward"]').first
 
-            def overlay_pixels() -> int:
+            def shot() -> np.ndarray:
                 page.wait_for_timeout(2500)
-                img = np.asarray(Image.open(io.BytesIO(grid.screenshot())).convert("RGB")).astype(int)
+                return np.asarray(Image.open(io.BytesIO(grid.screenshot())).convert("RGB")).astype(int)
+
+            def overlay_pixels(img: np.ndarray) -> int:
                 r, g, b = img[..., 0], img[..., 1], img[..., 2]
                 return int(((b > r + 40) & (b > g + 40)).sum())  # the detections' (blue-violet) overlay
 
-            with_labels = overlay_pixels()
-            page.screenshot(path=str(tmp_path / "fiftyone-app.png"))  # as in docs/images/fiftyone-app.png
-            for field in ("frames.detections", "frames.amodal", "frames.tracks", *(
-                    f"frames.keypoints_{c}" for c in fo_dataset.default_classes)):
+            def toggle(field: str) -> None:
                 page.locator(f'[data-cy="checkbox-{field}"]').first.click()
-            without = overlay_pixels()
+
+            with_labels = overlay_pixels(shot())
+            page.screenshot(path=str(tmp_path / "fiftyone-app.png"))  # as in docs/images/fiftyone-app.png
+            others = ("frames.amodal", "frames.tracks", *(f"frames.keypoints_{c}" for c in fo_dataset.default_classes))
+            for field in ("frames.detections", *others):
+                toggle(field)
+            bare = shot()
+            without = overlay_pixels(bare)
+
+            # the filter panel of frames.detections lists the attributes; filtering by occluded redraws
+            page.locator('[data-cy="sidebar-field-arrow-enabled-frames.detections"]').first.click()
+            panel = {c for c in page.eval_on_selector_all("[data-cy]", "els => els.map(e => e.dataset.cy)")
+                     if c.startswith(("categorical-filter-frames.detections", "numeric-filter-frames.detections"))}
+            toggle("frames.detections")
+            all_dets = overlay_pixels(shot())
+            occluded = page.locator('[data-cy="categorical-filter-frames.detections.detections.occluded"]').first
+            occluded.locator('[data-cy="checkbox-True"]').click()
+            only_occluded = overlay_pixels(shot())
+            occluded.locator('[data-cy="checkbox-True"]').click()
+            toggle("frames.detections")
+
+            toggle("frames.segmentation")
+            seg = shot()
+            toggle("frames.segmentation")
+            toggle("frames.depth")
+            depth = shot()
             browser.close()
         assert with_labels > 200 and without < with_labels / 4, (with_labels, without)
         assert (tmp_path / "fiftyone-app.png").stat().st_size > 10_000
+        for attr in ("occluded", "truncated"):
+            assert f"categorical-filter-frames.detections.detections.{attr}" in panel, panel
+        for attr in ("visible_fraction", "box3d_center", "box3d_size", "box3d_rotation"):
+            assert f"numeric-filter-frames.detections.detections.{attr}" in panel, panel
+        assert 0 < only_occluded < 0.8 * all_dets, (only_occluded, all_dets)
+        thumbs = slice(0, 310)  # the two samples' thumbnails, side by side
+        assert np.abs(seg - bare)[:, thumbs].mean() > 3  # the semantic map is drawn over the frames
+        for thumb in (slice(0, 150), slice(160, 310)):
+            rows = np.abs(depth - bare)[:, thumb].sum(-1).mean(1)  # overlay strength per image row
+            drawn = rows[rows > 3]  # sky (code 0) is transparent
+            assert len(drawn) > len(rows) / 2 and np.percentile(drawn, 90) > 3 * np.percentile(drawn, 10), rows
     finally:
         session.close() if hasattr(session, "close") else None
 

@@ -40,15 +40,21 @@ def __getattr__(name: str):
 SUBPIXEL_FOOTPRINT = 1 / 3
 
 
-def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST) -> torch.Tensor:
+def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST,
+                smooth: torch.Tensor | None = None) -> torch.Tensor:
     """Pixels on an edge: owner ``key`` or display colour steps to a 4-neighbour. Both sides of a step
-    are marked. Shape: rgb_linear (B,H,W,3), key (B,H,W) → (B,H,W) bool."""
+    are marked. ``smooth`` (B,H,W) bool: pixels whose colour is already the pixel's average (a texture
+    that filters all its detail over the footprint, ``fn.filters_fully``); a colour step between two
+    such pixels of the same owner is no edge. Shape: rgb_linear (B,H,W,3), key (B,H,W) → (B,H,W) bool."""
     disp = torch.clamp(rgb_linear, 0, 1) ** (1 / 2.2)
     mark = torch.zeros(key.shape, dtype=torch.bool, device=key.device)
     for dim in (1, 2):
         n = key.shape[dim] - 1
         a, b = key.narrow(dim, 0, n), key.narrow(dim, 1, n)
-        step = (a != b) | ((disp.narrow(dim, 0, n) - disp.narrow(dim, 1, n)).abs().amax(-1) > contrast)
+        colour = (disp.narrow(dim, 0, n) - disp.narrow(dim, 1, n)).abs().amax(-1) > contrast
+        if smooth is not None:
+            colour &= ~(smooth.narrow(dim, 0, n) & smooth.narrow(dim, 1, n))
+        step = (a != b) | colour
         mark.narrow(dim, 0, n).logical_or_(step)
         mark.narrow(dim, 1, n).logical_or_(step)
     return mark

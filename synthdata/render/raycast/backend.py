@@ -7,8 +7,8 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import numpy as np
 from ...lazy import torch
@@ -22,8 +22,10 @@ from ...motion.types import Trajectories
 from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
+from ..blur import Defocus, GBuffer, post_process
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
+from .bump import bump_normals, wet_lobe
 from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
 from .lumen import march
@@ -107,11 +109,44 @@ def _parts(scene: Scene, traj: Trajectories) -> _Parts:
 def _material_row(m: Materials, i: int) -> Materials:
     return Materials(texture=[m.texture[i]], color=m.color[i:i + 1], color2=m.color2[i:i + 1], scale=m.scale[i:i + 1],
                      specular=m.specular[i:i + 1], shininess=m.shininess[i:i + 1], noise_seed=m.noise_seed[i:i + 1],
-                     emissive=_emissive(m)[i:i + 1])
+                     emissive=_emissive(m)[i:i + 1], bump=None if m.bump is None else m.bump[i:i + 1],
+                     wet=None if m.wet is None else m.wet[i:i + 1],
+                     texture_params=[_texture_params(m)[i]])
+
+
+def _rows3(ms: list[Materials], key: str) -> np.ndarray | None:
+    """An optional (N,3) material block of several entries concatenated; zeros where absent, None when
+    none has it."""
+    if all(getattr(m, key) is None for m in ms):
+        return None
+    return np.concatenate([np.zeros((len(m.texture), 3)) if getattr(m, key) is None else getattr(m, key) for m in ms])
 
 
 def _emissive(m: Materials) -> np.ndarray:
     return np.zeros(len(m.texture)) if m.emissive is None else m.emissive
+
+
+def _texture_params(m: Materials) -> list[dict[str, float]]:
+    return [{} for _ in m.texture] if m.texture_params is None else m.texture_params
+
+
+def _texture_param_tables(names: list[str], rows: list[dict[str, float]], device) -> dict[str, dict[str, torch.Tensor]]:
+    """Per texture that declares parameters (``fn.params``: name → default first), each as (P+1,) over
+    owners: the owner's drawn value, else the default. Textures without parameters get none."""
+    out = {}
+    for name in names:
+        params = getattr(TEXTURES.get(name), "params", None)
+        if params:
+            out[name] = {k: torch.tensor([r.get(k, float(d[0])) for r in rows], dtype=torch.float32, device=device)
+                         for k, d in params.items()}
+    return out
+
+
+def _filtered_owners(names: list[str], owner_textures: list[str], device) -> torch.Tensor | None:
+    """(P+1,) bool per owner: its texture filters all its detail over the footprint, so adaptive
+    anti-aliasing need not re-trace its colour steps; None when no texture in the scene does."""
+    full = {n for n in names if getattr(TEXTURES.get(n), "filters_fully", False)}
+    return torch.tensor([t in full for t in owner_textures], device=device) if full else None
 
 
 def _concat_materials(ms: list[Materials]) -> Materials:
@@ -119,7 +154,14 @@ def _concat_materials(ms: list[Materials]) -> Materials:
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
                      specular=np.concatenate([m.specular for m in ms]), shininess=np.concatenate([m.shininess for m in ms]),
                      noise_seed=np.concatenate([m.noise_seed for m in ms]),
-                     emissive=np.concatenate([_emissive(m) for m in ms]))
+                     emissive=np.concatenate([_emissive(m) for m in ms]), bump=_rows3(ms, "bump"), wet=_rows3(ms, "wet"),
+                     texture_params=[d for m in ms for d in _texture_params(m)])
+
+
+def _owner_rows(ground: Materials, mat: Materials, key: str, device: torch.device) -> torch.Tensor | None:
+    """An optional (N,3) material block as an owner table (P+1,3), environment first; None when unused."""
+    rows = _rows3([ground, mat], key)
+    return None if rows is None else torch.as_tensor(rows, dtype=torch.float32, device=device)
 
 
 _shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
@@ -163,6 +205,12 @@ class _SceneTensors:
     offset_c: torch.Tensor | None
     cond: RenderConditions | None = None  # lights, wet ground, snow, particles (conditions.py); None: none
     animated: bool = False  # some part swings: label passes also emit the per-pixel part index
+    bump: torch.Tensor | None = None  # (P+1,3) amplitude, scale, octaves per owner (bump.py); None: none
+    wet: torch.Tensor | None = None  # (P+1,3) wet film specular, shininess, fresnel per owner; None: none
+    #: texture name → its parameters (``fn.params``) as (P+1,) per owner, the recipe's draw or the default
+    tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
+    filtered_owner: torch.Tensor | None = None
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -205,6 +253,10 @@ class _SceneTensors:
             offset_c=None if parts.offset is None else torch.as_tensor(parts.offset[:, :3, 3], **f32),
             cond=RenderConditions.build(scene, traj, device),
             animated=parts.animated,
+            bump=_owner_rows(env.ground, mat, "bump", device),
+            wet=_owner_rows(env.ground, mat, "wet", device),
+            tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
+            filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
         )
 
 
@@ -218,22 +270,31 @@ class RaycastSettings(BackendSettings):
     frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
     (:mod:`synthdata.render.sensor`; off by default, labels unchanged); ``rolling_shutter: rs`` reads rows
     out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
-    8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter)."""
+    8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter).
+    ``motion_blur: flow`` instead smears the rendered frame along its own flow over the ``shutter`` (one
+    cheap pass, :mod:`synthdata.render.blur`); ``defocus: {focus_m, aperture_mm}`` blurs RGB by a thin
+    lens's depth-dependent circle of confusion (same module; off by default, labels unchanged)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
-    motion_blur: int = Field(1, ge=1, le=16)
+    motion_blur: Annotated[int, Field(ge=1, le=16)] | Literal["flow"] = 1
     shutter: float = Field(0.5, gt=0.0, le=1.0)
     sensor_noise: SensorNoise | None = None
     rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
     rolling_bands: int | None = Field(None, ge=1, le=4096)
+    defocus: Defocus | None = None
+
+    @property
+    def instants(self) -> int:
+        """How many instants RGB is rendered at per frame (``motion_blur: n``; 1 for ``flow``)."""
+        return self.motion_blur if isinstance(self.motion_blur, int) else 1
 
     @property
     def rays_per_pixel(self) -> int:
         """Memory-model rays per pixel: adaptive keeps one dense pass plus re-traced rays in chunks of at
         most one dense pass."""
-        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.motion_blur
+        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.instants
 
 
 class RaycastBackend(Backend):
@@ -250,7 +311,7 @@ class RaycastBackend(Backend):
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
         height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
-        n, rs = self.settings.motion_blur, self.settings.rolling_shutter
+        n, rs = self.settings.instants, self.settings.rolling_shutter
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
         parts = []
@@ -266,6 +327,7 @@ class RaycastBackend(Backend):
                                                     t_vis)
             parts.append(out)
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        cat["rgb_linear"] = self._post(scene, cat)
         if st.cond is not None:
             cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
         linear = cat.pop("rgb_linear")
@@ -276,6 +338,17 @@ class RaycastBackend(Backend):
                                                                device=self.device) if rs else None)
 
     # -- internals ------------------------------------------------------------------------------------
+    def _post(self, scene: Scene, cat: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Defocus and flow motion blur (:mod:`synthdata.render.blur`), ``frame_batch`` frames at a time;
+        the linear RGB itself when both are off."""
+        linear = cat["rgb_linear"]
+        if self.settings.defocus is None and self.settings.motion_blur != "flow":
+            return linear
+        step = self.settings.frame_batch
+        return torch.cat([post_process(linear[i:i + step], GBuffer(cat["depth"][i:i + step], cat["flow_fwd"][i:i + step],
+                                                                    cat["flow_bwd"][i:i + step], scene.camera.K),
+                                       self.settings) for i in range(0, linear.shape[0], step)])
+
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
         """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""
         s = self.settings.supersample
@@ -297,7 +370,10 @@ class RaycastBackend(Backend):
                 key: torch.Tensor) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
         :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
-        mask = edge_pixels(rgb, key)
+        smooth = None
+        if st.filtered_owner is not None:  # textures that filter all their detail: their colour steps are no edges
+            smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0)
+        mask = edge_pixels(rgb, key, smooth=smooth)
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb
@@ -552,7 +628,7 @@ class RaycastBackend(Backend):
         t = t_vis.reshape(-1)[flat]
         dh = d.reshape(-1, 3)[flat]
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
-        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel)
+        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, o[b], dh, b, t, owner, pixel, 1.0 / scale)
         if st.cond is not None:
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
@@ -585,12 +661,14 @@ class RaycastBackend(Backend):
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                  b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,
-                 pixel: float | None = None) -> tuple[torch.Tensor, ...]:
+                 pixel: float | None = None, spacing: float = 1.0) -> tuple[torch.Tensor, ...]:
         """Shade hit rays (dense or sparse alike). Shape: o, d (M,3) origin and direction of each ray; b,
         t, owner (M,) its frame (index into ks), ray parameter and owner → rgb (M,3) linear, normal
         (M,3) world, p_local (M,3) the hit in its owner's frame, p_world (M,3). ``pixel``: the ray's footprint in
         pixels (side of the image square it stands for); textures that filter see it in metres, None =
-        point samples."""
+        point samples. ``spacing``: the pixel's side in pixels (1/scale of a dense pass), what bumps
+        fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
+        depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
         B = ks.shape[0]
         p_world = o + t[:, None] * d
         # owner frames: identity for the environment
@@ -605,7 +683,21 @@ class RaycastBackend(Backend):
         albedo = self._albedo(scene, st, owner, p_local, foot)
         if st.cond is not None:
             albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
-        return self._shade(scene, st, ks, b, owner, p_world, normal, albedo, d, t), normal, p_local, p_world
+        n_shade = normal if st.bump is None else self._bumped(st, ks, b, d, t, owner, normal, p_local, R_h, spacing)
+        return self._shade(scene, st, ks, b, owner, p_world, n_shade, albedo, d, t), normal, p_local, p_world
+
+    def _bumped(self, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor,
+                owner: torch.Tensor, normal: torch.Tensor, p_local: torch.Tensor, R_h: torch.Tensor,
+                pixel: float) -> torch.Tensor:
+        """Shading normals of bump-mapped owners (:mod:`.bump`), the smooth normal elsewhere. Shape (M,3)."""
+        m = (st.bump[owner, 0] > 0).nonzero().squeeze(1)
+        if m.numel() == 0:
+            return normal
+        foot = self._footprint(st, ks, b[m], d[m], t[m], normal[m], pixel)  # (m,2,3) metres
+        size = torch.sqrt(torch.maximum(_dot(foot[:, 0], foot[:, 0]), _dot(foot[:, 1], foot[:, 1])))
+        out = normal.clone()
+        out[m] = bump_normals(normal[m], p_local[m], R_h[m], st.bump[owner[m]], st.seed[owner[m]], size)
+        return out
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
                     v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
@@ -699,6 +791,7 @@ class RaycastBackend(Backend):
             w = owner[m]
             fn = TEXTURES.get(name)
             kw = {"footprint": footprint[m]} if footprint is not None and getattr(fn, "takes_footprint", False) else {}
+            kw.update({k: v[w] for k, v in st.tex_params.get(name, {}).items()})
             albedo[m] = fn(p_local[m], st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **kw)
         if own_ground:
             m = (owner == 0).nonzero().squeeze(1)
@@ -709,6 +802,7 @@ class RaycastBackend(Backend):
             if footprint is not None and getattr(fn, "takes_footprint", False):
                 extra["footprint"] = self._map_footprint(to_surface, p_local[m], p, footprint[m])
             w = owner[m]
+            extra.update({k: v[w] for k, v in st.tex_params.get(env.ground.texture[0], {}).items()})
             albedo[m] = fn(p, st.color[w], st.color2[w], st.tex_scale[w], st.seed[w], **extra)
         return torch.clamp(albedo, 0, 1) ** 2.2  # display colours → linear
 
@@ -742,6 +836,7 @@ class RaycastBackend(Backend):
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
         ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]
+        film = None if st.wet is None else wet_lobe(n, v, st.wet[owner])  # the wet film's second lobe
         if env.sun_dir is not None and env.sun_intensity > 0:
             L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
             ndl = torch.clamp(_dot(n, L), min=0)
@@ -753,6 +848,8 @@ class RaycastBackend(Backend):
             light = light + w * sun_rgb
             h = _normalize(L + v)
             spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
+            if film is not None:
+                spec = spec + film[0] * torch.clamp(_dot(n, h), min=0)[:, None] ** film[1] * lit[:, None] * sun_rgb
         if env.headlight_intensity > 0:
             dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
@@ -760,9 +857,13 @@ class RaycastBackend(Backend):
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
             light = light + att * ndv * head_rgb
             spec = spec + ks_spec * att * ndv**shin * head_rgb
+            if film is not None:
+                spec = spec + film[0] * att * ndv**film[1] * head_rgb
         if st.cond is not None:  # lights carried by objects (head/tail lights, street lamps)
             wet = st.cond.wet_weight(st, owner, p_world, env.kind == "ground")
             light, spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, ks_spec, shin, light, spec, wet)
+            if film is not None:  # the film's lobe under the same lights (their irradiance already counted)
+                spec = st.cond.add_lights(st, ks, b, owner, p_world, n, v, film[0], film[1], light, spec, wet)[1]
         rgb = albedo * light + spec
         if st.emissive is not None:  # lamps and tail lights shine whatever lights them
             rgb = rgb + albedo * st.emissive[owner][:, None]

@@ -11,6 +11,8 @@ compare hits against a fine uniform march.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...lazy import torch
 
 from ...scene.lumen import Lumen
@@ -30,39 +32,67 @@ def march(lumen: Lumen, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     o = o.expand(*shape, 3).reshape(-1, 3)
     scale = torch.sqrt((d * d).sum(-1))
     u = d / scale[:, None]
-    M = d.shape[0]
-    dist = torch.zeros(M, dtype=d.dtype, device=d.device)
-    lo = torch.zeros_like(dist)
-    hit = torch.full_like(dist, float("inf"))
+    hit = torch.full((d.shape[0],), float("inf"), dtype=d.dtype, device=d.device)
     inv_l = 1.0 / lumen.lipschitz
+    lumen = _Tabled(lumen, o[:, 0], d.dtype)
     tol = 1e-5  # m of F: on the wall
-    active = (lumen.field(o) < 0).nonzero().squeeze(1)  # rays from outside the lumen see nothing of it
+    # the marching rays, compacted: index, origin, direction, distance, last safe distance
+    idx = (lumen.field(o) < 0).nonzero().squeeze(1)  # rays from outside the lumen see nothing of it
+    oa, ua = o[idx], u[idx]
+    dist = torch.zeros(idx.shape[0], dtype=d.dtype, device=d.device)
+    lo = torch.zeros_like(dist)
     brackets = []  # (rays, last safe distance, first distance past the wall)
     for it in range(MAX_STEPS):
-        if active.numel() == 0:
+        if idx.numel() == 0:
             break
-        da = dist[active]
-        f = lumen.field(o[active] + da[:, None] * u[active])
+        f = lumen.field(oa + dist[:, None] * ua)
         through = f > 0
         on = (f >= -tol) & ~through
-        hit[active[on]] = da[on]
-        brackets.append((active[through], lo[active[through]], da[through]))
+        hit[idx[on]] = dist[on]
+        brackets.append((idx[through], lo[through], dist[through]))
         floor = MIN_STEP * 2.0 ** (max(0, it - 64) // 16)  # crawlers speed up after 64 steps
-        step = torch.maximum(-f * inv_l, floor * da + 1e-6)
-        keep = (f < -tol) & (da + step < lumen.view_distance)
-        active = active[keep]
-        lo[active] = da[keep]
-        dist[active] = (da + step)[keep]
-    if active.numel():  # still crawling after MAX_STEPS: grazing the wall, a hit where it is on it
-        near = lumen.field(o[active] + dist[active, None] * u[active]) > -1e-4
-        hit[active[near]] = dist[active[near]]
+        step = torch.maximum(-f * inv_l, floor * dist + 1e-6)
+        keep = (f < -tol) & (dist + step < lumen.view_distance)
+        lo = dist
+        dist = dist + step
+        if not bool(keep.all()):
+            idx, oa, ua, dist, lo = idx[keep], oa[keep], ua[keep], dist[keep], lo[keep]
+    if idx.numel():  # still crawling after MAX_STEPS: grazing the wall, a hit where it is on it
+        near = lumen.field(oa + dist[:, None] * ua) > -1e-4
+        hit[idx[near]] = dist[near]
     if brackets:
-        idx, a, b = (torch.cat(c) for c in zip(*brackets))
-        hit[idx] = _bisect(lumen, o[idx], u[idx], a, b)
+        rays, a, b = (torch.cat(c) for c in zip(*brackets))
+        hit[rays] = _bisect(lumen, o[rays], u[rays], a, b)
     return (hit / scale).reshape(shape)
 
 
-def _bisect(lumen: Lumen, o: torch.Tensor, u: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+class _Tabled:
+    """The lumen's field with its x-only terms (:meth:`Lumen.along`: centreline, mean radius, folds)
+    read from a table at 0.1 mm spacing, linearly interpolated (error < 1e-7 m): the marcher evaluates
+    F hundreds of times per ray, and the sines of those terms were most of its cost. Covers the rays'
+    origins ± the view distance."""
+
+    STEP = 1e-4
+
+    def __init__(self, lumen: Lumen, x: torch.Tensor, dtype: torch.dtype):
+        reach = lumen.view_distance * 1.01 + 1e-3
+        self.lumen, self.x0 = lumen, float(x.min()) - reach
+        n = int(np.ceil((float(x.max()) + reach - self.x0) / self.STEP)) + 2
+        xs = self.x0 + self.STEP * np.arange(n)
+        self.table = torch.as_tensor(lumen.along(xs), dtype=dtype, device=x.device)  # (n,4)
+        self.n = n
+        self.view_distance = lumen.view_distance
+
+    def field(self, p: torch.Tensor) -> torch.Tensor:
+        i = ((p[..., 0] - self.x0) / self.STEP).clamp(0, self.n - 1.001)
+        i0 = i.floor()
+        w = (i - i0)[..., None]
+        i0 = i0.long()
+        terms = self.table[i0] * (1 - w) + self.table[i0 + 1] * w
+        return self.lumen.field_from(p, terms)
+
+
+def _bisect(lumen, o: torch.Tensor, u: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The wall crossing within [a, b] (F(a) < 0 < F(b)), to 2^-BISECT of the bracket. Shape: (M,)."""
     for _ in range(BISECT):
         m = 0.5 * (a + b)

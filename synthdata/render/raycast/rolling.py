@@ -55,7 +55,7 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
     them: (T,H,W,…) tensors, amodal (T,N,H,W). ``st`` is the frame-time scene tensors (its type builds
     the bands')."""
     s = backend.settings
-    H, W, n = scene.camera.height, scene.camera.width, s.motion_blur
+    H, W, n = scene.camera.height, scene.camera.width, s.instants
     build = type(st).build
     bands = []
     for r0, r1 in band_rows(H, s.rolling_bands):

@@ -118,3 +118,9 @@ def tissue(p, color, color2, scale, seed):
     ridge = 1 - (2 * fbm(p * scale[:, None] * 0.6, seed + 11, 3) - 1).abs()
     vessel = torch.clamp((ridge - 0.93) / 0.05, 0, 1) * 0.7
     return _mix(base, color2, vessel)
+
+
+# The endoscopy world's texture, by name (loaded on first use). Not an entry point: an entry point is
+# resolved by every checkout sharing an installed environment, and one without the module then fails
+# to load any texture.
+TEXTURES.register_lazy("mucosa", "synthdata.worlds.endoscopy.mucosa:mucosa_texture")
