@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
+from ..scene.optics import field_view
 from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
 from .rolling import poses_at, rolling_project
@@ -32,11 +33,12 @@ def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.nda
                      depth: np.ndarray, object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray,
                      lens: Lens = PINHOLE, prims: list[np.ndarray | None] | None = None,
                      part_motion: np.ndarray | None = None, row_time: np.ndarray | None = None,
-                     poses_at: Callable | None = None) -> np.ndarray:
+                     poses_at: Callable | None = None, view: np.ndarray | None = None) -> np.ndarray:
     """(T·N, Kmax, 3) float32 rows of (x, y, v); v = -1 pads objects with fewer than Kmax keypoints.
     Shape: skeleton_points[i] (K_i,3) in half-size units or None; half_size (N,3); maps (T,H,W); with
     keypoints on parts, prims[i] (K_i,) the primitive each rides (-1: the body) and part_motion (T,P,4,4);
-    under a rolling shutter, row_time (H,) and ``poses_at`` as in :func:`.tracks.point_tracks`."""
+    under a rolling shutter, row_time (H,) and ``poses_at`` as in :func:`.tracks.point_tracks`; ``view``
+    (H,W) the pixels inside a field stop (outside it a keypoint is not in view)."""
     T, N = object_poses.shape[:2]
     counts = [0 if p is None else len(p) for p in skeleton_points]
     kmax = max(counts, default=0)
@@ -61,7 +63,7 @@ def object_keypoints(skeleton_points: list[np.ndarray | None], half_size: np.nda
     M = len(owner)
     t = np.broadcast_to(np.arange(T)[:, None], (T, M)).reshape(-1)
     in_view, visible, _ = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t,
-                                     np.broadcast_to(owner, (T, M)).reshape(-1), instance, depth, radius=1)
+                                     np.broadcast_to(owner, (T, M)).reshape(-1), instance, depth, radius=1, view=view)
     v = np.where(visible, 2, np.where(in_view, 1, 0)).reshape(T, M)
     slot = np.concatenate([np.arange(c) for c in counts])  # keypoint index within its object
     out[:, owner - 1, slot] = np.stack([x, y, v], -1)
@@ -91,7 +93,7 @@ def _compute(frames, scene, traj) -> np.ndarray:
                             frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), traj.object_poses,
                             traj.camera_poses, traj.K, traj.lens, prims, motion,
                             None if frames.row_time is None else frames.row_time.cpu().numpy(),
-                            poses_at(scene, traj, prims is not None))
+                            poses_at(scene, traj, prims is not None), field_view(scene))
 
 
 def _on_parts(sk, first: int, compound: bool, count: int) -> np.ndarray:

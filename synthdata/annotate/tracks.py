@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..scene.lens import PINHOLE, Lens
+from ..scene.optics import field_view
 from ..motion.parts import carrier_poses, part_poses
 from .kinds import LABEL_KINDS, LabelKind
 from .rolling import poses_at, rolling_project
@@ -98,12 +99,13 @@ def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, c
                  object_poses: np.ndarray, camera_poses: np.ndarray, K: np.ndarray, spec, seed: int,
                  lens: Lens = PINHOLE, part: np.ndarray | None = None,
                  part_motion: np.ndarray | None = None, row_time: np.ndarray | None = None,
-                 poses_at: Callable | None = None) -> dict[str, np.ndarray]:
+                 poses_at: Callable | None = None, view: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Columns of the tracks table for one clip (:data:`TRACKS_COLUMNS`), P·T rows. Shape: instance,
     depth (T,H,W); surface (T,H,W,3) owner-frame hit points; class_id (N,); poses (T,N,4,4), (T,4,4);
     with swinging parts, part (T,H,W) the primitive index per pixel and part_motion (T,P',4,4). Under a
     rolling shutter, row_time (H,) and ``poses_at(delta)`` → (object_poses, camera_poses, part_motion)
-    ``delta`` frames later: each point is placed where its row saw it (:mod:`.rolling`)."""
+    ``delta`` frames later: each point is placed where its row saw it (:mod:`.rolling`). ``view`` (H,W):
+    the pixels inside a field stop (:func:`.visibility.depth_test`)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM,)))
     qt, qy, qx = sample_queries(instance, depth, spec.points, spec.query_stride, spec.min_per_surface, rng)
     owner = instance[qt, qy, qx].astype(np.int64)
@@ -126,7 +128,7 @@ def point_tracks(instance: np.ndarray, depth: np.ndarray, surface: np.ndarray, c
         x, y, z = rolling_project(cam, lambda d: cams(*poses_at(d)), row_time, K, lens, start)
     t = np.broadcast_to(np.arange(T)[:, None], (T, P))
     in_view, visible, occluder = depth_test(x.reshape(-1), y.reshape(-1), z.reshape(-1), t.reshape(-1),
-                                            np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth)
+                                            np.broadcast_to(owner, (T, P)).reshape(-1), instance, depth, view=view)
 
     def rows(a: np.ndarray, dtype) -> np.ndarray:  # (T,P) → point-major (P·T,)
         return np.ascontiguousarray(np.asarray(a).reshape(T, P).T).reshape(-1).astype(dtype)
@@ -151,7 +153,8 @@ def _compute(frames, scene, traj, spec) -> dict[str, np.ndarray]:
     rt = None if frames.row_time is None else frames.row_time.cpu().numpy()
     return point_tracks(frames.instance.cpu().numpy(), frames.depth.cpu().numpy(), frames.surface.cpu().numpy(),
                         scene.objects.class_id, traj.object_poses, traj.camera_poses, traj.K, spec.tracks,
-                        scene.generator_seed, traj.lens, part, motion, rt, poses_at(scene, traj, part is not None))
+                        scene.generator_seed, traj.lens, part, motion, rt, poses_at(scene, traj, part is not None),
+                        field_view(scene))
 
 
 LABEL_KINDS.register("tracks", LabelKind(

@@ -70,14 +70,19 @@ def _slope(depth: np.ndarray, instance: np.ndarray, t: np.ndarray, py: np.ndarra
 
 
 def depth_test(x: np.ndarray, y: np.ndarray, z: np.ndarray, t: np.ndarray, owner: np.ndarray,
-               instance: np.ndarray, depth: np.ndarray, radius: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(in_view, visible, occluder) of M points at frames ``t`` (module docstring). Shape: x, y, z, t,
-    owner (M,); instance, depth (T,H,W) → three (M,) arrays (bool, bool, int32)."""
+               instance: np.ndarray, depth: np.ndarray, radius: int = 0,
+               view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(in_view, visible, occluder) of M points at frames ``t`` (module docstring). ``view`` (H,W) bool:
+    the pixels that are part of the picture (a field stop's circle, :func:`synthdata.scene.optics.field_view`;
+    None: all). Shape: x, y, z, t, owner (M,); instance, depth (T,H,W) → three (M,) arrays (bool, bool,
+    int32)."""
     T, H, W = depth.shape
     with np.errstate(invalid="ignore"):
         in_view = (z > 1e-6) & (x >= 0) & (x < W) & (y >= 0) & (y < H)
     px = np.clip(np.nan_to_num(np.floor(x), nan=0), 0, W - 1).astype(np.int64)
     py = np.clip(np.nan_to_num(np.floor(y), nan=0), 0, H - 1).astype(np.int64)
+    if view is not None:
+        in_view &= view[py, px]
     visible = np.zeros_like(in_view)
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pydantic import Field
+
 from ..geometry import pose, rot_z
 from .registry import OBJECT_MOTIONS, MotionContext, MotionParams, ObjectMotion
 
@@ -112,6 +114,49 @@ def random_walk(pose0, half, p, ctx: MotionContext):
     return pose(rot_z(out_yaw), out_pos)
 
 
+class FollowCameraParams(MotionParams):
+    """Slide along the object's own +x from ``start`` to ``insertion`` metres (both capped at the
+    object's length): out over ``extend`` seconds after ``delay``, held ``hold`` seconds, back to
+    ``start`` over ``retract`` seconds (0: stays out); times from the clip's first frame, eased
+    (smoothstep) at both ends."""
+
+    insertion: float = Field(0.0, ge=0.0, le=1.0)
+    start: float = Field(0.0, ge=0.0, le=1.0)
+    delay: float = Field(0.0, ge=0.0, le=3600.0)
+    extend: float = Field(1.0, gt=0.0, le=3600.0)
+    hold: float = Field(1.0, ge=0.0, le=3600.0)
+    retract: float = Field(0.0, ge=0.0, le=3600.0)
+
+
+def _smoothstep(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
+
+
+def insertion_depth(p: dict[str, np.ndarray], length: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(T', n) metres each object is out along its x at the clip times ``t`` (T',) (see
+    :class:`FollowCameraParams`); ``length`` (n,) the objects' lengths (the cap)."""
+    t = t[:, None]
+    out = _smoothstep((t - p["delay"]) / p["extend"])
+    back = np.where(p["retract"] > 0, (t - p["delay"] - p["extend"] - p["hold"]) / np.maximum(p["retract"], 1e-12), 0.0)
+    lo, hi = np.minimum(p["start"], length)[None], np.minimum(p["insertion"], length)[None]
+    return lo + (hi - lo) * out * (1 - _smoothstep(back))
+
+
+def follow_camera(pose0, half, p, ctx: MotionContext):
+    """Ride the camera: the pose the object had in the camera's frame at the start (``camera``
+    placement: an endoscope's working channel) is kept in every frame, whatever the camera does, plus
+    the insertion along the object's own x (:func:`insertion_depth`). World poses out. Called without
+    the camera's poses (outside a rollout), the camera stays at its start pose."""
+    cam0 = np.eye(4) if ctx.camera_pose0 is None else ctx.camera_pose0
+    cams = np.broadcast_to(cam0, (len(ctx.times), 4, 4)) if ctx.camera_poses is None else ctx.camera_poses
+    rel = np.linalg.inv(cam0)[None] @ pose0  # (n,4,4) object → camera frame
+    depth = insertion_depth(p, 2 * half[:, 0], ctx.times - ctx.times[min(1, len(ctx.times) - 1)])  # (T',n)
+    slide = np.broadcast_to(np.eye(4), depth.shape + (4, 4)).copy()
+    slide[..., 0, 3] = depth
+    return cams[:, None] @ rel[None] @ slide
+
+
 for _name, _params, _fn in [
     ("static", StaticParams, static),
     ("constant_velocity", ConstantVelocityParams, constant_velocity),
@@ -120,3 +165,4 @@ for _name, _params, _fn in [
     ("random_walk", RandomWalkParams, random_walk),
 ]:
     OBJECT_MOTIONS.register(_name, ObjectMotion(_params, _fn))
+OBJECT_MOTIONS.register("follow_camera", ObjectMotion(FollowCameraParams, follow_camera, follows_camera=True))

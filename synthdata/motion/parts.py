@@ -1,6 +1,7 @@
 """Where each part of a compound object is at every padded frame: rigid parts sit at their rest offset,
 swinging parts (``parts[j].swing``, limbs) turn about their pivot by an angle driven by the distance their
-object has travelled, so a gait matches the speed and a standing object holds its pose.
+object has travelled, so a gait matches the speed and a standing object holds its pose — or, with
+``drive: time``, by the clock (forceps jaws that open and close whatever the scope does).
 
 One function shared by the renderer (part poses, hence exact flow), and annotation (keypoints on limbs,
 point tracks on limbs), so every label sees the same animation.
@@ -18,7 +19,7 @@ import numpy as np
 from ..scene.types import Scene, Swing
 from .types import Trajectories
 
-__all__ = ["PartPoses", "part_poses", "travelled", "swing_transform", "part_motion", "carrier_poses"]
+__all__ = ["PartPoses", "part_poses", "travelled", "clock", "swing_transform", "part_motion", "carrier_poses"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def travelled(object_poses_padded: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros((1, step.shape[1])), np.cumsum(step, 0)])
 
 
+def clock(num_padded: int, fps: float) -> np.ndarray:
+    """(T',) seconds since the clip's first frame at each padded frame (padded frame 0 is −1/fps)."""
+    return (np.arange(num_padded) - 1) / fps
+
+
 def swing_transform(swing: Swing, distance: np.ndarray) -> np.ndarray:
     """(T',4,4) the rotation by the swing angle about ``swing.axis`` through ``swing.pivot``, per frame."""
     theta = swing.amplitude * np.sin(2 * np.pi * (distance / swing.stride + swing.phase))
@@ -67,13 +73,16 @@ def swing_transform(swing: Swing, distance: np.ndarray) -> np.ndarray:
     return out
 
 
-def part_motion(swings: list[Swing | None], distance: np.ndarray) -> np.ndarray:
-    """(T',J,4,4) how each of one object's J parts moves from rest at each travelled ``distance`` (T',):
-    its own swing, then its parent's motion (parents come first); identity for rigid parts."""
+def part_motion(swings: list[Swing | None], distance: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+    """(T',J,4,4) how each of one object's J parts moves from rest at each travelled ``distance`` (T',)
+    (``time`` (T',) seconds for swings driven by the clock): its own swing, then its parent's motion
+    (parents come first); identity for rigid parts."""
     out = np.broadcast_to(np.eye(4), (len(distance), len(swings), 4, 4)).copy()
     for j, s in enumerate(swings):
         if s is not None:
-            own = swing_transform(s, distance)
+            if s.drive == "time" and time is None:
+                raise ValueError("a swing driven by time needs the clip's times")
+            own = swing_transform(s, time if s.drive == "time" else distance)
             out[:, j] = own if s.parent < 0 else out[:, s.parent] @ own
     return out
 
@@ -95,11 +104,12 @@ def part_poses(scene: Scene, traj: Trajectories) -> PartPoses:
     offset = None
     if any(s is not None for s in swings):
         dist = travelled(traj.object_poses_padded)
+        time = clock(dist.shape[0], traj.fps)
         offset = np.broadcast_to(rest_a, (dist.shape[0],) + rest_a.shape).copy()
         for i in range(len(objs)):
             own = slice(first[i], first[i] + int((np.array(owner) == i).sum()))
             if any(s is not None for s in swings[own]):
-                offset[:, own] = part_motion(swings[own], dist[:, i]) @ rest_a[own]
+                offset[:, own] = part_motion(swings[own], dist[:, i], time) @ rest_a[own]
     return PartPoses(np.array(owner, dtype=np.int64), np.array(index, dtype=np.int64), rest_a, offset, first)
 
 

@@ -2,7 +2,8 @@
 
 - no two objects interpenetrate at any frame (oriented boxes of their full extents; a sphere's box is
   conservative);
-- the camera is never inside an object, nor within ``margin`` metres of one.
+- the camera is never inside an object, nor within ``margin`` metres of one (objects that ride the
+  camera, such as an endoscope's instruments, are part of the rig and exempt).
 
 Used by the tests and by ``benchmarks/plausibility.py``; pure numpy on the scene and trajectories.
 """
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..geometry import boxes_overlap, point_in_box
 from ..scene.types import Scene
+from .registry import OBJECT_MOTIONS
 from .types import Trajectories
 
 __all__ = ["Violations", "violations"]
@@ -44,5 +46,8 @@ def violations(scene: Scene, traj: Trajectories, margin: float = 0.0, tolerance:
         pairs = [(int(t), int(i[k]), int(j[k])) for t, k in zip(*np.nonzero(hit))]
     if N:
         hit = point_in_box(cam[:, None, :3, 3], P[..., :3, 3], P[..., :3, :3], half + margin)  # (T,N)
+        rig = [i for i, (name, _) in enumerate(scene.objects.motion)
+               if name in OBJECT_MOTIONS and OBJECT_MOTIONS.get(name).follows_camera]
+        hit[:, rig] = False
         inside = [(int(t), int(n)) for t, n in zip(*np.nonzero(hit))]
     return Violations(pairs, inside)

@@ -43,6 +43,9 @@ class MotionContext:
     #: the bent lumen (:class:`~synthdata.scene.lumen.Lumen`) when the scene has one; motions work in
     #: straight lumen coordinates and may ask it for the wall's radius (scope motions keep off the wall)
     lumen: Any = None
+    #: (T',4,4) the camera's rolled-out world poses; given only to motions that follow the camera
+    #: (:attr:`ObjectMotion.follows_camera`), which are evaluated after it and return world poses
+    camera_poses: np.ndarray | None = None
 
 
 #: fn(pose0 (n,4,4), half_size (n,3), params {name: (n,) array}, ctx) -> (T', n, 4, 4)
@@ -53,8 +56,13 @@ CameraMotionFn = Callable[[np.ndarray, np.ndarray, Any, MotionContext], np.ndarr
 
 @dataclass(frozen=True)
 class ObjectMotion:
+    """``follows_camera``: the object rides the camera (an instrument in an endoscope's working channel):
+    evaluated after the camera's motion with ``ctx.camera_poses``, returning world poses (not bent onto
+    the ground's shape), and exempt from the camera-inside-an-object check (it is part of the rig)."""
+
     params: type[MotionParams]
     fn: ObjectMotionFn
+    follows_camera: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from .distributions import Count, Name, Num, Poisson, Vec3, support
 __all__ = [
     "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
     "LightSpec", "BumpSpec", "WetLayerSpec", "MaterialSpec", "RainSpec", "SnowSpec", "WetSpec",
-    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
-    "RecipeSpec",
+    "EnvironmentSpec", "RoadSpec", "IntersectionSpec", "PlacementSpec", "SkeletonSpec", "SwingSpec", "PartSpec", "ShapeSpec", "ObjectGroupSpec", "TracksSpec", "AnnotationSpec", "BackendSpec", "OutputSpec",
+    "RecipeSpec", "FieldStopSpec", "VignettingSpec", "LightGuideSpec", "ScatterSpec",
 ]
 
 #: Hard limits that keep one clip within memory; documented in docs/recipes.md.
@@ -102,7 +102,15 @@ class ExposureSpec(_Spec):
     """Exposure of the RGB (labels untouched): linear RGB × 2^``ev``; with ``auto`` the scale is chosen
     per frame so the log-average luminance hits ``key``, smoothed over frames (``adapt``: the fraction
     of the way to the new target each frame, 1 = no smoothing) and clamped to [``min_ev``, ``max_ev``]
-    (``ev`` is then added on top)."""
+    (``ev`` is then added on top).
+
+    ``meter``: what auto-exposure measures. ``scene`` (default): the frame's own radiance, so every
+    frame is metered before it is exposed (no latency). ``sensor``: a closed loop like a video
+    endoscope's: frame k+1's gain is corrected by ``adapt`` of the error that frame k *measured* through
+    the sensor, clipped at full scale and only inside the field stop (``camera.mask``); frame 0 starts at
+    its scene target. A sudden close-up is then over-exposed for a few frames, and a frame whose red
+    channel is clipped while green and blue stay low reads near the key, so the loop keeps it there
+    (red-out). docs/endoscopy.md."""
 
     ev: Num = 0.0
     auto: bool = False
@@ -110,6 +118,7 @@ class ExposureSpec(_Spec):
     adapt: float = Field(0.3, gt=0.0, le=1.0)
     min_ev: float = Field(-4.0, ge=-16, le=0)
     max_ev: float = Field(6.0, ge=0, le=16)
+    meter: Literal["scene", "sensor"] = "scene"
 
     @field_validator("ev")
     @classmethod
@@ -117,9 +126,35 @@ class ExposureSpec(_Spec):
         return _check_range(v, -16.0, 16.0, "ev")
 
 
+class FieldStopSpec(_Spec):
+    """The black circular mask of an endoscope (its field stop): pixels whose centre lies farther than
+    ``radius`` × half the image's shorter side from the principal point are black and carry no label
+    (no ray is cast: instance and semantic 0, depth +inf, no flow, no amodal coverage). ``radius`` 1
+    is the circle touching the shorter sides (with a square image and a fisheye lens, the rim is the
+    lens's fov); > 1 cuts the circle at the shorter sides, as many scopes do. ``feather`` (pixels)
+    darkens RGB only over that many pixels inside the rim (a soft edge; 0: hard, at pixel centres)."""
+
+    radius: float = Field(1.0, gt=0.05, le=2.0)
+    feather: float = Field(0.0, ge=0.0, le=64.0)
+
+
+class VignettingSpec(_Spec):
+    """Radial falloff of image brightness, applied to the rendered RGB only (never labels), before
+    exposure (so auto-exposure meters the vignetted image). ``model`` (registry
+    :data:`synthdata.render.raycast.optics.VIGNETTING`): ``cos4``: gain 1 − strength·(1 − cos⁴θ), θ
+    the pixel's ray angle off the optical axis (through the lens); ``radial``: gain
+    1 − strength·ρ^``power``, ρ the pixel's distance from the principal point over the field-stop radius
+    (``camera.mask``; without one, over the half-diagonal)."""
+
+    model: str = Field("cos4", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    strength: float = Field(1.0, ge=0.0, le=1.0)
+    power: float = Field(2.0, gt=0.0, le=16.0)
+
+
 class CameraSpec(_Spec):
     """Camera: horizontal field of view (through the lens), initial pose (position + look-at), motion,
-    exposure, lens (``lens``, pinhole by default). On a road
+    exposure, lens (``lens``, pinhole by default), field stop (``mask``) and ``vignetting`` (both off by
+    default; rendering only, so not layout: the same scenes with or without). On a road
     (``environment.road``) ``lane`` puts the camera in a lane whatever the clip's lane count: a
     fraction in [-1, 1], -1…0 the lanes driving +x (right-hand traffic), 0…1 the oncoming ones
     (``{uniform: [-1, 0]}`` is any lane of the ego's direction); it replaces ``position``'s y and
@@ -137,6 +172,8 @@ class CameraSpec(_Spec):
     def _lane(cls, v: Any) -> Any:
         return v if v is None else _check_range(v, -1.0, 1.0, "lane")
     exposure: ExposureSpec | None = None
+    mask: FieldStopSpec | None = None
+    vignetting: VignettingSpec | None = None
 
     @field_validator("fov_deg")
     @classmethod
@@ -151,12 +188,72 @@ class SunSpec(_Spec):
     color: Vec3 = (1.0, 0.97, 0.9)
 
 
+class LightGuideSpec(_Spec):
+    """One light guide of a scope: a small disc source fixed in the CAMERA frame (OpenCV axes: x right,
+    y down, z forward; metres), moving with the camera. At ``offset``, shining along ``direction``;
+    irradiance on a surface at distance d, angle α off the guide's axis:
+    ``intensity · color · max(0, cos α)^exponent · max(0, n·l) · (reference² + radius²) / (d² + radius²)``
+    (inverse square, finite at contact: that of a disc of ``radius``), so ``intensity`` is the
+    irradiance on the axis at ``reference`` metres. Blinn-Phong highlights use the true half vector
+    between the guide and the lens, so they sit off the image centre. ``intensity`` and ``color`` may
+    be distributions (drawn per clip, after everything else: the same scenes with or without guides)."""
+
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    direction: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    exponent: float = Field(1.0, ge=0.0, le=256.0)
+    intensity: Num = 1.0
+    color: Vec3 = (1.0, 1.0, 1.0)
+    radius: float = Field(5e-4, gt=0.0, le=1.0)
+    reference: float = Field(0.02, gt=0.0, le=1e3)
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if sum(x * x for x in v) < 1e-12:
+            raise ValueError("expected a non-zero direction")
+        return v
+
+    @field_validator("offset")
+    @classmethod
+    def _offset(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(abs(x) > 10 for x in v):
+            raise ValueError(f"expected an offset within 10 m of the lens, got {list(v)}")
+        return v
+
+    @field_validator("intensity")
+    @classmethod
+    def _intensity(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1e4, "intensity")
+
+
+class ScatterSpec(_Spec):
+    """Light of the scope that enters tissue near the lens and comes back out through it (sub-surface
+    scattering; haemoglobin absorbs green and blue): every surface's albedo tends to ``color`` (display
+    units) as its distance d from the lens falls, weight 1 / (1 + (d / ``distance``)²). Close to the
+    wall the image turns red; with ``camera.exposure.meter: sensor`` it stays red-out (docs/endoscopy.md)."""
+
+    distance: float = Field(0.003, gt=0.0, le=10.0)
+    color: tuple[float, float, float] = (1.0, 0.12, 0.1)
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(not 0 <= x <= 1 for x in v):
+            raise ValueError(f"expected colour channels in [0, 1], got {list(v)}")
+        return v
+
+
 class HeadlightSpec(_Spec):
-    """A point light at the camera (endoscopes, night driving); irradiance ∝ 1 / (1 + falloff·d²)."""
+    """A point light at the camera (endoscopes, night driving); irradiance ∝ 1 / (1 + falloff·d²).
+    ``guides``: the scope's light comes out of these light guides (:class:`LightGuideSpec`) instead
+    of the point at the camera centre (``intensity``, ``falloff`` and ``color`` are then unused);
+    ``scatter``: tissue glow near the lens (:class:`ScatterSpec`). Both off by default."""
 
     intensity: Num = 0.0
     falloff: Num = 0.5
     color: Vec3 = (1.0, 1.0, 1.0)
+    guides: list[LightGuideSpec] = Field(default_factory=list, max_length=16)
+    scatter: ScatterSpec | None = None
 
 
 class ConeSpec(_Spec):
@@ -255,7 +352,7 @@ class MaterialSpec(_Spec):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: Any) -> Any:
-        return _check_range(v, 1e-3, 1e3, "scale")
+        return _check_range(v, 1e-3, 1e5, "scale")  # 1/m: millimetre features (endoscopy) need > 1e3
 
 
 def _check_names(value: Any, allowed: tuple[str, ...], what: str) -> Any:
@@ -479,20 +576,27 @@ class PlacementSpec(_Spec):
     (guard rails, kerbside lamps) from the first one's draw; ``signal``: traffic lights, object i of
     the group at the crossing's approach i (main +x, main −x, crossing +y, crossing −y), showing that
     road's light (parts with ``signal`` glow in their state); without a crossing they are not placed.
+    ``camera``: fixed to the camera's start pose (an endoscope's working channel): the object's front
+    end (+x face) at (``x``, ``y``, ``z``) in the camera frame (OpenCV: x right, y down, z forward;
+    metres), its +x axis along the view direction turned by ``yaw_deg`` (positive: towards the image's
+    left) and ``pitch_deg`` (positive: towards the image's top), its z axis up in the image; the rest of
+    it lies behind that point (inside the scope). Motion ``follow_camera`` carries it with the camera.
 
     Objects never start inside one another or around the camera: a draw whose box, grown by ``gap``
     metres along its own x, y, z axes (one number: all three), meets an object placed before (grown by
     its own gap) or holds the camera is redrawn (up to 64 times; an object that still does not fit is
     left out and counted in the clip's ``params.dropped``). Traffic uses a gap along x to keep a
-    following distance at the start and the ego vehicle's body clear.
+    following distance at the start and the ego vehicle's body clear. A ``camera`` placement is exempt
+    from the camera test (it is part of the camera rig).
     """
 
-    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal"] = "ground"
+    mode: Literal["ground", "free", "wall", "lane", "roadside", "signal", "camera"] = "ground"
     x: Num = 0.0
     y: Num = 0.0
     z: Num = 0.0
     yaw_deg: Num = 0.0
     angle_deg: Num = 0.0
+    pitch_deg: Num = 0.0  # ``camera`` mode only
     gap: tuple[float, float, float] = (0.0, 0.0, 0.0)
     lane: Num | None = None
     road: Literal["main", "cross", "verge", "outside"] | None = None
@@ -552,7 +656,9 @@ class SwingSpec(_Spec):
     the distance the object has travelled on the ground (metres), so the gait matches the speed and a
     standing object holds its pose. ``phase`` 0 and 0.5 start (and stand) at the rest pose. ``parent``:
     an earlier part whose swing this one rides after its own (a shin turns about the knee, then moves
-    with its thigh); its ``pivot`` is given at the rest pose."""
+    with its thigh); its ``pivot`` is given at the rest pose. ``drive: time`` makes d the seconds since
+    the clip's first frame (``stride`` is then the period in seconds): parts that move on their own,
+    whatever the object does (forceps jaws opening and closing)."""
 
     axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
     amplitude_deg: float = Field(25.0, ge=0.0, le=90.0)
@@ -560,6 +666,7 @@ class SwingSpec(_Spec):
     pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stride: float = Field(1.4, gt=0.0, le=100.0)  # metres per cycle
     parent: int | None = Field(None, ge=0, le=31)
+    drive: Literal["distance", "time"] = "distance"
 
     @field_validator("axis")
     @classmethod
@@ -586,10 +693,19 @@ class PartSpec(_Spec):
     signal: Literal["red", "amber", "green"] | None = None  # a signal lamp: lit only in its state
 
 
+class ShapeSpec(_Spec):
+    """A shape builder by registry name (:mod:`synthdata.scene.shapes`; ``polyp``, ``bubbles`` …) and its
+    parameters, each a number, a name or a distribution of them, drawn per object."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    params: dict[str, Num | Name] = Field(default_factory=dict)
+
+
 class ObjectGroupSpec(_Spec):
     """``count`` objects of one class sharing distributions (each object draws its own values).
     ``parts`` makes each object a compound of primitives (then ``primitive`` names the bounding shape
-    used for keypoint defaults only)."""
+    used for keypoint defaults only). ``shape`` hands each object's form (size, parts, labels) to a
+    registered shape builder instead; ``size``, ``primitive`` and ``parts`` are then the builder's."""
 
     class_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     count: Count = 1
@@ -600,6 +716,14 @@ class ObjectGroupSpec(_Spec):
     motion: MotionSpec = MotionSpec()
     keypoints: SkeletonSpec | None = None
     parts: list[PartSpec] = Field(default_factory=list, max_length=32)
+    shape: ShapeSpec | None = None
+
+    @model_validator(mode="after")
+    def _shape_owns_form(self) -> "ObjectGroupSpec":
+        given = sorted({"size", "primitive", "parts"} & self.model_fields_set)
+        if self.shape is not None and given:
+            raise ValueError(f"{given[0]}: set by shape {self.shape.name!r}; drop {', '.join(given)}")
+        return self
 
     @field_validator("count")
     @classmethod
@@ -718,15 +842,24 @@ class OutputSpec(_Spec):
     license: str = Field("other", pattern=r"^[a-z0-9][a-z0-9.\-]{0,63}$")
 
 
+#: scope optics (docs/endoscopy.md), added after the recipe hash existed: at their unused value they leave
+#: both hashes unchanged
+_SCOPE_FIELDS = {"mask": None, "vignetting": None, "guides": [], "scatter": None, "meter": "scene"}
 #: fields added after the layout hash existed, with the value that means "not used"
 _LATER_FIELDS = {"parts": [], "emissive": 0.0, "tint": 0.0, "road": None, "lane": None, "spacing": None, "signal": None,
                  "light": None, "texture_params": {}, "exposure": None, "sky_model": "fixed", "rain": None, "snow": None, "wet": None,
                  "swing": None, "lumen": None, "split": {"train": 0.8, "val": 0.1, "test": 0.1},
-                 "license": "other", "bump": None}
+                 "license": "other", "bump": None, "shape": None, "pitch_deg": 0.0, "drive": "distance",
+                 **_SCOPE_FIELDS}
+
+
+#: fields added after runs' content hashes (``recipe_hash`` in manifests, checked on resume) were kept
+#: stable, with the value that means "not used": left out of the content hash at that value
+_CONTENT_LATER_FIELDS = {"pitch_deg": 0.0, "drive": "distance"}
 
 
 def _drop_unused(node: Any, fields: dict[str, Any] = _LATER_FIELDS) -> None:
-    """Remove later-added fields at their unused value from a dumped recipe, in place."""
+    """Remove later-added ``fields`` at their unused value from a dumped recipe, in place."""
     if isinstance(node, dict):
         for key, unused in fields.items():
             if key in node and node[key] == unused:
@@ -806,7 +939,8 @@ class RecipeSpec(_Spec):
         body = self.model_dump(mode="json", exclude={"seed": True, "device": True, "backend": True, "output": True,
                                                      "annotations": True, "name": True, "description": True,
                                                      "domain": True, "objects": {"__all__": {"keypoints"}},
-                                                     "camera": {"lens"}})
+                                                     "camera": {"lens", "mask", "vignetting"},
+                                                     "environment": {"headlight": {"guides", "scatter"}}})
         _drop_unused(body)  # fields added later hash only when used: old recipes keep their seeds
         _drop_unused_material(body, always=True)  # bumps and wet films draw nothing: the same scenes either way
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -817,5 +951,6 @@ class RecipeSpec(_Spec):
         if self.camera.lens == LensSpec():  # added later: the default keeps existing recipes' hashes
             del body["camera"]["lens"]
         _drop_unused_material(body)
-        _drop_unused(body, {"texture_params": {}})  # likewise
+        _drop_unused(body, {"texture_params": {}, **_CONTENT_LATER_FIELDS})  # likewise
+        _drop_unused(body, _SCOPE_FIELDS)  # so do the scope optics at their defaults
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -1,7 +1,8 @@
 """Frames: what a backend produces for one clip — RGB plus a G-buffer, all on the backend's device.
 
 Shape: T frames of H×W; N objects. ``instance`` is 0 for background and i+1 for object i (visible
-surface at the pixel centre). ``amodal`` is every object's full coverage, occluders ignored.
+surface at the pixel centre). ``amodal`` is every object's full coverage, occluders ignored
+(in a tube or lumen only its part in the free space: what is inside the wall is embedded, not hidden).
 ``depth`` is camera z-depth in metres (+inf for sky). Flows are (dx, dy) in pixels from a pixel centre
 to where the same surface point lands in the next (fwd) / previous (bwd) frame; NaN where it goes
 behind the camera. ``surface`` is the hit point in the owning object's frame (world frame for the

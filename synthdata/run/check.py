@@ -19,7 +19,9 @@ from ..registry import Registry
 from ..render.backend import backend_class, backend_settings
 from ..render.raycast import PRIMITIVES, TEXTURES
 from ..scene.lens import LENS_MODELS, Lens, lens_problems
+from ..scene.optics import VIGNETTING
 from ..scene.sample import ground_capacity
+from ..scene.shapes import SHAPES
 from ..scene.skeletons import skeleton_conflicts
 
 __all__ = ["check_recipe"]
@@ -85,6 +87,28 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
                 break
 
 
+def _check_shape(problems: list, field: str, shape: Any) -> None:
+    """A shape builder's name and its constant params against the builder's params model."""
+    if shape.name not in SHAPES:
+        problems.append((f"{field}.name", SHAPES.unknown_message(shape.name)))
+        return
+    model = SHAPES.get(shape.name).params
+    for key in shape.params:
+        if key not in model.model_fields:
+            allowed = ", ".join(model.model_fields) or "none"
+            problems.append((f"{field}.params.{key}", f"unknown parameter of shape {shape.name!r}; expected one of: {allowed}"))
+    for key, value in shape.params.items():
+        if key not in model.model_fields:
+            continue
+        for option in _names(value) if isinstance(value, Choice) else [value]:
+            if isinstance(option, (int, float, str)):
+                try:
+                    model(**{key: option})
+                except Exception as exc:  # pydantic ValidationError: report the first problem
+                    problems.append((f"{field}.params.{key}", str(exc).splitlines()[2].strip() if str(exc).count("\n") > 1 else str(exc)))
+                    break
+
+
 def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
     """The backend block against its backend's own settings model; the block with every default
     filled in (the resolved recipe names every setting, and its hash does not depend on which
@@ -113,7 +137,7 @@ def _drop_later(node: dict) -> dict:
 
 def _check_lens(problems: list, spec: RecipeSpec) -> None:
     """The lens model's name, its coefficients, and every combination of the ends of the fov and
-    coefficient ranges: no fold inside the image, corners less than 88° off the axis."""
+    coefficient ranges: no fold inside the image, corners (or the field stop's rim) less than 88° off the axis."""
     ls = spec.camera.lens
     if ls.model == "pinhole" and all(getattr(ls, k) == 0 for k in ("k1", "k2", "k3", "k4", "p1", "p2")):
         return
@@ -138,9 +162,11 @@ def _check_lens(problems: list, spec: RecipeSpec) -> None:
         return
     import itertools
 
+    mask = spec.camera.mask  # with a field stop only the circle is cast: it, not the corners, must fit the lens
+    stop = None if mask is None else mask.radius * min(spec.clip.width, spec.clip.height) / 2
     for combo in itertools.product(sorted(set(fov)), *(ends[k] for k in used)):
         lens = Lens(ls.model, tuple(zip(used, combo[1:])))
-        found = lens_problems(lens, float(min(max(combo[0], 1), 170)), spec.clip.width, spec.clip.height)
+        found = lens_problems(lens, float(min(max(combo[0], 1), 170)), spec.clip.width, spec.clip.height, stop)
         if found:
             problems.append(found[0])
             return
@@ -166,6 +192,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
     _check_name(problems, "output.sink", spec.output.sink, SINKS)
     _check_motion(problems, "camera.motion", spec.camera.motion, CAMERA_MOTIONS)
     _check_lens(problems, spec)
+    if spec.camera.vignetting is not None:
+        _check_name(problems, "camera.vignetting.model", spec.camera.vignetting.model, VIGNETTING)
     _check_name(problems, "environment.ground.texture", spec.environment.ground.texture, TEXTURES)
     _check_texture_params(problems, "environment.ground", spec.environment.ground)
     for i, group in enumerate(spec.objects):
@@ -174,6 +202,8 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         _check_name(problems, f"{base}.material.texture", group.material.texture, TEXTURES)
         _check_texture_params(problems, f"{base}.material", group.material)
         _check_motion(problems, f"{base}.motion", group.motion, OBJECT_MOTIONS)
+        if group.shape is not None:
+            _check_shape(problems, f"{base}.shape", group.shape)
         for j, part in enumerate(group.parts):
             _check_name(problems, f"{base}.parts.{j}.primitive", part.primitive, PRIMITIVES)
             if part.material is not None:

@@ -57,6 +57,7 @@ class Exposure:
     adapt: float
     min_ev: float
     max_ev: float
+    meter: str = "scene"  # "sensor": closed loop on the clipped, masked sensor output (docs/endoscopy.md)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def sample_conditions(spec: RecipeSpec, lights: list[Light], rng: np.random.Gene
         wet = Wet(float(np.clip(draw(env.wet.amount, rng), 0, 1)), float(np.clip(draw(env.wet.puddles, rng), 0, 1)),
                   env.wet.puddle_scale)
     if exp is not None:
-        exposure = Exposure(float(draw(exp.ev, rng)), exp.auto, exp.key, exp.adapt, exp.min_ev, exp.max_ev)
+        exposure = Exposure(float(draw(exp.ev, rng)), exp.auto, exp.key, exp.adapt, exp.min_ev, exp.max_ev, exp.meter)
     out = Conditions(lights=tuple(lights), rain=env.rain, snow=snow, wet=wet, exposure=exposure)
     params["conditions"] = {"lights": len(lights), "rain": env.rain is not None,
                             "snow": None if snow is None else snow.coverage, "wet": None if wet is None else wet.amount,

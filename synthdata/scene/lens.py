@@ -208,10 +208,13 @@ def _fold_angle(model: LensModel, c: dict[str, float]) -> float:
     return float(th[bad[0]]) if len(bad) else math.pi / 2
 
 
-def lens_problems(lens: Lens, fov_deg: float, width: int, height: int) -> list[tuple[str, str]]:
+def lens_problems(lens: Lens, fov_deg: float, width: int, height: int,
+                  stop_px: float | None = None) -> list[tuple[str, str]]:
     """Why this lens cannot image a ``width``×``height`` picture at ``fov_deg`` (empty when it can):
     (field, one line) pairs. Checks that the radial mapping increases up to the image corner, that the
-    corner looks less than ``MAX_THETA_DEG`` off the axis, and that every pixel undistorts to < 1e-6 px."""
+    corner looks less than ``MAX_THETA_DEG`` off the axis, and that every pixel undistorts to < 1e-6 px.
+    ``stop_px``: a field stop's radius (pixels from the centre); only pixels inside it are cast, so the
+    checks stop at the nearer of it and the corner (a 170° fisheye inside its circle)."""
     if lens.is_pinhole:
         return []
     m, c = lens.spec, lens.c
@@ -223,10 +226,11 @@ def lens_problems(lens: Lens, fov_deg: float, width: int, height: int) -> list[t
                  f"{math.degrees(fold):.1f}° off the axis, inside the {fov_deg:g}° field of view; expected a mapping "
                  "that increases out to the image corners (smaller coefficients)")]
     f = 0.5 * width / r_edge
-    r_corner = math.hypot(width / 2, height / 2) / f
+    reach = math.hypot(width / 2, height / 2) if stop_px is None else min(math.hypot(width / 2, height / 2), stop_px)
+    r_corner = reach / f
     cap = min(fold, math.radians(MAX_THETA_DEG))
     if float(m.radial(cap, c)) <= r_corner:
-        widest = _widest_fov(m, c, width, height, cap)
+        widest = _widest_fov(m, c, width, height, cap, reach)
         if fold < math.radians(MAX_THETA_DEG):
             return [("camera.lens", f"{lens.model} coefficients {c} fold the image before its corners (the radial "
                      f"mapping stops increasing {math.degrees(fold):.1f}° off the axis); expected smaller coefficients "
@@ -237,6 +241,9 @@ def lens_problems(lens: Lens, fov_deg: float, width: int, height: int) -> list[t
     u = np.linspace(0, width, 33)
     v = np.linspace(0, height, 33)
     uu, vv = np.meshgrid(u, v)
+    if stop_px is not None:  # the grid pulled into the circle
+        s = np.minimum(1.0, reach / np.maximum(np.hypot(uu - width / 2, vv - height / 2), 1e-12))
+        uu, vv = width / 2 + (uu - width / 2) * s, height / 2 + (vv - height / 2) * s
     xd, yd = (uu - width / 2) / f, (vv - height / 2) / f
     x, y = lens.undistort(xd, yd)
     rx, ry = lens.distort(x, y)
@@ -247,9 +254,10 @@ def lens_problems(lens: Lens, fov_deg: float, width: int, height: int) -> list[t
     return []
 
 
-def _widest_fov(m: LensModel, c: dict[str, float], width: int, height: int, cap: float) -> float:
-    """Largest horizontal fov (degrees) whose image corners stay inside ``cap`` radians (bisection)."""
-    lo, hi, ratio = 0.0, min(cap, 0.5 * math.pi - 1e-9), math.hypot(width, height) / width
+def _widest_fov(m: LensModel, c: dict[str, float], width: int, height: int, cap: float, reach: float) -> float:
+    """Largest horizontal fov (degrees) whose farthest cast pixel (``reach`` pixels from the centre: the
+    corner, or a field stop's rim) stays inside ``cap`` radians (bisection)."""
+    lo, hi, ratio = 0.0, min(cap, 0.5 * math.pi - 1e-9), reach / (width / 2)
     for _ in range(60):
         mid = (lo + hi) / 2
         if float(m.radial(cap, c)) > ratio * float(m.radial(mid, c)):

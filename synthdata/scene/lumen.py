@@ -233,10 +233,11 @@ def lumen_params(lumen: Lumen) -> dict[str, Any]:
             "fold_height": lumen.fold_height, "fold_width": lumen.fold_width, "taenia_depth": lumen.taenia_depth}
 
 
-def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float) -> np.ndarray:
+def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float, lift: float = 0.0) -> np.ndarray:
     """A pose on the wall, in straight lumen coordinates: origin on the wall at ``x`` along the axis and
-    ``angle`` around it; once warped (:meth:`Lumen.warp`), +z is the world's inward wall normal there
-    and +x the centreline's direction turned ``yaw`` about it. Shape: (4,4)."""
+    ``angle`` around it (then ``lift`` metres further along the normal); once warped (:meth:`Lumen.warp`),
+    +z is the world's inward wall normal there and +x the centreline's direction turned ``yaw`` about
+    it. Shape: (4,4)."""
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
     p = np.array([x, 0.0, 0.0]) + lumen.wall_radius(np.float64(x), np.float64(angle)) * radial
     turn = _turn_x_to(lumen.tangent(np.float64(x)))
@@ -250,4 +251,9 @@ def wall_pose(lumen: Lumen, x: float, angle: float, yaw: float) -> np.ndarray:
     out = np.eye(4)
     out[:3, :3] = turn.T @ world  # warp turns it back to ``world``
     out[:3, 3] = p
+    if lift:  # lifted along the world normal: the straight pose whose warp lands exactly there
+        q = p + np.array([0.0, f, g]) + lift * z
+        fq, gq = lumen.centre(np.float64(q[0]))
+        out[:3, :3] = _turn_x_to(lumen.tangent(np.float64(q[0]))).T @ world
+        out[:3, 3] = [q[0], q[1] - fq, q[2] - gq]
     return out

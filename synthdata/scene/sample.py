@@ -1,7 +1,7 @@
 """Sample a :class:`Scene` from a recipe with an explicit numpy ``Generator``.
 
 Draw order is fixed (camera, environment, then each group's count and objects in order, the generator
-seed, then lens coefficients when the lens is not a pinhole), so a clip's
+seed, then lens coefficients when the lens is not a pinhole, then light guides when there are any), so a clip's
 scene depends only on (spec, seed).
 """
 
@@ -15,11 +15,13 @@ import numpy as np
 from ..geometry import boxes_overlap, intrinsics_from_fov, look_at, point_in_box, pose, rot_x, rot_z
 from ..errors import UserError
 from ..recipe.distributions import draw
-from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec, RoadSpec
+from ..recipe.schema import MaterialSpec, ObjectGroupSpec, PartSpec, RecipeSpec, RoadSpec, ShapeSpec
 from .ground import CROSSWALK, KERB, VERGE, GroundShape, Intersection, RoadLayout
 from .conditions import Light, draw_light, place_light, sample_conditions, time_of_day
 from .lens import LENS_MODELS, Lens, lens_problems
 from .lumen import lumen_params, sample_lumen, wall_pose
+from .optics import sample_optics
+from .shapes import SHAPES, Shape, ShapeContext, ShapePart
 from .skeletons import class_skeletons
 from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Swing
 
@@ -94,9 +96,12 @@ class _Skip(Exception):
 
 
 def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: np.random.Generator,
-               index: int = 0, previous: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
+               index: int = 0, previous: np.ndarray | None = None, lift: float = 0.0,
+               camera_pose: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
     """A start pose (None: this draw is not allowed here, draw again) and the state the object shows.
-    ``index`` is the object's position in its group, ``previous`` the group's previous pose."""
+    ``index`` is the object's position in its group, ``previous`` the group's previous pose; ``lift``
+    (wall only) raises the object's centre that far off the wall along the inward normal (a shape's
+    box, :mod:`.shapes`); ``camera_pose`` (4,4) the camera's start pose (``camera`` placements)."""
     p = group.placement
     x, y, z = (float(draw(v, rng)) for v in (p.x, p.y, p.z))
     yaw = np.radians(float(draw(p.yaw_deg, rng)))
@@ -110,13 +115,26 @@ def _placement(group: ObjectGroupSpec, half: np.ndarray, env: Environment, rng: 
         return pose(rot_z(yaw), [x, y, half[2]]), ""
     if p.mode == "free":
         return pose(rot_z(yaw), [x, y, z]), ""
+    if p.mode == "camera":
+        return camera_pose @ _in_camera(np.array([x, y, z]), yaw, np.radians(float(draw(p.pitch_deg, rng))), half), ""
     if env.lumen is not None:  # straight lumen coordinates; rollout warps them (scene/lumen.py)
-        return wall_pose(env.lumen, x, angle, yaw), ""
-    tube_radius = env.tube_radius
+        return wall_pose(env.lumen, x, angle, yaw, lift), ""
+    tube_radius = env.tube_radius - lift
     # wall: object z axis points at the tube axis; centre on the wall so half of it bulges inwards
     radial = np.array([0.0, np.cos(angle), np.sin(angle)])
     rot = rot_x(angle + np.pi / 2) @ rot_z(yaw)  # rot_x(angle + pi/2) maps +z onto -radial (inwards)
     return pose(rot, [x, *(radial[1:] * tube_radius)]), ""
+
+
+#: object axes (x forward, y left, z up) in the camera frame (OpenCV: x right, y down, z forward)
+_CAMERA_AXES = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+def _in_camera(front: np.ndarray, yaw: float, pitch: float, half: np.ndarray) -> np.ndarray:
+    """(4,4) object → camera frame for a ``camera`` placement: +x along the view turned by ``yaw``
+    (to the left) and ``pitch`` (up), its front end (+x face centre) at ``front``."""
+    rot = _CAMERA_AXES @ rot_z(yaw) @ _rot_y(-pitch)
+    return pose(rot, front - half[0] * rot[:, 0])
 
 
 # -- placements on a road (road coordinates; see scene/ground.py) ---------------------------------------------
@@ -207,12 +225,13 @@ def sample_scene(spec: RecipeSpec, rng: np.random.Generator) -> Scene:
     if lane is not None and environment.road is not None:
         camera = _camera_in_lane(camera, lane, environment.road, params)
     lights: list[Light] = []
-    objects = _sample_objects(spec, environment, camera.pose0[:3, 3], rng, params, lights)
+    objects = _sample_objects(spec, environment, camera.pose0, rng, params, lights)
     conditions = sample_conditions(spec, lights, rng, params)
     generator_seed = _generator_seed(rng)
     camera = _sample_lens(spec, camera, rng, params)  # last: a lens changes no other draw (same world)
-    return Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
-                 generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    scene = Scene(class_names=spec.class_names, objects=objects, camera=camera, environment=environment, params=params,
+                  generator_seed=generator_seed, skeletons=class_skeletons(spec), conditions=conditions)
+    return sample_optics(spec, scene, rng)  # after the lens: scope optics change no other draw either
 
 
 def _sample_camera(spec: RecipeSpec, rng: np.random.Generator, params: dict[str, Any]) -> CameraRig:
@@ -239,7 +258,9 @@ def _sample_lens(spec: RecipeSpec, camera: CameraRig, rng: np.random.Generator, 
         return camera
     model = LENS_MODELS.get(ls.model, "camera.lens.model")
     lens = Lens(ls.model, tuple((k, float(draw(getattr(ls, k), rng))) for k in model.coefficients))
-    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height)
+    mask = spec.camera.mask  # a field stop: only its circle is cast (scene/optics.py)
+    problems = lens_problems(lens, camera.fov_deg, camera.width, camera.height,
+                             None if mask is None else mask.radius * min(camera.width, camera.height) / 2)
     if problems:  # a draw inside the checked ranges can still fail; say which
         raise UserError(*problems[0])
     f = lens.focal(camera.fov_deg, camera.width)
@@ -364,9 +385,34 @@ def _part(spec: PartSpec, half: np.ndarray, material: dict[str, Any], rng: np.ra
     swing = None if sw is None else Swing(axis=np.asarray(sw.axis, float) / np.linalg.norm(sw.axis),
                                           pivot=np.asarray(sw.pivot, float) * half, amplitude=float(np.radians(sw.amplitude_deg)),
                                           phase=float(sw.phase), stride=float(sw.stride),
-                                          parent=-1 if sw.parent is None else int(sw.parent))
+                                          parent=-1 if sw.parent is None else int(sw.parent), drive=sw.drive)
     return Part(primitive=str(draw(spec.primitive, rng)), offset=pose(rot, center), half_size=size,
                 material=_materials([mat]), light=None if spec.material is None else mat.get("light"), swing=swing)
+
+
+def _shape_part(q: ShapePart, material: dict[str, Any]) -> Part:
+    """A shape builder's part (:mod:`.shapes`) as a compound object's part: the object's material
+    toned (both colours) and with the part's own texture, specular, shininess where it sets them."""
+    tone = np.asarray(q.tone, dtype=np.float64)
+    mat = {k: v for k, v in material.items() if k != "light"}
+    mat.update(color=np.clip(material["color"] * tone, 0, 1), color2=np.clip(material["color2"] * tone, 0, 1))
+    for key in ("texture", "specular", "shininess"):
+        if getattr(q, key) is not None:
+            mat[key] = getattr(q, key)
+    return Part(primitive=q.primitive, offset=pose(np.asarray(q.rotation, dtype=np.float64), q.center),
+                half_size=np.asarray(q.half_size, dtype=np.float64), material=_materials([mat]))
+
+
+def build_shape(spec: ShapeSpec, rng: np.random.Generator, ctx: ShapeContext = ShapeContext()) -> Shape:
+    """One object's form from its group's shape builder: params drawn in the recipe's order, validated
+    by the builder's model (a bad draw names the field), then built with ``rng``."""
+    builder = SHAPES.get(spec.name, "shape.name")
+    drawn = {k: draw(v, rng) for k, v in spec.params.items()}
+    try:
+        params = builder.params(**drawn)
+    except ValueError as exc:
+        raise UserError(f"shape.params ({spec.name})", str(exc).splitlines()[-1].strip()) from None
+    return builder.build(params, rng, ctx)
 
 
 def _rot_y(a: float) -> np.ndarray:
@@ -374,10 +420,12 @@ def _rot_y(a: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list, eye: np.ndarray) -> bool:
-    """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera."""
+def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list,
+          eye: np.ndarray | None) -> bool:
+    """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera
+    (``eye``; None: not tested)."""
     grown = half + gap
-    if point_in_box(eye, p[:3, 3], p[:3, :3], grown):
+    if eye is not None and point_in_box(eye, p[:3, 3], p[:3, :3], grown):
         return False
     if not poses:
         return True
@@ -386,46 +434,55 @@ def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves:
     return not boxes_overlap(p[:3, 3], p[:3, :3], grown, P[:, :3, 3], P[:, :3, :3], other).any()
 
 
-def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np.random.Generator,
+def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray, rng: np.random.Generator,
                     params: dict[str, Any], lights: list[Light]) -> ObjectSet:
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
     see :class:`PlacementSpec`), material, motion. Lights of the placed objects (a group material's at
     the object's centre, a part's own material's at the part's) are appended to ``lights``."""
     class_ids = {name: i + 1 for i, name in enumerate(spec.class_names)}
-    cls, prims, halves, poses, gaps, mats, motions, all_parts, states = [], [], [], [], [], [], [], [], []
-    placed: list[np.ndarray] = []  # the poses in the world (bent onto the ground) that fits are checked in
-    eye = env.shape.warp(pose(np.eye(3), eye))[:3, 3]
+    cls, prims, halves, poses, gaps, mats, motions, all_parts, states, attrs = [], [], [], [], [], [], [], [], [], []
+    placed: list[np.ndarray] = []  # the poses in the world (bent onto the ground, into the lumen) fits are checked in
+    eye = env.warp(pose(np.eye(3), camera_pose[:3, 3]))[:3, 3]
     counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    shape_ctx = ShapeContext(wall_radius=env.tube_radius if env.kind == "tube" else None)
     for group in spec.objects:
         n = max(0, int(draw(group.count, rng)))
         previous = None
         for index in range(n):
-            half = np.abs(_vec3(group.size, rng)) / 2
-            half = np.maximum(half, 1e-3)
-            prim = str(draw(group.primitive, rng))
+            shape = None if group.shape is None else build_shape(group.shape, rng, shape_ctx)
+            if shape is None:
+                half = np.abs(_vec3(group.size, rng)) / 2
+                half = np.maximum(half, 1e-3)
+                prim = str(draw(group.primitive, rng))
+            else:  # metric shapes (polyps are millimetres): no 1 mm floor
+                half, prim = np.maximum(np.asarray(shape.half_size, dtype=np.float64), 1e-6), shape.primitive
             gap = np.asarray(group.placement.gap, dtype=np.float64)
             state, skip = "", False
             for _ in range(PLACEMENT_TRIES):
                 try:
-                    p, state = _placement(group, half, env, rng, index, previous)
+                    p, state = _placement(group, half, env, rng, index, previous, 0.0 if shape is None else shape.lift,
+                                          camera_pose)
                 except _Skip:
                     p, skip = None, True
                     break
-                if p is not None and _fits(env.shape.warp(p), half, gap, placed, halves, gaps, eye):
+                rig = group.placement.mode == "camera"  # part of the camera rig: may hold the camera
+                if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, None if rig else eye):
                     break
             else:
                 p = None
             mat = _material(group.material, rng)
             motion = (group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()})
-            parts = tuple(_part(spec_part, half, mat, rng, state) for spec_part in group.parts)
+            parts = tuple(_part(spec_part, half, mat, rng, state) for spec_part in group.parts) if shape is None \
+                else tuple(_shape_part(q, mat) for q in shape.parts)
             if p is None:
                 if not skip:
                     dropped[group.class_name] = dropped.get(group.class_name, 0) + 1
                 continue
             previous = p
-            placed.append(env.shape.warp(p))
+            placed.append(env.warp(p))
             states.append(state)
+            attrs.append({} if shape is None else dict(shape.attributes))
             counts[group.class_name] = counts.get(group.class_name, 0) + 1
             if "light" in mat:
                 lights.append(place_light(mat["light"], len(cls), np.eye(4)))
@@ -451,6 +508,7 @@ def _sample_objects(spec: RecipeSpec, env: Environment, eye: np.ndarray, rng: np
         motion=motions,
         parts=all_parts if any(all_parts) else [],
         state=states if any(states) else [],
+        attributes=attrs if any(attrs) else [],
     )
 
 

@@ -42,7 +42,8 @@ class Materials:
 class Swing:
     """A part's periodic swing (recipe ``parts[j].swing``), resolved: unit ``axis`` (3,) and ``pivot`` (3,)
     metres, both in the object frame; angle = amplitude·sin(2π(distance / stride + phase)) radians;
-    ``parent`` the index of the part whose swing it rides after its own, -1 none."""
+    ``parent`` the index of the part whose swing it rides after its own, -1 none; ``drive`` what
+    "distance" is: metres travelled (``distance``) or seconds since the clip's first frame (``time``)."""
 
     axis: np.ndarray
     pivot: np.ndarray
@@ -50,6 +51,7 @@ class Swing:
     phase: float
     stride: float
     parent: int = -1
+    drive: str = "distance"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class ObjectSet:
     #: per object: the state it shows ("red"/"amber"/"green" for a traffic light), "" for none; [] when
     #: no object has one
     state: list[str] = field(default_factory=list)
+    #: per object: attributes its shape builder gave it (label name → value; :mod:`.shapes`), {} for
+    #: none; [] when no object has any
+    attributes: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.primitive)
@@ -97,6 +102,8 @@ class CameraRig:
     height: int = 0
     K: np.ndarray = field(default_factory=lambda: np.eye(3))  # (3,3) pixel intrinsics (vertical fov)
     lens: Lens = PINHOLE  # distortion applied to normalised coordinates before K (:mod:`.lens`)
+    stop: Any = None  # the field stop (black circular mask, :class:`.optics.FieldStop`); None: none
+    vignetting: Any = None  # radial falloff of RGB (:class:`.optics.Vignetting`); None: none
 
 
 @dataclass(frozen=True)
@@ -120,10 +127,29 @@ class Environment:
     #: a bent, metric lumen (:mod:`.lumen`) in place of the straight tube; None: the straight tube
     lumen: Lumen | None = None
 
+    @property
+    def bounds_free_space(self) -> bool:
+        """Whether the environment is a wall that objects grow from (a tube, a lumen): the part of an
+        object inside it is embedded, not hidden (:meth:`free`)."""
+        return self.kind == "tube"
+
+    def free(self, p):
+        """Whether world points lie in the environment's free space (inside the lumen), None when the
+        environment bounds none (ground, void). Numpy arrays or torch tensors. Shape: (..., 3) → (...)."""
+        if not self.bounds_free_space:
+            return None
+        if self.lumen is not None:
+            return self.lumen.inside(p)
+        return p[..., 1] ** 2 + p[..., 2] ** 2 < self.tube_radius ** 2
+
     def warp(self, poses: np.ndarray) -> np.ndarray:
         """Poses laid out in road (or straight lumen) coordinates → world poses. Shape: (..., 4, 4)."""
         poses = self.shape.warp(poses)
         return poses if self.lumen is None else self.lumen.warp(poses)
+    #: the scope's light guides, fixed in the camera frame (:class:`.optics.LightGuide`); when given
+    #: they replace the headlight's point at the camera centre
+    guides: tuple = ()
+    scatter: Any = None  # tissue glow near the lens (:class:`.optics.Scatter`); None: none
 
 
 @dataclass(frozen=True)

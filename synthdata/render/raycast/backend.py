@@ -29,6 +29,7 @@ from .bump import bump_normals, wet_lobe
 from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
 from .lumen import march
+from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
@@ -211,6 +212,7 @@ class _SceneTensors:
     tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
     filtered_owner: torch.Tensor | None = None
+    stop: tuple | None = None  # (field stop, image width, height) of the camera (optics.py); None: none
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -257,6 +259,7 @@ class _SceneTensors:
             wet=_owner_rows(env.ground, mat, "wet", device),
             tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
             filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
+            stop=None if scene.camera.stop is None else (scene.camera.stop, scene.camera.width, scene.camera.height),
         )
 
 
@@ -328,11 +331,18 @@ class RaycastBackend(Backend):
             parts.append(out)
         cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         cat["rgb_linear"] = self._post(scene, cat)
-        if st.cond is not None:
-            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure)
+        cam = scene.camera
+        if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
+            gain = vignette_gain(cam.vignetting, cam.stop, self._lens_xy(st, height, width, 1), st.K, width, height,
+                                 self.device)
+            cat["rgb_linear"] = cat["rgb_linear"] * gain[..., None]
+        if st.cond is not None:  # with a field stop, auto-exposure meters its circle only
+            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure, self._inside(st, height, width, 1))
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
+        if cam.stop is not None:  # last: the border is black whatever noise or blur put there
+            linear = linear * stop_gain(cam.stop, st.K, width, height, self.device)[..., None]
         rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
         return Frames(rgb=rgb, **cat, row_time=torch.as_tensor(row_times(height, rs, self.settings.rolling_bands),
                                                                device=self.device) if rs else None)
@@ -420,16 +430,26 @@ class RaycastBackend(Backend):
         xy = torch.as_tensor(np.stack([x, y], -1), dtype=torch.float32, device=self.device)
         return _r(torch.cat([xy, torch.ones_like(xy[:, :1])], -1), st.cam_R[ks][b])
 
+    def _inside(self, st: _SceneTensors, rows: int, cols: int, scale: int, grow: float = 0.0) -> torch.Tensor | None:
+        """(rows, cols) bool: pixel centres of the ``scale``-times grid inside the camera's field stop (its
+        radius grown by ``grow`` pixels), for ``st``'s K (a rolling-shutter band's own); None: no stop."""
+        return None if st.stop is None else inside(st.stop[0], st.K, st.stop[1], st.stop[2], rows, cols, scale,
+                                                   self.device, grow)
+
     def _lens_xy(self, st: _SceneTensors, H: int, W: int, scale: int) -> np.ndarray:
         """Undistorted normalised coordinates of every pixel centre on the ``scale``-times grid, float64,
-        cached per (lens, K, size). → (H·scale, W·scale, 2)."""
-        key = (st.lens, st.K.tobytes(), H, W, scale)
+        cached per (lens, K, size, field stop); (0, 0) outside a field stop (never cast; a wide lens may
+        not even reach there). → (H·scale, W·scale, 2)."""
+        key = (st.lens, st.K.tobytes(), H, W, scale, st.stop)
         cache = self.__dict__.setdefault("_lens_cache", {})
         if key not in cache:
             u = (np.arange(W * scale) + 0.5) / scale
             v = (np.arange(H * scale) + 0.5) / scale
             uu, vv = np.meshgrid(u, v)
             x, y = st.lens.undistort((uu - st.K[0, 2]) / st.K[0, 0], (vv - st.K[1, 2]) / st.K[1, 1])
+            if st.stop is not None:
+                out = ~self._inside(st, H * scale, W * scale, scale, grow=CAST_MARGIN_PX).cpu().numpy()
+                x, y = np.where(out, 0.0, x), np.where(out, 0.0, y)
             while len(cache) >= 4:  # labels (scale 1) and supersampled RGB (scale 2) alternate: keep both
                 cache.pop(next(iter(cache)))
             cache[key] = np.stack([x, y], -1)
@@ -618,6 +638,10 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
+        keep = self._inside(st, Hs, Ws, scale, grow=CAST_MARGIN_PX)
+        if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
+            t_obj = torch.where(keep, t_obj, INF)
+            t_env = torch.where(keep, t_env, INF)
         t_vis, owner_img = _nearest(t_obj, t_env, dim=1)
 
         # flatten to hit pixels
@@ -633,7 +657,10 @@ class RaycastBackend(Backend):
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
         dn = _normalize(d)
-        rgb = self._sky(scene, dn).reshape(-1, 3).clone()
+        rgb = self._sky(scene, dn)
+        if keep is not None:
+            rgb = torch.where(keep[..., None], rgb, 0.0)
+        rgb = rgb.reshape(-1, 3).clone()
         rgb[flat] = rgb_hit
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
         out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
@@ -648,7 +675,7 @@ class RaycastBackend(Backend):
         surface[flat] = self._in_object_frame(st, owner, p_local)
         out.update(
             instance=st.part_owner[owner_img].to(torch.int32),
-            amodal=self._object_coverage(st, torch.isfinite(t_obj)),
+            amodal=self._object_coverage(st, self._amodal_hits(scene, o, d, t_obj, t_env)),
             depth=t_vis,
             normals=normals.reshape(B, H, W, 3),
             surface=surface.reshape(B, H, W, 3),
@@ -657,6 +684,8 @@ class RaycastBackend(Backend):
         )
         if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
+        if keep is not None:  # no label outside the field stop
+            out = blank_labels(out, self._inside(st, H, W, 1))
         return out
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
@@ -729,6 +758,26 @@ class RaycastBackend(Backend):
         on = (owner > 0).nonzero().squeeze(1)
         out = p_local.clone()
         out[on] = _r(p_local[on], st.offset_R[owner[on] - 1]) + st.offset_c[owner[on] - 1]
+        return out
+
+    @staticmethod
+    def _amodal_hits(scene: Scene, o: torch.Tensor, d: torch.Tensor, t_obj: torch.Tensor,
+                     t_env: torch.Tensor) -> torch.Tensor:
+        """Rays that cover each render primitive amodally. In an environment whose wall objects grow
+        from (a tube, a lumen: ``Environment.free``) a ray counts only where it enters the primitive in
+        the free space (or before the wall: robust at the rim), so the part embedded in the wall is not
+        "hidden"; folds and other objects still hide what lies behind them. Elsewhere: every ray that
+        meets it. Shape: o (B,3), d (B,H,W,3), t_obj (B,P,H,W), t_env (B,H,W) → (B,P,H,W) bool."""
+        hit = torch.isfinite(t_obj)
+        env = scene.environment
+        if not env.bounds_free_space:
+            return hit
+        at = hit.nonzero(as_tuple=True)
+        b, _, y, x = at
+        t = t_obj[at]
+        entry = o[b] + t[:, None] * d[b, y, x]
+        out = torch.zeros_like(hit)
+        out[at] = (t < t_env[b, y, x]) | env.free(entry)
         return out
 
     @staticmethod
@@ -833,6 +882,8 @@ class RaycastBackend(Backend):
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
         env = scene.environment
         v = -_normalize(d)
+        if env.scatter is not None:  # tissue glow near the lens (optics.py)
+            albedo = scatter_albedo(albedo, t * torch.sqrt(_dot(d, d)), env.scatter)
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
         ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]
@@ -850,7 +901,9 @@ class RaycastBackend(Backend):
             spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
             if film is not None:
                 spec = spec + film[0] * torch.clamp(_dot(n, h), min=0)[:, None] ** film[1] * lit[:, None] * sun_rgb
-        if env.headlight_intensity > 0:
+        if env.guides:  # the scope's light guides replace the point at the camera centre
+            light, spec = guide_light(env.guides, st.cam_R[ks], st.cam_c[ks], b, p_world, n, v, ks_spec, shin, light, spec)
+        elif env.headlight_intensity > 0:
             dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
             head_rgb = torch.as_tensor(env.headlight_color, dtype=torch.float32, device=self.device)

@@ -339,20 +339,61 @@ class RenderConditions:
         return out * torch.as_tensor(tint, dtype=torch.float32, device=device) ** 2.2
 
 
-def expose(rgb: torch.Tensor, exposure: Exposure | None) -> torch.Tensor:
-    """Exposure of linear RGB (T,H,W,3): × 2^ev, and with ``auto`` × 2^e_k where e_k tracks
-    log2(key / log-average luminance of frame k) by ``adapt`` per frame from e_0 = frame 0's target,
-    clamped to [min_ev, max_ev]."""
+def _log_average(Y: torch.Tensor, meter: torch.Tensor | None) -> torch.Tensor:
+    """log of the log-average luminance per frame, float64 on the host. Shape: Y (T,H,W), meter (H,W)
+    bool (the pixels metered; None: all) → (T,)."""
+    logs = torch.log(1e-4 + Y.to(torch.float64))
+    if meter is None:
+        return logs.mean((1, 2)).cpu()
+    return (logs[:, meter].sum(1) / max(int(meter.sum()), 1)).cpu()
+
+
+def _luminance(rgb: torch.Tensor) -> torch.Tensor:
+    return 0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]
+
+
+def _scene_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None) -> np.ndarray:
+    """e_k tracks each frame's own target log2(key / log-average luminance) by ``adapt`` per frame."""
+    target = np.log2(exposure.key) - _log_average(_luminance(rgb), meter).numpy() / np.log(2)
+    e, cur = np.empty_like(target), float(target[0])
+    for k, tk in enumerate(target):
+        cur = cur + exposure.adapt * (tk - cur) if k else cur
+        e[k] = min(max(cur, exposure.min_ev), exposure.max_ev)
+    return e
+
+
+def _mean(Y: torch.Tensor, meter: torch.Tensor | None) -> float:
+    """Mean of one frame's luminance (1,H,W) over the metered pixels (H,W) bool (None: all)."""
+    Y = Y[0].to(torch.float64)
+    return float(Y.mean() if meter is None else Y[meter].mean())
+
+
+def _sensor_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None) -> np.ndarray:
+    """A closed loop on the sensor: frame 0 at its scene target (log-average, as ``scene``), then frame
+    k+1's gain corrected by ``adapt`` of log2(key / m_k), m_k the mean luminance frame k measured (at its
+    gain, ``ev`` included, after clipping at full scale). Lags a sudden change by a few frames; a frame
+    whose red channel is clipped and green low reads near the key, so a red-out persists."""
+    e = np.empty(rgb.shape[0])
+    e[0] = _scene_ev(rgb[:1], exposure, meter)[0]
+    for k in range(1, rgb.shape[0]):
+        m = _mean(_luminance(torch.clamp(rgb[k - 1:k] * 2.0 ** (exposure.ev + e[k - 1]), 0, 1)), meter)
+        step = exposure.adapt * (np.log2(exposure.key) - np.log2(max(m, 1e-6)))
+        e[k] = min(max(e[k - 1] + step, exposure.min_ev), exposure.max_ev)
+    return e
+
+
+#: auto-exposure metering (``camera.exposure.meter``): name → e_k (T,) EV per frame
+METERS = {"scene": _scene_ev, "sensor": _sensor_ev}
+
+
+def expose(rgb: torch.Tensor, exposure: Exposure | None, meter: torch.Tensor | None = None) -> torch.Tensor:
+    """Exposure of linear RGB (T,H,W,3): × 2^ev, and with ``auto`` × 2^e_k, e_k from the metering
+    (:data:`METERS`; ``scene``: e_k tracks log2(key / log-average luminance of frame k) by ``adapt`` per
+    frame from e_0 = frame 0's target), clamped to [min_ev, max_ev]. ``meter`` (H,W) bool: the pixels
+    metered (a field stop's circle); None: all."""
     if exposure is None:
         return rgb
     ev = torch.full((rgb.shape[0],), exposure.ev, dtype=torch.float64)
     if exposure.auto:
-        Y = 0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]
-        log_avg = torch.log(1e-4 + Y.to(torch.float64)).mean((1, 2)).cpu()
-        target = np.log2(exposure.key) - log_avg.numpy() / np.log(2)
-        e, cur = np.empty_like(target), float(target[0])
-        for k, tk in enumerate(target):
-            cur = cur + exposure.adapt * (tk - cur) if k else cur
-            e[k] = min(max(cur, exposure.min_ev), exposure.max_ev)
-        ev = ev + torch.as_tensor(e)
+        ev = ev + torch.as_tensor(METERS[exposure.meter](rgb, exposure, meter))
     return rgb * (2.0 ** ev).to(rgb.dtype).to(rgb.device)[:, None, None, None]
