@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +24,8 @@ from typing import Sequence
 from .errors import RecipeError, UserError
 
 __all__ = ["main"]
+
+log = logging.getLogger("synthdata")
 
 RUN_ARGS = ("recipe", "clips", "out", "progress", "compute")
 
@@ -62,20 +66,92 @@ def _bool(raw: str | None) -> bool | None:
     raise UserError("progress", f"expected true or false, got {raw!r}")
 
 
+def _generate_flags(ns: argparse.Namespace) -> list[str]:
+    """Flags may come after key=value arguments (argparse's REMAINDER keeps them): pick them out."""
+    flags = {"--dry-run": "dry_run", "--overwrite": "overwrite", "-m": "multirun", "--multirun": "multirun"}
+    rest, args = [], list(ns.args)
+    while args:
+        a = args.pop(0)
+        if a in flags:
+            setattr(ns, flags[a], True)
+        elif a == "--cfg" or a.startswith("--cfg="):
+            value = a.partition("=")[2] or (args.pop(0) if args else "")
+            if value != "job":
+                raise UserError("--cfg", f"expected job (print the composed recipe and exit), got {value!r}")
+            ns.cfg = value
+        elif a in ("-v", "--verbose", "-q", "--quiet"):  # also accepted after the subcommand
+            ns.verbose += a in ("-v", "--verbose")
+            ns.quiet += a in ("-q", "--quiet")
+            _logging(ns.verbose, ns.quiet)
+        elif a.startswith("-") and "=" not in a:
+            raise UserError(a, f"unknown option; expected one of {', '.join([*flags, '--cfg job'])}")
+        else:
+            rest.append(a)
+    return rest
+
+
+#: a sweep job's folder name: Hydra's override_dirname of the swept keys (``seed=1,clips=4``), nothing else
+_JOB_DIR = re.compile(r"^[A-Za-z0-9_+\-][A-Za-z0-9_.=,+\-]*$")
+
+
+def _sweep_jobs(args: list[str]) -> list[tuple[list[str], str]]:
+    """Hydra multirun: every combination of the comma-separated (or ``range(…)``) values → one job's
+    arguments and its folder name under ``out`` (the swept ``key=value`` pairs, Hydra's override_dirname)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(args)
+        batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    except HydraException as exc:
+        raise UserError("-m", f"could not parse the sweep ({str(exc).splitlines()[0]})") from None
+    swept = [o.key_or_group for o in parsed if o.is_sweep_override()]
+    if not swept:
+        raise UserError("-m", "nothing to sweep: give a key comma-separated values, e.g. seed=1,2,3 or clips=4,8")
+    jobs = []
+    for job in (j for batch in batches for j in batch):
+        name = ",".join(sorted(a for a in job if a.partition("=")[0] in swept and a.partition("=")[0] != "out"))
+        if name and (not _JOB_DIR.match(name) or ".." in name):
+            raise UserError("-m", f"swept values make the folder name {name!r}; use letters, digits and . _ + - only")
+        jobs.append((job, name))
+    return jobs
+
+
 def cmd_generate(ns: argparse.Namespace) -> int:
+    args = _generate_flags(ns)
+    if not ns.multirun:
+        return _generate_one(ns, args)
+    jobs = _sweep_jobs(args)
+    if ns.cfg is None and not ns.dry_run:
+        log.info("multirun: %d jobs", len(jobs))
+    for i, (job, name) in enumerate(jobs):
+        run, _, _ = _split(job)
+        if name:  # one dataset per job under out (default: multirun/<recipe>)
+            base = run.get("out") or f"multirun/{Path(run.get('recipe', 'shapes')).stem}"
+            job = [a for a in job if not a.startswith("out=")] + [f"out={Path(base) / name}"]
+        if ns.cfg is None:
+            print(f"[{i + 1}/{len(jobs)}] {' '.join(job)}", file=sys.stderr if ns.dry_run else sys.stdout)
+        rc = _generate_one(ns, job)
+        if rc:
+            return rc
+    return 0
+
+
+def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     from .api import load_recipe
+
+    run, compute_args, overrides = _split(args)
+    spec = load_recipe(run.get("recipe", "shapes"), overrides)
+    if ns.cfg == "job":  # Hydra's --cfg job: the composed (and resolved) recipe, nothing generated
+        from .recipe.loading import spec_to_yaml
+
+        print(spec_to_yaml(spec), end="")
+        return 0
     from .run.compute import load_compute
     from .run.generate import GenerationFailed, generate
     from .run.plan import make_plan
 
-    flags = {"--dry-run": "dry_run", "--overwrite": "overwrite"}
-    for a in ns.args:  # flags may come after key=value arguments
-        if a in flags:
-            setattr(ns, flags[a], True)
-        elif a.startswith("--"):
-            raise UserError(a, f"unknown option; expected one of {', '.join(flags)}")
-    run, compute_args, overrides = _split([a for a in ns.args if not a.startswith("--")])
-    spec = load_recipe(run.get("recipe", "shapes"), overrides)
     compute = load_compute(run.get("compute", "local"), compute_args)
     clips = _int(run, "clips", 8)
     out = run.get("out") or f"data/{spec.name}"
@@ -112,8 +188,7 @@ def cmd_generate(ns: argparse.Namespace) -> int:
         return 1
     rate = m.stats.get("clips_per_second_last_run")
     if m.stats.get("shards_remade_after_verify"):
-        print(f"remade shard(s) {m.stats['shards_remade_after_verify']}: their files did not match dataset.json",
-              file=sys.stderr)
+        log.warning("remade shard(s) %s: their files did not match dataset.json", m.stats["shards_remade_after_verify"])
     print(f"wrote {m.stats['rows']['clips']} clips ({m.stats['rows']['objects']} object rows) to {out}"
           + (f" at {rate:.2f} clips/s" if rate else " (all shards were already there)"))
     return 0
@@ -190,7 +265,13 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
     run: dict[str, str] = {}
     compute_args, overrides, sweeps = [], [], []
     multirun = any(a in ("-m", "--multirun") for a in ns.args)
-    for a in (a for a in ns.args if a not in ("-m", "--multirun")):
+    for a in ns.args:  # -v/-q after the config (argparse's REMAINDER kept them)
+        if a in ("-v", "--verbose", "-q", "--quiet"):
+            ns.verbose += a in ("-v", "--verbose")
+            ns.quiet += a in ("-q", "--quiet")
+            _logging(ns.verbose, ns.quiet)
+    flags = ("-m", "--multirun", "-v", "--verbose", "-q", "--quiet")
+    for a in (a for a in ns.args if a not in flags):
         key, sep, value = a.partition("=")
         if not sep:
             raise UserError(a, "expected key=value (out=…, progress=…, compute=…, compute.<field>=…, or an ablation "
@@ -235,8 +316,10 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 
 def cmd_info(ns: argparse.Namespace) -> int:
     from .io.reader import open_dataset
+    from .progress import status
 
-    info = open_dataset(ns.path).info()
+    with status(f"reading {ns.path}"):
+        info = open_dataset(ns.path).info()
     if ns.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -269,6 +352,16 @@ def cmd_export(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_completion(ns: argparse.Namespace) -> int:
+    from .completion import completion_script
+    from .recipe.loading import config_dir
+
+    recipes = sorted(p.stem for p in (config_dir() / "recipe").glob("*.yaml"))
+    computes = sorted(p.stem for p in (config_dir() / "compute").glob("*.yaml"))
+    print(completion_script(ns.shell, build_parser(), recipes, computes), end="")
+    return 0
+
+
 def cmd_recipes(ns: argparse.Namespace) -> int:
     from .recipe.loading import list_recipes
 
@@ -285,20 +378,31 @@ def build_parser() -> argparse.ArgumentParser:
     from .integrations import EXPORTERS
 
     p.add_argument("--version", action="version", version=f"synthdata {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more diagnostics on stderr (-vv: debug)")
+    p.add_argument("-q", "--quiet", action="count", default=0, help="warnings and errors only; no progress bars")
+    common = argparse.ArgumentParser(add_help=False)  # -v/-q also after the subcommand
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("generate", help="generate a dataset from a recipe",
-                       description="synthdata generate recipe=<name|file.yaml> clips=<N> out=<dir> [overrides…]")
+    g = sub.add_parser("generate", parents=[common], help="generate a dataset from a recipe",
+                       description="synthdata generate recipe=<name|file.yaml> clips=<N> out=<dir> [overrides…] "
+                                   "[-m] [--cfg job] [--dry-run] [--overwrite]")
     g.add_argument("args", nargs=argparse.REMAINDER,
-                   help="recipe=…, clips=…, out=…, progress=…, compute=local|sync, compute.<field>=…, recipe overrides")
+                   help="recipe=…, clips=…, out=…, progress=…, compute=local|threads|sync, compute.<field>=…, recipe "
+                        "overrides; -m/--multirun sweeps comma-separated values (seed=1,2,3), one dataset per job in "
+                        "out/<key=value,…>; --cfg job prints the composed recipe and exits")
+    g.add_argument("-m", "--multirun", action="store_true",
+                   help="sweep comma-separated values (seed=1,2,3 clips=4,8): one dataset per job in out/<key=value,…>")
+    g.add_argument("--cfg", choices=("job",), help="job: print the composed recipe (YAML) and exit")
     g.add_argument("--dry-run", action="store_true", help="validate and print the plan; write nothing")
     g.add_argument("--overwrite", action="store_true", help="replace an existing synthdata dataset at out")
     g.set_defaults(fn=cmd_generate)
-    t = sub.add_parser("train-generator", help="train a layout→video diffusion model on a synthdata dataset",
+    t = sub.add_parser("train-generator", parents=[common], help="train a layout→video diffusion model on a synthdata dataset",
                        description="synthdata train-generator data=<dataset dir> out=<checkpoint dir> "
                                    "[model=tiny|small|base steps=… batch=… lr=… precision=bf16 resume=true …]")
     t.add_argument("args", nargs="*", help="key=value settings (see docs/generator.md)")
     t.set_defaults(fn=cmd_train_generator)
-    ev = sub.add_parser("evaluate", help="quality of a generated dataset: label-fidelity mIoU, warp error, PSNR/SSIM",
+    ev = sub.add_parser("evaluate", parents=[common], help="quality of a generated dataset: label-fidelity mIoU, warp error, PSNR/SSIM",
                         description="Prints JSON. --train trains a small segmenter on that dataset for label "
                                     "fidelity; --reference compares clip by clip (e.g. the ray-cast source of a refine run).")
     ev.add_argument("path")
@@ -306,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--reference", help="dataset with the same clip ids to compare against (PSNR/SSIM)")
     ev.add_argument("--seg-steps", type=int, default=300)
     ev.set_defaults(fn=cmd_evaluate)
-    ab = sub.add_parser("ablate", help="train a downstream task per arm × seed with equal compute; report paired "
+    ab = sub.add_parser("ablate", parents=[common], help="train a downstream task per arm × seed with equal compute; report paired "
                                        "bootstrap intervals against the baseline arm",
                         description="synthdata ablate <config.yaml> out=<dir> [compute=local|sync] [key=value …] "
                                     "[-m only=armA,armB] (docs/evaluation.md)")
@@ -315,37 +419,56 @@ def build_parser() -> argparse.ArgumentParser:
                     help="out=…, progress=…, compute=…, compute.<field>=…, ablation overrides; -m/--multirun sweeps "
                          "one key over comma-separated values, one ablation job per value (runs are cached)")
     ab.set_defaults(fn=cmd_ablate)
-    v = sub.add_parser("validate", help="check a recipe (name or YAML path); prints ok or one line per problem")
+    v = sub.add_parser("validate", parents=[common], help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
     v.add_argument("overrides", nargs="*")
     v.set_defaults(fn=cmd_validate)
-    i = sub.add_parser("info", help="counts, classes, annotation types and sizes of a dataset")
+    i = sub.add_parser("info", parents=[common], help="counts, classes, annotation types and sizes of a dataset")
     i.add_argument("path")
     i.add_argument("--json", action="store_true")
     i.set_defaults(fn=cmd_info)
-    f = sub.add_parser("fiftyone", help="build (or replace) a persistent FiftyOne video dataset; --launch serves the App")
+    f = sub.add_parser("fiftyone", parents=[common], help="build (or replace) a persistent FiftyOne video dataset; --launch serves the App")
     f.add_argument("path")
     f.add_argument("--name", help="FiftyOne dataset name (default: the directory's name)")
     f.add_argument("--overwrite", action="store_true", help="replace a FiftyOne dataset of that name")
     f.add_argument("--launch", action="store_true", help="serve the App on 127.0.0.1 until Ctrl-C")
     f.add_argument("--port", type=int, default=5151)
     f.set_defaults(fn=cmd_fiftyone)
-    e = sub.add_parser("export", help="write COCO (video extensions, RLE masks, keypoints), MOT Challenge or TAP-Vid files")
+    e = sub.add_parser("export", parents=[common], help="write COCO (video extensions, RLE masks, keypoints), MOT Challenge or TAP-Vid files")
     e.add_argument("path")
     e.add_argument("--format", required=True, help=" or ".join(EXPORTERS.names()))
     e.add_argument("--out", required=True)
     e.set_defaults(fn=cmd_export)
-    vf = sub.add_parser("verify", help="check every file of a dataset against dataset.json (exit 1 on a mismatch)")
+    vf = sub.add_parser("verify", parents=[common], help="check every file of a dataset against dataset.json (exit 1 on a mismatch)")
     vf.add_argument("path")
     vf.add_argument("--quick", action="store_true", help="existence and sizes only, no content hashes")
     vf.set_defaults(fn=cmd_verify)
-    r = sub.add_parser("recipes", help="list the shipped recipes")
+    r = sub.add_parser("recipes", parents=[common], help="list the shipped recipes")
     r.set_defaults(fn=cmd_recipes)
+    c = sub.add_parser("completion", parents=[common], help="print a shell completion script (bash or zsh)",
+                       description='eval "$(synthdata completion bash)" in ~/.bashrc, or save it to '
+                                   "~/.local/share/bash-completion/completions/synthdata")
+    c.add_argument("shell", choices=("bash", "zsh"))
+    c.set_defaults(fn=cmd_completion)
     return p
+
+
+def _logging(verbose: int, quiet: int) -> None:
+    """``-v``/``-q`` → the ``synthdata`` logger's level; diagnostics go to stderr as ``synthdata: …``."""
+    level = logging.INFO + 10 * (quiet - verbose)
+    log.setLevel(min(max(level, logging.DEBUG), logging.CRITICAL))
+    if not any(getattr(h, "_synthdata_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("synthdata: %(message)s" if verbose < 2 else
+                                               "synthdata %(levelname)s %(name)s: %(message)s"))
+        handler._synthdata_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
+    _logging(ns.verbose, ns.quiet)
     try:
         return ns.fn(ns)
     except RecipeError as exc:

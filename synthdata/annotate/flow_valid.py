@@ -17,7 +17,7 @@ apply. The consistency test is the standard one (e.g. Sundaram et al. 2010; Sint
 
 from __future__ import annotations
 
-import torch
+from ..lazy import torch
 
 from .kinds import LABEL_KINDS, LabelKind
 

@@ -13,6 +13,7 @@ import torch
 from ..errors import UserError
 from ..classes import class_table
 from ..io.reader import SynthDataset, open_dataset
+from ..progress import track
 from .metrics import confusion, iou_from_confusion, video_psnr, video_ssim, warp_error
 from .segmenter import Segmenter, train_segmenter
 
@@ -69,7 +70,7 @@ def evaluate_generated(generated: str | Path, train: str | Path | None = None, r
     warp, warp_ref, psnrs, ssims = [], [], [], []
     K = len(segmenter.class_names) + 1 if segmenter else 0
     cm = torch.zeros(K, K, dtype=torch.float64)
-    for clip in gen:
+    for clip in track(gen, "evaluate", "clips"):
         rgb = _rgb(clip)
         flow_bwd = torch.from_numpy(clip.map("flow_bwd").astype(np.float32))
         inst = torch.from_numpy(clip.map("instance").astype(np.int64))

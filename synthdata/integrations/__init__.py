@@ -25,6 +25,9 @@ EXPORTERS.register_lazy("mot", "synthdata.integrations.mot:export_mot")
 EXPORTERS.register_lazy("tapvid", "synthdata.integrations.tapvid:export_tapvid")
 
 
-def export(ds: Any, fmt: str, out: str | Path) -> dict:
-    """Write ``ds`` in format ``fmt`` to the new or empty folder ``out``; returns the exporter's summary."""
-    return EXPORTERS.get(fmt, "--format")(ds, Path(out))
+def export(ds: Any, fmt: str, out: str | Path, progress: bool | None = None) -> dict:
+    """Write ``ds`` in format ``fmt`` to the new or empty folder ``out``; returns the exporter's summary.
+    ``progress``: a bar per clip on stderr (default: when stderr is a terminal)."""
+    from ..progress import TrackedDataset
+
+    return EXPORTERS.get(fmt, "--format")(TrackedDataset(ds, f"export {fmt}", progress), Path(out))

@@ -36,6 +36,7 @@ def _xywh(box: list[float] | None) -> list[float] | None:
 
 
 def export_coco(ds, out: Path) -> dict:
+    """Write COCO JSON (video extensions, RLE masks, keypoints) and frame JPEGs to ``out``; returns counts."""
     with staged_output(out) as tmp:
         skeletons = ds.skeletons
         categories = [{"id": i + 1, "name": n, "supercategory": "object", **_skeleton(skeletons.get(n))}

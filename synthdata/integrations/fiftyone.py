@@ -30,6 +30,7 @@ from pycocotools import mask as mask_utils
 
 from ..errors import UserError
 from ..io.ownership import remove_owned
+from ..progress import track
 from ..classes import id_table
 from ..io.reader import SynthDataset, open_dataset
 
@@ -256,7 +257,8 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
                                                                                  edges=[list(e) for e in sk["skeleton"]])
                              for n, sk in ds.skeletons.items()}
         dataset.save()
-        dataset.add_samples([_clip_sample(fo, ds, clip, fo_dir) for clip in ds], progress=False)
+        dataset.add_samples([_clip_sample(fo, ds, clip, fo_dir) for clip in track(ds, "fiftyone", "clips")],
+                            progress=False)
         dataset.add_dynamic_frame_fields()  # label attributes into the schema: the App's filters list them
     except BaseException:
         dataset.delete()

@@ -46,6 +46,7 @@ def mot_class_ids(class_names: Sequence[str]) -> dict[str, tuple[int, str]]:
 
 
 def export_mot(ds, out: Path) -> dict:
+    """Write one MOT Challenge sequence per clip to ``out``; returns counts."""
     classes = mot_class_ids(ds.class_names)
     with staged_output(out) as tmp:
         rows_total = 0

@@ -24,6 +24,7 @@ from .safety import check_id, inside
 from .verify import Level
 from .verify import verify as verify_files
 from .schemas import LEGACY_MAP_TYPE, SCHEMAS
+from .sizes import human_bytes
 from .video import decode_mp4
 
 __all__ = ["open_dataset", "read_manifest", "read_part", "SynthDataset", "ClipView"]
@@ -96,6 +97,13 @@ def open_dataset(path: str | Path, verify: Level = "quick", field: str = "datase
 
 
 class SynthDataset:
+    """A dataset on disk, read-only: the manifest, whole tables (``clips``, ``objects``, ``tracks``, …
+    as pyarrow Tables over the committed shards) and per-clip access (``ds.clip(i)``, ``for clip in ds``).
+
+    Opening checks the files against ``dataset.json`` (``verify``), so what you read is what was
+    written. ``len(ds)`` is the number of committed clips.
+    """
+
     def __init__(self, path: str | Path, verify: Level = "quick", field: str = "dataset"):
         self.layout = Layout(Path(path).expanduser()).require_dataset(field)
         self.manifest = read_manifest(self.layout)
@@ -107,10 +115,12 @@ class SynthDataset:
 
     @property
     def root(self) -> Path:
+        """The dataset directory (every path in the tables is relative to it)."""
         return self.layout.root
 
     @property
     def class_names(self) -> list[str]:
+        """Class names in id order: ``class_id`` k is ``class_names[k]`` (semantic maps use k + 1; 0 is background)."""
         return list(self.manifest.class_names)
 
     def has_table(self, name: str, shard: int | None = None) -> bool:
@@ -145,6 +155,7 @@ class SynthDataset:
 
     @cached_property
     def objects(self) -> pa.Table:
+        """The objects table: one row per object per frame (track id, class, boxes, visibility, mask RLE, 3D box)."""
         return self.table("objects")
 
     @cached_property
@@ -170,6 +181,7 @@ class SynthDataset:
 
     @property
     def clip_ids(self) -> list[str]:
+        """Clip ids in table order (``ds.clip(i).clip_id == ds.clip_ids[i]``)."""
         return self.clips.column("clip_id").to_pylist()
 
     def __len__(self) -> int:
@@ -210,7 +222,13 @@ class SynthDataset:
             tracks = obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist()
             for c in tracks:
                 cls_counts[c] = cls_counts.get(c, 0) + 1
-        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        files = [p for p in self.root.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        folders: dict[str, int] = {}  # clips/, frames/, objects/, media/, …; files at the top as "."
+        for p in files:
+            top = p.relative_to(self.root).parts
+            key = top[0] if len(top) > 1 else "."
+            folders[key] = folders.get(key, 0) + p.stat().st_size
         m = self.manifest
         return {
             "path": str(self.root), "recipe": m.recipe_name, "recipe_hash": m.recipe_hash, "seed": m.seed,
@@ -222,7 +240,8 @@ class SynthDataset:
             "annotations": m.enabled_annotations(),
             "backend": m.backend,
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
-            "shards": len(m.shards), "bytes": size,
+            "shards": len(m.shards), "bytes": size, "size": human_bytes(size),
+            "size_per_folder": {k: human_bytes(v) for k, v in sorted(folders.items())},
         }
 
 
@@ -234,14 +253,17 @@ class ClipView:
 
     @property
     def clip_id(self) -> str:
+        """The clip's id: unique in the dataset, safe as a file name."""
         return self.row["clip_id"]
 
     @property
     def params(self) -> dict[str, Any]:
+        """What was sampled for this clip (the ``params`` JSON column), e.g. object counts and lighting."""
         return json.loads(self.row["params"])
 
     @property
     def video_path(self) -> Path:
+        """The clip's MP4 (``media/<clip_id>.mp4``), checked to lie inside the dataset."""
         return inside(self.ds.root, self.row["video_path"], f"{self.clip_id}.video_path")
 
     def video(self) -> np.ndarray:

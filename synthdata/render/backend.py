@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
-import torch
+from ..lazy import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import RecipeError, UserError, model_problems

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from ..lazy import torch
+from ..lazy import torch_F as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..registry import Registry

@@ -11,7 +11,7 @@ clip's generator seed (its own stream), so the same clip gets the same noise on 
 from __future__ import annotations
 
 import numpy as np
-import torch
+from ..lazy import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["SensorNoise", "sensor_noise"]

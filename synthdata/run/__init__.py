@@ -1,14 +1,24 @@
-"""Running recipes: checks, plans, the per-clip pipeline, and dataset generation."""
+"""Running recipes: checks, plans, the per-clip pipeline, and dataset generation.
 
-from .check import check_recipe
-from .compute import ComputeSpec, load_compute
-from .executors import EXECUTORS, make_executor
-from .generate import GenerationFailed, generate
-from .pipeline import make_clip
-from .plan import Plan, make_plan
-from .timing import StageTimer
+Names load on first use: ``synthdata validate`` needs :func:`check_recipe` only, not the executors
+(Dask) or the writers.
+"""
 
-__all__ = [
-    "EXECUTORS", "ComputeSpec", "GenerationFailed", "Plan", "StageTimer", "check_recipe", "generate", "load_compute",
-    "make_clip", "make_executor", "make_plan",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_LAZY = {
+    "EXECUTORS": "executors", "ComputeSpec": "compute", "GenerationFailed": "generate", "Plan": "plan",
+    "StageTimer": "timing", "check_recipe": "check", "generate": "generate", "load_compute": "compute",
+    "make_clip": "pipeline", "make_executor": "executors", "make_plan": "plan",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """How a run is executed: the ``compute`` settings (not part of the recipe: they never change bytes).
 
-``compute=local`` (default) starts an embedded Dask cluster; ``compute.address=tcp://…`` uses an
-existing one; ``compute=sync`` runs in-process. Values come from ``recipes/compute/<name>.yaml`` plus
+``compute=local`` (the CLI's default) starts an embedded Dask cluster; ``compute.address=tcp://…`` uses
+an existing one; ``compute=threads`` (the Python API's default) runs shards on threads in this process;
+``compute=sync`` runs them one after another in this process. Values come from ``recipes/compute/<name>.yaml`` plus
 ``compute.<field>=value`` overrides.
 """
 
@@ -26,7 +27,7 @@ class ComputeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Literal["local", "sync"] = "local"
+    name: Literal["local", "threads", "sync"] = "local"
     address: str | None = Field(None, pattern=r"^(tcp|tls|ucx|inproc|ws|wss)://\S+$")
     workers: int | Literal["auto"] = "auto"
     threads_per_worker: int = Field(1, ge=1, le=256)
@@ -37,6 +38,7 @@ class ComputeSpec(BaseModel):
     memory_limit: str = "auto"
     overlap: bool | Literal["auto"] = "auto"
     force: bool = False  # skip the memory and core-count checks (synthdata.run.memory)
+    dashboard: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-]*:\d{1,5}$")  # e.g. ":8787"; None: no dashboard
 
     @field_validator("memory_limit", mode="before")
     @classmethod

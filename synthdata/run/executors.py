@@ -1,6 +1,8 @@
 """Executors run shard tasks and yield outcomes as they complete; the driver owns the manifest.
 
-``sync`` runs shards in this process. ``local``/remote use Dask: an embedded ``LocalCluster`` (one
+``sync`` runs shards in this process; ``threads`` runs them on a thread pool in this process (the Python
+API's default: nothing is spawned, so a script without a ``__main__`` guard and a notebook both work).
+``local``/remote use Dask: an embedded ``LocalCluster`` (one
 single-threaded worker process per core), one worker per GPU (``resources={"GPU": 1}`` and
 ``CUDA_VISIBLE_DEVICES`` per worker; dask-cuda's ``LocalCUDACluster`` when installed), or any existing
 cluster at ``compute.address``. At most ``max_in_flight`` shards are submitted at once and a task
@@ -13,6 +15,7 @@ import functools
 import logging
 import signal
 import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from typing import Callable, Iterator, Protocol, Sequence, TypeVar
 
@@ -21,7 +24,7 @@ from ..registry import Registry
 from .compute import ComputeSpec
 from .shard import ShardFailed, ShardJob, ShardResult, run_shard
 
-__all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "DaskExecutor"]
+__all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "ThreadExecutor", "DaskExecutor"]
 
 Outcome = ShardResult | ShardFailed
 T = TypeVar("T")
@@ -69,6 +72,60 @@ class SyncExecutor:
         yield from _shard_outcomes(self, job, shards)
 
 
+class ThreadExecutor:
+    """Shards on a pool of threads in this process (``compute=threads``; the Python API's default).
+
+    Nothing is spawned, so nothing re-imports the caller's ``__main__``: a plain script without an
+    ``if __name__ == "__main__":`` guard works, as does a notebook. Torch releases the GIL in its
+    kernels, so threads still overlap rendering; the backend (stateless between calls) is shared.
+    """
+
+    def __init__(self, compute: ComputeSpec):
+        self.compute = compute
+        self.workers = compute.num_workers()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> "ThreadExecutor":
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="synthdata-shard")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def job_threads(self) -> int | None:
+        return None  # torch's thread count is per process: the caller's setting stays
+
+    def _attempt(self, fn, item):
+        for k in range(self.compute.retries + 1):
+            try:
+                return fn(item)
+            except Exception:
+                if k == self.compute.retries:
+                    raise
+
+    def imap(self, fn, items, keys):
+        assert self._pool is not None, "use ThreadExecutor as a context manager"
+        limit = self.compute.max_in_flight or 2 * self.workers
+        todo = list(range(len(items)))
+        pending: dict[Future, int] = {}
+        while todo or pending:
+            while todo and len(pending) < limit:
+                i = todo.pop(0)
+                pending[self._pool.submit(self._attempt, fn, items[i])] = i
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = pending.pop(future)
+                try:
+                    yield i, future.result()
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, which decides
+                    yield i, exc
+
+    def run(self, job: ShardJob, shards: list[int]) -> Iterator[Outcome]:
+        yield from _shard_outcomes(self, job, shards)
+
+
 @contextmanager
 def _children_ignore_sigint():
     """Processes spawned inside inherit an ignored SIGINT: Ctrl-C reaches the whole terminal process
@@ -111,7 +168,11 @@ class DaskExecutor:
         from distributed import LocalCluster
 
         c = self.compute
-        quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=None)
+        # The scheduler's HTTP server starts even without a dashboard, on 8787 by default: a second run
+        # (or Jupyter's) would get "Port 8787 is already in use" on every start. A free port instead;
+        # the dashboard only when asked (compute.dashboard=:8787).
+        http = {"dashboard": c.dashboard is not None, "dashboard_address": c.dashboard or "127.0.0.1:0"}
+        quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=c.dashboard, scheduler_kwargs=http)
         if self.gpus:
             try:
                 from dask_cuda import LocalCUDACluster
@@ -124,7 +185,7 @@ class DaskExecutor:
                 workers = {f"gpu-{i}": {"cls": Nanny, "options": {
                     "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit_bytes() or "auto",
                     "env": {"CUDA_VISIBLE_DEVICES": str(i)}}} for i in range(self.gpus)}
-                return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
+                return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": http},
                                    silence_logs=logging.CRITICAL)
         return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
                             memory_limit=c.memory_limit_bytes() or "auto", **quiet)
@@ -200,6 +261,7 @@ def _shard_outcomes(executor: Executor, job: ShardJob, shards: list[int]) -> Ite
 
 EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
 EXECUTORS.register("sync", SyncExecutor)
+EXECUTORS.register("threads", ThreadExecutor)
 EXECUTORS.register("local", DaskExecutor)
 
 

@@ -7,15 +7,18 @@ skips committed shards and redoes the rest.
 
 from __future__ import annotations
 
+import logging
 import shutil
-import sys
+import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
 from ..io.card import write_card
+from ..progress import logger, progress_bar, progress_enabled
 from ..io.layout import TABLES, Layout
 from ..io.atomic import atomic_write_bytes
 from ..io.manifest import Manifest
@@ -25,6 +28,7 @@ from ..recipe.schema import RecipeSpec
 from ..render.backend import resolve_device
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
+from .events import listen_clips
 from .executors import make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
@@ -46,17 +50,6 @@ def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifes
     atomic_write_bytes(layout.recipe, spec_to_yaml(spec).encode())
     manifest.write(layout)
     return manifest
-
-
-def _progress(enabled: bool | None, total: int, done: int):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    progress = Progress(TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("clips"),
-                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled, transient=False)
-    task = progress.add_task("clips", total=total, completed=done, rate="")
-    return progress, task
 
 
 class GenerationFailed(Exception):
@@ -115,23 +108,51 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                 shutil.rmtree(layout.staging)
             todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
             done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
-            bar, task = _progress(progress, plan.clips, done_clips)
             overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
+            topic = f"synthdata-clips-{uuid.uuid4().hex}"
             job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root), num_clips=plan.clips,
-                           shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap)
+                           shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap,
+                           progress_topic=topic if progress_enabled(progress) or logger.isEnabledFor(logging.DEBUG)
+                           else None)
+            logger.info("generating %d clips of %s in %d shards (%d to make) on %s with %d worker(s)", plan.clips,
+                        spec.name, manifest.num_shards, len(todo), compute.address or compute.name, executor.workers)
             t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
-            with bar:
-                for outcome in executor.run(job, todo):
-                    if isinstance(outcome, ShardFailed):
-                        failures.append(outcome)
-                        continue
-                    manifest.add_shard(outcome.info)
-                    manifest.write(layout)
-                    for stage, seconds in outcome.stage_seconds.items():
-                        timer.seconds[stage] += seconds
-                    n = outcome.info.clip_stop - outcome.info.clip_start
-                    made += n
-                    bar.update(task, advance=n, rate=f"{made / (time.perf_counter() - t0):.2f} clips/s")
+            with progress_bar("generate", plan.clips, "clips", progress, completed=done_clips) as (bar, task):
+                partial: dict[int, int] = {}  # shard → clips made so far in its current attempt
+                lock = threading.Lock()
+
+                def show() -> None:
+                    clips = made + sum(partial.values())
+                    bar.update(task, completed=done_clips + clips,
+                               rate=f"{clips / max(time.perf_counter() - t0, 1e-9):.2f} clips/s")
+
+                def on_clip(shard: int, n: int) -> None:
+                    logger.debug("shard %d: %d clip(s) made", shard, n)
+                    with lock:
+                        if shard in pending:
+                            partial[shard] = n
+                            show()
+
+                pending = set(todo)
+                with listen_clips(topic, on_clip, getattr(executor, "client", None)):
+                    for outcome in executor.run(job, todo):
+                        index = outcome.shard_index if isinstance(outcome, ShardFailed) else outcome.info.index
+                        with lock:  # late reports of a finished shard no longer count
+                            pending.discard(index)
+                            partial.pop(index, None)
+                        if isinstance(outcome, ShardFailed):
+                            logger.debug("shard %d failed: %s", outcome.shard_index, outcome.error)
+                            failures.append(outcome)
+                            continue
+                        manifest.add_shard(outcome.info)
+                        manifest.write(layout)
+                        for stage, seconds in outcome.stage_seconds.items():
+                            timer.seconds[stage] += seconds
+                        n = outcome.info.clip_stop - outcome.info.clip_start
+                        with lock:
+                            made += n
+                            show()
+                        logger.debug("shard %d committed (%d clips, %s)", outcome.info.index, n, outcome.worker)
             wall = time.perf_counter() - t0
             workers = executor.workers
         if layout.staging.exists():

@@ -17,6 +17,7 @@ from ..io.manifest import ShardInfo
 from ..io.sinks import open_sink
 from ..recipe.schema import RecipeSpec
 from ..render.backend import Backend, make_backend, resolve_device
+from .events import report_clips
 from .pipeline import clip_id, make_clips
 from .timing import StageTimer
 
@@ -34,6 +35,7 @@ class ShardJob:
     shard_size: int
     threads: int | None = None  # torch threads per worker process (None: leave as is)
     overlap: bool = False  # encode/write in a background thread while the next clip renders
+    progress_topic: str | None = None  # where per-clip progress goes (synthdata.run.events)
 
     def clip_range(self, shard_index: int) -> range:
         return range(shard_index * self.shard_size, min((shard_index + 1) * self.shard_size, self.num_clips))
@@ -94,6 +96,7 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     poisoned = _poisoned()
     try:
         clips = list(job.clip_range(shard_index))
+        done = 0
         step = backend.clip_batch
         for batch in (clips[k:k + step] for k in range(0, len(clips), step)):
             try:
@@ -103,6 +106,8 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                     raise RuntimeError(f"clip {bad[0]} is poisoned (SYNTHDATA_POISON_CLIPS)")
                 for record in make_clips(job.spec, batch, backend, timer):
                     writer.add(record)
+                    done += 1
+                    report_clips(job.progress_topic, shard_index, done)
             except Exception as exc:
                 i = batch[0]  # a batched render fails as a whole: name its first clip and the batch
                 seed = clip_seed(job.spec.layout_hash(), job.spec.seed, i)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import Iterator
 
-import torch
+from ..lazy import torch
 
 __all__ = ["StageTimer"]
 

@@ -10,9 +10,11 @@ by measurement against 8×8 supersampling (docs/backends.md, ``benchmarks/antial
 
 from __future__ import annotations
 
-import torch
+import functools
 
-__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "edge_pixels", "reference_rgb"]
+from ...lazy import torch
+
+__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "edge_pixels", "reference_rgb", "subpixel"]
 
 #: Display-space ([0,1], gamma 2.2) channel step to a neighbour that marks an edge: above the asphalt
 #: grit, well below paint on asphalt (~0.5).
@@ -20,8 +22,18 @@ CONTRAST = 0.06
 
 #: Sub-pixel offsets (pixels from the centre) of the extra rays: an 8-rook pattern (one ray in every
 #: row and column of an 8×8 grid), so near-horizontal and near-vertical edges get 8 coverage levels.
-SUBPIXEL = (torch.tensor([[1, 6], [5, 7], [3, 4], [7, 2], [0, 3], [4, 0], [2, 1], [6, 5]],
+#: ``subpixel()`` (2 floats per ray), also readable as ``SUBPIXEL``; built on first use so importing the
+#: ray-caster does not import torch.
+@functools.cache
+def subpixel() -> torch.Tensor:
+    return (torch.tensor([[1, 6], [5, 7], [3, 4], [7, 2], [0, 3], [4, 0], [2, 1], [6, 5]],
                          dtype=torch.float32) + 0.5) / 8 - 0.5
+
+
+def __getattr__(name: str):
+    if name == "SUBPIXEL":
+        return subpixel()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Footprint (pixels) a sub-pixel ray stands for, for textures that filter: 1/√(rays in the pixel).

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from ...lazy import torch
+from ...lazy import torch_F as F
 
 from pydantic import Field
 
@@ -26,7 +26,7 @@ from ..blur import Defocus, GBuffer, post_process
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .bump import bump_normals, wet_lobe
-from .antialias import SUBPIXEL, SUBPIXEL_FOOTPRINT, edge_pixels
+from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
 from .lumen import march
 from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
@@ -387,7 +387,7 @@ class RaycastBackend(Backend):
         idx = mask.nonzero()  # (M,3) frame, row, column
         if idx.shape[0] == 0:
             return rgb
-        off = SUBPIXEL.to(self.device)  # (k,2)
+        off = subpixel().to(self.device)  # (k,2)
         k, M = off.shape[0], idx.shape[0]
         b = idx[:, 0].repeat(k)
         u = (idx[:, 2][None] + 0.5 + off[:, 0:1]).reshape(-1)

@@ -12,9 +12,10 @@ Shapes: M hit points; n, p (M,3); params (M,3) per hit (amplitude m, scale 1/m, 
 
 from __future__ import annotations
 
+import functools
 import math
 
-import torch
+from ...lazy import torch
 
 from .textures import _hash
 
@@ -23,6 +24,7 @@ __all__ = ["bump_normals", "wet_lobe", "value_noise_grad"]
 _SEED = 7919  # offsets the bump noise's seed from the textures' (same noise_seed, different pattern)
 
 
+@functools.cache  # built on first use: importing the ray-caster does not import torch
 def _rotation() -> torch.Tensor:
     """A fixed rotation (axis (1,2,3), 0.7 rad) so the noise lattice lines up with no world axis (tube
     axes, roads). Shape (3,3)."""
@@ -31,9 +33,6 @@ def _rotation() -> torch.Tensor:
     c, s = math.cos(0.7), math.sin(0.7)
     k = torch.tensor([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]], dtype=torch.float64)
     return (torch.eye(3, dtype=torch.float64) * c + s * k + (1 - c) * torch.outer(a, a)).float()
-
-
-_Q = _rotation()
 
 
 def value_noise_grad(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
@@ -75,7 +74,7 @@ def bump_normals(n: torch.Tensor, p: torch.Tensor, R: torch.Tensor, params: torc
     owner's frame; R (M,3,3) owner → world rotation; footprint (M,) metres one ray stands for on the
     surface → (M,3) unit world normals (n itself where amplitude is 0 or every octave has faded)."""
     amp, scale, octaves = params[:, 0], params[:, 1], params[:, 2]
-    Q = _Q.to(p.device)
+    Q = _rotation().to(p.device)
     q = _mul(p, Q.T)  # the rotated lattice
     top = int(octaves.max().item()) if octaves.numel() else 0
     total = torch.zeros_like(amp)

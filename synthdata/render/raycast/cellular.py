@@ -19,7 +19,7 @@ Shapes: q (M,3) points in cell units; footprints (M,2,3) in the same units; ever
 
 from __future__ import annotations
 
-import torch
+from ...lazy import torch
 
 __all__ = ["hash3", "unit", "vector_noise", "voronoi_edges", "line_coverage", "network", "smoothstep", "CHUNK"]
 

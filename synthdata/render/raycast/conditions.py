@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
+from ...lazy import torch
 
 from ...scene.conditions import Conditions, Exposure
 from .textures import fbm, value_noise

@@ -12,7 +12,8 @@ compare hits against a fine uniform march.
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+from ...lazy import torch
 
 from ...scene.lumen import Lumen
 

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
+from ...lazy import torch
 
 __all__ = ["CAST_MARGIN_PX", "inside", "blank_labels", "stop_gain", "vignette_gain", "guide_light", "scatter_albedo"]
 

@@ -21,7 +21,7 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
+from ...lazy import torch
 
 from ...motion.shift import shifted
 from ...motion.types import Trajectories

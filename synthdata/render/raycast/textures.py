@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
+from ...lazy import torch
 
 from ...registry import Registry
 
 __all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square"]
 
-TextureFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+TextureFn = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
 
 

@@ -11,7 +11,7 @@ from abc import abstractmethod
 from typing import Literal, Sequence
 
 import numpy as np
-import torch
+from ....lazy import torch
 from pydantic import Field
 
 from ....motion.types import Trajectories

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
-import torch
+from ....lazy import torch
 from pydantic import Field
 
 from ....motion.types import Trajectories

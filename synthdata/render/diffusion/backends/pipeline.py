@@ -21,7 +21,7 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
-import torch
+from ....lazy import torch
 
 from ....motion.types import Trajectories
 from ....scene.types import Scene

@@ -25,8 +25,8 @@ the class map and the flow channels are zero. A model records which maps it was 
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from ....lazy import torch
+from ....lazy import torch_F as F
 
 __all__ = ["condition_channels", "condition_maps", "resize_condition", "EXTRA_CHANNELS", "ALL_MAPS",
            "REQUIRED_MAPS"]

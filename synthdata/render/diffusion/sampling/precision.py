@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-import torch
+from ....lazy import torch
 
 __all__ = ["torch_dtype", "autocast", "fixed_threads"]
 
