@@ -175,11 +175,11 @@ def test_scope_fields_off_leave_hashes(tmp_path):
     """Off by default: no scope field changes either hash of a recipe that does not use it."""
     import synthdata
 
-    a = synthdata.load_recipe("colonoscopy")
-    b = synthdata.load_recipe("colonoscopy", ["camera.mask=null", "camera.vignetting=null",
+    a = synthdata.load_recipe("shapes")
+    b = synthdata.load_recipe("shapes", ["camera.mask=null", "camera.vignetting=null",
                                               "environment.headlight.guides=[]", "environment.headlight.scatter=null"])
     assert a.layout_hash() == b.layout_hash() and a.content_hash() == b.content_hash()
-    c = synthdata.load_recipe("colonoscopy", ["camera.mask.radius=0.9", GUIDES])
+    c = synthdata.load_recipe("shapes", ["camera.mask.radius=0.9", GUIDES])
     assert c.layout_hash() == a.layout_hash() and c.content_hash() != a.content_hash()
 
 

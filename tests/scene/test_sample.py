@@ -27,7 +27,12 @@ def test_counts_classes_and_ground_contact():
 
 
 def test_wall_placement_puts_polyps_on_the_tube_wall():
+    """In the straight tube (the bent lumen has its own tests: tests/scene/test_lumen.py)."""
     spec = tiny_spec("colonoscopy")
+    groups = [g.model_copy(update={"shape": None, "primitive": "ellipsoid", "size": (0.006, 0.006, 0.006)})
+              for g in spec.objects[:1]]
+    spec = spec.model_copy(update={"environment": spec.environment.model_copy(update={"lumen": None, "tube_radius": 0.03}),
+                                   "objects": groups})
     s = sample_scene(spec, np.random.default_rng(0))
     radial = np.linalg.norm(s.objects.pose0[:, 1:3, 3], axis=1)
     np.testing.assert_allclose(radial, s.environment.tube_radius)

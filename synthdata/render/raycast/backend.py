@@ -150,6 +150,12 @@ def _filtered_owners(names: list[str], owner_textures: list[str], device) -> tor
     return torch.tensor([t in full for t in owner_textures], device=device) if full else None
 
 
+def _tissue_owners(owner_textures: list[str], device) -> torch.Tensor:
+    """(P+1,) bool per owner: its texture is living tissue (``fn.tissue``), which glows red when the
+    lens is against it (the scatter of :mod:`.optics`); instruments, bubbles, fluid do not."""
+    return torch.tensor([bool(getattr(TEXTURES.get(t), "tissue", False)) for t in owner_textures], device=device)
+
+
 def _concat_materials(ms: list[Materials]) -> Materials:
     return Materials(texture=[t for m in ms for t in m.texture], color=np.concatenate([m.color for m in ms]),
                      color2=np.concatenate([m.color2 for m in ms]), scale=np.concatenate([m.scale for m in ms]),
@@ -212,6 +218,8 @@ class _SceneTensors:
     tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
     filtered_owner: torch.Tensor | None = None
+    #: (P+1,) bool: the owner is tissue (``fn.tissue``), for the scope's scatter; None: no scatter
+    tissue_owner: torch.Tensor | None = None
     stop: tuple | None = None  # (field stop, image width, height) of the camera (optics.py); None: none
 
     @classmethod
@@ -259,6 +267,7 @@ class _SceneTensors:
             wet=_owner_rows(env.ground, mat, "wet", device),
             tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
             filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
+            tissue_owner=_tissue_owners(env.ground.texture + mat.texture, device) if env.scatter is not None else None,
             stop=None if scene.camera.stop is None else (scene.camera.stop, scene.camera.width, scene.camera.height),
         )
 
@@ -882,8 +891,9 @@ class RaycastBackend(Backend):
     def _shade(self, scene, st, ks, b, owner, p_world, n, albedo, d, t) -> torch.Tensor:
         env = scene.environment
         v = -_normalize(d)
-        if env.scatter is not None:  # tissue glow near the lens (optics.py)
-            albedo = scatter_albedo(albedo, t * torch.sqrt(_dot(d, d)), env.scatter)
+        if env.scatter is not None:  # tissue glow near the lens (optics.py), on tissue only
+            glow = scatter_albedo(albedo, t * torch.sqrt(_dot(d, d)), env.scatter)
+            albedo = torch.where(st.tissue_owner[owner][:, None], glow, albedo)
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
         ks_spec, shin = st.specular[owner][:, None], st.shininess[owner][:, None]

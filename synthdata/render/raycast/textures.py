@@ -124,3 +124,5 @@ def tissue(p, color, color2, scale, seed):
 # resolved by every checkout sharing an installed environment, and one without the module then fails
 # to load any texture.
 TEXTURES.register_lazy("mucosa", "synthdata.worlds.endoscopy.mucosa:mucosa_texture")
+
+tissue.tissue = True  # living tissue: the scope's scatter reddens it near the lens

@@ -174,3 +174,4 @@ mucosa_texture.params = PARAMS
 #: every detail is filtered over the footprint: adaptive anti-aliasing re-traces only geometric edges on
 #: it (its vessels made 73% of a 256² lumen frame "edges", 7x the render time, for nothing)
 mucosa_texture.filters_fully = True
+mucosa_texture.tissue = True  # living tissue: the scope's scatter reddens it near the lens

@@ -30,3 +30,4 @@ def polyp_texture(p, color, color2, scale, seed, footprint=None):
 
 
 polyp_texture.takes_footprint = True
+polyp_texture.tissue = True  # living tissue: the scope's scatter reddens it near the lens
