@@ -14,6 +14,8 @@ RUNS = {
     "shapes": ["clip.width=256", "clip.height=256"],
     "highway": ["clip.width=320", "clip.height=192"],
     "colonoscopy": ["clip.width=256", "clip.height=256"],
+    "polyp_detection": ["clip.width=256", "clip.height=256"],
+    "surgery_tools": ["clip.width=256", "clip.height=256"],
     "night_rain": ["clip.width=320", "clip.height=192"],
     "urban": ["clip.width=320", "clip.height=192"],
     "snow": ["clip.width=320", "clip.height=192"],
