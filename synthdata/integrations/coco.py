@@ -45,7 +45,7 @@ def export_coco(ds, out: Path) -> dict:
         for v, clip in enumerate(ds, start=1):
             row = clip.row
             videos.append({"id": v, "name": clip.clip_id, "width": row["width"], "height": row["height"],
-                           "fps": row["fps"], "seed": row["seed"]})
+                           "fps": row["fps"], "seed": row["seed"], "split": clip.split})
             names = write_frames(clip.video(), tmp / "images" / clip.clip_id)
             first_image = len(images) + 1
             for k, name in enumerate(names):

@@ -57,7 +57,8 @@ def _connect(fo) -> None:
 
 
 def split_of(clip_id: str, val_fraction: float = 0.1) -> str:
-    """A stable train/val split from the clip id (no state, same answer everywhere)."""
+    """A stable train/val split from the clip id (no state, same answer everywhere): the tag of clips of
+    datasets made before format 2, which have no ``split`` column (newer ones use theirs)."""
     h = int(hashlib.sha256(clip_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "val" if h < val_fraction else "train"
 
@@ -73,8 +74,8 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
     path = clip.video_path.resolve()
     sample = fo.Sample(
         filepath=str(path), clip_id=clip.clip_id, recipe_name=row["recipe_name"], clip_seed=str(row["seed"]),
-        clip_index=row["clip_index"], params=json.loads(row["params"]), split=split_of(clip.clip_id),
-        tags=[split_of(clip.clip_id)],
+        clip_index=row["clip_index"], params=json.loads(row["params"]), split=clip.split or split_of(clip.clip_id),
+        tags=[clip.split or split_of(clip.clip_id)],
         metadata=fo.VideoMetadata(size_bytes=path.stat().st_size, mime_type="video/mp4", frame_width=W, frame_height=H,
                                   frame_rate=fps, total_frame_count=T, duration=T / fps, encoding_str="avc1"),
     )

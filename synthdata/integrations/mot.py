@@ -6,7 +6,8 @@ MOTChallenge numbers the top-left pixel 1, and its loaders — motmetrics, Track
 so), ``conf`` = 1 (a valid annotation), ``class`` from :data:`MOT17_CLASSES` (see
 :func:`mot_class_ids`), visibility = visible fraction. Only visible objects, with their visible boxes.
 
-Beside the sequences: ``seqmap.txt`` (the sequence list, TrackEval's ``SEQMAP_FILE``) and
+Beside the sequences: ``seqmap.txt`` (the sequence list, TrackEval's ``SEQMAP_FILE``), one
+``seqmap-<split>.txt`` per split (train/val/test, from the clips' ``split`` column) and
 ``classes.txt`` (``<synthdata class> <MOT id> <MOT name>`` per class, the mapping used).
 """
 
@@ -67,5 +68,11 @@ def export_mot(ds, out: Path) -> dict:
                 f"imWidth={row['width']}\nimHeight={row['height']}\nimExt=.jpg\n")
             rows_total += len(lines)
         (tmp / "seqmap.txt").write_text("name\n" + "".join(f"{clip.clip_id}\n" for clip in ds))
+        splits: dict[str, list[str]] = {}
+        for clip in ds:  # one sequence list per split (the clips table's split column), as MOTChallenge has
+            if clip.split:
+                splits.setdefault(clip.split, []).append(clip.clip_id)
+        for name, ids in splits.items():
+            (tmp / f"seqmap-{name}.txt").write_text("name\n" + "".join(f"{i}\n" for i in ids))
         (tmp / "classes.txt").write_text("".join(f"{n} {i} {m}\n" for n, (i, m) in classes.items()))
     return {"format": "mot", "sequences": len(ds), "boxes": rows_total, "path": str(out)}

@@ -257,6 +257,11 @@ class ClipView:
         return self.row["clip_id"]
 
     @property
+    def split(self) -> str | None:
+        """``train``/``val``/``test`` (the clips table's ``split``); None for a dataset made before format 2."""
+        return self.row.get("split")
+
+    @property
     def params(self) -> dict[str, Any]:
         """What was sampled for this clip (the ``params`` JSON column), e.g. object counts and lighting."""
         return json.loads(self.row["params"])

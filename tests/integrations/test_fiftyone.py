@@ -53,7 +53,7 @@ def test_mapping(fo_dataset, fo_source):
     assert fo_dataset.default_mask_targets[2] == "cube"
     sample = fo_dataset.first()
     row = ds.clip(0).row
-    assert sample.clip_id == row["clip_id"] and sample.clip_seed == str(row["seed"]) and sample.split in ("train", "val")
+    assert sample.clip_id == row["clip_id"] and sample.clip_seed == str(row["seed"]) and sample.split == row["split"] and sample.tags == [row["split"]]
     assert sample.metadata.frame_width == 64 and sample.metadata.total_frame_count == 4
     assert "counts" in sample.params
     assert set(sample.frames.keys()) == {1, 2, 3, 4}  # FiftyOne frames are 1-based

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -102,3 +105,14 @@ def test_hugging_face_datasets_loads_the_tables_from_the_card(split_dataset, mon
     assert clips.num_rows == len(ds) and "split" in clips.column_names and "clip_id" in clips.column_names
     objects = datasets.load_dataset(str(split_dataset), "objects", cache_dir=str(tmp_path / "cache"))["train"]
     assert objects.num_rows == ds.objects.num_rows
+
+
+def test_exports_carry_the_split(split_dataset, tmp_path):
+    ds = synthdata.open_dataset(split_dataset)
+    splits = dict(zip(ds.clip_ids, ds.clips.column("split").to_pylist()))
+    coco = json.loads(Path(synthdata.export(ds, "coco", tmp_path / "coco")["path"]).read_text())
+    assert {v["name"]: v["split"] for v in coco["videos"]} == splits
+    synthdata.export(ds, "mot", tmp_path / "mot")
+    for name in set(splits.values()):
+        listed = (tmp_path / "mot" / f"seqmap-{name}.txt").read_text().split()[1:]
+        assert listed == [c for c, s in splits.items() if s == name]
