@@ -177,7 +177,7 @@ def test_box_corner_keypoints_are_the_distorted_corners_of_the_3d_box(clips, nam
 
 
 @pytest.mark.parametrize("name", list(LENSES))
-@pytest.mark.parametrize("recipe, extra", [("highway", ()), ("colonoscopy", ()),
+@pytest.mark.parametrize("recipe, extra", [("highway", ()), ("colonoscopy:plain", ()),
                                            ("highway", ("backend.supersample=2", "backend.motion_blur=2"))])
 def test_culling_changes_nothing_through_a_lens(name, recipe, extra):
     """Screen-space culling stays conservative under distortion (also for the supersampled and
