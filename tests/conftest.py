@@ -40,6 +40,9 @@ class TinyClip:
     labels: Annotations
 
 
+#: the colonoscopy recipe as it was before the endoscopy world (straight tube, pinhole, ellipsoid polyps):
+#: the base that label and rendering tests override (the shipped one has its own tests)
+TUBE_POLYPS = str(REPO / "tests" / "data" / "tube_polyps.yaml")
 #: the colonoscopy world through a plain pinhole camera: for label tests that project with K alone
 #: (the scope's fisheye, field stop and blur have tests of their own)
 PLAIN_SCOPE = ["~camera.mask", "~camera.vignetting", "camera.lens.model=pinhole", "camera.lens.k1=0", "camera.fov_deg=100"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from ..conftest import TUBE_POLYPS
 from synthdata.errors import RecipeError
 from synthdata.render.raycast import TEXTURES
 from tests.conftest import tiny_spec
@@ -171,7 +172,7 @@ def test_parameters_change_what_they_name():
 
 
 def _mucosa_spec(*extra):
-    return tiny_spec("colonoscopy", "clip.frames=2", "environment.tube_radius=0.03", "environment.ground.texture=mucosa",
+    return tiny_spec(TUBE_POLYPS, "clip.frames=2", "environment.tube_radius=0.03", "environment.ground.texture=mucosa",
                      "camera.position=[0,0,0]", "camera.look_at=[1,0,0]", "camera.motion.params.advance=0.02",
                      "objects.0.count=0", *extra)
 
@@ -214,18 +215,18 @@ def test_bad_texture_params_name_their_field(override, field):
 def test_no_texture_params_keeps_hashes():
     import synthdata
 
-    base = synthdata.load_recipe("colonoscopy")
-    given = synthdata.load_recipe("colonoscopy", ["+environment.ground.texture_params={}"])
+    base = synthdata.load_recipe(TUBE_POLYPS)
+    given = synthdata.load_recipe(TUBE_POLYPS, ["+environment.ground.texture_params={}"])
     assert base.layout_hash() == given.layout_hash() and base.content_hash() == given.content_hash()
-    used = synthdata.load_recipe("colonoscopy", ["environment.ground.texture=mucosa",
+    used = synthdata.load_recipe(TUBE_POLYPS, ["environment.ground.texture=mucosa",
                                                  "+environment.ground.texture_params={prep: 0.5}"])
-    assert used.layout_hash() != synthdata.load_recipe("colonoscopy", ["environment.ground.texture=mucosa"]).layout_hash()
+    assert used.layout_hash() != synthdata.load_recipe(TUBE_POLYPS, ["environment.ground.texture=mucosa"]).layout_hash()
 
 
 def test_cli_refuses_a_bad_texture_param_in_one_line(capsys):
     from synthdata.cli import main
 
-    assert main(["validate", "colonoscopy", "environment.ground.texture=mucosa",
+    assert main(["validate", TUBE_POLYPS, "environment.ground.texture=mucosa",
                  "+environment.ground.texture_params={prep: 2}"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: environment.ground.texture_params.prep: must lie in [0, 1], got 2", err

@@ -14,7 +14,7 @@ from synthdata.render import make_backend
 from synthdata.render.blur import Defocus, GBuffer, coc_px, defocus, flow_motion_blur
 from synthdata.errors import RecipeError
 
-from ..conftest import make_tiny_clip, tiny_spec
+from ..conftest import make_tiny_clip, tiny_spec, TUBE_POLYPS
 
 LABELS = ("instance", "amodal", "depth", "normals", "flow_fwd", "flow_bwd", "surface")
 
@@ -43,12 +43,12 @@ def _highlights(rgb: torch.Tensor) -> int:
 
 @pytest.fixture(scope="module")
 def wet_tube():
-    smooth = make_tiny_clip(tiny_spec("colonoscopy", *TUBE), seed=1)
+    smooth = make_tiny_clip(tiny_spec(TUBE_POLYPS, *TUBE), seed=1)
     return smooth
 
 
 def test_wet_bumps_break_the_highlight_into_spots_and_leave_labels_alone(wet_tube):
-    bumped_clip = make_tiny_clip(tiny_spec("colonoscopy", *TUBE, BUMPS), seed=1)  # bumps draw nothing: same scene
+    bumped_clip = make_tiny_clip(tiny_spec(TUBE_POLYPS, *TUBE, BUMPS), seed=1)  # bumps draw nothing: same scene
     bumped = bumped_clip.frames
     assert _highlights(wet_tube.frames.rgb[0]) == 1  # the smooth wet wall: one band-shaped lobe
     assert _highlights(bumped.rgb[0]) > 10  # bumps: many small separate spots
@@ -58,7 +58,7 @@ def test_wet_bumps_break_the_highlight_into_spots_and_leave_labels_alone(wet_tub
 
 
 def test_bumps_far_below_a_pixel_fade_to_the_smooth_surface(wet_tube):
-    fine = make_tiny_clip(tiny_spec("colonoscopy", *TUBE, "+environment.ground.bump={amplitude: 3e-5, scale: 8000}"),
+    fine = make_tiny_clip(tiny_spec(TUBE_POLYPS, *TUBE, "+environment.ground.bump={amplitude: 3e-5, scale: 8000}"),
                           seed=1).frames
     assert (fine.rgb.int() - wet_tube.frames.rgb.int()).abs().max() <= 1  # no sparkle from 0.1 mm bumps
     assert _highlights(fine.rgb[0]) == 1
@@ -69,8 +69,8 @@ def test_bumps_on_objects_move_with_them_and_keep_labels():
             "camera.position=[0,0,0]", "camera.look_at=[0.03,0,-0.03]", "camera.motion.name=static",
             "objects.0.size=[0.012,0.012,0.012]", "objects.0.placement.x=0.03", "objects.0.placement.angle_deg=270",
             "objects.0.count=1", "objects.0.motion.name=static"]
-    a = make_tiny_clip(tiny_spec("colonoscopy", *base), seed=4)
-    b = make_tiny_clip(tiny_spec("colonoscopy", *base, "+objects.0.material.bump={amplitude: 5e-4, scale: 400}",
+    a = make_tiny_clip(tiny_spec(TUBE_POLYPS, *base), seed=4)
+    b = make_tiny_clip(tiny_spec(TUBE_POLYPS, *base, "+objects.0.material.bump={amplitude: 5e-4, scale: 400}",
                                  "+objects.0.material.wet={specular: 2.0}"), seed=4).frames
     _same_labels(a.frames, b)
     on = a.frames.instance > 0
@@ -80,18 +80,18 @@ def test_bumps_on_objects_move_with_them_and_keep_labels():
 
 
 def test_off_by_default_and_bad_input_names_the_field():
-    spec = tiny_spec("colonoscopy")
+    spec = tiny_spec(TUBE_POLYPS)
     assert spec.environment.ground.bump is None and spec.environment.ground.wet is None
     assert "defocus" not in spec.backend.settings and spec.backend.settings["motion_blur"] == 1
-    wet = tiny_spec("colonoscopy", BUMPS, "+environment.ground.wet={specular: 1.0}")
+    wet = tiny_spec(TUBE_POLYPS, BUMPS, "+environment.ground.wet={specular: 1.0}")
     assert wet.layout_hash() == spec.layout_hash()  # appearance only: the same clips, seeds and labels
     assert wet.content_hash() != spec.content_hash()
     with pytest.raises(RecipeError, match="bump.scale"):
-        tiny_spec("colonoscopy", "+environment.ground.bump={scale: -1}")
+        tiny_spec(TUBE_POLYPS, "+environment.ground.bump={scale: -1}")
     with pytest.raises(RecipeError, match="backend.defocus.focus_m"):
-        tiny_spec("colonoscopy", "+backend.defocus={focus_m: 0, aperture_mm: 0.2}")
+        tiny_spec(TUBE_POLYPS, "+backend.defocus={focus_m: 0, aperture_mm: 0.2}")
     with pytest.raises(RecipeError, match="backend.motion_blur"):
-        tiny_spec("colonoscopy", "backend.motion_blur=smear")
+        tiny_spec(TUBE_POLYPS, "backend.motion_blur=smear")
 
 
 def _lsf_width(profile: torch.Tensor, box: bool, floor: float = 0.0) -> float:
@@ -141,8 +141,8 @@ def test_defocus_in_a_render_blurs_the_near_wall_only_and_keeps_labels():
              "camera.position=[0,0.018,0]", "camera.look_at=[0.1,0,0]", "camera.motion.name=static", "objects.0.count=0",
              "environment.headlight.falloff=100", "environment.ground.texture=checker", "environment.ground.scale=150"]
     lens = Defocus(focus_m=0.05, aperture_mm=1.0)
-    sharp = make_tiny_clip(tiny_spec("colonoscopy", *lumen), seed=1)
-    blurred = _render(tiny_spec("colonoscopy", *lumen, "+backend.defocus={focus_m: 0.05, aperture_mm: 1.0}"), sharp)
+    sharp = make_tiny_clip(tiny_spec(TUBE_POLYPS, *lumen), seed=1)
+    blurred = _render(tiny_spec(TUBE_POLYPS, *lumen, "+backend.defocus={focus_m: 0.05, aperture_mm: 1.0}"), sharp)
     _same_labels(sharp.frames, blurred)
     c = coc_px(sharp.frames.depth, lens, float(sharp.scene.camera.K[0, 0]))[0, 1:, 1:]
     grad = lambda x: ((x[0, 1:, 1:].float() - x[0, 1:, :-1].float()) ** 2).sum(-1)  # noqa: E731  edge energy

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from ..conftest import TUBE_POLYPS
 import synthdata
 from synthdata.motion.rollout import rollout
 from synthdata.recipe.schema import LumenSpec
@@ -63,7 +64,7 @@ def test_warp_keeps_points_inside_and_wall_poses_on_the_wall():
 
 
 def _spec(*extra):
-    return synthdata.load_recipe("colonoscopy", ["clip.width=48", "clip.height=48", "clip.frames=3", "environment.tube_radius=0.03",
+    return synthdata.load_recipe(TUBE_POLYPS, ["clip.width=48", "clip.height=48", "clip.frames=3", "environment.tube_radius=0.03",
                                                  "camera.position=[0.0,0.004,0.0]", "camera.look_at=[0.1,0.0,0.0]",
                                                  "+environment.lumen={bend_amplitude: 0.02, fold_height: 0.006, taenia_depth: 0.1}",
                                                  "camera.motion.params.advance=0.02", *extra])

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from ..conftest import TUBE_POLYPS
 import synthdata
 from synthdata.annotate.compute import annotate
 from synthdata.errors import RecipeError
@@ -42,7 +43,7 @@ def spec_with(groups, *overrides, lumen=None, size=48, frames=2, annotations=())
           "camera.motion.name=static", "camera.motion.params={}", "+backend.supersample=1", *overrides]
     if lumen:
         ov.append(lumen)
-    d = synthdata.load_recipe("colonoscopy", ov).model_dump(mode="json")
+    d = synthdata.load_recipe(TUBE_POLYPS, ov).model_dump(mode="json")
     d["objects"] = groups
     for a in annotations:
         d["annotations"][a] = True
