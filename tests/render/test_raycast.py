@@ -6,7 +6,7 @@ import torch
 from synthdata.render import make_backend
 from synthdata.render.raycast import PRIMITIVES, RaycastBackend, RaycastSettings
 
-from ..conftest import STAGE, make_tiny_clip, spec_from_yaml, tiny_spec
+from ..conftest import STAGE, make_tiny_clip, spec_from_yaml, tiny_spec, TUBE_POLYPS
 
 
 def test_sphere_depth_is_exact(tmp_path):
@@ -46,7 +46,7 @@ def test_primitive_hit_from_outside_and_normals_are_unit_axis_at_poles(name):
     assert torch.allclose(n / n.norm(), torch.tensor([[0.0, 0.0, 1.0]]))
 
 
-@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy", "pedestrians"])
+@pytest.mark.parametrize("recipe", ["shapes", "highway", TUBE_POLYPS, "pedestrians"])
 def test_culling_changes_nothing(recipe):
     """Screen-space and light-space culling are only a speed-up: outputs are bit-identical without."""
     spec = tiny_spec(recipe, "clip.width=48")
@@ -61,7 +61,7 @@ def test_culling_changes_nothing(recipe):
         assert torch.equal(value.nan_to_num(), getattr(full, name).nan_to_num()), name
 
 
-@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy"])
+@pytest.mark.parametrize("recipe", ["shapes", "highway", TUBE_POLYPS])
 def test_screen_boxes_contain_every_object_in_every_frame(recipe):
     """The culling rectangle is conservative: the brute-force (unculled) coverage of each object never
     falls outside it, over several clips and every frame (a bound that is even slightly too small —
