@@ -913,6 +913,8 @@ class RaycastBackend(Backend):
                 spec = spec + film[0] * torch.clamp(_dot(n, h), min=0)[:, None] ** film[1] * lit[:, None] * sun_rgb
         if env.guides:  # the scope's light guides replace the point at the camera centre
             light, spec = guide_light(env.guides, st.cam_R[ks], st.cam_c[ks], b, p_world, n, v, ks_spec, shin, light, spec)
+            if film is not None:  # the wet film's lobe under the guides too (their irradiance already counted)
+                spec = guide_light(env.guides, st.cam_R[ks], st.cam_c[ks], b, p_world, n, v, film[0], film[1], light, spec)[1]
         elif env.headlight_intensity > 0:
             dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
