@@ -39,6 +39,7 @@ def main() -> None:
     p.add_argument("--render-only", action="store_true")
     p.add_argument("--compute", default="sync", help="sync (one process, all cores to torch) or local (Dask, "
                                                        "one single-threaded worker per core)")
+    p.add_argument("--overlap", choices=["true", "false"], help="encode/write in a background thread (default: auto)")
     p.add_argument("overrides", nargs="*")
     a = p.parse_args()
     ov = list(a.overrides) + [f"device={a.device}"]
@@ -57,7 +58,7 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             generate(spec, a.clips, Path(tmp) / "out", progress=False, timer=timer,
-                     compute={"name": a.compute, "shard_size": 4})
+                     compute={"name": a.compute, "shard_size": 4, **({"overlap": a.overlap == "true"} if a.overlap else {})})
     wall = time.perf_counter() - t0
     print(json.dumps({
         "benchmark": "throughput", "recipe": spec.name, "mode": "render+annotate" if a.render_only else "end_to_end",

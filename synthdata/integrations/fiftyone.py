@@ -298,7 +298,7 @@ def from_fiftyone(dataset, out: str | Path, label_field: str = "detections", seg
         for index, sample in enumerate(dataset.iter_samples(autosave=False)):
             clip, clip_frames, clip_objects = _import_sample(sample, index, layout, fields, dataset.name)
             clips.append(clip)
-            frames += clip_frames
+            frames.append({k: [f.get(k) for f in clip_frames] for k in SCHEMAS["frames"].names})
             objects.append({k: [o[k] for o in clip_objects] for k in SCHEMAS["objects"].names})
         tables = build_tables(clips, frames, objects, SCHEMAS)
         write_parts(layout, 0, tables, classes)

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from .layout import Layout
 from .schemas import with_metadata
 
-__all__ = ["build_tables", "write_parts"]
+__all__ = ["PartWriter", "build_tables", "write_parts"]
 
 
 def _columns(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -23,13 +23,14 @@ def _columns(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
-def build_tables(clips: list[dict], frames: list[dict], objects: list[dict[str, Any]],
+def build_tables(clips: list[dict], frames: list[dict[str, Any]] | None, objects: list[dict[str, Any]],
                  schemas: dict[str, pa.Schema], **own: list[dict[str, Any]]) -> dict[str, pa.Table]:
-    """``clips`` and ``frames`` as row dicts; ``objects`` and label kinds' own tables (``tracks=``)
-    as column dicts (one per clip, vectorised)."""
+    """``clips`` as row dicts; ``frames``, ``objects`` and label kinds' own tables (``tracks=``) as
+    column dicts (one per clip, vectorised). ``frames=None``: that table is streamed by a
+    :class:`PartWriter` instead, and left out here."""
     return {
         "clips": pa.Table.from_pylist(clips, schema=schemas["clips"]),
-        "frames": pa.Table.from_pylist(frames, schema=schemas["frames"]),
+        **({} if frames is None else {"frames": _columns(frames, schemas["frames"])}),
         "objects": _columns(objects, schemas["objects"]),
         **{name: _columns(parts, schemas[name]) for name, parts in own.items()},
     }
@@ -41,26 +42,58 @@ def _float_leaves(schema: pa.Schema) -> list[str]:
             if pa.types.is_list(f.type) and pa.types.is_floating(f.type.value_type)]
 
 
+class PartWriter:
+    """One table's Parquet part written clip by clip (one row group per clip) as clips come, so a
+    shard never holds more than one clip's rows of it: the frames table, whose maps are most of a
+    clip's bytes. Same file as :func:`write_parts` writes for the same rows."""
+
+    def __init__(self, layout: Layout, name: str, shard_index: int, schema: pa.Schema, class_names: list[str],
+                 skeletons: dict | None = None):
+        self.schema = schema.with_metadata(with_metadata(schema, class_names, skeletons).metadata)
+        self.rows = 0
+        self._writer = pq.ParquetWriter(layout.part(name, shard_index), self.schema, **_options(name, schema))
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` (rows of one or more whole clips, grouped by ``clip_id``)."""
+        table = table.replace_schema_metadata(self.schema.metadata)
+        for start, length in _clip_runs(table):
+            self._writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            if self.rows == 0:
+                self._writer.write_table(self.schema.empty_table())
+            self._writer.close()
+            self._writer = None
+
+
+def _options(name: str, schema: pa.Schema) -> dict:
+    """Parquet options of a table: maps in ``frames`` are ZSTD with floats byte-stream-split and no
+    dictionary (they do not repeat); statistics on the columns readers filter by."""
+    maps = name == "frames"
+    return dict(compression="zstd", use_dictionary=["clip_id"] if maps else True,
+                write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True,
+                use_byte_stream_split=_float_leaves(schema) if maps else False)
+
+
 def write_parts(layout: Layout, shard_index: int, tables: dict[str, pa.Table], class_names: list[str],
                 skeletons: dict | None = None) -> None:
     """Each table as ``<table>/part-NNNNN.parquet`` under ``layout``, with the format's metadata (the
     objects table also with the classes' keypoint ``skeletons``, when given).
 
     One row group per clip (rows are grouped by ``clip_id`` already), with ``clip_id`` statistics, so
-    reading one clip reads only its rows (:meth:`synthdata.io.reader.ClipView.frames`). Maps in
-    ``frames`` are ZSTD with floats byte-stream-split and no dictionary (they do not repeat)."""
+    reading one clip reads only its rows (:meth:`synthdata.io.reader.ClipView.frames`)."""
     for name, table in tables.items():
-        maps = name == "frames"
-        meta = with_metadata(table.schema, class_names, skeletons if name == "objects" else None).metadata
-        table = table.replace_schema_metadata(meta)
-        options = dict(compression="zstd", use_dictionary=["clip_id"] if maps else True,
-                       write_statistics=["clip_id", "frame_index", "timestamp"] if maps else True,
-                       use_byte_stream_split=_float_leaves(table.schema) if maps else False)
-        with pq.ParquetWriter(layout.part(name, shard_index), table.schema, **options) as writer:
-            for start, length in _clip_runs(table) if name != "clips" else []:
-                writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
-            if table.num_rows == 0 or name == "clips":
-                writer.write_table(table)
+        if name == "clips":  # one row per clip: one row group
+            meta = with_metadata(table.schema, class_names).metadata
+            pq.write_table(table.replace_schema_metadata(meta), layout.part(name, shard_index), **_options(name, table.schema))
+            continue
+        part = PartWriter(layout, name, shard_index, table.schema, class_names, skeletons if name == "objects" else None)
+        try:
+            part.write(table)
+        finally:
+            part.close()
 
 
 def _clip_runs(table: pa.Table) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ from .manifest import ShardInfo, sha256_file
 from .records import ClipRecord
 from .schemas import own_tables, table_schema
 from .split import split_of
-from .tables import build_tables, write_parts
+from .tables import PartWriter, build_tables, write_parts
 from .video import encode_mp4
 
 __all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows", "own_rows"]
@@ -46,34 +46,42 @@ def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: 
     }
 
 
-def _encoded(x: np.ndarray | None, k: int, dtype: str | None = None):
-    """Frame ``k`` of a map stack as its stored cell (io/encoding.py); None when the map is off."""
-    return None if x is None else map_cell(x[k], dtype)
+def _map_column(x: np.ndarray | None, dtype: str | None, frames: int, type_: pa.DataType) -> pa.Array:
+    """A clip's map stack as one list column, one cell per frame (io/encoding.py), built in one piece:
+    the whole stack converted to its stored type once, the cells as offsets into it. Nulls when the
+    map is off. Shape: x (T, H, W[, C])."""
+    if x is None:
+        return pa.nulls(frames, type_)
+    flat = map_cell(x, dtype)  # (T·H·W·C,) in the stored type
+    offsets = np.arange(frames + 1, dtype=np.int32) * (flat.size // max(frames, 1))
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type_.value_type))
 
 
-def frame_rows(rec: ClipRecord, kinds=()) -> list[dict]:
-    """One row per frame: camera, the maps the annotations carry (``None`` → null) and the frames-table
-    label ``kinds``."""
-    a = rec.annotations
-    flow_f, flow_b = a.flow_fwd, a.flow_bwd
-    times = rec.traj.timestamps
-    return [{
-        "clip_id": rec.clip_id, "frame_index": k, "timestamp": float(times[k]),
-        "K": rec.traj.K.reshape(-1).tolist(), "cam_to_world": rec.traj.camera_poses[k].reshape(-1).tolist(),
-        "depth": _encoded(a.depth, k, "float32"), "flow_fwd": _encoded(flow_f, k, "float32"),
-        "flow_bwd": _encoded(flow_b, k, "float32"), "semantic": _encoded(a.semantic, k, "uint16"),
-        "instance": _encoded(a.instance, k, "uint16"),
-        **{kind.name: _kind_value(kind, a.labels.get(kind.name), k) for kind in kinds},
-    } for k in range(a.num_frames)]
+def frame_rows(rec: ClipRecord, schema: pa.Schema, kinds=()) -> dict[str, Any]:
+    """Column-wise rows of the frames table, one per frame: camera, the maps the annotations carry
+    (off → nulls) and the frames-table label ``kinds`` (vectorised: a map column is one array)."""
+    a, T = rec.annotations, rec.annotations.num_frames
+
+    def maps(name: str, x: np.ndarray | None, dtype: str | None) -> pa.Array:
+        return _map_column(x, dtype, T, schema.field(name).type)
+
+    return {
+        "clip_id": pa.array([rec.clip_id] * T, pa.string()), "frame_index": np.arange(T, dtype=np.int32),
+        "timestamp": np.asarray(rec.traj.timestamps[:T], dtype=np.float32),
+        "K": [rec.traj.K.reshape(-1).tolist()] * T, "cam_to_world": rec.traj.camera_poses[:T].reshape(T, -1).tolist(),
+        "depth": maps("depth", a.depth, "float32"), "flow_fwd": maps("flow_fwd", a.flow_fwd, "float32"),
+        "flow_bwd": maps("flow_bwd", a.flow_bwd, "float32"), "semantic": maps("semantic", a.semantic, "uint16"),
+        "instance": maps("instance", a.instance, "uint16"),
+        **{kind.name: (maps(kind.name, a.labels.get(kind.name), kind.map_dtype) if kind.arrow_type is None
+                       else _kind_values(kind, a.labels.get(kind.name), T)) for kind in kinds},
+    }
 
 
-def _kind_value(kind, values: np.ndarray | None, k: int):
-    """Frame ``k``'s value of a frames-table label kind: an encoded map, or a plain value."""
+def _kind_values(kind, values: np.ndarray | None, frames: int) -> list:
+    """A frames-table label kind's plain per-frame values (nulls when off)."""
     if values is None:
-        return None
-    if kind.arrow_type is None:
-        return _encoded(values, k, kind.map_dtype)
-    return values[k].tolist() if isinstance(values[k], np.ndarray) else values[k]
+        return [None] * frames
+    return [v.tolist() if isinstance(v, np.ndarray) else v for v in values[:frames]]
 
 
 def object_rows(rec: ClipRecord, class_names: list[str], kinds=()) -> dict[str, Any]:
@@ -115,7 +123,8 @@ class ShardWriter:
     manifest.
 
     Each attempt stages in its own directory, so a retried shard never collides with a lost
-    worker's half-written one. ``background=True`` encodes in a thread, overlapping the CPU-side work
+    worker's half-written one. The frames table (the maps: most of a clip's bytes) is streamed to its
+    staged part clip by clip, so a shard's memory does not grow with its clip count. ``background=True`` encodes in a thread, overlapping the CPU-side work
     with the next clip's (GPU) rendering.
     """
 
@@ -132,12 +141,12 @@ class ShardWriter:
         self.clip_ids: list[str] = []
         self.clip_indices: list[int] = []
         self.clips: list[dict] = []
-        self.frames: list[dict] = []
         self.objects: list[dict[str, Any]] = []
         self.schemas = {t: table_schema(t, on) for t in self.tables}
         self.kinds = {t: kinds_of_table(t, on) for t in self.tables if t != "clips"}
         self.own: dict[str, list[dict[str, Any]]] = {t: [] for t in self.tables if t not in CORE_TABLES}
         self.skeletons = {n: s.to_json() for n, s in class_skeletons(spec).items()} if on.get("keypoints") else None
+        self.frames = PartWriter(self.stage, "frames", shard_index, self.schemas["frames"], spec.class_names)
 
     def add(self, rec: ClipRecord) -> None:
         if self._pool is None:
@@ -151,6 +160,7 @@ class ShardWriter:
         """Drop the staged files (the shard stays absent)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self.frames.close()
         shutil.rmtree(self.stage.root, ignore_errors=True)
 
     def _add(self, rec: ClipRecord) -> None:
@@ -159,7 +169,8 @@ class ShardWriter:
             encode_mp4(rec.rgb, self.stage.video(rec.clip_id), rec.traj.fps, spec.output.video_codec, spec.output.crf)
         with self.timer("write"):
             self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
-            self.frames.extend(frame_rows(rec, self.kinds["frames"]))
+            cols = frame_rows(rec, self.schemas["frames"], self.kinds["frames"])
+            self.frames.write(pa.Table.from_pydict(cols, schema=self.schemas["frames"]))
             self.objects.append(object_rows(rec, spec.class_names, self.kinds["objects"]))
             for table, parts in self.own.items():
                 parts.extend(own_rows(rec, kind) for kind in self.kinds[table])
@@ -173,7 +184,8 @@ class ShardWriter:
             self._pool.shutdown(wait=True)
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
-            tables = build_tables(self.clips, self.frames, self.objects, self.schemas, **self.own)
+            self.frames.close()
+            tables = build_tables(self.clips, None, self.objects, self.schemas, **self.own)
             write_parts(stage, self.shard_index, tables, class_names, self.skeletons)
             files: dict[str, str] = {}
             sizes: dict[str, int] = {}
@@ -187,4 +199,5 @@ class ShardWriter:
             shutil.rmtree(stage.root)
         start = min(self.clip_indices, default=0)
         return ShardInfo(index=self.shard_index, clip_start=start, clip_stop=start + len(self.clip_ids), files=files,
-                         rows={name: t.num_rows for name, t in tables.items()}, sizes=sizes)
+                         rows={t: self.frames.rows if t == "frames" else tables[t].num_rows for t in self.tables},
+                         sizes=sizes)
