@@ -57,6 +57,31 @@ def _normalize(v: torch.Tensor) -> torch.Tensor:
     return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
 
 
+def _frame_slices(b: torch.Tensor, B: int) -> list[tuple[int, int]]:
+    """Row range of each frame in a frame-sorted ray list (dense passes list hits frame by frame, the
+    re-traced rays too), so per-frame matrices apply to slices instead of being gathered per ray
+    (one host sync). Shape: b (M,) non-decreasing in [0, B) → B pairs (start, stop)."""
+    edges = torch.searchsorted(b, torch.arange(B + 1, device=b.device, dtype=b.dtype)).tolist()
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _rT_frames(v: torch.Tensor, R: torch.Tensor, slices: list[tuple[int, int]]) -> torch.Tensor:
+    """R[b]ᵀ v for frame-sorted rows: bit-identical to ``_rT(v, R[b])`` without the (M,3,3) gather.
+    Shape: v (M,3), R (B,3,3) → (M,3)."""
+    out = torch.empty_like(v)
+    for j, (s0, s1) in enumerate(slices):
+        if s1 > s0:
+            out[s0:s1] = _rT(v[s0:s1], R[j])
+    return out
+
+
+def _rows_of_frames(v: torch.Tensor, slices: list[tuple[int, int]]) -> torch.Tensor:
+    """Per-frame vectors repeated over each frame's rows: ``v[b]`` for frame-sorted rows, without
+    the gather. Shape: v (B,C) → (M,C)."""
+    return torch.repeat_interleave(v, torch.tensor([s1 - s0 for s0, s1 in slices], device=v.device), dim=0,
+                                   output_size=slices[-1][1] if slices else 0)
+
+
 def _nearest(t_obj: torch.Tensor, t_env: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The nearest hit of each ray and its owner (0 the environment, i+1 render primitive i), from the
     objects' ray parameters (primitives along ``dim``) and the environment's."""
@@ -398,15 +423,15 @@ class RaycastBackend(Backend):
             return rgb
         off = subpixel().to(self.device)  # (k,2)
         k, M = off.shape[0], idx.shape[0]
-        b = idx[:, 0].repeat(k)
-        u = (idx[:, 2][None] + 0.5 + off[:, 0:1]).reshape(-1)
-        v = (idx[:, 1][None] + 0.5 + off[:, 1:2]).reshape(-1)
+        b = idx[:, 0].repeat_interleave(k)  # pixel by pixel, so the ray list stays frame-sorted
+        u = (idx[:, 2][:, None] + 0.5 + off[:, 0][None]).reshape(-1)
+        v = (idx[:, 1][:, None] + 0.5 + off[:, 1][None]).reshape(-1)
         chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2], 1)  # rays per pass: at most one dense pass
         sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk],
                                           SUBPIXEL_FOOTPRINT)
                          for i in range(0, k * M, chunk)])
         out = rgb.clone()
-        out[mask] = (rgb[mask] + sub.reshape(k, M, 3).sum(0)) / (k + 1)
+        out[mask] = (rgb[mask] + sub.reshape(M, k, 3).transpose(0, 1).contiguous().sum(0)) / (k + 1)
         return out
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
@@ -707,34 +732,41 @@ class RaycastBackend(Backend):
         point samples. ``spacing``: the pixel's side in pixels (1/scale of a dense pass), what bumps
         fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
         depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
-        B = ks.shape[0]
         p_world = o + t[:, None] * d
-        # owner frames: identity for the environment
-        eye = torch.eye(3, device=self.device).expand(B, 1, 3, 3)
-        R_own = torch.cat([eye, st.obj_R[ks]], 1)  # (B,N+1,3,3)
-        c_own = torch.cat([torch.zeros(B, 1, 3, device=self.device), st.obj_c[ks]], 1)
-        R_h, c_h = R_own[b, owner], c_own[b, owner]
-        p_local = _rT(p_world - c_h, R_h)
+        # owner frames: only hits on objects have one (the environment's is the world's: no per-hit
+        # matrices for it, and x·1 + y·0 + z·0 = x, so nothing changes bit for bit)
+        on = (owner > 0).nonzero().squeeze(1)
+        R_on = st.obj_R[ks][b[on], owner[on] - 1]  # (m,3,3)
+        p_local = p_world.clone()
+        p_local[on] = _rT(p_world[on] - st.obj_c[ks][b[on], owner[on] - 1], R_on)
 
-        normal = self._normals(scene, st, owner, p_local, p_world, R_h)
-        foot = None if pixel is None else _rT(self._footprint(st, ks, b, d, t, normal, pixel), R_h[:, None])
+        normal = self._normals(scene, st, owner, p_local, p_world, on, R_on)
+        foot = None
+        if pixel is not None:
+            foot = self._footprint(st, ks, b, d, t, normal, pixel)
+            foot[on] = _rT(foot[on], R_on[:, None])
         albedo = self._albedo(scene, st, owner, p_local, foot)
         if st.cond is not None:
             albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
-        n_shade = normal if st.bump is None else self._bumped(st, ks, b, d, t, owner, normal, p_local, R_h, spacing)
+        n_shade = normal if st.bump is None else self._bumped(st, ks, b, d, t, owner, normal, p_local, on, R_on,
+                                                                spacing)
         return self._shade(scene, st, ks, b, owner, p_world, n_shade, albedo, d, t), normal, p_local, p_world
 
     def _bumped(self, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor,
-                owner: torch.Tensor, normal: torch.Tensor, p_local: torch.Tensor, R_h: torch.Tensor,
-                pixel: float) -> torch.Tensor:
-        """Shading normals of bump-mapped owners (:mod:`.bump`), the smooth normal elsewhere. Shape (M,3)."""
+                owner: torch.Tensor, normal: torch.Tensor, p_local: torch.Tensor, on: torch.Tensor,
+                R_on: torch.Tensor, pixel: float) -> torch.Tensor:
+        """Shading normals of bump-mapped owners (:mod:`.bump`), the smooth normal elsewhere. ``R_on``
+        (m,3,3): the owner rotations of the object hits ``on``. Shape (M,3)."""
         m = (st.bump[owner, 0] > 0).nonzero().squeeze(1)
         if m.numel() == 0:
             return normal
+        R_m = torch.eye(3, device=self.device).repeat(m.numel(), 1, 1)  # identity on the environment
+        obj = (owner[m] > 0).nonzero().squeeze(1)
+        R_m[obj] = R_on[torch.searchsorted(on, m[obj])]
         foot = self._footprint(st, ks, b[m], d[m], t[m], normal[m], pixel)  # (m,2,3) metres
         size = torch.sqrt(torch.maximum(_dot(foot[:, 0], foot[:, 0]), _dot(foot[:, 1], foot[:, 1])))
         out = normal.clone()
-        out[m] = bump_normals(normal[m], p_local[m], R_h[m], st.bump[owner[m]], st.seed[owner[m]], size)
+        out[m] = bump_normals(normal[m], p_local[m], R_m, st.bump[owner[m]], st.seed[owner[m]], size)
         return out
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
@@ -799,7 +831,8 @@ class RaycastBackend(Backend):
         out.index_add_(1, st.part_owner[1:] - 1, hit.to(torch.int32))
         return out > 0
 
-    def _normals(self, scene, st, owner, p_local, p_world, R_h) -> torch.Tensor:
+    def _normals(self, scene, st, owner, p_local, p_world, on, R_on) -> torch.Tensor:
+        """World normals of hits; ``R_on`` (m,3,3) the owner rotations of the object hits ``on`` (m,)."""
         n = torch.zeros_like(p_local)
         is_env = owner == 0
         if scene.environment.lumen is not None:
@@ -812,12 +845,13 @@ class RaycastBackend(Backend):
         else:
             n_env = torch.tensor([0.0, 0.0, 1.0], device=self.device).expand_as(p_world)
         n = torch.where(is_env[:, None], n_env, n)
-        prim = st.prim_of_owner[owner]
+        prim = st.prim_of_owner[owner[on]]
         for k, name in enumerate(st.prim_names):
-            m = (prim == k).nonzero().squeeze(1)
+            j = (prim == k).nonzero().squeeze(1)
+            m = on[j]
             half = st.half[owner[m] - 1]
             n_local = PRIMITIVES.get(name).normal(p_local[m] / half) / half
-            n[m] = _r(n_local, R_h[m])
+            n[m] = _r(n_local, R_on[j])
         return _normalize(n)
 
     @staticmethod
@@ -826,12 +860,12 @@ class RaycastBackend(Backend):
         """Ray differentials: how far the hit point moves on its tangent plane for a step of ``pixel``
         along the image's u and v. Shape: d (M,3) camera-z = 1 directions, t (M,) depth, n (M,3) unit
         normals → (M,2,3) world vectors (metres)."""
-        R = st.cam_R[ks][b]  # (M,3,3)
+        R = st.cam_R[ks]  # (B,3,3): per-frame direction steps, gathered per ray as vectors
         nd = _dot(n, d)
         nd = torch.where(nd < 0, torch.clamp(nd, max=-1e-3), torch.clamp(nd, min=1e-3))  # grazing: bounded
         out = []
         for axis, f in ((0, float(st.K[0, 0])), (1, float(st.K[1, 1]))):
-            dD = R[:, :, axis] * (pixel / f)  # change of the direction per image step
+            dD = (R[:, :, axis] * (pixel / f))[b]  # change of the direction per image step
             out.append(t[:, None] * (dD - (_dot(n, dD) / nd)[:, None] * d))
         return torch.stack(out, 1)
 
@@ -942,7 +976,9 @@ class RaycastBackend(Backend):
         """Whether a ray from each hit point towards the sun meets any object. Shape: q (M,3) → (M,).
 
         Points are first culled in light space (the object's bounding sphere seen along L), so the
-        exact primitive test runs only where a shadow is possible."""
+        exact primitive test runs only where a shadow is possible: each frame's points are sorted by
+        their first light-space coordinate once, and an object tests only the window of points within
+        its radius of it (then the exact disc-and-depth test on that window, then the primitive)."""
         out = torch.zeros(q.shape[0], dtype=torch.bool, device=self.device)
         helper = torch.tensor([1.0, 0.0, 0.0] if abs(float(L[2])) > 0.5 else [0.0, 0.0, 1.0], device=self.device)
         e1 = _normalize(torch.linalg.cross(L, helper))
@@ -952,20 +988,41 @@ class RaycastBackend(Backend):
         ca, cb, cs = _dot(c, e1), _dot(c, e2), _dot(c, L)  # (B,N)
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
         r2 = st.radius**2
-        for i in range(st.half.shape[0]):
-            da, db = qa - ca[b, i], qb - cb[b, i]
-            cand = ((da * da + db * db) < r2[i]) & (qs < cs[b, i] + st.radius[i])
-            if not self.cull:
-                cand = torch.ones_like(cand)
-            m = cand.nonzero().squeeze(1)
-            if m.numel() == 0:
+        N, B = st.half.shape[0], ks.shape[0]
+        if not self.cull:  # every point against every object: the reference the culled path must equal
+            for i in range(N):
+                self._shadow_test(st, ks, i, prim[i], torch.arange(q.shape[0], device=self.device), b, q, L, out)
+            return out
+        by_frame = torch.argsort(b, stable=True) if bool((b[1:] < b[:-1]).any()) else None  # dense lists are sorted
+        bf = b if by_frame is None else b[by_frame]
+        slices = _frame_slices(bf, B)
+        qa_sorted, order = torch.empty_like(qa), torch.empty_like(b)
+        for s0, s1 in slices:  # by frame, then by qa within the frame
+            qa_sorted[s0:s1], idx = torch.sort(qa[s0:s1] if by_frame is None else qa[by_frame[s0:s1]])
+            order[s0:s1] = (idx + s0) if by_frame is None else by_frame[s0:s1][idx]
+        pad = st.radius * 1.001 + 1e-6  # wider than the disc test below, whatever the rounding
+        windows = torch.stack([torch.stack([torch.searchsorted(qa_sorted[s0:s1], ca[j] - pad),
+                                            torch.searchsorted(qa_sorted[s0:s1], ca[j] + pad, right=True)], -1) + s0
+                               for j, (s0, s1) in enumerate(slices)]).tolist()  # (B,N,2), one host sync
+        for i in range(N):
+            rows = [order[w0:w1] for w0, w1 in (windows[j][i] for j in range(B)) if w1 > w0]
+            if not rows:
                 continue
-            R, ci = st.obj_R[ks, i][b[m]], c[b[m], i]  # (m,3,3), (m,3)
-            inv_half = 1.0 / st.half[i]
-            o_u = _rT(q[m] - ci, R) * inv_half
-            d_u = _rT(L.expand_as(ci), R) * inv_half
-            out[m] |= torch.isfinite(PRIMITIVES.get(prim[i]).intersect(o_u, d_u))
+            m = torch.cat(rows)
+            da, db = qa[m] - ca[b[m], i], qb[m] - cb[b[m], i]
+            m = m[((da * da + db * db) < r2[i]) & (qs[m] < cs[b[m], i] + st.radius[i])]
+            if m.numel():
+                self._shadow_test(st, ks, i, prim[i], m, b, q, L, out)
         return out
+
+    @staticmethod
+    def _shadow_test(st, ks, i: int, prim: str, m: torch.Tensor, b, q, L, out: torch.Tensor) -> None:
+        """The exact test of points ``m`` against render primitive ``i`` (ORed into ``out``)."""
+        R, ci = st.obj_R[ks, i][b[m]], st.obj_c[ks][b[m], i]  # (m,3,3), (m,3)
+        inv_half = 1.0 / st.half[i]
+        o_u = _rT(q[m] - ci, R) * inv_half
+        d_u = _rT(L.expand_as(ci), R) * inv_half
+        out[m] |= torch.isfinite(PRIMITIVES.get(prim).intersect(o_u, d_u))
 
     def _sky(self, scene, dn: torch.Tensor) -> torch.Tensor:
         env = scene.environment
@@ -997,8 +1054,9 @@ class RaycastBackend(Backend):
         sky[flat] = False
         sky = sky.nonzero().squeeze(1)
         b_sky = sky // (H * W)
-        x[sky] = _rT(d.reshape(-1, 3)[sky], cam_R[b_sky])
-        x[flat] = _rT(p_to - cam_c[b], cam_R[b])
+        x[sky] = _rT_frames(d.reshape(-1, 3)[sky], cam_R, _frame_slices(b_sky, B))  # both lists frame-sorted
+        hits = _frame_slices(b, B)
+        x[flat] = _rT_frames(p_to - _rows_of_frames(cam_c, hits), cam_R, hits)
         x = x.reshape(B, H, W, 3)
         z = x[..., 2]
         if st.lens.is_pinhole:

@@ -202,7 +202,7 @@ class RenderConditions:
                 q = (origin + tm[hit][:, None] * dg[hit]) * mir  # the real point seen in the mirror
                 R, c = st.obj_R[ks][bi, own - 1], st.obj_c[ks][bi, own - 1]
                 p_local = torch.einsum("mji,mj->mi", R, q - c)
-                nrm = backend._normals(scene, st, own, p_local, q, R)
+                nrm = backend._normals(scene, st, own, p_local, q, torch.arange(own.shape[0], device=own.device), R)
                 alb = backend._albedo(scene, st, own, p_local)
                 lit = torch.full_like(alb, env.ambient)
                 if env.sun_dir is not None and env.sun_intensity > 0:
