@@ -690,12 +690,13 @@ class RaycastBackend(Backend):
         if st.cond is not None:
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
 
-        dn = _normalize(d)
-        rgb = self._sky(scene, dn)
+        miss = (~hit).reshape(-1).nonzero().squeeze(1)  # the sky, only where no surface is
+        sky = self._sky(scene, _normalize(d.reshape(-1, 3)[miss]))
         if keep is not None:
-            rgb = torch.where(keep[..., None], rgb, 0.0)
-        rgb = rgb.reshape(-1, 3).clone()
+            sky = torch.where(keep.expand(B, Hs, Ws).reshape(-1)[miss][:, None], sky, 0.0)
+        rgb = torch.empty(B * Hs * Ws, 3, device=self.device)
         rgb[flat] = rgb_hit
+        rgb[miss] = sky
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
         out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
         if st.cond is not None and particles:
