@@ -61,6 +61,24 @@ def test_culling_changes_nothing(recipe):
         assert torch.equal(value.nan_to_num(), getattr(full, name).nan_to_num()), name
 
 
+@pytest.mark.parametrize("recipe", ["shapes", "highway"])
+def test_windowed_shadow_cull_changes_nothing(recipe, monkeypatch):
+    """The sorted light-space windows (used from WINDOWED_SHADOWS primitives on) find the same shadows
+    as testing every point against every primitive: forced on for any count, bit-identical RGB."""
+    import synthdata.render.raycast.backend as rb
+
+    spec = tiny_spec(recipe, "clip.width=48")
+    clip = make_tiny_clip(spec, seed=3)
+    monkeypatch.setattr(rb, "WINDOWED_SHADOWS", 1)
+    windowed = make_backend(spec.backend, "cpu").render(clip.scene, clip.traj)
+    brute = make_backend(spec.backend, "cpu")
+    brute.cull = False
+    full = brute.render(clip.scene, clip.traj)
+    assert torch.equal(windowed.rgb, full.rgb)
+    shadowed_any = make_backend(tiny_spec(recipe, "clip.width=48", "backend.shadows=false").backend, "cpu")
+    assert not torch.equal(shadowed_any.render(clip.scene, clip.traj).rgb, full.rgb)  # shadows are in the frames
+
+
 @pytest.mark.parametrize("recipe", ["shapes", "highway", TUBE_POLYPS])
 def test_screen_boxes_contain_every_object_in_every_frame(recipe):
     """The culling rectangle is conservative: the brute-force (unculled) coverage of each object never
