@@ -45,7 +45,7 @@ PARIS = {"class_name": "polyp", "count": {"randint": [1, 4]}, "shape": {"name": 
 
 
 def spec_for(group: dict, size: int, frames: int) -> RecipeSpec:
-    d = synthdata.load_recipe("colonoscopy", [
+    d = synthdata.load_recipe(str(Path(__file__).parent.parent / "tests/data/tube_polyps.yaml"), [  # the old colonoscopy
         f"clip.width={size}", f"clip.height={size}", f"clip.frames={frames}", "environment.tube_radius=0.03",
         "camera.position=[0.0,0.004,0.0]", "camera.look_at=[0.1,0.0,0.0]", "camera.motion.params.advance=0.02",
         "+environment.lumen={bend_amplitude: 0.02, fold_height: 0.006, taenia_depth: 0.1}",
@@ -55,14 +55,16 @@ def spec_for(group: dict, size: int, frames: int) -> RecipeSpec:
     return check_recipe(RecipeSpec.model_validate(d))
 
 
-_legacy: list[torch.Tensor] = []
-_new_hits = RaycastBackend._amodal_hits
-
-
-def _stashing(scene, o, d, t_obj, t_env):
-    """The new coverage, and the old one (every ray that meets the object) kept aside."""
-    _legacy.append(torch.isfinite(t_obj))
-    return _new_hits(scene, o, d, t_obj, t_env)
+def _legacy_amodal(backend, scene, traj) -> torch.Tensor:
+    """The old coverage (every ray that meets the object, embedded part included): the same render with
+    the environment's free-space rule switched off."""
+    env_type = type(scene.environment)
+    rule = env_type.bounds_free_space
+    env_type.bounds_free_space = property(lambda self: False)
+    try:
+        return backend.render(scene, traj).amodal
+    finally:
+        env_type.bounds_free_space = rule
 
 
 def _inside(objs, P, i, world):
@@ -89,7 +91,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
-    RaycastBackend._amodal_hits = staticmethod(_stashing)
     t0 = time.perf_counter()
     out: dict = {"benchmark": "polyp_labels", "clips": a.clips, "size": a.size, "frames": a.frames,
                  "recipe": "colonoscopy, metric: tube_radius 0.03, lumen {bend 0.02, folds 6 mm, taeniae 0.1}, "
@@ -104,14 +105,13 @@ def main() -> None:
             scene = sample_scene(spec, rng)
             traj = rollout(scene, spec.clip.frames, spec.clip.fps, rng)
             fused += fused_pairs(scene, traj)
-            _legacy.clear()
             frames = backend.render(scene, traj)
             ann = annotate(frames, scene, traj, spec.annotations)
             seen = ann.visible_pixels > 0
             vis += int(seen.sum())
             occ_new += int((ann.occluded & seen).sum())
-            if arm == "ellipsoid":  # plain primitives: the stashed per-primitive hits are per object
-                old = dataclasses.replace(frames, amodal=torch.cat(_legacy))
+            if arm == "ellipsoid":
+                old = dataclasses.replace(frames, amodal=_legacy_amodal(backend, scene, traj))
                 occ_old += int((annotate(old, scene, traj, spec.annotations).occluded & seen).sum())
             for k, e in zip(ann.labels["paris_class"], ann.labels["embedded_fraction"]):
                 emb.setdefault(k or "ellipsoid", []).append(float(e))

@@ -8,7 +8,7 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 import numpy as np
 from ...lazy import torch
@@ -576,13 +576,22 @@ class RaycastBackend(Backend):
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
         return boxes
 
-    def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
-                     scale: int) -> torch.Tensor:
-        """Ray parameter of every object for camera rays, each object tested only inside its screen
-        rectangle. Shape: o (B,3), d (B,H,W,3) → (B,N,H,W)."""
+    def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor, scale: int,
+                     keep: torch.Tensor | None = None,
+                     cover: Callable[[torch.Tensor, torch.Tensor, tuple[slice, slice]], torch.Tensor] | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The nearest object hit of every camera ray, each render primitive tested only inside its
+        screen rectangle and the nearest kept as it goes (no (B,P,H,W) stack of depths: with a street's
+        hundreds of primitives that stack was most of a batch's memory and time). ``keep`` (H,W): rays
+        cast at all (the field stop); ``cover(t, d, box)``: the amodal coverage of one primitive's
+        rectangle from its ray parameters (B,h,w) and directions (B,h,w,3), when labels are wanted.
+        Shape: o (B,3), d (B,H,W,3) → t (B,H,W) (inf: none), index (B,H,W) of the nearest primitive (0
+        when none; ties go to the lower index), coverage (B,P,H,W) bool or None."""
         B, H, W, _ = d.shape
         N = st.half.shape[0]
-        t = torch.full((B, N, H, W), INF, device=self.device)
+        t_near = torch.full((B, H, W), INF, device=self.device)
+        near = torch.zeros((B, H, W), dtype=torch.long, device=self.device)
+        covered = torch.zeros((B, N, H, W), dtype=torch.bool, device=self.device) if cover is not None else None
         ks_host = np.arange(int(ks[0]), int(ks[0]) + B)  # ks is a contiguous range
         if self.cull:
             boxes = self._screen_boxes(st, ks_host, H // scale, W // scale, scale)
@@ -593,12 +602,20 @@ class RaycastBackend(Backend):
             x0, y0, x1, y1 = (int(v) for v in boxes[i])
             if x1 <= x0 or y1 <= y0:
                 continue
+            box = (slice(y0, y1), slice(x0, x1))
             R, c = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
             inv_half = 1.0 / st.half[i]
             o_u = (_rT(o - c, R) * inv_half)[:, None, None]  # (B,1,1,3)
-            d_u = _rT(d[:, y0:y1, x0:x1], R[:, None, None]) * inv_half
-            t[:, i, y0:y1, x0:x1] = PRIMITIVES.get(prim[i]).intersect(o_u, d_u)
-        return t
+            d_box = d[:, y0:y1, x0:x1]
+            t = PRIMITIVES.get(prim[i]).intersect(o_u, _rT(d_box, R[:, None, None]) * inv_half)
+            if keep is not None:
+                t = torch.where(keep[box], t, INF)
+            closer = t < t_near[:, y0:y1, x0:x1]
+            t_near[:, y0:y1, x0:x1] = torch.where(closer, t, t_near[:, y0:y1, x0:x1])
+            near[:, y0:y1, x0:x1].masked_fill_(closer, i)
+            if covered is not None:
+                covered[:, i, y0:y1, x0:x1] = cover(t, d_box, box)
+        return t_near, near, covered
 
     def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                             b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -683,13 +700,17 @@ class RaycastBackend(Backend):
         d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
         B, Hs, Ws, _ = d.shape
         o = st.cam_c[ks]  # (B,3)
-        t_obj = self._hit_objects(st, ks, o, d, scale)
         t_env = self._hit_environment(scene, o[:, None, None], d)
         keep = self._inside(st, Hs, Ws, scale, grow=CAST_MARGIN_PX)
         if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
-            t_obj = torch.where(keep, t_obj, INF)
             t_env = torch.where(keep, t_env, INF)
-        t_vis, owner_img = _nearest(t_obj, t_env, dim=1)
+        cover = None
+        if labels:
+            def cover(t: torch.Tensor, d_box: torch.Tensor, box: tuple[slice, slice]) -> torch.Tensor:
+                return self._amodal_hits(scene, o, d_box, t, t_env[(slice(None), *box)])
+        t_near, near, covered = self._hit_objects(st, ks, o, d, scale, keep, cover)
+        on_obj = t_near < t_env
+        t_vis, owner_img = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
 
         # flatten to hit pixels
         hit = torch.isfinite(t_vis)
@@ -722,7 +743,7 @@ class RaycastBackend(Backend):
         surface.index_copy_(0, flat, self._in_object_frame(st, owner, p_local))
         out.update(
             instance=st.part_owner[owner_img].to(torch.int32),
-            amodal=self._object_coverage(st, self._amodal_hits(scene, o, d, t_obj, t_env)),
+            amodal=self._object_coverage(st, covered),
             depth=t_vis,
             normals=normals.reshape(B, H, W, 3),
             surface=surface.reshape(B, H, W, 3),
@@ -824,13 +845,14 @@ class RaycastBackend(Backend):
         from (a tube, a lumen: ``Environment.free``) a ray counts only where it enters the primitive in
         the free space (or before the wall: robust at the rim), so the part embedded in the wall is not
         "hidden"; folds and other objects still hide what lies behind them. Elsewhere: every ray that
-        meets it. Shape: o (B,3), d (B,H,W,3), t_obj (B,P,H,W), t_env (B,H,W) → (B,P,H,W) bool."""
+        meets it. One primitive's rectangle at a time. Shape: o (B,3), d (B,h,w,3), t_obj (B,h,w), t_env
+        (B,h,w) → (B,h,w) bool."""
         hit = torch.isfinite(t_obj)
         env = scene.environment
         if not env.bounds_free_space:
             return hit
         at = hit.nonzero(as_tuple=True)
-        b, _, y, x = at
+        b, y, x = at
         t = t_obj[at]
         entry = o[b] + t[:, None] * d[b, y, x]
         out = torch.zeros_like(hit)

@@ -189,7 +189,7 @@ class RenderConditions:
             st_m = dataclasses.replace(st, obj_R=st.obj_R * mir[:, None], obj_c=st.obj_c * mir,
                                        obj_c_host=st.obj_c_host * np.array(_MIRROR))
             if rays is None:
-                t_m, idx = backend._hit_objects(st_m, ks, o, d, scale).min(1)
+                t_m, idx, _ = backend._hit_objects(st_m, ks, o, d, scale)
             else:
                 t_m, idx = backend._hit_objects_sparse(st_m, ks, o, d, *rays).min(0)
             tm = t_m.reshape(-1)[flat[g]]
