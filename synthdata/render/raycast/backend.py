@@ -92,17 +92,6 @@ def _rows_of_frames(v: torch.Tensor, slices: list[tuple[int, int]]) -> torch.Ten
                                    output_size=slices[-1][1] if slices else 0)
 
 
-def _nearest(t_obj: torch.Tensor, t_env: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The nearest hit of each ray and its owner (0 the environment, i+1 render primitive i), from the
-    objects' ray parameters (primitives along ``dim``) and the environment's."""
-    if t_obj.shape[dim]:
-        t_near, idx = t_obj.min(dim)
-    else:
-        t_near, idx = torch.full_like(t_env, INF), torch.zeros_like(t_env, dtype=torch.long)
-    on_obj = t_near < t_env
-    return torch.where(on_obj, t_near, t_env), torch.where(on_obj, idx + 1, 0)
-
-
 @dataclass(frozen=True)
 class _Parts:
     """The scene's objects as render primitives: one per part of a compound object, one per plain
@@ -618,12 +607,15 @@ class RaycastBackend(Backend):
         return t_near, near, covered
 
     def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
-                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int) -> torch.Tensor:
+                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`_hit_objects` for a list of rays through image points (u, v) of frames ``ks[b]``; a ray
-        tests an object only when its pixel lies in the object's screen rectangle. Shape: o, d (M,3),
-        b, u, v (M,) → (N,M)."""
+        tests an object only when its pixel lies in the object's screen rectangle; the nearest is kept
+        as it goes. Shape: o, d (M,3), b, u, v (M,) → t (M,) (inf: none), index (M,) of the nearest
+        primitive (0 when none; ties go to the lower index)."""
         N, M = st.half.shape[0], d.shape[0]
-        t = torch.full((N, M), INF, device=self.device)
+        t_near = torch.full((M,), INF, device=self.device)
+        near = torch.zeros((M,), dtype=torch.long, device=self.device)
         ks_host = np.arange(int(ks[0]), int(ks[0]) + ks.shape[0])
         boxes = self._screen_boxes(st, ks_host, H, W, 1) if self.cull else np.tile(np.array([0, 0, W, H]), (N, 1))
         px = torch.floor(u)
@@ -641,8 +633,12 @@ class RaycastBackend(Backend):
             bm = _take(b, m)
             R, c = _take(st.obj_R[ks, i], bm), _take(st.obj_c[ks, i], bm)  # (m,3,3), (m,3)
             inv_half = 1.0 / st.half[i]
-            t[i, m] = PRIMITIVES.get(prim[i]).intersect(_rT(_take(o, m) - c, R) * inv_half, _rT(_take(d, m), R) * inv_half)
-        return t
+            t = PRIMITIVES.get(prim[i]).intersect(_rT(_take(o, m) - c, R) * inv_half, _rT(_take(d, m), R) * inv_half)
+            closer = (t < _take(t_near, m)).nonzero().squeeze(1)
+            m = _take(m, closer)
+            t_near.index_copy_(0, m, _take(t, closer))
+            near.index_fill_(0, m, i)
+        return t_near, near
 
     def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """Ray parameter of the static world. Shape: o (...,3) broadcastable to d (...,3) → (...)."""
@@ -813,9 +809,10 @@ class RaycastBackend(Backend):
         d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
         o = _take(st.cam_c[ks], b)
         H, W = int(scene.camera.height), int(scene.camera.width)
-        t_obj = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (N,M)
+        t_near, near = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (M,), (M,)
         t_env = self._hit_environment(scene, o, d)
-        t_vis, owner_all = _nearest(t_obj, t_env, dim=0)
+        on_obj = t_near < t_env
+        t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
         flat = torch.isfinite(t_vis).nonzero().squeeze(1)
         owner = _take(owner_all, flat)
         rgb = self._sky(scene, _normalize(d)).clone()
