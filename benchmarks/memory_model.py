@@ -4,7 +4,8 @@ Each point runs in a fresh process (one torch thread, one in-process shard of ``
 default 8 = the default ``compute.shard_size``, encode + write included) so ru_maxrss is that clip
 size's peak. A worker's peak still creeps up over a shard's first clips (glibc's heap fragments: freed
 clip buffers are not all reused), so the model is fitted to whole default-size shards, not one clip.
-Prints one JSON line with every point, the estimate ``synthdata.run.memory`` gives for it, and whether the estimate bounds the measurement. ``--repeat``
+Prints one JSON line with every point, the estimate ``synthdata.run.memory`` gives for it, and
+whether the estimate bounds the measurement. ``--repeat``
 measures each point again (glibc's heap makes peaks vary by tens of MB): the median and the largest
 are kept, and the estimate must bound the largest. ``--points FILE`` re-estimates a committed result's
 measurements with the current constants (after refitting them) without measuring again.
@@ -51,7 +52,8 @@ def estimate_mb(pt: dict) -> float:
     from synthdata.run.memory import WORKER_BASE, clip_bytes
 
     w, t = pt["width"], pt["frames"]
-    spec = synthdata.load_recipe(pt["recipe"], [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"])
+    size = [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"]
+    spec = synthdata.load_recipe(pt["recipe"], size)
     return round((WORKER_BASE + clip_bytes(spec)) / 2**20, 1)
 
 
@@ -70,9 +72,9 @@ def main() -> None:
         for r in a.recipes:
             for size in a.sizes:
                 side, frames = size.split("x")
-                runs = [json.loads(subprocess.run([sys.executable, "-c", POINT, r, side, frames, str(a.clips)], capture_output=True,
-                                                  text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1])
-                        for _ in range(a.repeat)]
+                cmd = [sys.executable, "-c", POINT, r, side, frames, str(a.clips)]
+                runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                                  cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(a.repeat)]
                 peaks = sorted(x["peak_rss_mb"] for x in runs)
                 pt = {**runs[0], "peak_rss_mb": peaks[-1], "peak_rss_mb_median": statistics.median(peaks),
                       "repeats": len(peaks)}

@@ -76,7 +76,7 @@ backend = make_backend(spec.backend, torch.device("cpu"))
 base = rss()
 with tempfile.TemporaryDirectory() as d:
     Path(d, "o").mkdir()
-    sink = open_sink(Layout(Path(d) / "o"), 0, spec, spec.content_hash() if hasattr(spec, "content_hash") else "x", stage)
+    sink = open_sink(Layout(Path(d) / "o"), 0, spec, spec.content_hash(), stage)
     for i in range(2):
         for rec in make_clips(spec, [i], backend, stage):
             sink.add(rec)

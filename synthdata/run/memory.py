@@ -14,9 +14,9 @@ A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a
 - N = the most objects a clip of the recipe can have (:func:`max_objects`).
 
 The constants were fitted to peak RSS measured on the shipped recipes (shapes, highway, colonoscopy)
-at 64²×8 … 256²×48 in default-size shards (8 clips) on the 2-core CPU box (benchmarks/results/memory-model-cpu-2core.json;
-``python benchmarks/memory_model.py`` re-measures), rounded up so the estimate bounds every measured
-point; docs/scaling.md ("Memory model") has the table.
+at 64²×8 … 256²×48 in default-size shards (8 clips) on the 2-core CPU box
+(benchmarks/results/memory-model-cpu-2core.json; ``python benchmarks/memory_model.py`` re-measures),
+rounded up so the estimate bounds every measured point; docs/scaling.md ("Memory model") has the table.
 """
 
 from __future__ import annotations
