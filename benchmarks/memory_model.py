@@ -1,22 +1,32 @@
 """Peak RSS of one worker making clips, per recipe and clip size; the data behind synthdata.run.memory.
 
-Each point runs in a fresh process (one torch thread, in-process shard of 2 clips, encode + write
-included) so ru_maxrss is that clip size's peak. Prints one JSON line with every point, the estimate
-``synthdata.run.memory`` gives for it, and whether the estimate bounds the measurement.
+Each point runs in a fresh process (one torch thread, one in-process shard of ``--clips`` clips,
+default 8 = the default ``compute.shard_size``, encode + write included) so ru_maxrss is that clip
+size's peak. A worker's peak still creeps up over a shard's first clips (glibc's heap fragments: freed
+clip buffers are not all reused), so the model is fitted to whole default-size shards, not one clip.
+Prints one JSON line with every point, the estimate ``synthdata.run.memory`` gives for it, and
+whether the estimate bounds the measurement. ``--repeat``
+measures each point again (glibc's heap makes peaks vary by tens of MB): the median and the largest
+are kept, and the estimate must bound the largest. ``--points FILE`` re-estimates a committed result's
+measurements with the current constants (after refitting them) without measuring again.
 
     python benchmarks/memory_model.py
     python benchmarks/memory_model.py --recipes shapes --sizes 64x8 128x16
+    python benchmarks/memory_model.py --points benchmarks/results/memory-model-cpu-2core.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT))  # this checkout's synthdata, in the estimate and in every measured point
 from _machine import machine  # noqa: E402
 
 POINT = """
@@ -25,31 +35,54 @@ from pathlib import Path
 import torch
 import synthdata
 from synthdata.run.generate import generate
-from synthdata.run.memory import WORKER_BASE, clip_bytes
-recipe, w, t = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+recipe, w, t, clips = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(1)
 spec = synthdata.load_recipe(recipe, [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"])
 with tempfile.TemporaryDirectory() as d:
-    generate(spec, 2, Path(d) / "o", compute={"name": "sync", "shard_size": 2}, progress=False)
+    generate(spec, clips, Path(d) / "o", compute={"name": "sync", "shard_size": clips}, progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"recipe": recipe, "width": w, "height": w, "frames": t, "pixels": w * w * t,
-                  "peak_rss_mb": round(peak / 2**20, 1), "estimate_mb": round((WORKER_BASE + clip_bytes(spec)) / 2**20, 1)}))
+                  "clips": clips, "peak_rss_mb": round(peak / 2**20, 1)}))
 """
+
+
+def estimate_mb(pt: dict) -> float:
+    """What the pre-flight model (``synthdata.run.memory``) says one worker needs for this point."""
+    import synthdata
+    from synthdata.run.memory import WORKER_BASE, clip_bytes
+
+    w, t = pt["width"], pt["frames"]
+    size = [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"]
+    spec = synthdata.load_recipe(pt["recipe"], size)
+    return round((WORKER_BASE + clip_bytes(spec)) / 2**20, 1)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--recipes", nargs="+", default=["shapes", "highway", "colonoscopy"])
     p.add_argument("--sizes", nargs="+", default=["64x8", "128x16", "256x24", "256x48"], help="SIDExFRAMES")
+    p.add_argument("--clips", type=int, default=8, help="clips in the measured shard")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--points", type=Path, help="re-estimate this result's measured points instead of measuring")
     a = p.parse_args()
-    points = []
-    for r in a.recipes:
-        for size in a.sizes:
-            side, frames = size.split("x")
-            out = subprocess.run([sys.executable, "-c", POINT, r, side, frames], capture_output=True, text=True, check=True)
-            pt = json.loads(out.stdout.strip().splitlines()[-1])
-            pt["estimate_bounds_peak"] = pt["estimate_mb"] >= pt["peak_rss_mb"]
-            points.append(pt)
+    if a.points:
+        points = json.loads(a.points.read_text())["points"]
+    else:
+        points = []
+        for r in a.recipes:
+            for size in a.sizes:
+                side, frames = size.split("x")
+                cmd = [sys.executable, "-c", POINT, r, side, frames, str(a.clips)]
+                runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                                  cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(a.repeat)]
+                peaks = sorted(x["peak_rss_mb"] for x in runs)
+                pt = {**runs[0], "peak_rss_mb": peaks[-1], "peak_rss_mb_median": statistics.median(peaks),
+                      "repeats": len(peaks)}
+                points.append(pt)
+                print(json.dumps(pt), file=sys.stderr)
+    for pt in points:
+        pt["estimate_mb"] = estimate_mb(pt)
+        pt["estimate_bounds_peak"] = pt["estimate_mb"] >= pt["peak_rss_mb"]
     print(json.dumps({"benchmark": "memory_model", "points": points,
                       "all_bounded": all(p["estimate_bounds_peak"] for p in points), "machine": machine()}))
 

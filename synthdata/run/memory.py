@@ -1,10 +1,22 @@
 """Will a run fit? Peak memory per worker from a measured model, checked before anything is written.
 
-A clip is rendered, annotated and encoded whole inside one worker, so a worker's peak grows with the
-clip's pixels (frames × width × height) and with its object count (amodal masks are per object).
-The constants below were fitted to peak RSS measured on the shipped recipes (shapes, highway,
-colonoscopy) at 64²×8 … 256²×48 on the 2-core CPU box (benchmarks/results/memory-model-cpu-2core.json;
-``python benchmarks/memory_model.py`` re-measures), rounded up so the estimate is an upper bound there.
+A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a time, so its peak is
+
+    WORKER_BASE + clip pixels × (PER_PIXEL + PER_PIXEL_PER_OBJECT × N)
+                + batch rays  × (PER_RAY + PER_RAY_PER_OBJECT × N)
+
+- clip pixels = frames × width × height: the clip-size outputs that live until the clip is written
+  (the G-buffer maps render fills batch by batch, amodal coverage (1 B per object), the host copies
+  annotate and the writer make of them);
+- batch rays = min(frames, frame_batch) × width × height × rays per pixel: what one dense trace call
+  holds while it runs (hits per primitive, shading temporaries), freed before the next batch — so it
+  grows with the frame size and the object count, not with the clip's length;
+- N = the most objects a clip of the recipe can have (:func:`max_objects`).
+
+The constants were fitted to peak RSS measured on the shipped recipes (shapes, highway, colonoscopy)
+at 64²×8 … 256²×48 in default-size shards (8 clips) on the 2-core CPU box
+(benchmarks/results/memory-model-cpu-2core.json; ``python benchmarks/memory_model.py`` re-measures),
+rounded up so the estimate bounds every measured point; docs/scaling.md ("Memory model") has the table.
 """
 
 from __future__ import annotations
@@ -23,10 +35,15 @@ __all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
 
 #: A worker process with torch, the backend and the writer loaded, before its first clip.
 WORKER_BASE = 500 * 2**20
-#: Peak bytes per clip pixel (frames × width × height) at supersample 1: maps, flows, encode buffers …
-PER_PIXEL = 330
-#: … plus this per pixel per object (amodal masks, per-object coverage).
-PER_PIXEL_PER_OBJECT = 4
+#: Peak bytes per clip pixel (frames × width × height): the clip-size maps, their host copies, encode,
+#: and the heap a shard's clips leave fragmented (measured slope 24 → 48 frames: 150–170 B per pixel) …
+PER_PIXEL = 160
+#: … plus this per clip pixel per object (amodal coverage, one byte per object).
+PER_PIXEL_PER_OBJECT = 1
+#: Transient bytes per ray of one trace batch (``frame_batch`` frames × pixels × rays per pixel) …
+PER_RAY = 260
+#: … plus this per ray per object (per-primitive hit distances, amodal hits).
+PER_RAY_PER_OBJECT = 12
 
 
 @dataclass(frozen=True)
@@ -47,10 +64,14 @@ def max_objects(spec: RecipeSpec) -> int:
 
 
 def clip_bytes(spec: RecipeSpec) -> int:
-    """Estimated peak bytes of one clip in flight (batched backends hold ``clip_batch`` clips)."""
+    """Estimated peak bytes of one clip in flight, above :data:`WORKER_BASE` (batched backends hold
+    ``clip_batch`` clips). A backend without a ``frame_batch`` setting traces the whole clip at once."""
     c, settings = spec.clip, backend_settings(spec.backend)
-    px = c.frames * c.width * c.height * settings.rays_per_pixel
-    per_clip = px * (PER_PIXEL + PER_PIXEL_PER_OBJECT * max_objects(spec))
+    n = max_objects(spec)
+    frame_px = c.width * c.height
+    batch_frames = min(c.frames, getattr(settings, "frame_batch", c.frames))
+    rays = batch_frames * frame_px * settings.rays_per_pixel
+    per_clip = c.frames * frame_px * (PER_PIXEL + PER_PIXEL_PER_OBJECT * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
     return per_clip * settings.clips_per_batch
 
 

@@ -55,12 +55,14 @@ def make_clips(spec: RecipeSpec, clip_indices: Sequence[int], backend: Backend,
     layout_hash = spec.layout_hash()
     layouts = [layout_clip(spec, i, timer, layout_hash) for i in clip_indices]
     with timer("render"):
-        frames = backend.render_many([(lay.scene, lay.traj) for lay in layouts])
+        frames = list(backend.render_many([(lay.scene, lay.traj) for lay in layouts]))
     records = []
-    for lay, f in zip(layouts, frames):
+    for k, lay in enumerate(layouts):
+        f, frames[k] = frames[k], None  # a clip's G-buffer goes as soon as it is annotated (amodal, surface …)
         with timer("annotate"):
             labels = annotate(f, lay.scene, lay.traj, spec.annotations)
             rgb = f.rgb.cpu().numpy()
+        del f
         records.append(ClipRecord(clip_id=clip_id(spec, lay.clip_index), clip_index=lay.clip_index, seed=lay.seed,
                                   params=lay.scene.params, traj=lay.traj, rgb=rgb, annotations=labels))
     return records

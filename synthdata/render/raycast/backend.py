@@ -350,7 +350,7 @@ class RaycastBackend(Backend):
         n, rs = self.settings.instants, self.settings.rolling_shutter
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
-        parts = []
+        cat: dict[str, torch.Tensor] = {}  # clip-size maps, filled batch by batch (never parts + a copy)
         for start in range(0, 0 if rs else traj.num_frames, step):  # rolling shutter: band by band instead
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             refine = n == 1 and self.settings.supersample == "adaptive"
@@ -361,22 +361,30 @@ class RaycastBackend(Backend):
             elif refine:
                 out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
                                                     t_vis)
-            parts.append(out)
-        cat = trace_rolling(self, scene, traj, st) if rs else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+            for k, v in out.items():
+                if k not in cat:
+                    cat[k] = v.new_empty((traj.num_frames, *v.shape[1:]))
+                cat[k][start:start + v.shape[0]] = v
+            del out
+        if rs:
+            cat = trace_rolling(self, scene, traj, st)
         cat["rgb_linear"] = self._post(scene, cat)
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
             gain = vignette_gain(cam.vignetting, cam.stop, self._lens_xy(st, height, width, 1), st.K, width, height,
                                  self.device)
-            cat["rgb_linear"] = cat["rgb_linear"] * gain[..., None]
+            cat["rgb_linear"].mul_(gain[..., None])  # in place: the buffer is this clip's own
         if st.cond is not None:  # with a field stop, auto-exposure meters its circle only
             cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure, self._inside(st, height, width, 1))
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
         if cam.stop is not None:  # last: the border is black whatever noise or blur put there
-            linear = linear * stop_gain(cam.stop, st.K, width, height, self.device)[..., None]
-        rgb = (torch.clamp(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5).to(torch.uint8)
+            linear.mul_(stop_gain(cam.stop, st.K, width, height, self.device)[..., None])
+        # in place on the clip's own buffer: no clip-size temporaries, the very kernels (and bits) of
+        # the out-of-place expression (frame chunks would move the vector/scalar tails of pow)
+        rgb = linear.clamp_(0, 1).pow_(1 / 2.2).mul_(255).add_(0.5).to(torch.uint8)
+        del linear
         return Frames(rgb=rgb, **cat, row_time=torch.as_tensor(row_times(height, rs, self.settings.rolling_bands),
                                                                device=self.device) if rs else None)
 
