@@ -29,7 +29,7 @@ from ..render.device import device_name
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
 from .events import listen_clips
-from .executors import make_executor
+from .executors import Executor, make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
@@ -72,10 +72,13 @@ def _as_compute(compute: ComputeSpec | str | dict | None) -> ComputeSpec:
 
 def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: ComputeSpec | str | dict | None = None,
              overwrite: bool = False, progress: bool | None = None, device: str | None = None,
-             timer: StageTimer | None = None) -> Manifest:
+             timer: StageTimer | None = None, executor: Executor | None = None) -> Manifest:
     """Generate ``clips`` clips of ``recipe`` into ``out``; resume when ``out`` holds the same run.
 
     ``compute`` picks the executor (default: an embedded Dask cluster; ``"sync"`` for in-process).
+    ``executor``, when given, is one :func:`~synthdata.run.executors.make_executor` made from the same
+    ``compute``, not yet entered (the CLI starts its cluster with ``start_soon`` while the recipe loads);
+    this call enters and closes it.
     Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input and
     :class:`GenerationFailed` after the run when shards failed (the others are kept).
     """
@@ -90,8 +93,9 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     timer = timer or StageTimer()
     failures: list[ShardFailed] = []
     made = 0
+    executor = executor or make_executor(compute, tasks=plan.shards)
     with OutLock(layout.root):
-        with make_executor(compute) as executor:  # up (or reachable) before anything is written
+        with executor:  # up (or reachable) before anything is written
             layout, manifest = prepare_out(plan, spec, overwrite)  # again, now no other run can write here
             remade: list[int] = []
             if manifest is None:
