@@ -382,7 +382,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
 def cmd_completion(ns: argparse.Namespace) -> int:
     from .completion import completion_script
-    from .recipe.loading import config_dir
+    from .configs import config_dir
 
     recipes = sorted(p.stem for p in (config_dir() / "recipe").glob("*.yaml"))
     computes = sorted(p.stem for p in (config_dir() / "compute").glob("*.yaml"))
@@ -391,7 +391,7 @@ def cmd_completion(ns: argparse.Namespace) -> int:
 
 
 def cmd_recipes(ns: argparse.Namespace) -> int:
-    from .recipe.loading import list_recipes
+    from .configs import list_recipes
 
     items = list_recipes()
     w = max(len(n) for n, _ in items)

@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import UserError, model_problems
-from ..recipe.loading import config_dir
+from ..configs import config_dir
 
 __all__ = ["ComputeSpec", "load_compute"]
 
