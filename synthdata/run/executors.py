@@ -212,17 +212,17 @@ class DaskExecutor:
 
                 return LocalCUDACluster(CUDA_VISIBLE_DEVICES=list(range(self.gpus)), threads_per_worker=c.threads_per_worker,
                                         resources={"GPU": 1}, memory_limit=c.memory_limit_bytes() or "auto",
-                                        preload=_WORKER_PRELOAD, **quiet)
+                                        preload=_worker_preload(), **quiet)
             except ImportError:
                 from distributed import Nanny, Scheduler, SpecCluster
 
                 workers = {f"gpu-{i}": {"cls": Nanny, "options": {
                     "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit_bytes() or "auto",
-                    "env": {"CUDA_VISIBLE_DEVICES": str(i)}, "preload": _WORKER_PRELOAD}} for i in range(self.gpus)}
+                    "env": {"CUDA_VISIBLE_DEVICES": str(i)}, "preload": _worker_preload()}} for i in range(self.gpus)}
                 return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": http},
                                    silence_logs=logging.CRITICAL)
         return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
-                            memory_limit=c.memory_limit_bytes() or "auto", preload=_WORKER_PRELOAD, **quiet)
+                            memory_limit=c.memory_limit_bytes() or "auto", preload=_worker_preload(), **quiet)
 
     def start_soon(self) -> "DaskExecutor":
         """Start the embedded cluster in a background thread; ``__enter__`` waits for it.
@@ -342,8 +342,13 @@ def _shard_outcomes(executor: Executor, job: ShardJob, shards: list[int]) -> Ite
             yield ShardFailed(shards[i], None, None, "", f"{type(out).__name__}: {out}", "")
 
 
-#: run in every embedded worker as it starts (and restarts)
-_WORKER_PRELOAD = ["synthdata.run.worker_signals"]
+def _worker_preload() -> list[str]:
+    """Preloads of every embedded worker: the user's Dask config (``distributed.worker.preload``)
+    plus ours, which makes the worker ignore SIGINT as it starts (and restarts)."""
+    import dask
+
+    theirs = dask.config.get("distributed.worker.preload", None) or []
+    return [*([theirs] if isinstance(theirs, str) else theirs), "synthdata.run.worker_signals"]
 
 EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
 EXECUTORS.register("sync", SyncExecutor)
