@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..io.layout import Layout
-from ..io.manifest import ShardInfo
-from ..recipe.schema import RecipeSpec
 from .events import report_clips
 from .timing import StageTimer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the CLI imports this module to start its cluster: nothing heavy at the top
+    from ..io.manifest import ShardInfo
+    from ..recipe.schema import RecipeSpec
     from ..render.backend import Backend
 
 __all__ = ["ShardJob", "ShardResult", "ShardFailed", "run_shard"]
@@ -92,6 +91,7 @@ def _poisoned() -> set[int]:
 
 def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     """Make and write every clip of one shard; the shard appears whole or not at all."""
+    from ..io.layout import Layout
     from ..io.sinks import open_sink
     from ..seeding import clip_seed
     from .pipeline import clip_id, make_clips

@@ -13,11 +13,21 @@ __all__ = ["warm_up"]
 
 
 def warm_up() -> int:
-    """Import the shard stack in this process; returns its pid."""
-    import torch  # noqa: F401  (most of the cost)
+    """Import the shard stack in this process; returns its pid.
+
+    Beyond our own modules, what the first clip would otherwise import lazily (measured: a second of
+    a tiny first shard, ten times the second one): torch's shape reference code (sympy, on the first
+    ``broadcast_shapes``), kornia (3D boxes), pyarrow's compute module and pandas (pyarrow imports it
+    on the first array it builds)."""
+    import kornia.geometry.conversions  # noqa: F401
+    import pyarrow
+    import pyarrow.compute  # noqa: F401
+    import torch
 
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
     from . import pipeline, shard  # noqa: F401
 
+    torch.broadcast_shapes((1, 3), (2, 1))
+    pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()
