@@ -176,6 +176,9 @@ class DaskExecutor:
         self.compute = compute
         self.gpus = 0 if compute.address else compute.num_gpus()
         self.workers = compute.num_workers()
+        # a shard run (``tasks`` given: generate) warms its workers' imports and ends them at once after
+        # a clean run; other users (the ablation harness) keep Dask's plain start and graceful close
+        self.shard_run = tasks is not None
         if tasks and not self.gpus and compute.workers == "auto":  # a process per core that gets no task
             self.workers = max(1, min(self.workers, tasks))           # only competes for the cores
         self.client = None
@@ -267,8 +270,9 @@ class DaskExecutor:
         from .warm import warm_up
 
         client = Client(cluster)
+        workers = client.scheduler_info()["workers"] if self.shard_run else {}
         warm = [client.submit(warm_up, key=f"synthdata-warm-up-{i}", workers=[address], allow_other_workers=False,
-                              pure=False) for i, address in enumerate(client.scheduler_info()["workers"])]
+                              pure=False) for i, address in enumerate(workers)]
         return cluster, client, warm
 
     def _started(self):
@@ -284,7 +288,8 @@ class DaskExecutor:
                 pass
         self._warm = []
         client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
-        locks = _stop_idle_workers(cluster) if cluster is not None and exc[0] is None and not self._in_flight else []
+        idle = cluster is not None and self.shard_run and exc[0] is None and not self._in_flight
+        locks = _stop_idle_workers(cluster) if idle else []
         if client is not None:
             client.close()
         if cluster is not None:
