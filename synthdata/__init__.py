@@ -21,7 +21,7 @@ _LAZY = {
     "load_recipe": ("synthdata.api", "load_recipe"),
     "generate": ("synthdata.api", "generate"),
     "open_dataset": ("synthdata.io.reader", "open_dataset"),
-    "list_recipes": ("synthdata.recipe.loading", "list_recipes"),
+    "list_recipes": ("synthdata.configs", "list_recipes"),
     "RecipeSpec": ("synthdata.recipe.schema", "RecipeSpec"),
     "UserError": ("synthdata.errors", "UserError"),
     "ClipDataset": ("synthdata.integrations.torch_dataset", "ClipDataset"),

@@ -33,6 +33,23 @@ def test_validate_imports_no_heavy_modules():
     assert "objects.0.primitive" in r.stderr  # the registries were still consulted
 
 
+@pytest.mark.parametrize("args", [["recipes"], ["info", "{dataset}"], ["verify", "{dataset}"], ["--help"]])
+def test_quick_commands_import_no_heavy_modules(args, tiny_dataset):
+    """``recipes``, ``info``, ``verify`` and ``--help`` start in well under a second (issue 15): none of
+    them imports torch, Dask, diffusers, kornia or FiftyOne; ``recipes`` not even the recipe machinery
+    (OmegaConf, Hydra, the schema: it reads the shipped files' descriptions with libyaml)."""
+    args = [a.format(dataset=tiny_dataset) for a in args]
+    heavy = (*HEAVY, "hydra", "omegaconf", "synthdata.recipe.schema") if args[0] == "recipes" else HEAVY
+    code = ("import sys\nfrom synthdata.cli import main\n"
+            f"try:\n    rc = main({args!r})\nexcept SystemExit as e:\n    rc = e.code\n"
+            f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rc, _, modules = r.stdout.strip().splitlines()[-1].partition(" ")
+    assert rc in ("0", "None"), r.stdout + r.stderr
+    assert modules == "[]", f"synthdata {' '.join(args)} imported {modules}"
+
+
 def test_lazy_torch_becomes_the_real_module_on_first_use():
     code = ("import sys\nimport synthdata.render.raycast.primitives as p\nassert 'torch' not in sys.modules\n"
             "import torch\nt = p.sphere_intersect(torch.zeros(1, 3) - torch.tensor([0., 0., 3.]), "

@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
+from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
 from ..errors import RecipeError, UserError
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
@@ -30,23 +30,6 @@ __all__ = ["config_dir", "list_recipes", "compose_recipe", "load_recipe", "parse
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 _KEY = re.compile(r"^(\+\+|\+|~)?[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
 _FORBIDDEN_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
-
-
-def config_dir() -> Path:
-    """The shipped config tree: ``synthdata/_recipes`` in a wheel, ``<repo>/recipes`` in a checkout."""
-    packaged = resources.files("synthdata") / "_recipes"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "recipes"
-
-
-def list_recipes() -> list[tuple[str, str]]:
-    """(name, description) of every shipped recipe, sorted by name."""
-    out = []
-    for path in sorted((config_dir() / "recipe").glob("*.yaml")):
-        desc = OmegaConf.load(path).get("description", "")
-        out.append((path.stem, str(desc)))
-    return out
 
 
 def _is_path(recipe: str) -> bool:

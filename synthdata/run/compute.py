@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import UserError, model_problems
-from ..recipe.loading import config_dir
+from ..configs import config_dir
 
 __all__ = ["ComputeSpec", "load_compute"]
 
@@ -74,9 +74,9 @@ class ComputeSpec(BaseModel):
         """GPUs to use for an embedded cluster (0 means CPU workers)."""
         if self.gpus != "auto":
             return int(self.gpus)
-        import torch
+        from ..render.device import cuda_device_count
 
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return cuda_device_count()
 
     def num_workers(self) -> int:
         if self.workers != "auto":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -130,7 +131,8 @@ class ThreadExecutor:
 def _children_ignore_sigint():
     """Processes spawned inside inherit an ignored SIGINT: Ctrl-C reaches the whole terminal process
     group, and only the driver should act on it (it shuts its cluster down and exits 130); workers
-    that also caught it would each print a KeyboardInterrupt traceback."""
+    that also caught it would each print a KeyboardInterrupt traceback. (Their preload,
+    worker_signals.py, makes sure of it once they run; this covers their first moments.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -141,15 +143,49 @@ def _children_ignore_sigint():
         signal.signal(signal.SIGINT, old)
 
 
+def _quiet_dask_loggers() -> None:
+    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # a killed worker is handled, not news
+
+
+def _stop_idle_workers(cluster) -> list[str]:
+    """End an embedded cluster's worker processes at once instead of asking each to shut down (most of
+    a second: a worker tears down its interpreter with torch loaded). Called only when no task is in
+    flight and every result is in the driver's hands, so there is no work or data to lose; the nannies
+    are told first, so they do not restart the workers, and still remove the workers' scratch folders.
+    Returns the scratch folders' lock files, which a killed worker leaves behind (remove after close)."""
+    locks = []
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(nanny, "pid", None)
+        if not hasattr(nanny, "close_gracefully") or not pid:
+            continue
+        if getattr(nanny, "worker_dir", None):
+            locks.append(f"{nanny.worker_dir}.dirlock")
+        nanny.close_gracefully(reason="synthdata-run-done")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return locks
+
+
 class DaskExecutor:
     """Shards as Dask tasks (``compute=local`` or ``compute.address=…``)."""
 
-    def __init__(self, compute: ComputeSpec):
+    def __init__(self, compute: ComputeSpec, tasks: int | None = None):
         self.compute = compute
         self.gpus = 0 if compute.address else compute.num_gpus()
         self.workers = compute.num_workers()
+        # a shard run (``tasks`` given: generate) warms its workers' imports and ends them at once after
+        # a clean run; other users (the ablation harness) keep Dask's plain start and graceful close
+        self.shard_run = tasks is not None
+        if tasks and not self.gpus and compute.workers == "auto":  # a process per core that gets no task
+            self.workers = max(1, min(self.workers, tasks))           # only competes for the cores
         self.client = None
         self.cluster = None
+        self._starting: Future | None = None
+        self._in_flight = 0  # tasks submitted whose results the caller has not taken
+        self._warm: list = []  # the warm-up tasks' futures (held, else Dask would cancel them)
 
     def _cluster(self):
         import dask
@@ -178,23 +214,41 @@ class DaskExecutor:
                 from dask_cuda import LocalCUDACluster
 
                 return LocalCUDACluster(CUDA_VISIBLE_DEVICES=list(range(self.gpus)), threads_per_worker=c.threads_per_worker,
-                                        resources={"GPU": 1}, memory_limit=c.memory_limit_bytes() or "auto", **quiet)
+                                        resources={"GPU": 1}, memory_limit=c.memory_limit_bytes() or "auto",
+                                        preload=_worker_preload(), **quiet)
             except ImportError:
                 from distributed import Nanny, Scheduler, SpecCluster
 
                 workers = {f"gpu-{i}": {"cls": Nanny, "options": {
                     "nthreads": c.threads_per_worker, "resources": {"GPU": 1}, "memory_limit": c.memory_limit_bytes() or "auto",
-                    "env": {"CUDA_VISIBLE_DEVICES": str(i)}}} for i in range(self.gpus)}
+                    "env": {"CUDA_VISIBLE_DEVICES": str(i)}, "preload": _worker_preload()}} for i in range(self.gpus)}
                 return SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": http},
                                    silence_logs=logging.CRITICAL)
         return LocalCluster(n_workers=self.workers, threads_per_worker=c.threads_per_worker, processes=True,
-                            memory_limit=c.memory_limit_bytes() or "auto", **quiet)
+                            memory_limit=c.memory_limit_bytes() or "auto", preload=_worker_preload(), **quiet)
+
+    def start_soon(self) -> "DaskExecutor":
+        """Start the embedded cluster in a background thread; ``__enter__`` waits for it.
+
+        Spawning the workers and their imports of the rendering stack (a second or two of CPU each, in
+        their own processes) then overlap whatever the caller does meanwhile: loading and checking the
+        recipe. A no-op for a remote cluster."""
+        if self.compute.address or self._starting is not None or self.cluster is not None:
+            return self
+
+        def start():  # workers ignore SIGINT through their preload (worker_signals.py), as this thread
+            return self._up(self._cluster())  # cannot make them inherit an ignored SIGINT
+
+        _quiet_dask_loggers()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="synthdata-cluster-start")
+        self._starting = pool.submit(start)
+        pool.shutdown(wait=False)
+        return self
 
     def __enter__(self) -> "DaskExecutor":
         from distributed import Client
 
-        for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
-            logging.getLogger(name).setLevel(logging.ERROR)  # a killed worker is handled, not news
+        _quiet_dask_loggers()
         if self.compute.address:
             try:
                 self.client = Client(self.compute.address, timeout="30s")
@@ -205,15 +259,46 @@ class DaskExecutor:
                                                    f"({type(exc).__name__}: {exc})") from None
             self.workers = max(1, len(self.client.scheduler_info()["workers"]))
         else:
-            self.cluster = self._cluster()
-            self.client = Client(self.cluster)
+            self.cluster, self.client, self._warm = self._started() or self._up(self._cluster())
         return self
 
+    def _up(self, cluster):
+        """A client of the new ``cluster``, and a warm-up task on each worker (the shard stack's imports
+        run now, not in front of each worker's first shard; no data, so it may be cut short)."""
+        from distributed import Client
+
+        from .warm import warm_up
+
+        client = Client(cluster)
+        workers = client.scheduler_info()["workers"] if self.shard_run else {}
+        warm = [client.submit(warm_up, key=f"synthdata-warm-up-{i}", workers=[address], allow_other_workers=False,
+                              pure=False) for i, address in enumerate(workers)]
+        return cluster, client, warm
+
+    def _started(self):
+        """What :meth:`start_soon` began (waits for it; its start-up error is raised here)."""
+        starting, self._starting = self._starting, None
+        return starting.result() if starting is not None else None
+
     def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        if self.cluster is None and self._starting is not None:  # started soon, never entered
+            try:
+                self.cluster, self.client, self._warm = self._started()
+            except Exception:  # noqa: BLE001 - nothing to close; the caller's own error is the news
+                pass
+        self._warm = []
+        client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
+        idle = cluster is not None and self.shard_run and exc[0] is None and not self._in_flight
+        locks = _stop_idle_workers(cluster) if idle else []
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+        for lock in locks:
+            try:
+                os.unlink(lock)
+            except OSError:
+                pass
 
     def job_threads(self) -> int | None:
         return self.compute.threads_per_worker
@@ -230,16 +315,19 @@ class DaskExecutor:
             f = self.client.submit(fn, items[i], key=keys[i], pure=False, retries=self.compute.retries,
                                    resources=resources)
             index[f.key] = i
+            self._in_flight += 1
             return f
 
         pending = as_completed([submit(todo.pop(0)) for _ in range(min(limit, len(todo)))])
         for future in pending:
             try:
-                yield index[future.key], future.result()
+                result: object = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task took down workers too often
-                yield index[future.key], exc
+                result = exc
             finally:
                 future.release()
+            self._in_flight -= 1
+            yield index[future.key], result
             if todo:
                 pending.add(submit(todo.pop(0)))
 
@@ -259,11 +347,22 @@ def _shard_outcomes(executor: Executor, job: ShardJob, shards: list[int]) -> Ite
             yield ShardFailed(shards[i], None, None, "", f"{type(out).__name__}: {out}", "")
 
 
+def _worker_preload() -> list[str]:
+    """Preloads of every embedded worker: the user's Dask config (``distributed.worker.preload``)
+    plus ours, which makes the worker ignore SIGINT as it starts (and restarts)."""
+    import dask
+
+    theirs = dask.config.get("distributed.worker.preload", None) or []
+    return [*([theirs] if isinstance(theirs, str) else theirs), "synthdata.run.worker_signals"]
+
 EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
 EXECUTORS.register("sync", SyncExecutor)
 EXECUTORS.register("threads", ThreadExecutor)
 EXECUTORS.register("local", DaskExecutor)
 
 
-def make_executor(compute: ComputeSpec) -> Executor:
-    return EXECUTORS.get(compute.name, "compute.name")(compute)
+def make_executor(compute: ComputeSpec, tasks: int | None = None) -> Executor:
+    """The executor ``compute`` names; ``tasks`` (how many tasks the run will submit, when known) caps
+    an embedded cluster's automatic worker count: a one-shard run starts one worker process."""
+    cls = EXECUTORS.get(compute.name, "compute.name")
+    return cls(compute, tasks=tasks) if issubclass(cls, DaskExecutor) else cls(compute)

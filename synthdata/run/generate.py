@@ -25,11 +25,11 @@ from ..io.manifest import Manifest
 from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
-from ..render.backend import resolve_device
+from ..render.device import device_name
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
 from .events import listen_clips
-from .executors import make_executor
+from .executors import Executor, make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
@@ -72,10 +72,13 @@ def _as_compute(compute: ComputeSpec | str | dict | None) -> ComputeSpec:
 
 def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: ComputeSpec | str | dict | None = None,
              overwrite: bool = False, progress: bool | None = None, device: str | None = None,
-             timer: StageTimer | None = None) -> Manifest:
+             timer: StageTimer | None = None, executor: Executor | None = None) -> Manifest:
     """Generate ``clips`` clips of ``recipe`` into ``out``; resume when ``out`` holds the same run.
 
     ``compute`` picks the executor (default: an embedded Dask cluster; ``"sync"`` for in-process).
+    ``executor``, when given, is one :func:`~synthdata.run.executors.make_executor` made from the same
+    ``compute``, not yet entered (the CLI starts its cluster with ``start_soon`` while the recipe loads);
+    this call enters and closes it.
     Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input and
     :class:`GenerationFailed` after the run when shards failed (the others are kept).
     """
@@ -86,16 +89,17 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     plan = make_plan(spec, clips, out, compute.shard_size)
     check_resources(spec, compute)
     layout, manifest = prepare_out(plan, spec, overwrite)  # refuse early, before the lock creates out
-    dev = resolve_device(spec.device)
+    dev = device_name(spec.device)  # no torch in a driver that never renders
     timer = timer or StageTimer()
     failures: list[ShardFailed] = []
     made = 0
+    executor = executor or make_executor(compute, tasks=plan.shards)
     with OutLock(layout.root):
-        with make_executor(compute) as executor:  # up (or reachable) before anything is written
+        with executor:  # up (or reachable) before anything is written
             layout, manifest = prepare_out(plan, spec, overwrite)  # again, now no other run can write here
             remade: list[int] = []
             if manifest is None:
-                manifest = _fresh(layout, plan, spec, str(dev))
+                manifest = _fresh(layout, plan, spec, dev)
             else:  # a shard is trusted only when its files match the manifest: the others are made again
                 remade = [s.index for s in manifest.shards if check_shard(layout, s, "full")]
                 if remade:
@@ -108,7 +112,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                 shutil.rmtree(layout.staging)
             todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
             done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
-            overlap = compute.overlap if compute.overlap != "auto" else dev.type == "cuda"
+            overlap = compute.overlap if compute.overlap != "auto" else dev.startswith("cuda")
             topic = f"synthdata-clips-{uuid.uuid4().hex}"
             job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root), num_clips=plan.clips,
                            shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap,

@@ -1,8 +1,9 @@
 """A shard task: the pure function ``(job, shard_index) → files`` that executors run anywhere.
 
 Per-process state (the backend, its device, torch threads) is built once per worker process on first
-use and never pickled from the driver. ``SYNTHDATA_POISON_CLIPS=3,17`` makes those clip indices raise,
-for fault drills (docs/scaling.md).
+use and never pickled from the driver. The rendering stack (torch, the pipeline, the writers) is
+imported inside the task: a Dask driver imports this module to submit shards and never renders.
+``SYNTHDATA_POISON_CLIPS=3,17`` makes those clip indices raise, for fault drills (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..io.layout import Layout
-from ..io.manifest import ShardInfo
-from ..io.sinks import open_sink
-from ..recipe.schema import RecipeSpec
-from ..render.backend import Backend, make_backend, resolve_device
 from .events import report_clips
-from .pipeline import clip_id, make_clips
 from .timing import StageTimer
+
+if TYPE_CHECKING:  # the CLI imports this module to start its cluster: nothing heavy at the top
+    from ..io.manifest import ShardInfo
+    from ..recipe.schema import RecipeSpec
+    from ..render.backend import Backend
 
 __all__ = ["ShardJob", "ShardResult", "ShardFailed", "run_shard"]
 
@@ -68,6 +69,8 @@ _THREADS_SET = False
 
 def _backend(job: ShardJob) -> Backend:
     """One backend per process and device (compiled kernels, CUDA context stay warm across shards)."""
+    from ..render.backend import make_backend, resolve_device
+
     global _THREADS_SET
     if job.threads and not _THREADS_SET:
         import torch
@@ -88,7 +91,10 @@ def _poisoned() -> set[int]:
 
 def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     """Make and write every clip of one shard; the shard appears whole or not at all."""
+    from ..io.layout import Layout
+    from ..io.sinks import open_sink
     from ..seeding import clip_seed
+    from .pipeline import clip_id, make_clips
 
     timer = StageTimer()
     backend = _backend(job)

@@ -1,0 +1,96 @@
+"""Start-up discipline of ``synthdata generate`` (issue 15): a Dask driver never imports torch, an
+embedded cluster gets no more workers than the run has shards, bad input still exits 2 with one line
+and leaves no worker behind. Nothing here is timed (benchmarks/cli_startup.py measures the seconds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+from synthdata.errors import UserError
+from synthdata.render import device as device_mod
+from synthdata.render.device import cuda_possible, device_name
+from synthdata.run.compute import ComputeSpec
+from synthdata.run.executors import DaskExecutor, SyncExecutor, make_executor
+
+from ..conftest import REPO, TINY, run_cli
+
+_DRIVER = textwrap.dedent("""
+    import json, sys
+    from synthdata.cli import main
+
+    if __name__ == "__main__":  # the workers a local cluster spawns re-import this file
+        rc = main(sys.argv[1:])
+        print(json.dumps({"rc": rc, "modules": sorted(m for m in ("torch", "kornia", "distributed", "fiftyone",
+                                                                    "diffusers") if m in sys.modules)}))
+""")
+
+
+def test_a_dask_driver_never_imports_torch(tmp_path):
+    """The driver of a ``compute=local`` run (the CLI default) only submits shards and writes the
+    manifest: importing torch there cost more than a second of every run. A module on its path that
+    imports torch at the top breaks this: import it inside the function, or `from synthdata.lazy
+    import torch`."""
+    script = tmp_path / "driver.py"
+    script.write_text(_DRIVER)
+    out = tmp_path / "ds"
+    r = subprocess.run([sys.executable, str(script), "generate", "recipe=shapes", "clips=2", "compute.shard_size=1",
+                        f"out={out}", *TINY], capture_output=True, text=True, cwd=REPO, timeout=600,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["rc"] == 0
+    assert "distributed" in report["modules"], "the run did not use the embedded Dask cluster"
+    assert "torch" not in report["modules"] and "kornia" not in report["modules"], report
+    manifest = json.loads((out / "dataset.json").read_text())
+    assert manifest["complete"] and manifest["device"] == "cpu" and len(manifest["shards"]) == 2
+    assert manifest["stats"]["workers_last_run"] == 2  # two shards: both cores' workers
+    assert run_cli("verify", str(out)).returncode == 0
+
+
+@pytest.mark.parametrize("override", ["objects.0.primitive=nope", "clips=0"])
+def test_bad_input_with_a_cluster_starting_exits_2_and_leaves_no_worker(tmp_path, override):
+    """The CLI starts its cluster while the recipe loads; a bad recipe or run argument still gives one
+    line and exit 2, nothing written, and the workers that were starting are gone."""
+    out = tmp_path / "never"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    r = run_cli("generate", "recipe=shapes", f"out={out}", *TINY, override)
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and override.split("=")[0] in lines[0], r.stderr
+    assert not out.exists()
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+def test_embedded_workers_are_capped_at_the_number_of_shards():
+    auto = ComputeSpec()  # workers=auto: one per core
+    assert make_executor(auto, tasks=1).workers == 1
+    assert make_executor(auto, tasks=10_000).workers == auto.num_workers()
+    assert make_executor(auto).workers == auto.num_workers()
+    assert make_executor(ComputeSpec(workers=2, force=True), tasks=1).workers == 2  # asked for: kept
+    assert isinstance(make_executor(ComputeSpec(name="sync"), tasks=1), SyncExecutor)
+    assert isinstance(make_executor(auto, tasks=1), DaskExecutor)
+
+
+def test_device_is_decided_without_torch_only_when_no_gpu_can_exist(monkeypatch, tmp_path):
+    monkeypatch.setattr(device_mod, "_GPU_NODES", ())
+    monkeypatch.setattr(device_mod.glob, "glob", lambda pattern: [])
+    assert not cuda_possible()
+    assert device_name("auto") == "cpu" and device_name("cpu") == "cpu"
+    with pytest.raises(UserError) as e:
+        device_name("cuda:0")
+    assert e.value.field == "device"
+    # a device node present: torch decides, as resolve_device does
+    node = tmp_path / "nvidia0"
+    node.touch()
+    monkeypatch.setattr(device_mod, "_GPU_NODES", (str(node),))
+    assert cuda_possible()
+    from synthdata.render.backend import resolve_device
+
+    assert device_name("auto") == str(resolve_device("auto"))
