@@ -16,18 +16,17 @@ def warm_up() -> int:
     """Import the shard stack in this process; returns its pid.
 
     Beyond our own modules, what the first clip would otherwise import lazily (measured: a second of
-    a tiny first shard, ten times the second one): torch's shape reference code (sympy, on the first
-    ``broadcast_shapes``), kornia (3D boxes), pyarrow's compute module and pandas (pyarrow imports it
-    on the first array it builds)."""
+    a tiny first shard, ten times the second one): kornia (3D boxes), pyarrow's compute module and
+    pandas (pyarrow imports it on the first array it builds). (The ray-caster no longer calls
+    ``torch.broadcast_shapes``, which imported sympy: 0.3 s.)"""
     import kornia.geometry.conversions  # noqa: F401
     import pyarrow
     import pyarrow.compute  # noqa: F401
-    import torch
+    import torch  # noqa: F401  (the ray-caster imports it lazily)
 
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
     from . import pipeline, shard  # noqa: F401
 
-    torch.broadcast_shapes((1, 3), (2, 1))
     pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()

@@ -80,7 +80,7 @@ def cylinder_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     c = ox * ox + oy * oy - 1
     disc = b * b - a * c
     s = torch.sqrt(torch.clamp(disc, min=0))
-    best = torch.full(torch.broadcast_shapes(o.shape, d.shape)[:-1], INF, dtype=d.dtype, device=d.device)
+    best = torch.full_like(disc, INF)  # the rays' broadcast shape (torch.broadcast_shapes would import sympy)
     for t in ((-b - s) / a, (-b + s) / a):
         z = oz + t * dz
         best = torch.where((disc >= 0) & (z.abs() <= 1) & (t > EPS) & (t < best), t, best)
@@ -112,10 +112,10 @@ def capsule_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     a_len = 1.0 - CAP
     ox, oy, oz = o[..., 0], o[..., 1], o[..., 2]
     dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
-    best = torch.full(torch.broadcast_shapes(o.shape, d.shape)[:-1], INF, dtype=d.dtype, device=d.device)
     a = torch.clamp(dx * dx + dy * dy, min=1e-12)
     b = ox * dx + oy * dy
     disc = b * b - a * (ox * ox + oy * oy - 1)
+    best = torch.full_like(disc, INF)  # the rays' broadcast shape
     s = torch.sqrt(torch.clamp(disc, min=0))
     for t in ((-b - s) / a, (-b + s) / a):
         z = oz + t * dz
