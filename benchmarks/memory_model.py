@@ -40,7 +40,8 @@ torch.set_num_threads(1)
 spec = synthdata.load_recipe(recipe, [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"])
 with tempfile.TemporaryDirectory() as d:
     generate(spec, clips, Path(d) / "o", compute={"name": "sync", "shard_size": clips}, progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own peak (ru_maxrss would keep the launching parent's size across exec)
+peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
 print(json.dumps({"recipe": recipe, "width": w, "height": w, "frames": t, "pixels": w * w * t,
                   "clips": clips, "peak_rss_mb": round(peak / 2**20, 1)}))
 """

@@ -84,7 +84,8 @@ with tempfile.TemporaryDirectory() as d:
     with stage("commit"):
         sink.commit()
 PEAK.stop = True
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own peak (ru_maxrss would keep the launching parent's size across exec)
+peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
 print(json.dumps({"recipe": recipe, "width": w, "height": w, "frames": t, "pixels": w * w * t,
                   "base_mb": round(base / 2**20, 1), "peak_rss_mb": round(peak / 2**20, 1), "stages": stages}))
 """

@@ -1,5 +1,6 @@
 """The pre-flight memory model (synthdata.run.memory) bounds what a worker really uses: a real clip is
-made in a fresh process and its peak RSS (ru_maxrss) must stay under the estimate the check refuses by."""
+made in a fresh process and its peak RSS (VmHWM: ru_maxrss would report the forking pytest process's
+size, kept across exec) must stay under the estimate the check refuses by."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: one clip through the whole worker path (render, annotate, encode, Parquet), as the benchmark measures
 CLIP = """
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 import synthdata
 from synthdata.run.generate import generate
 spec = synthdata.load_recipe(sys.argv[1], sys.argv[2:])
 with tempfile.TemporaryDirectory() as d:
     generate(spec, 1, Path(d) / "o", compute={"name": "sync", "shard_size": 1}, progress=False)
-print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+print(json.dumps({"peak": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024}))
 """
 
 

@@ -167,8 +167,10 @@ def test_a_file_written_while_the_cluster_starts_survives(tmp_path):
 
 # --- fuzz: whatever is in `out` beforehand, a run succeeds or refuses in one line, and loses nothing ---
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+
+from synthdata.io.ownership import _owned_dir  # noqa: E402
 
 NAMES = st.sampled_from(["notes.txt", "dataset.json", "recipe.yaml", "README.md", "media", "clips", "media/a.mp4",
                          "clips/part-00000.parquet", "src/x.py", ".staging", ".synthdata.lock", "fiftyone/x.png",
@@ -179,6 +181,7 @@ CONTENT = st.sampled_from([b"", b"user data", b"{}", b'{"format": "synthdata-dat
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(entries=st.lists(st.tuples(NAMES, CONTENT, st.sampled_from(["file", "dir", "symlink"])), max_size=4),
        overwrite=st.booleans(), with_dataset=st.booleans())
+@example(entries=[(".staging", b"", "dir")], overwrite=True, with_dataset=True)  # the layout's own (empty) folder
 def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, with_dataset):
     base = tmp_path_factory.mktemp("outs")
     out = base / "out"
@@ -201,8 +204,11 @@ def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, wit
             path.symlink_to(outside)
         else:
             path.write_bytes(content)
-    before = {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
-              for p in out.rglob("*") if not Layout.owns(p.relative_to(out).as_posix()) or p.is_symlink()}
+    def owned(p: Path) -> bool:  # the layout's folders (staging, media, …) and files; never a link
+        rel = p.relative_to(out).as_posix()
+        return not p.is_symlink() and (_owned_dir(rel) if p.is_dir() else Layout.owns(rel))
+
+    before = {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None) for p in out.rglob("*") if not owned(p)}
     try:
         synthdata.generate("shapes", clips=1, out=out, overrides=[*TINY, "seed=3"], compute={"name": "sync"},
                            progress=False, overwrite=overwrite)
