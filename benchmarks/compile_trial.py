@@ -20,14 +20,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _clips import one_thread_clips  # noqa: E402
 from _machine import machine  # noqa: E402
 
-import synthdata  # noqa: E402
 import synthdata.render.raycast.backend as rb  # noqa: E402
-from synthdata.render import make_backend  # noqa: E402
 from synthdata.render.raycast.primitives import PRIMITIVES  # noqa: E402
-from synthdata.run.pipeline import layout_clip  # noqa: E402
-from synthdata.run.timing import StageTimer  # noqa: E402
 
 STAGES = ("_shade", "_albedo", "_flow", "_footprint", "_normals")
 
@@ -51,10 +48,7 @@ def main() -> None:
     p.add_argument("--scope", choices=["kernels", "stages"], default="kernels")
     p.add_argument("overrides", nargs="*")
     a = p.parse_args()
-    torch.set_num_threads(1)
-    spec = synthdata.load_recipe(a.recipe, list(a.overrides) + ["device=cpu"])
-    backend = make_backend(spec.backend, spec.device)
-    lays = [layout_clip(spec, i, StageTimer()) for i in range(a.clips + 1)]
+    spec, backend, lays = one_thread_clips(a.recipe, a.clips, a.overrides)
 
     def run() -> tuple[float, list]:
         t0 = time.process_time()
