@@ -111,8 +111,8 @@ def _rT_frames(v: torch.Tensor, R: torch.Tensor, slices: list[tuple[int, int]]) 
 def _rows_of_frames(v: torch.Tensor, slices: list[tuple[int, int]]) -> torch.Tensor:
     """Per-frame vectors repeated over each frame's rows: ``v[b]`` for frame-sorted rows, without
     the gather. Shape: v (B,C) → (M,C)."""
-    return torch.repeat_interleave(v, torch.tensor([s1 - s0 for s0, s1 in slices], device=v.device), dim=0,
-                                   output_size=slices[-1][1] if slices else 0)
+    counts = torch.tensor([s1 - s0 for s0, s1 in slices], device=v.device)
+    return torch.repeat_interleave(v.t().contiguous(), counts, dim=1, output_size=slices[-1][1] if slices else 0).t()
 
 
 @dataclass(frozen=True)
@@ -1003,8 +1003,11 @@ class RaycastBackend(Backend):
             L = torch.as_tensor(env.sun_dir, dtype=torch.float32, device=self.device)
             ndl = torch.clamp(_dot(n, L), min=0)
             lit = ndl > 0
-            if self.settings.shadows and st.half.shape[0]:
-                lit = lit & ~self._shadowed(st, ks, b, p_world + n * 1e-3, L)
+            if self.settings.shadows and st.half.shape[0]:  # only points facing the sun can be shadowed
+                m = lit.nonzero().squeeze(1)
+                if m.numel():
+                    q = _take(p_world, m) + _take(n, m) * 1e-3
+                    lit.index_copy_(0, m, ~self._shadowed(st, ks, _take(b, m), q, L))
             sun_rgb = torch.as_tensor(env.sun_color, dtype=torch.float32, device=self.device) * env.sun_intensity
             w = (ndl * lit)[:, None]
             light = light + w * sun_rgb
@@ -1134,7 +1137,7 @@ class RaycastBackend(Backend):
         row = _take(b, on_obj) * st.half.shape[0] + _take(owner, on_obj) - 1
         p_to[on_obj] = _r(_take(p_local, on_obj), _take(st.obj_R[ks_to].reshape(-1, 3, 3), row)) \
             + _take(st.obj_c[ks_to].reshape(-1, 3), row)
-        x = torch.empty(B * H * W, 3, device=self.device)
+        x = torch.empty(3, B * H * W, device=self.device).t()  # component-major, as the hits
         sky = torch.ones(B * H * W, dtype=torch.bool, device=self.device)
         sky[flat] = False
         sky = sky.nonzero().squeeze(1)
@@ -1153,7 +1156,7 @@ class RaycastBackend(Backend):
         gu = torch.arange(W, device=self.device, dtype=torch.float32) + 0.5
         gv = torch.arange(H, device=self.device, dtype=torch.float32)[:, None] + 0.5
         flow = torch.stack([u - gu, v - gv], -1)
-        return torch.where((z > 1e-6)[..., None], flow, torch.full_like(flow, float("nan")))
+        return flow.masked_fill_((z <= 1e-6)[..., None] | z.isnan()[..., None], float("nan"))
 
 
 BACKENDS.register("raycast", RaycastBackend)
