@@ -807,7 +807,8 @@ class RaycastBackend(Backend):
         foot = None
         if pixel is not None:
             foot = self._footprint(st, ks, b, d, t, normal, pixel)
-            foot[on] = _rT(_take(foot, on), R_on[:, None])
+            moved = _rT(_take(foot, on), R_on[:, None])  # rows copied, not index_put (slow on (M,2,3))
+            foot.view(foot.shape[0], 6).index_copy_(0, on, moved.reshape(moved.shape[0], 6))
         albedo = self._albedo(scene, st, owner, p_local, foot)
         if st.cond is not None:
             albedo = st.cond.surface_albedo(st, owner, p_local, normal, albedo)
