@@ -77,8 +77,10 @@ def box_extent(footprint: torch.Tensor) -> torch.Tensor:
 
 
 def _mod2(y: torch.Tensor) -> torch.Tensor:
-    """``torch.remainder(y, 2.0)`` bit for bit (every step is exact: halving, floor, doubling, and a
-    difference smaller than y's own spacing allows) at half its cost on CPU."""
+    """``torch.remainder(y, 2.0)`` at half its cost on CPU: the same number (every step is exact:
+    halving, floor, doubling, and a difference y's own spacing allows), bit for bit except that a zero
+    is +0 where remainder keeps y's sign, which :func:`filtered_square` cannot see (it adds to or
+    subtracts from it)."""
     return torch.floor(y * 0.5).mul_(-2.0).add_(y)
 
 
