@@ -4,7 +4,8 @@ helpers must stay exact: the same bytes as the plain expressions they replace.""
 import pytest
 import torch
 
-from synthdata.render.raycast.backend import _r, _rT, _soa, _soa_stack, _take
+from synthdata.render.raycast.backend import _r, _rT
+from synthdata.render.raycast.layout import soa as _soa, soa_stack as _soa_stack, take as _take
 from synthdata.render.raycast.textures import _mod2, filtered_square
 
 

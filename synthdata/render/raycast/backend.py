@@ -7,8 +7,6 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass, field
 from typing import Annotated, Callable, Literal
 
@@ -30,6 +28,7 @@ from ..types import Frames
 from .bump import bump_normals, wet_lobe
 from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
+from .layout import soa as _soa, soa_stack as _soa_stack, take as _take
 from .lumen import march
 from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
@@ -43,18 +42,6 @@ INF = float("inf")
 #: pass over every point per primitive (measured: shapes' ~10 large objects are faster without, a
 #: street's ~200 pieces of furniture much faster with; benchmarks/render_breakdown.py)
 WINDOWED_SHADOWS = 32
-
-
-def _soa(parts: list[torch.Tensor]) -> torch.Tensor:
-    """Stack per-component tensors (...,) into (...,C) stored component-major (each component contiguous):
-    elementwise work and gathers on such vectors run vectorised (the (...,3) interleaved layout makes
-    every component access a stride-3 walk). Shape: C × (...) → (...,C)."""
-    return torch.stack(parts, 0).movedim(0, -1)
-
-
-def _soa_stack(vectors: list[torch.Tensor]) -> torch.Tensor:
-    """``torch.stack(vectors, 1)`` stored component-major (see :func:`_soa`). Shape: K × (M,C) → (M,K,C)."""
-    return torch.stack([v.movedim(-1, 0) for v in vectors], 0).permute(2, 0, 1)
 
 
 def _rT(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -75,19 +62,6 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def _normalize(v: torch.Tensor) -> torch.Tensor:
     return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
-
-
-def _take(x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
-    """``x[i]`` for a 1-D index list along the first dimension, the same bytes as advanced indexing.
-    Rows of several values come back component-major (see :func:`_soa`): the source is read as
-    (values, rows) — a view when it is component-major already, else one transposing copy — and each
-    value gathered as a contiguous 1-D list (measured on CPU: 3.6× cheaper than gathering interleaved
-    12-byte rows, and what follows runs vectorised). Shape: x (N,...), i (M,) → (M,...)."""
-    if x.dim() == 1:
-        return torch.index_select(x, 0, i)
-    rest = x.shape[1:]
-    cols = x.reshape(x.shape[0], math.prod(rest)).t()
-    return torch.index_select(cols if cols.is_contiguous() else cols.contiguous(), 1, i).t().reshape(i.shape[0], *rest)
 
 
 def _frame_slices(b: torch.Tensor, B: int) -> list[tuple[int, int]]:

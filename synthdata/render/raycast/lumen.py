@@ -16,6 +16,7 @@ import numpy as np
 from ...lazy import torch
 
 from ...scene.lumen import Lumen
+from .layout import take
 
 __all__ = ["march"]
 
@@ -38,7 +39,7 @@ def march(lumen: Lumen, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     tol = 1e-5  # m of F: on the wall
     # the marching rays, compacted: index, origin, direction, distance, last safe distance
     idx = (lumen.field(o) < 0).nonzero().squeeze(1)  # rays from outside the lumen see nothing of it
-    oa, ua = o[idx], u[idx]
+    oa, ua = take(o, idx), take(u, idx)  # component-major (layout.py): the march's arithmetic vectorises
     dist = torch.zeros(idx.shape[0], dtype=d.dtype, device=d.device)
     lo = torch.zeros_like(dist)
     brackets = []  # (rays, last safe distance, first distance past the wall)
@@ -56,13 +57,14 @@ def march(lumen: Lumen, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         lo = dist
         dist = dist + step
         if not bool(keep.all()):
-            idx, oa, ua, dist, lo = idx[keep], oa[keep], ua[keep], dist[keep], lo[keep]
+            k = keep.nonzero().squeeze(1)
+            idx, oa, ua, dist, lo = (take(x, k) for x in (idx, oa, ua, dist, lo))
     if idx.numel():  # still crawling after MAX_STEPS: grazing the wall, a hit where it is on it
         near = lumen.field(oa + dist[:, None] * ua) > -1e-4
         hit[idx[near]] = dist[near]
     if brackets:
         rays, a, b = (torch.cat(c) for c in zip(*brackets))
-        hit[rays] = _bisect(lumen, o[rays], u[rays], a, b)
+        hit[rays] = _bisect(lumen, take(o, rays), take(u, rays), a, b)
     return (hit / scale).reshape(shape)
 
 
@@ -79,17 +81,18 @@ class _Tabled:
         self.lumen, self.x0 = lumen, float(x.min()) - reach
         n = int(np.ceil((float(x.max()) + reach - self.x0) / self.STEP)) + 2
         xs = self.x0 + self.STEP * np.arange(n)
-        self.table = torch.as_tensor(lumen.along(xs), dtype=dtype, device=x.device)  # (n,4)
+        self.table = torch.as_tensor(lumen.along(xs).T, dtype=dtype, device=x.device).contiguous()  # (4,n)
         self.n = n
         self.view_distance = lumen.view_distance
 
     def field(self, p: torch.Tensor) -> torch.Tensor:
         i = ((p[..., 0] - self.x0) / self.STEP).clamp(0, self.n - 1.001)
         i0 = i.floor()
-        w = (i - i0)[..., None]
-        i0 = i0.long()
-        terms = self.table[i0] * (1 - w) + self.table[i0 + 1] * w
-        return self.lumen.field_from(p, terms)
+        w = (i - i0).reshape(-1)
+        i0 = i0.long().reshape(-1)
+        # each term a contiguous 1-D gather (the (M,4) rows, component-major); the same bytes as rows
+        terms = torch.index_select(self.table, 1, i0) * (1 - w) + torch.index_select(self.table, 1, i0 + 1) * w
+        return self.lumen.field_from(p, terms.t().reshape(*p.shape[:-1], 4))
 
 
 def _bisect(lumen, o: torch.Tensor, u: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
