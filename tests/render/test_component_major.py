@@ -87,3 +87,19 @@ def test_filtered_square_averages_the_square_wave(gen):
     s = x[:, None] + e[:, None] * torch.linspace(-1, 1, 4001)
     wave = 1 - 2 * (torch.floor(s).to(torch.int64) % 2).to(torch.float32)
     assert torch.allclose(filtered_square(x, e), wave.mean(1), atol=2e-3)
+
+
+@pytest.mark.parametrize("parts_of_first", [3, 300])
+def test_object_coverage_is_any_part(parts_of_first, gen):
+    """Part coverage → object coverage counts in bytes below 256 parts per object, in int32 above:
+    either way an object covers a pixel iff one of its parts does."""
+    from types import SimpleNamespace
+
+    from synthdata.render.raycast.backend import RaycastBackend
+
+    owner = torch.tensor([0] + [1] * parts_of_first + [2, 3, 3])  # part → object id + 1
+    hit = torch.rand(2, owner.shape[0] - 1, 5, 6, generator=gen) < 0.02
+    st = SimpleNamespace(part_owner=owner, offset_R=torch.zeros(1), num_objects=3)
+    out = RaycastBackend._object_coverage(st, hit)
+    ref = torch.stack([hit[:, owner[1:] == j + 1].any(1) for j in range(3)], 1)
+    assert out.dtype == torch.bool and torch.equal(out, ref) and ref.any()
