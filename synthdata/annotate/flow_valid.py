@@ -27,32 +27,37 @@ TOLERANCE_PX = 0.5
 
 
 def _valid(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: int) -> torch.Tensor:
-    """(T,H,W) bool: is each pixel's flow to frame t+step valid (``back``: the flows from t+step to t)."""
+    """(T,H,W) bool: is each pixel's flow to frame t+step valid (``back``: the flows from t+step to t).
+    Shape: flow, back (2,T,H,W) contiguous components (every pass below vectorises; the landing pixel's
+    index is int32 while the clip's pixel count fits)."""
     T, H, W = owner.shape
     ys = torch.arange(H, device=flow.device, dtype=flow.dtype)[:, None] + 0.5
     xs = torch.arange(W, device=flow.device, dtype=flow.dtype)[None, :] + 0.5
-    fx, fy = flow[..., 0], flow[..., 1]
+    fx, fy = flow
     finite = torch.isfinite(fx) & torch.isfinite(fy)
     tx, ty = xs + torch.nan_to_num(fx), ys + torch.nan_to_num(fy)
     inside = finite & (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
     t = torch.arange(T, device=flow.device)[:, None, None]
     to = t + step
     has_other = (to >= 0) & (to < T)  # the other frame is rendered: check consistency there
-    qx = tx.clamp(0, W - 1).long()
-    qy = ty.clamp(0, H - 1).long()
-    idx = (to.clamp(0, T - 1) * H + qy) * W + qx
-    bx = back[..., 0].reshape(-1)[idx]
-    by = back[..., 1].reshape(-1)[idx]
+    wide = T * H * W >= 2**31
+    itype = torch.int64 if wide else torch.int32
+    idx = tx.clamp(0, W - 1).to(itype)  # the landing pixel (t+step, qy, qx), flattened
+    idx += ty.clamp(0, H - 1).to(itype) * W
+    idx += (to.clamp(0, T - 1) * (H * W)).to(itype)
+    idx = idx.reshape(-1)
+    bx, by = torch.index_select(back.reshape(2, -1), 1, idx).reshape(2, T, H, W)
     err = torch.hypot(torch.nan_to_num(fx + bx, nan=float("inf")), torch.nan_to_num(fy + by, nan=float("inf")))
-    same = owner.reshape(-1)[idx] == owner
+    same = torch.index_select(owner.reshape(-1), 0, idx).reshape(T, H, W) == owner
     return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
 
 
 def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
     """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device (one
     vectorised pass over the clip). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
-    fwd = _valid(flow_fwd, flow_bwd, instance, +1)
-    bwd = _valid(flow_bwd, flow_fwd, instance, -1)
+    fwd_xy, bwd_xy = (f.movedim(-1, 0).contiguous() for f in (flow_fwd, flow_bwd))  # (2,T,H,W) each
+    fwd = _valid(fwd_xy, bwd_xy, instance, +1)
+    bwd = _valid(bwd_xy, fwd_xy, instance, -1)
     return fwd.to(torch.uint8) | (bwd.to(torch.uint8) << 1)
 
 
