@@ -1,7 +1,7 @@
 import sys
 
-from .cli import main
+from .cli import run
 
 # The guard matters: Dask's worker processes are spawned and re-import the main module.
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

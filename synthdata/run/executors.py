@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Protocol, Sequence, TypeVar
 
 from ..errors import UserError
 from ..registry import Registry
+from . import forkserver
 from .compute import ComputeSpec
 from .shard import ShardFailed, ShardJob, ShardResult, run_shard
 
@@ -179,6 +180,8 @@ class DaskExecutor:
         # a shard run (``tasks`` given: generate) warms its workers' imports and ends them at once after
         # a clean run; other users (the ablation harness) keep Dask's plain start and graceful close
         self.shard_run = tasks is not None
+        # workers forked warm from a fork server (forkserver.py): CPU shard runs on an embedded cluster
+        self.forked = self.shard_run and not self.gpus and not compute.address and forkserver.available()
         if tasks and not self.gpus and compute.workers == "auto":  # a process per core that gets no task
             self.workers = max(1, min(self.workers, tasks))           # only competes for the cores
         self.client = None
@@ -197,7 +200,10 @@ class DaskExecutor:
         # defaults.
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), _children_ignore_sigint():
+        method = {}
+        if self.forked and forkserver.start():
+            method = {"distributed.worker.multiprocessing-method": "forkserver"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **method}), _children_ignore_sigint():
             return self._start_cluster()
 
     def _start_cluster(self):
@@ -235,6 +241,8 @@ class DaskExecutor:
         recipe. A no-op for a remote cluster."""
         if self.compute.address or self._starting is not None or self.cluster is not None:
             return self
+        if self.forked:
+            forkserver.start()  # importing the stack from now on, for the workers to come
 
         def start():  # workers ignore SIGINT through their preload (worker_signals.py), as this thread
             return self._up(self._cluster())  # cannot make them inherit an ignored SIGINT
@@ -294,6 +302,8 @@ class DaskExecutor:
             client.close()
         if cluster is not None:
             cluster.close()
+        if self.forked:
+            forkserver.stop()
         for lock in locks:
             try:
                 os.unlink(lock)

@@ -60,12 +60,20 @@ def reference(tmp_path_factory) -> dict[str, str]:
     return _hashes(out)
 
 
+def _is_worker(p: psutil.Process) -> bool:
+    """A Dask worker process: spawned by the driver, or forked by the fork server (run/forkserver.py)
+    whose command line a forked process keeps, so: a child of the fork server."""
+    cmd = " ".join(p.cmdline())
+    if "spawn_main" in cmd:
+        return "resource_tracker" not in cmd
+    return "multiprocessing.forkserver" in cmd and "multiprocessing.forkserver" in " ".join(p.parent().cmdline())
+
+
 def test_kill_9_a_worker_mid_run(tmp_path, reference):
     out = tmp_path / "ds"
     proc = _start(out, "compute.workers=2", "compute.shard_size=1")
     _wait_for_shards(proc, out, 2)
-    workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
-               if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())]
+    workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if _is_worker(p)]
     assert workers, "no worker processes found"
     workers[0].send_signal(signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=300)

@@ -60,12 +60,50 @@ def test_bad_input_with_a_cluster_starting_exits_2_and_leaves_no_worker(tmp_path
     line and exit 2, nothing written, and the workers that were starting are gone."""
     out = tmp_path / "never"
     before = {p.pid for p in psutil.Process().children(recursive=True)}
+    servers = _fork_servers()
     r = run_cli("generate", "recipe=shapes", f"out={out}", *TINY, override)
     assert r.returncode == 2, r.stderr
     lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and override.split("=")[0] in lines[0], r.stderr
     assert not out.exists()
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+    assert _fork_servers() <= servers  # the warm worker server the CLI started is gone too
+
+
+def _fork_servers() -> set[int]:
+    """Live multiprocessing fork servers on this machine (an orphaned one is no longer our child)."""
+    out = set()
+    for p in psutil.process_iter(["cmdline", "status"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "multiprocessing.forkserver" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
+            out.add(p.pid)
+    return out
+
+
+def _worker_facts():
+    import os
+    import sys
+
+    return os.getppid(), "torch" in sys.modules, hash("synthdata")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork server is used on Linux only")
+def test_embedded_cpu_workers_are_forked_warm_with_dasks_hash_seed():
+    """CPU workers of a shard run come from a fork server that imported the shard stack (not spawned
+    from the driver); they share Dask's fixed hash seed (a random one would make anything hashed in
+    a worker differ run to run), and the server ends with the executor."""
+    seeded = subprocess.run([sys.executable, "-c", "print(hash('synthdata'))"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "6640"}, check=True).stdout.strip()
+    executor = make_executor(ComputeSpec(workers=2, force=True), tasks=2)
+    assert executor.forked
+    with executor:
+        server = psutil.Process(executor.client.submit(_worker_facts, pure=False).result()[0])
+        facts = executor.client.run(_worker_facts)  # every worker
+        assert "multiprocessing.forkserver" in " ".join(server.cmdline())
+        assert server.pid != os.getpid() and len(facts) == 2
+        for ppid, has_torch, h in facts.values():
+            assert ppid == server.pid and has_torch and str(h) == seeded
+    assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
 
 
 def test_embedded_workers_are_capped_at_the_number_of_shards():
