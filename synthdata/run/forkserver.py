@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 
-__all__ = ["available", "start", "stop", "server_pid"]
+__all__ = ["available", "start", "stop", "worker_environ"]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ _THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREAD
 _HASH_SEED = "6640"
 
 _lock = threading.Lock()
-_started = False
+_started = False  # the server runs for our workers
+_owned = False  # this module started it (a server the caller already ran is theirs: never stopped here)
 
 
 def available() -> bool:
@@ -55,7 +56,7 @@ def worker_environ() -> dict[str, str]:
 def start() -> bool:
     """Start the fork server in the background (returns at once; it imports while the caller goes
     on). Idempotent; False where it cannot be used (then workers spawn as usual)."""
-    global _started
+    global _started, _owned
     if not available():
         return False
     with _lock:
@@ -64,6 +65,9 @@ def start() -> bool:
         import multiprocessing
         from multiprocessing import forkserver
 
+        if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:  # the caller's own
+            _started = True
+            return True
         # Dask sets these in this process too before it spawns a worker ("pre-spawn"): the same here,
         # as the server inherits this process's environment
         os.environ.update(worker_environ())
@@ -73,22 +77,17 @@ def start() -> bool:
         except OSError as exc:  # e.g. no room for its socket: workers spawn instead
             log.debug("no fork server (%s): workers are spawned", exc)
             return False
-        _started = True
+        _started = _owned = True
         return True
-
-
-def server_pid() -> int | None:
-    from multiprocessing import forkserver
-
-    return getattr(forkserver._forkserver, "_forkserver_pid", None) if _started else None
 
 
 def stop() -> None:
     """End the fork server this process started (after its workers are gone). It may still be
     importing, when it would not notice a polite request for seconds: it is terminated."""
-    global _started
+    global _started, _owned
     with _lock:
-        if not _started:
+        if not _owned:
+            _started = False
             return
         from multiprocessing import forkserver
 
@@ -105,4 +104,4 @@ def stop() -> None:
                 stop_server()
             except OSError:
                 pass
-        _started = False
+        _started = _owned = False
