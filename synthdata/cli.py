@@ -158,11 +158,13 @@ def _start_soon(run: dict[str, str], compute_args: list[str]):
     """An executor whose embedded cluster is starting in the background (one worker per shard at
     most); None for in-process compute or a remote cluster."""
     if run.get("compute", "local") == "local" and not any(a.startswith("compute.address=") for a in compute_args):
-        from .render.device import cuda_possible
         from .run import forkserver
 
-        if not cuda_possible():  # its workers will be forked warm: start importing for them now
-            forkserver.start()
+        forkserver.start()  # first: its imports for the CPU workers to come run while this process goes on
+        from .render.device import cuda_possible  # (imports the renderer's settings: 0.4 s)
+
+        if cuda_possible():  # GPU workers are spawned with their own devices: not from it
+            forkserver.stop()
     from .run.compute import load_compute
     from .run.executors import make_executor
 
