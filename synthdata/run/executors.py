@@ -194,12 +194,7 @@ class DaskExecutor:
         import dask
         from distributed import LocalCluster
 
-        # Dask sets MALLOC_TRIM_THRESHOLD_ in workers to return memory eagerly; that also freezes
-        # glibc's mmap threshold, so every large tensor is a fresh, page-faulting mmap (measured:
-        # 4.5× slower per clip, most of it system time). Rendering reuses big buffers: keep malloc's
-        # defaults.
-        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
-        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        environ = forkserver.worker_environ()  # Dask's, but malloc's defaults kept (see there)
         method = {}
         if self.forked and forkserver.start():
             method = {"distributed.worker.multiprocessing-method": "forkserver"}

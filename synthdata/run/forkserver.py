@@ -43,11 +43,14 @@ def available() -> bool:
 
 
 def worker_environ() -> dict[str, str]:
-    """The environment the server (and so every worker forked from it) starts with."""
+    """The environment every embedded worker starts with, spawned or forked (then the server's):
+    Dask's ``pre-spawn-environ`` without ``MALLOC_TRIM_THRESHOLD_`` (it also pins glibc's mmap
+    threshold, so every large tensor would be a fresh page-faulting mapping: 4.5× slower rendering,
+    measured), and Dask's fixed hash seed."""
     import dask
 
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", None) or _THREADS)
-    env.pop("MALLOC_TRIM_THRESHOLD_", None)  # executors.py: it makes every large tensor a fresh mmap
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
     if env.get("PYTHONHASHSEED") in (None, "0", 0):
         env["PYTHONHASHSEED"] = _HASH_SEED
     return {k: str(v) for k, v in env.items()}
