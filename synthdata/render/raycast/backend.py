@@ -868,7 +868,8 @@ class RaycastBackend(Backend):
         if st.offset_R is None:
             return hit
         B, _, H, W = hit.shape
-        # count covering parts in bytes while no object has 256 parts (a quarter of the int32 count to write, no conversion)
+        # count covering parts in bytes while no object has 256 parts (a quarter of an int32 count to
+        # write, and no conversion)
         small = int(torch.bincount(st.part_owner[1:]).max()) < 256
         out = torch.zeros(B, st.num_objects, H, W, dtype=torch.uint8 if small else torch.int32, device=hit.device)
         out.index_add_(1, st.part_owner[1:] - 1, hit.view(torch.uint8) if small else hit.to(torch.int32))
@@ -1133,7 +1134,7 @@ class RaycastBackend(Backend):
         gu = torch.arange(W, device=self.device, dtype=torch.float32) + 0.5
         gv = torch.arange(H, device=self.device, dtype=torch.float32)[:, None] + 0.5
         flow = torch.stack([u - gu, v - gv], -1)
-        return flow.masked_fill_((z <= 1e-6)[..., None] | z.isnan()[..., None], float("nan"))
+        return flow.masked_fill_(~(z > 1e-6)[..., None], float("nan"))  # behind the camera (or NaN)
 
 
 BACKENDS.register("raycast", RaycastBackend)
