@@ -38,6 +38,13 @@ COMMANDS = {
     "generate_local_2": ["generate", *TINY, "clips=2", f"out={OUT}"],
     "generate_sync_1": ["generate", *TINY, "clips=1", "compute=sync", f"out={OUT}"],
     "generate_sync_2": ["generate", *TINY, "clips=2", "compute=sync", f"out={OUT}"],
+    # the README's first command (its job, not start-up: 4 clips of shapes at the recipe's 256²×24)
+    "readme_job": ["generate", "recipe=shapes", "clips=4", f"out={OUT}", "device=cpu"],
+    # the cost of small shards: 16 small clips as 16 one-clip shards (auto) and as two 8-clip shards
+    "shards_16_auto": ["generate", "recipe=shapes", "clips=16", "clip.frames=8", "clip.width=64", "clip.height=64",
+                       f"out={OUT}", "device=cpu", "compute.shard_size=auto"],
+    "shards_16_size8": ["generate", "recipe=shapes", "clips=16", "clip.frames=8", "clip.width=64", "clip.height=64",
+                        f"out={OUT}", "device=cpu", "compute.shard_size=8"],
 }
 # the driver's imports only: a probe run in-process (spawned workers re-import a guarded __main__)
 PROBE = ("import sys, runpy\nif __name__ == '__main__':\n    sys.argv = ['synthdata', *{args!r}]\n"

@@ -167,13 +167,14 @@ def _start_soon(run: dict[str, str], compute_args: list[str]):
             forkserver.stop()
     from .run.compute import load_compute
     from .run.executors import make_executor
+    from .run.plan import shard_count
 
     compute = load_compute(run.get("compute", "local"), compute_args)
     try:
         clips = max(1, int(run.get("clips", 8)))
     except ValueError:
         return None  # reported with the other run arguments below
-    start = getattr(make_executor(compute, tasks=-(-clips // compute.shard_size)), "start_soon", None)
+    start = getattr(make_executor(compute, tasks=shard_count(clips, compute.shard_size)), "start_soon", None)
     return start() if start is not None and compute.address is None else None
 
 
@@ -204,6 +205,7 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
         plan = make_plan(spec, clips, out, compute.shard_size)
         est = check_resources(spec, compute)
         _, resume = prepare_out(plan, spec, ns.overwrite)
+        plan = plan.resuming(resume)
         body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0,
                                  "compute": compute.model_dump(),
                                  "memory": {"per_worker_bytes": est.per_worker, "workers": est.workers,

@@ -32,7 +32,7 @@ class ComputeSpec(BaseModel):
     workers: int | Literal["auto"] = "auto"
     threads_per_worker: int = Field(1, ge=1, le=256)
     gpus: int | Literal["auto"] = "auto"
-    shard_size: int = Field(8, ge=1, le=10_000)
+    shard_size: int | Literal["auto"] = "auto"  # clips per shard; auto: run.plan.auto_shard_size
     retries: int = Field(2, ge=0, le=100)
     max_in_flight: int | None = Field(None, ge=1, le=100_000)
     memory_limit: str = "auto"
@@ -61,6 +61,15 @@ class ComputeSpec(BaseModel):
     def _workers(cls, v: Any) -> Any:
         if isinstance(v, int) and not 1 <= v <= 4096:
             raise ValueError(f"expected 'auto' or a whole number from 1 to 4096, got {v}")
+        return v
+
+    @field_validator("shard_size", mode="before")
+    @classmethod
+    def _shard_size(cls, v: Any) -> Any:
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
+            raise ValueError(f"expected 'auto' or a whole number from 1 to 10000, got {v!r}")
         return v
 
     @field_validator("gpus")

@@ -89,6 +89,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     plan = make_plan(spec, clips, out, compute.shard_size)
     check_resources(spec, compute)
     layout, manifest = prepare_out(plan, spec, overwrite)  # refuse early, before the lock creates out
+    plan = plan.resuming(manifest)
     dev = device_name(spec.device)  # no torch in a driver that never renders
     timer = timer or StageTimer()
     failures: list[ShardFailed] = []
@@ -97,6 +98,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     with OutLock(layout.root):
         with executor:  # up (or reachable) before anything is written
             layout, manifest = prepare_out(plan, spec, overwrite)  # again, now no other run can write here
+            plan = plan.resuming(manifest)
             remade: list[int] = []
             if manifest is None:
                 manifest = _fresh(layout, plan, spec, dev)

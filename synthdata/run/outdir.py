@@ -45,13 +45,14 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
         if not layout.is_dataset():
             raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
         old = read_manifest(layout)
-        same = (old.recipe_hash, old.seed, old.num_clips, old.shard_size) == (
-            plan.recipe_hash, plan.seed, plan.clips, plan.shard_size)
-        if same and not overwrite:
+        same = (old.recipe_hash, old.seed, old.num_clips) == (plan.recipe_hash, plan.seed, plan.clips)
+        same_shards = plan.shard_size_auto or old.shard_size == plan.shard_size  # auto resumes as planned
+        if same and same_shards and not overwrite:
             return layout, old
         if not overwrite:
             raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
-                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
+                                   f"seed {old.seed}, clips {old.num_clips}, shard size {old.shard_size}); "
+                                   "pass --overwrite or choose another out")
         foreign = foreign_entries(layout)
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
