@@ -21,15 +21,16 @@ AUTO_MIN_SHARDS = 16
 MAX_AUTO_SHARD_SIZE = 8
 
 
-def auto_shard_size(clips: int) -> int:
-    """Clips per shard for ``shard_size: auto``: a function of the clip count alone, so the same command
-    plans the same shards (the same files) on every machine and executor."""
-    return max(1, min(MAX_AUTO_SHARD_SIZE, clips // AUTO_MIN_SHARDS))
+def auto_shard_size(clips: int, clips_per_batch: int = 1) -> int:
+    """Clips per shard for ``shard_size: auto``: a function of the clip count (and the backend's clip
+    batch: a shard holds at least one whole batch) alone, so the same command plans the same shards
+    (the same files) on every machine and executor."""
+    return max(1, clips_per_batch, min(MAX_AUTO_SHARD_SIZE, clips // AUTO_MIN_SHARDS))
 
 
-def shard_count(clips: int, shard_size: int | Literal["auto"]) -> int:
+def shard_count(clips: int, shard_size: int | Literal["auto"], clips_per_batch: int = 1) -> int:
     """Shards of a fresh run of ``clips`` clips."""
-    return -(-clips // (auto_shard_size(clips) if shard_size == "auto" else shard_size))
+    return -(-clips // (auto_shard_size(clips, clips_per_batch) if shard_size == "auto" else shard_size))
 
 # Rough bytes per pixel per frame, measured on the shipped recipes at 256² (shapes: 4.9 B/px in all,
 # colonoscopy: 7.2 B/px; both flows together are most of it).
@@ -69,7 +70,9 @@ def make_plan(spec: RecipeSpec, clips: int, out: str | Path, shard_size: int | L
         raise UserError("clips", f"expected a whole number from 1 to {LIMITS['max_clips']}, got {clips!r}")
     auto = shard_size == "auto"
     if auto:
-        shard_size = auto_shard_size(clips)
+        from ..render.backend import backend_settings
+
+        shard_size = auto_shard_size(clips, backend_settings(spec.backend).clips_per_batch)
     if not isinstance(shard_size, int) or isinstance(shard_size, bool) or not 1 <= shard_size <= 10_000:
         raise UserError("shard_size", f"expected 'auto' or a whole number from 1 to 10000, got {shard_size!r}")
     c, a = spec.clip, spec.annotations
@@ -77,6 +80,6 @@ def make_plan(spec: RecipeSpec, clips: int, out: str | Path, shard_size: int | L
     per_px = _BYTES_PER_PX["video_lossless" if spec.output.video_codec == "h264_lossless" else "video"]
     per_px += sum(_BYTES_PER_PX[k] for k in ("depth", "flow", "semantic", "instance", "normals") if getattr(a, k))
     return Plan(recipe=spec.name, recipe_hash=spec.content_hash(), seed=spec.seed, clips=clips,
-                shard_size=shard_size, shards=shard_count(clips, shard_size), frames=c.frames * clips, width=c.width,
+                shard_size=shard_size, shards=-(-clips // shard_size), frames=c.frames * clips, width=c.width,
                 height=c.height, backend=spec.backend.name, out=str(out), estimated_bytes=int(px * per_px),
                 shard_size_auto=auto)

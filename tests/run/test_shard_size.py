@@ -30,6 +30,14 @@ def test_auto_depends_on_the_clip_count_alone():
     plan = make_plan(tiny_spec(), 4, "unused", "auto")
     assert (plan.shard_size, plan.shards) == (1, 4)
     assert make_plan(tiny_spec(), 4, "unused", 8).shards == 1
+    assert auto_shard_size(4, clips_per_batch=3) == 3 and auto_shard_size(10_000, clips_per_batch=16) == 16
+
+
+def test_auto_keeps_a_batching_backends_batch_in_one_shard(tiny_checkpoint):
+    """The diffusion backend samples ``clip_batch`` clips together, within a shard."""
+    spec = tiny_spec("shapes", "backend=diffusion", f"backend.checkpoint={tiny_checkpoint}", "backend.clip_batch=3")
+    plan = make_plan(spec, 4, "unused", "auto")
+    assert (plan.shard_size, plan.shards) == (3, 2)
 
 
 def test_readme_job_plans_one_shard_per_clip(tmp_path):
