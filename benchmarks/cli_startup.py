@@ -2,6 +2,9 @@
 
     python benchmarks/cli_startup.py --repeats 5 [--baseline /path/to/older/checkout] [--only generate_local_1]
 
+``readme_job`` times the README's first command itself (4 clips of shapes at 256²×24, not start-up);
+``shards_16_auto`` / ``shards_16_size8`` the cost of one-clip shards (16 small clips).
+
 Prints one JSON line: per command the median and min wall seconds over ``--repeats`` runs, the heavy
 modules the command's own process imported, and the same for ``--baseline`` (another checkout, run
 with this Python) when given. ``generate`` is timed on a tiny clip (shapes, 2 frames of 32×32) into a
