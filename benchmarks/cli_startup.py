@@ -2,8 +2,9 @@
 
     python benchmarks/cli_startup.py --repeats 5 [--baseline /path/to/older/checkout] [--only generate_local_1]
 
-``readme_job`` times the README's first command itself (4 clips of shapes at 256²×24, not start-up);
-``shards_16_auto`` / ``shards_16_size8`` the cost of one-clip shards (16 small clips).
+Jobs, timed only when named with ``--only``: ``readme_job`` is the README's first command itself (4
+clips of shapes at 256²×24); ``shards_16_default`` / ``shards_16_size8`` give the cost of one-clip
+shards (16 small clips, the default shard size against 8-clip shards).
 
 Prints one JSON line: per command the median and min wall seconds over ``--repeats`` runs, the heavy
 modules the command's own process imported, and the same for ``--baseline`` (another checkout, run
@@ -43,12 +44,15 @@ COMMANDS = {
     "generate_sync_2": ["generate", *TINY, "clips=2", "compute=sync", f"out={OUT}"],
     # the README's first command (its job, not start-up: 4 clips of shapes at the recipe's 256²×24)
     "readme_job": ["generate", "recipe=shapes", "clips=4", f"out={OUT}", "device=cpu"],
-    # the cost of small shards: 16 small clips as 16 one-clip shards (auto) and as two 8-clip shards
-    "shards_16_auto": ["generate", "recipe=shapes", "clips=16", "clip.frames=8", "clip.width=64", "clip.height=64",
-                       f"out={OUT}", "device=cpu", "compute.shard_size=auto"],
+    # the cost of small shards: 16 small clips with the default shard size (16 one-clip shards since
+    # shard_size auto; two 8-clip shards before) and as two 8-clip shards
+    "shards_16_default": ["generate", "recipe=shapes", "clips=16", "clip.frames=8", "clip.width=64", "clip.height=64",
+                          f"out={OUT}", "device=cpu"],
     "shards_16_size8": ["generate", "recipe=shapes", "clips=16", "clip.frames=8", "clip.width=64", "clip.height=64",
                         f"out={OUT}", "device=cpu", "compute.shard_size=8"],
 }
+#: jobs, not start-up: timed only when named with --only
+JOBS = ("readme_job", "shards_16_default", "shards_16_size8")
 # the driver's imports only: a probe run in-process (spawned workers re-import a guarded __main__)
 PROBE = ("import sys, runpy\nif __name__ == '__main__':\n    sys.argv = ['synthdata', *{args!r}]\n"
          "    try:\n        runpy.run_module('synthdata', run_name='__main__')\n    except SystemExit:\n        pass\n"
@@ -90,7 +94,7 @@ def main() -> None:
     a = p.parse_args()
     here = Path(__file__).resolve().parents[1]
     roots = {"after": here, **({"before": a.baseline.resolve()} if a.baseline else {})}
-    names = a.only or list(COMMANDS)
+    names = a.only or [n for n in COMMANDS if n not in JOBS]
     with tempfile.TemporaryDirectory(prefix="synthdata-startup-") as tmp:
         scratch, dataset = Path(tmp), Path(tmp) / "dataset"
         subprocess.run([sys.executable, "-m", "synthdata", "generate", *TINY, "clips=2", "compute=sync",

@@ -1,9 +1,9 @@
 """Peak RSS of one worker making clips, per recipe and clip size; the data behind synthdata.run.memory.
 
 Each point runs in a fresh process (one torch thread, one in-process shard of ``--clips`` clips,
-default 8 = the default ``compute.shard_size``, encode + write included) so ru_maxrss is that clip
+default 8 = the largest shard ``compute.shard_size: auto`` plans, encode + write included) so ru_maxrss is that clip
 size's peak. A worker's peak still creeps up over a shard's first clips (glibc's heap fragments: freed
-clip buffers are not all reused), so the model is fitted to whole default-size shards, not one clip.
+clip buffers are not all reused), so the model is fitted to whole 8-clip shards, not one clip.
 Prints one JSON line with every point, the estimate ``synthdata.run.memory`` gives for it, and
 whether the estimate bounds the measurement. ``--repeat``
 measures each point again (glibc's heap makes peaks vary by tens of MB): the median and the largest

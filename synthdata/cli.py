@@ -174,7 +174,8 @@ def _start_soon(run: dict[str, str], compute_args: list[str]):
         clips = max(1, int(run.get("clips", 8)))
     except ValueError:
         return None  # reported with the other run arguments below
-    start = getattr(make_executor(compute, tasks=shard_count(clips, compute.shard_size)), "start_soon", None)
+    tasks = shard_count(clips, compute.shard_size, run.get("out") or f"data/{run.get('recipe', 'shapes')}")
+    start = getattr(make_executor(compute, tasks=tasks), "start_soon", None)
     return start() if start is not None and compute.address is None else None
 
 

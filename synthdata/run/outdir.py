@@ -49,10 +49,13 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
         same_shards = plan.shard_size_auto or old.shard_size == plan.shard_size  # auto resumes as planned
         if same and same_shards and not overwrite:
             return layout, old
+        if same and not overwrite:
+            raise UserError("out", f"{root} holds this run planned with shard size {old.shard_size}, not "
+                                   f"{plan.shard_size}; leave compute.shard_size at auto (or set {old.shard_size}) "
+                                   "to resume it, or pass --overwrite")
         if not overwrite:
             raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
-                                   f"seed {old.seed}, clips {old.num_clips}, shard size {old.shard_size}); "
-                                   "pass --overwrite or choose another out")
+                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
         foreign = foreign_entries(layout)
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""

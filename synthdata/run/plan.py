@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO_MIN_SHARDS", "MAX_AUTO_SHARD_SIZE", "Plan", "auto_shard_size", "make_plan", "shard_count"]
 
-#: ``shard_size: auto`` plans at least this many shards (or one per clip), so a small run gives every
-#: core of a typical machine a shard; one clip per shard costs ~0.1 s of commit work, not a core idling.
+#: ``shard_size: auto`` plans at least this many shards (one per clip below 2 × this many clips), so a
+#: small run gives every core of a typical machine a shard; an extra shard costs ~15 ms (its own files
+#: and commit), not a core idling.
 AUTO_MIN_SHARDS = 16
 #: … and shards of at most this many clips on large runs (the unit of resume and of a failed retry).
 MAX_AUTO_SHARD_SIZE = 8
@@ -28,9 +29,24 @@ def auto_shard_size(clips: int, clips_per_batch: int = 1) -> int:
     return max(1, clips_per_batch, min(MAX_AUTO_SHARD_SIZE, clips // AUTO_MIN_SHARDS))
 
 
-def shard_count(clips: int, shard_size: int | Literal["auto"], clips_per_batch: int = 1) -> int:
-    """Shards of a fresh run of ``clips`` clips."""
-    return -(-clips // (auto_shard_size(clips, clips_per_batch) if shard_size == "auto" else shard_size))
+def shard_count(clips: int, shard_size: int | Literal["auto"], out: str | Path | None = None) -> int:
+    """Shards of a run of ``clips`` clips into ``out``, before its recipe is loaded (the CLI sizes its
+    cluster with this while the recipe loads): with ``auto``, a dataset already in ``out`` resumes with
+    its own shard size. An upper bound for backends that batch clips (a shard holds a whole batch)."""
+    if shard_size == "auto":
+        shard_size = _planned_shard_size(out) or auto_shard_size(clips)
+    return -(-clips // shard_size)
+
+
+def _planned_shard_size(out: str | Path | None) -> int | None:
+    """The shard size in ``out``'s manifest, if it holds one (a plain JSON read; anything odd: None)."""
+    import json
+
+    try:
+        size = json.loads((Path(out).expanduser() / "dataset.json").read_text())["shard_size"]
+    except (OSError, TypeError, ValueError, KeyError):
+        return None
+    return size if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 10**6 else None
 
 # Rough bytes per pixel per frame, measured on the shipped recipes at 256² (shapes: 4.9 B/px in all,
 # colonoscopy: 7.2 B/px; both flows together are most of it).

@@ -78,12 +78,27 @@ def test_resume_keeps_the_datasets_shard_size(tmp_path):
     assert again.complete and _hashes(out) == full
 
 
+@pytest.mark.slow
+def test_cli_resume_starts_workers_for_the_datasets_shards(tmp_path):
+    """The CLI starts its cluster before the recipe loads: it sizes it by the dataset it resumes."""
+    out = tmp_path / "d"
+    synthdata.generate("shapes", clips=3, out=out, overrides=TINY, progress=False,
+                       compute={"name": "sync", "shard_size": 3})
+    m = Manifest.read(Layout(out))
+    m.shards, m.complete = [], False
+    m.write(Layout(out))
+    r = run_cli("generate", "recipe=shapes", "clips=3", f"out={out}", *TINY, "progress=false")
+    assert r.returncode == 0, r.stderr
+    m = Manifest.read(Layout(out))
+    assert m.complete and m.shard_size == 3 and m.stats["workers_last_run"] == 1
+
+
 def test_explicit_other_shard_size_is_refused_naming_it(tmp_path):
     out = tmp_path / "d"
     synthdata.generate("shapes", clips=3, out=out, overrides=TINY, progress=False,
                        compute={"name": "sync", "shard_size": 2})
     before = _hashes(out)
-    with pytest.raises(UserError, match="shard size 2") as info:
+    with pytest.raises(UserError, match="planned with shard size 2, not 3; leave compute.shard_size at auto") as info:
         synthdata.generate("shapes", clips=3, out=out, overrides=TINY, progress=False,
                            compute={"name": "sync", "shard_size": 3})
     assert info.value.field == "out" and _hashes(out) == before
