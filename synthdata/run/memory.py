@@ -8,7 +8,8 @@ A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a
 - clip pixels = frames × width × height: the clip-size outputs that live until the clip is written
   (the G-buffer maps render fills batch by batch, amodal coverage (1 B per object), the host copies
   annotate and the writer make of them);
-- batch rays = min(frames, frame_batch) × width × height × rays per pixel: what one dense trace call
+- batch rays = frames per batch (``frame_batch``, fewer for frames larger than ``batch_kilorays`` allows)
+  × width × height × rays per pixel: what one dense trace call
   holds while it runs (hits per primitive, shading temporaries), freed before the next batch — so it
   grows with the frame size and the object count, not with the clip's length;
 - N = the most objects a clip of the recipe can have (:func:`max_objects`).
@@ -69,7 +70,8 @@ def clip_bytes(spec: RecipeSpec) -> int:
     c, settings = spec.clip, backend_settings(spec.backend)
     n = max_objects(spec)
     frame_px = c.width * c.height
-    batch_frames = min(c.frames, getattr(settings, "frame_batch", c.frames))
+    per_batch = getattr(settings, "frames_per_batch", None)
+    batch_frames = min(c.frames, per_batch(c.width, c.height)) if per_batch else c.frames
     rays = batch_frames * frame_px * settings.rays_per_pixel
     per_clip = c.frames * frame_px * (PER_PIXEL + PER_PIXEL_PER_OBJECT * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
     return per_clip * settings.clips_per_batch

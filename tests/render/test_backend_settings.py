@@ -64,7 +64,8 @@ def _problems(*overrides: str) -> list[str]:
 def test_raycast_refuses_settings_of_other_backends():
     lines = _problems("backend.guidance=3")
     assert lines == ["backend.guidance: unknown setting of backend 'raycast'; expected one of: supersample, shadows, "
-                     "frame_batch, motion_blur, shutter, sensor_noise, rolling_shutter, rolling_bands, defocus"]
+                     "frame_batch, batch_kilorays, motion_blur, shutter, sensor_noise, rolling_shutter, rolling_bands, "
+                     "defocus"]
     assert _problems("backend.frame_batch=0") == ["backend.frame_batch: Input should be greater than or equal to 1 "
                                                   "(got 0)"]
 

@@ -42,6 +42,10 @@ INF = float("inf")
 #: pass over every point per primitive (measured: shapes' ~10 large objects are faster without, a
 #: street's ~200 pieces of furniture much faster with; benchmarks/render_breakdown.py)
 WINDOWED_SHADOWS = 32
+#: default ``batch_kilorays``: rays of one trace pass / 1024 (2²⁰ rays: eight 256² frames with adaptive
+#: anti-aliasing, the batch the memory model was fitted on, so shipped sizes keep their batches; a
+#: 1280×720 frame goes alone)
+BATCH_KILORAYS = 1024
 
 
 def _rT(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -300,7 +304,10 @@ class RaycastSettings(BackendSettings):
     ``2`` 2×2 rays everywhere; RGB only, labels stay at pixel centres (:mod:`.antialias`). ``motion_blur: n`` averages RGB
     over n instants spread across the open ``shutter`` (a fraction of the frame interval, centred on the
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
-    frames are ray-cast at once (memory); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
+    frames are ray-cast at once and ``batch_kilorays`` how many rays one such pass casts, in units of
+    1024 (memory: large frames go fewer at a time, at least one; a recipe at a given size always gets
+    the same batches, and most render the same bytes whatever the batch — the lumen march and flow
+    motion blur differ within their tolerances); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
     (:mod:`synthdata.render.sensor`; off by default, labels unchanged); ``rolling_shutter: rs`` reads rows
     out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
     8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter).
@@ -311,6 +318,7 @@ class RaycastSettings(BackendSettings):
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
     frame_batch: int = Field(8, ge=1, le=1024)
+    batch_kilorays: int = Field(BATCH_KILORAYS, ge=1, le=1_000_000)
     motion_blur: Annotated[int, Field(ge=1, le=16)] | Literal["flow"] = 1
     shutter: float = Field(0.5, gt=0.0, le=1.0)
     sensor_noise: SensorNoise | None = None
@@ -329,6 +337,12 @@ class RaycastSettings(BackendSettings):
         most one dense pass."""
         return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.instants
 
+    def frames_per_batch(self, width: int, height: int) -> int:
+        """Frames one trace batch holds at this frame size: ``frame_batch``, fewer when their rays would
+        pass ``batch_kilorays`` × 1024 (the trace's transient memory is per ray), never less than one."""
+        rays = width * height * (2 if self.supersample == "adaptive" else self.supersample ** 2)
+        return max(1, min(self.frame_batch, self.batch_kilorays * 1024 // max(rays, 1)))
+
 
 class RaycastBackend(Backend):
     """``backend=raycast``: see the module docstring and docs/backends.md."""
@@ -343,7 +357,8 @@ class RaycastBackend(Backend):
     # -- public ---------------------------------------------------------------------------------------
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
-        height, width, step = scene.camera.height, scene.camera.width, self.settings.frame_batch
+        height, width = scene.camera.height, scene.camera.width
+        step = self.settings.frames_per_batch(width, height)
         n, rs = self.settings.instants, self.settings.rolling_shutter
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
@@ -392,7 +407,7 @@ class RaycastBackend(Backend):
         linear = cat["rgb_linear"]
         if self.settings.defocus is None and self.settings.motion_blur != "flow":
             return linear
-        step = self.settings.frame_batch
+        step = self.settings.frames_per_batch(scene.camera.width, scene.camera.height)
         return torch.cat([post_process(linear[i:i + step], GBuffer(cat["depth"][i:i + step], cat["flow_fwd"][i:i + step],
                                                                     cat["flow_bwd"][i:i + step], scene.camera.K),
                                        self.settings) for i in range(0, linear.shape[0], step)])

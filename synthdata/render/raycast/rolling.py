@@ -69,8 +69,9 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
         blurred = [at(d + s.shutter * ((j + 0.5) / n - 0.5)) for j in range(n)] if n > 1 else None
         bands.append((r1 - r0, at(d), blurred))
     parts = []
-    for start in range(0, traj.num_frames, s.frame_batch):
-        ks = torch.arange(start, min(start + s.frame_batch, traj.num_frames), device=backend.device) + 1
+    step = s.frames_per_batch(W, H)
+    for start in range(0, traj.num_frames, step):
+        ks = torch.arange(start, min(start + step, traj.num_frames), device=backend.device) + 1
         outs = []
         refine = n == 1 and s.supersample == "adaptive"
         for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
