@@ -10,7 +10,7 @@ from ..recipe.schema import AnnotationSpec
 from ..render.types import Frames
 from ..scene.types import Scene
 from .kinds import enabled_kinds, switches
-from .masks import coverage_boxes, instance_rles, instance_stats
+from .masks import instance_rles, instance_stats
 from .types import Annotations
 
 __all__ = ["annotate"]
@@ -30,7 +30,8 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
     spec = spec or AnnotationSpec()
     T, N = frames.num_frames, len(scene.objects)
     vis_px, vis_box = instance_stats(frames.instance, N)  # (T,N), (T,N,4)
-    amo_box, amo_px, border = coverage_boxes(frames.amodal)  # (T,N,4), (T,N), (T,N)
+    cov = frames.amodal_coverage()
+    amo_box, amo_px, border = cov.boxes, cov.pixels, cov.border  # (T,N,4), (T,N), (T,N)
     in_view = amo_px > 0
     frac = torch.where(in_view, vis_px / amo_px.clamp(min=1), torch.zeros_like(vis_px, dtype=torch.float32))
     class_table = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=frames.instance.device)

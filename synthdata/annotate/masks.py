@@ -11,32 +11,9 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
+from ..render.coverage import coverage_boxes, first_last  # noqa: F401  (re-exported: labels' helpers)
+
 __all__ = ["first_last", "coverage_boxes", "instance_stats", "instance_rle_counts", "instance_rles"]
-
-
-def first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """First and one-past-last True index along the last axis. Shape: (...,L) → (...), (...)."""
-    L = any_.shape[-1]
-    idx = torch.arange(L, device=any_.device)
-    first = torch.where(any_, idx, L).amin(-1)
-    last = torch.where(any_, idx, -1).amax(-1) + 1
-    return first, last
-
-
-def coverage_boxes(cover: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Boxes, pixel counts and border contact of coverage masks.
-
-    Shape: cover (...,H,W) bool → boxes (...,4) float32 ``[x0,y0,x1,y1]`` (NaN when empty),
-    pixels (...) int64, touches_border (...) bool.
-    """
-    row_counts = cover.view(torch.uint8).sum(-1, dtype=torch.int16 if cover.shape[-1] < 2**15 else torch.int32)
-    rows, cols = row_counts > 0, cover.any(-2)
-    y0, y1 = first_last(rows)
-    x0, x1 = first_last(cols)
-    box = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
-    box = torch.where(rows.any(-1)[..., None], box, torch.full_like(box, float("nan")))
-    border = rows[..., 0] | rows[..., -1] | cols[..., 0] | cols[..., -1]
-    return box, row_counts.sum(-1, dtype=torch.int64), border
 
 
 def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,7 +2,9 @@
 
 Shape: T frames of H×W; N objects. ``instance`` is 0 for background and i+1 for object i (visible
 surface at the pixel centre). ``amodal`` is every object's full coverage, occluders ignored
-(in a tube or lumen only its part in the free space: what is inside the wall is embedded, not hidden).
+(in a tube or lumen only its part in the free space: what is inside the wall is embedded, not hidden);
+a renderer asked to keep only what the labels read (``amodal_maps = False``, the shard path) gives
+``coverage``, its per-frame boxes and pixel counts, and ``amodal`` None.
 ``depth`` is camera z-depth in metres (+inf for sky). Flows are (dx, dy) in pixels from a pixel centre
 to where the same surface point lands in the next (fwd) / previous (bwd) frame; NaN where it goes
 behind the camera. ``surface`` is the hit point in the owning object's frame (world frame for the
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lazy import torch
+from .coverage import Coverage
 
 __all__ = ["Frames"]
 
@@ -26,7 +29,7 @@ __all__ = ["Frames"]
 class Frames:
     rgb: torch.Tensor  # (T,H,W,3) uint8
     instance: torch.Tensor  # (T,H,W) int32
-    amodal: torch.Tensor  # (T,N,H,W) bool
+    amodal: torch.Tensor | None  # (T,N,H,W) bool; None when only ``coverage`` was kept
     depth: torch.Tensor  # (T,H,W) float32
     normals: torch.Tensor  # (T,H,W,3) float32, world frame, 0 for sky
     flow_fwd: torch.Tensor  # (T,H,W,2) float32
@@ -34,6 +37,11 @@ class Frames:
     surface: torch.Tensor  # (T,H,W,3) float32
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
     row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
+    coverage: Coverage | None = None  # the amodal maps' per-frame summary, when the renderer reduced them as it went
+
+    def amodal_coverage(self) -> Coverage:
+        """Boxes, pixel counts and border contact of every object's amodal coverage, per frame."""
+        return self.coverage if self.coverage is not None else Coverage.of(self.amodal)
 
     @property
     def num_frames(self) -> int:

@@ -80,7 +80,10 @@ def _backend(job: ShardJob) -> Backend:
     device = resolve_device(job.spec.device)
     key = (job.spec.backend.model_dump_json(), str(device))
     if key not in _BACKENDS:
-        _BACKENDS[key] = make_backend(job.spec.backend, device)
+        backend = make_backend(job.spec.backend, device)
+        if hasattr(backend, "amodal_maps"):  # the labels read the amodal maps' per-frame summary only
+            backend.amodal_maps = False
+        _BACKENDS[key] = backend
     return _BACKENDS[key]
 
 

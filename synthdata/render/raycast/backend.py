@@ -23,6 +23,7 @@ from ...scene.lens import Lens
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..blur import Defocus, GBuffer, post_process
+from ..coverage import Coverage
 from ..sensor import SensorNoise, sensor_noise
 from ..types import Frames
 from .bump import bump_normals, wet_lobe
@@ -353,6 +354,10 @@ class RaycastBackend(Backend):
     #: Screen-space (camera rays) and light-space (shadow rays) culling; only a speed-up, the output
     #: is bit-identical with it off (tested).
     cull = True
+    #: Keep each object's amodal coverage maps (T,N,H,W) in ``Frames.amodal``; False: reduce each trace
+    #: batch to :class:`~synthdata.render.coverage.Coverage` (what the labels read, the same numbers)
+    #: and drop the maps, a byte per object per clip pixel. The shard path sets False.
+    amodal_maps = True
 
     # -- public ---------------------------------------------------------------------------------------
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
@@ -363,6 +368,7 @@ class RaycastBackend(Backend):
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
         cat: dict[str, torch.Tensor] = {}  # clip-size maps, filled batch by batch (never parts + a copy)
+        coverage: list[Coverage] = []  # without amodal maps: each batch's coverage summary
         for start in range(0, 0 if rs else traj.num_frames, step):  # rolling shutter: band by band instead
             ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
             refine = n == 1 and self.settings.supersample == "adaptive"
@@ -373,6 +379,8 @@ class RaycastBackend(Backend):
             elif refine:
                 out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
                                                     t_vis)
+            if not self.amodal_maps:
+                coverage.append(Coverage.of(out.pop("amodal")))
             for k, v in out.items():
                 if k not in cat:
                     cat[k] = v.new_empty((traj.num_frames, *v.shape[1:]))
@@ -380,6 +388,9 @@ class RaycastBackend(Backend):
             del out
         if rs:
             cat = trace_rolling(self, scene, traj, st)
+            coverage = cat.pop("coverage")
+        if not self.amodal_maps:
+            cat["amodal"], cat["coverage"] = None, Coverage.cat(coverage)
         cat["rgb_linear"] = self._post(scene, cat)
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it

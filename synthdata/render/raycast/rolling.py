@@ -26,6 +26,7 @@ from ...lazy import torch
 from ...motion.shift import shifted
 from ...motion.types import Trajectories
 from ...scene.types import Scene
+from ..coverage import Coverage
 
 __all__ = ["ROWS_PER_BAND", "band_rows", "row_times", "trace_rolling"]
 
@@ -52,8 +53,9 @@ def row_times(H: int, rs: float, bands: int | None) -> np.ndarray:
 
 def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> dict[str, torch.Tensor]:
     """Linear RGB and G-buffer of the whole clip, band by band (module docstring), as ``render`` gathers
-    them: (T,H,W,…) tensors, amodal (T,N,H,W). ``st`` is the frame-time scene tensors (its type builds
-    the bands')."""
+    them: (T,H,W,…) tensors, amodal (T,N,H,W) (without ``backend.amodal_maps``: none, and ``coverage``
+    the list of each batch's :class:`Coverage`, else empty). ``st`` is the frame-time scene tensors (its
+    type builds the bands')."""
     s = backend.settings
     H, W, n = scene.camera.height, scene.camera.width, s.instants
     build = type(st).build
@@ -68,7 +70,7 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
         d = _band_delta(r0, r1, H, s.rolling_shutter)
         blurred = [at(d + s.shutter * ((j + 0.5) / n - 0.5)) for j in range(n)] if n > 1 else None
         bands.append((r1 - r0, at(d), blurred))
-    parts = []
+    parts, coverage = [], []
     step = s.frames_per_batch(W, H)
     for start in range(0, traj.num_frames, step):
         ks = torch.arange(start, min(start + step, traj.num_frames), device=backend.device) + 1
@@ -84,4 +86,6 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
                                                                                       key), t_vis)
             outs.append(out)
         parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
-    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        if not backend.amodal_maps:  # reduced batch by batch, as RaycastBackend.render does
+            coverage.append(Coverage.of(parts[-1].pop("amodal")))
+    return {**{k: torch.cat([p[k] for p in parts]) for k in parts[0]}, "coverage": coverage}

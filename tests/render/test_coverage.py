@@ -1,0 +1,71 @@
+"""Amodal coverage reduced batch by batch (``amodal_maps = False``, the shard path): the same labels as
+from the (T,N,H,W) maps, without holding them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from synthdata.annotate import annotate
+from synthdata.render import make_backend
+from synthdata.render.coverage import Coverage, coverage_boxes
+from synthdata.run.pipeline import layout_clip
+from synthdata.run.shard import ShardJob, _backend
+from synthdata.run.timing import StageTimer
+
+from ..conftest import tiny_spec
+
+MAPS = ("rgb", "instance", "depth", "normals", "flow_fwd", "flow_bwd", "surface")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return a.dtype == b.dtype and torch.equal(a.nan_to_num(0) if a.is_floating_point() else a,
+                                                  b.nan_to_num(0) if b.is_floating_point() else b)
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    return a == b
+
+
+def test_coverage_of_maps_is_coverage_boxes_and_concatenates_by_frames():
+    g = torch.Generator().manual_seed(0)
+    maps = torch.rand(5, 3, 7, 9, generator=g) > 0.8
+    maps[1, 2] = False  # an object out of view: NaN box, 0 pixels
+    whole = Coverage.of(maps)
+    assert all(_same(x, y) for x, y in zip((whole.boxes, whole.pixels, whole.border), coverage_boxes(maps)))
+    parts = Coverage.cat([Coverage.of(maps[:2]), Coverage.of(maps[2:])])
+    assert all(_same(getattr(parts, k), getattr(whole, k)) for k in ("boxes", "pixels", "border"))
+    assert torch.isnan(whole.boxes[1, 2]).all() and whole.pixels[1, 2] == 0
+
+
+@pytest.mark.parametrize("recipe, extra", [("shapes", []), ("highway", ["clip.frames=11", "backend.frame_batch=4"]),
+                                           ("highway", ["backend.rolling_shutter=0.5"])])
+def test_reduced_coverage_gives_the_same_frames_and_labels(recipe, extra):
+    spec = tiny_spec(recipe, *extra)
+    lay = layout_clip(spec, 0, StageTimer())
+    backend = make_backend(spec.backend, "cpu")
+    full = backend.render(lay.scene, lay.traj)
+    backend.amodal_maps = False
+    lean = backend.render(lay.scene, lay.traj)
+    assert lean.amodal is None and full.coverage is None and full.amodal is not None
+    for k in MAPS:
+        assert _same(getattr(full, k), getattr(lean, k)), k
+    ref = Coverage.of(full.amodal)
+    assert all(_same(getattr(lean.coverage, k), getattr(ref, k)) for k in ("boxes", "pixels", "border"))
+    assert ref.pixels.sum() > 0  # objects really are in view
+    a, b = annotate(full, lay.scene, lay.traj, spec.annotations), annotate(lean, lay.scene, lay.traj, spec.annotations)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "labels":
+            assert x.keys() == y.keys()
+            continue
+        assert (x is None and y is None) or _same(x, y), f.name
+
+
+def test_the_shard_path_renders_without_amodal_maps(tmp_path):
+    spec = tiny_spec("shapes")
+    job = ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(tmp_path), num_clips=1, shard_size=1)
+    assert _backend(job).amodal_maps is False
