@@ -44,13 +44,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--recipe", default="highway")
     p.add_argument("--sizes", nargs="+", default=["640x360x8", "1280x720x8"], help="WIDTHxHEIGHTxFRAMES")
+    p.add_argument("--bounded-only", action="store_true", help="skip the unbounded (frame_batch only) points")
     a = p.parse_args()
     from synthdata.render.raycast.backend import BATCH_KILORAYS
 
     points = []
     for size in a.sizes:
         w, h, t = (int(x) for x in size.split("x"))
-        for label, kr in (("bounded", BATCH_KILORAYS), ("frame_batch_only", UNBOUNDED)):
+        for label, kr in (("bounded", BATCH_KILORAYS), ("frame_batch_only", UNBOUNDED))[:1 if a.bounded_only else 2]:
             args = [a.recipe, f"clip.width={w}", f"clip.height={h}", f"clip.frames={t}", "device=cpu",
                     f"backend.batch_kilorays={kr}"]
             t0 = time.perf_counter()

@@ -47,6 +47,12 @@ class BackendSettings(BaseModel):
         """Rays (or samples) per output pixel, for memory estimates."""
         return 1
 
+    @property
+    def amodal_maps_per_clip(self) -> bool:
+        """Whether a worker holds the clip's (T,N,H,W) amodal maps (a byte per object per clip pixel),
+        for memory estimates; the ray-caster reduces them batch by batch on the shard path."""
+        return True
+
 
 class Backend(ABC):
     """Base of every backend. Subclasses set ``name`` and ``Settings`` and implement :meth:`render`.

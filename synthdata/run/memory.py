@@ -6,7 +6,8 @@ A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a
                 + batch rays  × (PER_RAY + PER_RAY_PER_OBJECT × N)
 
 - clip pixels = frames × width × height: the clip-size outputs that live until the clip is written
-  (the G-buffer maps render fills batch by batch, amodal coverage (1 B per object), the host copies
+  (the G-buffer maps render fills batch by batch, amodal coverage maps (1 B per object, for backends
+  that keep them: ``amodal_maps_per_clip``), the host copies
   annotate and the writer make of them);
 - batch rays = frames per batch (``frame_batch``, fewer for frames larger than ``batch_kilorays`` allows)
   × width × height × rays per pixel: what one dense trace call
@@ -39,7 +40,8 @@ WORKER_BASE = 500 * 2**20
 #: Peak bytes per clip pixel (frames × width × height): the clip-size maps, their host copies, encode,
 #: and the heap a shard's clips leave fragmented (measured slope 24 → 48 frames: 150–170 B per pixel) …
 PER_PIXEL = 160
-#: … plus this per clip pixel per object (amodal coverage, one byte per object).
+#: … plus this per clip pixel per object (amodal coverage maps, one byte per object; only for backends
+#: that keep them for the whole clip: the ray-caster reduces them batch by batch).
 PER_PIXEL_PER_OBJECT = 1
 #: Transient bytes per ray of one trace batch (``frame_batch`` frames × pixels × rays per pixel) …
 PER_RAY = 260
@@ -73,7 +75,8 @@ def clip_bytes(spec: RecipeSpec) -> int:
     per_batch = getattr(settings, "frames_per_batch", None)
     batch_frames = min(c.frames, per_batch(c.width, c.height)) if per_batch else c.frames
     rays = batch_frames * frame_px * settings.rays_per_pixel
-    per_clip = c.frames * frame_px * (PER_PIXEL + PER_PIXEL_PER_OBJECT * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
+    per_object_px = PER_PIXEL_PER_OBJECT if settings.amodal_maps_per_clip else 0
+    per_clip = c.frames * frame_px * (PER_PIXEL + per_object_px * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
     return per_clip * settings.clips_per_batch
 
 

@@ -338,6 +338,10 @@ class RaycastSettings(BackendSettings):
         most one dense pass."""
         return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.instants
 
+    @property
+    def amodal_maps_per_clip(self) -> bool:
+        return False  # RaycastBackend.amodal_maps is off on the shard path: per-batch Coverage only
+
     def frames_per_batch(self, width: int, height: int) -> int:
         """Frames one trace batch holds at this frame size: ``frame_batch``, fewer when their rays would
         pass ``batch_kilorays`` × 1024 (the trace's transient memory is per ray), never less than one."""
