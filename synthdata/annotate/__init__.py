@@ -15,7 +15,7 @@ from . import embedded as _embedded, tracks as _tracks, velocity as _velocity  #
 from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, switches
 from .types import Annotations
 
-_LAZY = {"annotate": "compute", "coverage_boxes": "masks", "instance_rle_counts": "masks",
+_LAZY = {"annotate": "compute", "maps_read": "compute", "coverage_boxes": "masks", "instance_rle_counts": "masks",
          "instance_rles": "masks", "instance_stats": "masks"}
 
 __all__ = ["Annotations", "LABEL_KINDS", "LabelKind", "enabled_kinds", "kinds_of_table", "switches", *_LAZY]

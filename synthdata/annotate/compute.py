@@ -13,7 +13,18 @@ from .kinds import enabled_kinds, switches
 from .masks import instance_rles, instance_stats
 from .types import Annotations
 
-__all__ = ["annotate"]
+__all__ = ["annotate", "maps_read"]
+
+#: what :func:`annotate` itself reads of ``Frames`` (amodal coverage through ``amodal_coverage()``)
+_CORE_READS = frozenset({"rgb", "instance", "depth", "flow_fwd", "flow_bwd", "coverage"})
+
+
+def maps_read(spec: AnnotationSpec) -> frozenset[str] | None:
+    """The ``Frames`` fields the labels of ``spec`` read: :func:`annotate`'s own and every enabled
+    kind's (``LabelKind.reads``); None when an enabled kind does not say (then every map is needed). A
+    renderer may leave the other optional maps out (``RaycastBackend.keep``)."""
+    reads = [k.reads for k in enabled_kinds(switches(spec))]
+    return None if any(r is None for r in reads) else _CORE_READS.union(*reads)
 
 
 def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:

@@ -50,6 +50,9 @@ class LabelKind:
     columns: pa.Schema | None = None  # of a table of its own
     uses_spec: bool = False  # compute(frames, scene, traj, annotation_spec)
     doc: str = ""
+    #: the ``Frames`` fields ``compute`` reads (a renderer may leave the others of
+    #: ``render.types.OPTIONAL_MAPS`` out); None: not declared, so every map is kept
+    reads: frozenset[str] | None = None
 
     @property
     def own_table(self) -> bool:

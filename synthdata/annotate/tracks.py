@@ -159,4 +159,5 @@ def _compute(frames, scene, traj, spec) -> dict[str, np.ndarray]:
 
 LABEL_KINDS.register("tracks", LabelKind(
     name="tracks", table="tracks", columns=TRACKS_COLUMNS, compute=_compute, uses_spec=True,
+    reads=frozenset({"instance", "depth", "surface", "part", "row_time"}),
     doc="point tracks (TAP-Vid conventions): one row per (point, frame); annotations.tracks sets the count"))

@@ -2,9 +2,10 @@
 
 Shape: T frames of H×W; N objects. ``instance`` is 0 for background and i+1 for object i (visible
 surface at the pixel centre). ``amodal`` is every object's full coverage, occluders ignored
-(in a tube or lumen only its part in the free space: what is inside the wall is embedded, not hidden);
-a renderer asked to keep only what the labels read (``amodal_maps = False``, the shard path) gives
-``coverage``, its per-frame boxes and pixel counts, and ``amodal`` None.
+(in a tube or lumen only its part in the free space: what is inside the wall is embedded, not hidden).
+A renderer told which maps its caller reads (the shard path: the recipe's labels, see
+:func:`synthdata.annotate.maps_read`) may leave the :data:`OPTIONAL_MAPS` it does not read None; for
+``amodal`` it then gives ``coverage``, the per-frame boxes and pixel counts the labels use.
 ``depth`` is camera z-depth in metres (+inf for sky). Flows are (dx, dy) in pixels from a pixel centre
 to where the same surface point lands in the next (fwd) / previous (bwd) frame; NaN where it goes
 behind the camera. ``surface`` is the hit point in the owning object's frame (world frame for the
@@ -22,7 +23,11 @@ from dataclasses import dataclass
 from ..lazy import torch
 from .coverage import Coverage
 
-__all__ = ["Frames"]
+__all__ = ["Frames", "OPTIONAL_MAPS"]
+
+#: Clip-size maps a renderer may leave out (None) when its caller does not read them: a byte per object
+#: (amodal) or 12 bytes (normals, surface) per clip pixel that no enabled label needs.
+OPTIONAL_MAPS = frozenset({"amodal", "normals", "surface", "part"})
 
 
 @dataclass
@@ -31,10 +36,10 @@ class Frames:
     instance: torch.Tensor  # (T,H,W) int32
     amodal: torch.Tensor | None  # (T,N,H,W) bool; None when only ``coverage`` was kept
     depth: torch.Tensor  # (T,H,W) float32
-    normals: torch.Tensor  # (T,H,W,3) float32, world frame, 0 for sky
+    normals: torch.Tensor | None  # (T,H,W,3) float32, world frame, 0 for sky
     flow_fwd: torch.Tensor  # (T,H,W,2) float32
     flow_bwd: torch.Tensor  # (T,H,W,2) float32
-    surface: torch.Tensor  # (T,H,W,3) float32
+    surface: torch.Tensor | None  # (T,H,W,3) float32
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
     row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
     coverage: Coverage | None = None  # the amodal maps' per-frame summary, when the renderer reduced them as it went

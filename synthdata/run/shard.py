@@ -68,7 +68,9 @@ _THREADS_SET = False
 
 
 def _backend(job: ShardJob) -> Backend:
-    """One backend per process and device (compiled kernels, CUDA context stay warm across shards)."""
+    """One backend per process, device and set of maps the labels read (compiled kernels, CUDA
+    context stay warm across shards). It leaves out the maps no enabled label reads (``keep``)."""
+    from ..annotate import maps_read
     from ..render.backend import make_backend, resolve_device
 
     global _THREADS_SET
@@ -78,11 +80,12 @@ def _backend(job: ShardJob) -> Backend:
         torch.set_num_threads(job.threads)
         _THREADS_SET = True
     device = resolve_device(job.spec.device)
-    key = (job.spec.backend.model_dump_json(), str(device))
+    keep = maps_read(job.spec.annotations)
+    key = (job.spec.backend.model_dump_json(), str(device), keep)
     if key not in _BACKENDS:
         backend = make_backend(job.spec.backend, device)
-        if hasattr(backend, "amodal_maps"):  # the labels read the amodal maps' per-frame summary only
-            backend.amodal_maps = False
+        if hasattr(backend, "keep"):  # set once: another run's labels get a backend of their own
+            backend.keep = keep
         _BACKENDS[key] = backend
     return _BACKENDS[key]
 

@@ -1,5 +1,6 @@
-"""Amodal coverage reduced batch by batch (``amodal_maps = False``, the shard path): the same labels as
-from the (T,N,H,W) maps, without holding them."""
+"""Maps no label reads are left out batch by batch (``RaycastBackend.keep``, the shard path): amodal
+coverage reduced to its per-frame summary, normals and surface dropped — the same labels as from the
+full G-buffer, without holding the clip's maps."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthdata.annotate import annotate
+from synthdata.annotate import LABEL_KINDS, LabelKind, annotate, maps_read
 from synthdata.render import make_backend
 from synthdata.render.coverage import Coverage, coverage_boxes
 from synthdata.run.pipeline import layout_clip
@@ -18,7 +19,7 @@ from synthdata.run.timing import StageTimer
 
 from ..conftest import tiny_spec
 
-MAPS = ("rgb", "instance", "depth", "normals", "flow_fwd", "flow_bwd", "surface")
+MAPS = ("rgb", "instance", "depth", "flow_fwd", "flow_bwd")
 
 
 def _same(a, b) -> bool:
@@ -48,9 +49,11 @@ def test_reduced_coverage_gives_the_same_frames_and_labels(recipe, extra):
     lay = layout_clip(spec, 0, StageTimer())
     backend = make_backend(spec.backend, "cpu")
     full = backend.render(lay.scene, lay.traj)
-    backend.amodal_maps = False
+    backend.keep = maps_read(spec.annotations)
+    assert {"normals", "surface", "amodal"}.isdisjoint(backend.keep)  # no label of these recipes reads them
     lean = backend.render(lay.scene, lay.traj)
-    assert lean.amodal is None and full.coverage is None and full.amodal is not None
+    assert lean.amodal is None and lean.normals is None and lean.surface is None
+    assert full.coverage is None and full.amodal is not None and full.normals is not None
     for k in MAPS:
         assert _same(getattr(full, k), getattr(lean, k)), k
     ref = Coverage.of(full.amodal)
@@ -65,7 +68,26 @@ def test_reduced_coverage_gives_the_same_frames_and_labels(recipe, extra):
         assert (x is None and y is None) or _same(x, y), f.name
 
 
-def test_the_shard_path_renders_without_amodal_maps(tmp_path):
-    spec = tiny_spec("shapes")
-    job = ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(tmp_path), num_clips=1, shard_size=1)
-    assert _backend(job).amodal_maps is False
+def test_maps_read_follow_the_enabled_labels():
+    base = maps_read(tiny_spec("shapes").annotations)
+    assert {"instance", "depth", "coverage"} <= base and not {"normals", "surface", "part", "amodal"} & base
+    assert "normals" in maps_read(tiny_spec("shapes", "annotations.normals=true").annotations)
+    assert {"surface", "part"} <= maps_read(tiny_spec("shapes", "annotations.tracks.enabled=true").annotations)
+    assert "surface" in maps_read(tiny_spec("highway", "annotations.road=true").annotations)
+    LABEL_KINDS.register("undeclared_test_kind", LabelKind(name="undeclared_test_kind", table="objects",
+                                                           compute=lambda frames, scene, traj: None))
+    try:  # a kind that does not say what it reads keeps every map
+        assert maps_read(tiny_spec("shapes", "+annotations.undeclared_test_kind=true").annotations) is None
+    finally:
+        LABEL_KINDS._items.pop("undeclared_test_kind")
+
+
+def test_the_shard_path_keeps_only_what_its_labels_read(tmp_path):
+    def job(*extra):
+        spec = tiny_spec("shapes", *extra)
+        return ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(tmp_path), num_clips=1, shard_size=1)
+
+    lean, normals = _backend(job()), _backend(job("annotations.normals=true"))
+    assert lean is not normals  # runs with other labels never share (and never re-set) a backend
+    assert "normals" in lean.dropped() and "normals" not in normals.dropped()
+    assert "amodal" in lean.dropped() and "amodal" in normals.dropped()

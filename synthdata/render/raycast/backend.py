@@ -25,7 +25,7 @@ from ..backend import BACKENDS, Backend, BackendSettings
 from ..blur import Defocus, GBuffer, post_process
 from ..coverage import Coverage
 from ..sensor import SensorNoise, sensor_noise
-from ..types import Frames
+from ..types import OPTIONAL_MAPS, Frames
 from .bump import bump_normals, wet_lobe
 from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
@@ -340,7 +340,7 @@ class RaycastSettings(BackendSettings):
 
     @property
     def amodal_maps_per_clip(self) -> bool:
-        return False  # RaycastBackend.amodal_maps is off on the shard path: per-batch Coverage only
+        return False  # the shard path's RaycastBackend.keep leaves amodal out: per-batch Coverage only
 
     def frames_per_batch(self, width: int, height: int) -> int:
         """Frames one trace batch holds at this frame size: ``frame_batch``, fewer when their rays would
@@ -358,12 +358,25 @@ class RaycastBackend(Backend):
     #: Screen-space (camera rays) and light-space (shadow rays) culling; only a speed-up, the output
     #: is bit-identical with it off (tested).
     cull = True
-    #: Keep each object's amodal coverage maps (T,N,H,W) in ``Frames.amodal``; False: reduce each trace
-    #: batch to :class:`~synthdata.render.coverage.Coverage` (what the labels read, the same numbers)
-    #: and drop the maps, a byte per object per clip pixel. The shard path sets False.
-    amodal_maps = True
+    #: The ``Frames`` maps the caller reads (None: every map, the default). Of
+    #: :data:`~synthdata.render.types.OPTIONAL_MAPS`, those not read are dropped batch by batch and left
+    #: None — amodal reduced to :class:`~synthdata.render.coverage.Coverage` first (the same label
+    #: numbers). The shard path makes its backend with the recipe's labels' maps (:func:`maps_read`).
+    keep: frozenset[str] | None = None
 
     # -- public ---------------------------------------------------------------------------------------
+    def dropped(self) -> frozenset[str]:
+        """The optional maps this backend leaves out of ``Frames`` (see :attr:`keep`)."""
+        return frozenset() if self.keep is None else OPTIONAL_MAPS - self.keep
+
+    def lean(self, out: dict[str, torch.Tensor], coverage: list[Coverage]) -> None:
+        """Drop one trace batch's maps the caller does not read, in place; amodal as its coverage."""
+        drop = self.dropped()
+        if "amodal" in drop:
+            coverage.append(Coverage.of(out.pop("amodal")))
+        for k in drop:
+            out.pop(k, None)
+
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         st = _SceneTensors.build(scene, traj, self.device)
         height, width = scene.camera.height, scene.camera.width
@@ -383,8 +396,7 @@ class RaycastBackend(Backend):
             elif refine:
                 out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
                                                     t_vis)
-            if not self.amodal_maps:
-                coverage.append(Coverage.of(out.pop("amodal")))
+            self.lean(out, coverage)
             for k, v in out.items():
                 if k not in cat:
                     cat[k] = v.new_empty((traj.num_frames, *v.shape[1:]))
@@ -393,8 +405,10 @@ class RaycastBackend(Backend):
         if rs:
             cat = trace_rolling(self, scene, traj, st)
             coverage = cat.pop("coverage")
-        if not self.amodal_maps:
-            cat["amodal"], cat["coverage"] = None, Coverage.cat(coverage)
+        for k in self.dropped() - {"part"}:  # part is None anyway when nothing swings
+            cat[k] = None
+        if coverage:
+            cat["coverage"] = Coverage.cat(coverage)
         cat["rgb_linear"] = self._post(scene, cat)
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it

@@ -26,7 +26,6 @@ from ...lazy import torch
 from ...motion.shift import shifted
 from ...motion.types import Trajectories
 from ...scene.types import Scene
-from ..coverage import Coverage
 
 __all__ = ["ROWS_PER_BAND", "band_rows", "row_times", "trace_rolling"]
 
@@ -53,8 +52,9 @@ def row_times(H: int, rs: float, bands: int | None) -> np.ndarray:
 
 def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> dict[str, torch.Tensor]:
     """Linear RGB and G-buffer of the whole clip, band by band (module docstring), as ``render`` gathers
-    them: (T,H,W,…) tensors, amodal (T,N,H,W) (without ``backend.amodal_maps``: none, and ``coverage``
-    the list of each batch's :class:`Coverage`, else empty). ``st`` is the frame-time scene tensors (its
+    them: (T,H,W,…) tensors, amodal (T,N,H,W) — less the maps ``backend.keep`` leaves out, and
+    ``coverage`` the list of each batch's Coverage when amodal is left out (else empty). ``st`` is the
+    frame-time scene tensors (its
     type builds the bands')."""
     s = backend.settings
     H, W, n = scene.camera.height, scene.camera.width, s.instants
@@ -86,6 +86,5 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
                                                                                       key), t_vis)
             outs.append(out)
         parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
-        if not backend.amodal_maps:  # reduced batch by batch, as RaycastBackend.render does
-            coverage.append(Coverage.of(parts[-1].pop("amodal")))
+        backend.lean(parts[-1], coverage)  # maps the caller does not read go batch by batch, as in render
     return {**{k: torch.cat([p[k] for p in parts]) for k in parts[0]}, "coverage": coverage}
