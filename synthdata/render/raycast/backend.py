@@ -782,20 +782,22 @@ class RaycastBackend(Backend):
         if not labels:
             return out
 
-        normals = torch.zeros(B * H * W, 3, device=self.device)
-        normals.index_copy_(0, flat, normal)
-        surface = torch.zeros(B * H * W, 3, device=self.device)
-        surface.index_copy_(0, flat, self._in_object_frame(st, owner, p_local))
         out.update(
             instance=st.part_owner[owner_img].to(torch.int32),
             amodal=self._object_coverage(st, covered),
             depth=t_vis,
-            normals=normals.reshape(B, H, W, 3),
-            surface=surface.reshape(B, H, W, 3),
             flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
             flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
-        if st.animated:  # surface is at the part's rest pose: tracks move it by that part's pose
+        drop = self.dropped()  # maps no one reads are not even made
+        if "normals" not in drop:
+            normals = torch.zeros(B * H * W, 3, device=self.device).index_copy_(0, flat, normal)
+            out["normals"] = normals.reshape(B, H, W, 3)
+        if "surface" not in drop:
+            surface = torch.zeros(B * H * W, 3, device=self.device)
+            surface.index_copy_(0, flat, self._in_object_frame(st, owner, p_local))
+            out["surface"] = surface.reshape(B, H, W, 3)
+        if st.animated and "part" not in drop:  # surface is at the part's rest pose: tracks move it by that part's pose
             out["part"] = (owner_img - 1).to(torch.int32)
         if keep is not None:  # no label outside the field stop
             out = blank_labels(out, self._inside(st, H, W, 1))

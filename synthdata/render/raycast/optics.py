@@ -52,7 +52,8 @@ def blank_labels(out: dict[str, torch.Tensor], keep: torch.Tensor) -> dict[str, 
     out["amodal"] = out["amodal"] & keep
     out["depth"] = torch.where(keep, out["depth"], float("inf"))
     for key in ("normals", "surface"):
-        out[key] = torch.where(k3, out[key], 0.0)
+        if key in out:  # left out when the caller does not read it (RaycastBackend.keep)
+            out[key] = torch.where(k3, out[key], 0.0)
     for key in ("flow_fwd", "flow_bwd"):
         out[key] = torch.where(k3, out[key], float("nan"))
     if "part" in out:
