@@ -73,6 +73,9 @@ recipe, w, t = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(1)
 spec = synthdata.load_recipe(recipe, [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"])
 backend = make_backend(spec.backend, torch.device("cpu"))
+if sys.argv[4] == "lean":  # as the shard path makes it: only the maps the recipe's labels read
+    from synthdata.annotate import maps_read
+    backend.keep = maps_read(spec.annotations)
 base = rss()
 with tempfile.TemporaryDirectory() as d:
     Path(d, "o").mkdir()
@@ -96,6 +99,8 @@ def main() -> None:
     p.add_argument("--recipes", nargs="+", default=["shapes", "highway"])
     p.add_argument("--sizes", nargs="+", default=["256x24", "256x48"], help="SIDExFRAMES")
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--gbuffer", choices=["lean", "full"], default="lean",
+                   help="lean: the render keeps only the maps the labels read, as the shard path does; full: every map")
     a = p.parse_args()
     points = []
     for r in a.recipes:
@@ -103,7 +108,8 @@ def main() -> None:
             side, frames = size.split("x")
             runs = []
             for _ in range(a.repeat):
-                out = subprocess.run([sys.executable, "-c", POINT, r, side, frames], capture_output=True, text=True)
+                out = subprocess.run([sys.executable, "-c", POINT, r, side, frames, a.gbuffer], capture_output=True,
+                                     text=True)
                 if out.returncode:
                     sys.exit(out.stderr)
                 runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -111,6 +117,7 @@ def main() -> None:
             peaks = [x["peak_rss_mb"] for x in runs]
             pt["peak_rss_mb"] = statistics.median(peaks)
             pt["peak_rss_mb_range"] = [min(peaks), max(peaks)]
+            pt["gbuffer"] = a.gbuffer
             points.append(pt)
             print(json.dumps(pt), file=sys.stderr)
     print(json.dumps({"benchmark": "memory_stages", "points": points, "machine": machine()}))

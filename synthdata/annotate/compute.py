@@ -1,4 +1,5 @@
-"""G-buffer → per-object labels for one clip (the whole clip at once, on the frames' device)."""
+"""G-buffer → per-object labels for one clip (vectorised over the clip, per-pixel passes in frame chunks:
+:mod:`.chunks`; on the frames' device)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..recipe.schema import AnnotationSpec
 from ..render.types import Frames
 from ..scene.types import Scene
 from .kinds import enabled_kinds, switches
+from .chunks import frame_chunks
 from .masks import instance_rles, instance_stats
 from .types import Annotations
 
@@ -47,7 +49,9 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
     frac = torch.where(in_view, vis_px / amo_px.clamp(min=1), torch.zeros_like(vis_px, dtype=torch.float32))
     class_table = torch.as_tensor(np.concatenate([[0], scene.objects.class_id]), device=frames.instance.device)
     sem_dtype = torch.uint8 if len(scene.class_names) < 256 else torch.int32
-    semantic = class_table[frames.instance.long()].to(sem_dtype)
+    semantic = torch.empty(frames.instance.shape, dtype=sem_dtype, device=frames.instance.device)
+    for c in frame_chunks(T, frames.instance.shape[1] * frames.instance.shape[2]):  # int64 indices a chunk at a time
+        semantic[c] = class_table[frames.instance[c].long()]
     rles = instance_rles(frames.instance, N) if spec.masks else [""] * (T * N)
 
     def rows(x: torch.Tensor) -> np.ndarray:  # (T,N,...) → (T·N,...) on the host

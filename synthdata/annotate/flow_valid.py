@@ -20,6 +20,7 @@ from __future__ import annotations
 from ..lazy import torch
 
 from .kinds import LABEL_KINDS, LabelKind
+from .chunks import frame_chunks
 
 __all__ = ["TOLERANCE_PX", "flow_validity"]
 
@@ -27,9 +28,18 @@ TOLERANCE_PX = 0.5
 
 
 def _valid(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: int) -> torch.Tensor:
-    """(T,H,W) bool: is each pixel's flow to frame t+step valid (``back``: the flows from t+step to t).
-    Shape: flow, back (2,T,H,W) contiguous components (every pass below vectorises; the landing pixel's
-    index is int32 while the clip's pixel count fits)."""
+    """(T,H,W) bool: is each pixel's flow to frame t+step valid (``back``: the flows from t+step to t),
+    frame chunk by chunk (:func:`~.chunks.frame_chunks`: the per-pixel temporaries stay bounded; the
+    landing pixels are looked up in the whole clip). Shape: flow, back (2,T,H,W) contiguous components
+    (every pass vectorises; the landing pixel's index is int32 while the clip's pixel count fits)."""
+    out = torch.empty(owner.shape, dtype=torch.bool, device=owner.device)
+    for c in frame_chunks(owner.shape[0], owner.shape[1] * owner.shape[2]):
+        out[c] = _valid_frames(flow[:, c], back, owner, step, c.start)
+    return out
+
+
+def _valid_frames(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: int, first: int) -> torch.Tensor:
+    """:func:`_valid` for the frames ``first`` … ``first + flow.shape[1] - 1`` of the clip."""
     T, H, W = owner.shape
     ys = torch.arange(H, device=flow.device, dtype=flow.dtype)[:, None] + 0.5
     xs = torch.arange(W, device=flow.device, dtype=flow.dtype)[None, :] + 0.5
@@ -37,7 +47,7 @@ def _valid(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: in
     finite = torch.isfinite(fx) & torch.isfinite(fy)
     tx, ty = xs + torch.nan_to_num(fx), ys + torch.nan_to_num(fy)
     inside = finite & (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
-    t = torch.arange(T, device=flow.device)[:, None, None]
+    t = torch.arange(first, first + flow.shape[1], device=flow.device)[:, None, None]
     to = t + step
     has_other = (to >= 0) & (to < T)  # the other frame is rendered: check consistency there
     wide = T * H * W >= 2**31
@@ -46,15 +56,15 @@ def _valid(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, step: in
     idx += ty.clamp(0, H - 1).to(itype) * W
     idx += (to.clamp(0, T - 1) * (H * W)).to(itype)
     idx = idx.reshape(-1)
-    bx, by = torch.index_select(back.reshape(2, -1), 1, idx).reshape(2, T, H, W)
+    bx, by = torch.index_select(back.reshape(2, -1), 1, idx).reshape(2, *fx.shape)
     err = torch.hypot(torch.nan_to_num(fx + bx, nan=float("inf")), torch.nan_to_num(fy + by, nan=float("inf")))
-    same = torch.index_select(owner.reshape(-1), 0, idx).reshape(T, H, W) == owner
+    same = torch.index_select(owner.reshape(-1), 0, idx).reshape(fx.shape) == owner[first:first + fx.shape[0]]
     return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
 
 
 def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
-    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device (one
-    vectorised pass over the clip). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
+    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device
+    (vectorised passes, frame chunk by chunk). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
     fwd_xy, bwd_xy = (f.movedim(-1, 0).contiguous() for f in (flow_fwd, flow_bwd))  # (2,T,H,W) each
     fwd = _valid(fwd_xy, bwd_xy, instance, +1)
     bwd = _valid(bwd_xy, fwd_xy, instance, -1)

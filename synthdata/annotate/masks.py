@@ -12,6 +12,7 @@ import torch
 from pycocotools import mask as mask_utils
 
 from ..render.coverage import coverage_boxes, first_last  # noqa: F401  (re-exported: labels' helpers)
+from .chunks import frame_chunks
 
 __all__ = ["first_last", "coverage_boxes", "instance_stats", "instance_rle_counts", "instance_rles"]
 
@@ -20,8 +21,16 @@ def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tens
     """Visible pixel counts and tight boxes of every object from the instance map.
 
     Shape: instance (T,H,W) ints (0 background, i+1 object i) → pixels (T,N) int64, boxes (T,N,4)
-    float32 (NaN where not visible).
+    float32 (NaN where not visible). Frame chunk by chunk (:func:`frame_chunks`).
     """
+    T, H, W = instance.shape
+    parts = [_instance_stats(instance[c], num_objects) for c in frame_chunks(T, H * W) or [slice(0, 0)]]
+    if len(parts) == 1:
+        return parts[0]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
+def _instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:
     T, H, W = instance.shape
     dev = instance.device
     key = (torch.arange(T, device=dev)[:, None, None] * (num_objects + 1) + instance.long()).reshape(-1)
