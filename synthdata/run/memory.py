@@ -38,8 +38,10 @@ __all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
 #: A worker process with torch, the backend and the writer loaded, before its first clip.
 WORKER_BASE = 500 * 2**20
 #: Peak bytes per clip pixel (frames × width × height): the clip-size maps, their host copies, encode,
-#: and the heap a shard's clips leave fragmented (measured slope 24 → 48 frames: 150–170 B per pixel) …
-PER_PIXEL = 160
+#: and the heap a shard's clips leave fragmented. Measured slope 24 → 48 frames at 256², 8-clip shards,
+#: with the lean G-buffer and chunked label passes: 64–85 B per pixel; every optional map kept (normals,
+#: surface: labels that read them) adds up to ~30 B, hence 130 (was 160 before those changes) …
+PER_PIXEL = 130
 #: … plus this per clip pixel per object (amodal coverage maps, one byte per object; only for backends
 #: that keep them for the whole clip: the ray-caster reduces them batch by batch).
 PER_PIXEL_PER_OBJECT = 1
