@@ -333,10 +333,15 @@ class RaycastSettings(BackendSettings):
         return self.motion_blur if isinstance(self.motion_blur, int) else 1
 
     @property
+    def rays_per_pass_pixel(self) -> int:
+        """Rays per pixel of one trace pass: adaptive keeps one dense pass plus re-traced rays in chunks of
+        at most one dense pass."""
+        return 2 if self.supersample == "adaptive" else self.supersample ** 2
+
+    @property
     def rays_per_pixel(self) -> int:
-        """Memory-model rays per pixel: adaptive keeps one dense pass plus re-traced rays in chunks of at
-        most one dense pass."""
-        return (2 if self.supersample == "adaptive" else self.supersample ** 2) * self.instants
+        """Memory-model rays per pixel: one pass's, at each of the ``motion_blur`` instants."""
+        return self.rays_per_pass_pixel * self.instants
 
     @property
     def amodal_maps_per_clip(self) -> bool:
@@ -345,7 +350,7 @@ class RaycastSettings(BackendSettings):
     def frames_per_batch(self, width: int, height: int) -> int:
         """Frames one trace batch holds at this frame size: ``frame_batch``, fewer when their rays would
         pass ``batch_kilorays`` × 1024 (the trace's transient memory is per ray), never less than one."""
-        rays = width * height * (2 if self.supersample == "adaptive" else self.supersample ** 2)
+        rays = width * height * self.rays_per_pass_pixel
         return max(1, min(self.frame_batch, self.batch_kilorays * 1024 // max(rays, 1)))
 
 
