@@ -18,7 +18,7 @@ from ...lazy import torch
 
 from ...registry import Registry
 
-__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square"]
+__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square", "MIN_EXTENT"]
 
 TextureFn = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
@@ -84,12 +84,21 @@ def _mod2(y: torch.Tensor) -> torch.Tensor:
     return torch.floor(y * 0.5).mul_(-2.0).add_(y)
 
 
+#: half-widths (in wave units) below which :func:`filtered_square` point-samples: float32 differences
+#: of the triangle wave keep the step only from about this size on
+MIN_EXTENT = 1e-4
+
+
 def filtered_square(x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     """Mean over [x-e, x+e] of the square wave +1 on [0,1), -1 on [1,2) (period 2): differences of its
-    integral, a triangle wave. e → 0 gives the wave itself. Shape: x, e (...) → (...)."""
+    integral, a triangle wave. Below :data:`MIN_EXTENT` the wave itself (the point sample, as
+    ``supersample: 1`` sees it): a surface lying exactly on a step of the wave — the ground plane z = 0
+    of a 3D checker, a footprint with no extent along z — would otherwise average both sides to 0 and
+    lose its pattern. Shape: x, e (...) → (...)."""
     tri = lambda y: 1 - (_mod2(y) - 1).abs()  # noqa: E731
-    x, e = _mod2(x), torch.clamp(e, min=1e-4)  # small numbers first: float32 keeps the step
-    return (tri(x + e) - tri(x - e)) / (2 * e)
+    x = _mod2(x)  # small numbers first: float32 keeps the step
+    w = torch.clamp(e, min=MIN_EXTENT)
+    return torch.where(e < MIN_EXTENT, 1 - 2 * (x >= 1).to(x.dtype), (tri(x + w) - tri(x - w)) / (2 * w))
 
 
 @TEXTURES.register("checker")
