@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from synthdata.render.raycast import RaycastBackend, RaycastSettings
+from synthdata.render.raycast.backend import _SceneTensors
 from synthdata.render.raycast.antialias import reference_rgb
 from synthdata.render.raycast.textures import checker, filtered_square, stripes
 
@@ -65,6 +66,28 @@ def test_default_anti_aliasing_keeps_the_checkered_floor():
         adaptive = clip.frames.rgb.float()
         assert ref[floor].mean(-1).std() > 15  # the reference floor is checkered
         assert (adaptive - ref).abs()[floor].mean() < 10, seed  # and so is the anti-aliased one (was 17 and more)
+
+
+def test_floor_hits_lie_on_the_floor_exactly():
+    """Hits on the flat ground are on z = 0 exactly (o_z + t·d_z rounds to ±1 ulp, which put rows of
+    pixels on the other side of the checker's step at z = 0: streaks of flipped checks)."""
+    clip = make_tiny_clip(tiny_spec("shapes", "clip.width=64", "clip.height=64", "clip.frames=2"), seed=1)
+    floor = (clip.frames.instance == 0) & torch.isfinite(clip.frames.depth)
+    assert floor.sum() > 1000
+    z = clip.frames.surface[..., 2][floor]
+    assert torch.equal(z, torch.zeros_like(z))
+
+
+def test_only_the_flat_floor_trusts_a_plane_filter():
+    """Adaptive anti-aliasing skips the colour steps of a texture that filters on planes only on the
+    flat ground (exact footprints); objects' checks and stripes, and a road, are still re-traced."""
+    clip = make_tiny_clip(tiny_spec("shapes", "clip.width=32", "clip.height=32", "clip.frames=1"), seed=1)
+    st = _SceneTensors.build(clip.scene, clip.traj, torch.device("cpu"))
+    assert clip.scene.environment.ground.texture == ["checker"]
+    assert bool(st.filtered_owner[0]) and not st.filtered_owner[1:].any()
+    road = make_tiny_clip(tiny_spec("highway", "clip.width=32", "clip.height=32", "clip.frames=1"), seed=1)
+    st = _SceneTensors.build(road.scene, road.traj, torch.device("cpu"))
+    assert st.filtered_owner is None or not bool(st.filtered_owner[0])
 
 
 @pytest.fixture

@@ -169,11 +169,15 @@ def _texture_param_tables(names: list[str], rows: list[dict[str, float]], device
     return out
 
 
-def _filtered_owners(names: list[str], owner_textures: list[str], device) -> torch.Tensor | None:
+def _filtered_owners(names: list[str], owner_textures: list[str], flat_ground: bool, device) -> torch.Tensor | None:
     """(P+1,) bool per owner: its texture filters all its detail over the footprint, so adaptive
-    anti-aliasing need not re-trace its colour steps; None when no texture in the scene does."""
-    full = {n for n in names if getattr(TEXTURES.get(n), "filters_fully", False)}
-    return torch.tensor([t in full for t in owner_textures], device=device) if full else None
+    anti-aliasing need not re-trace its colour steps (``fn.filters_fully``; on the flat ground, whose
+    footprints are exact, also ``fn.filters_planes``); None when no owner's does."""
+    def full(i: int, name: str) -> bool:
+        fn = TEXTURES.get(name)
+        return getattr(fn, "filters_fully", False) or (i == 0 and flat_ground and getattr(fn, "filters_planes", False))
+    rows = [full(i, t) for i, t in enumerate(owner_textures)]
+    return torch.tensor(rows, device=device) if any(rows) else None
 
 
 def _tissue_owners(owner_textures: list[str], device) -> torch.Tensor:
@@ -242,7 +246,8 @@ class _SceneTensors:
     wet: torch.Tensor | None = None  # (P+1,3) wet film specular, shininess, fresnel per owner; None: none
     #: texture name → its parameters (``fn.params``) as (P+1,) per owner, the recipe's draw or the default
     tex_params: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
-    #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``); None: no such texture
+    #: (P+1,) bool: the owner's texture filters all its detail (``fn.filters_fully``, on the flat ground
+    #: ``fn.filters_planes``); None: no such owner
     filtered_owner: torch.Tensor | None = None
     #: (P+1,) bool: the owner is tissue (``fn.tissue``), for the scope's scatter; None: no scatter
     tissue_owner: torch.Tensor | None = None
@@ -292,7 +297,8 @@ class _SceneTensors:
             bump=_owner_rows(env.ground, mat, "bump", device),
             wet=_owner_rows(env.ground, mat, "wet", device),
             tex_params=_texture_param_tables(tex_names, _texture_params(env.ground) + _texture_params(mat), device),
-            filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture, device),
+            filtered_owner=_filtered_owners(tex_names, env.ground.texture + mat.texture,
+                                            env.kind == "ground" and env.shape.flat, device),
             tissue_owner=_tissue_owners(env.ground.texture + mat.texture, device) if env.scatter is not None else None,
             stop=None if scene.camera.stop is None else (scene.camera.stop, scene.camera.width, scene.camera.height),
         )
@@ -819,6 +825,9 @@ class RaycastBackend(Backend):
         fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
         depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
         p_world = o + t[:, None] * d
+        env = scene.environment
+        if env.kind == "ground" and env.shape.flat:  # on the plane z = 0 exactly: o_z + t·d_z rounds to ±1 ulp
+            p_world[:, 2].masked_fill_(owner == 0, 0.0)  # of it, and a 3D checker's step at z = 0 flipped whole rows
         # owner frames: only hits on objects have one (the environment's is the world's: no per-hit
         # matrices for it, and x·1 + y·0 + z·0 = x, so nothing changes bit for bit)
         on = (owner > 0).nonzero().squeeze(1)

@@ -6,7 +6,8 @@ A hard-edged texture may filter (anti-alias): it sets ``fn.takes_footprint = Tru
 ``footprint`` (M,2,3), the hit's movement in metres (its own frame) for one pixel step along image u
 and v, when the renderer anti-aliases (``supersample: adaptive``); it box-filters its pattern over
 a box of the footprint's size (:func:`box_extent`, :func:`filtered_square`), or averages samples
-spread over it (``road``).
+spread over it (``road``). ``fn.filters_fully = True``: its filter leaves no detail for adaptive
+anti-aliasing to re-trace (``fn.filters_planes``: so on the flat ground only).
 Noise is a hashed value lattice in int64 arithmetic, so it is identical on CPU and CUDA.
 """
 
@@ -121,6 +122,11 @@ def stripes(p, color, color2, scale, seed, footprint=None):
 
 
 checker.takes_footprint = stripes.takes_footprint = True
+# On a plane (the flat ground) a footprint is exact and their box filter is the pixel's own average of
+# the pattern: adaptive anti-aliasing trusts it there instead of re-tracing every check edge (measured
+# against 8×8 point samples, shapes 192²: mean error 1.25 → 1.63 levels for 2.9× less render time at
+# 256²). On objects (curved: the footprint is a tangent-plane estimate) their steps are re-traced.
+checker.filters_planes = stripes.filters_planes = True
 
 
 @TEXTURES.register("noise")
