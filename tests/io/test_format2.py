@@ -58,6 +58,9 @@ def test_a_format1_dataset_still_opens_and_matches_the_same_run_in_format2(tmp_p
         a, b = old.clip(k), new.clip(k)
         for name in ("depth", "instance", "semantic"):
             np.testing.assert_array_equal(a.map(name), b.map(name), err_msg=name)
-        # format 1 kept flow as float16
-        np.testing.assert_array_equal(a.map("flow_fwd"), b.map("flow_fwd").astype(np.float16))
+        # format 1 kept flow as float16: equal within its rounding (flat-ground hits have been on z = 0
+        # exactly since, an ulp from where format 1's renderer put them: a few flows round the other way)
+        old_flow = a.map("flow_fwd")
+        assert old_flow.dtype == np.float16
+        np.testing.assert_allclose(old_flow.astype(np.float32), b.map("flow_fwd"), rtol=1e-3, atol=1e-4)
         assert a.objects().select(["track_id", "bbox_visible"]).equals(b.objects().select(["track_id", "bbox_visible"]))
