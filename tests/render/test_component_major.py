@@ -6,7 +6,7 @@ import torch
 
 from synthdata.render.raycast.backend import _r, _rT
 from synthdata.render.raycast.layout import soa as _soa, soa_stack as _soa_stack, take as _take
-from synthdata.render.raycast.textures import _mod2, filtered_square
+from synthdata.render.raycast.textures import _mod2, corner_hashes, filtered_square, value_noise
 
 
 def _component_major(x: torch.Tensor) -> bool:
@@ -103,3 +103,30 @@ def test_object_coverage_is_any_part(parts_of_first, gen):
     out = RaycastBackend._object_coverage(st, hit)
     ref = torch.stack([hit[:, owner[1:] == j + 1].any(1) for j in range(3)], 1)
     assert out.dtype == torch.bool and torch.equal(out, ref) and ref.any()
+
+
+def test_corner_hashes_are_the_lattice_hash_corner_by_corner(gen):
+    """The noise's 8 corner hashes, computed with shared products (and int32 conversion, a scale by
+    2⁻²⁴), are bit for bit the lattice hash as first written, corner by corner; so is value noise."""
+    def first_hash(ix, iy, iz, seed):
+        h = ix * 73856093 ^ iy * 19349663 ^ iz * 83492791 ^ seed * 2654435761
+        h = (h ^ (h >> 13)) * 1274126177
+        h = h ^ (h >> 16)
+        return (h & 0xFFFFFF).to(torch.float32) / float(0x1000000)
+
+    i = torch.randint(-2**40, 2**40, (4000, 3), generator=gen)  # large keys wrap in int64 alike
+    seed = torch.randint(0, 2**32, (4000,), generator=gen)
+    got = corner_hashes(i, seed)
+    corners = [(dx, dy, dz) for dx in (0, 1) for dy in (0, 1) for dz in (0, 1)]
+    for k, (dx, dy, dz) in enumerate(corners):
+        assert torch.equal(got[k], first_hash(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, seed)), (dx, dy, dz)
+    p = (torch.rand(3, 4000, generator=gen) * 40 - 20).t()  # component-major, as hits are
+    f = torch.floor(p)
+    t = p - f
+    t = t * t * (3 - 2 * t)
+    j = f.to(torch.int64)
+    ref = torch.zeros(4000)
+    for dx, dy, dz in corners:
+        wx, wy, wz = (t[:, a] if d else 1 - t[:, a] for a, d in enumerate((dx, dy, dz)))
+        ref = ref + wx * wy * wz * first_hash(j[:, 0] + dx, j[:, 1] + dy, j[:, 2] + dz, seed)
+    assert torch.equal(value_noise(p, seed), ref)

@@ -17,7 +17,7 @@ import math
 
 from ...lazy import torch
 
-from .textures import _hash
+from .textures import corner_hashes
 
 __all__ = ["bump_normals", "wet_lobe", "value_noise_grad"]
 
@@ -44,10 +44,11 @@ def value_noise_grad(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
     dw = 6 * t * (1 - t)  # their derivatives
     i = f.to(torch.int64)
     g = torch.zeros_like(p)
+    hashes = iter(corner_hashes(i, seed))
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
-                h = _hash(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, seed)
+                h = next(hashes)
                 w = [w1[:, a] if d else 1 - w1[:, a] for a, d in enumerate((dx, dy, dz))]
                 s = [dw[:, a] if d else -dw[:, a] for a, d in enumerate((dx, dy, dz))]
                 g[:, 0] += s[0] * w[1] * w[2] * h

@@ -19,18 +19,38 @@ from ...lazy import torch
 
 from ...registry import Registry
 
-__all__ = ["TEXTURES", "value_noise", "fbm", "box_extent", "filtered_square", "MIN_EXTENT"]
+__all__ = ["TEXTURES", "value_noise", "corner_hashes", "fbm", "box_extent", "filtered_square", "MIN_EXTENT"]
 
 TextureFn = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 TEXTURES: Registry[TextureFn] = Registry("texture", "synthdata.textures")
 
 
-def _hash(ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
-    """Integer lattice hash → float in [0, 1). Shape: (...) int64 each."""
-    h = ix * 73856093 ^ iy * 19349663 ^ iz * 83492791 ^ seed * 2654435761
+#: the lattice hash's multipliers per axis and for the seed
+_KX, _KY, _KZ, _KS = 73856093, 19349663, 83492791, 2654435761
+
+
+def _finish(h: torch.Tensor) -> torch.Tensor:
+    """The hash's avalanche of an int64 lattice key → float in [0, 1). The low 24 bits go through int32 (an
+    exact conversion vectorised on CPU, int64 → float32 is not) and scale by 2⁻²⁴ (exact, as dividing)."""
     h = (h ^ (h >> 13)) * 1274126177
     h = h ^ (h >> 16)
-    return (h & 0xFFFFFF).to(torch.float32) / float(0x1000000)
+    return (h & 0xFFFFFF).to(torch.int32).to(torch.float32) * (1.0 / 0x1000000)
+
+
+def _hash(ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
+    """Integer lattice hash → float in [0, 1). Shape: (...) int64 each."""
+    return _finish(ix * _KX ^ iy * _KY ^ iz * _KZ ^ seed * _KS)
+
+
+def corner_hashes(i: torch.Tensor, seed: torch.Tensor) -> list[torch.Tensor]:
+    """:func:`_hash` of the 8 lattice corners i + (dx, dy, dz), in the order dx, dy, dz ∈ {0, 1}: each
+    axis's two products and the seed's once, the keys by XOR (associative: the same bits as
+    :func:`_hash` corner by corner). Shape: i (M,3) int64, seed (M,) → 8 × (M,)."""
+    hs = seed * _KS
+    hx = [(i[:, 0] + d) * _KX ^ hs for d in (0, 1)]
+    hy = [(i[:, 1] + d) * _KY for d in (0, 1)]
+    hz = [(i[:, 2] + d) * _KZ for d in (0, 1)]
+    return [_finish(hx[dx] ^ hy[dy] ^ hz[dz]) for dx in (0, 1) for dy in (0, 1) for dz in (0, 1)]
 
 
 def value_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
@@ -38,15 +58,14 @@ def value_noise(p: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
     f = torch.floor(p)
     t = p - f
     t = t * t * (3 - 2 * t)
-    i = f.to(torch.int64)
+    h = iter(corner_hashes(f.to(torch.int64), seed))
+    w = [(1 - t[:, a], t[:, a]) for a in range(3)]  # each axis's weights of its lower and upper corner
     out = torch.zeros_like(p[:, 0])
     for dx in (0, 1):
-        wx = t[:, 0] if dx else 1 - t[:, 0]
         for dy in (0, 1):
-            wy = t[:, 1] if dy else 1 - t[:, 1]
+            wxy = w[0][dx] * w[1][dy]
             for dz in (0, 1):
-                wz = t[:, 2] if dz else 1 - t[:, 2]
-                out = out + wx * wy * wz * _hash(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, seed)
+                out = out + wxy * w[2][dz] * next(h)
     return out
 
 
