@@ -56,15 +56,20 @@ def road_marks(x, y, layout: RoadLayout | float):
     """(class, lane id) of ground points at road coordinates (x = s along, y = d across; numpy arrays
     or torch tensors of one shape, metres) of a road ``layout`` (a number: the legacy two-lane road of
     that lane width)."""
-    road = _layout(layout)
-    cls, lane = _carriageway(x, y, road)
+    return _marks(x, y, _layout(layout), lanes=True)
+
+
+def _marks(x, y, road: RoadLayout, lanes: bool):
+    """:func:`road_marks`; ``lanes=False``: the class alone (lane ids None), what the texture paints."""
+    cls, lane = _carriageway(x, y, road, lanes)
     if road.intersection is None:
         return cls, lane
     return _with_crossing(x, y, road, cls, lane)
 
 
-def _carriageway(x, y, road: RoadLayout):
-    """Marks of a straight road without its crossing: lines, verge, parking strip, kerb, sidewalk."""
+def _carriageway(x, y, road: RoadLayout, lanes: bool = True):
+    """Marks of a straight road without its crossing: lines, verge, parking strip, kerb, sidewalk
+    (lane ids None unless ``lanes``)."""
     w, ay, half = road.lane_width, abs(y), road.half
     edge = abs(ay - half) < EDGE_HALF_WIDTH
     lines = False
@@ -85,6 +90,8 @@ def _carriageway(x, y, road: RoadLayout):
         cls = _where(ay >= road.sidewalk_outer, 5, cls)
     else:
         cls = _where(ay > road.asphalt_half, 5, cls)
+    if not lanes:
+        return cls, None
     k = (ay // w) + 1  # lane index from the centre, 1-based
     lane = _where(ay < half, _where(y < 0, k, -k), 0 * k)
     return cls, lane
@@ -98,10 +105,11 @@ def _with_crossing(x, y, road: RoadLayout, cls, lane):
                      centre_line=road.centre_line, lane_line=road.lane_line)
     u = x - cross.at  # along the main road from the crossing
     au, ay = abs(u), abs(y)
-    c_cls, _ = _carriageway(y, cross.at - x, arm)  # the arm's own frame: along = y, across = at - x
+    c_cls, _ = _carriageway(y, cross.at - x, arm, lanes=False)  # the arm's own frame: along = y, across = at - x
     on_arm = (au < arm.asphalt_half) & (ay >= road.asphalt_half)
     cls = _where(on_arm, c_cls, cls)
-    lane = _where(on_arm | (au < arm.asphalt_half), 0 * lane, lane)
+    if lane is not None:
+        lane = _where(on_arm | (au < arm.asphalt_half), 0 * lane, lane)
     box = (au < arm.asphalt_half) & (ay < road.asphalt_half)
     cls = _where(box, 1, cls)
     # zebra crossings across every arm, then the stop lines before them
@@ -136,21 +144,40 @@ def road_texture(p, color, color2, scale, seed, layout: RoadLayout | None = None
     from ...render.raycast.antialias import SUBPIXEL
     from ...render.raycast.textures import fbm  # the renderer's noise, loaded with the renderer
 
-    road = layout if layout is not None else scale
-    grit = fbm(p * 6.0, seed, 2)
+    road = _layout(layout if layout is not None else scale)
+    if footprint is None:
+        spots = [p[:, :2]]
+    else:
+        spots = [p[:, :2] + a * footprint[:, 0, :2] + b * footprint[:, 1, :2]
+                 for a, b in SUBPIXEL.to(device=p.device, dtype=p.dtype)]
+    classes = [_marks(q[:, 0], q[:, 1], road, lanes=False)[0] for q in spots]
+    # the noises only where their colour shows (asphalt and slabs: grit; off-road: grass), each point's
+    # own value, so the picture is the same bit for bit as noise everywhere
+    shows = {c: torch.zeros_like(classes[0], dtype=torch.bool) for c in (1, 5, 6)}
+    for cls in classes:
+        for c, m in shows.items():
+            m |= cls == c
+    grit = _noise_where(shows[1] | shows[6], lambda m: fbm(p[m] * 6.0, seed[m], 2), p)
     asphalt = color * (0.85 + 0.3 * grit[:, None])
-    grass = color2 * (0.7 + 0.6 * fbm(p * 1.5, seed + 7, 3)[:, None])
+    grass = color2 * (0.7 + 0.6 * _noise_where(shows[5], lambda m: fbm(p[m] * 1.5, seed[m] + 7, 3), p)[:, None])
     slab = None
     if layout is not None and layout.sidewalk > 0:
         slab = 0.55 + 0.05 * grit[:, None] + 0.04 * ((torch.floor(p[:, 0] / 0.6) + torch.floor(p[:, 1] / 0.6)) % 2)[:, None]
     if footprint is None:
-        return _paint(road_marks(p[:, 0], p[:, 1], road)[0], asphalt, grass, slab)
-    off = SUBPIXEL.to(device=p.device, dtype=p.dtype)
+        return _paint(classes[0], asphalt, grass, slab)
     out = torch.zeros_like(asphalt)
-    for a, b in off:
-        q = p[:, :2] + a * footprint[:, 0, :2] + b * footprint[:, 1, :2]
-        out = out + _paint(road_marks(q[:, 0], q[:, 1], road)[0], asphalt, grass, slab)
-    return out / off.shape[0]
+    for cls in classes:
+        out = out + _paint(cls, asphalt, grass, slab)
+    return out / len(classes)
+
+
+def _noise_where(mask, fn: Callable, p):
+    """``fn(rows)`` (a noise of the rows' points) on the rows of ``mask``, 0 elsewhere (where it is not
+    shown). Shape: mask (M,) bool → (M,)."""
+    import torch
+
+    rows = mask.nonzero().squeeze(1)
+    return torch.zeros(p.shape[0], dtype=p.dtype, device=p.device).index_copy_(0, rows, fn(rows))
 
 
 road_texture.takes_footprint = True
