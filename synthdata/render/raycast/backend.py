@@ -671,8 +671,9 @@ class RaycastBackend(Backend):
                             ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`_hit_objects` for a list of rays through image points (u, v) of frames ``ks[b]``; a ray
         tests an object only when its pixel lies in the object's screen rectangle; the nearest is kept
-        as it goes. Shape: o, d (M,3), b, u, v (M,) → t (M,) (inf: none), index (M,) of the nearest
-        primitive (0 when none; ties go to the lower index)."""
+        as it goes. Rays start at their frame's camera centre ``o`` (each object's frame gets it once per
+        frame, not per ray). Shape: o (B,3), d (M,3), b, u, v (M,) → t (M,) (inf: none), index (M,) of
+        the nearest primitive (0 when none; ties go to the lower index)."""
         N, M = st.half.shape[0], d.shape[0]
         t_near = torch.full((M,), INF, device=self.device)
         near = torch.zeros((M,), dtype=torch.long, device=self.device)
@@ -691,9 +692,10 @@ class RaycastBackend(Backend):
             pm = _take(px, m)
             m = _take(m, ((pm >= x0) & (pm < x1)).nonzero().squeeze(1))
             bm = _take(b, m)
-            R, c = _take(st.obj_R[ks, i], bm), _take(st.obj_c[ks, i], bm)  # (m,3,3), (m,3)
+            R_f = st.obj_R[ks, i]  # (B,3,3)
             inv_half = 1.0 / st.half[i]
-            t = PRIMITIVES.get(prim[i]).intersect(_rT(_take(o, m) - c, R) * inv_half, _rT(_take(d, m), R) * inv_half)
+            o_u = _take(_rT(o - st.obj_c[ks, i], R_f) * inv_half, bm)  # per frame, then per ray: the same numbers
+            t = PRIMITIVES.get(prim[i]).intersect(o_u, _rT(_take(d, m), _take(R_f, bm)) * inv_half)
             closer = (t < _take(t_near, m)).nonzero().squeeze(1)
             m = _take(m, closer)
             t_near.index_copy_(0, m, _take(t, closer))
@@ -875,7 +877,7 @@ class RaycastBackend(Backend):
         d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
         o = _take(st.cam_c[ks], b)
         H, W = int(scene.camera.height), int(scene.camera.width)
-        t_near, near = self._hit_objects_sparse(st, ks, o, d, b, u, v, H, W)  # (M,), (M,)
+        t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W)  # (M,), (M,)
         t_env = self._hit_environment(scene, o, d)
         on_obj = t_near < t_env
         t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)

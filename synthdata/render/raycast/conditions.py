@@ -191,7 +191,7 @@ class RenderConditions:
             if rays is None:
                 t_m, idx, _ = backend._hit_objects(st_m, ks, o, d, scale)
             else:
-                t_m, idx = backend._hit_objects_sparse(st_m, ks, o, d, *rays)
+                t_m, idx = backend._hit_objects_sparse(st_m, ks, st_m.cam_c[ks], d, *rays)  # rays start at their frame's camera
             tm = t_m.reshape(-1)[flat[g]]
             hit = (torch.isfinite(tm) & (tm > t[g])).nonzero().squeeze(1)
             if hit.numel():
