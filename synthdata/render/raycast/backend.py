@@ -1145,10 +1145,11 @@ class RaycastBackend(Backend):
     def _shadow_test(st, ks, i: int, prim: str, m: torch.Tensor, b, q, L, out: torch.Tensor) -> None:
         """The exact test of points ``m`` against render primitive ``i`` (ORed into ``out``)."""
         bm = _take(b, m)
-        R, ci = _take(st.obj_R[ks, i], bm), _take(st.obj_c[ks, i], bm)  # (m,3,3), (m,3)
+        R_f, c_f = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
+        R, ci = _take(R_f, bm), _take(c_f, bm)  # (m,3,3), (m,3)
         inv_half = 1.0 / st.half[i]
         o_u = _rT(_take(q, m) - ci, R) * inv_half
-        d_u = _rT(L.expand_as(ci), R) * inv_half
+        d_u = _take(_rT(L.expand_as(c_f), R_f) * inv_half, bm)  # per frame, then per point: the same numbers
         out[m] |= torch.isfinite(PRIMITIVES.get(prim).intersect(o_u, d_u))
 
     def _sky(self, scene, dn: torch.Tensor) -> torch.Tensor:
