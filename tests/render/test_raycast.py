@@ -46,6 +46,28 @@ def test_primitive_hit_from_outside_and_normals_are_unit_axis_at_poles(name):
     assert torch.allclose(n / n.norm(), torch.tensor([[0.0, 0.0, 1.0]]))
 
 
+@pytest.mark.parametrize("recipe", ["highway", "shapes"])
+def test_each_frames_own_rectangles_are_the_batch_rectangle_of_that_frame(recipe):
+    """The sparse object test's per-frame rectangles (vectorised) are :meth:`_screen_boxes` of each frame
+    alone, and lie within the batch's; on a driving clip they are much smaller than the batch's."""
+    from synthdata.render.raycast.backend import _SceneTensors
+
+    spec = tiny_spec(recipe, "clip.width=96", "clip.height=64", "clip.frames=8")
+    clip = make_tiny_clip(spec, seed=1)
+    be = make_backend(spec.backend, "cpu")
+    st = _SceneTensors.build(clip.scene, clip.traj, torch.device("cpu"))
+    ks = np.arange(1, 9)
+    own, union = be._frame_boxes(st, ks, 64, 96), be._screen_boxes(st, ks, 64, 96, 1)
+    for j in range(8):
+        assert np.array_equal(own[j], be._screen_boxes(st, ks[j:j + 1], 64, 96, 1)), j
+    inside = (own[..., 0] >= union[:, 0]) & (own[..., 1] >= union[:, 1]) & (own[..., 2] <= union[:, 2]) & (own[..., 3] <= union[:, 3])
+    empty = (own[..., 2] <= own[..., 0]) | (own[..., 3] <= own[..., 1])
+    assert (inside | empty).all()
+    area = lambda b: (np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)).sum()
+    if recipe == "highway":
+        assert area(own) < 0.8 * 8 * area(union)
+
+
 @pytest.mark.parametrize("recipe", ["shapes", "highway", TUBE_POLYPS, "pedestrians"])
 def test_culling_changes_nothing(recipe):
     """Screen-space and light-space culling are only a speed-up: outputs are bit-identical without."""

@@ -558,19 +558,14 @@ class RaycastBackend(Backend):
         """Conservative pixel rectangle of each object over the frames ``ks``, from the projected corners
         of the cube around its bounding sphere (host-side numpy: no device sync). → (N,4) ints
         [x0, y0, x1, y1] on the ``scale``-times grid; x1 <= x0 when the object is behind the camera."""
-        signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], dtype=np.float64)
-        corners = st.obj_c_host[ks][:, :, None] + st.radius_host[None, :, None, None] * signs  # (B,N,8,3)
-        cam = st.cam_pose_host[ks]  # (B,4,4)
-        x = np.einsum("bnkj,bji->bnki", corners - cam[:, None, None, :3, 3], cam[:, :3, :3])
+        x = self._box_corners(st, ks)
         z = x[..., 2]
         if not st.lens.is_pinhole:
             return self._lens_screen_boxes(st, x, H, W, scale)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = (st.K[0, 0] * x[..., 0] / z + st.K[0, 2]) * scale
-            v = (st.K[1, 1] * x[..., 1] / z + st.K[1, 2]) * scale
+        u, v = self._pinhole_uv(st, x, scale)
         full = np.array([0, 0, W * scale, H * scale])
-        boxes = np.empty((corners.shape[1], 4), dtype=np.int64)
-        for i in range(corners.shape[1]):
+        boxes = np.empty((x.shape[1], 4), dtype=np.int64)
+        for i in range(x.shape[1]):
             zi = z[:, i]
             if (zi <= 1e-6).all():  # wholly behind the camera in every frame
                 boxes[i] = (0, 0, 0, 0)
@@ -582,6 +577,40 @@ class RaycastBackend(Backend):
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
         return boxes
+
+    @staticmethod
+    def _box_corners(st: _SceneTensors, ks: np.ndarray) -> np.ndarray:
+        """Camera-frame corners of the cube around each object's bounding sphere in the frames ``ks``.
+        → (B,N,8,3)."""
+        signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], dtype=np.float64)
+        corners = st.obj_c_host[ks][:, :, None] + st.radius_host[None, :, None, None] * signs  # (B,N,8,3)
+        cam = st.cam_pose_host[ks]  # (B,4,4)
+        return np.einsum("bnkj,bji->bnki", corners - cam[:, None, None, :3, 3], cam[:, :3, :3])
+
+    @staticmethod
+    def _pinhole_uv(st: _SceneTensors, x: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates (``scale``-times grid) of camera-frame points (inf/NaN at or behind z = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ((st.K[0, 0] * x[..., 0] / x[..., 2] + st.K[0, 2]) * scale,
+                    (st.K[1, 1] * x[..., 1] / x[..., 2] + st.K[1, 2]) * scale)
+
+    def _frame_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int) -> np.ndarray:
+        """:meth:`_screen_boxes` of each frame of ``ks`` on its own (within the batch's rectangle): where
+        objects cross the screen during a batch (a driving camera: 3.5× the area on highway) the sparse
+        object test culls each ray by its own frame's rectangle too. → (B,N,4) ints."""
+        if not st.lens.is_pinhole:
+            return np.stack([self._screen_boxes(st, ks[j:j + 1], H, W, 1) for j in range(len(ks))])
+        x = self._box_corners(st, ks)
+        z = x[..., 2]  # (B,N,8)
+        u, v = self._pinhole_uv(st, x, 1)
+        with np.errstate(invalid="ignore"):
+            box = np.stack([np.floor(u.min(-1)) - 1, np.floor(v.min(-1)) - 1, np.ceil(u.max(-1)) + 2,
+                            np.ceil(v.max(-1)) + 2], -1)
+        box = np.where((z <= 1e-3).any(-1)[..., None], np.array([0, 0, W, H]), box)  # straddles: no safe bound
+        box = np.where((z <= 1e-6).all(-1)[..., None], 0, box)  # wholly behind the camera
+        box[..., [0, 2]] = box[..., [0, 2]].clip(0, W)
+        box[..., [1, 3]] = box[..., [1, 3]].clip(0, H)
+        return box.astype(np.int64)
 
     def _lens_screen_boxes(self, st: _SceneTensors, x: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
         """:meth:`_screen_boxes` through a lens. The pinhole rectangle in *undistorted* normalised
@@ -679,8 +708,12 @@ class RaycastBackend(Backend):
         near = torch.zeros((M,), dtype=torch.long, device=self.device)
         ks_host = np.arange(int(ks[0]), int(ks[0]) + ks.shape[0])
         boxes = self._screen_boxes(st, ks_host, H, W, 1) if self.cull else np.tile(np.array([0, 0, W, H]), (N, 1))
-        px = torch.floor(u)
-        py, order = torch.sort(torch.floor(v), stable=True)  # rays by pixel row: a box's rows are one slice
+        own = None  # (N,4,B) each frame's own rectangles, for a second cull of each object's candidates
+        if self.cull and len(ks_host) > 1:
+            own = torch.as_tensor(self._frame_boxes(st, ks_host, H, W).transpose(1, 2, 0).astype(np.float32),
+                                  device=self.device)
+        px, row = torch.floor(u), torch.floor(v)
+        py, order = torch.sort(row, stable=True)  # rays by pixel row: a box's rows are one slice
         rows = torch.searchsorted(py, torch.as_tensor(np.ascontiguousarray(boxes[:, [1, 3]]), dtype=py.dtype, device=self.device))
         rows = rows.tolist()  # one host sync for all objects
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
@@ -692,6 +725,12 @@ class RaycastBackend(Backend):
             pm = _take(px, m)
             m = _take(m, ((pm >= x0) & (pm < x1)).nonzero().squeeze(1))
             bm = _take(b, m)
+            if own is not None:  # inside its own frame's rectangle (a subset of the batch's)
+                x0f, y0f, x1f, y1f = own[i]
+                pm, rm = _take(px, m), _take(row, m)
+                keep = ((pm >= _take(x0f, bm)) & (pm < _take(x1f, bm)) & (rm >= _take(y0f, bm)) & (rm < _take(y1f, bm)))
+                keep = keep.nonzero().squeeze(1)
+                m, bm = _take(m, keep), _take(bm, keep)
             R_f = st.obj_R[ks, i]  # (B,3,3)
             inv_half = 1.0 / st.half[i]
             o_u = _take(_rT(o - st.obj_c[ks, i], R_f) * inv_half, bm)  # per frame, then per ray: the same numbers
