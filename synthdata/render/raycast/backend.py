@@ -1138,9 +1138,16 @@ class RaycastBackend(Backend):
         N = st.half.shape[0]
         if self.cull and N >= WINDOWED_SHADOWS:
             return self._shadowed_windows(st, ks, b, q, L, qa, qb, qs, ca, cb, cs, prim, out)
+        counts = None  # points per frame when they come frame by frame (dense and re-traced lists do)
+        if self.cull and not bool((b[1:] < b[:-1]).any()):
+            counts = torch.bincount(b, minlength=ks.shape[0])
+        lc = torch.stack([ca, cb, cs])  # (3,B,N) light-space centres
         for i in range(N):
-            if self.cull:  # per-frame values of object i spread over the points (a 1-D gather each)
-                ca_i, cb_i, cs_i = (torch.index_select(x[:, i].contiguous(), 0, b) for x in (ca, cb, cs))
+            if self.cull:  # per-frame values of object i spread over the points
+                if counts is not None:  # repeated frame by frame: no gather
+                    ca_i, cb_i, cs_i = torch.repeat_interleave(lc[:, :, i], counts, dim=1, output_size=q.shape[0])
+                else:  # a 1-D gather each
+                    ca_i, cb_i, cs_i = (torch.index_select(x[:, i].contiguous(), 0, b) for x in (ca, cb, cs))
                 da, db = qa - ca_i, qb - cb_i
                 m = (((da * da + db * db) < r2[i]) & (qs < cs_i + st.radius[i])).nonzero().squeeze(1)
             else:  # every point against every object: the reference the culled path must equal
@@ -1167,23 +1174,29 @@ class RaycastBackend(Backend):
                                             torch.searchsorted(qa_sorted[s0:s1], ca[j] + pad, right=True)], -1) + s0
                                for j, (s0, s1) in enumerate(slices)]).tolist()  # (B,N,2): one host sync
         r2 = st.radius**2
+        lc = torch.stack([ca, cb, cs])  # (3,B,N) light-space centres
         for i in range(st.half.shape[0]):
-            parts = [order[w0:w1] for w0, w1 in (windows[j][i] for j in range(B)) if w1 > w0]
-            if not parts:
+            spans = [(j, w0, w1) for j, (w0, w1) in enumerate(windows[j][i] for j in range(B)) if w1 > w0]
+            if not spans:
                 continue
-            m = torch.cat(parts)
-            bm = _take(b, m)
-            da, db = _take(qa, m) - _take(ca[:, i].contiguous(), bm), _take(qb, m) - _take(cb[:, i].contiguous(), bm)
-            keep = ((da * da + db * db) < r2[i]) & (_take(qs, m) < _take(cs[:, i].contiguous(), bm) + st.radius[i])
-            m = _take(m, keep.nonzero().squeeze(1))
-            if m.numel():
-                self._shadow_test(st, ks, i, prim[i], m, b, q, L, out)
+            m = torch.cat([order[w0:w1] for _, w0, w1 in spans])
+            frames = torch.tensor([j for j, _, _ in spans], device=self.device)
+            counts = torch.tensor([w1 - w0 for _, w0, w1 in spans], device=self.device)
+            # a window's points are all of its frame: the frame's values repeated, no gathers
+            bm = torch.repeat_interleave(frames, counts, output_size=m.shape[0])
+            ca_m, cb_m, cs_m = torch.repeat_interleave(lc[:, frames, i], counts, dim=1, output_size=m.shape[0])
+            da, db = _take(qa, m) - ca_m, _take(qb, m) - cb_m
+            keep = (((da * da + db * db) < r2[i]) & (_take(qs, m) < cs_m + st.radius[i])).nonzero().squeeze(1)
+            if keep.numel():
+                self._shadow_test(st, ks, i, prim[i], _take(m, keep), b, q, L, out, _take(bm, keep))
         return out
 
     @staticmethod
-    def _shadow_test(st, ks, i: int, prim: str, m: torch.Tensor, b, q, L, out: torch.Tensor) -> None:
-        """The exact test of points ``m`` against render primitive ``i`` (ORed into ``out``)."""
-        bm = _take(b, m)
+    def _shadow_test(st, ks, i: int, prim: str, m: torch.Tensor, b, q, L, out: torch.Tensor,
+                     bm: torch.Tensor | None = None) -> None:
+        """The exact test of points ``m`` (of frames ``bm`` = ``b[m]``, when known) against render
+        primitive ``i`` (ORed into ``out``)."""
+        bm = _take(b, m) if bm is None else bm
         R_f, c_f = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
         R, ci = _take(R_f, bm), _take(c_f, bm)  # (m,3,3), (m,3)
         inv_half = 1.0 / st.half[i]
