@@ -150,7 +150,7 @@ def road_texture(p, color, color2, scale, seed, layout: RoadLayout | None = None
     else:
         spots = [p[:, :2] + a * footprint[:, 0, :2] + b * footprint[:, 1, :2]
                  for a, b in SUBPIXEL.to(device=p.device, dtype=p.dtype)]
-    classes = [_marks(q[:, 0], q[:, 1], road, lanes=False)[0] for q in spots]
+    classes = [_marks(q[:, 0], q[:, 1], road, lanes=False)[0].to(torch.uint8) for q in spots]  # 0…9, a byte each
     # the noises only where their colour shows (asphalt and slabs: grit; off-road: grass), each point's
     # own value, so the picture is the same bit for bit as noise everywhere
     shows = {c: torch.zeros_like(classes[0], dtype=torch.bool) for c in (1, 5, 6)}
