@@ -114,11 +114,11 @@ def write_card(layout: Layout, manifest: Manifest, max_clips: int = 3, license_i
         sheet = contact_sheet(layout.root, ds.clips.slice(0, max_clips).to_pylist(), scale=scale)
         with atomic_path(layout.root / "preview.png") as tmp:
             sheet.save(tmp, format="PNG")
-    obj = ds.objects
-    hist = ""
-    if obj.num_rows:
-        vf = np.array(obj.filter(obj["in_view"]).column("visible_fraction").to_pylist())
-        counts, edges = np.histogram(vf, bins=5, range=(0, 1))
+    hist, counts, edges = "", np.zeros(5, np.int64), np.linspace(0, 1, 6)
+    for obj in ds.parts("objects", ["in_view", "visible_fraction"]):  # a part at a time: any size of dataset
+        vf = np.array(obj.filter(obj["in_view"]).column("visible_fraction").to_pylist(), dtype=np.float64)
+        counts += np.histogram(vf, bins=5, range=(0, 1))[0]
+    if info["object_rows"]:
         hist = "\n".join(f"| {edges[i]:.1f}–{edges[i + 1]:.1f} | {counts[i]} |" for i in range(5))
     classes = "\n".join(f"| {c} | {n} |" for c, n in info["objects_per_class"].items())
     tracks = ", `tracks/`" if ds.has_table("tracks") else ""

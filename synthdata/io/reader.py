@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -40,28 +40,34 @@ def read_manifest(layout: Layout) -> Manifest:
         raise UserError("dataset", f"{layout.manifest}: not a readable manifest ({exc})") from None
 
 
-def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None) -> pa.Table:
-    """One Parquet part with the columns its table needs, or one line naming the file. With
-    ``clip_id``, only that clip's rows: just its row groups when the part has one per clip (format 2;
-    a format-1 part is read whole and filtered)."""
+def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None,
+              columns: list[str] | None = None) -> pa.Table:
+    """One Parquet part with the columns its table needs (only ``columns``, when given), or one line
+    naming the file. With ``clip_id``, only that clip's rows: just its row groups when the part has one
+    per clip (format 2; a format-1 part is read whole and filtered)."""
+    want = [f for f in SCHEMAS[table] if columns is None or f.name in columns]
     try:
         f = pq.ParquetFile(path)
         groups = None if clip_id is None else _clip_groups(f, clip_id)
-        t = f.read() if groups is None else f.read_row_groups(groups)
+        read = None if columns is None else [c for c in dict.fromkeys([*columns, *(["clip_id"] if clip_id else [])])
+                                             if c in f.schema_arrow.names]
+        t = f.read(columns=read) if groups is None else f.read_row_groups(groups, columns=read)
     except (OSError, pa.ArrowException) as exc:
         raise UserError("dataset", f"{layout.rel(path)}: not a readable Parquet file ({exc})") from None
     for name in _ADDED.get(table, ()):  # columns a format-1 part lacks: nulls
-        if name not in t.column_names:
+        if name not in t.column_names and (columns is None or name in columns):
             t = t.append_column(SCHEMAS[table].field(name), pa.nulls(t.num_rows, SCHEMAS[table].field(name).type))
-    missing = [f.name for f in SCHEMAS[table] if f.name not in t.column_names]
+    missing = [f.name for f in want if f.name not in t.column_names]
     if missing:
         raise UserError("dataset", f"{layout.rel(path)}: missing column(s) {', '.join(missing)}")
-    wrong = [f"{f.name} ({t.schema.field(f.name).type}, expected {f.type})" for f in SCHEMAS[table]
+    wrong = [f"{f.name} ({t.schema.field(f.name).type}, expected {f.type})" for f in want
              if t.schema.field(f.name).type not in (f.type, *_LEGACY.get(f.name, ()))]
     if wrong:
         raise UserError("dataset", f"{layout.rel(path)}: wrong column type(s): {', '.join(wrong)}")
     if clip_id is not None:
         t = t.filter(pc.equal(t["clip_id"], clip_id))
+        if columns is not None and "clip_id" not in columns:
+            t = t.drop_columns(["clip_id"])
     return t
 
 
@@ -139,6 +145,15 @@ class SynthDataset:
             return SCHEMAS[name].empty_table()
         return pa.concat_tables([read_part(self.layout, p, name) for p in paths])
 
+    def parts(self, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """Each committed shard's part of table ``name`` in turn, with only ``columns`` (all when None):
+        summaries over the whole dataset in the memory of one part's columns, whatever its size."""
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+        for s in self.manifest.shards:
+            if self.has_table(name, s.index):
+                yield read_part(self.layout, self.layout.part(name, s.index), name, columns=columns)
+
     @cached_property
     def clips(self) -> pa.Table:
         """The clips table, every id and media path checked (they become file names downstream)."""
@@ -215,13 +230,17 @@ class SynthDataset:
                              transform=transform, seed=seed, max_depth=max_depth)
 
     def info(self) -> dict[str, Any]:
-        """Counts, classes, annotation types and sizes (what ``synthdata info`` prints)."""
-        obj = self.objects
+        """Counts, classes, annotation types and sizes (what ``synthdata info`` prints), counted part by
+        part from the few columns they need (a run's card calls this at its end, on any size of dataset)."""
         cls_counts: dict[str, int] = {}
-        if obj.num_rows:
-            tracks = obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist()
-            for c in tracks:
+        rows = visible = in_view = 0
+        for obj in self.parts("objects", ["frame_index", "class_name", "visible_pixels", "in_view"]):
+            rows += obj.num_rows
+            for c in obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist():
                 cls_counts[c] = cls_counts.get(c, 0) + 1
+            visible += int(pc.sum(pc.greater(obj["visible_pixels"], 0)).as_py() or 0)
+            in_view += int(pc.sum(obj["in_view"]).as_py() or 0)
+        points = sum(int(pc.sum(pc.equal(t["frame_index"], 0)).as_py() or 0) for t in self.parts("tracks", ["frame_index"]))
         files = [p for p in self.root.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
         folders: dict[str, int] = {}  # clips/, frames/, objects/, media/, …; files at the top as "."
@@ -234,8 +253,7 @@ class SynthDataset:
             "path": str(self.root), "recipe": m.recipe_name, "recipe_hash": m.recipe_hash, "seed": m.seed,
             "complete": m.complete, "clips": len(self), "clips_planned": m.num_clips,
             "frames": int(sum(self.clips.column("num_frames").to_pylist())) if len(self) else 0,
-            "object_rows": obj.num_rows, "point_tracks": int(pc.sum(pc.equal(self.tracks["frame_index"], 0)).as_py() or 0), "visible_object_rows": int(pc.sum(pc.greater(obj["visible_pixels"], 0)).as_py() or 0) if obj.num_rows else 0,
-            "in_view_object_rows": int(pc.sum(obj["in_view"]).as_py() or 0) if obj.num_rows else 0,
+            "object_rows": rows, "point_tracks": points, "visible_object_rows": visible, "in_view_object_rows": in_view,
             "classes": m.class_names, "objects_per_class": cls_counts,
             "annotations": m.enabled_annotations(),
             "backend": m.backend,

@@ -105,3 +105,25 @@ def test_torch_dataset_and_loader(tiny_dataset):
     assert labels["depth"].shape == (4, 32, 32) and labels["semantic"].dtype == torch.int64
     videos, batch = next(iter(DataLoader(tds, batch_size=2, collate_fn=collate_clips)))
     assert videos.shape == (2, 4, 3, 32, 32) and len(batch) == 2
+
+
+def test_info_counts_part_by_part_without_loading_whole_tables(tracks_dataset):
+    """``info()`` (and the dataset card each run ends with) reads only the columns it counts, one part at
+    a time: the whole objects and tracks tables (mask RLEs, every track point) were loaded at the end
+    of every run, growing with the dataset. The counts are those of the whole tables."""
+    import pyarrow.compute as pc
+
+    ds = synthdata.open_dataset(tracks_dataset)
+    info = ds.info()
+    assert "objects" not in vars(ds) and "tracks" not in vars(ds)  # neither whole table was read
+    obj, tracks = ds.objects, ds.tracks
+    assert info["object_rows"] == obj.num_rows > 0
+    assert info["visible_object_rows"] == int(pc.sum(pc.greater(obj["visible_pixels"], 0)).as_py())
+    assert info["in_view_object_rows"] == int(pc.sum(obj["in_view"]).as_py())
+    assert info["point_tracks"] == int(pc.sum(pc.equal(tracks["frame_index"], 0)).as_py()) > 0
+    first = obj.filter(pc.equal(obj["frame_index"], 0)).column("class_name").to_pylist()
+    assert info["objects_per_class"] == {c: first.count(c) for c in dict.fromkeys(first)}
+    # one part's columns at a time, only those asked for
+    parts = list(ds.parts("objects", ["class_name", "in_view"]))
+    assert len(parts) == len(ds.manifest.shards) and all(p.column_names == ["class_name", "in_view"] for p in parts)
+    assert sum(p.num_rows for p in parts) == obj.num_rows
