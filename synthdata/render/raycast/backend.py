@@ -43,6 +43,10 @@ INF = float("inf")
 #: pass over every point per primitive (measured: shapes' ~10 large objects are faster without, a
 #: street's ~200 pieces of furniture much faster with; benchmarks/render_breakdown.py)
 WINDOWED_SHADOWS = 32
+#: rays an object's pass per frame over its own rectangle must save, per extra pass, against one pass
+#: over the batch's rectangle (a pass costs ~50 tensor ops of Python overhead, ~0.2 ms on this CPU; a
+#: ray ~50 ns in the primitive test)
+OWN_SLABS_SAVE = 4096
 #: default ``batch_kilorays``: rays of one trace pass / 1024 (2²⁰ rays: eight 256² frames with adaptive
 #: anti-aliasing, the batch the memory model was fitted on, so shipped sizes keep their batches; a
 #: 1280×720 frame goes alone)
@@ -594,15 +598,16 @@ class RaycastBackend(Backend):
             return ((st.K[0, 0] * x[..., 0] / x[..., 2] + st.K[0, 2]) * scale,
                     (st.K[1, 1] * x[..., 1] / x[..., 2] + st.K[1, 2]) * scale)
 
-    def _frame_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int) -> np.ndarray:
+    def _frame_boxes(self, st: _SceneTensors, ks: np.ndarray, H: int, W: int, scale: int = 1) -> np.ndarray:
         """:meth:`_screen_boxes` of each frame of ``ks`` on its own (within the batch's rectangle): where
-        objects cross the screen during a batch (a driving camera: 3.5× the area on highway) the sparse
-        object test culls each ray by its own frame's rectangle too. → (B,N,4) ints."""
+        objects cross the screen during a batch (a driving camera: 3.5× the area on highway) the object
+        tests cull by each frame's own rectangle too. → (B,N,4) ints on the ``scale``-times grid."""
         if not st.lens.is_pinhole:
-            return np.stack([self._screen_boxes(st, ks[j:j + 1], H, W, 1) for j in range(len(ks))])
+            return np.stack([self._screen_boxes(st, ks[j:j + 1], H, W, scale) for j in range(len(ks))])
         x = self._box_corners(st, ks)
         z = x[..., 2]  # (B,N,8)
-        u, v = self._pinhole_uv(st, x, 1)
+        u, v = self._pinhole_uv(st, x, scale)
+        H, W = H * scale, W * scale
         with np.errstate(invalid="ignore"):
             box = np.stack([np.floor(u.min(-1)) - 1, np.floor(v.min(-1)) - 1, np.ceil(u.max(-1)) + 2,
                             np.ceil(v.max(-1)) + 2], -1)
@@ -656,13 +661,15 @@ class RaycastBackend(Backend):
 
     def _hit_objects(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor, scale: int,
                      keep: torch.Tensor | None = None,
-                     cover: Callable[[torch.Tensor, torch.Tensor, tuple[slice, slice]], torch.Tensor] | None = None
+                     cover: Callable[[torch.Tensor, torch.Tensor, slice, tuple[slice, slice]], torch.Tensor] | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The nearest object hit of every camera ray, each render primitive tested only inside its
         screen rectangle and the nearest kept as it goes (no (B,P,H,W) stack of depths: with a street's
         hundreds of primitives that stack was most of a batch's memory and time). ``keep`` (H,W): rays
-        cast at all (the field stop); ``cover(t, d, box)``: the amodal coverage of one primitive's
-        rectangle from its ray parameters (B,h,w) and directions (B,h,w,3), when labels are wanted.
+        cast at all (the field stop); ``cover(t, d, frames, box)``: the amodal coverage of one primitive's
+        rectangle from its ray parameters (b,h,w) and directions (b,h,w,3) of frames ``frames`` (a slice),
+        when labels are wanted. Where an object crosses the screen within the batch (a driving camera),
+        each frame is cast over its own rectangle instead (:data:`OWN_SLABS_SAVE`).
         Shape: o (B,3), d (B,H,W,3) → t (B,H,W) (inf: none), index (B,H,W) of the nearest primitive (0
         when none; ties go to the lower index), coverage (B,P,H,W) bool or None."""
         B, H, W, _ = d.shape
@@ -673,26 +680,34 @@ class RaycastBackend(Backend):
         ks_host = np.arange(int(ks[0]), int(ks[0]) + B)  # ks is a contiguous range
         if self.cull:
             boxes = self._screen_boxes(st, ks_host, H // scale, W // scale, scale)
+            own = self._frame_boxes(st, ks_host, H // scale, W // scale, scale) if B > 1 else None
         else:
-            boxes = np.tile(np.array([0, 0, W, H]), (N, 1))
+            boxes, own = np.tile(np.array([0, 0, W, H]), (N, 1)), None
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
         for i in range(N):
             x0, y0, x1, y1 = (int(v) for v in boxes[i])
             if x1 <= x0 or y1 <= y0:
                 continue
-            box = (slice(y0, y1), slice(x0, x1))
-            R, c = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
+            slabs = [(slice(0, B), (x0, y0, x1, y1))]  # frames, rectangle: the batch's, all frames at once
+            if own is not None:
+                area = np.clip(own[:, i, 2] - own[:, i, 0], 0, None) * np.clip(own[:, i, 3] - own[:, i, 1], 0, None)
+                if B * (x1 - x0) * (y1 - y0) - area.sum() > OWN_SLABS_SAVE * (B - 1):  # worth a pass per frame
+                    slabs = [(slice(j, j + 1), tuple(int(v) for v in own[j, i])) for j in range(B) if area[j] > 0]
+            R_all, c_all = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
             inv_half = 1.0 / st.half[i]
-            o_u = (_rT(o - c, R) * inv_half)[:, None, None]  # (B,1,1,3)
-            d_box = d[:, y0:y1, x0:x1]
-            t = PRIMITIVES.get(prim[i]).intersect(o_u, _rT(d_box, R[:, None, None]) * inv_half)
-            if keep is not None:
-                t = torch.where(keep[box], t, INF)
-            closer = t < t_near[:, y0:y1, x0:x1]
-            t_near[:, y0:y1, x0:x1] = torch.where(closer, t, t_near[:, y0:y1, x0:x1])
-            near[:, y0:y1, x0:x1].masked_fill_(closer, i)
-            if covered is not None:
-                covered[:, i, y0:y1, x0:x1] = cover(t, d_box, box)
+            for f, (x0, y0, x1, y1) in slabs:
+                box = (slice(y0, y1), slice(x0, x1))
+                R, c = R_all[f], c_all[f]
+                o_u = (_rT(o[f] - c, R) * inv_half)[:, None, None]  # (b,1,1,3)
+                d_box = d[f, y0:y1, x0:x1]
+                t = PRIMITIVES.get(prim[i]).intersect(o_u, _rT(d_box, R[:, None, None]) * inv_half)
+                if keep is not None:
+                    t = torch.where(keep[box], t, INF)
+                closer = t < t_near[f, y0:y1, x0:x1]
+                t_near[f, y0:y1, x0:x1] = torch.where(closer, t, t_near[f, y0:y1, x0:x1])
+                near[f, y0:y1, x0:x1].masked_fill_(closer, i)
+                if covered is not None:
+                    covered[f, i, y0:y1, x0:x1] = cover(t, d_box, f, box)
         return t_near, near, covered
 
     def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
@@ -803,8 +818,8 @@ class RaycastBackend(Backend):
             t_env = torch.where(keep, t_env, INF)
         cover = None
         if labels:
-            def cover(t: torch.Tensor, d_box: torch.Tensor, box: tuple[slice, slice]) -> torch.Tensor:
-                return self._amodal_hits(scene, o, d_box, t, t_env[(slice(None), *box)])
+            def cover(t: torch.Tensor, d_box: torch.Tensor, frames: slice, box: tuple[slice, slice]) -> torch.Tensor:
+                return self._amodal_hits(scene, o[frames], d_box, t, t_env[(frames, *box)])
         t_near, near, covered = self._hit_objects(st, ks, o, d, scale, keep, cover)
         on_obj = t_near < t_env
         t_vis, owner_img = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
