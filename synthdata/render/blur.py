@@ -139,17 +139,29 @@ def defocus(linear: torch.Tensor, g: GBuffer, lens: Defocus) -> torch.Tensor:
 
 # -- motion blur along the flow ---------------------------------------------------------------------------
 def flow_motion_blur(linear: torch.Tensor, g: GBuffer, shutter: float) -> torch.Tensor:
-    """Linear RGB averaged along each pixel's motion during the shutter (module docstring).
-    Shape: (B,H,W,3) → (B,H,W,3)."""
+    """Linear RGB averaged along each pixel's motion during the shutter (module docstring). Each frame
+    takes samples ≤ 1 px apart along its own longest path, so its picture does not depend on which
+    frames are blurred with it (``frame_batch``). Shape: (B,H,W,3) → (B,H,W,3)."""
     B, H, W, _ = linear.shape
     half = shutter / 2
     fwd, bwd = _mirrored(g.flow_fwd, g.flow_bwd), _mirrored(g.flow_bwd, g.flow_fwd)
     fwd, bwd = fwd * half, bwd * half  # where the point goes by +s/2, and came from at −s/2
     path = fwd.norm(dim=-1) + bwd.norm(dim=-1)  # (B,H,W) pixels swept
     moving = path > 1e-3
-    n = min(MAX_SAMPLES, int(math.ceil(float(path.max()))) + 1) if path.numel() else 1
     if not bool(moving.any()):
         return linear
+    ns = [min(MAX_SAMPLES, int(math.ceil(p)) + 1) for p in path.flatten(1).amax(1).tolist()]  # per frame
+    out = linear.clone()
+    for n in sorted(set(ns)):  # frames with the same sample count together (each frame on its own)
+        f = torch.tensor([b for b in range(B) if ns[b] == n], device=linear.device)
+        out[f] = torch.where(moving[f][..., None], _along_flow(linear[f], fwd[f], bwd[f], n), linear[f])
+    return out
+
+
+def _along_flow(linear: torch.Tensor, fwd: torch.Tensor, bwd: torch.Tensor, n: int) -> torch.Tensor:
+    """The mean of ``n`` bilinear samples of each frame along its pixels' paths over the shutter.
+    Shape: linear (b,H,W,3), fwd, bwd (b,H,W,2) pixels moved by ±half the shutter → (b,H,W,3)."""
+    _, H, W, _ = linear.shape
     img = linear.permute(0, 3, 1, 2)
     gx = torch.arange(W, device=linear.device, dtype=linear.dtype) + 0.5
     gy = torch.arange(H, device=linear.device, dtype=linear.dtype)[:, None] + 0.5
@@ -160,8 +172,7 @@ def flow_motion_blur(linear: torch.Tensor, g: GBuffer, shutter: float) -> torch.
         u, v = gx + back[..., 0], gy + back[..., 1]
         grid = torch.stack([u / W * 2 - 1, v / H * 2 - 1], -1)  # align_corners=False normalised coordinates
         acc = acc + F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    out = (acc / n).permute(0, 2, 3, 1)
-    return torch.where(moving[..., None], out, linear)
+    return (acc / n).permute(0, 2, 3, 1)
 
 
 def _mirrored(flow: torch.Tensor, other: torch.Tensor) -> torch.Tensor:

@@ -40,3 +40,16 @@ def test_a_still_scene_is_not_blurred_and_blur_is_smooth_along_motion():
     # blur averages: its total variation along rows is lower than the sharp image's
     tv = lambda x: (x[:, :, 1:] - x[:, :, :-1]).abs().mean()  # noqa: E731
     assert tv(blurred) < tv(sharp.frames.rgb.float())
+
+
+def test_flow_motion_blur_does_not_depend_on_the_frame_batch():
+    """Each frame's blur takes its own number of samples along its own longest path, so a clip renders
+    the same bytes whatever ``frame_batch`` (and ``batch_kilorays``) groups its frames by (it took the
+    batch's longest path: a frame's picture depended on its neighbours in the batch)."""
+    base = ["clip.width=96", "clip.height=64", "clip.frames=6", "backend.motion_blur=flow", "backend.shutter=1.0"]
+    clip = make_tiny_clip(tiny_spec("highway", *base), seed=3)
+    rgb = {fb: make_backend(tiny_spec("highway", *base, f"backend.frame_batch={fb}").backend, "cpu")
+           .render(clip.scene, clip.traj).rgb for fb in (1, 4, 6)}
+    assert not torch.equal(rgb[1], make_backend(tiny_spec("highway", *base[:3]).backend, "cpu")
+                           .render(clip.scene, clip.traj).rgb)  # the blur is on
+    assert torch.equal(rgb[1], rgb[4]) and torch.equal(rgb[1], rgb[6])

@@ -317,8 +317,8 @@ class RaycastSettings(BackendSettings):
     frame time; labels stay at the shutter's centre, the frame time); ``frame_batch`` bounds how many
     frames are ray-cast at once and ``batch_kilorays`` how many rays one such pass casts, in units of
     1024 (memory: large frames go fewer at a time, at least one; a recipe at a given size always gets
-    the same batches, and most render the same bytes whatever the batch — the lumen march and flow
-    motion blur differ within their tolerances); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
+    the same batches, and render the same bytes whatever the batch, but for the lumen march, whose
+    bisection stops per batch: within its tolerance); ``sensor_noise: {shot, read}`` adds seeded sensor noise to RGB
     (:mod:`synthdata.render.sensor`; off by default, labels unchanged); ``rolling_shutter: rs`` reads rows
     out top to bottom over rs of the frame interval, rendered in ``rolling_bands`` bands (default one per
     8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter).
