@@ -150,6 +150,9 @@ class SynthDataset:
         summaries over the whole dataset in the memory of one part's columns, whatever its size."""
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+        unknown = [c for c in columns or () if c not in SCHEMAS[name].names]
+        if unknown:
+            raise ValueError(f"unknown column(s) {unknown} of table {name!r}; expected some of {SCHEMAS[name].names}")
         for s in self.manifest.shards:
             if self.has_table(name, s.index):
                 yield read_part(self.layout, self.layout.part(name, s.index), name, columns=columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import pyarrow.parquet as pq
 import torch
 from pycocotools import mask as mask_utils
@@ -127,3 +128,5 @@ def test_info_counts_part_by_part_without_loading_whole_tables(tracks_dataset):
     parts = list(ds.parts("objects", ["class_name", "in_view"]))
     assert len(parts) == len(ds.manifest.shards) and all(p.column_names == ["class_name", "in_view"] for p in parts)
     assert sum(p.num_rows for p in parts) == obj.num_rows
+    with pytest.raises(ValueError, match="unknown column.*visible_fracton"):  # a typo is named, not an empty column
+        next(ds.parts("objects", ["visible_fracton"]))
