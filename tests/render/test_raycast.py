@@ -46,10 +46,31 @@ def test_primitive_hit_from_outside_and_normals_are_unit_axis_at_poles(name):
     assert torch.allclose(n / n.norm(), torch.tensor([[0.0, 0.0, 1.0]]))
 
 
+def _rectangles_as_first_written(be, st, ks, H, W):
+    """The batch's pinhole screen rectangles as first written: one object at a time over all the frames."""
+    x = be._box_corners(st, ks)
+    z = x[..., 2]
+    u, v = be._pinhole_uv(st, x, 1)
+    boxes = np.empty((x.shape[1], 4), dtype=np.int64)
+    for i in range(x.shape[1]):
+        zi = z[:, i]
+        if (zi <= 1e-6).all():
+            boxes[i] = (0, 0, 0, 0)
+        elif (zi <= 1e-3).any():
+            boxes[i] = (0, 0, W, H)
+        else:
+            boxes[i] = (np.floor(u[:, i].min()) - 1, np.floor(v[:, i].min()) - 1,
+                        np.ceil(u[:, i].max()) + 2, np.ceil(v[:, i].max()) + 2)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H)
+    return boxes
+
+
 @pytest.mark.parametrize("recipe", ["highway", "shapes"])
 def test_each_frames_own_rectangles_are_the_batch_rectangle_of_that_frame(recipe):
-    """The sparse object test's per-frame rectangles (vectorised) are :meth:`_screen_boxes` of each frame
-    alone, and lie within the batch's; on a driving clip they are much smaller than the batch's."""
+    """The per-frame rectangles (vectorised) and the batch's (their union) are what the batch rectangle's
+    first, per-object formula gives for each frame and for the batch; each frame's lies within the
+    batch's, and on a driving clip they are much smaller."""
     from synthdata.render.raycast.backend import _SceneTensors
 
     spec = tiny_spec(recipe, "clip.width=96", "clip.height=64", "clip.frames=8")
@@ -58,8 +79,9 @@ def test_each_frames_own_rectangles_are_the_batch_rectangle_of_that_frame(recipe
     st = _SceneTensors.build(clip.scene, clip.traj, torch.device("cpu"))
     ks = np.arange(1, 9)
     own, union = be._frame_boxes(st, ks, 64, 96), be._screen_boxes(st, ks, 64, 96, 1)
-    for j in range(8):
-        assert np.array_equal(own[j], be._screen_boxes(st, ks[j:j + 1], 64, 96, 1)), j
+    for j in range(8):  # each frame's, as the batch rectangle was first computed (corner by corner, object by object)
+        assert np.array_equal(own[j], _rectangles_as_first_written(be, st, ks[j:j + 1], 64, 96)), j
+    assert np.array_equal(union, _rectangles_as_first_written(be, st, ks, 64, 96))
     inside = (own[..., 0] >= union[:, 0]) & (own[..., 1] >= union[:, 1]) & (own[..., 2] <= union[:, 2]) & (own[..., 3] <= union[:, 3])
     empty = (own[..., 2] <= own[..., 0]) | (own[..., 3] <= own[..., 1])
     assert (inside | empty).all()

@@ -563,23 +563,13 @@ class RaycastBackend(Backend):
         of the cube around its bounding sphere (host-side numpy: no device sync). → (N,4) ints
         [x0, y0, x1, y1] on the ``scale``-times grid; x1 <= x0 when the object is behind the camera."""
         x = self._box_corners(st, ks)
-        z = x[..., 2]
         if not st.lens.is_pinhole:
             return self._lens_screen_boxes(st, x, H, W, scale)
-        u, v = self._pinhole_uv(st, x, scale)
-        full = np.array([0, 0, W * scale, H * scale])
-        boxes = np.empty((x.shape[1], 4), dtype=np.int64)
-        for i in range(x.shape[1]):
-            zi = z[:, i]
-            if (zi <= 1e-6).all():  # wholly behind the camera in every frame
-                boxes[i] = (0, 0, 0, 0)
-            elif (zi <= 1e-3).any():  # straddles the camera plane: no safe bound
-                boxes[i] = full
-            else:
-                boxes[i] = (np.floor(u[:, i].min()) - 1, np.floor(v[:, i].min()) - 1,
-                            np.ceil(u[:, i].max()) + 2, np.ceil(v[:, i].max()) + 2)
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, W * scale)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, H * scale)
+        z = x[..., 2]  # (B,N,8)
+        own = self._pinhole_frame_boxes(st, x, H, W, scale)  # (B,N,4), each frame's
+        boxes = np.concatenate([own[..., :2].min(0), own[..., 2:].max(0)], -1)  # their union over the frames
+        boxes[(z <= 1e-3).any(axis=(0, 2))] = (0, 0, W * scale, H * scale)  # straddles the camera plane: no safe bound
+        boxes[(z <= 1e-6).all(axis=(0, 2))] = 0  # wholly behind the camera in every frame
         return boxes
 
     @staticmethod
@@ -604,9 +594,13 @@ class RaycastBackend(Backend):
         tests cull by each frame's own rectangle too. → (B,N,4) ints on the ``scale``-times grid."""
         if not st.lens.is_pinhole:
             return np.stack([self._screen_boxes(st, ks[j:j + 1], H, W, scale) for j in range(len(ks))])
-        x = self._box_corners(st, ks)
+        return self._pinhole_frame_boxes(st, self._box_corners(st, ks), H, W, scale)
+
+    @staticmethod
+    def _pinhole_frame_boxes(st: _SceneTensors, x: np.ndarray, H: int, W: int, scale: int) -> np.ndarray:
+        """Each frame's pinhole rectangles from the camera-frame cube corners x (B,N,8,3) → (B,N,4)."""
         z = x[..., 2]  # (B,N,8)
-        u, v = self._pinhole_uv(st, x, scale)
+        u, v = RaycastBackend._pinhole_uv(st, x, scale)
         H, W = H * scale, W * scale
         with np.errstate(invalid="ignore"):
             box = np.stack([np.floor(u.min(-1)) - 1, np.floor(v.min(-1)) - 1, np.ceil(u.max(-1)) + 2,
