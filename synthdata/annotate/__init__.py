@@ -12,13 +12,14 @@ from typing import Any
 
 from . import box3d as _box3d, flow_valid as _flow_valid, keypoints as _keypoints, normals as _normals  # noqa: F401
 from . import embedded as _embedded, tracks as _tracks, velocity as _velocity  # noqa: F401  (built-in kinds)
-from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, switches
+from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, label_context, switches
 from .types import Annotations
 
-_LAZY = {"annotate": "compute", "maps_read": "compute", "coverage_boxes": "masks", "instance_rle_counts": "masks",
+_LAZY = {"annotate": "compute", "maps_read": "compute", "window_of": "compute", "coverage_boxes": "masks", "instance_rle_counts": "masks",
          "instance_rles": "masks", "instance_stats": "masks"}
 
-__all__ = ["Annotations", "LABEL_KINDS", "LabelKind", "enabled_kinds", "kinds_of_table", "switches", *_LAZY]
+__all__ = ["Annotations", "LABEL_KINDS", "LabelKind", "enabled_kinds", "kinds_of_table", "label_context", "switches",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -43,7 +43,7 @@ def _to_arrow(rows: np.ndarray) -> pa.Array:
 
 
 LABEL_KINDS.register("box3d", LabelKind(
-    name="box3d", table="objects", arrow_type=BOX3D_TYPE, to_arrow=_to_arrow, default=True, core=True,
+    name="box3d", table="objects", arrow_type=BOX3D_TYPE, to_arrow=_to_arrow, default=True, core=True, context=0,
     reads=frozenset(),
     compute=lambda frames, scene, traj: boxes_3d(traj.object_poses, traj.camera_poses, scene.objects.half_size),
     doc="centre xyz, size lwh, rotation quaternion xyzw in the camera frame"))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -10,12 +12,12 @@ from ..motion.types import Trajectories
 from ..recipe.schema import AnnotationSpec
 from ..render.types import Frames
 from ..scene.types import Scene
-from .kinds import enabled_kinds, switches
+from .kinds import LABEL_KINDS, enabled_kinds, switches
 from .chunks import frame_chunks
 from .masks import instance_rles, instance_stats
 from .types import Annotations
 
-__all__ = ["annotate", "maps_read"]
+__all__ = ["annotate", "maps_read", "window_of"]
 
 #: what :func:`annotate` itself reads of ``Frames`` (amodal coverage through ``amodal_coverage()``)
 _CORE_READS = frozenset({"rgb", "instance", "depth", "flow_fwd", "flow_bwd", "coverage"})
@@ -27,6 +29,27 @@ def maps_read(spec: AnnotationSpec) -> frozenset[str] | None:
     renderer may leave the other optional maps out (``RaycastBackend.keep``)."""
     reads = [k.reads for k in enabled_kinds(switches(spec))]
     return None if any(r is None for r in reads) else _CORE_READS.union(*reads)
+
+
+_ROWS = ("frame_index", "track_id", "class_id", "bbox_visible", "bbox_amodal", "visible_pixels", "amodal_pixels",
+         "visible_fraction", "occluded", "truncated", "in_view", "mask_rle")
+_MAPS = ("semantic", "depth", "flow_fwd", "flow_bwd", "instance")
+
+
+def window_of(a: Annotations, lo: int, hi: int) -> Annotations:
+    """Frames ``lo`` … ``hi - 1`` of ``a``: the labels of a window annotated with context frames on
+    each side (:func:`~.kinds.label_context`), without them. Kinds with a table of their own need the whole
+    clip and are refused."""
+    N = a.num_objects
+    labels = {}
+    for name, v in a.labels.items():
+        table = LABEL_KINDS.get(name).table
+        if table not in ("objects", "frames"):
+            raise ValueError(f"label kind {name!r} has a table of its own: it labels whole clips only")
+        labels[name] = v[lo * N:hi * N] if table == "objects" else v[lo:hi]
+    return replace(a, **{f: getattr(a, f)[lo * N:hi * N] for f in _ROWS if getattr(a, f) is not None},
+                   **{f: getattr(a, f)[lo:hi] for f in _MAPS if getattr(a, f) is not None},
+                   num_frames=hi - lo, labels=labels)
 
 
 def _host(x: torch.Tensor, on: bool, dtype=None) -> np.ndarray | None:
@@ -58,7 +81,7 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
         return x.reshape(T * N, *x.shape[2:]).cpu().numpy()
 
     return Annotations(
-        frame_index=np.repeat(np.arange(T, dtype=np.int32), N),
+        frame_index=np.repeat(np.arange(traj.first, traj.first + T, dtype=np.int32), N),  # a window's: the clip's
         track_id=np.tile(np.arange(N, dtype=np.int32), T),
         class_id=np.tile(scene.objects.class_id.astype(np.int32), T),
         bbox_visible=rows(vis_box),

@@ -38,6 +38,6 @@ def embedded_fractions(scene, traj, points: int = POINTS) -> np.ndarray:
 
 
 LABEL_KINDS.register("embedded_fraction", LabelKind(
-    name="embedded_fraction", table="objects", reads=frozenset(), arrow_type=pa.float32(), default=False,
+    name="embedded_fraction", table="objects", reads=frozenset(), arrow_type=pa.float32(), default=False, context=0,
     compute=lambda frames, scene, traj: embedded_fractions(scene, traj),
     doc="fraction of the object's volume inside the environment's wall (0: none; ground/void: 0)"))

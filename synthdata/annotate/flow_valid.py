@@ -72,7 +72,7 @@ def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torc
 
 
 LABEL_KINDS.register("flow_valid", LabelKind(
-    name="flow_valid", table="frames", map_dtype="uint8", default=True, requires=("flow",),
+    name="flow_valid", table="frames", map_dtype="uint8", default=True, requires=("flow",), context=1,
     reads=frozenset({"flow_fwd", "flow_bwd", "instance"}),
     compute=lambda frames, scene, traj: flow_validity(frames.flow_fwd, frames.flow_bwd, frames.instance).cpu().numpy(),
     doc="(H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid (finite, in the image, "

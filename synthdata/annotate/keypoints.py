@@ -103,6 +103,6 @@ def _on_parts(sk, first: int, compound: bool, count: int) -> np.ndarray:
 
 
 LABEL_KINDS.register("keypoints", LabelKind(
-    name="keypoints", table="objects", arrow_type=KEYPOINT_TYPE, to_arrow=_to_arrow, default=True, compute=_compute,
+    name="keypoints", table="objects", arrow_type=KEYPOINT_TYPE, to_arrow=_to_arrow, default=True, compute=_compute, context=0,
     reads=frozenset({"instance", "depth", "row_time"}),
     doc="per (frame, object): the class skeleton's keypoints as {x, y, v} with COCO visibility 0/1/2"))

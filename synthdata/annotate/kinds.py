@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..registry import Registry
 
-__all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table", "switches"]
+__all__ = ["LabelKind", "LABEL_KINDS", "enabled_kinds", "kinds_of_table", "label_context", "switches"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class LabelKind:
     #: the ``Frames`` fields ``compute`` reads (a renderer may leave the others of
     #: ``render.types.OPTIONAL_MAPS`` out); None: not declared, so every map is kept
     reads: frozenset[str] | None = None
+    #: how many neighbouring frames on each side of a frame ``compute`` reads to label it (0: the frame
+    #: alone; ``flow_valid``: 1, the frames its flows land in), so a long clip can be labelled in
+    #: windows of frames (``synthdata.run.pipeline.clip_windows``); None: the whole clip (``tracks``),
+    #: or not declared
+    context: int | None = None
 
     @property
     def own_table(self) -> bool:
@@ -89,3 +94,11 @@ def kinds_of_table(table: str, switches: Mapping[str, Any] | None = None) -> lis
     on = {k.name for k in enabled_kinds(switches)} if switches is not None else set()
     return [k for k in (LABEL_KINDS.get(n) for n in LABEL_KINDS.names())
             if k.table == table and (k.core or k.name in on)]
+
+
+def label_context(spec: Any) -> int | None:
+    """How many neighbouring frames on each side the labels of ``spec`` read to label one frame (the
+    most any enabled kind reads, ``LabelKind.context``); None when one needs the whole clip (``tracks``,
+    or a plug-in kind that does not say). :func:`~.compute.annotate` itself reads each frame alone."""
+    ctx = [k.context for k in enabled_kinds(switches(spec))]
+    return None if any(c is None for c in ctx) else max(ctx, default=0)

@@ -7,6 +7,6 @@ from .kinds import LABEL_KINDS, LabelKind
 __all__: list[str] = []
 
 LABEL_KINDS.register("normals", LabelKind(
-    name="normals", table="frames", reads=frozenset({"normals"}), map_dtype="float16", core=True,
+    name="normals", table="frames", reads=frozenset({"normals"}), map_dtype="float16", core=True, context=0,
     compute=lambda frames, scene, traj: frames.normals.cpu().numpy(),
     doc="(H,W,3) world-frame unit normals, 0 for sky"))

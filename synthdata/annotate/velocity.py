@@ -37,10 +37,10 @@ def _fixed(rows: np.ndarray) -> pa.Array:
 
 
 LABEL_KINDS.register("velocity", LabelKind(
-    name="velocity", table="objects", reads=frozenset(), arrow_type=VELOCITY_TYPE, to_arrow=_fixed, default=True,
+    name="velocity", table="objects", reads=frozenset(), arrow_type=VELOCITY_TYPE, to_arrow=_fixed, default=True, context=0,
     compute=lambda frames, scene, traj: object_velocities(traj.object_poses_padded, traj.fps),
     doc="object velocity, world frame, m/s (vx, vy, vz)"))
 LABEL_KINDS.register("camera_velocity", LabelKind(
-    name="camera_velocity", table="frames", reads=frozenset(), arrow_type=VELOCITY_TYPE, default=True,
+    name="camera_velocity", table="frames", reads=frozenset(), arrow_type=VELOCITY_TYPE, default=True, context=0,
     compute=lambda frames, scene, traj: camera_velocities(traj.camera_poses_padded, traj.fps),
     doc="camera (ego) velocity, world frame, m/s (vx, vy, vz)"))

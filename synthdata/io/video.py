@@ -14,7 +14,52 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["encode_mp4", "decode_mp4"]
+__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4"]
+
+
+class Mp4Writer:
+    """An MP4 written frames at a time (a long clip window by window): the same bytes as
+    :func:`encode_mp4` of all the frames at once. ``with Mp4Writer(...) as w: w.add(rgb)``; leaving the
+    block without an error flushes the encoder and closes the file."""
+
+    def __init__(self, path: str | Path, fps: float, width: int, height: int, codec: str = "h264", crf: int = 18):
+        lossless = codec == "h264_lossless"
+        self._container = av.open(str(path), mode="w", format="mp4")
+        rate = Fraction(fps).limit_denominator(1001)
+        self._stream = stream = self._container.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "rgb24" if lossless else "yuv420p"
+        stream.thread_count = 1
+        stream.options = {"crf": "0" if lossless else str(crf), "preset": "veryfast", "threads": "1",
+                          "x264-params": "mbtree=0"}
+        self._time_base, self._next = 1 / rate, 0
+
+    def add(self, rgb: np.ndarray) -> None:
+        """Append frames. Shape: rgb (T,H,W,3) uint8."""
+        for frame in rgb:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            vf.pts, vf.time_base = self._next, self._time_base
+            self._next += 1
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+
+    def close(self, flush: bool = True) -> None:
+        """Flush the encoder (``flush``) and close the file."""
+        if self._container is None:
+            return
+        try:
+            if flush:
+                for packet in self._stream.encode():
+                    self._container.mux(packet)
+        finally:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> "Mp4Writer":
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        self.close(flush=exc_type is None)
 
 
 def encode_mp4(rgb: np.ndarray, path: str | Path, fps: float, codec: str = "h264", crf: int = 18) -> None:
@@ -23,24 +68,8 @@ def encode_mp4(rgb: np.ndarray, path: str | Path, fps: float, codec: str = "h264
     ``codec="h264"``: yuv420p for any viewer. ``codec="h264_lossless"``: libx264rgb at crf 0, decodes
     to the exact input RGB.
     """
-    T, H, W, _ = rgb.shape
-    lossless = codec == "h264_lossless"
-    with av.open(str(path), mode="w", format="mp4") as container:
-        rate = Fraction(fps).limit_denominator(1001)
-        stream = container.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
-        stream.width, stream.height = W, H
-        stream.pix_fmt = "rgb24" if lossless else "yuv420p"
-        stream.thread_count = 1
-        stream.options = {"crf": "0" if lossless else str(crf), "preset": "veryfast", "threads": "1",
-                          "x264-params": "mbtree=0"}
-        time_base = 1 / rate
-        for i, frame in enumerate(rgb):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            vf.pts, vf.time_base = i, time_base
-            for packet in stream.encode(vf):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    with Mp4Writer(path, fps, rgb.shape[2], rgb.shape[1], codec, crf) as w:
+        w.add(rgb)
 
 
 def decode_mp4(path: str | Path) -> np.ndarray:

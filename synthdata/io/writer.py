@@ -23,7 +23,7 @@ from .records import ClipRecord
 from .schemas import own_tables, table_schema
 from .split import split_of
 from .tables import PartWriter, build_tables, write_parts
-from .video import encode_mp4
+from .video import Mp4Writer, encode_mp4
 
 __all__ = ["ShardWriter", "clip_rows", "frame_rows", "object_rows", "own_rows"]
 
@@ -35,7 +35,8 @@ def _none_timer(_: str) -> ContextManager[Any]:
 
 
 def clip_rows(rec: ClipRecord, spec: RecipeSpec, recipe_hash: str, shard_index: int, layout: Layout) -> dict:
-    T, H, W = rec.rgb.shape[:3]
+    """The clip's row (of the whole clip, also when ``rec`` is its last window)."""
+    T, (H, W) = (rec.traj.whole or rec.traj).num_frames, rec.rgb.shape[1:3]
     return {
         "clip_id": rec.clip_id, "clip_index": rec.clip_index, "shard_index": shard_index, "seed": rec.seed,
         "recipe_name": spec.name, "recipe_hash": recipe_hash, "backend": spec.backend.name,
@@ -66,7 +67,8 @@ def frame_rows(rec: ClipRecord, schema: pa.Schema, kinds=()) -> dict[str, Any]:
         return _map_column(x, dtype, T, schema.field(name).type)
 
     return {
-        "clip_id": pa.array([rec.clip_id] * T, pa.string()), "frame_index": np.arange(T, dtype=np.int32),
+        "clip_id": pa.array([rec.clip_id] * T, pa.string()),
+        "frame_index": np.arange(rec.traj.first, rec.traj.first + T, dtype=np.int32),  # a window's: the clip's
         "timestamp": np.asarray(rec.traj.timestamps[:T], dtype=np.float32),
         "K": [rec.traj.K.reshape(-1).tolist()] * T, "cam_to_world": rec.traj.camera_poses[:T].reshape(T, -1).tolist(),
         "depth": maps("depth", a.depth, "float32"), "flow_fwd": maps("flow_fwd", a.flow_fwd, "float32"),
@@ -147,9 +149,20 @@ class ShardWriter:
         self.own: dict[str, list[dict[str, Any]]] = {t: [] for t in self.tables if t not in CORE_TABLES}
         self.skeletons = {n: s.to_json() for n, s in class_skeletons(spec).items()} if on.get("keypoints") else None
         self.frames = PartWriter(self.stage, "frames", shard_index, self.schemas["frames"], spec.class_names)
+        self._video: Mp4Writer | None = None  # the MP4 of a clip coming window by window
+
+    #: ``add`` takes a long clip window by window (records of consecutive frames: run/windows.py)
+    takes_windows = True
 
     def add(self, rec: ClipRecord) -> None:
-        if self._pool is None:
+        """A whole clip, or the next window of frames of one (``rec.traj.whole`` set; windows of a clip
+        come in order, first to last, with no other clip between them)."""
+        if rec.traj.whole is not None:
+            for f in self._pending:  # windows are written in this thread, in order
+                f.result()
+            self._pending.clear()
+            self._add_window(rec)
+        elif self._pool is None:
             self._add(rec)
         else:
             if self._pending:  # one clip encodes while the next renders; never more in memory
@@ -160,6 +173,9 @@ class ShardWriter:
         """Drop the staged files (the shard stays absent)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._video is not None:
+            self._video.close(flush=False)
+            self._video = None
         self.frames.close()
         shutil.rmtree(self.stage.root, ignore_errors=True)
 
@@ -169,15 +185,46 @@ class ShardWriter:
             encode_mp4(rec.rgb, self.stage.video(rec.clip_id), rec.traj.fps, spec.output.video_codec, spec.output.crf)
         with self.timer("write"):
             self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
-            cols = frame_rows(rec, self.schemas["frames"], self.kinds["frames"])
-            self.frames.write(pa.Table.from_pydict(cols, schema=self.schemas["frames"]))
-            self.objects.append(object_rows(rec, spec.class_names, self.kinds["objects"]))
+            self._rows(rec)
             for table, parts in self.own.items():
                 parts.extend(own_rows(rec, kind) for kind in self.kinds[table])
         self.clip_ids.append(rec.clip_id)
         self.clip_indices.append(rec.clip_index)
 
+    def _rows(self, rec: ClipRecord) -> None:
+        """The frames-table rows of ``rec`` (a row group) and its objects-table rows."""
+        cols = frame_rows(rec, self.schemas["frames"], self.kinds["frames"])
+        self.frames.write(pa.Table.from_pydict(cols, schema=self.schemas["frames"]))
+        self.objects.append(object_rows(rec, self.spec.class_names, self.kinds["objects"]))
+
+    def _add_window(self, rec: ClipRecord) -> None:
+        """One window of a long clip: its frames appended to the clip's MP4, its rows written; the
+        clip's row (and the clip) once its last window is in."""
+        spec, first, T = self.spec, rec.traj.first, rec.traj.whole.num_frames
+        if self.own:
+            raise ValueError("labels with a table of their own (tracks) need whole clips, not windows")
+        if first == 0:
+            if self._video is not None:
+                raise ValueError(f"{rec.clip_id}: a clip's first window came before the last clip's last")
+            self._video = Mp4Writer(self.stage.video(rec.clip_id), rec.traj.fps, rec.rgb.shape[2], rec.rgb.shape[1],
+                                    spec.output.video_codec, spec.output.crf)
+        elif self._video is None:
+            raise ValueError(f"{rec.clip_id}: window at frame {first} without the clip's first window")
+        with self.timer("encode"):
+            self._video.add(rec.rgb)
+        with self.timer("write"):
+            self._rows(rec)
+        if first + rec.rgb.shape[0] == T:
+            with self.timer("encode"):
+                self._video.close()
+            self._video = None
+            self.clips.append(clip_rows(rec, spec, self.recipe_hash, self.shard_index, self.layout))
+            self.clip_ids.append(rec.clip_id)
+            self.clip_indices.append(rec.clip_index)
+
     def commit(self) -> ShardInfo:
+        if self._video is not None:
+            raise ValueError("a clip's last window never came")
         if self._pool is not None:
             for f in self._pending:
                 f.result()  # re-raises an encoding error here

@@ -12,7 +12,7 @@ Shape: P render primitives — one per part of a compound object, one per plain 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,7 +88,13 @@ def part_motion(swings: list[Swing | None], distance: np.ndarray, time: np.ndarr
 
 
 def part_poses(scene: Scene, traj: Trajectories) -> PartPoses:
-    """The clip's part offsets (see :class:`PartPoses`)."""
+    """The clip's part offsets (see :class:`PartPoses`); a window's are its frames' of the whole clip
+    (a part swings with the distance its owner has covered since the clip's start)."""
+    if traj.whole is not None:
+        pp = part_poses(scene, traj.whole)
+        if pp.offset is None:
+            return pp
+        return replace(pp, offset=pp.offset[traj.first:traj.first + traj.num_frames + 2])
     objs = scene.objects
     owner, index, rest, swings = [], [], [], []
     first = np.zeros(len(objs), dtype=np.int64)

@@ -6,6 +6,12 @@ so forward and backward optical flow are exact at both ends. Frame k of the clip
 Shape: object_poses_padded (T+2, N, 4, 4) object-to-world; camera_poses_padded (T+2, 4, 4)
 camera-to-world (OpenCV axes); K (3, 3) pixel intrinsics and ``lens`` (distortion, :mod:`synthdata.scene.lens`),
 constant over the clip: project with ``lens.project(cam, K)``.
+
+A *window* (:meth:`Trajectories.window`: frames ``first`` … of a clip, with their padding) is what a
+clip made in windows of frames (``synthdata.run.pipeline.clip_windows``) renders and labels a window
+with: the same per-frame poses, central differences and timestamps as the whole clip's at those
+frames; what accumulates over the clip (how far a swinging part's owner has walked) is read from
+``whole``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,17 @@ class Trajectories:
     K: np.ndarray
     fps: float
     lens: Lens = PINHOLE
+    first: int = 0  # the clip's frame index of frame 0 here (a window's start; 0 for a whole clip)
+    whole: "Trajectories | None" = None  # the whole clip a window was cut from (None: this is the clip)
+
+    def window(self, start: int, stop: int) -> "Trajectories":
+        """Frames ``start`` … ``stop - 1`` of this clip, padded by their neighbours (see the module
+        docstring). Shape: T' = stop - start frames."""
+        whole = self.whole or self
+        if not 0 <= start < stop <= self.num_frames:
+            raise ValueError(f"window {start}:{stop} is not inside a clip of {self.num_frames} frames")
+        return Trajectories(self.object_poses_padded[start:stop + 2], self.camera_poses_padded[start:stop + 2],
+                            self.K, self.fps, self.lens, first=self.first + start, whole=whole)
 
     @property
     def num_frames(self) -> int:
@@ -43,5 +60,5 @@ class Trajectories:
 
     @property
     def timestamps(self) -> np.ndarray:
-        """(T,) seconds from the first frame."""
-        return np.arange(self.num_frames) / self.fps
+        """(T,) seconds from the clip's first frame."""
+        return (self.first + np.arange(self.num_frames)) / self.fps

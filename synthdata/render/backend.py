@@ -47,6 +47,12 @@ class BackendSettings(BaseModel):
         """Rays (or samples) per output pixel, for memory estimates."""
         return 1
 
+    def window_step(self, spec: "RecipeSpec") -> int:
+        """What a window's length is a multiple of when a long clip of ``spec`` is made in windows of
+        frames (:mod:`synthdata.run.windows`): a window's frames must render as the whole clip's
+        (frame-local rendering, :meth:`Backend.render_window`). 0: whole clips only (the default)."""
+        return 0
+
     @property
     def amodal_maps_per_clip(self) -> bool:
         """Whether a worker holds the clip's (T,N,H,W) amodal maps (a byte per object per clip pixel),
@@ -88,6 +94,11 @@ class Backend(ABC):
     def render_many(self, items: Sequence[tuple[Scene, Trajectories]]) -> list[Frames]:
         """Several clips of one recipe; the default renders them one at a time."""
         return [self.render(scene, traj) for scene, traj in items]
+
+    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int) -> Frames:
+        """Frames ``first`` … ``stop - 1`` of one clip (``traj`` the whole clip's), as :meth:`render`
+        gives them; only called when ``Settings.window_step`` allows windows."""
+        raise NotImplementedError(f"{type(self).__name__} renders whole clips only")
 
 
 #: name → Backend subclass, constructed as ``cls(settings, device)``.

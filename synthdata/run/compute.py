@@ -38,6 +38,9 @@ class ComputeSpec(BaseModel):
     memory_limit: str = "auto"
     overlap: bool | Literal["auto"] = "auto"
     force: bool = False  # skip the memory and core-count checks (synthdata.run.memory)
+    #: clips of more pixels (frames × width × height) are made in windows of about this many, when the
+    #: recipe allows (synthdata.run.windows; memory then bounded by a window); auto: WINDOW_PIXELS (2²³)
+    window_pixels: int | Literal["auto"] = "auto"
     dashboard: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-]*:\d{1,5}$")  # e.g. ":8787"; None: no dashboard
 
     @field_validator("memory_limit", mode="before")
@@ -71,6 +74,21 @@ class ComputeSpec(BaseModel):
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
             raise ValueError(f"expected 'auto' or a whole number from 1 to 10000, got {v!r}")
         return v
+
+    @field_validator("window_pixels", mode="before")
+    @classmethod
+    def _window_pixels(cls, v: Any) -> Any:
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 2**40:
+            raise ValueError(f"expected 'auto' or a whole number of pixels from 1 to 2^40, got {v!r}")
+        return v
+
+    def window_pixels_value(self) -> int:
+        """``window_pixels`` as a number (``auto``: run.windows.WINDOW_PIXELS)."""
+        from .windows import WINDOW_PIXELS
+
+        return WINDOW_PIXELS if self.window_pixels == "auto" else int(self.window_pixels)
 
     @field_validator("gpus")
     @classmethod

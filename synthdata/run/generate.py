@@ -118,6 +118,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
             topic = f"synthdata-clips-{uuid.uuid4().hex}"
             job = ShardJob(spec=spec, recipe_hash=plan.recipe_hash, out=str(layout.root), num_clips=plan.clips,
                            shard_size=plan.shard_size, threads=executor.job_threads(), overlap=overlap,
+                           window_pixels=compute.window_pixels_value(),
                            progress_topic=topic if progress_enabled(progress) or logger.isEnabledFor(logging.DEBUG)
                            else None)
             logger.info("generating %d clips of %s in %d shards (%d to make) on %s with %d worker(s)", plan.clips,

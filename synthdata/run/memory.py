@@ -13,7 +13,9 @@ A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a
   × width × height × rays per pixel: what one dense trace call
   holds while it runs (hits per primitive, shading temporaries), freed before the next batch — so it
   grows with the frame size and the object count, not with the clip's length;
-- N = the most objects a clip of the recipe can have (:func:`max_objects`).
+- N = the most objects a clip of the recipe can have (:func:`max_objects`);
+- a long clip made in windows of frames (:mod:`.windows`) counts as a clip of one window and the
+  context frames its labels read: its memory does not grow with its length.
 
 The constants were fitted to peak RSS measured on the shipped recipes (shapes, highway, colonoscopy)
 at 64²×8 … 256²×48 in default-size shards (8 clips) on the 2-core CPU box
@@ -31,7 +33,9 @@ from ..recipe.distributions import support
 from ..recipe.schema import LIMITS, RecipeSpec
 from ..render.backend import backend_settings
 from ..resources import host_available_bytes
+from ..annotate.kinds import label_context
 from .compute import ComputeSpec
+from .windows import WINDOW_PIXELS, window_frames
 
 __all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
 
@@ -68,23 +72,26 @@ def max_objects(spec: RecipeSpec) -> int:
     return min(n, LIMITS["max_objects"])
 
 
-def clip_bytes(spec: RecipeSpec) -> int:
+def clip_bytes(spec: RecipeSpec, window_pixels: int = WINDOW_PIXELS) -> int:
     """Estimated peak bytes of one clip in flight, above :data:`WORKER_BASE` (batched backends hold
-    ``clip_batch`` clips). A backend without a ``frame_batch`` setting traces the whole clip at once."""
+    ``clip_batch`` clips). A backend without a ``frame_batch`` setting traces the whole clip at once. A
+    clip made in windows (run/windows.py) holds one window and the context frames its labels read."""
     c, settings = spec.clip, backend_settings(spec.backend)
     n = max_objects(spec)
     frame_px = c.width * c.height
+    window = window_frames(spec, window_pixels)
+    frames = min(c.frames, window + 2 * (label_context(spec.annotations) or 0)) if window else c.frames
     per_batch = getattr(settings, "frames_per_batch", None)
-    batch_frames = min(c.frames, per_batch(c.width, c.height)) if per_batch else c.frames
+    batch_frames = min(frames, per_batch(c.width, c.height)) if per_batch else frames
     rays = batch_frames * frame_px * settings.rays_per_pixel
     per_object_px = PER_PIXEL_PER_OBJECT if settings.amodal_maps_per_clip else 0
-    per_clip = c.frames * frame_px * (PER_PIXEL + per_object_px * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
+    per_clip = frames * frame_px * (PER_PIXEL + per_object_px * n) + rays * (PER_RAY + PER_RAY_PER_OBJECT * n)
     return per_clip * settings.clips_per_batch
 
 
 def estimate_run(spec: RecipeSpec, compute: ComputeSpec, available: int | None = None) -> Estimate:
     """Peak memory of a local run: every worker holds one clip (GPU workers hold theirs on the host too)."""
-    per_worker = WORKER_BASE + clip_bytes(spec)
+    per_worker = WORKER_BASE + clip_bytes(spec, compute.window_pixels_value())
     workers = 1 if compute.name == "sync" or compute.address else compute.num_workers()
     return Estimate(per_worker, workers, per_worker * workers, available if available is not None else host_available_bytes())
 

@@ -8,9 +8,9 @@ This is the whole generator for a single clip; everything in it is a pure functi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
-from ..annotate import annotate
+from ..annotate import annotate, label_context, window_of
 from ..io.records import ClipRecord
 from ..motion import Trajectories, rollout
 from ..recipe.schema import RecipeSpec
@@ -19,7 +19,7 @@ from ..scene import Scene, sample_scene
 from ..seeding import clip_rng, clip_seed
 from .timing import StageTimer
 
-__all__ = ["ClipLayout", "clip_id", "layout_clip", "make_clip", "make_clips"]
+__all__ = ["ClipLayout", "clip_id", "clip_windows", "layout_clip", "make_clip", "make_clips"]
 
 
 def clip_id(spec: RecipeSpec, clip_index: int) -> str:
@@ -70,3 +70,27 @@ def make_clips(spec: RecipeSpec, clip_indices: Sequence[int], backend: Backend,
 
 def make_clip(spec: RecipeSpec, clip_index: int, backend: Backend, timer: StageTimer | None = None) -> ClipRecord:
     return make_clips(spec, [clip_index], backend, timer)[0]
+
+
+def clip_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: int,
+                 timer: StageTimer | None = None) -> Iterator[ClipRecord]:
+    """One long clip as records of ``frames`` consecutive frames each, first to last (run/windows.py):
+    each window is rendered with the neighbouring frames its labels read (``label_context``) and
+    labelled, then those are dropped; its ``traj`` is the clip's :meth:`~Trajectories.window`. The
+    rows are the whole clip's, byte for byte, when the recipe allows windows (``window_frames``)."""
+    timer = timer or StageTimer()
+    lay = layout_clip(spec, clip_index, timer)
+    T, ctx = lay.traj.num_frames, label_context(spec.annotations)
+    if ctx is None:
+        raise ValueError("a label of this recipe needs the whole clip (LabelKind.context None)")
+    for first in range(0, T, frames):
+        stop = min(first + frames, T)
+        lo, hi = max(first - ctx, 0), min(stop + ctx, T)  # with the context frames the labels read
+        with timer("render"):
+            f = backend.render_window(lay.scene, lay.traj, lo, hi)
+        with timer("annotate"):
+            labels = window_of(annotate(f, lay.scene, lay.traj.window(lo, hi), spec.annotations), first - lo, stop - lo)
+            rgb = f.rgb[first - lo:stop - lo].cpu().numpy()
+        del f
+        yield ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=lay.seed,
+                         params=lay.scene.params, traj=lay.traj.window(first, stop), rgb=rgb, annotations=labels)

@@ -37,6 +37,7 @@ class ShardJob:
     threads: int | None = None  # torch threads per worker process (None: leave as is)
     overlap: bool = False  # encode/write in a background thread while the next clip renders
     progress_topic: str | None = None  # where per-clip progress goes (synthdata.run.events)
+    window_pixels: int | None = None  # clips of more pixels are made in windows (run/windows.py; None: its default)
 
     def clip_range(self, shard_index: int) -> range:
         return range(shard_index * self.shard_size, min((shard_index + 1) * self.shard_size, self.num_clips))
@@ -100,22 +101,30 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     from ..io.layout import Layout
     from ..io.sinks import open_sink
     from ..seeding import clip_seed
-    from .pipeline import clip_id, make_clips
+    from .pipeline import clip_id, clip_windows, make_clips
+    from .windows import WINDOW_PIXELS, window_frames
 
     timer = StageTimer()
     backend = _backend(job)
     writer = open_sink(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
     poisoned = _poisoned()
+    window = window_frames(job.spec, job.window_pixels or WINDOW_PIXELS) if getattr(writer, "takes_windows", False) else 0
     try:
         clips = list(job.clip_range(shard_index))
         done = 0
-        step = backend.clip_batch
+        step = 1 if window else backend.clip_batch
         for batch in (clips[k:k + step] for k in range(0, len(clips), step)):
             try:
                 bad = [i for i in batch if i in poisoned]
                 if bad:
                     batch = bad[:1]  # name the poisoned clip itself
                     raise RuntimeError(f"clip {bad[0]} is poisoned (SYNTHDATA_POISON_CLIPS)")
+                if window:  # a long clip, window by window: memory bounded by a window
+                    for record in clip_windows(job.spec, batch[0], backend, window, timer):
+                        writer.add(record)
+                    done += 1
+                    report_clips(job.progress_topic, shard_index, done)
+                    continue
                 for record in make_clips(job.spec, batch, backend, timer):
                     writer.add(record)
                     done += 1

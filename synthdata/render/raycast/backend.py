@@ -8,7 +8,7 @@ Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pix
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Callable, Literal
+from typing import TYPE_CHECKING, Annotated, Callable, Literal
 
 import numpy as np
 from ...lazy import torch
@@ -35,6 +35,9 @@ from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_a
 from .primitives import EPS, PRIMITIVES
 from .rolling import row_times, trace_rolling
 from .textures import TEXTURES
+
+if TYPE_CHECKING:
+    from ...recipe.schema import RecipeSpec
 
 __all__ = ["RaycastBackend", "RaycastSettings"]
 
@@ -208,6 +211,12 @@ def _owner_rows(ground: Materials, mat: Materials, key: str, device: torch.devic
 _shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
 
 
+def _batches(first: int, stop: int, step: int) -> list[tuple[int, int]]:
+    """The clip's frame batches (every ``step`` frames from frame 0) that meet frames ``first`` … ``stop - 1``,
+    cut to them: a window is traced in the whole clip's batches. → [(start, stop), …] clip frame indices."""
+    return [(max(a, first), min(a + step, stop)) for a in range(first - first % step, stop, step)]
+
+
 @dataclass
 class _SceneTensors:
     """The scene and trajectories on the render device. Owner index 0 is the environment, i+1 render
@@ -357,6 +366,14 @@ class RaycastSettings(BackendSettings):
     def amodal_maps_per_clip(self) -> bool:
         return False  # the shard path's RaycastBackend.keep leaves amodal out: per-batch Coverage only
 
+    def window_step(self, spec: "RecipeSpec") -> int:
+        """One trace batch: rendering is frame-local unless a rolling shutter (its bands span frames),
+        sensor noise (one draw per clip) or auto-exposure (it adapts frame after frame) is on."""
+        exposure = spec.camera.exposure
+        if self.rolling_shutter or self.sensor_noise is not None or (exposure is not None and exposure.auto):
+            return 0
+        return self.frames_per_batch(spec.clip.width, spec.clip.height)
+
     def frames_per_batch(self, width: int, height: int) -> int:
         """Frames one trace batch holds at this frame size: ``frame_batch``, fewer when their rays would
         pass ``batch_kilorays`` × 1024 (the trace's transient memory is per ray), never less than one."""
@@ -393,16 +410,27 @@ class RaycastBackend(Backend):
             out.pop(k, None)
 
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
+        return self.render_window(scene, traj, 0, traj.num_frames)
+
+    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int) -> Frames:
+        """Frames ``first`` … ``stop - 1`` of the clip (``traj`` the whole clip's), traced in the whole
+        clip's frame batches (cut at the window's ends), so a window's frames are the whole clip's when
+        the settings allow windows (:meth:`RaycastSettings.window_step`) and the window starts on a
+        batch boundary."""
         st = _SceneTensors.build(scene, traj, self.device)
         height, width = scene.camera.height, scene.camera.width
         step = self.settings.frames_per_batch(width, height)
         n, rs = self.settings.instants, self.settings.rolling_shutter
+        if rs and (first, stop) != (0, traj.num_frames):
+            raise ValueError("a rolling shutter renders whole clips only (its bands span frames)")
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
-        cat: dict[str, torch.Tensor] = {}  # clip-size maps, filled batch by batch (never parts + a copy)
+        cat: dict[str, torch.Tensor] = {}  # window-size maps, filled batch by batch (never parts + a copy)
         coverage: list[Coverage] = []  # without amodal maps: each batch's coverage summary
-        for start in range(0, 0 if rs else traj.num_frames, step):  # rolling shutter: band by band instead
-            ks = torch.arange(start, min(start + step, traj.num_frames), device=self.device) + 1
+        batches = [] if rs else _batches(first, stop, step)  # rolling shutter: band by band instead
+        for lo, hi in batches:
+            ks = torch.arange(lo, hi, device=self.device) + 1
+            start = lo - first
             refine = n == 1 and self.settings.supersample == "adaptive"
             out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
             key, t_vis = out.pop("edge_key"), out.pop("t_vis")
@@ -414,7 +442,7 @@ class RaycastBackend(Backend):
             self.lean(out, coverage)
             for k, v in out.items():
                 if k not in cat:
-                    cat[k] = v.new_empty((traj.num_frames, *v.shape[1:]))
+                    cat[k] = v.new_empty((stop - first, *v.shape[1:]))
                 cat[k][start:start + v.shape[0]] = v
             del out
         if rs:
@@ -424,7 +452,7 @@ class RaycastBackend(Backend):
             cat[k] = None
         if coverage:
             cat["coverage"] = Coverage.cat(coverage)
-        cat["rgb_linear"] = self._post(scene, cat)
+        cat["rgb_linear"] = self._post(cat, scene.camera.K, [(lo - first, hi - first) for lo, hi in batches])
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
             gain = vignette_gain(cam.vignetting, cam.stop, self._lens_xy(st, height, width, 1), st.K, width, height,
@@ -445,16 +473,17 @@ class RaycastBackend(Backend):
                                                                device=self.device) if rs else None)
 
     # -- internals ------------------------------------------------------------------------------------
-    def _post(self, scene: Scene, cat: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Defocus and flow motion blur (:mod:`synthdata.render.blur`), ``frame_batch`` frames at a time;
-        the linear RGB itself when both are off."""
+    def _post(self, cat: dict[str, torch.Tensor], K, batches: list[tuple[int, int]]) -> torch.Tensor:
+        """Defocus and flow motion blur (:mod:`synthdata.render.blur`), batch by batch (``batches``: the
+        trace's, as (start, stop) in ``cat``); the linear RGB itself when both are off."""
         linear = cat["rgb_linear"]
         if self.settings.defocus is None and self.settings.motion_blur != "flow":
             return linear
-        step = self.settings.frames_per_batch(scene.camera.width, scene.camera.height)
-        return torch.cat([post_process(linear[i:i + step], GBuffer(cat["depth"][i:i + step], cat["flow_fwd"][i:i + step],
-                                                                    cat["flow_bwd"][i:i + step], scene.camera.K),
-                                       self.settings) for i in range(0, linear.shape[0], step)])
+        if not batches:  # rolling shutter: the clip's frame batches
+            step = self.settings.frames_per_batch(linear.shape[2], linear.shape[1])
+            batches = _batches(0, linear.shape[0], step)
+        return torch.cat([post_process(linear[a:b], GBuffer(cat["depth"][a:b], cat["flow_fwd"][a:b], cat["flow_bwd"][a:b], K),
+                                       self.settings) for a, b in batches])
 
     def _rgb(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, H: int, W: int) -> torch.Tensor:
         """Linear RGB of frames ``ks`` (anti-aliased as set). → (B,H,W,3)."""

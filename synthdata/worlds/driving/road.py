@@ -217,11 +217,11 @@ def _ground_labels(frames, scene, which: int) -> np.ndarray:
 
 
 ROAD_KIND = LabelKind(
-    name="road", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="uint8", default=False,
+    name="road", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="uint8", default=False, context=0,
     compute=lambda frames, scene, traj: _ground_labels(frames, scene, 0),
     doc="(H,W) uint8 road class of the ground: 0 none, 1 drivable, 2 lane line, 3 road edge, 4 centre line, 5 off-road")
 LANE_KIND = LabelKind(
-    name="lane", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="int8", default=False,
+    name="lane", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="int8", default=False, context=0,
     compute=lambda frames, scene, traj: _ground_labels(frames, scene, 1),
     doc="(H,W) int8 lane id of the carriageway: +1…+N driving +x, -1…-N oncoming, 0 elsewhere")
 
@@ -320,5 +320,5 @@ def _lane_lines(frames, scene, traj) -> list[list[dict]]:
 
 
 LANE_LINES_KIND = LabelKind(
-    name="lane_lines", table="frames", reads=frozenset({"row_time"}), arrow_type=LINE_TYPE, default=False, compute=_lane_lines,
+    name="lane_lines", table="frames", reads=frozenset({"row_time"}), arrow_type=LINE_TYPE, default=False, compute=_lane_lines, context=0,
     doc="per frame: every painted road line as {y (offset across the road), kind, style, points (image polyline)}")

@@ -22,7 +22,7 @@ def signal_states(scene, traj) -> np.ndarray:
 
 
 SIGNAL_STATE_KIND = LabelKind(
-    name="signal_state", table="objects", reads=frozenset(), arrow_type=pa.string(), default=False,
+    name="signal_state", table="objects", reads=frozenset(), arrow_type=pa.string(), default=False, context=0,
     compute=lambda frames, scene, traj: signal_states(scene, traj),
     to_arrow=lambda v: pa.array(list(v), pa.string()),
     doc="traffic-light state the object shows (red / amber / green); null for other objects")

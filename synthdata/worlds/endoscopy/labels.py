@@ -21,13 +21,13 @@ def attribute_rows(scene, traj, name: str) -> np.ndarray:
 
 
 PARIS_CLASS_KIND = LabelKind(
-    name="paris_class", table="objects", reads=frozenset(), arrow_type=pa.string(), default=False,
+    name="paris_class", table="objects", reads=frozenset(), arrow_type=pa.string(), default=False, context=0,
     compute=lambda frames, scene, traj: attribute_rows(scene, traj, "paris_class"),
     to_arrow=lambda v: pa.array(list(v), pa.string()),
     doc="a polyp's Paris type (Ip, Is, IIa, IIb, IIc); null for other objects")
 
 SIZE_MM_KIND = LabelKind(
-    name="size_mm", table="objects", reads=frozenset(), arrow_type=pa.float32(), default=False,
+    name="size_mm", table="objects", reads=frozenset(), arrow_type=pa.float32(), default=False, context=0,
     compute=lambda frames, scene, traj: attribute_rows(scene, traj, "size_mm"),
     to_arrow=lambda v: pa.array([None if x is None else float(x) for x in v], pa.float32()),
     doc="a polyp's largest diameter in millimetres (the head's for Ip); null for other objects")

@@ -1,0 +1,45 @@
+"""Long clips in windows of frames: memory that does not grow with the clip's length.
+
+A clip is rendered, labelled, encoded and written whole unless it has more than :data:`WINDOW_PIXELS`
+pixels (frames × width × height); then, when its recipe allows it, it is made window by window
+(:func:`synthdata.run.pipeline.clip_windows`): each window of frames is rendered, labelled, appended
+to the clip's MP4 and written as its own row group of the frames table, so a worker holds one window's
+maps, never the clip's. A recipe allows it when
+
+- its backend renders frames independently of the rest of the clip (``Settings.window_step``: the
+  ray-caster without rolling shutter, sensor noise or auto-exposure), and
+- every enabled label reads a bounded number of neighbouring frames (``LabelKind.context``: a window
+  is labelled with that many extra frames on each side, rendered for it and then dropped; point
+  ``tracks`` need the whole clip).
+
+The rows written are the whole clip's, byte for byte (tested); only the frames table's row groups
+differ (one per window). The window length is a function of the recipe alone, so the same recipe
+gives the same files on every machine.
+"""
+
+from __future__ import annotations
+
+from ..annotate.kinds import label_context
+from ..recipe.schema import RecipeSpec
+from ..render.backend import backend_settings
+
+__all__ = ["WINDOW_PIXELS", "window_frames"]
+
+#: Clips of more pixels than this are made in windows of about this many pixels (2²³: 256²×128 frames,
+#: 1280×720×9; a window's peak memory is the memory model's for a clip of that size).
+WINDOW_PIXELS = 2**23
+
+
+def window_frames(spec: RecipeSpec, pixels: int = WINDOW_PIXELS) -> int:
+    """Frames per window for ``spec``'s clips: the most whole multiples of the backend's window step
+    that fit ``pixels`` (at least one step); 0 when clips are made whole (they are not longer than
+    ``pixels``, or the recipe does not allow windows)."""
+    c = spec.clip
+    frame_px = c.width * c.height
+    if c.frames * frame_px <= pixels or label_context(spec.annotations) is None:
+        return 0
+    step = backend_settings(spec.backend).window_step(spec)
+    if step <= 0:
+        return 0
+    n = max(step, pixels // frame_px // step * step)
+    return n if n < c.frames else 0

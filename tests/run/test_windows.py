@@ -1,0 +1,85 @@
+"""Long clips made in windows of frames (run/windows.py): the same rows, video and labels as the whole
+clip, one window in memory at a time."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from synthdata.annotate import LABEL_KINDS, LabelKind, label_context
+from synthdata.io.layout import Layout
+from synthdata.run.memory import clip_bytes
+from synthdata.run.shard import ShardJob, run_shard
+from synthdata.run.windows import window_frames
+from tests.conftest import tiny_spec
+
+SMALL = ["clip.frames=11", "clip.width=32", "clip.height=24", "backend.frame_batch=2"]
+
+
+def _bits(table: pa.Table) -> bytes:
+    """The table's values bit for bit (NaN flows included), whatever its row groups."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table.combine_chunks())
+    return sink.getvalue().to_pybytes()
+
+
+def _shard(spec, out, window_pixels):
+    job = ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(out), num_clips=2, shard_size=2,
+                   window_pixels=window_pixels)
+    run_shard(job, 0)
+    return Layout(out)
+
+
+@pytest.mark.parametrize("recipe,extra", [
+    ("shapes", ["annotations.normals=true"]),
+    ("highway", ["annotations.road=true", "annotations.lane=true", "annotations.lane_lines=true"]),
+    ("pedestrians", []),  # swinging legs: part motion accumulates over the clip; keypoints read it
+])
+def test_a_clip_made_in_windows_writes_what_the_whole_clip_writes(tmp_path, recipe, extra):
+    spec = tiny_spec(recipe, *SMALL, *extra)
+    assert label_context(spec.annotations) == 1  # flow_valid reads the next and the previous frame
+    assert window_frames(spec, 32 * 24 * 4) == 4  # 11 frames: windows 0-3, 4-7, 8-10
+    whole = _shard(spec, tmp_path / "whole", 2**30)
+    windows = _shard(spec, tmp_path / "windows", 32 * 24 * 4)
+    for table in ("clips", "frames", "objects"):
+        a = pq.read_table(whole.part(table, 0))
+        b = pq.read_table(windows.part(table, 0))
+        assert a.num_rows > 0 and _bits(a) == _bits(b), table
+    assert pq.ParquetFile(whole.part("frames", 0)).metadata.num_row_groups == 2  # a row group per clip …
+    assert pq.ParquetFile(windows.part("frames", 0)).metadata.num_row_groups == 6  # … or per window
+    for clip in ("000000", "000001"):
+        a = (whole.root / "media" / f"{spec.name}-{clip}.mp4").read_bytes()
+        assert a == (windows.root / "media" / f"{spec.name}-{clip}.mp4").read_bytes()
+
+
+def test_which_recipes_are_made_in_windows():
+    long = ["clip.frames=400", "clip.width=64", "clip.height=64"]
+    assert window_frames(tiny_spec("shapes", *long)) == 0  # 1.6 M pixels: whole clips
+    n = window_frames(tiny_spec("shapes", *long), 64 * 64 * 100)
+    assert n == 96 and n % 8 == 0  # whole trace batches (frame_batch 8)
+    assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 3) == 8  # at least one batch
+    assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 450) == 0  # the clip fits
+    for off in (["annotations.tracks.enabled=true"],  # point tracks need the whole clip
+                ["backend.rolling_shutter=0.5"],  # bands span frames
+                ["+backend.sensor_noise={shot: 0.01, read: 0.002}"],  # one noise draw per clip
+                ["+camera.exposure={auto: true}"]):  # adapts frame after frame
+        assert window_frames(tiny_spec("shapes", *long, *off), 64 * 64 * 100) == 0, off
+    assert window_frames(tiny_spec("colonoscopy", *long), 64 * 64 * 100) == 0  # auto-exposure
+    LABEL_KINDS.register("contextless_test_kind", LabelKind(name="contextless_test_kind", table="objects",
+                                                            compute=lambda frames, scene, traj: None))
+    try:  # a kind that does not say which frames it reads is labelled on whole clips
+        spec = tiny_spec("shapes", *long, "+annotations.contextless_test_kind=true")
+        assert label_context(spec.annotations) is None and window_frames(spec, 64 * 64 * 100) == 0
+    finally:
+        LABEL_KINDS._items.pop("contextless_test_kind")
+
+
+def test_the_memory_estimate_of_a_windowed_clip_does_not_grow_with_its_length():
+    short, long = (tiny_spec("highway", f"clip.frames={t}", "clip.width=640", "clip.height=360") for t in (250, 1000))
+    assert clip_bytes(short) == clip_bytes(long)
+    assert clip_bytes(long, 2**40) > 3 * clip_bytes(long)  # whole clips: it does
+    tracks = tiny_spec("highway", "clip.frames=1000", "clip.width=640", "clip.height=360",
+                       "annotations.tracks.enabled=true")
+    assert clip_bytes(tracks) > 3 * clip_bytes(long)
