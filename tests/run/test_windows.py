@@ -3,16 +3,18 @@ clip, one window in memory at a time."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import synthdata
 from synthdata.annotate import LABEL_KINDS, LabelKind, label_context
 from synthdata.io.layout import Layout
 from synthdata.run.memory import clip_bytes
 from synthdata.run.shard import ShardJob, run_shard
 from synthdata.run.windows import window_frames
-from tests.conftest import tiny_spec
+from tests.conftest import run_cli, tiny_spec
 
 SMALL = ["clip.frames=11", "clip.width=32", "clip.height=24", "backend.frame_batch=2"]
 
@@ -83,3 +85,27 @@ def test_the_memory_estimate_of_a_windowed_clip_does_not_grow_with_its_length():
     tracks = tiny_spec("highway", "clip.frames=1000", "clip.width=640", "clip.height=360",
                        "annotations.tracks.enabled=true")
     assert clip_bytes(tracks) > 3 * clip_bytes(long)
+
+
+def test_a_dataset_of_windowed_clips_reads_as_the_whole_clips(tmp_path):
+    """The real run (generate → manifest → reader): a windowed dataset verifies, and every clip reads
+    back as the whole-clip dataset's (maps, labels, video)."""
+    over = [*SMALL, "device=cpu"]
+    synthdata.generate("shapes", clips=2, out=tmp_path / "a", overrides=over, progress=False, compute={"name": "sync"})
+    synthdata.generate("shapes", clips=2, out=tmp_path / "b", overrides=over, progress=False,
+                       compute={"name": "sync", "window_pixels": 32 * 24 * 4})
+    a, b = (synthdata.open_dataset(tmp_path / d, verify="full") for d in "ab")
+    assert pq.ParquetFile(b.layout.part("frames", 0)).metadata.num_row_groups == 3  # 3 windows of clip 0
+    for ca, cb in zip(a, b):
+        assert cb.frames().column("frame_index").to_pylist() == list(range(11))
+        for name in ("depth", "flow_fwd", "instance", "flow_valid"):
+            assert np.array_equal(ca.map(name), cb.map(name), equal_nan=name != "instance"), name
+        assert ca.objects().equals(cb.objects()) and np.array_equal(ca.video(), cb.video())
+
+
+@pytest.mark.parametrize("value", ["0", "lots", "true", "-5"])
+def test_bad_window_pixels_names_the_field(value, tmp_path):
+    r = run_cli("generate", "recipe=shapes", "clips=1", f"out={tmp_path / 'd'}", "clip.frames=4", "clip.width=32",
+                "clip.height=32", "device=cpu", f"compute.window_pixels={value}")
+    assert r.returncode == 2 and "compute.window_pixels" in r.stderr and "auto" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "d").exists()
