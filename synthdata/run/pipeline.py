@@ -92,5 +92,8 @@ def clip_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: in
             labels = window_of(annotate(f, lay.scene, lay.traj.window(lo, hi), spec.annotations), first - lo, stop - lo)
             rgb = f.rgb[first - lo:stop - lo].cpu().numpy()
         del f
-        yield ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=lay.seed,
-                         params=lay.scene.params, traj=lay.traj.window(first, stop), rgb=rgb, annotations=labels)
+        record = ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=lay.seed,
+                            params=lay.scene.params, traj=lay.traj.window(first, stop), rgb=rgb, annotations=labels)
+        del rgb, labels
+        yield record
+        del record  # before the next window renders: one window in memory (the caller drops its own too)

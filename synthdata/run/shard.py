@@ -122,6 +122,7 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                 if window:  # a long clip, window by window: memory bounded by a window
                     for record in clip_windows(job.spec, batch[0], backend, window, timer):
                         writer.add(record)
+                        del record  # the next window renders without this one
                     done += 1
                     report_clips(job.progress_topic, shard_index, done)
                     continue
