@@ -44,9 +44,9 @@ def _valid_frames(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, s
     ys = torch.arange(H, device=flow.device, dtype=flow.dtype)[:, None] + 0.5
     xs = torch.arange(W, device=flow.device, dtype=flow.dtype)[None, :] + 0.5
     fx, fy = flow
-    finite = torch.isfinite(fx) & torch.isfinite(fy)
-    tx, ty = xs + torch.nan_to_num(fx), ys + torch.nan_to_num(fy)
-    inside = finite & (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
+    tx, ty = xs + fx, ys + fy  # NaN / ±inf where the flow is not finite: then every comparison is False
+    inside = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)  # so "finite" needs no test of its own
+    tx, ty = torch.nan_to_num(tx, nan=0.0), torch.nan_to_num(ty, nan=0.0)  # indices of such pixels: any, unused
     t = torch.arange(first, first + flow.shape[1], device=flow.device)[:, None, None]
     to = t + step
     has_other = (to >= 0) & (to < T)  # the other frame is rendered: check consistency there
@@ -57,7 +57,7 @@ def _valid_frames(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, s
     idx += (to.clamp(0, T - 1) * (H * W)).to(itype)
     idx = idx.reshape(-1)
     bx, by = torch.index_select(back.reshape(2, -1), 1, idx).reshape(2, *fx.shape)
-    err = torch.hypot(torch.nan_to_num(fx + bx, nan=float("inf")), torch.nan_to_num(fy + by, nan=float("inf")))
+    err = torch.hypot(fx + bx, fy + by)  # NaN when a flow is not finite: not within the tolerance
     same = torch.index_select(owner.reshape(-1), 0, idx).reshape(fx.shape) == owner[first:first + fx.shape[0]]
     return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
 
