@@ -97,8 +97,9 @@ class Backend(ABC):
 
     def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int) -> Frames:
         """Frames ``first`` … ``stop - 1`` of one clip (``traj`` the whole clip's), as :meth:`render`
-        gives them; only called when ``Settings.window_step`` allows windows."""
-        raise NotImplementedError(f"{type(self).__name__} renders whole clips only")
+        gives them. The default renders the whole clip and keeps the window (correct, not lean): a
+        backend that renders frames on their own overrides it and says so in ``Settings.window_step``."""
+        return self.render(scene, traj).frames(first, stop)
 
 
 #: name → Backend subclass, constructed as ``cls(settings, device)``.

@@ -18,7 +18,7 @@ those instants, and flow is between the same row's instants of consecutive frame
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from ..lazy import torch
 from .coverage import Coverage
@@ -43,6 +43,17 @@ class Frames:
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
     row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
     coverage: Coverage | None = None  # the amodal maps' per-frame summary, when the renderer reduced them as it went
+
+    def frames(self, first: int, stop: int) -> "Frames":
+        """Frames ``first`` … ``stop - 1`` of these (per-frame fields sliced; ``row_time`` is per row)."""
+        def cut(x):
+            return None if x is None else x[first:stop]
+
+        cov = self.coverage
+        return replace(self, **{f.name: cut(getattr(self, f.name)) for f in fields(self)
+                                if f.name not in ("row_time", "coverage")},
+                       coverage=None if cov is None else Coverage(cov.boxes[first:stop], cov.pixels[first:stop],
+                                                                  cov.border[first:stop]))
 
     def amodal_coverage(self) -> Coverage:
         """Boxes, pixel counts and border contact of every object's amodal coverage, per frame."""

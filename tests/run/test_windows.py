@@ -7,14 +7,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 import synthdata
-from synthdata.annotate import LABEL_KINDS, LabelKind, label_context
+from synthdata.annotate import LABEL_KINDS, LabelKind, label_context, maps_read
 from synthdata.io.layout import Layout
+from synthdata.render.backend import Backend, make_backend
 from synthdata.run.memory import clip_bytes
 from synthdata.run.shard import ShardJob, run_shard
 from synthdata.run.windows import window_frames
-from tests.conftest import run_cli, tiny_spec
+from tests.conftest import make_tiny_clip, run_cli, tiny_spec
 
 SMALL = ["clip.frames=11", "clip.width=32", "clip.height=24", "backend.frame_batch=2"]
 
@@ -109,3 +111,19 @@ def test_bad_window_pixels_names_the_field(value, tmp_path):
                 "clip.height=32", "device=cpu", f"compute.window_pixels={value}")
     assert r.returncode == 2 and "compute.window_pixels" in r.stderr and "auto" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "d").exists()
+
+
+def test_a_backends_window_is_its_clips_frames():
+    """The ray-caster's own windows (traced in the clip's batches) and the base class's default (the
+    whole clip, cut) give the clip's frames, every field."""
+    spec = tiny_spec("shapes", *SMALL)
+    backend = make_backend(spec.backend, "cpu")
+    backend.keep = maps_read(spec.annotations)  # as on the shard path: amodal maps reduced to coverage
+    clip = make_tiny_clip(spec)
+    want = backend.render(clip.scene, clip.traj).frames(3, 8)
+    for f in (backend.render_window(clip.scene, clip.traj, 3, 8), Backend.render_window(backend, clip.scene, clip.traj, 3, 8)):
+        assert f.num_frames == 5 and f.coverage is not None
+        for name in ("rgb", "instance", "depth", "flow_fwd", "flow_bwd"):
+            assert torch.equal(getattr(f, name).nan_to_num(), getattr(want, name).nan_to_num()), name
+        for name in ("boxes", "pixels", "border"):
+            assert torch.equal(getattr(f.coverage, name).nan_to_num(), getattr(want.coverage, name).nan_to_num()), name
