@@ -200,6 +200,7 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
     if ns.dry_run:  # every check generate makes before writing, and nothing written
         from .run.check import check_recipe
         from .run.memory import check_resources
+        from .run.windows import window_frames
         from .run.outdir import prepare_out
 
         check_recipe(spec)
@@ -210,7 +211,8 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
         body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0,
                                  "compute": compute.model_dump(),
                                  "memory": {"per_worker_bytes": est.per_worker, "workers": est.workers,
-                                            "total_bytes": est.total, "available_bytes": est.available}}
+                                            "total_bytes": est.total, "available_bytes": est.available,
+                                            "window_frames": window_frames(spec, compute.window_pixels_value())}}
         print(json.dumps(body, indent=2))
         return 0
     try:

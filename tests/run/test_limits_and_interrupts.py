@@ -35,6 +35,7 @@ def test_a_clip_too_big_for_this_machine_is_refused_before_writing(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["memory"]["per_worker_bytes"] > 2**34
     r = run_cli("generate", *big[:-1], "--dry-run")  # in windows: a window's memory
     assert r.returncode == 0 and json.loads(r.stdout)["memory"]["per_worker_bytes"] < 2**33, r.stderr
+    assert json.loads(r.stdout)["memory"]["window_frames"] == 2  # 2²³ pixels: two 2048² frames
 
 
 def test_estimate_is_checked_against_the_memory_given(tmp_path):
