@@ -95,11 +95,14 @@ class Backend(ABC):
         """Several clips of one recipe; the default renders them one at a time."""
         return [self.render(scene, traj) for scene, traj in items]
 
-    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int) -> Frames:
+    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int,
+                      before: Frames | None = None) -> Frames:
         """Frames ``first`` … ``stop - 1`` of one clip (``traj`` the whole clip's), as :meth:`render`
-        gives them. The default renders the whole clip and keeps the window (correct, not lean): a
-        backend that renders frames on their own overrides it and says so in ``Settings.window_step``."""
-        return self.render(scene, traj).frames(first, stop)
+        gives them, after ``before`` (frames rendered earlier, carried over) when given. The default
+        renders the whole clip and keeps the window (correct, not lean): a backend that renders frames
+        on their own overrides it and says so in ``Settings.window_step``."""
+        window = self.render(scene, traj).frames(first, stop)
+        return window if before is None else Frames.cat([before, window])
 
 
 #: name → Backend subclass, constructed as ``cls(settings, device)``.

@@ -74,26 +74,36 @@ def make_clip(spec: RecipeSpec, clip_index: int, backend: Backend, timer: StageT
 
 def clip_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: int,
                  timer: StageTimer | None = None) -> Iterator[ClipRecord]:
-    """One long clip as records of ``frames`` consecutive frames each, first to last (run/windows.py):
-    each window is rendered with the neighbouring frames its labels read (``label_context``) and
-    labelled, then those are dropped; its ``traj`` is the clip's :meth:`~Trajectories.window`. The
-    rows are the whole clip's, byte for byte, when the recipe allows windows (``window_frames``)."""
+    """One long clip as records of consecutive frames, first to last (run/windows.py). The clip is
+    rendered ``frames`` frames at a time, each frame once; a frame is labelled once the neighbours its
+    labels read (``label_context``) are rendered too, so each record lags its render window by that
+    many frames, and the last few frames rendered (with their own context) are carried into the next
+    render (``render_window(before=…)``). A record's ``traj`` is the clip's :meth:`~Trajectories.window`
+    of its frames. The rows are the whole clip's, byte for byte, when the recipe allows windows."""
     timer = timer or StageTimer()
     lay = layout_clip(spec, clip_index, timer)
     T, ctx = lay.traj.num_frames, label_context(spec.annotations)
     if ctx is None:
         raise ValueError("a label of this recipe needs the whole clip (LabelKind.context None)")
+    carry, done = None, 0  # frames rendered, not all labelled; frames labelled so far
     for first in range(0, T, frames):
         stop = min(first + frames, T)
-        lo, hi = max(first - ctx, 0), min(stop + ctx, T)  # with the context frames the labels read
         with timer("render"):
-            f = backend.render_window(lay.scene, lay.traj, lo, hi)
-        with timer("annotate"):
-            labels = window_of(annotate(f, lay.scene, lay.traj.window(lo, hi), spec.annotations), first - lo, stop - lo)
-            rgb = f.rgb[first - lo:stop - lo].cpu().numpy()
+            f = backend.render_window(lay.scene, lay.traj, first, stop, before=carry)
+        lo = first - (carry.num_frames if carry is not None else 0)  # f holds frames lo … stop - 1
+        label = T if stop == T else max(stop - ctx, done)  # frames done … label - 1 have their context
+        keep = max(min(label - ctx, stop), lo)  # the next frames' context starts here
+        carry = f.frames(keep - lo, stop - lo, copy=True) if stop < T else None  # not f's buffers
+        if label > done:
+            with timer("annotate"):
+                labels = window_of(annotate(f, lay.scene, lay.traj.window(lo, stop), spec.annotations),
+                                   done - lo, label - lo)
+                rgb = f.rgb[done - lo:label - lo].cpu().numpy()
         del f
-        record = ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=lay.seed,
-                            params=lay.scene.params, traj=lay.traj.window(first, stop), rgb=rgb, annotations=labels)
-        del rgb, labels
-        yield record
-        del record  # before the next window renders: one window in memory (the caller drops its own too)
+        if label > done:
+            record = ClipRecord(clip_id=clip_id(spec, clip_index), clip_index=clip_index, seed=lay.seed,
+                                params=lay.scene.params, traj=lay.traj.window(done, label), rgb=rgb, annotations=labels)
+            del rgb, labels
+            done = label
+            yield record
+            del record  # before the next window renders: one window in memory (the caller drops its own too)

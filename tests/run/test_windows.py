@@ -58,6 +58,18 @@ def test_a_clip_made_in_windows_writes_what_the_whole_clip_writes(tmp_path, reci
         assert a == (windows.root / "media" / f"{spec.name}-{clip}.mp4").read_bytes()
 
 
+def test_windows_of_one_frame(tmp_path):
+    """The shortest windows: every frame waits for the next one to be labelled (flow_valid's context)."""
+    spec = tiny_spec("shapes", "clip.frames=5", "clip.width=32", "clip.height=24", "backend.frame_batch=1")
+    assert window_frames(spec, 32 * 24) == 1
+    whole, windows = _shard(spec, tmp_path / "whole", 2**30), _shard(spec, tmp_path / "windows", 32 * 24)
+    for table in ("clips", "frames", "objects"):
+        assert _bits(pq.read_table(whole.part(table, 0))) == _bits(pq.read_table(windows.part(table, 0))), table
+    for clip in ("000000", "000001"):
+        assert (whole.root / "media" / f"shapes-{clip}.mp4").read_bytes() == \
+            (windows.root / "media" / f"shapes-{clip}.mp4").read_bytes()
+
+
 def test_which_recipes_are_made_in_windows():
     long = ["clip.frames=400", "clip.width=64", "clip.height=64"]
     assert window_frames(tiny_spec("shapes", *long)) == 0  # 1.6 M pixels: whole clips

@@ -211,6 +211,10 @@ def _owner_rows(ground: Materials, mat: Materials, key: str, device: torch.devic
 _shift_poses, _shifted = shift_poses, shifted  # moved to motion/shift.py (labels use them too)
 
 
+#: the maps post-processing (defocus, flow motion blur) reads besides the linear RGB
+_POST_MAPS = ("depth", "flow_fwd", "flow_bwd")
+
+
 def _batches(first: int, stop: int, step: int) -> list[tuple[int, int]]:
     """The clip's frame batches (every ``step`` frames from frame 0) that meet frames ``first`` … ``stop - 1``,
     cut to them: a window is traced in the whole clip's batches. → [(start, stop), …] clip frame indices."""
@@ -412,16 +416,19 @@ class RaycastBackend(Backend):
     def render(self, scene: Scene, traj: Trajectories) -> Frames:
         return self.render_window(scene, traj, 0, traj.num_frames)
 
-    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int) -> Frames:
+    def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int,
+                      before: Frames | None = None) -> Frames:
         """Frames ``first`` … ``stop - 1`` of the clip (``traj`` the whole clip's), traced in the whole
         clip's frame batches (cut at the window's ends), so a window's frames are the whole clip's when
         the settings allow windows (:meth:`RaycastSettings.window_step`) and the window starts on a
-        batch boundary."""
+        batch boundary. ``before``: frames rendered earlier that go ahead of these in the result (a
+        window's context, carried over): written straight into the result's buffers, never copied twice."""
         st = _SceneTensors.build(scene, traj, self.device)
         height, width = scene.camera.height, scene.camera.width
         step = self.settings.frames_per_batch(width, height)
         n, rs = self.settings.instants, self.settings.rolling_shutter
-        if rs and (first, stop) != (0, traj.num_frames):
+        nb = 0 if before is None else before.num_frames
+        if rs and ((first, stop) != (0, traj.num_frames) or nb):
             raise ValueError("a rolling shutter renders whole clips only (its bands span frames)")
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
@@ -441,9 +448,12 @@ class RaycastBackend(Backend):
                                                     t_vis)
             self.lean(out, coverage)
             for k, v in out.items():
+                lead = 0 if k == "rgb_linear" else nb  # carried frames' maps go first (their RGB is final)
                 if k not in cat:
-                    cat[k] = v.new_empty((stop - first, *v.shape[1:]))
-                cat[k][start:start + v.shape[0]] = v
+                    cat[k] = v.new_empty((lead + stop - first, *v.shape[1:]))
+                    if lead:
+                        cat[k][:lead] = getattr(before, k)
+                cat[k][lead + start:lead + start + v.shape[0]] = v
             del out
         if rs:
             cat = trace_rolling(self, scene, traj, st)
@@ -451,8 +461,10 @@ class RaycastBackend(Backend):
         for k in self.dropped() - {"part"}:  # part is None anyway when nothing swings
             cat[k] = None
         if coverage:
-            cat["coverage"] = Coverage.cat(coverage)
-        cat["rgb_linear"] = self._post(cat, scene.camera.K, [(lo - first, hi - first) for lo, hi in batches])
+            carried = [before.coverage] if nb and before.coverage is not None else []
+            cat["coverage"] = Coverage.cat(carried + coverage)
+        cat["rgb_linear"] = self._post({"rgb_linear": cat["rgb_linear"], **{k: cat[k][nb:] for k in _POST_MAPS}},
+                                       scene.camera.K, [(lo - first, hi - first) for lo, hi in batches])
         cam = scene.camera
         if cam.vignetting is not None:  # at the lens: before exposure, so auto-exposure meters it
             gain = vignette_gain(cam.vignetting, cam.stop, self._lens_xy(st, height, width, 1), st.K, width, height,
@@ -469,6 +481,8 @@ class RaycastBackend(Backend):
         # the out-of-place expression (frame chunks would move the vector/scalar tails of pow)
         rgb = linear.clamp_(0, 1).pow_(1 / 2.2).mul_(255).add_(0.5).to(torch.uint8)
         del linear
+        if nb:
+            rgb = torch.cat([before.rgb, rgb])
         return Frames(rgb=rgb, **cat, row_time=torch.as_tensor(row_times(height, rs, self.settings.rolling_bands),
                                                                device=self.device) if rs else None)
 
