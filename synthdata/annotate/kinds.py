@@ -55,7 +55,7 @@ class LabelKind:
     reads: frozenset[str] | None = None
     #: how many neighbouring frames on each side of a frame ``compute`` reads to label it (0: the frame
     #: alone; ``flow_valid``: 1, the frames its flows land in), so a long clip can be labelled in
-    #: windows of frames (``synthdata.run.pipeline.clip_windows``); None: the whole clip (``tracks``),
+    #: windows of frames (``synthdata.run.pipeline.make_clip_in_windows``); None: the whole clip (``tracks``),
     #: or not declared
     context: int | None = None
 

@@ -8,7 +8,7 @@ camera-to-world (OpenCV axes); K (3, 3) pixel intrinsics and ``lens`` (distortio
 constant over the clip: project with ``lens.project(cam, K)``.
 
 A *window* (:meth:`Trajectories.window`: frames ``first`` … of a clip, with their padding) is what a
-clip made in windows of frames (``synthdata.run.pipeline.clip_windows``) renders and labels a window
+clip made in windows of frames (``synthdata.run.pipeline.make_clip_in_windows``) renders and labels a window
 with: the same per-frame poses, central differences and timestamps as the whole clip's at those
 frames; what accumulates over the clip (how far a swinging part's owner has walked) is read from
 ``whole``.

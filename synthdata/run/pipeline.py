@@ -19,7 +19,7 @@ from ..scene import Scene, sample_scene
 from ..seeding import clip_rng, clip_seed
 from .timing import StageTimer
 
-__all__ = ["ClipLayout", "clip_id", "clip_windows", "layout_clip", "make_clip", "make_clips"]
+__all__ = ["ClipLayout", "clip_id", "make_clip_in_windows", "layout_clip", "make_clip", "make_clips"]
 
 
 def clip_id(spec: RecipeSpec, clip_index: int) -> str:
@@ -72,7 +72,7 @@ def make_clip(spec: RecipeSpec, clip_index: int, backend: Backend, timer: StageT
     return make_clips(spec, [clip_index], backend, timer)[0]
 
 
-def clip_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: int,
+def make_clip_in_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: int,
                  timer: StageTimer | None = None) -> Iterator[ClipRecord]:
     """One long clip as records of consecutive frames, first to last (run/windows.py). The clip is
     rendered ``frames`` frames at a time, each frame once; a frame is labelled once the neighbours its

@@ -101,14 +101,14 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
     from ..io.layout import Layout
     from ..io.sinks import open_sink
     from ..seeding import clip_seed
-    from .pipeline import clip_id, clip_windows, make_clips
+    from .pipeline import clip_id, make_clip_in_windows, make_clips
     from .windows import WINDOW_PIXELS, window_frames
 
     timer = StageTimer()
     backend = _backend(job)
     writer = open_sink(Layout(Path(job.out)), shard_index, job.spec, job.recipe_hash, timer, background=job.overlap)
     poisoned = _poisoned()
-    window = window_frames(job.spec, job.window_pixels or WINDOW_PIXELS) if getattr(writer, "takes_windows", False) else 0
+    window = window_frames(job.spec, job.window_pixels or WINDOW_PIXELS)  # 0 unless backend, labels and sink allow
     try:
         clips = list(job.clip_range(shard_index))
         done = 0
@@ -120,7 +120,7 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                     batch = bad[:1]  # name the poisoned clip itself
                     raise RuntimeError(f"clip {bad[0]} is poisoned (SYNTHDATA_POISON_CLIPS)")
                 if window:  # a long clip, window by window: memory bounded by a window
-                    for record in clip_windows(job.spec, batch[0], backend, window, timer):
+                    for record in make_clip_in_windows(job.spec, batch[0], backend, window, timer):
                         writer.add(record)
                         del record  # the next window renders without this one
                     done += 1

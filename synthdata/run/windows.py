@@ -2,19 +2,19 @@
 
 A clip is rendered, labelled, encoded and written whole unless it has more than :data:`WINDOW_PIXELS`
 pixels (frames × width × height); then, when its recipe allows it, it is made window by window
-(:func:`synthdata.run.pipeline.clip_windows`): each window of frames is rendered, labelled, appended
+(:func:`synthdata.run.pipeline.make_clip_in_windows`): each window of frames is rendered, labelled, appended
 to the clip's MP4 and written as its own row group of the frames table, so a worker holds one window's
 maps, never the clip's. A recipe allows it when
 
 - its backend renders frames independently of the rest of the clip (``Settings.window_step``: the
   ray-caster without rolling shutter, sensor noise or auto-exposure), and
-- every enabled label reads a bounded number of neighbouring frames (``LabelKind.context``: a window
-  is labelled with that many extra frames on each side, rendered for it and then dropped; point
-  ``tracks`` need the whole clip).
+- every enabled label reads a bounded number of neighbouring frames (``LabelKind.context``: a frame is
+  labelled once its neighbours are rendered; the last frames rendered are carried into the next
+  window's render, so every frame is rendered once; point ``tracks`` need the whole clip).
 
-The rows written are the whole clip's, byte for byte (tested); only the frames table's row groups
-differ (one per window). The window length is a function of the recipe alone, so the same recipe
-gives the same files on every machine.
+The rows written are the whole clip's, byte for byte (tested); the frames part differs in its row
+groups (one per window). The window length is a function of the recipe and ``window_pixels``, so the
+same command gives the same files on every machine.
 """
 
 from __future__ import annotations
@@ -33,10 +33,15 @@ WINDOW_PIXELS = 2**23
 def window_frames(spec: RecipeSpec, pixels: int = WINDOW_PIXELS) -> int:
     """Frames per window for ``spec``'s clips: the most whole multiples of the backend's window step
     that fit ``pixels`` (at least one step); 0 when clips are made whole (they are not longer than
-    ``pixels``, or the recipe does not allow windows)."""
+    ``pixels``, or the recipe does not allow windows: its backend, its labels, or its sink, which must
+    say ``takes_windows``)."""
     c = spec.clip
     frame_px = c.width * c.height
     if c.frames * frame_px <= pixels or label_context(spec.annotations) is None:
+        return 0
+    from ..io.sinks import SINKS  # long clips only: short runs' start-up never pays for the writer's imports
+
+    if not getattr(SINKS.get(spec.output.sink, "output.sink"), "takes_windows", False):
         return 0
     step = backend_settings(spec.backend).window_step(spec)
     if step <= 0:

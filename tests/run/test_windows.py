@@ -12,6 +12,7 @@ import torch
 import synthdata
 from synthdata.annotate import LABEL_KINDS, LabelKind, label_context, maps_read
 from synthdata.io.layout import Layout
+from synthdata.io.sinks import SINKS
 from synthdata.render.backend import Backend, make_backend
 from synthdata.run.memory import clip_bytes
 from synthdata.run.shard import ShardJob, run_shard
@@ -83,6 +84,12 @@ def test_which_recipes_are_made_in_windows():
                 ["+camera.exposure={auto: true}"]):  # adapts frame after frame
         assert window_frames(tiny_spec("shapes", *long, *off), 64 * 64 * 100) == 0, off
     assert window_frames(tiny_spec("colonoscopy", *long), 64 * 64 * 100) == 0  # auto-exposure
+    SINKS.register("wholeclip_test_sink", lambda *a, **k: None)  # a sink that does not say takes_windows
+    try:  # gets whole clips, and the memory estimate counts them whole
+        spec = tiny_spec("shapes", *long, "output.sink=wholeclip_test_sink")
+        assert window_frames(spec, 64 * 64 * 100) == 0 and clip_bytes(spec, 64 * 64 * 100) == clip_bytes(spec, 2**40)
+    finally:
+        SINKS._items.pop("wholeclip_test_sink")
     LABEL_KINDS.register("contextless_test_kind", LabelKind(name="contextless_test_kind", table="objects",
                                                             compute=lambda frames, scene, traj: None))
     try:  # a kind that does not say which frames it reads is labelled on whole clips
