@@ -73,7 +73,7 @@ def make_clip(spec: RecipeSpec, clip_index: int, backend: Backend, timer: StageT
 
 
 def make_clip_in_windows(spec: RecipeSpec, clip_index: int, backend: Backend, frames: int,
-                 timer: StageTimer | None = None) -> Iterator[ClipRecord]:
+                         timer: StageTimer | None = None) -> Iterator[ClipRecord]:
     """One long clip as records of consecutive frames, first to last (run/windows.py). The clip is
     rendered ``frames`` frames at a time, each frame once; a frame is labelled once the neighbours its
     labels read (``label_context``) are rendered too, so each record lags its render window by that
@@ -93,7 +93,7 @@ def make_clip_in_windows(spec: RecipeSpec, clip_index: int, backend: Backend, fr
         lo = first - (carry.num_frames if carry is not None else 0)  # f holds frames lo … stop - 1
         label = T if stop == T else max(stop - ctx, done)  # frames done … label - 1 have their context
         keep = max(min(label - ctx, stop), lo)  # the next frames' context starts here
-        carry = f.frames(keep - lo, stop - lo, copy=True) if stop < T else None  # not f's buffers
+        carry = f.frames(keep - lo, stop - lo, copy=True) if keep < stop < T else None  # not f's buffers
         if label > done:
             with timer("annotate"):
                 labels = window_of(annotate(f, lay.scene, lay.traj.window(lo, stop), spec.annotations),
