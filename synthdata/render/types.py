@@ -30,6 +30,10 @@ __all__ = ["Frames", "OPTIONAL_MAPS"]
 OPTIONAL_MAPS = frozenset({"amodal", "normals", "surface", "part"})
 
 
+#: Frames fields that are not per frame (not sliced or concatenated by frames)
+_PER_CLIP = ("row_time", "coverage", "exposure_state")
+
+
 @dataclass
 class Frames:
     rgb: torch.Tensor  # (T,H,W,3) uint8
@@ -43,28 +47,31 @@ class Frames:
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
     row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
     coverage: Coverage | None = None  # the amodal maps' per-frame summary, when the renderer reduced them as it went
+    exposure_state: float | None = None  # auto-exposure after the last frame: where a later window of the clip continues
 
     def frames(self, first: int, stop: int, copy: bool = False) -> "Frames":
-        """Frames ``first`` … ``stop - 1`` of these (per-frame fields sliced; ``row_time`` is per row).
+        """Frames ``first`` … ``stop - 1`` of these (per-frame fields sliced; ``row_time`` is per row; the
+        exposure state stays the last frame's).
         ``copy``: tensors of their own, so keeping them does not keep these frames' buffers alive."""
         def cut(x):
             return None if x is None else x[first:stop].clone() if copy else x[first:stop]
 
         cov = self.coverage
         return replace(self, **{f.name: cut(getattr(self, f.name)) for f in fields(self)
-                                if f.name not in ("row_time", "coverage")},
+                                if f.name not in _PER_CLIP},
                        coverage=None if cov is None else Coverage(cut(cov.boxes), cut(cov.pixels), cut(cov.border)))
 
     @staticmethod
     def cat(parts: list["Frames"]) -> "Frames":
-        """Consecutive frames of one clip as one (per-frame fields concatenated; ``row_time`` the first's)."""
+        """Consecutive frames of one clip as one (per-frame fields concatenated; ``row_time`` the first's,
+        the exposure state the last's)."""
         def join(xs):
             return None if xs[0] is None else torch.cat(xs)
 
         covs = [p.coverage for p in parts]
         return replace(parts[0], **{f.name: join([getattr(p, f.name) for p in parts]) for f in fields(parts[0])
-                                    if f.name not in ("row_time", "coverage")},
-                       coverage=None if covs[0] is None else Coverage.cat(covs))
+                                    if f.name not in _PER_CLIP},
+                       coverage=None if covs[0] is None else Coverage.cat(covs), exposure_state=parts[-1].exposure_state)
 
     def amodal_coverage(self) -> Coverage:
         """Boxes, pixel counts and border contact of every object's amodal coverage, per frame."""

@@ -85,11 +85,12 @@ def make_clip_in_windows(spec: RecipeSpec, clip_index: int, backend: Backend, fr
     T, ctx = lay.traj.num_frames, label_context(spec.annotations)
     if ctx is None:
         raise ValueError("a label of this recipe needs the whole clip (LabelKind.context None)")
-    carry, done = None, 0  # frames rendered, not all labelled; frames labelled so far
+    carry, done, exposure = None, 0, None  # frames rendered, not all labelled; frames labelled; auto-exposure
     for first in range(0, T, frames):
         stop = min(first + frames, T)
         with timer("render"):
-            f = backend.render_window(lay.scene, lay.traj, first, stop, before=carry)
+            f = backend.render_window(lay.scene, lay.traj, first, stop, before=carry, exposure_state=exposure)
+        exposure = f.exposure_state
         lo = first - (carry.num_frames if carry is not None else 0)  # f holds frames lo … stop - 1
         label = T if stop == T else max(stop - ctx, done)  # frames done … label - 1 have their context
         keep = max(min(label - ctx, stop), lo)  # the next frames' context starts here

@@ -177,11 +177,11 @@ def test_snow_whitens_upward_surfaces_only():
 
 def test_auto_exposure_brings_a_dark_frame_to_the_key():
     rgb = torch.rand(3, 8, 8, 3, generator=torch.Generator().manual_seed(0)) * 0.01
-    out = expose(rgb, Exposure(ev=0.0, auto=True, key=0.18, adapt=1.0, min_ev=-16, max_ev=16))
+    out = expose(rgb, Exposure(ev=0.0, auto=True, key=0.18, adapt=1.0, min_ev=-16, max_ev=16))[0]
     Y = 0.2126 * out[..., 0] + 0.7152 * out[..., 1] + 0.0722 * out[..., 2]
     log_avg = torch.exp(torch.log(1e-4 + Y.double()).mean((1, 2)))
     assert torch.allclose(log_avg, torch.full_like(log_avg, 0.18), rtol=0.05)
-    fixed = expose(rgb, Exposure(ev=1.0, auto=False, key=0.18, adapt=1.0, min_ev=-4, max_ev=4))
+    fixed = expose(rgb, Exposure(ev=1.0, auto=False, key=0.18, adapt=1.0, min_ev=-4, max_ev=4))[0]
     assert torch.allclose(fixed, rgb * 2)
     # rendered: a dark scene's mean luminance comes up near the key, and smoothing holds it steady
     env = {"ambient": 0.01, "sun": {"elevation_deg": 50, "intensity": 0.02}}

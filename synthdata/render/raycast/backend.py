@@ -371,10 +371,9 @@ class RaycastSettings(BackendSettings):
         return False  # the shard path's RaycastBackend.keep leaves amodal out: per-batch Coverage only
 
     def window_step(self, spec: "RecipeSpec") -> int:
-        """One trace batch: rendering is frame-local unless a rolling shutter (its bands span frames),
-        sensor noise (one draw per clip) or auto-exposure (it adapts frame after frame) is on."""
-        exposure = spec.camera.exposure
-        if self.rolling_shutter or self.sensor_noise is not None or (exposure is not None and exposure.auto):
+        """One trace batch: rendering is frame-local unless a rolling shutter (its bands span frames) or
+        sensor noise (one draw per clip) is on; auto-exposure carries its state from window to window."""
+        if self.rolling_shutter or self.sensor_noise is not None:
             return 0
         return self.frames_per_batch(spec.clip.width, spec.clip.height)
 
@@ -417,12 +416,14 @@ class RaycastBackend(Backend):
         return self.render_window(scene, traj, 0, traj.num_frames)
 
     def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int,
-                      before: Frames | None = None) -> Frames:
+                      before: Frames | None = None, exposure_state: float | None = None) -> Frames:
         """Frames ``first`` … ``stop - 1`` of the clip (``traj`` the whole clip's), traced in the whole
         clip's frame batches (cut at the window's ends), so a window's frames are the whole clip's when
         the settings allow windows (:meth:`RaycastSettings.window_step`) and the window starts on a
         batch boundary. ``before``: frames rendered earlier that go ahead of these in the result (a
-        window's context, carried over): written straight into the result's buffers, never copied twice."""
+        window's context, carried over): written straight into the result's buffers, never copied twice.
+        ``exposure_state``: auto-exposure after frame ``first - 1`` (the last window's
+        ``Frames.exposure_state``), so it adapts on as in the whole clip."""
         st = _SceneTensors.build(scene, traj, self.device)
         height, width = scene.camera.height, scene.camera.width
         step = self.settings.frames_per_batch(width, height)
@@ -471,7 +472,8 @@ class RaycastBackend(Backend):
                                  self.device)
             cat["rgb_linear"].mul_(gain[..., None])  # in place: the buffer is this clip's own
         if st.cond is not None:  # with a field stop, auto-exposure meters its circle only
-            cat["rgb_linear"] = expose(cat["rgb_linear"], st.cond.cond.exposure, self._inside(st, height, width, 1))
+            cat["rgb_linear"], cat["exposure_state"] = expose(cat["rgb_linear"], st.cond.cond.exposure,
+                                                              self._inside(st, height, width, 1), exposure_state)
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
             linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)

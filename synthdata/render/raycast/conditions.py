@@ -352,14 +352,17 @@ def _luminance(rgb: torch.Tensor) -> torch.Tensor:
     return 0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]
 
 
-def _scene_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None) -> np.ndarray:
-    """e_k tracks each frame's own target log2(key / log-average luminance) by ``adapt`` per frame."""
+def _scene_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None,
+              state: float | None = None) -> tuple[np.ndarray, float]:
+    """e_k tracks each frame's own target log2(key / log-average luminance) by ``adapt`` per frame.
+    ``state``: the tracker after the frame before these (a clip continued in a later window); None:
+    these start the clip (e_0 = frame 0's target). → (e (T,), the tracker after the last frame)."""
     target = np.log2(exposure.key) - _log_average(_luminance(rgb), meter).numpy() / np.log(2)
-    e, cur = np.empty_like(target), float(target[0])
+    e, cur = np.empty_like(target), float(target[0]) if state is None else state
     for k, tk in enumerate(target):
-        cur = cur + exposure.adapt * (tk - cur) if k else cur
+        cur = cur + exposure.adapt * (tk - cur) if k or state is not None else cur
         e[k] = min(max(cur, exposure.min_ev), exposure.max_ev)
-    return e
+    return e, cur
 
 
 def _mean(Y: torch.Tensor, meter: torch.Tensor | None) -> float:
@@ -368,32 +371,44 @@ def _mean(Y: torch.Tensor, meter: torch.Tensor | None) -> float:
     return float(Y.mean() if meter is None else Y[meter].mean())
 
 
-def _sensor_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None) -> np.ndarray:
+def _sensor_ev(rgb: torch.Tensor, exposure: Exposure, meter: torch.Tensor | None,
+               state: float | None = None) -> tuple[np.ndarray, float]:
     """A closed loop on the sensor: frame 0 at its scene target (log-average, as ``scene``), then frame
     k+1's gain corrected by ``adapt`` of log2(key / m_k), m_k the mean luminance frame k measured (at its
     gain, ``ev`` included, after clipping at full scale). Lags a sudden change by a few frames; a frame
-    whose red channel is clipped and green low reads near the key, so a red-out persists."""
+    whose red channel is clipped and green low reads near the key, so a red-out persists. ``state``:
+    the gain the loop set for the first of these frames (a clip continued in a later window); None:
+    these start the clip. → (e (T,), the gain it sets for the frame after the last)."""
+    def step(k: int, e_k: float) -> float:  # frame k measured at gain e_k → the next frame's gain
+        m = _mean(_luminance(torch.clamp(rgb[k:k + 1] * 2.0 ** (exposure.ev + e_k), 0, 1)), meter)
+        return min(max(e_k + exposure.adapt * (np.log2(exposure.key) - np.log2(max(m, 1e-6))), exposure.min_ev),
+                   exposure.max_ev)
+
     e = np.empty(rgb.shape[0])
-    e[0] = _scene_ev(rgb[:1], exposure, meter)[0]
+    e[0] = _scene_ev(rgb[:1], exposure, meter)[0][0] if state is None else state
     for k in range(1, rgb.shape[0]):
-        m = _mean(_luminance(torch.clamp(rgb[k - 1:k] * 2.0 ** (exposure.ev + e[k - 1]), 0, 1)), meter)
-        step = exposure.adapt * (np.log2(exposure.key) - np.log2(max(m, 1e-6)))
-        e[k] = min(max(e[k - 1] + step, exposure.min_ev), exposure.max_ev)
-    return e
+        e[k] = step(k - 1, e[k - 1])
+    return e, step(rgb.shape[0] - 1, e[-1])
 
 
-#: auto-exposure metering (``camera.exposure.meter``): name → e_k (T,) EV per frame
+#: auto-exposure metering (``camera.exposure.meter``): name → ``(rgb, exposure, meter, state)`` →
+#: (e_k (T,) EV per frame, the state a later window of the clip continues from)
 METERS = {"scene": _scene_ev, "sensor": _sensor_ev}
 
 
-def expose(rgb: torch.Tensor, exposure: Exposure | None, meter: torch.Tensor | None = None) -> torch.Tensor:
+def expose(rgb: torch.Tensor, exposure: Exposure | None, meter: torch.Tensor | None = None,
+           state: float | None = None) -> tuple[torch.Tensor, float | None]:
     """Exposure of linear RGB (T,H,W,3): × 2^ev, and with ``auto`` × 2^e_k, e_k from the metering
     (:data:`METERS`; ``scene``: e_k tracks log2(key / log-average luminance of frame k) by ``adapt`` per
     frame from e_0 = frame 0's target), clamped to [min_ev, max_ev]. ``meter`` (H,W) bool: the pixels
-    metered (a field stop's circle); None: all."""
+    metered (a field stop's circle); None: all. ``state``: auto-exposure's state after the frame before
+    these (a clip made in windows); None: these start the clip. → (exposed RGB, the state after the
+    last frame; None without auto-exposure)."""
     if exposure is None:
-        return rgb
+        return rgb, None
     ev = torch.full((rgb.shape[0],), exposure.ev, dtype=torch.float64)
+    after = None
     if exposure.auto:
-        ev = ev + torch.as_tensor(METERS[exposure.meter](rgb, exposure, meter))
-    return rgb * (2.0 ** ev).to(rgb.dtype).to(rgb.device)[:, None, None, None]
+        e, after = METERS[exposure.meter](rgb, exposure, meter, state)
+        ev = ev + torch.as_tensor(e)
+    return rgb * (2.0 ** ev).to(rgb.dtype).to(rgb.device)[:, None, None, None], after
