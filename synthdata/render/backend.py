@@ -96,7 +96,7 @@ class Backend(ABC):
         return [self.render(scene, traj) for scene, traj in items]
 
     def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int,
-                      before: Frames | None = None, exposure_state: float | None = None) -> Frames:
+                      before: Frames | None = None, exposure_state: torch.Tensor | None = None) -> Frames:
         """Frames ``first`` … ``stop - 1`` of one clip (``traj`` the whole clip's), as :meth:`render`
         gives them, after ``before`` (frames rendered earlier, carried over) when given; state that runs
         from frame to frame (auto-exposure: ``exposure_state``, the last window's) continues. The default

@@ -47,7 +47,7 @@ class Frames:
     part: torch.Tensor | None = None  # (T,H,W) int32, only when some part swings
     row_time: torch.Tensor | None = None  # (H,) float64 exposure instant of each row, frames after the frame time; None: global shutter
     coverage: Coverage | None = None  # the amodal maps' per-frame summary, when the renderer reduced them as it went
-    exposure_state: float | None = None  # auto-exposure after the last frame: where a later window of the clip continues
+    exposure_state: torch.Tensor | None = None  # () float64: auto-exposure after the last frame, where a later window continues
 
     def frames(self, first: int, stop: int, copy: bool = False) -> "Frames":
         """Frames ``first`` … ``stop - 1`` of these (per-frame fields sliced; ``row_time`` is per row; the

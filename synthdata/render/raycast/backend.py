@@ -416,7 +416,7 @@ class RaycastBackend(Backend):
         return self.render_window(scene, traj, 0, traj.num_frames)
 
     def render_window(self, scene: Scene, traj: Trajectories, first: int, stop: int,
-                      before: Frames | None = None, exposure_state: float | None = None) -> Frames:
+                      before: Frames | None = None, exposure_state: torch.Tensor | None = None) -> Frames:
         """Frames ``first`` … ``stop - 1`` of the clip (``traj`` the whole clip's), traced in the whole
         clip's frame batches (cut at the window's ends), so a window's frames are the whole clip's when
         the settings allow windows (:meth:`RaycastSettings.window_step`) and the window starts on a

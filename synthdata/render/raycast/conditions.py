@@ -397,18 +397,19 @@ METERS = {"scene": _scene_ev, "sensor": _sensor_ev}
 
 
 def expose(rgb: torch.Tensor, exposure: Exposure | None, meter: torch.Tensor | None = None,
-           state: float | None = None) -> tuple[torch.Tensor, float | None]:
+           state: torch.Tensor | float | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Exposure of linear RGB (T,H,W,3): × 2^ev, and with ``auto`` × 2^e_k, e_k from the metering
     (:data:`METERS`; ``scene``: e_k tracks log2(key / log-average luminance of frame k) by ``adapt`` per
     frame from e_0 = frame 0's target), clamped to [min_ev, max_ev]. ``meter`` (H,W) bool: the pixels
     metered (a field stop's circle); None: all. ``state``: auto-exposure's state after the frame before
     these (a clip made in windows); None: these start the clip. → (exposed RGB, the state after the
-    last frame; None without auto-exposure)."""
+    last frame as a 0-d float64 tensor; None without auto-exposure)."""
     if exposure is None:
         return rgb, None
     ev = torch.full((rgb.shape[0],), exposure.ev, dtype=torch.float64)
     after = None
     if exposure.auto:
-        e, after = METERS[exposure.meter](rgb, exposure, meter, state)
+        e, after = METERS[exposure.meter](rgb, exposure, meter, None if state is None else float(state))
+        after = torch.tensor(after, dtype=torch.float64)  # a 0-d tensor, as every Frames field is a tensor
         ev = ev + torch.as_tensor(e)
     return rgb * (2.0 ** ev).to(rgb.dtype).to(rgb.device)[:, None, None, None], after
