@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))
+from _fresh import fresh_point  # noqa: E402
 from _machine import machine  # noqa: E402
 
 POINT = """
@@ -54,12 +52,8 @@ def main() -> None:
         for label, kr in (("bounded", BATCH_KILORAYS), ("frame_batch_only", UNBOUNDED))[:1 if a.bounded_only else 2]:
             args = [a.recipe, f"clip.width={w}", f"clip.height={h}", f"clip.frames={t}", "device=cpu",
                     f"backend.batch_kilorays={kr}"]
-            t0 = time.perf_counter()
-            r = subprocess.run([sys.executable, "-c", POINT, *args], capture_output=True, text=True, cwd=ROOT,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
-            wall = time.perf_counter() - t0
-            points.append({"size": size, "batch": label, "batch_kilorays": kr, "wall_s": round(wall, 1),
-                           **json.loads(r.stdout.strip().splitlines()[-1])})
+            wall, out = fresh_point(POINT, args)
+            points.append({"size": size, "batch": label, "batch_kilorays": kr, "wall_s": round(wall, 1), **out})
             print(json.dumps(points[-1]), file=sys.stderr)
     print(json.dumps({"benchmark": "large_frames", "recipe": a.recipe, "points": points, "machine": machine(),
                       "note": "wall_s includes the process start and imports (~3 s); one torch thread"}))

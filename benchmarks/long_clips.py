@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))
+from _fresh import fresh_point  # noqa: E402
 from _machine import machine  # noqa: E402
 
 POINT = """
@@ -52,11 +50,8 @@ def main() -> None:
         w, h, t = (int(x) for x in size.split("x"))
         for label, px in (("windows", WINDOW_PIXELS), ("whole", WHOLE))[:1 if a.windowed_only else 2]:
             args = [str(px), a.recipe, f"clip.width={w}", f"clip.height={h}", f"clip.frames={t}", "device=cpu"]
-            t0 = time.perf_counter()
-            r = subprocess.run([sys.executable, "-c", POINT, *args], capture_output=True, text=True, cwd=ROOT,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
-            wall = time.perf_counter() - t0
-            points.append({"size": size, "mode": label, "wall_s": round(wall, 1), **json.loads(r.stdout.splitlines()[-1])})
+            wall, out = fresh_point(POINT, args)
+            points.append({"size": size, "mode": label, "wall_s": round(wall, 1), **out})
             print(json.dumps(points[-1]), file=sys.stderr)
     print(json.dumps({"benchmark": "long_clips", "recipe": a.recipe, "window_pixels": WINDOW_PIXELS,
                       "points": points, "machine": {**machine(), "torch_threads": 1}}))
