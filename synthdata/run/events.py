@@ -1,6 +1,7 @@
 """Per-clip progress from shard tasks to the driver, wherever the shards run.
 
-A shard reports ``(shard_index, clips done in this attempt)`` after each clip. In the driver's process
+A shard reports ``(shard_index, clips done in this attempt)`` after each clip (and, for a long clip made in
+windows, after each window: a fraction of the clip, so the bar moves while it is made). In the driver's process
 (``compute=sync``/``threads``) a listener gets it directly; on Dask workers it goes out as a worker
 event on the run's topic, which the driver's client subscribes to. Reports are best effort: they never
 fail a shard, and the manifest (not the bar) is the record of what is done.
@@ -13,12 +14,13 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["report_clips", "listen_clips"]
 
-Listener = Callable[[int, int], None]
+Listener = Callable[[int, float], None]
 _LOCAL: dict[str, Listener] = {}
 
 
-def report_clips(topic: str | None, shard_index: int, done: int) -> None:
-    """Tell the driver that ``done`` clips of shard ``shard_index`` are made (this attempt)."""
+def report_clips(topic: str | None, shard_index: int, done: float) -> None:
+    """Tell the driver that ``done`` clips of shard ``shard_index`` are made (this attempt): a count, or
+    a fraction while a clip's windows are written."""
     if topic is None:
         return
     fn = _LOCAL.get(topic)

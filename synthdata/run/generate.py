@@ -125,7 +125,8 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                         spec.name, manifest.num_shards, len(todo), compute.address or compute.name, executor.workers)
             t0 = time.perf_counter()  # after the cluster is up: throughput, not start-up
             with progress_bar("generate", plan.clips, "clips", progress, completed=done_clips) as (bar, task):
-                partial: dict[int, int] = {}  # shard → clips made so far in its current attempt
+                partial: dict[int, float] = {}  # shard → clips made so far in its current attempt (a long
+                # clip's windows count as fractions of it)
                 lock = threading.Lock()
 
                 def show() -> None:
@@ -133,8 +134,8 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
                     bar.update(task, completed=done_clips + clips,
                                rate=f"{clips / max(time.perf_counter() - t0, 1e-9):.2f} clips/s")
 
-                def on_clip(shard: int, n: int) -> None:
-                    logger.debug("shard %d: %d clip(s) made", shard, n)
+                def on_clip(shard: int, n: float) -> None:
+                    logger.debug("shard %d: %g clip(s) made", shard, n)
                     with lock:
                         if shard in pending:
                             partial[shard] = n

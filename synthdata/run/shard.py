@@ -122,7 +122,10 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                 if window:  # a long clip, window by window: memory bounded by a window
                     for record in make_clip_in_windows(job.spec, batch[0], backend, window, timer):
                         writer.add(record)
+                        written, total = record.traj.first + record.rgb.shape[0], record.traj.whole.num_frames
                         del record  # the next window renders without this one
+                        if written < total:  # the bar moves window by window: the clip's fraction written
+                            report_clips(job.progress_topic, shard_index, done + written / total)
                     done += 1
                     report_clips(job.progress_topic, shard_index, done)
                     continue

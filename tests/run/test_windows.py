@@ -147,3 +147,18 @@ def test_a_backends_window_is_its_clips_frames():
             assert torch.equal(getattr(f, name).nan_to_num(), getattr(want, name).nan_to_num()), name
         for name in ("boxes", "pixels", "border"):
             assert torch.equal(getattr(f.coverage, name).nan_to_num(), getattr(want.coverage, name).nan_to_num()), name
+
+
+def test_a_windowed_clip_reports_progress_window_by_window(tmp_path):
+    """A long clip moves the bar as its windows are written, not once at its end: the shard reports the
+    fraction of the clip written after each window (11 frames in windows of 4: labelled 3, 7, 11)."""
+    from synthdata.run.events import listen_clips
+
+    spec = tiny_spec("shapes", *SMALL)
+    job = ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(tmp_path), num_clips=2, shard_size=2,
+                   window_pixels=32 * 24 * 4, progress_topic="t-windows")
+    seen: list[tuple[int, float]] = []
+    with listen_clips("t-windows", lambda s, n: seen.append((s, n))):
+        run_shard(job, 0)
+    assert seen == [(0, 3 / 11), (0, 7 / 11), (0, 1), (0, 1 + 3 / 11), (0, 1 + 7 / 11), (0, 2)]
+    assert isinstance(seen[2][1], int)  # whole clips are reported as a count
