@@ -1192,16 +1192,19 @@ class RaycastBackend(Backend):
         N = st.half.shape[0]
         if self.cull and N >= WINDOWED_SHADOWS:
             return self._shadowed_windows(st, ks, b, q, L, qa, qb, qs, ca, cb, cs, prim, out)
-        counts = None  # points per frame when they come frame by frame (dense and re-traced lists do)
-        if self.cull and not bool((b[1:] < b[:-1]).any()):
-            counts = torch.bincount(b, minlength=ks.shape[0])
-        lc = torch.stack([ca, cb, cs])  # (3,B,N) light-space centres
+        near = None  # (N,M): the cull of every object, frame by frame, when points come frame by frame
+        if self.cull and not bool((b[1:] < b[:-1]).any()):  # (dense and re-traced lists do)
+            near = torch.empty(N, q.shape[0], dtype=torch.bool, device=self.device)
+            reach = cs + st.radius  # (B,N): the same numbers as per point
+            for j, (s0, s1) in enumerate(_frame_slices(b, ks.shape[0])):
+                if s1 > s0:  # a frame's centres against its own points: no per-point copies of them
+                    da, db = qa[None, s0:s1] - ca[j][:, None], qb[None, s0:s1] - cb[j][:, None]
+                    near[:, s0:s1] = ((da * da + db * db) < r2[:, None]) & (qs[None, s0:s1] < reach[j][:, None])
         for i in range(N):
-            if self.cull:  # per-frame values of object i spread over the points
-                if counts is not None:  # repeated frame by frame: no gather
-                    ca_i, cb_i, cs_i = torch.repeat_interleave(lc[:, :, i], counts, dim=1, output_size=q.shape[0])
-                else:  # a 1-D gather each
-                    ca_i, cb_i, cs_i = (torch.index_select(x[:, i].contiguous(), 0, b) for x in (ca, cb, cs))
+            if near is not None:
+                m = near[i].nonzero().squeeze(1)
+            elif self.cull:  # per-frame values of object i gathered per point (a 1-D gather each)
+                ca_i, cb_i, cs_i = (torch.index_select(x[:, i].contiguous(), 0, b) for x in (ca, cb, cs))
                 da, db = qa - ca_i, qb - cb_i
                 m = (((da * da + db * db) < r2[i]) & (qs < cs_i + st.radius[i])).nonzero().squeeze(1)
             else:  # every point against every object: the reference the culled path must equal
