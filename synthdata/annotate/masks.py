@@ -31,21 +31,25 @@ def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tens
 
 
 def _instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two counts per pixel, no per-pixel min/max: which ids each column and each row of a frame holds
+    (a bincount each); a box's sides are its first and last occupied column and row, its pixel count
+    the sum of its column counts."""
     T, H, W = instance.shape
-    dev = instance.device
-    key = (torch.arange(T, device=dev)[:, None, None] * (num_objects + 1) + instance.long()).reshape(-1)
-    bins = T * (num_objects + 1)
-    pixels = torch.bincount(key, minlength=bins)
-    xs = torch.arange(W, device=dev).expand(T, H, W).reshape(-1)
-    ys = torch.arange(H, device=dev)[:, None].expand(T, H, W).reshape(-1)
+    dev, K = instance.device, num_objects + 1
+    ids = instance.long()
+    t = torch.arange(T, device=dev)[:, None, None]
+    cols = torch.bincount(((t * W + torch.arange(W, device=dev)) * K + ids).reshape(-1), minlength=T * W * K)
+    rows = torch.bincount(((t * H + torch.arange(H, device=dev)[:, None]) * K + ids).reshape(-1), minlength=T * H * K)
+    cols, rows = cols.reshape(T, W, K), rows.reshape(T, H, K) > 0
+    pixels = cols.sum(1)  # (T,K)
+    cols = cols > 0
 
-    def reduce(src: torch.Tensor, how: str, init: int) -> torch.Tensor:
-        return torch.full((bins,), init, device=dev, dtype=torch.long).scatter_reduce_(0, key, src, how)
+    def first(occupied: torch.Tensor) -> torch.Tensor:  # (T,L,K) → (T,K) first occupied index (argmax: the first max)
+        return occupied.to(torch.uint8).argmax(1)
 
-    box = torch.stack([reduce(xs, "amin", W), reduce(ys, "amin", H), reduce(xs, "amax", -1) + 1,
-                       reduce(ys, "amax", -1) + 1], -1).to(torch.float32)
-    box = torch.where((pixels > 0)[:, None], box, torch.full_like(box, float("nan")))
-    return pixels.reshape(T, -1)[:, 1:], box.reshape(T, num_objects + 1, 4)[:, 1:]
+    box = torch.stack([first(cols), first(rows), W - first(cols.flip(1)), H - first(rows.flip(1))], -1).to(torch.float32)
+    box = torch.where((pixels > 0)[..., None], box, torch.full_like(box, float("nan")))
+    return pixels[:, 1:], box[:, 1:]
 
 
 def instance_rle_counts(instance: torch.Tensor, num_objects: int) -> list[np.ndarray]:
