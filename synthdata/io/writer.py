@@ -126,8 +126,9 @@ class ShardWriter:
 
     Each attempt stages in its own directory, so a retried shard never collides with a lost
     worker's half-written one. The frames table (the maps: most of a clip's bytes) is streamed to its
-    staged part clip by clip, so a shard's memory does not grow with its clip count. ``background=True`` encodes in a thread, overlapping the CPU-side work
-    with the next clip's (GPU) rendering.
+    staged part clip by clip, so a shard's memory does not grow with its clip count.
+    ``background=True`` encodes and writes in a thread, overlapping the CPU-side work with the next
+    clip's (or window's) rendering: at most one record waits there.
     """
 
     def __init__(self, layout: Layout, shard_index: int, spec: RecipeSpec, recipe_hash: str,
@@ -157,17 +158,13 @@ class ShardWriter:
     def add(self, rec: ClipRecord) -> None:
         """A whole clip, or the next window of frames of one (``rec.traj.whole`` set; windows of a clip
         come in order, first to last, with no other clip between them)."""
-        if rec.traj.whole is not None:
-            for f in self._pending:  # windows are written in this thread, in order
-                f.result()
-            self._pending.clear()
-            self._add_window(rec)
-        elif self._pool is None:
-            self._add(rec)
-        else:
-            if self._pending:  # one clip encodes while the next renders; never more in memory
+        add = self._add if rec.traj.whole is None else self._add_window
+        if self._pool is None:
+            add(rec)
+        else:  # one thread: clips and windows are written in the order they come
+            if self._pending:  # one clip (window) encodes while the next renders; never more in memory
                 self._pending.pop(0).result()
-            self._pending.append(self._pool.submit(self._add, rec))
+            self._pending.append(self._pool.submit(add, rec))
 
     def abort(self) -> None:
         """Drop the staged files (the shard stays absent)."""
@@ -223,12 +220,12 @@ class ShardWriter:
             self.clip_indices.append(rec.clip_index)
 
     def commit(self) -> ShardInfo:
-        if self._video is not None:
-            raise ValueError("a clip's last window never came")
         if self._pool is not None:
             for f in self._pending:
                 f.result()  # re-raises an encoding error here
             self._pool.shutdown(wait=True)
+        if self._video is not None:
+            raise ValueError("a clip's last window never came")
         stage, class_names = self.stage, self.spec.class_names
         with self.timer("write"):
             self.frames.close()

@@ -162,3 +162,34 @@ def test_a_windowed_clip_reports_progress_window_by_window(tmp_path):
         run_shard(job, 0)
     assert seen == [(0, 3 / 11), (0, 7 / 11), (0, 1), (0, 1 + 3 / 11), (0, 1 + 7 / 11), (0, 2)]
     assert isinstance(seen[2][1], int)  # whole clips are reported as a count
+
+
+def test_windows_encode_in_the_background_with_overlap(tmp_path, monkeypatch):
+    """``compute.overlap``: a window is encoded and written in the writer's thread while the next one
+    renders (GPU nodes encode MP4 on the CPU), and the shard is the same bytes as without overlap."""
+    import threading
+
+    from synthdata.io import video
+
+    threads: set[str] = set()
+    add = video.Mp4Writer.add
+
+    def spy(self, frames):
+        threads.add(threading.current_thread().name)
+        return add(self, frames)
+
+    monkeypatch.setattr(video.Mp4Writer, "add", spy)
+    spec = tiny_spec("shapes", *SMALL)
+    layouts = []
+    for overlap in (False, True):
+        job = ShardJob(spec=spec, recipe_hash=spec.content_hash(), out=str(tmp_path / str(overlap)), num_clips=2,
+                       shard_size=2, window_pixels=32 * 24 * 4, overlap=overlap)
+        run_shard(job, 0)
+        layouts.append(Layout(tmp_path / str(overlap)))
+        assert all(name.startswith("synthdata-encode") for name in threads) == overlap, threads
+        threads.clear()
+    for table in ("clips", "frames", "objects"):
+        assert _bits(pq.read_table(layouts[0].part(table, 0))) == _bits(pq.read_table(layouts[1].part(table, 0)))
+    for clip in ("000000", "000001"):
+        assert (layouts[0].root / "media" / f"shapes-{clip}.mp4").read_bytes() == \
+            (layouts[1].root / "media" / f"shapes-{clip}.mp4").read_bytes()
