@@ -94,3 +94,12 @@ def test_validate_and_info_errors(tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 2  # one line per problem
     r = run_cli("info", str(tmp_path))
     assert r.returncode == 2 and "not a synthdata dataset" in r.stderr
+
+
+def test_an_out_that_cannot_be_created_is_one_line(tmp_path):
+    """mkdir refused where the permission bits say yes (procfs refuses even root): one line naming
+    ``out``, exit 2, no traceback; the synthdata run creates nothing."""
+    r = run_cli("generate", "recipe=shapes", "clips=1", "out=/proc/synthdata-no/ds", *TINY, "compute=sync")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: out: cannot create /proc/synthdata-no") and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr

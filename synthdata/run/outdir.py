@@ -89,8 +89,15 @@ class OutLock:
                 self.created.append(p)
             except FileExistsError:
                 pass
+            except OSError as e:  # the permission bits said yes (root; procfs, read-only mounts): one line
+                self._cleanup()
+                raise UserError("out", f"cannot create {p}: {e.strerror or e}") from None
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                self._cleanup()
+                raise UserError("out", f"cannot write in {self.root}: {e.strerror or e}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
