@@ -189,14 +189,10 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
 
         print(spec_to_yaml(spec), end="")
         return 0
-    from .run.compute import load_compute
     from .run.generate import GenerationFailed, generate
     from .run.plan import make_plan
 
-    compute = load_compute(run.get("compute", "local"), compute_args)
-    clips = _int(run, "clips", 8)
-    out = run.get("out") or f"data/{spec.name}"
-    progress = _bool(run.get("progress"))
+    compute, clips, out, progress = _run_settings(spec, run, compute_args)
     if ns.dry_run:  # every check generate makes before writing, and nothing written
         from .run.check import check_recipe
         from .run.memory import check_resources
@@ -349,11 +345,26 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _run_settings(spec, run: dict[str, str], compute_args: list[str]):
+    """The run arguments of ``generate`` checked (one line naming the first bad one): → (compute, clips,
+    out, progress)."""
+    from .run.compute import load_compute
+    from .run.plan import check_clips
+
+    compute = load_compute(run.get("compute", "local"), compute_args)
+    clips = check_clips(_int(run, "clips", 8))
+    if run.get("out", None) == "":
+        raise UserError("out", "expected a directory path, got an empty value (leave out= away for data/<recipe>)")
+    return compute, clips, run.get("out") or f"data/{spec.name}", _bool(run.get("progress"))
+
+
 def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
-    _, _, overrides = _split(ns.overrides)
-    load_recipe(ns.recipe, overrides)
+    run, compute_args, overrides = _split(ns.overrides)
+    spec = load_recipe(ns.recipe, overrides)
+    if run or compute_args:  # what generate would say of its run arguments
+        _run_settings(spec, run, compute_args)
     print("ok")
     return 0
 
@@ -465,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.set_defaults(fn=cmd_ablate)
     v = sub.add_parser("validate", parents=[common], help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
-    v.add_argument("overrides", nargs="*")
+    v.add_argument("overrides", nargs="*", default=[])  # a default: argparse then names only recipe as missing
     v.set_defaults(fn=cmd_validate)
     i = sub.add_parser("info", parents=[common], help="counts, classes, annotation types and sizes of a dataset")
     i.add_argument("path")

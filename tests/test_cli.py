@@ -103,3 +103,20 @@ def test_an_out_that_cannot_be_created_is_one_line(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: out: cannot create /proc/synthdata-no") and len(r.stderr.strip().splitlines()) == 1
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("arg,field", [("compute.window_pixels=0", "compute.window_pixels"),
+                                       ("compute.workerz=3", "compute"), ("clips=-1", "clips"),
+                                       ("compute=foo", "compute"), ("progress=maybe", "progress"),
+                                       ("out=", "out")])
+def test_validate_checks_the_run_arguments_generate_checks(arg, field):
+    """``validate`` says ok only to what ``generate`` accepts: its run arguments too (one line, exit 2)."""
+    for cmd in (["validate", "shapes"], ["generate", "recipe=shapes", "--dry-run"]):
+        r = run_cli(*cmd, arg)
+        assert r.returncode == 2 and r.stderr.startswith(f"error: {field}"), (cmd, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_validate_without_a_recipe_names_only_the_recipe():
+    r = run_cli("validate")
+    assert r.returncode == 2 and r.stderr.rstrip().endswith("the following arguments are required: recipe"), r.stderr

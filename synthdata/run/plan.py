@@ -81,9 +81,15 @@ class Plan:
         return replace(self, shard_size=manifest.shard_size, shards=-(-self.clips // manifest.shard_size))
 
 
-def make_plan(spec: RecipeSpec, clips: int, out: str | Path, shard_size: int | Literal["auto"] = "auto") -> Plan:
+def check_clips(clips: int) -> int:
+    """``clips`` when it is a clip count a run may ask for, else the one-line error naming it."""
     if not isinstance(clips, int) or isinstance(clips, bool) or not 1 <= clips <= LIMITS["max_clips"]:
         raise UserError("clips", f"expected a whole number from 1 to {LIMITS['max_clips']}, got {clips!r}")
+    return clips
+
+
+def make_plan(spec: RecipeSpec, clips: int, out: str | Path, shard_size: int | Literal["auto"] = "auto") -> Plan:
+    check_clips(clips)
     auto = shard_size == "auto"
     if auto:
         from ..render.backend import backend_settings
