@@ -144,10 +144,20 @@ def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     # the embedded cluster starts first, in the background: its workers spawn and import the renderer
     # while this process loads the recipe (start-up ~1 s shorter); bad input still exits 2, after the
     # idle workers are ended
-    executor = _start_soon(run, compute_args) if ns.cfg is None and not ns.dry_run else None
+    from .run import interrupts
+
+    running = ns.cfg is None and not ns.dry_run
+    if running:  # from before the cluster's start thread imports: run/interrupts.py
+        interrupts.hold()
+    try:
+        executor = _start_soon(run, compute_args) if running else None
+    except BaseException:
+        interrupts.release(raise_noted=False)
+        raise
     try:
         return _generate_with(ns, run, compute_args, overrides, executor)
     finally:
+        interrupts.release(raise_noted=False)
         if executor is not None:  # generate() closed it already unless something failed before
             executor.__exit__(None, None, None)
         if "synthdata.run.forkserver" in sys.modules:  # started above for a run that never came

@@ -17,14 +17,15 @@ import os
 import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Callable, Iterator, Protocol, Sequence, TypeVar
 
 from ..errors import UserError
 from ..registry import Registry
-from . import forkserver
+from . import forkserver, interrupts
 from .compute import ComputeSpec
 from .shard import ShardFailed, ShardJob, ShardResult, run_shard
+from .worker_signals import children_ignore_sigint
 
 __all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "ThreadExecutor", "DaskExecutor"]
 
@@ -142,20 +143,17 @@ class ThreadExecutor:
         yield from _shard_outcomes(self, job, shards)
 
 
-@contextmanager
-def _children_ignore_sigint():
-    """Processes spawned inside inherit an ignored SIGINT: Ctrl-C reaches the whole terminal process
-    group, and only the driver should act on it (it shuts its cluster down and exits 130); workers
-    that also caught it would each print a KeyboardInterrupt traceback. (Their preload,
-    worker_signals.py, makes sure of it once they run; this covers their first moments.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
+#: how long closing an executor waits for a cluster start it never used (a start takes seconds)
+START_WAIT_S = 60.0
+
+
+def _fill(future: Future, fn: Callable[[], T]) -> None:
+    """Run ``fn`` and put its result (or error) in ``future``."""
+    if future.set_running_or_notify_cancel():
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
 
 
 def _quiet_dask_loggers() -> None:
@@ -212,7 +210,7 @@ class DaskExecutor:
         method = {}
         if self.forked and forkserver.start():
             method = {"distributed.worker.multiprocessing-method": "forkserver"}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **method}), _children_ignore_sigint():
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **method}), children_ignore_sigint():
             return self._start_cluster()
 
     def _start_cluster(self):
@@ -257,9 +255,11 @@ class DaskExecutor:
             return self._up(self._cluster())  # cannot make them inherit an ignored SIGINT
 
         _quiet_dask_loggers()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="synthdata-cluster-start")
-        self._starting = pool.submit(start)
-        pool.shutdown(wait=False)
+        self._starting = Future()
+        # a daemon thread, waited for a bounded time (__exit__): a Ctrl-C in the middle of an import can
+        # leave that module's import lock held for good (CPython), and this thread, importing Dask, would
+        # wait on it forever. (generate holds Ctrl-C during set-up so that it does not: run/interrupts.py)
+        threading.Thread(target=_fill, args=(self._starting, start), name="synthdata-cluster-start", daemon=True).start()
         return self
 
     def __enter__(self) -> "DaskExecutor":
@@ -294,13 +294,17 @@ class DaskExecutor:
 
     def _started(self):
         """What :meth:`start_soon` began (waits for it; its start-up error is raised here)."""
-        starting, self._starting = self._starting, None
-        return starting.result() if starting is not None else None
+        if self._starting is None:
+            return None
+        out = interrupts.wait(self._starting)  # Ctrl-C here: still there for __exit__ to close
+        self._starting = None
+        return out
 
     def __exit__(self, *exc) -> None:
         if self.cluster is None and self._starting is not None:  # started soon, never entered
-            try:
-                self.cluster, self.client, self._warm = self._started()
+            starting, self._starting = self._starting, None
+            try:  # bounded: a start stuck for good (see start_soon) must not keep the process alive
+                self.cluster, self.client, self._warm = starting.result(timeout=START_WAIT_S)
             except Exception:  # noqa: BLE001 - nothing to close; the caller's own error is the news
                 pass
         self._warm = []

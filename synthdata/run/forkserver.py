@@ -22,6 +22,8 @@ import signal
 import sys
 import threading
 
+from .worker_signals import children_ignore_sigint
+
 __all__ = ["available", "start", "stop", "worker_environ"]
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,8 @@ def start() -> bool:
         os.environ.update(worker_environ())
         multiprocessing.get_context("forkserver").set_forkserver_preload(list(PRELOAD))
         try:
-            forkserver.ensure_running()
+            with children_ignore_sigint():  # Ctrl-C while it imports: no traceback from it, nor its workers
+                forkserver.ensure_running()
         except OSError as exc:  # e.g. no room for its socket: workers spawn instead
             log.debug("no fork server (%s): workers are spawned", exc)
             return False

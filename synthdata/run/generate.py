@@ -28,6 +28,7 @@ from ..recipe.schema import RecipeSpec
 from ..render.device import device_name
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
+from . import interrupts
 from .events import listen_clips
 from .executors import Executor, make_executor
 from .memory import check_resources
@@ -81,7 +82,18 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     this call enters and closes it.
     Returns the final manifest. Raises :class:`UserError` (nothing written) for bad input and
     :class:`GenerationFailed` after the run when shards failed (the others are kept).
+    A Ctrl-C during set-up is raised once the cluster is up (or while waiting for it): run/interrupts.py.
     """
+    interrupts.hold()  # set-up: a Ctrl-C is raised where it is safe …
+    try:
+        return _generate(recipe, clips, out, compute=compute, overwrite=overwrite, progress=progress,
+                         device=device, timer=timer, executor=executor)
+    finally:
+        interrupts.release(raise_noted=False)  # an error before the cluster was up: the handler is back
+
+
+def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overwrite: bool, progress: bool | None,
+              device: str | None, timer: StageTimer | None, executor: Executor | None) -> Manifest:
     spec = check_recipe(recipe)
     if device is not None:
         spec = spec.model_copy(update={"device": device})
@@ -97,6 +109,7 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
     executor = executor or make_executor(compute, tasks=plan.shards)
     with OutLock(layout.root):
         with executor:  # up (or reachable) before anything is written
+            interrupts.release()  # … here at the latest, the cluster up (and closed on the way out)
             layout, manifest = prepare_out(plan, spec, overwrite)  # again, now no other run can write here
             plan = plan.resuming(manifest)
             remade: list[int] = []

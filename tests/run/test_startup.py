@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -80,6 +81,12 @@ def _fork_servers() -> set[int]:
     return out
 
 
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (its ``SigIgn`` mask in /proc)."""
+    mask = next(ln for ln in open(f"/proc/{pid}/status") if ln.startswith("SigIgn:")).split()[1]
+    return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
+
+
 def _worker_facts():
     import os
     import sys
@@ -100,10 +107,30 @@ def test_embedded_cpu_workers_are_forked_warm_with_dasks_hash_seed():
         server = psutil.Process(executor.client.submit(_worker_facts, pure=False).result()[0])
         facts = executor.client.run(_worker_facts)  # every worker
         assert "multiprocessing.forkserver" in " ".join(server.cmdline())
+        assert _ignores_sigint(server.pid)  # Ctrl-C while it imports the stack: no traceback from it
         assert server.pid != os.getpid() and len(facts) == 2
         for ppid, has_torch, h in facts.values():
             assert ppid == server.pid and has_torch and str(h) == seeded
     assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork server is used on Linux only")
+def test_the_fork_server_ignores_ctrl_c_while_it_imports():
+    """Ctrl-C reaches the whole process group: the fork server ignores it from its first instruction
+    (it is importing the stack for seconds; a KeyboardInterrupt traceback from it used to follow the
+    driver's "interrupted" line), and so do the workers forked from it."""
+    from multiprocessing import forkserver as mp_forkserver
+
+    from synthdata.run import forkserver
+
+    forkserver.stop()
+    assert forkserver.start()
+    try:
+        pid = mp_forkserver._forkserver._forkserver_pid
+        assert pid is not None and _ignores_sigint(pid)  # still importing: Python's own handler never came
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the driver's own is untouched
+    finally:
+        forkserver.stop()
 
 
 def test_embedded_workers_are_capped_at_the_number_of_shards():
@@ -132,3 +159,56 @@ def test_device_is_decided_without_torch_only_when_no_gpu_can_exist(monkeypatch,
     from synthdata.render.backend import resolve_device
 
     assert device_name("auto") == str(resolve_device("auto"))
+
+
+def test_a_cluster_start_that_never_ends_does_not_keep_the_driver_alive():
+    """Ctrl-C in the middle of an import can leave that module's import lock held for good (CPython), and
+    the thread starting the cluster then waits on it forever (seen: ``synthdata generate`` hung after
+    "interrupted" until killed). Closing the executor waits for such a start a bounded time, and the
+    process exits with the thread still stuck."""
+    script = textwrap.dedent("""
+        import threading, time
+        from synthdata.run import executors
+        from synthdata.run.compute import ComputeSpec
+
+        executors.START_WAIT_S = 0.5
+        ex = executors.make_executor(ComputeSpec(workers=1, force=True), tasks=1)
+        ex.forked = False
+        ex._cluster = threading.Event().wait  # a start that never ends
+        ex.start_soon()
+        t0 = time.monotonic()
+        ex.__exit__(None, None, None)
+        print(time.monotonic() - t0)
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert 0.4 < float(r.stdout) < 5
+
+
+def test_ctrl_c_during_set_up_is_raised_where_it_is_safe():
+    """generate's set-up holds Ctrl-C (run/interrupts.py): noted, raised by ``check``/``release``, never
+    in the middle of whatever the main thread runs; the default handler is back afterwards."""
+    from concurrent.futures import Future
+
+    from synthdata.run import interrupts
+
+    interrupts.hold()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt right here, unheld
+        sum(range(100_000))
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()
+        interrupts.check()  # raised once
+        os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.wait(Future())  # waiting for a cluster that does not come
+        os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.release()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    interrupts.hold()
+    os.kill(os.getpid(), signal.SIGINT)
+    interrupts.release(raise_noted=False)  # on the way out of an error: dropped
+    interrupts.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
