@@ -30,8 +30,9 @@ _ID = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}"
 OWNED_FILE = re.compile(rf"^(?:(?:{'|'.join(TABLES)})/part-\d{{5}}\.parquet|media/{_ID}\.mp4)$")
 #: Files of the layout that no manifest lists (card, lock) and the folders it writes whole.
 _FIXED = ("dataset.json", "recipe.yaml", "README.md", "preview.png", ".synthdata.lock")
-_OWNED_EXTRA = re.compile(rf"^(?:\.dataset\.json\.[^/]+\.tmp|\.recipe\.yaml\.[^/]+\.tmp|\.staging/.+|"
-                          rf"fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
+#: Temp files of the root's atomic writes (io/atomic.py: ``.<name>.<random>.tmp``), left by a run killed mid-write.
+TEMP_FILE = re.compile(r"^\.(?:dataset\.json|recipe\.yaml|README\.md|preview\.png)\.[^/]+\.tmp$")
+_OWNED_EXTRA = re.compile(rf"^(?:\.staging/.+|fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,11 @@ class Layout:
     def owns(rel: str) -> bool:
         """Whether a file (relative POSIX path) is one this layout writes: manifest-listable files
         (also leftovers of a killed shard), the fixed files, staging, and FiftyOne maps."""
-        return rel in _FIXED or bool(OWNED_FILE.match(rel)) or bool(_OWNED_EXTRA.match(rel))
+        return rel in _FIXED or bool(OWNED_FILE.match(rel)) or bool(_OWNED_EXTRA.match(rel)) or bool(TEMP_FILE.match(rel))
+
+    def stale_temp_files(self) -> list[Path]:
+        """Temp files a killed run's atomic writes left in the root (:data:`TEMP_FILE`): plain files only,
+        never a link of such a name (no temp file synthdata made)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if TEMP_FILE.match(p.name) and p.is_file() and not p.is_symlink())

@@ -125,6 +125,8 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
                                        "itself: remove the link")
             if layout.staging.exists():  # a killed run's half-written shards
                 shutil.rmtree(layout.staging)
+            for tmp in layout.stale_temp_files():  # and the temp files of its last atomic writes
+                tmp.unlink(missing_ok=True)
             todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
             done_clips = sum(s.clip_stop - s.clip_start for s in manifest.shards)
             overlap = compute.overlap if compute.overlap != "auto" else dev.startswith("cuda")

@@ -6,6 +6,8 @@ import io
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -355,3 +357,13 @@ def test_no_database_is_one_line_exit_2(fo_source, tmp_path):
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: database:")
     assert "Traceback" not in r.stderr
+
+
+def test_fiftyone_imports_after_importlib_metadata():
+    """``importlib_metadata`` (which dask and diffusers import) puts its finder on ``sys.meta_path``; from
+    8.0 its metadata raises KeyError for a missing field, and FiftyOne's ``eta`` reads its absent
+    "author" at import. In a run that imported it first (the test suite in some orders, a notebook),
+    ``import fiftyone`` failed: the ``fiftyone`` extra keeps it below 8."""
+    r = subprocess.run([sys.executable, "-c", "import importlib_metadata, fiftyone"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]

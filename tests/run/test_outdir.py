@@ -231,3 +231,27 @@ def test_a_staging_symlink_is_never_followed(tmp_path, tiny_dataset):
     with pytest.raises(UserError, match="symbolic link"):
         _gen(out)
     assert (victim / "keep.txt").read_text() == "mine"
+
+
+def test_temp_files_of_a_killed_write_are_cleaned_by_the_rerun(tmp_path, tiny_dataset):
+    """A run killed inside an atomic write leaves its temp file beside the target (``.dataset.json.*.tmp``,
+    also the card's ``.README.md.*.tmp`` / ``.preview.png.*.tmp``). Resuming removes them (they are the
+    dataset's own), ``--overwrite`` does not call them foreign, and a symlink of that name is not
+    followed or removed (it is no temp file synthdata made)."""
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    before = _hashes(out)
+    stale = [".dataset.json.4l5z5hnb.tmp", ".README.md.k2j3h4g5.tmp", ".preview.png.a1b2c3d4.tmp", ".recipe.yaml.x_y_z_12.tmp"]
+    for name in stale:
+        (out / name).write_bytes(b"")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (out / ".dataset.json.linklink.tmp").symlink_to(victim)
+    _gen(out)
+    assert not any((out / name).exists() for name in stale)
+    assert (out / ".dataset.json.linklink.tmp").is_symlink() and victim.read_text() == "mine"
+    (out / ".dataset.json.linklink.tmp").unlink()
+    assert _hashes(out) == before  # the dataset itself untouched
+    (out / ".README.md.k2j3h4g5.tmp").write_bytes(b"")
+    _gen(out, "seed=5", overwrite=True)  # the card's temp file is the dataset's: overwrite goes ahead
+    assert not (out / ".README.md.k2j3h4g5.tmp").exists()
