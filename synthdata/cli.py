@@ -239,8 +239,10 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
     rate = m.stats.get("clips_per_second_last_run")
     if m.stats.get("shards_remade_after_verify"):
         log.warning("remade shard(s) %s: their files did not match dataset.json", m.stats["shards_remade_after_verify"])
-    print(f"wrote {m.stats['rows']['clips']} clips ({m.stats['rows']['objects']} object rows) to {out}"
-          + (f" at {rate:.2f} clips/s" if rate else " (all shards were already there)"))
+    total, made = m.stats["rows"]["clips"], m.stats.get("clips_made_last_run") or 0
+    resumed = f" ({made} made now, {total - made} were there)" if 0 < made < total else ""
+    print(f"wrote {total} clips ({m.stats['rows']['objects']} object rows) to {out}"
+          + (f" at {rate:.2f} clips/s{resumed}" if rate else " (all shards were already there)"))
     return 0
 
 

@@ -100,7 +100,10 @@ def test_ctrl_c_exits_130_in_one_line_and_the_rerun_resumes(tmp_path):
     again = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     m = json.loads((out / "dataset.json").read_text())
-    assert m["complete"] and 0 < m["stats"]["clips_made_last_run"] < 12
+    made = m["stats"]["clips_made_last_run"]
+    assert m["complete"] and 0 < made < 12
+    # the summary says what this run made, not only the dataset's total
+    assert again.stdout.startswith(f"wrote 12 clips") and f"{made} made now, {12 - made} were there" in again.stdout
     assert run_cli("verify", str(out)).returncode == 0
 
 
