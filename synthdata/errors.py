@@ -6,7 +6,15 @@ Anything else is an internal error and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["UserError", "RecipeError", "model_problems"]
+import difflib
+import re
+import typing
+
+__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "model_problems", "unknown_field"]
+
+#: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+_DEVICE = re.compile(DEVICE_PATTERN)
 
 
 class UserError(ValueError):
@@ -33,14 +41,49 @@ class RecipeError(UserError):
         return "\n".join(self.lines())
 
 
-def model_problems(exc, prefix: str) -> "RecipeError":
-    """A pydantic ``ValidationError`` of a settings model → one ``prefix.field[.sub]: message`` per field."""
+def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError":
+    """A pydantic ``ValidationError`` of a settings model → one ``prefix.field[.sub]: message`` per field
+    (an unknown field with the closest of ``model``'s names, when given)."""
     problems = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "float", "literal", "str", "bool"))]
         field = ".".join([p for p in (prefix, *loc) if p]) or "arguments"
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        msg = unknown_field(model, err["loc"]) if err["type"] == "extra_forbidden" \
+            else err["msg"].removeprefix("Value error, ")
         if err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
             msg += f" (got {err['input']!r})"
         problems.append((field, msg))
     return RecipeError(list(dict(problems).items()))
+
+
+def unknown_field(model: type | None, loc: tuple) -> str:
+    """"unknown field" for a pydantic ``extra_forbidden`` error at ``loc`` under ``model``, with the closest
+    valid name when one is close (``clip.widht`` → did you mean 'width'?)."""
+    names: list[str] = []
+    for part in loc[:-1]:  # walk to the model that holds the unknown name
+        if model is None:
+            break
+        field = getattr(model, "model_fields", {}).get(str(part))
+        model = _model_in(field.annotation) if field is not None else (model if str(part).isdigit() else None)
+    if model is not None:
+        names = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
+    return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+
+
+def _model_in(tp) -> type | None:
+    """The pydantic model a field's annotation holds (itself, or inside Optional/list/dict/union)."""
+    if isinstance(tp, type) and hasattr(tp, "model_fields"):
+        return tp
+    for arg in typing.get_args(tp):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def check_device(value: str) -> str:
+    """A ``device`` setting (recipes, training, ablations): ``value`` or the one-line error saying what fits."""
+    if not isinstance(value, str) or not _DEVICE.match(value):
+        raise ValueError(f"expected auto, cpu, cuda or cuda:<index>, got {value!r}")
+    return value

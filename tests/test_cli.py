@@ -120,3 +120,20 @@ def test_validate_checks_the_run_arguments_generate_checks(arg, field):
 def test_validate_without_a_recipe_names_only_the_recipe():
     r = run_cli("validate")
     assert r.returncode == 2 and r.stderr.rstrip().endswith("the following arguments are required: recipe"), r.stderr
+
+
+@pytest.mark.parametrize("arg,line", [
+    ("clip.widht=3", "error: clip.widht: unknown field (did you mean 'width'?)"),
+    ("objects.0.materal.color=[1,1,1]", "error: objects.0.materal: unknown field (did you mean 'material'?)"),
+    ("compute.workerz=3", "error: compute.workerz: unknown field (did you mean 'workers'?)"),
+    ("clip.zzzzzz=3", "error: clip.zzzzzz: unknown field"),
+])
+def test_an_unknown_field_comes_with_the_closest_valid_name(arg, line):
+    """docs/guide.md: unknown names come with the closest valid one (recipe fields and compute settings)."""
+    r = run_cli("validate", "shapes", arg)
+    assert r.returncode == 2 and r.stderr.strip() == line, r.stderr
+
+
+def test_a_bad_device_says_what_fits():
+    r = run_cli("validate", "shapes", "device=tpu")
+    assert r.returncode == 2 and r.stderr.strip() == "error: device: expected auto, cpu, cuda or cuda:<index>, got 'tpu'"

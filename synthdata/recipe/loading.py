@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
-from ..errors import RecipeError, UserError
+from ..errors import RecipeError, UserError, unknown_field
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
 from .yamlsafe import YAML_LIMITS, load_yaml
@@ -417,7 +417,7 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             err = chosen or errs[0][0]
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown field"
+                msg = unknown_field(RecipeSpec, err["loc"])
             if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg \
                     and not isinstance(err["input"], dict):  # a whole block (a model's own check) says enough
                 msg += f" (got {err['input']!r})"

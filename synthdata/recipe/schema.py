@@ -14,8 +14,9 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from ..errors import DEVICE_PATTERN, check_device
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
@@ -898,7 +899,7 @@ class RecipeSpec(_Spec):
     description: str = ""
     domain: Literal["generic", "driving", "medical"] = "generic"
     seed: int = Field(0, ge=0, lt=2**63)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Annotated[str, AfterValidator(check_device)] = Field("auto", json_schema_extra={"pattern": DEVICE_PATTERN})
     clip: ClipSpec = ClipSpec()
     camera: CameraSpec = CameraSpec()
     environment: EnvironmentSpec = EnvironmentSpec()

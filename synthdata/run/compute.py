@@ -154,4 +154,4 @@ def load_compute(name: str = "local", overrides: list[str] | tuple[str, ...] = (
     try:
         return ComputeSpec.model_validate(data)
     except ValidationError as exc:
-        raise model_problems(exc, "compute") from None
+        raise model_problems(exc, "compute", ComputeSpec) from None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import Annotated, Literal, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import UserError, model_problems
+from ..errors import DEVICE_PATTERN, UserError, check_device, model_problems
 
 __all__ = ["TrainConfig", "load_train_config"]
 
@@ -35,7 +35,7 @@ class TrainConfig(BaseModel):
     ema: float = Field(0.999, ge=0, lt=1)
     cond_dropout: float = Field(0.1, ge=0, le=1)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Annotated[str, AfterValidator(check_device)] = Field("auto", json_schema_extra={"pattern": DEVICE_PATTERN})
     seed: int = Field(0, ge=0, lt=2**63)
     resume: bool = False
     log_every: int = Field(10, ge=1)

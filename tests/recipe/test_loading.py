@@ -78,7 +78,7 @@ def test_layout_hash_covers_what_shapes_scenes_only():
     ("shapes", ["backend.name=raycats"], "backend.name", "did you mean 'raycast'"),
     ("shapes", ["+objects.0.motion.params.warp=3"], "objects.0.motion.params.warp", "unknown parameter"),
     ("shapes", ["+_target_=os.system"], "_target_", "not allowed"),
-    ("shapes", ["device=tpu"], "device", "pattern"),
+    ("shapes", ["device=tpu"], "device", "expected auto, cpu, cuda or cuda:<index>"),
 ])
 def test_bad_input_names_the_field(recipe, overrides, field, words):
     with pytest.raises(UserError) as info:

@@ -13,11 +13,11 @@ overrides; paths in it are resolved against the file's folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Annotated, Any, Literal, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ...errors import UserError, model_problems
+from ...errors import DEVICE_PATTERN, UserError, check_device, model_problems
 from ...io.safety import SAFE_ID
 
 __all__ = ["AblationSpec", "ArmSpec", "BudgetSpec", "TaskRef", "load_ablation"]
@@ -89,7 +89,7 @@ class AblationSpec(_Model):
     bootstrap: BootstrapSpec = BootstrapSpec()
     allow_unequal_budget: bool = False
     allow_few_seeds: bool = False
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    device: Annotated[str, AfterValidator(check_device)] = Field("auto", json_schema_extra={"pattern": DEVICE_PATTERN})
     eval_every: int = Field(0, ge=0)  # learning curves: also score every N steps (0: loss curve only)
     fiftyone: bool = False  # put each arm's predictions into the evaluation set's FiftyOne dataset
     distances: bool = False  # video distances (FVD, KID) of each training dataset to the evaluation set
