@@ -206,7 +206,6 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
     if ns.dry_run:  # every check generate makes before writing, and nothing written
         from .run.check import check_recipe
         from .run.memory import check_resources
-        from .run.windows import window_frames
         from .run.outdir import prepare_out
 
         check_recipe(spec)
@@ -218,7 +217,7 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
                                  "compute": compute.model_dump(),
                                  "memory": {"per_worker_bytes": est.per_worker, "workers": est.workers,
                                             "total_bytes": est.total, "available_bytes": est.available,
-                                            "window_frames": window_frames(spec, compute.window_pixels_value())}}
+                                            **_window_plan(spec, compute)}}
         print(json.dumps(body, indent=2))
         return 0
     try:
@@ -368,6 +367,15 @@ def _run_settings(spec, run: dict[str, str], compute_args: list[str]):
     if run.get("out", None) == "":
         raise UserError("out", "expected a directory path, got an empty value (leave out= away for data/<recipe>)")
     return compute, clips, run.get("out") or f"data/{spec.name}", _bool(run.get("progress"))
+
+
+def _window_plan(spec, compute) -> dict:
+    """``--dry-run``'s word on windows: frames per window (0: whole clips) and the pixels a window holds,
+    which a whole number of trace batches rounds ``compute.window_pixels`` to."""
+    from .run.windows import window_frames
+
+    frames = window_frames(spec, compute.window_pixels_value())
+    return {"window_frames": frames, "window_pixels": frames * spec.clip.width * spec.clip.height}
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:

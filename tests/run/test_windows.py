@@ -193,3 +193,17 @@ def test_windows_encode_in_the_background_with_overlap(tmp_path, monkeypatch):
     for clip in ("000000", "000001"):
         assert (layouts[0].root / "media" / f"shapes-{clip}.mp4").read_bytes() == \
             (layouts[1].root / "media" / f"shapes-{clip}.mp4").read_bytes()
+
+
+def test_dry_run_says_how_windows_were_rounded(tmp_path):
+    """Windows are whole trace batches: ``--dry-run`` prints the pixels a window holds, not only the
+    request (3072 asked at 32×24 with 2-frame batches → 4 frames, 3072; 1 asked → 2 frames, 1536)."""
+    import json
+
+    for asked, frames in ((3072, 4), (1, 2)):
+        r = run_cli("generate", "recipe=shapes", "clips=1", f"out={tmp_path / 'd'}", *SMALL, "device=cpu",
+                    f"compute.window_pixels={asked}", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        memory = json.loads(r.stdout)["memory"]
+        assert memory["window_frames"] == frames and memory["window_pixels"] == frames * 32 * 24
+    assert not (tmp_path / "d").exists()
