@@ -146,15 +146,11 @@ def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     # idle workers are ended
     from .run import interrupts
 
-    running = ns.cfg is None and not ns.dry_run
+    running, executor = ns.cfg is None and not ns.dry_run, None
     if running:  # from before the cluster's start thread imports: run/interrupts.py
         interrupts.hold()
     try:
         executor = _start_soon(run, compute_args) if running else None
-    except BaseException:
-        interrupts.release(raise_noted=False)
-        raise
-    try:
         return _generate_with(ns, run, compute_args, overrides, executor)
     finally:
         interrupts.release(raise_noted=False)
