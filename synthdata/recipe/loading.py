@@ -303,7 +303,7 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
     if _is_path(recipe):
         path = Path(recipe).expanduser()
         if path.suffix not in (".yaml", ".yml"):
-            raise UserError("recipe", f"expected a recipe name or a .yaml file, got {recipe!r}")
+            raise UserError("recipe", _NAME_OR_PATH + f", got {recipe!r}")
         if not path.is_file():
             raise UserError("recipe", f"file not found: {recipe}")
         loaded = load_yaml(path, where=recipe)
@@ -315,7 +315,7 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
         groups = _defaults(body.pop("defaults", None))
     else:
         if not _NAME.match(recipe):
-            raise UserError("recipe", f"expected a recipe name (letters, digits, _ or -) or a .yaml path, got {recipe!r}")
+            raise UserError("recipe", _NAME_OR_PATH + f", got {recipe!r}")
         names = _choices("recipe")
         if recipe not in names:
             import difflib
@@ -423,6 +423,10 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
                 msg += f" (got {err['input']!r})"
             problems.append((field, msg))
         raise RecipeError(problems) from None
+
+
+#: what ``recipe`` accepts, said the same way whichever check refuses it
+_NAME_OR_PATH = "expected a recipe name (letters, digits, _ or -) or a .yaml path"
 
 
 def _input_at(data: Any, field: str) -> Any:

@@ -65,7 +65,8 @@ def test_layout_hash_covers_what_shapes_scenes_only():
 
 @pytest.mark.parametrize("recipe, overrides, field, words", [
     ("shapez", [], "recipe", "did you mean 'shapes'"),
-    ("../../etc/passwd", [], "recipe", "expected a recipe name or a .yaml file"),
+    ("../../etc/passwd", [], "recipe", "expected a recipe name (letters, digits, _ or -) or a .yaml path"),
+    ("..", [], "recipe", "expected a recipe name (letters, digits, _ or -) or a .yaml path"),
     ("./missing.yaml", [], "recipe", "not found"),
     ("shapes", ["clip.width=-3"], "clip.width", "greater than or equal to 16"),
     ("shapes", ["clip.width=33"], "clip.width", "even"),
