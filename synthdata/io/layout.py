@@ -83,8 +83,9 @@ class Layout:
     @staticmethod
     def owns(rel: str) -> bool:
         """Whether a file (relative POSIX path) is one this layout writes: manifest-listable files
-        (also leftovers of a killed shard), the fixed files, staging, and FiftyOne maps."""
-        return rel in _FIXED or bool(OWNED_FILE.match(rel)) or bool(_OWNED_EXTRA.match(rel)) or bool(TEMP_FILE.match(rel))
+        (also leftovers of a killed shard), the fixed files and their atomic writes' temp files, staging,
+        and FiftyOne maps."""
+        return rel in _FIXED or any(p.match(rel) for p in (OWNED_FILE, TEMP_FILE, _OWNED_EXTRA))
 
     def stale_temp_files(self) -> list[Path]:
         """Temp files a killed run's atomic writes left in the root (:data:`TEMP_FILE`): plain files only,

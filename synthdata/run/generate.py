@@ -26,9 +26,9 @@ from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
 from ..render.device import device_name
+from . import interrupts
 from .check import check_recipe
 from .compute import ComputeSpec, load_compute
-from . import interrupts
 from .events import listen_clips
 from .executors import Executor, make_executor
 from .memory import check_resources
