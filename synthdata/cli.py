@@ -142,8 +142,8 @@ def cmd_generate(ns: argparse.Namespace) -> int:
 def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     run, compute_args, overrides = _split(args)
     # the embedded cluster starts first, in the background: its workers spawn and import the renderer
-    # while this process loads the recipe (start-up ~1 s shorter); bad input still exits 2, after the
-    # idle workers are ended
+    # while this process loads the recipe (start-up ~1 s shorter); bad input is reported at once and
+    # exits 2 once the idle workers are ended
     from .run import interrupts
 
     running, executor = ns.cfg is None and not ns.dry_run, None
@@ -152,6 +152,10 @@ def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     try:
         executor = _start_soon(run, compute_args) if running else None
         return _generate_with(ns, run, compute_args, overrides, executor)
+    except (RecipeError, UserError) as exc:
+        if executor is None:
+            raise
+        return _refused(exc)  # now: closing the cluster that was starting meanwhile takes a second or two
     finally:
         interrupts.release(raise_noted=False)
         if executor is not None:  # generate() closed it already unless something failed before
@@ -537,18 +541,21 @@ def _logging(verbose: int, quiet: int) -> None:
         log.propagate = False
 
 
+def _refused(exc: RecipeError | UserError) -> int:
+    """Bad input: its line(s) on stderr, flushed, and exit code 2."""
+    for line in exc.lines() if isinstance(exc, RecipeError) else [str(exc)]:
+        print(f"error: {line}", file=sys.stderr)
+    sys.stderr.flush()
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     _logging(ns.verbose, ns.quiet)
     try:
         return ns.fn(ns)
-    except RecipeError as exc:
-        for line in exc.lines():
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (RecipeError, UserError) as exc:
+        return _refused(exc)
     except KeyboardInterrupt:  # commands with something to resume say so themselves
         print("interrupted", file=sys.stderr)
         return 130

@@ -29,6 +29,7 @@ from .worker_signals import children_ignore_sigint
 
 __all__ = ["Executor", "EXECUTORS", "make_executor", "SyncExecutor", "ThreadExecutor", "DaskExecutor"]
 
+log = logging.getLogger(__name__)
 Outcome = ShardResult | ShardFailed
 T = TypeVar("T")
 R = TypeVar("R")
@@ -311,6 +312,8 @@ class DaskExecutor:
         client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
         idle = cluster is not None and self.shard_run and exc[0] is None and not self._in_flight
         locks = _stop_idle_workers(cluster) if idle else []
+        if cluster is not None:
+            log.debug("closing the embedded Dask cluster")
         if client is not None:
             client.close()
         if cluster is not None:

@@ -71,6 +71,18 @@ def test_bad_input_with_a_cluster_starting_exits_2_and_leaves_no_worker(tmp_path
     assert _fork_servers() <= servers  # the warm worker server the CLI started is gone too
 
 
+def test_bad_input_is_reported_before_the_starting_cluster_is_closed(tmp_path):
+    """The refusal is the news: its line comes out as soon as the recipe is checked, not after the
+    cluster that was starting meanwhile has come up and been closed (a second or two more)."""
+    r = run_cli("-vv", "generate", "recipe=shapes", f"out={tmp_path / 'never'}", *TINY, "clip.widht=3")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.splitlines()
+    error = [i for i, ln in enumerate(lines) if ln.startswith("error: clip.widht")]
+    closing = [i for i, ln in enumerate(lines) if "closing the embedded Dask cluster" in ln]
+    assert len(error) == 1 and closing, r.stderr  # the cluster was started, and closed after
+    assert error[0] < closing[0], r.stderr
+
+
 def _fork_servers() -> set[int]:
     """Live multiprocessing fork servers on this machine (an orphaned one is no longer our child)."""
     out = set()
