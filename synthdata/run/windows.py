@@ -7,8 +7,8 @@ to the clip's MP4 and written as its own row group of the frames table, so a wor
 maps, never the clip's. A recipe allows it when
 
 - its backend renders frames independently of the rest of the clip (``Settings.window_step``: the
-  ray-caster without rolling shutter or sensor noise; auto-exposure carries its state from window to
-  window), and
+  ray-caster without rolling shutter; auto-exposure carries its state from window to window, sensor
+  noise draws a stream per frame), and
 - every enabled label reads a bounded number of neighbouring frames (``LabelKind.context``: a frame is
   labelled once its neighbours are rendered; the last frames rendered are carried into the next
   window's render, so every frame is rendered once; point ``tracks`` need the whole clip).

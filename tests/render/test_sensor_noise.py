@@ -40,6 +40,17 @@ def test_noise_is_seeded_and_leaves_labels_alone():
     assert not torch.equal(other.frames.rgb, a.frames.rgb)
 
 
+def test_a_window_of_frames_gets_the_whole_clips_noise():
+    """Each frame draws from its own stream: frames 3…5 noised alone (first=3) are frames 3…5 of the
+    whole clip noised at once, so a clip made in windows is the whole clip bit for bit."""
+    clip = torch.rand(7, 16, 24, 3, generator=torch.Generator().manual_seed(0))
+    cfg = SensorNoise(shot=0.05, read=0.02)
+    whole = sensor_noise(clip, cfg, seed=11)
+    assert torch.equal(sensor_noise(clip[3:6], cfg, seed=11, first=3), whole[3:6])
+    assert not torch.equal(sensor_noise(clip[3:6], cfg, seed=11), whole[3:6])  # frame 0's stream is not frame 3's
+    assert not torch.equal(whole[0] - clip[0], whole[1] - clip[1])
+
+
 def test_noise_is_off_by_default_and_checked():
     assert tiny_spec("shapes").backend.settings["sensor_noise"] is None
     with pytest.raises(UserError, match="sensor_noise"):

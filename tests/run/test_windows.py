@@ -43,6 +43,7 @@ def _shard(spec, out, window_pixels):
     ("pedestrians", []),  # swinging legs: part motion accumulates over the clip; keypoints read it
     ("night_rain", []),  # auto-exposure (scene meter) adapts frame after frame: its state is carried
     ("colonoscopy", []),  # the sensor meter's closed loop, a field stop, a fisheye lens, the lumen march
+    ("shapes", ["+backend.sensor_noise={shot: 0.05, read: 0.02}"]),  # a noise stream per frame
 ])
 def test_a_clip_made_in_windows_writes_what_the_whole_clip_writes(tmp_path, recipe, extra):
     spec = tiny_spec(recipe, *SMALL, *extra)
@@ -81,9 +82,10 @@ def test_which_recipes_are_made_in_windows():
     assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 3) == 8  # at least one batch
     assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 450) == 0  # the clip fits
     for off in (["annotations.tracks.enabled=true"],  # point tracks need the whole clip
-                ["backend.rolling_shutter=0.5"],  # bands span frames
-                ["+backend.sensor_noise={shot: 0.01, read: 0.002}"]):  # one noise draw per clip
+                ["backend.rolling_shutter=0.5"]):  # bands span frames
         assert window_frames(tiny_spec("shapes", *long, *off), 64 * 64 * 100) == 0, off
+    noisy = tiny_spec("shapes", *long, "+backend.sensor_noise={shot: 0.01, read: 0.002}")
+    assert window_frames(noisy, 64 * 64 * 100) == 96  # a noise stream per frame
     assert window_frames(tiny_spec("colonoscopy", *long), 64 * 64 * 100) == 96  # auto-exposure carries its state
     SINKS.register("wholeclip_test_sink", lambda *a, **k: None)  # a sink that does not say takes_windows
     try:  # gets whole clips, and the memory estimate counts them whole

@@ -371,9 +371,9 @@ class RaycastSettings(BackendSettings):
         return False  # the shard path's RaycastBackend.keep leaves amodal out: per-batch Coverage only
 
     def window_step(self, spec: "RecipeSpec") -> int:
-        """One trace batch: rendering is frame-local unless a rolling shutter (its bands span frames) or
-        sensor noise (one draw per clip) is on; auto-exposure carries its state from window to window."""
-        if self.rolling_shutter or self.sensor_noise is not None:
+        """One trace batch: rendering is frame-local unless a rolling shutter is on (its bands span
+        frames); auto-exposure carries its state from window to window, sensor noise draws frame by frame."""
+        if self.rolling_shutter:
             return 0
         return self.frames_per_batch(spec.clip.width, spec.clip.height)
 
@@ -476,7 +476,7 @@ class RaycastBackend(Backend):
                                                               self._inside(st, height, width, 1), exposure_state)
         linear = cat.pop("rgb_linear")
         if self.settings.sensor_noise is not None:  # after exposure: the sensor reads the exposed signal
-            linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed)
+            linear = sensor_noise(linear, self.settings.sensor_noise, scene.generator_seed, first)
         if cam.stop is not None:  # last: the border is black whatever noise or blur put there
             linear.mul_(stop_gain(cam.stop, st.K, width, height, self.device)[..., None])
         # in place on the clip's own buffer: no clip-size temporaries, the very kernels (and bits) of
