@@ -8,6 +8,7 @@ checks are repeated under it, so there is no check-then-act window.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -93,10 +94,12 @@ class OutLock:
                 self._cleanup()
                 raise UserError("out", f"cannot create {p}: {e.strerror or e}") from None
         while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:  # never through a link: the lock file is truncated and written
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
             except OSError as e:
                 self._cleanup()
+                if e.errno == errno.ELOOP:
+                    raise self._linked() from None
                 raise UserError("out", f"cannot write in {self.root}: {e.strerror or e}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -126,8 +129,10 @@ class OutLock:
         if lock.path in cls._held:  # this process's own run
             return
         try:
-            fd = os.open(lock.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
+            fd = os.open(lock.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise lock._linked() from None
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -136,13 +141,19 @@ class OutLock:
         finally:
             os.close(fd)
 
+    def _linked(self) -> UserError:
+        return UserError("out", f"{self.path} is a symbolic link; expected a synthdata lock file there "
+                                "(remove the link)")
+
     def _busy(self) -> UserError:
         return UserError("out", f"{self.root} is being written by another synthdata run ({self.holder()}); "
                                 "wait for it to finish or choose another out")
 
     def holder(self) -> str:
         try:
-            info = json.loads(self.path.read_text()[:4096])
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                info = json.loads(f.read(4096))
             return f"pid {int(info['pid'])} on {str(info['host'])[:64]} since {str(info['since'])[:32]}"
         except (OSError, ValueError, KeyError, TypeError):
             return "holder unknown"

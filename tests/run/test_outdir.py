@@ -233,6 +233,23 @@ def test_a_staging_symlink_is_never_followed(tmp_path, tiny_dataset):
     assert (victim / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("dataset", [True, False])
+def test_a_lock_file_that_is_a_symlink_is_never_written_through(tmp_path, tiny_dataset, dataset):
+    """Found by test_fuzz_out_states: a `.synthdata.lock` linking outside made the run truncate and
+    write its pid into the file the link pointed at."""
+    out = tmp_path / "ds"
+    if dataset:
+        shutil.copytree(tiny_dataset, out)
+    else:
+        out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (out / ".synthdata.lock").symlink_to(victim)
+    with pytest.raises(UserError, match=r"^out: .*\.synthdata\.lock is a symbolic link"):
+        _gen(out)
+    assert victim.read_text() == "mine" and (out / ".synthdata.lock").is_symlink()
+
+
 def test_temp_files_of_a_killed_write_are_cleaned_by_the_rerun(tmp_path, tiny_dataset):
     """A run killed inside an atomic write leaves its temp file beside the target (``.dataset.json.*.tmp``,
     also the card's ``.README.md.*.tmp`` / ``.preview.png.*.tmp``). Resuming removes them (they are the
