@@ -10,7 +10,7 @@ import difflib
 import re
 import typing
 
-__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "model_problems", "unknown_field"]
+__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "model_problems", "shown", "unknown_field"]
 
 #: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
@@ -41,6 +41,20 @@ class RecipeError(UserError):
         return "\n".join(self.lines())
 
 
+def shown(value: typing.Any) -> str:
+    """A value as recipes and command lines spell it (YAML): ``null``, ``true``, ``false``, strings
+    quoted, lists and mappings in flow style; what an error's "got …" prints (not Python's ``None``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {shown(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
 def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError":
     """A pydantic ``ValidationError`` of a settings model → one ``prefix.field[.sub]: message`` per field
     (an unknown field with the closest of ``model``'s names, when given)."""
@@ -51,7 +65,7 @@ def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError"
         msg = unknown_field(model, err["loc"]) if err["type"] == "extra_forbidden" \
             else err["msg"].removeprefix("Value error, ")
         if err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
-            msg += f" (got {err['input']!r})"
+            msg += f" (got {shown(err['input'])})"
         problems.append((field, msg))
     return RecipeError(list(dict(problems).items()))
 
@@ -85,5 +99,5 @@ def _model_in(tp) -> type | None:
 def check_device(value: str) -> str:
     """A ``device`` setting (recipes, training, ablations): ``value`` or the one-line error saying what fits."""
     if not isinstance(value, str) or not _DEVICE.match(value):
-        raise ValueError(f"expected auto, cpu, cuda or cuda:<index>, got {value!r}")
+        raise ValueError(f"expected auto, cpu, cuda or cuda:<index>, got {shown(value)}")
     return value

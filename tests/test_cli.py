@@ -137,3 +137,26 @@ def test_an_unknown_field_comes_with_the_closest_valid_name(arg, line):
 def test_a_bad_device_says_what_fits():
     r = run_cli("validate", "shapes", "device=tpu")
     assert r.returncode == 2 and r.stderr.strip() == "error: device: expected auto, cpu, cuda or cuda:<index>, got 'tpu'"
+
+
+@pytest.mark.parametrize("arg,line", [
+    ("compute.window_pixels=null",
+     "error: compute.window_pixels: expected 'auto' or a whole number of pixels from 1 to 2^40, got null"),
+    ("compute.workers=null", "error: compute.workers: expected 'auto' or a whole number from 1 to 4096, got null"),
+    ("compute.gpus=-1", "error: compute.gpus: expected 'auto' or a whole number from 0 to 1024, got -1"),
+    ("clip.width=null", "error: clip.width: Input should be a valid integer (got null)"),
+    ("annotations.masks=null", "error: annotations.masks: Input should be a valid boolean (got null)"),
+    ("camera.fov_deg=null",
+     "error: camera.fov_deg: expected a constant or a distribution ({uniform: [a, b]}, {choice: [...]}, …), got null"),
+])
+def test_a_bad_value_is_shown_as_it_was_typed(arg, line):
+    """"got null", as the command line and recipes spell it, never Python's "got None"."""
+    r = run_cli("validate", "shapes", arg)
+    assert r.returncode == 2 and r.stderr.strip() == line, r.stderr
+
+
+def test_shown_spells_values_as_yaml():
+    from synthdata.errors import shown
+
+    assert [shown(v) for v in (None, True, False, 3, 0.5, "x")] == ["null", "true", "false", "3", "0.5", "'x'"]
+    assert shown([1, None, {"a": False}]) == "[1, null, {a: false}]"

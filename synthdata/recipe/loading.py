@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
-from ..errors import RecipeError, UserError, unknown_field
+from ..errors import RecipeError, UserError, shown, unknown_field
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
 from .yamlsafe import YAML_LIMITS, load_yaml
@@ -403,16 +403,16 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             meant = next(((e, rest) for e, tag, rest in errs if _member(tag, got)), None)
             if chosen is None and meant is not None:
                 err, rest = meant
-                msg = err["msg"] + (f" (got {err['input']!r})" if "input" in err else "")
+                msg = err["msg"] + (f" (got {shown(err['input'])})" if "input" in err else "")
                 problems.append((field, f"{rest}: {msg}" if rest else msg))
                 continue
             if chosen is None and len(errs) > 1 and all(tag for _, tag, _ in errs):
                 kinds = [k for k in DIST_KEYS if isinstance(got, dict) and k in got]
                 if kinds:  # a distribution this field does not take (e.g. a uniform count)
-                    problems.append((field, f"a {kinds[0]} distribution does not fit this field (got {got!r})"))
+                    problems.append((field, f"a {kinds[0]} distribution does not fit this field (got {shown(got)})"))
                     continue
                 problems.append((field, f"expected a constant or a distribution ({{uniform: [a, b]}}, "
-                                        f"{{choice: [...]}}, …), got {got!r}"))
+                                        f"{{choice: [...]}}, …), got {shown(got)}"))
                 continue
             err = chosen or errs[0][0]
             msg = err["msg"].removeprefix("Value error, ")
@@ -420,7 +420,7 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
                 msg = unknown_field(RecipeSpec, err["loc"])
             if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg \
                     and not isinstance(err["input"], dict):  # a whole block (a model's own check) says enough
-                msg += f" (got {err['input']!r})"
+                msg += f" (got {shown(err['input'])})"
             problems.append((field, msg))
         raise RecipeError(problems) from None
 

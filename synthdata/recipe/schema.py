@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from ..errors import DEVICE_PATTERN, check_device
+from ..errors import DEVICE_PATTERN, check_device, shown
 from .distributions import Count, Name, Num, Poisson, Vec3, support
 
 __all__ = [
@@ -361,7 +361,7 @@ def _check_names(value: Any, allowed: tuple[str, ...], what: str) -> Any:
     names = list(value.choice) if hasattr(value, "choice") else [value]
     bad = [n for n in names if n not in allowed]
     if bad:
-        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {bad[0]!r}")
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {shown(bad[0])}")
     return value
 
 
@@ -794,7 +794,7 @@ class AnnotationSpec(_Spec):
             return {"enabled": True, **v}
         if isinstance(v, BaseModel):
             return v
-        raise ValueError(f"expected true, false or a block {{enabled, points, query_stride, min_per_surface}}, got {v!r}")
+        raise ValueError(f"expected true, false or a block {{enabled, points, query_stride, min_per_surface}}, got {shown(v)}")
 
 
 class BackendSpec(_Spec):

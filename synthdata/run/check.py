@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..annotate import LABEL_KINDS
-from ..errors import RecipeError, UserError
+from ..errors import RecipeError, UserError, shown
 from ..io.sinks import SINKS
 from ..motion import CAMERA_MOTIONS, OBJECT_MOTIONS
 from ..recipe.distributions import Choice, support
@@ -74,7 +74,7 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
     except ValidationError as exc:  # report the first problem, naming the parameter
         err = exc.errors()[0]
         key = "".join(f".{x}" for x in err["loc"])  # empty for a check across parameters
-        problems.append((f"{field}.params{key}", f"{err['msg']}, got {err.get('input')!r}"))
+        problems.append((f"{field}.params{key}", f"{err['msg']}, got {shown(err.get('input'))}"))
         return
     for key, value in motion.params.items():  # a distribution's ends must be valid values too
         bounds = support(value) if key in model.model_fields and not isinstance(value, (int, float)) else None
@@ -82,8 +82,8 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
             try:
                 model(**{key: end})
             except ValidationError as exc:
-                shown = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
-                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown} (its end {end:g})"))
+                given = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown(given)} (its end {end:g})"))
                 break
 
 
@@ -181,7 +181,7 @@ def check_recipe(spec: RecipeSpec) -> RecipeSpec:
         if name not in LABEL_KINDS:
             problems.append((f"annotations.{name}", LABEL_KINDS.unknown_message(name)))
         elif not isinstance(value, bool):
-            problems.append((f"annotations.{name}", f"expected true or false, got {value!r}"))
+            problems.append((f"annotations.{name}", f"expected true or false, got {shown(value)}"))
     if spec.annotations.keypoints:
         problems += skeleton_conflicts(spec)
     tracks, clip = spec.annotations.tracks, spec.clip

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import UserError, model_problems
+from ..errors import UserError, model_problems, shown
 from ..configs import config_dir
 
 __all__ = ["ComputeSpec", "load_compute"]
@@ -48,23 +48,21 @@ class ComputeSpec(BaseModel):
     def _memory_limit(cls, v: Any) -> Any:
         """Dask's grammar: ``auto``, a size (``4GiB``, ``512MB``, bytes) or a fraction of RAM in (0, 1]."""
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {v!r}")
+            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {shown(v)}")
         if str(v).strip().lower() == "auto":
             return "auto"
         if _limit_bytes(str(v)) is None:
-            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {v!r}")
+            raise ValueError(f"expected 'auto', a size such as 4GiB, or a fraction of memory in (0, 1], got {shown(v)}")
         return str(v)
 
     def memory_limit_bytes(self) -> int | None:
         """The per-worker limit in bytes (None for ``auto``)."""
         return None if self.memory_limit == "auto" else _limit_bytes(self.memory_limit)
 
-    @field_validator("workers")
+    @field_validator("workers", mode="before")
     @classmethod
     def _workers(cls, v: Any) -> Any:
-        if isinstance(v, int) and not 1 <= v <= 4096:
-            raise ValueError(f"expected 'auto' or a whole number from 1 to 4096, got {v}")
-        return v
+        return _auto_or_count(v, 1, 4096)
 
     @field_validator("shard_size", mode="before")
     @classmethod
@@ -72,7 +70,7 @@ class ComputeSpec(BaseModel):
         if v == "auto":
             return v
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
-            raise ValueError(f"expected 'auto' or a whole number from 1 to 10000, got {v!r}")
+            raise ValueError(f"expected 'auto' or a whole number from 1 to 10000, got {shown(v)}")
         return v
 
     @field_validator("window_pixels", mode="before")
@@ -81,7 +79,7 @@ class ComputeSpec(BaseModel):
         if v == "auto":
             return v
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 2**40:
-            raise ValueError(f"expected 'auto' or a whole number of pixels from 1 to 2^40, got {v!r}")
+            raise ValueError(f"expected 'auto' or a whole number of pixels from 1 to 2^40, got {shown(v)}")
         return v
 
     def window_pixels_value(self) -> int:
@@ -90,12 +88,10 @@ class ComputeSpec(BaseModel):
 
         return WINDOW_PIXELS if self.window_pixels == "auto" else int(self.window_pixels)
 
-    @field_validator("gpus")
+    @field_validator("gpus", mode="before")
     @classmethod
     def _gpus(cls, v: Any) -> Any:
-        if isinstance(v, int) and not 0 <= v <= 1024:
-            raise ValueError(f"expected 'auto' or a whole number from 0 to 1024, got {v}")
-        return v
+        return _auto_or_count(v, 0, 1024)
 
     def num_gpus(self) -> int:
         """GPUs to use for an embedded cluster (0 means CPU workers)."""
@@ -110,6 +106,17 @@ class ComputeSpec(BaseModel):
             return int(self.workers)
         gpus = self.num_gpus()
         return gpus if gpus else max(1, (os.cpu_count() or 1) // self.threads_per_worker)
+
+
+def _auto_or_count(v: Any, lo: int, hi: int) -> Any:
+    """``auto`` or a whole number in [lo, hi] (as typed: ``4`` or ``"4"``); else one clear message."""
+    if v == "auto":
+        return v
+    if isinstance(v, str) and v.strip().isdigit():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ValueError(f"expected 'auto' or a whole number from {lo} to {hi}, got {shown(v)}")
+    return v
 
 
 def _limit_bytes(text: str) -> int | None:
