@@ -12,6 +12,7 @@ measurements with the current constants (after refitting them) without measuring
 
     python benchmarks/memory_model.py
     python benchmarks/memory_model.py --recipes shapes --sizes 64x8 128x16
+    python benchmarks/memory_model.py --recipes shapes --sizes 256x48 --overlap both
     python benchmarks/memory_model.py --points benchmarks/results/memory-model-cpu-2core.json
 """
 
@@ -35,27 +36,30 @@ from pathlib import Path
 import torch
 import synthdata
 from synthdata.run.generate import generate
-recipe, w, t, clips = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+recipe, w, t, clips, overlap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 torch.set_num_threads(1)
 spec = synthdata.load_recipe(recipe, [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"])
 with tempfile.TemporaryDirectory() as d:
-    generate(spec, clips, Path(d) / "o", compute={"name": "sync", "shard_size": clips}, progress=False)
+    generate(spec, clips, Path(d) / "o", compute={"name": "sync", "shard_size": clips, "overlap": overlap},
+             progress=False)
 # VmHWM: this process's own peak (ru_maxrss would keep the launching parent's size across exec)
 peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
 print(json.dumps({"recipe": recipe, "width": w, "height": w, "frames": t, "pixels": w * w * t,
-                  "clips": clips, "peak_rss_mb": round(peak / 2**20, 1)}))
+                  "clips": clips, "overlap": overlap, "peak_rss_mb": round(peak / 2**20, 1)}))
 """
 
 
 def estimate_mb(pt: dict) -> float:
     """What the pre-flight model (``synthdata.run.memory``) says one worker needs for this point."""
     import synthdata
-    from synthdata.run.memory import WORKER_BASE, clip_bytes
+    from synthdata.run.compute import ComputeSpec
+    from synthdata.run.memory import estimate_run
 
     w, t = pt["width"], pt["frames"]
     size = [f"clip.width={w}", f"clip.height={w}", f"clip.frames={t}", "device=cpu"]
     spec = synthdata.load_recipe(pt["recipe"], size)
-    return round((WORKER_BASE + clip_bytes(spec)) / 2**20, 1)
+    compute = ComputeSpec(name="sync", overlap=pt.get("overlap", False))
+    return round(estimate_run(spec, compute).per_worker / 2**20, 1)
 
 
 def main() -> None:
@@ -64,23 +68,25 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["64x8", "128x16", "256x24", "256x48"], help="SIDExFRAMES")
     p.add_argument("--clips", type=int, default=8, help="clips in the measured shard")
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--overlap", choices=["off", "on", "both"], default="off",
+                   help="compute.overlap of the measured shard (on: encode/write in a thread, the CUDA default)")
     p.add_argument("--points", type=Path, help="re-estimate this result's measured points instead of measuring")
     a = p.parse_args()
     if a.points:
         points = json.loads(a.points.read_text())["points"]
     else:
         points = []
-        for r in a.recipes:
-            for size in a.sizes:
-                side, frames = size.split("x")
-                cmd = [sys.executable, "-c", POINT, r, side, frames, str(a.clips)]
-                runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                                  cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(a.repeat)]
-                peaks = sorted(x["peak_rss_mb"] for x in runs)
-                pt = {**runs[0], "peak_rss_mb": peaks[-1], "peak_rss_mb_median": statistics.median(peaks),
-                      "repeats": len(peaks)}
-                points.append(pt)
-                print(json.dumps(pt), file=sys.stderr)
+        overlaps = {"off": ["0"], "on": ["1"], "both": ["0", "1"]}[a.overlap]
+        for r, size, ov in ((r, size, ov) for r in a.recipes for size in a.sizes for ov in overlaps):
+            side, frames = size.split("x")
+            cmd = [sys.executable, "-c", POINT, r, side, frames, str(a.clips), ov]
+            runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                              cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(a.repeat)]
+            peaks = sorted(x["peak_rss_mb"] for x in runs)
+            pt = {**runs[0], "peak_rss_mb": peaks[-1], "peak_rss_mb_median": statistics.median(peaks),
+                  "repeats": len(peaks)}
+            points.append(pt)
+            print(json.dumps(pt), file=sys.stderr)
     for pt in points:
         pt["estimate_mb"] = estimate_mb(pt)
         pt["estimate_bounds_peak"] = pt["estimate_mb"] >= pt["peak_rss_mb"]

@@ -12,6 +12,7 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import UserError
+from ..io.safety import check_outside_staging
 
 __all__ = ["staged_output", "write_frames"]
 
@@ -23,6 +24,7 @@ def staged_output(out: Path) -> Iterator[Path]:
     name a user could own), beside ``out`` when ``out`` is new and inside it when ``out`` exists empty
     (so ``--out .`` works)."""
     out = Path(out).expanduser()
+    check_outside_staging(out, "--out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError("--out", f"{out} exists and is not an empty directory")
     out = out.resolve()

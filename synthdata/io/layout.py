@@ -32,7 +32,10 @@ OWNED_FILE = re.compile(rf"^(?:(?:{'|'.join(TABLES)})/part-\d{{5}}\.parquet|medi
 _FIXED = ("dataset.json", "recipe.yaml", "README.md", "preview.png", ".synthdata.lock")
 #: Temp files of the root's atomic writes (io/atomic.py: ``.<name>.<random>.tmp``), left by a run killed mid-write.
 TEMP_FILE = re.compile(r"^\.(?:dataset\.json|recipe\.yaml|README\.md|preview\.png)\.[^/]+\.tmp$")
-_OWNED_EXTRA = re.compile(rf"^(?:\.staging/.+|fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
+#: A shard's folder under ``.staging`` (io/writer.py; the first versions had no random suffix): the only
+#: thing synthdata puts there.
+STAGED_SHARD = re.compile(r"^shard-\d{5}(?:-[0-9a-f]{8})?$")
+_OWNED_EXTRA = re.compile(rf"^(?:\.staging/shard-\d{{5}}(?:-[0-9a-f]{{8}})?/.+|fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,14 @@ class Layout:
         (also leftovers of a killed shard), the fixed files and their atomic writes' temp files, staging,
         and FiftyOne maps."""
         return rel in _FIXED or any(p.match(rel) for p in (OWNED_FILE, TEMP_FILE, _OWNED_EXTRA))
+
+    def foreign_staged(self) -> list[str]:
+        """What ``.staging`` holds besides shard folders (:data:`STAGED_SHARD`, never a link): a run
+        clears staging, so it refuses while anything else is there."""
+        if self.staging.is_symlink() or not self.staging.is_dir():
+            return []
+        return sorted(f".staging/{p.name}" + ("/" if p.is_dir() else "") for p in self.staging.iterdir()
+                      if not (STAGED_SHARD.match(p.name) and p.is_dir() and not p.is_symlink()))
 
     def stale_temp_files(self) -> list[Path]:
         """Temp files a killed run's atomic writes left in the root (:data:`TEMP_FILE`): plain files only,

@@ -6,11 +6,12 @@ Used by ``generate --overwrite`` and by ``synthdata fiftyone`` when it rewrites 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
-from .layout import TABLES, Layout
+from .layout import STAGED_SHARD, TABLES, Layout
 
-__all__ = ["foreign_entries", "remove_owned"]
+__all__ = ["clear_staging", "foreign_entries", "remove_owned"]
 
 
 def _entries(root: Path):
@@ -24,9 +25,25 @@ def _entries(root: Path):
 
 
 def _owned_dir(rel: str) -> bool:
+    staged = rel.startswith(".staging/") and bool(STAGED_SHARD.match(rel.split("/")[1]))
     return rel in (*TABLES, "media", ".staging", "fiftyone", "fiftyone/segmentation",
-                   "fiftyone/depth") or rel.startswith(".staging/") or (
+                   "fiftyone/depth") or staged or (
         rel.count("/") == 2 and rel.startswith(("fiftyone/segmentation/", "fiftyone/depth/")))
+
+
+def clear_staging(layout: Layout, ignore_errors: bool = False) -> None:
+    """Remove the shard folders staged in ``.staging`` (io/writer.py), then the folder if that emptied
+    it; never a link, never anything else found there (:meth:`Layout.foreign_staged`)."""
+    staging = layout.staging
+    if staging.is_symlink() or not staging.is_dir():
+        return
+    for p in staging.iterdir():
+        if STAGED_SHARD.match(p.name) and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=ignore_errors)
+    try:
+        staging.rmdir()
+    except OSError:
+        pass
 
 
 def foreign_entries(layout: Layout) -> list[str]:

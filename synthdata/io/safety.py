@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import UserError
 
-__all__ = ["SAFE_ID", "check_id", "inside", "check_rel"]
+__all__ = ["SAFE_ID", "check_id", "check_outside_staging", "inside", "check_rel"]
 
 #: Safe for a file name on every OS: starts with a letter or digit, then letters, digits, ``._-``.
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
@@ -35,6 +35,16 @@ def check_rel(value: object, field: str) -> PurePosixPath:
     if rel.is_absolute() or any(p in ("", ".", "..") for p in value.split("/")):
         raise UserError(field, f"expected a relative path inside the dataset, got {value!r}")
     return rel
+
+
+def check_outside_staging(path: Path, field: str) -> None:
+    """Refuse an output folder in (or below) a dataset's ``.staging``: every run of that dataset clears
+    it, so whatever is written there would be deleted by its next resume or ``--overwrite``."""
+    path = Path(path).expanduser().resolve()
+    for p in (path, *path.parents):
+        if p.name == ".staging" and any((p.parent / n).exists() for n in ("dataset.json", ".synthdata.lock")):
+            raise UserError(field, f"{path} is inside the staging folder of the dataset {p.parent}, which its "
+                                   "runs clear; choose another folder")
 
 
 def inside(root: Path, value: object, field: str) -> Path:

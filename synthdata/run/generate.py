@@ -8,7 +8,6 @@ skips committed shards and redoes the rest.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from ..progress import logger, progress_bar, progress_enabled
 from ..io.layout import TABLES, Layout
 from ..io.atomic import atomic_write_bytes
 from ..io.manifest import Manifest
+from ..io.ownership import clear_staging
 from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
@@ -123,8 +123,7 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
             if layout.staging.is_symlink():  # never follow a link out of the dataset to delete
                 raise UserError("out", f"{layout.staging} is a symbolic link; synthdata stages shards there "
                                        "itself: remove the link")
-            if layout.staging.exists():  # a killed run's half-written shards
-                shutil.rmtree(layout.staging)
+            clear_staging(layout)  # a killed run's half-written shards
             for tmp in layout.stale_temp_files():  # and the temp files of its last atomic writes
                 tmp.unlink(missing_ok=True)
             todo = [i for i in range(manifest.num_shards) if i not in manifest.done_shards()]
@@ -178,8 +177,7 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
                         logger.debug("shard %d committed (%d clips, %s)", outcome.info.index, n, outcome.worker)
             wall = time.perf_counter() - t0
             workers = executor.workers
-        if layout.staging.exists():
-            shutil.rmtree(layout.staging, ignore_errors=True)
+        clear_staging(layout, ignore_errors=True)
         manifest.complete = not failures and len(manifest.shards) == manifest.num_shards
         manifest.stats = {
             "wall_seconds_last_run": round(wall, 3), "clips_made_last_run": made,

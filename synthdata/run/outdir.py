@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..io.layout import Layout
+from ..io.safety import check_outside_staging
 from ..io.manifest import Manifest
 from ..io.ownership import foreign_entries, remove_owned
 from ..recipe.schema import RecipeSpec
@@ -36,6 +37,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     from ..io.reader import read_manifest
 
     root = Path(plan.out).expanduser()
+    check_outside_staging(root, "out")
     if root.exists() and not root.is_dir():
         raise UserError("out", f"{root} exists and is not a directory")
     root = root.resolve()
@@ -49,14 +51,24 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
         same = (old.recipe_hash, old.seed, old.num_clips) == (plan.recipe_hash, plan.seed, plan.clips)
         same_shards = plan.shard_size_auto or old.shard_size == plan.shard_size  # auto resumes as planned
         if same and same_shards and not overwrite:
+            staged = layout.foreign_staged()
+            if staged:
+                more = f" and {len(staged) - 1} more" if len(staged) > 1 else ""
+                raise UserError("out", f"{root} holds {staged[0]!r}{more}, which synthdata did not stage there; "
+                                       "every run clears .staging: move it away")
             return layout, old
         if same and not overwrite:
             raise UserError("out", f"{root} holds this run planned with shard size {old.shard_size}, not "
                                    f"{plan.shard_size}; leave compute.shard_size at auto (or set {old.shard_size}) "
                                    "to resume it, or pass --overwrite")
         if not overwrite:
-            raise UserError("out", f"{root} holds a different run (recipe {old.recipe_name} {old.recipe_hash[:12]}, "
-                                   f"seed {old.seed}, clips {old.num_clips}); pass --overwrite or choose another out")
+            differs = [f"{what} {was} (this run: {now})" for what, was, now, same_value in (
+                ("recipe", f"{old.recipe_name} {old.recipe_hash[:12]}", f"{spec.name} {plan.recipe_hash[:12]}",
+                 old.recipe_hash == plan.recipe_hash),
+                ("seed", old.seed, plan.seed, old.seed == plan.seed),
+                ("clips", old.num_clips, plan.clips, old.num_clips == plan.clips)) if not same_value]
+            raise UserError("out", f"{root} holds a different run: {', '.join(differs)}; pass --overwrite or choose "
+                                   "another out")
         foreign = foreign_entries(layout)
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""

@@ -72,6 +72,8 @@ def test_different_run_on_a_used_out_is_refused_and_nothing_changes(tmp_path, ti
     with pytest.raises(UserError, match="holds a different run") as info:
         _gen(out, "seed=9")
     assert info.value.field == "out" and _hashes(out) == before
+    differs = str(info.value).split("holds a different run: ")[1]  # it says what differs, only that
+    assert differs.startswith("seed ") and "(this run: 9)" in differs and "clips" not in differs, differs
     _gen(out, "seed=9", overwrite=True)
     assert _hashes(out) != before and Manifest.read(Layout(out)).seed == 9
 

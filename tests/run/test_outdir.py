@@ -272,3 +272,36 @@ def test_temp_files_of_a_killed_write_are_cleaned_by_the_rerun(tmp_path, tiny_da
     (out / ".README.md.k2j3h4g5.tmp").write_bytes(b"")
     _gen(out, "seed=5", overwrite=True)  # the card's temp file is the dataset's: overwrite goes ahead
     assert not (out / ".README.md.k2j3h4g5.tmp").exists()
+
+
+def test_an_out_inside_a_datasets_staging_is_refused(tmp_path, tiny_dataset):
+    """Found by a new-user review: `out=d1/.staging` (or an export's --out there) was accepted, and the
+    next resume or --overwrite of d1 deleted the dataset made in it, without a word."""
+    from synthdata.integrations.coco import export_coco
+
+    d1 = tmp_path / "d1"
+    shutil.copytree(tiny_dataset, d1)
+    for out in (d1 / ".staging", d1 / ".staging" / "deeper" / "ds"):
+        with pytest.raises(UserError, match=r"^out: .*inside the staging folder of the dataset"):
+            _gen(out)
+        assert not out.exists()
+        with pytest.raises(UserError, match=r"^--out: .*inside the staging folder of the dataset"):
+            export_coco(d1, out)
+        assert not out.exists()
+    r = run_cli("generate", "recipe=shapes", f"out={d1 / '.staging'}", *TINY)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_files_synthdata_did_not_stage_survive_a_resume_and_overwrite(tmp_path, tiny_dataset, overwrite):
+    """`.staging` is cleared on every run, but only of the shard folders synthdata stages there
+    (`shard-NNNNN-xxxxxxxx`); anything else is foreign: the run refuses and names it."""
+    d1 = tmp_path / "d1"
+    shutil.copytree(tiny_dataset, d1)
+    (d1 / ".staging" / "mine").mkdir(parents=True)
+    (d1 / ".staging" / "mine" / "keep.txt").write_text("mine")
+    (d1 / ".staging" / "shard-00001-0a1b2c3d").mkdir()  # a killed run's: removed
+    (d1 / ".staging" / "shard-00001-0a1b2c3d" / "part.tmp").write_text("x")
+    with pytest.raises(UserError, match=r"^out: .*\.staging/mine/"):
+        _gen(d1, overwrite=overwrite)
+    assert (d1 / ".staging" / "mine" / "keep.txt").read_text() == "mine"
