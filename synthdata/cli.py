@@ -155,7 +155,11 @@ def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     except (RecipeError, UserError) as exc:
         if executor is None:
             raise
-        return _refused(exc)  # now: closing the cluster that was starting meanwhile takes a second or two
+        rc = _refused(exc)  # now: closing the cluster that was starting meanwhile takes a second or two
+        from .run.executors import silence_teardown
+
+        silence_teardown()
+        return rc
     finally:
         interrupts.release(raise_noted=False)
         if executor is not None:  # generate() closed it already unless something failed before
@@ -180,6 +184,7 @@ def _start_soon(run: dict[str, str], compute_args: list[str]):
     from .run.plan import shard_count
 
     compute = load_compute(run.get("compute", "local"), compute_args)
+    compute.check_cores()  # before any worker starts: `compute.workers=99` must not spawn 99 first
     try:
         clips = max(1, int(run.get("clips", 8)))
     except ValueError:
@@ -366,6 +371,9 @@ def _run_settings(spec, run: dict[str, str], compute_args: list[str]):
     clips = check_clips(_int(run, "clips", 8))
     if run.get("out", None) == "":
         raise UserError("out", "expected a directory path, got an empty value (leave out= away for data/<recipe>)")
+    if run.get("out", None) in ("null", "None", "~"):  # what YAML and Python read as nothing
+        raise UserError("out", f"expected a directory path, got {run['out']} (leave out= away for data/<recipe>, or "
+                               f"write ./{run['out']} for a folder of that name)")
     return compute, clips, run.get("out") or f"data/{spec.name}", _bool(run.get("progress"))
 
 

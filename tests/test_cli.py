@@ -160,3 +160,12 @@ def test_shown_spells_values_as_yaml():
 
     assert [shown(v) for v in (None, True, False, 3, 0.5, "x")] == ["null", "true", "false", "3", "0.5", "'x'"]
     assert shown([1, None, {"a": False}]) == "[1, null, {a: false}]"
+
+
+@pytest.mark.parametrize("value", ["null", "None", "~"])
+def test_out_null_is_refused_not_a_folder_named_null(tmp_path, value):
+    """Found by a new-user review: `out=null` wrote a folder named `null`; compute=null and device=null
+    mean null. Refused, with the way to get either meaning."""
+    r = run_cli("generate", "recipe=shapes", f"out={value}", *TINY, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith(f"error: out: expected a directory path, got {value} "), r.stderr
+    assert not any(tmp_path.iterdir())

@@ -101,6 +101,20 @@ class ComputeSpec(BaseModel):
 
         return cuda_device_count()
 
+    def check_cores(self) -> None:
+        """Refuse more local workers × threads than the machine has cores (GPUs for GPU workers), unless
+        ``force``. Needs no recipe, so the CLI checks it before it starts the cluster (run/memory.py
+        checks it with the rest)."""
+        if self.force or self.name != "local" or self.address or self.workers == "auto":
+            return
+        gpus = self.num_gpus()
+        have = gpus if gpus else (os.cpu_count() or 1)
+        need = int(self.workers) * (1 if gpus else self.threads_per_worker)
+        if need > have:
+            what = f"{gpus} GPU(s)" if gpus else f"{have} CPU core(s)"
+            raise UserError("compute.workers", f"{self.workers} worker(s) × {self.threads_per_worker} thread(s) "
+                                               f"exceed this machine's {what}; lower it or pass compute.force=true")
+
     def num_workers(self) -> int:
         if self.workers != "auto":
             return int(self.workers)

@@ -162,6 +162,14 @@ def _quiet_dask_loggers() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)  # a killed worker is handled, not news
 
 
+def silence_teardown() -> None:
+    """No more log lines from Dask (or the event loop under it): for closing a cluster that started for
+    a run that was then refused. Its line is out already; a comm closed mid-start is no news (a new-user
+    review saw "Batched Comm Closed" and a CommClosedError traceback after the refusal, once in 15)."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def _stop_idle_workers(cluster) -> list[str]:
     """End an embedded cluster's worker processes at once instead of asking each to shut down (most of
     a second: a worker tears down its interpreter with torch loaded). Called only when no task is in

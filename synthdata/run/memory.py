@@ -107,6 +107,7 @@ def check_resources(spec: RecipeSpec, compute: ComputeSpec, available: int | Non
     est = estimate_run(spec, compute, available)
     if compute.force:
         return est
+    compute.check_cores()
     c = spec.clip
     if not compute.address and est.available is not None and est.total > est.available:
         raise UserError("clip", f"{c.frames} frames of {c.width}×{c.height} need about {_gib(est.per_worker)} per "
@@ -116,12 +117,5 @@ def check_resources(spec: RecipeSpec, compute: ComputeSpec, available: int | Non
     if limit is not None and est.per_worker > limit:
         raise UserError("compute.memory_limit", f"a worker needs about {_gib(est.per_worker)} for one clip of "
                                                 f"{c.frames}×{c.width}×{c.height}, above the limit {_gib(limit)}")
-    if compute.name == "local" and not compute.address and compute.workers != "auto":
-        gpus = compute.num_gpus()
-        have = gpus if gpus else (os.cpu_count() or 1)
-        need = int(compute.workers) * (1 if gpus else compute.threads_per_worker)
-        if need > have:
-            what = f"{gpus} GPU(s)" if gpus else f"{have} CPU core(s)"
-            raise UserError("compute.workers", f"{compute.workers} worker(s) × {compute.threads_per_worker} thread(s) "
-                                               f"exceed this machine's {what}; lower it or pass compute.force=true")
     return est
+

@@ -224,3 +224,22 @@ def test_ctrl_c_during_set_up_is_raised_where_it_is_safe():
     interrupts.release(raise_noted=False)  # on the way out of an error: dropped
     interrupts.check()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_too_many_workers_are_refused_before_any_starts(tmp_path):
+    """Found by a new-user review: `compute.workers=99` spawned 99 workers (a minute on 2 cores) before
+    the run was refused. The core check needs no recipe: it runs before the cluster starts."""
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    proc = subprocess.Popen([sys.executable, "-m", "synthdata", "generate", "recipe=shapes", "clips=2", *TINY,
+                             f"out={tmp_path / 'never'}", f"compute.workers={(os.cpu_count() or 1) + 97}"],
+                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, len(psutil.Process(proc.pid).children(recursive=True)))
+        except psutil.NoSuchProcess:
+            break
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 2 and err.startswith("error: compute.workers:") and "CPU core(s)" in err, err
+    assert peak <= 2, f"{peak} child processes started before the refusal"  # at most the fork server
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
