@@ -50,6 +50,18 @@ def _check_range(value: Any, lo: float, hi: float, what: str) -> Any:
     return value
 
 
+def _check_colour(value: Any) -> Any:
+    """Refuse a display colour (or a choice of them, or a channel's distribution) outside [0, 1]."""
+    options = value.choice if hasattr(value, "choice") else [value]
+    for rgb in options:
+        bounds = [support(c) for c in rgb]
+        if any(b is not None and (b[0] < 0 or b[1] > 1) for b in bounds):
+            given = ", ".join(f"{c:g}" if isinstance(c, (int, float)) else str(c.model_dump(exclude_none=True))
+                              for c in rgb)
+            raise ValueError(f"colour channels must lie in [0, 1], got [{given}]")
+    return value
+
+
 class ClipSpec(_Spec):
     """Frame count, rate and size of every clip."""
 
@@ -188,6 +200,16 @@ class SunSpec(_Spec):
     intensity: Num = 1.0
     color: Vec3 = (1.0, 0.97, 0.9)
 
+    @field_validator("intensity")
+    @classmethod
+    def _intensity(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1e4, "intensity")
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: Any) -> Any:
+        return _check_colour(v)
+
 
 class LightGuideSpec(_Spec):
     """One light guide of a scope: a small disc source fixed in the CAMERA frame (OpenCV axes: x right,
@@ -205,6 +227,11 @@ class LightGuideSpec(_Spec):
     intensity: Num = 1.0
     color: Vec3 = (1.0, 1.0, 1.0)
     radius: float = Field(5e-4, gt=0.0, le=1.0)
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: Any) -> Any:
+        return _check_colour(v)
     reference: float = Field(0.02, gt=0.0, le=1e3)
 
     @field_validator("direction")
@@ -256,6 +283,16 @@ class HeadlightSpec(_Spec):
     guides: list[LightGuideSpec] = Field(default_factory=list, max_length=16)
     scatter: ScatterSpec | None = None
 
+    @field_validator("intensity", "falloff")
+    @classmethod
+    def _non_negative(cls, v: Any, info: Any) -> Any:
+        return _check_range(v, 0.0, 1e4, info.field_name)
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: Any) -> Any:
+        return _check_colour(v)
+
 
 class ConeSpec(_Spec):
     """A spot light's cone: axis ``direction`` in the part's (or object's) frame, half-angle ``angle_deg``
@@ -280,6 +317,11 @@ class LightSpec(_Spec):
     falloff: Num = 0.1
     range: Num | None = None
     cone: ConeSpec | None = None
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: Any) -> Any:
+        return _check_colour(v)
 
     @field_validator("intensity")
     @classmethod
@@ -349,6 +391,26 @@ class MaterialSpec(_Spec):
     @classmethod
     def _emissive(cls, v: Any) -> Any:
         return _check_range(v, 0.0, 100.0, "emissive")
+
+    @field_validator("color", "color2")
+    @classmethod
+    def _colors(cls, v: Any) -> Any:
+        return _check_colour(v)
+
+    @field_validator("tint")
+    @classmethod
+    def _tint(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1.0, "tint")
+
+    @field_validator("specular")
+    @classmethod
+    def _specular(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 10.0, "specular")  # wet mucosa and metal instruments go above 1
+
+    @field_validator("shininess")
+    @classmethod
+    def _shininess(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 1e4, "shininess")
 
     @field_validator("scale")
     @classmethod
@@ -554,6 +616,21 @@ class EnvironmentSpec(_Spec):
     @classmethod
     def _radius(cls, v: Any) -> Any:
         return _check_range(v, 0.005, 1e3, "tube_radius")
+
+    @field_validator("sky_top", "sky_horizon")
+    @classmethod
+    def _sky(cls, v: Any) -> Any:
+        return _check_colour(v)
+
+    @field_validator("ambient")
+    @classmethod
+    def _ambient(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 4.0, "ambient")
+
+    @field_validator("fog_density")
+    @classmethod
+    def _fog(cls, v: Any) -> Any:
+        return _check_range(v, 0.0, 10.0, "fog_density")  # per metre: 10 hides everything beyond ~0.3 m
 
     @model_validator(mode="after")
     def _lumen_in_tube(self) -> "EnvironmentSpec":

@@ -84,3 +84,26 @@ def test_a_poisson_count_is_clipped_to_the_group_limit():
         load_recipe("shapes", ["objects.0.count={poisson: 3, max: 300}"])
     with pytest.raises(UserError, match="give it a max"):
         load_recipe("shapes", ["camera.fov_deg={poisson: 60}"])
+
+
+@pytest.mark.parametrize("override,field,says", [
+    ("environment.fog_density=-1", "environment.fog_density", "fog_density must lie in [0, 10]"),
+    ("environment.ambient=-1", "environment.ambient", "ambient must lie in [0, 4]"),
+    ("environment.sun.intensity=-3", "environment.sun.intensity", "intensity must lie in [0, 10000]"),
+    ("environment.headlight.intensity=-1", "environment.headlight.intensity", "intensity must lie in [0, 10000]"),
+    ("environment.headlight.falloff=-1", "environment.headlight.falloff", "falloff must lie in [0, 10000]"),
+    ("environment.sky_top=[2,-1,0]", "environment.sky_top", "colour channels must lie in [0, 1], got [2, -1, 0]"),
+    ("environment.sun.color=[1,1,-0.5]", "environment.sun.color", "colour channels must lie in [0, 1]"),
+    ("objects.0.material.color=[1.5,0,0]", "objects.0.material.color", "colour channels must lie in [0, 1]"),
+    ("objects.0.material.color2={choice: [[0,0,0], [0,0,3]]}", "objects.0.material.color2",
+     "colour channels must lie in [0, 1]"),
+    ("objects.0.material.specular=-0.2", "objects.0.material.specular", "specular must lie in [0, 10]"),
+    ("objects.0.material.tint=3", "objects.0.material.tint", "tint must lie in [0, 1]"),
+    ("environment.ambient={uniform: [0.1, 9]}", "environment.ambient", "ambient must lie in [0, 4]"),
+])
+def test_light_and_colour_values_outside_their_range_are_refused(override, field, says):
+    """Found by a new-user review: negative fog, ambient and light intensities and colours outside
+    [0, 1] validated "ok" and rendered clipped pixels. Distributions are checked over their support."""
+    with pytest.raises(UserError) as info:
+        load_recipe("shapes", [override])
+    assert info.value.field == field and says in info.value.message, str(info.value)
