@@ -123,14 +123,23 @@ def cmd_generate(ns: argparse.Namespace) -> int:
     args = _generate_flags(ns)
     if not ns.multirun:
         return _generate_one(ns, args)
-    jobs = _sweep_jobs(args)
-    if ns.cfg is None and not ns.dry_run:
-        log.info("multirun: %d jobs", len(jobs))
-    for i, (job, name) in enumerate(jobs):
+    jobs = []
+    for job, name in _sweep_jobs(args):
         run, _, _ = _split(job)
         if name:  # one dataset per job under out (default: multirun/<recipe>)
             base = run.get("out") or f"multirun/{Path(run.get('recipe', 'shapes')).stem}"
             job = [a for a in job if not a.startswith("out=")] + [f"out={Path(base) / name}"]
+        jobs.append(job)
+    if ns.cfg is None and not ns.dry_run:
+        for i, job in enumerate(jobs):  # every job checked before any runs: a typo in the last one
+            try:                        # must not come out after hours of the first ones
+                _preflight(ns, *_split(job))
+            except (RecipeError, UserError) as exc:
+                where = f" (job {i + 1}/{len(jobs)}: {' '.join(job)})"
+                problems = exc.problems if isinstance(exc, RecipeError) else [(exc.field, exc.message)]
+                raise RecipeError([(f, m + where) for f, m in problems[:1]] + problems[1:]) from None
+        log.info("multirun: %d jobs", len(jobs))
+    for i, job in enumerate(jobs):
         if ns.cfg is None:
             print(f"[{i + 1}/{len(jobs)}] {' '.join(job)}", file=sys.stderr if ns.dry_run else sys.stdout)
         rc = _generate_one(ns, job)
@@ -205,19 +214,10 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
         print(spec_to_yaml(spec), end="")
         return 0
     from .run.generate import GenerationFailed, generate
-    from .run.plan import make_plan
 
     compute, clips, out, progress = _run_settings(spec, run, compute_args)
     if ns.dry_run:  # every check generate makes before writing, and nothing written
-        from .run.check import check_recipe
-        from .run.memory import check_resources
-        from .run.outdir import prepare_out
-
-        check_recipe(spec)
-        plan = make_plan(spec, clips, out, compute.shard_size)
-        est = check_resources(spec, compute)
-        _, resume = prepare_out(plan, spec, ns.overwrite)
-        plan = plan.resuming(resume)
+        plan, est, resume = _preflight(ns, run, compute_args, overrides, spec)
         body = plan.as_dict() | {"resume_from_shards": len(resume.shards) if resume else 0,
                                  "compute": compute.model_dump(),
                                  "memory": {"per_worker_bytes": est.per_worker, "workers": est.workers,
@@ -359,6 +359,25 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
             print(line)
         print(f"report: {result.report}")
     return 0
+
+
+def _preflight(ns: argparse.Namespace, run: dict[str, str], compute_args: list[str], overrides: list[str],
+               spec=None):
+    """Every check ``generate`` makes before it writes, writing nothing (``--dry-run``, and each job of
+    a sweep before any runs): → (plan, memory estimate, manifest to resume from or None)."""
+    from .api import load_recipe
+    from .run.check import check_recipe
+    from .run.memory import check_resources
+    from .run.outdir import prepare_out
+    from .run.plan import make_plan
+
+    spec = load_recipe(run.get("recipe", "shapes"), overrides) if spec is None else spec
+    compute, clips, out, _ = _run_settings(spec, run, compute_args)
+    check_recipe(spec)
+    plan = make_plan(spec, clips, out, compute.shard_size)
+    est = check_resources(spec, compute)
+    _, resume = prepare_out(plan, spec, ns.overwrite)
+    return plan.resuming(resume), est, resume
 
 
 def _run_settings(spec, run: dict[str, str], compute_args: list[str]):

@@ -203,3 +203,15 @@ def test_export_progress_per_clip(tiny_dataset, tmp_path, capsys):
     assert "export mot" in err and f"{len(ds)}/{len(ds)}" in err and summary
     synthdata.export(ds, "mot", tmp_path / "off", progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("bad", ["seed=1,abc", "clip.width=64,8", "clips=1,0"])
+def test_a_sweep_with_one_bad_job_writes_nothing(tmp_path, bad):
+    """Found by a new-user review: `-m seed=1,abc` made the whole first dataset, then refused the
+    second. Every job is checked before any runs: one line naming the job, nothing written."""
+    out = tmp_path / "sweep"
+    r = run_cli("generate", "-m", "recipe=shapes", f"out={out}", *TINY, "compute=sync", "clip.frames=2", bad)
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad.split('=')[0]}: ") and "(job 2/2: " in lines[0], r.stderr
+    assert not out.exists() and "wrote" not in r.stdout
