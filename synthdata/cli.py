@@ -576,8 +576,21 @@ def _refused(exc: RecipeError | UserError) -> int:
     return 2
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line, with ``-v``/``-q`` allowed anywhere (docs/guide.md): argparse ends a list of
+    positionals at a flag, so key=value arguments after one are put back into the command's list."""
+    parser = build_parser()
+    ns, extra = parser.parse_known_args(argv)
+    rest = next((k for k in ("overrides", "args") if isinstance(getattr(ns, k, None), list)), None)
+    if extra and rest is not None and not any(a.startswith("-") for a in extra):
+        setattr(ns, rest, [*getattr(ns, rest), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return ns
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+    ns = _parse(argv)
     _logging(ns.verbose, ns.quiet)
     try:
         return ns.fn(ns)

@@ -169,3 +169,23 @@ def test_out_null_is_refused_not_a_folder_named_null(tmp_path, value):
     r = run_cli("generate", "recipe=shapes", f"out={value}", *TINY, cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.startswith(f"error: out: expected a directory path, got {value} "), r.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [("validate", "shapes", "-v", "clip.frames=2", "clip.widht=3"),
+                                  ("validate", "shapes", "clip.frames=2", "-q", "clip.widht=3"),
+                                  ("-v", "validate", "shapes", "clip.frames=2", "clip.widht=3")])
+def test_global_flags_go_anywhere_between_arguments(argv):
+    """docs/guide.md: -v/-q work before or after the command; a flag between key=value arguments cut
+    the list short ("unrecognized arguments", argparse's usage) until they were put back."""
+    r = run_cli(*argv)
+    assert r.returncode == 2 and r.stderr.strip() == "error: clip.widht: unknown field (did you mean 'width'?)", r.stderr
+
+
+def test_overlap_and_a_directory_recipe_say_what_they_are(tmp_path):
+    """Found by a new-user review: `compute.overlap=maybe` said only "Input should be 'auto'", and a
+    recipe path that is a directory said "file not found"."""
+    r = run_cli("validate", "shapes", "compute.overlap=maybe")
+    assert r.returncode == 2 and r.stderr.strip() == "error: compute.overlap: expected auto, true or false, got 'maybe'"
+    (tmp_path / "dir.yaml").mkdir()
+    r = run_cli("validate", str(tmp_path / "dir.yaml"))
+    assert r.returncode == 2 and r.stderr.strip() == f"error: recipe: {tmp_path / 'dir.yaml'} is a directory, not a recipe file"

@@ -305,7 +305,8 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
         if path.suffix not in (".yaml", ".yml"):
             raise UserError("recipe", _NAME_OR_PATH + f", got {recipe!r}")
         if not path.is_file():
-            raise UserError("recipe", f"file not found: {recipe}")
+            raise UserError("recipe", f"{recipe} is a directory, not a recipe file" if path.is_dir()
+                            else f"file not found: {recipe}")
         loaded = load_yaml(path, where=recipe)
         if not isinstance(loaded, dict):
             got = "an empty file" if loaded is None else f"a {type(loaded).__name__}"

@@ -73,6 +73,13 @@ class ComputeSpec(BaseModel):
             raise ValueError(f"expected 'auto' or a whole number from 1 to 10000, got {shown(v)}")
         return v
 
+    @field_validator("overlap", mode="before")
+    @classmethod
+    def _overlap(cls, v: Any) -> Any:
+        if v == "auto" or isinstance(v, bool):
+            return v
+        raise ValueError(f"expected auto, true or false, got {shown(v)}")
+
     @field_validator("window_pixels", mode="before")
     @classmethod
     def _window_pixels(cls, v: Any) -> Any:

@@ -35,7 +35,7 @@ from ..render.backend import backend_settings
 from ..resources import host_available_bytes
 from ..annotate.kinds import label_context
 from .compute import ComputeSpec
-from .windows import WINDOW_PIXELS, window_frames
+from .windows import WINDOW_PIXELS, whole_clips_because, window_frames
 
 __all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
 
@@ -110,9 +110,11 @@ def check_resources(spec: RecipeSpec, compute: ComputeSpec, available: int | Non
     compute.check_cores()
     c = spec.clip
     if not compute.address and est.available is not None and est.total > est.available:
+        whole = whole_clips_because(spec) if c.frames * c.width * c.height > compute.window_pixels_value() else None
+        why = f" (made whole, not in windows: {whole})" if whole else ""
         raise UserError("clip", f"{c.frames} frames of {c.width}×{c.height} need about {_gib(est.per_worker)} per "
-                                f"worker × {est.workers} worker(s) = {_gib(est.total)}, but {_gib(est.available)} is "
-                                "available; use fewer frames, a smaller size or compute.workers, or compute.force=true")
+                                f"worker × {est.workers} worker(s) = {_gib(est.total)}{why}, but {_gib(est.available)} "
+                                "is available; use fewer frames, a smaller size or compute.workers, or compute.force=true")
     limit = compute.memory_limit_bytes()
     if limit is not None and est.per_worker > limit:
         raise UserError("compute.memory_limit", f"a worker needs about {_gib(est.per_worker)} for one clip of "

@@ -47,7 +47,11 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     if present:
         if not layout.is_dataset():
             raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")
-        old = read_manifest(layout)
+        try:
+            old = read_manifest(layout)
+        except UserError as exc:  # without its manifest nothing tells the dataset's files from anyone's
+            raise UserError("out", f"{exc.message}; a dataset without a readable manifest can be neither resumed "
+                                   "nor overwritten: move it away (or restore dataset.json) or choose another out") from None
         same = (old.recipe_hash, old.seed, old.num_clips) == (plan.recipe_hash, plan.seed, plan.clips)
         same_shards = plan.shard_size_auto or old.shard_size == plan.shard_size  # auto resumes as planned
         if same and same_shards and not overwrite:

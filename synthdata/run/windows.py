@@ -31,6 +31,23 @@ __all__ = ["WINDOW_PIXELS", "window_frames"]
 WINDOW_PIXELS = 2**23
 
 
+def whole_clips_because(spec: RecipeSpec) -> str | None:
+    """Why ``spec``'s clips are made whole whatever their length (what a memory refusal adds), or None
+    when they may be made in windows."""
+    from ..annotate.kinds import enabled_kinds, switches
+    from ..io.sinks import SINKS
+
+    whole = [f"annotations.{k.name}" for k in enabled_kinds(switches(spec.annotations)) if k.context is None]
+    if whole:
+        return f"{', '.join(whole)} read{'s' if len(whole) == 1 else ''} the whole clip"
+    if not getattr(SINKS.get(spec.output.sink, "output.sink"), "takes_windows", False):
+        return f"output.sink {spec.output.sink} takes whole clips"
+    if backend_settings(spec.backend).window_step(spec) <= 0:
+        rs = getattr(backend_settings(spec.backend), "rolling_shutter", 0)
+        return "backend.rolling_shutter: its bands span frames" if rs else f"backend {spec.backend.name} renders whole clips"
+    return None
+
+
 def window_frames(spec: RecipeSpec, pixels: int = WINDOW_PIXELS) -> int:
     """Frames per window for ``spec``'s clips: the most whole multiples of the backend's window step
     that fit ``pixels`` (at least one step); 0 when clips are made whole (they are not longer than

@@ -305,3 +305,14 @@ def test_files_synthdata_did_not_stage_survive_a_resume_and_overwrite(tmp_path, 
     with pytest.raises(UserError, match=r"^out: .*\.staging/mine/"):
         _gen(d1, overwrite=overwrite)
     assert (d1 / ".staging" / "mine" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_dataset_with_a_torn_manifest_is_refused_naming_out(tmp_path, tiny_dataset, overwrite):
+    """Found by a new-user review: the refusal named the field `dataset` and gave no way on."""
+    out = tmp_path / "torn"
+    shutil.copytree(tiny_dataset, out)
+    (out / "dataset.json").write_text("{bad")
+    with pytest.raises(UserError, match=r"^out: .*dataset\.json: not a readable manifest.*move it away") as info:
+        _gen(out, overwrite=overwrite)
+    assert info.value.field == "out" and (out / "dataset.json").read_text() == "{bad"

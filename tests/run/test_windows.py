@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import synthdata
+from synthdata.errors import UserError
 from synthdata.annotate import LABEL_KINDS, LabelKind, label_context, maps_read
 from synthdata.io.layout import Layout
 from synthdata.io.sinks import SINKS
@@ -209,3 +210,24 @@ def test_dry_run_says_how_windows_were_rounded(tmp_path):
         memory = json.loads(r.stdout)["memory"]
         assert memory["window_frames"] == frames and memory["window_pixels"] == frames * 32 * 24
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("extra,why", [
+    (["annotations.tracks.enabled=true"], "(made whole, not in windows: annotations.tracks reads the whole clip)"),
+    (["backend.rolling_shutter=0.5"], "(made whole, not in windows: backend.rolling_shutter: its bands span frames)"),
+    ([], None),
+])
+def test_a_memory_refusal_says_why_a_long_clip_is_not_made_in_windows(extra, why):
+    """Found by a new-user review: the refusal never said that rolling shutter or point tracks force
+    whole clips, the one thing that would have let the clip through."""
+    from synthdata.run.compute import ComputeSpec
+    from synthdata.run.memory import check_resources
+
+    spec = tiny_spec("shapes", "clip.frames=280", "clip.width=1280", "clip.height=720", *extra)
+    compute = ComputeSpec(name="sync")
+    if why is None:  # made in windows: it fits where the whole clip would not
+        check_resources(spec, compute, available=4 * 2**30)
+        return
+    with pytest.raises(UserError, match="need about") as info:
+        check_resources(spec, compute, available=4 * 2**30)
+    assert why in info.value.message, info.value.message
