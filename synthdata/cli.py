@@ -284,9 +284,11 @@ def cmd_verify(ns: argparse.Namespace) -> int:
 
 
 def cmd_train_generator(ns: argparse.Namespace) -> int:
-    from .train import load_train_config, train_generator
+    from .train import load_train_config
 
-    cfg = load_train_config(ns.args)
+    cfg = load_train_config(ns.args)  # before the training stack loads: bad settings are refused at once
+    from .train import train_generator
+
     try:
         res = train_generator(cfg)
     except KeyboardInterrupt:

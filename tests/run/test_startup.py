@@ -243,3 +243,16 @@ def test_too_many_workers_are_refused_before_any_starts(tmp_path):
     assert proc.returncode == 2 and err.startswith("error: compute.workers:") and "CPU core(s)" in err, err
     assert peak <= 2, f"{peak} child processes started before the refusal"  # at most the fork server
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+@pytest.mark.parametrize("args", [[], ["data=nowhere", "steps=0"]])
+def test_train_generator_refuses_bad_settings_before_torch_loads(tmp_path, args):
+    """Found by a new-user review: `synthdata train-generator` with no arguments took 4.8 s to say
+    `data: required` (the training loop's torch and diffusers were imported first)."""
+    script = tmp_path / "driver.py"
+    script.write_text(_DRIVER)
+    r = subprocess.run([sys.executable, str(script), "train-generator", *args], capture_output=True, text=True,
+                       cwd=REPO, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["rc"] == 2 and r.stderr.startswith("error: "), r.stderr
+    assert "torch" not in report["modules"] and "diffusers" not in report["modules"], report
