@@ -32,10 +32,18 @@ _LAZY = {
 }
 
 
+#: subpackages reachable as attributes after a plain ``import synthdata`` (``synthdata.augment.…``, as the
+#: docs write it), imported on first use like the rest
+_SUBPACKAGES = ("annotate", "augment", "evaluate", "integrations", "io", "motion", "recipe", "render", "run",
+                "scene", "tasks", "train", "worlds")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(import_module(module), attr)
+    if name in _SUBPACKAGES:
+        return import_module(f"synthdata.{name}")
     raise AttributeError(f"module 'synthdata' has no attribute {name!r}")
 
 

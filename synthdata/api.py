@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import UserError
 from .recipe.loading import load_recipe as _load
 
 if TYPE_CHECKING:  # the heavy stages load when generate/open_dataset run, not on `load_recipe`
@@ -36,7 +37,13 @@ def generate(recipe: RecipeSpec | str, clips: int, out: str | Path, *, overrides
     from .recipe.schema import RecipeSpec
     from .run.generate import generate as _generate
 
-    spec = recipe if isinstance(recipe, RecipeSpec) else load_recipe(recipe, overrides)
+    if isinstance(recipe, RecipeSpec):
+        if overrides:  # they would be dropped without a word
+            raise UserError("overrides", "a RecipeSpec is composed already: apply overrides when loading it "
+                                         "(load_recipe(name_or_path, overrides)) or pass the name here")
+        spec = recipe
+    else:
+        spec = load_recipe(recipe, overrides)
     if compute is None:
         compute = "threads"
     return _generate(spec, clips, out, compute=compute, overwrite=overwrite, progress=progress, device=device)

@@ -26,8 +26,17 @@ EXPORTERS.register_lazy("tapvid", "synthdata.integrations.tapvid:export_tapvid")
 
 
 def export(ds: Any, fmt: str, out: str | Path, progress: bool | None = None) -> dict:
-    """Write ``ds`` in format ``fmt`` to the new or empty folder ``out``; returns the exporter's summary.
-    ``progress``: a bar per clip on stderr (default: when stderr is a terminal)."""
+    """Write ``ds`` (a :class:`~synthdata.io.reader.SynthDataset`, or a dataset folder's path) in format
+    ``fmt`` to the new or empty folder ``out``; returns the exporter's summary. ``progress``: a bar per
+    clip on stderr (default: when stderr is a terminal)."""
+    import os
+
+    from ..io.reader import open_dataset
+    from ..io.safety import check_output_folder
     from ..progress import TrackedDataset
 
-    return EXPORTERS.get(fmt, "--format")(TrackedDataset(ds, f"export {fmt}", progress), Path(out))
+    fn = EXPORTERS.get(fmt, "--format")
+    if isinstance(ds, (str, os.PathLike)):
+        ds = open_dataset(ds)
+    check_output_folder(out, "--out")
+    return fn(TrackedDataset(ds, f"export {fmt}", progress), Path(out))

@@ -12,7 +12,7 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import UserError
-from ..io.safety import check_outside_staging
+from ..io.safety import check_output_folder
 
 __all__ = ["staged_output", "write_frames"]
 
@@ -23,17 +23,25 @@ def staged_output(out: Path) -> Iterator[Path]:
     failure it is removed and ``out`` is as it was. The staging folder is made by this call (never a
     name a user could own), beside ``out`` when ``out`` is new and inside it when ``out`` exists empty
     (so ``--out .`` works)."""
-    out = Path(out).expanduser()
-    check_outside_staging(out, "--out")
+    out = Path(out).expanduser() if isinstance(out, (str, os.PathLike)) else out
+    check_output_folder(out, "--out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError("--out", f"{out} exists and is not an empty directory")
     out = out.resolve()
     existed = out.exists()
     parent = out if existed else next(p for p in out.parents if p.exists())
+    if not parent.is_dir():
+        raise UserError("--out", f"{parent} is a file, so {out} cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError("--out", f"{parent} is not writable")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".synthdata-export-", dir=out if existed else out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".synthdata-export-", dir=out if existed else out.parent))
+    except OSError as e:  # the permission bits said yes (root; procfs, read-only mounts)
+        raise UserError("--out", f"cannot create {out}: {e.strerror or e}") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700: the export is a folder like any other
     try:
         yield tmp
         if existed:

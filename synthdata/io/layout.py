@@ -51,6 +51,9 @@ class Layout:
         if not self.is_dataset():
             from ..errors import UserError
 
+            if self.root.is_file():  # e.g. the manifest itself
+                raise UserError(field, f"expected a dataset's folder, got the file {self.root}"
+                                       + (f": use {self.root.parent}" if self.root.name == "dataset.json" else ""))
             raise UserError(field, f"{self.root} is not a synthdata dataset (no dataset.json)")
         return self
 

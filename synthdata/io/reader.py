@@ -7,6 +7,7 @@ consistently. Any Parquet reader (pandas, DuckDB, Polars) can read the tables di
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
@@ -111,6 +112,10 @@ class SynthDataset:
     """
 
     def __init__(self, path: str | Path, verify: Level = "quick", field: str = "dataset"):
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise UserError(field, f"expected a dataset folder path, got {type(path).__name__} {path!r}"[:200])
+        if verify not in ("quick", "full"):
+            raise UserError("verify", f"expected 'quick' (sizes) or 'full' (sizes and hashes), got {verify!r}")
         self.layout = Layout(Path(path).expanduser()).require_dataset(field)
         self.manifest = read_manifest(self.layout)
         bad = verify_files(self.layout, self.manifest, verify)

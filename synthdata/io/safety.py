@@ -8,12 +8,13 @@ hostile ``../../x`` or ``/etc/passwd`` must never get that far. Every reader and
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path, PurePosixPath
 
 from ..errors import UserError
 
-__all__ = ["SAFE_ID", "check_id", "check_outside_staging", "inside", "check_rel"]
+__all__ = ["SAFE_ID", "check_id", "check_output_folder", "inside", "check_rel"]
 
 #: Safe for a file name on every OS: starts with a letter or digit, then letters, digits, ``._-``.
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
@@ -37,14 +38,27 @@ def check_rel(value: object, field: str) -> PurePosixPath:
     return rel
 
 
-def check_outside_staging(path: Path, field: str) -> None:
-    """Refuse an output folder in (or below) a dataset's ``.staging``: every run of that dataset clears
-    it, so whatever is written there would be deleted by its next resume or ``--overwrite``."""
-    path = Path(path).expanduser().resolve()
-    for p in (path, *path.parents):
-        if p.name == ".staging" and any((p.parent / n).exists() for n in ("dataset.json", ".synthdata.lock")):
-            raise UserError(field, f"{path} is inside the staging folder of the dataset {p.parent}, which its "
-                                   "runs clear; choose another folder")
+def check_output_folder(value: object, field: str) -> Path:
+    """An output folder as given (``str`` or ``os.PathLike``), checked before anything is made: a
+    path the OS can hold, and not inside a synthdata dataset (its ``.staging`` is cleared by every run
+    of it, its table folders are read whole, and ``--overwrite`` refuses what it does not own, so a
+    dataset written inside another breaks both). The folder may be a dataset itself (a resume)."""
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)) or str(value).strip() == "":
+        got = "an empty value" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+        raise UserError(field, f"expected a folder path, got {got}")
+    path = Path(value).expanduser()
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):  # new, or under a file: the callers say which
+        pass
+    except OSError as e:  # ENAMETOOLONG, ELOOP, EACCES…: no folder can be made there
+        raise UserError(field, f"cannot use {str(path)[:200]}: {e.strerror or e}") from None
+    path = path.resolve()
+    for p in path.parents:
+        if (p / "dataset.json").is_file() or (p / ".synthdata.lock").exists():
+            where = "the staging folder of the dataset" if ".staging" in path.relative_to(p).parts else "the dataset"
+            raise UserError(field, f"{path} is inside {where} {p}; choose a folder outside it")
+    return path
 
 
 def inside(root: Path, value: object, field: str) -> Path:

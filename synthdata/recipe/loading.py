@@ -298,6 +298,9 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
     Layers, in order: the shipped recipe/backend the file names in its defaults list, the file's own
     values, each override in turn (``backend=<choice>``, ``key=value``, ``~key``); then ``${…}``
     references are resolved."""
+    if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in overrides):
+        got = "a single string" if isinstance(overrides, str) else f"{type(overrides).__name__} {overrides!r}"[:120]
+        raise UserError("overrides", f"expected a list of key=value strings such as ['clip.frames=8'], got {got}")
     ops = [_parse_override(o) for o in overrides]
     body: dict[str, Any] = {}
     if _is_path(recipe):

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UserError, check_device
 from ..io.card import write_card
 from ..progress import logger, progress_bar, progress_enabled
 from ..io.layout import TABLES, Layout
@@ -68,6 +68,9 @@ def _as_compute(compute: ComputeSpec | str | dict | None) -> ComputeSpec:
         return compute
     if isinstance(compute, str):
         return load_compute(compute)
+    if not isinstance(compute, dict):
+        raise UserError("compute", f"expected a name (local, threads, sync), a dict of settings or a ComputeSpec, "
+                                   f"got {type(compute).__name__} {compute!r}"[:200])
     return load_compute(compute.get("name", "local"), [f"{k}={v}" for k, v in compute.items() if k != "name"])
 
 
@@ -95,7 +98,14 @@ def generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute: Comput
 def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overwrite: bool, progress: bool | None,
               device: str | None, timer: StageTimer | None, executor: Executor | None) -> Manifest:
     spec = check_recipe(recipe)
+    for name, value, allowed in (("overwrite", overwrite, (bool,)), ("progress", progress, (bool, type(None)))):
+        if not isinstance(value, allowed):  # "no" must not mean yes
+            raise UserError(name, f"expected True or False{' or None' if len(allowed) > 1 else ''}, got {value!r}")
     if device is not None:
+        try:
+            check_device(device)
+        except ValueError as exc:
+            raise UserError("device", str(exc)) from None
         spec = spec.model_copy(update={"device": device})
     compute = _as_compute(compute)
     plan = make_plan(spec, clips, out, compute.shard_size)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..io.layout import Layout
-from ..io.safety import check_outside_staging
+from ..io.safety import check_output_folder
 from ..io.manifest import Manifest
 from ..io.ownership import foreign_entries, remove_owned
 from ..recipe.schema import RecipeSpec
@@ -37,7 +37,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     from ..io.reader import read_manifest
 
     root = Path(plan.out).expanduser()
-    check_outside_staging(root, "out")
+    check_output_folder(root, "out")
     if root.exists() and not root.is_dir():
         raise UserError("out", f"{root} exists and is not a directory")
     root = root.resolve()

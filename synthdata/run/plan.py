@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import UserError
+from ..io.safety import check_output_folder
 from ..recipe.schema import LIMITS, RecipeSpec
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ def check_clips(clips: int) -> int:
 
 def make_plan(spec: RecipeSpec, clips: int, out: str | Path, shard_size: int | Literal["auto"] = "auto") -> Plan:
     check_clips(clips)
+    check_output_folder(out, "out")
     auto = shard_size == "auto"
     if auto:
         from ..render.backend import backend_settings

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 from ..io.atomic import atomic_write_bytes
-from ..io.safety import check_outside_staging
+from ..io.safety import check_output_folder
 from ..render.backend import resolve_device
 from ..render.diffusion import (MODEL_PRESETS, OBJECTIVES, FrameCodec, LayoutVideoModel, TrainedGenerator, autocast,
                                chunk_temporal_attention, load_vae, palette, read_vae_config, resize_condition,
@@ -86,7 +86,7 @@ def _check_inputs(cfg: TrainConfig) -> dict[str, Any] | None:
     VAE's config (JSON) when ``vae`` is set."""
     MODEL_PRESETS.get(cfg.model, "model")
     out = Path(cfg.out)
-    check_outside_staging(out, "out")
+    check_output_folder(out, "out")
     train_dir = out / "training"
     has_state = (train_dir / STATE_FILE).exists() or (train_dir / LEGACY_STATE_FILE).exists()
     if out.exists() and not out.is_dir():

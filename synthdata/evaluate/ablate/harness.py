@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ...errors import UserError
-from ...io.safety import check_outside_staging
+from ...io.safety import check_output_folder
 from .config import AblationSpec, load_ablation
 
 __all__ = ["AblationResult", "AblationFailed", "ablate"]
@@ -50,7 +50,7 @@ class AblationFailed(Exception):
 def _prepare_out(out: Path, spec: AblationSpec) -> None:
     """``out`` is new, empty, or an earlier ablation's folder (its marker is there); anything else is
     refused so nothing we did not make is touched."""
-    check_outside_staging(out, "out")
+    check_output_folder(out, "out")
     if out.exists() and not out.is_dir():
         raise UserError("out", f"{out} exists and is not a folder")
     ours = {".synthdata.lock"}  # the run lock (synthdata.run.outdir.OutLock)
