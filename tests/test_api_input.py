@@ -90,3 +90,27 @@ def test_subpackages_are_attributes_of_a_plain_import():
     r = subprocess.run([sys.executable, "-c", "import synthdata; print(callable(synthdata.augment.load_pipeline))"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "True", r.stderr
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"unit": "window", "window": 99}, "window"),  # longer than the clips: was 0 items, then IndexError
+    ({"unit": "window", "window": 2, "stride": -1}, "stride"),
+    ({"unit": "window", "window": 2.5}, "window"),
+    ({"split": "training"}, "split"),  # was 0 items, silently
+    ({"max_depth": -1}, "max_depth"),
+    ({"maps": "depth"}, "maps"),  # was read letter by letter
+    ({"maps": ("dpth",)}, "maps"),  # was pyarrow's KeyError on the first item
+    ({"unit": "clips"}, "unit"),
+])
+def test_torch_dataset_arguments_are_checked_when_made(tiny_dataset, kw, field):
+    ds = synthdata.open_dataset(tiny_dataset)
+    with pytest.raises(UserError) as info:
+        ds.torch_dataset(**kw)
+    assert info.value.field == field, str(info.value)
+
+
+def test_an_unknown_map_name_lists_the_maps(tiny_dataset):
+    clip = synthdata.open_dataset(tiny_dataset).clip(0)
+    assert {"depth", "flow_fwd", "semantic", "instance"} <= set(clip.map_names())
+    with pytest.raises(UserError, match=r"^map: expected one of this dataset's maps \(.*depth.*\), got 'dpth'"):
+        clip.map("dpth")

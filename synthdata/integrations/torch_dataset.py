@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import UserError
+
 __all__ = ["ClipDataset", "collate_clips", "FLOAT_MAPS"]
 
 #: maps returned as float32 (the others are integer ids, returned as int64)
@@ -32,6 +34,12 @@ class ClipDataset(Dataset):
     item with seed ``seed · 1_000_003 + index``: replayable, and independent of DataLoader workers."""
 
     def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic"), transform=None, seed: int = 0):
+        if isinstance(maps, str):
+            raise UserError("maps", f"expected a list of map names such as ['depth'], got the string {maps!r}")
+        have = ds.clip(0).map_names() if len(ds) else None
+        unknown = [m for m in maps if have is not None and m not in have]
+        if unknown:
+            raise UserError("maps", f"expected names of this dataset's maps ({', '.join(have)}), got {unknown[0]!r}")
         self.ds = ds
         self.maps = tuple(maps) + tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
         self.transform, self.seed = transform, seed

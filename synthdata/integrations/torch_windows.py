@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import UserError
 from .torch_dataset import ClipDataset
 
 __all__ = ["WindowDataset"]
@@ -45,15 +46,26 @@ class WindowDataset(Dataset):
                  split: str | None = None, maps: Sequence[str] = ("depth", "semantic"), transform=None,
                  seed: int = 0, max_depth: float | None = None):
         if unit not in ("clip", "frame", "window"):
-            raise ValueError(f"unit must be 'clip', 'frame' or 'window', got {unit!r}")
+            raise UserError("unit", f"expected 'clip', 'frame' or 'window', got {unit!r}")
+        for name, value in (("window", window), ("stride", stride)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise UserError(name, f"expected a whole number of frames ≥ 1, got {value!r}")
+        if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, (int, float))
+                                      or not max_depth > 0):
+            raise UserError("max_depth", f"expected a positive number of metres or None, got {max_depth!r}")
+        if isinstance(maps, str):
+            raise UserError("maps", f"expected a list of map names such as ['depth'], got the string {maps!r}")
         clips = ds.clips
         splits = clips.column("split").to_pylist()
         if split is not None and all(s is None for s in splits):
-            raise ValueError("this dataset has no split column (made before format 2); use split=None")
+            raise UserError("split", "this dataset has no split column (made before format 2); use split=None")
+        if split is not None and split not in splits:
+            have = sorted({s for s in splits if s is not None})
+            raise UserError("split", f"expected one of this dataset's splits ({', '.join(have)}), got {split!r}")
         frames = clips.column("num_frames").to_pylist()
-        length = {"clip": None, "frame": 1, "window": int(window)}[unit]
-        if length is not None and length < 1:
-            raise ValueError(f"window must be ≥ 1, got {window}")
+        length = {"clip": None, "frame": 1, "window": window}[unit]
+        if length is not None and frames and length > max(frames):
+            raise UserError("window", f"expected at most the clips' {max(frames)} frames, got {length}")
         step = int(stride or length or 1)
         self.items: list[tuple[int, int, int]] = []  # (clip position, first frame, frame count)
         for pos, (T, s) in enumerate(zip(frames, splits)):

@@ -321,9 +321,18 @@ class ClipView:
             return SCHEMAS["tracks"].empty_table()
         return read_part(self.ds.layout, self.ds.layout.part("tracks", shard), "tracks", self.clip_id)
 
+    def map_names(self) -> list[str]:
+        """The per-frame maps this clip has (the frames table's map columns: depth, flow_fwd, …)."""
+        from .schemas import LEGACY_MAP_TYPE
+
+        return [f.name for f in self._shard_frames.schema
+                if pa.types.is_list(f.type) or pa.types.is_large_list(f.type) or f.type == LEGACY_MAP_TYPE]
+
     def map(self, name: str) -> np.ndarray:
         """A per-frame map stacked over the clip: depth (T,H,W), flow_fwd/flow_bwd (T,H,W,2),
         semantic/instance (T,H,W), normals (T,H,W,3)."""
+        if not isinstance(name, str) or name not in self.map_names():
+            raise UserError("map", f"expected one of this dataset's maps ({', '.join(self.map_names())}), got {name!r}")
         col = self._shard_frames.column(name)
         H, W = int(self.row["height"]), int(self.row["width"])
         if pa.types.is_list(col.type):  # format 2: straight from Arrow's buffers, no Python lists
