@@ -68,7 +68,7 @@ def export_mot(ds, out: Path) -> dict:
                 f"imWidth={row['width']}\nimHeight={row['height']}\nimExt=.jpg\n")
             rows_total += len(lines)
         (tmp / "seqmap.txt").write_text("name\n" + "".join(f"{clip.clip_id}\n" for clip in ds))
-        splits: dict[str, list[str]] = {}
+        splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}  # every split's list, even empty
         for clip in ds:  # one sequence list per split (the clips table's split column), as MOTChallenge has
             if clip.split:
                 splits.setdefault(clip.split, []).append(clip.clip_id)

@@ -113,6 +113,6 @@ def test_exports_carry_the_split(split_dataset, tmp_path):
     coco = json.loads(Path(synthdata.export(ds, "coco", tmp_path / "coco")["path"]).read_text())
     assert {v["name"]: v["split"] for v in coco["videos"]} == splits
     synthdata.export(ds, "mot", tmp_path / "mot")
-    for name in set(splits.values()):
-        listed = (tmp_path / "mot" / f"seqmap-{name}.txt").read_text().split()[1:]
-        assert listed == [c for c, s in splits.items() if s == name]
+    for name in ("train", "val", "test"):  # every split's list, an empty one too (docs/fiftyone.md)
+        listed = (tmp_path / "mot" / f"seqmap-{name}.txt").read_text().split()
+        assert listed == ["name", *(c for c, s in splits.items() if s == name)]
