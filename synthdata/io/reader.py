@@ -325,7 +325,8 @@ class ClipView:
         """The per-frame maps this clip has (the frames table's map columns: depth, flow_fwd, …)."""
         from .schemas import LEGACY_MAP_TYPE
 
-        return [f.name for f in self._shard_frames.schema
+        schema = pq.read_schema(self.ds.layout.part("frames", self.row["shard_index"]))  # no maps read
+        return [f.name for f in schema
                 if pa.types.is_list(f.type) or pa.types.is_large_list(f.type) or f.type == LEGACY_MAP_TYPE]
 
     def map(self, name: str) -> np.ndarray:
