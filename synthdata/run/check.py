@@ -63,50 +63,47 @@ def _check_motion(problems: list, field: str, motion: MotionSpec, registry: Regi
     if motion.name not in registry:
         problems.append((f"{field}.name", registry.unknown_message(motion.name)))
         return
-    model = registry.get(motion.name).params
-    for key in motion.params:
+    _check_params(problems, field, f"motion {motion.name!r}", registry.get(motion.name).params, motion.params)
+
+
+def _check_params(problems: list, field: str, what: str, model: Any, params: dict) -> None:
+    """A motion's or shape builder's params against its params model: unknown names, the constants
+    together (checks across parameters), then each distribution's ends and each choice's options
+    (what a draw can give), so a bad range is refused here, not as a traceback mid-run."""
+    for key in params:
         if key not in model.model_fields:
             allowed = ", ".join(model.model_fields) or "none"
-            problems.append((f"{field}.params.{key}", f"unknown parameter of motion {motion.name!r}; expected one of: {allowed}"))
-    consts = {k: v for k, v in motion.params.items() if k in model.model_fields and isinstance(v, (int, float))}
+            problems.append((f"{field}.params.{key}", f"unknown parameter of {what}; expected one of: {allowed}"))
+    consts = {k: v for k, v in params.items() if k in model.model_fields and isinstance(v, (int, float, str))}
     try:
         model(**consts)
     except ValidationError as exc:  # report the first problem, naming the parameter
         err = exc.errors()[0]
         key = "".join(f".{x}" for x in err["loc"])  # empty for a check across parameters
-        problems.append((f"{field}.params{key}", f"{err['msg']}, got {shown(err.get('input'))}"))
+        problems.append((f"{field}.params{key}", f"{err['msg'].removeprefix('Value error, ')}, got {shown(err.get('input'))}"))
         return
-    for key, value in motion.params.items():  # a distribution's ends must be valid values too
-        bounds = support(value) if key in model.model_fields and not isinstance(value, (int, float)) else None
-        for end in bounds or ():
+    for key, value in params.items():  # a distribution's ends, a choice's options: valid values too
+        if key not in model.model_fields or isinstance(value, (int, float, str)):
+            continue
+        ends = [o for o in _names(value) if isinstance(o, (int, float, str))] if isinstance(value, Choice) else []
+        ends += list(support(value) or ()) if not ends else []
+        for end in ends:
             try:
                 model(**{key: end})
             except ValidationError as exc:
                 given = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
-                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg']}, got {shown(given)} (its end {end:g})"))
+                at = f"its end {end:g}" if isinstance(end, (int, float)) else f"its option {end!r}"
+                problems.append((f"{field}.params.{key}", f"{exc.errors()[0]['msg'].removeprefix('Value error, ')}, "
+                                                          f"got {shown(given)} ({at})"))
                 break
 
 
 def _check_shape(problems: list, field: str, shape: Any) -> None:
-    """A shape builder's name and its constant params against the builder's params model."""
+    """A shape builder's name and its params against the builder's params model."""
     if shape.name not in SHAPES:
         problems.append((f"{field}.name", SHAPES.unknown_message(shape.name)))
         return
-    model = SHAPES.get(shape.name).params
-    for key in shape.params:
-        if key not in model.model_fields:
-            allowed = ", ".join(model.model_fields) or "none"
-            problems.append((f"{field}.params.{key}", f"unknown parameter of shape {shape.name!r}; expected one of: {allowed}"))
-    for key, value in shape.params.items():
-        if key not in model.model_fields:
-            continue
-        for option in _names(value) if isinstance(value, Choice) else [value]:
-            if isinstance(option, (int, float, str)):
-                try:
-                    model(**{key: option})
-                except Exception as exc:  # pydantic ValidationError: report the first problem
-                    problems.append((f"{field}.params.{key}", str(exc).splitlines()[2].strip() if str(exc).count("\n") > 1 else str(exc)))
-                    break
+    _check_params(problems, field, f"shape {shape.name!r}", SHAPES.get(shape.name).params, shape.params)
 
 
 def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:

@@ -410,8 +410,10 @@ def build_shape(spec: ShapeSpec, rng: np.random.Generator, ctx: ShapeContext = S
     drawn = {k: draw(v, rng) for k, v in spec.params.items()}
     try:
         params = builder.params(**drawn)
-    except ValueError as exc:
-        raise UserError(f"shape.params ({spec.name})", str(exc).splitlines()[-1].strip()) from None
+    except ValueError as exc:  # pydantic's first error: the parameter and what it expects
+        err = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+        key = "".join(f".{x}" for x in err["loc"])
+        raise UserError(f"shape.params{key} ({spec.name})", err["msg"].removeprefix("Value error, ")) from None
     return builder.build(params, rng, ctx)
 
 
