@@ -10,7 +10,9 @@ import torch
 
 from ..motion.types import Trajectories
 from ..recipe.schema import AnnotationSpec
+from ..render.coverage import view_edge
 from ..render.types import Frames
+from ..scene.optics import field_view
 from ..scene.types import Scene
 from .kinds import LABEL_KINDS, enabled_kinds, switches
 from .chunks import frame_chunks
@@ -66,7 +68,7 @@ def annotate(frames: Frames, scene: Scene, traj: Trajectories, spec: AnnotationS
     spec = spec or AnnotationSpec()
     T, N = frames.num_frames, len(scene.objects)
     vis_px, vis_box = instance_stats(frames.instance, N)  # (T,N), (T,N,4)
-    cov = frames.amodal_coverage()
+    cov = frames.amodal_coverage(view_edge(field_view(scene)))  # truncated: cut by the image or a field stop
     amo_box, amo_px, border = cov.boxes, cov.pixels, cov.border  # (T,N,4), (T,N), (T,N)
     in_view = amo_px > 0
     frac = torch.where(in_view, vis_px / amo_px.clamp(min=1), torch.zeros_like(vis_px, dtype=torch.float32))

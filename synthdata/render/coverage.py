@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..lazy import torch
 
-__all__ = ["Coverage", "coverage_boxes", "first_last"]
+__all__ = ["Coverage", "coverage_boxes", "first_last", "view_edge"]
 
 
 def first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -21,8 +21,22 @@ def first_last(any_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return first, last
 
 
-def coverage_boxes(cover: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Boxes, pixel counts and border contact of coverage masks.
+def view_edge(view) -> torch.Tensor | None:
+    """The pixels where the picture ends, for a field stop's ``view`` (H,W) bool (numpy or torch; see
+    :func:`synthdata.scene.optics.field_view`): view pixels on the image border or next to a pixel
+    outside the view. An object whose coverage reaches them is cut off (``truncated``), as one that
+    reaches the image border is. None without a stop (the image border alone)."""
+    if view is None:
+        return None
+    v = torch.as_tensor(view, dtype=torch.bool)
+    inner = torch.zeros_like(v)
+    inner[1:-1, 1:-1] = v[1:-1, 1:-1] & v[:-2, 1:-1] & v[2:, 1:-1] & v[1:-1, :-2] & v[1:-1, 2:]
+    return v & ~inner
+
+
+def coverage_boxes(cover: torch.Tensor, edge: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Boxes, pixel counts and border contact of coverage masks: contact with the image border, or
+    with ``edge`` (H,W) bool when given (:func:`view_edge`: a field stop's circle).
 
     Shape: cover (...,H,W) bool → boxes (...,4) float32 ``[x0,y0,x1,y1]`` (NaN when empty),
     pixels (...) int64, touches_border (...) bool.
@@ -33,7 +47,10 @@ def coverage_boxes(cover: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tor
     x0, x1 = first_last(cols)
     box = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
     box = torch.where(rows.any(-1)[..., None], box, torch.full_like(box, float("nan")))
-    border = rows[..., 0] | rows[..., -1] | cols[..., 0] | cols[..., -1]
+    if edge is None:
+        border = rows[..., 0] | rows[..., -1] | cols[..., 0] | cols[..., -1]
+    else:
+        border = (cover & edge.to(cover.device)).flatten(-2).any(-1)
     return box, row_counts.sum(-1, dtype=torch.int64), border
 
 
@@ -47,9 +64,9 @@ class Coverage:
     border: torch.Tensor
 
     @classmethod
-    def of(cls, amodal: torch.Tensor) -> "Coverage":
-        """From maps (T,N,H,W) bool."""
-        return cls(*coverage_boxes(amodal))
+    def of(cls, amodal: torch.Tensor, edge: torch.Tensor | None = None) -> "Coverage":
+        """From maps (T,N,H,W) bool; ``edge`` as in :func:`coverage_boxes`."""
+        return cls(*coverage_boxes(amodal, edge))
 
     @classmethod
     def cat(cls, parts: list["Coverage"]) -> "Coverage":

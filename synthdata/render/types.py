@@ -73,9 +73,11 @@ class Frames:
                                     if f.name not in _PER_CLIP},
                        coverage=None if covs[0] is None else Coverage.cat(covs), exposure_state=parts[-1].exposure_state)
 
-    def amodal_coverage(self) -> Coverage:
-        """Boxes, pixel counts and border contact of every object's amodal coverage, per frame."""
-        return self.coverage if self.coverage is not None else Coverage.of(self.amodal)
+    def amodal_coverage(self, edge: torch.Tensor | None = None) -> Coverage:
+        """Boxes, pixel counts and border contact of every object's amodal coverage, per frame; border:
+        the image's, or ``edge`` (a field stop's, :func:`~.coverage.view_edge`), which a renderer that
+        reduced its coverage already used."""
+        return self.coverage if self.coverage is not None else Coverage.of(self.amodal, edge)
 
     @property
     def num_frames(self) -> int:

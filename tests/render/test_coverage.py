@@ -12,8 +12,9 @@ import torch
 
 from synthdata.annotate import LABEL_KINDS, LabelKind, annotate, maps_read
 from synthdata.render import make_backend
-from synthdata.render.coverage import Coverage, coverage_boxes
+from synthdata.render.coverage import Coverage, coverage_boxes, view_edge
 from synthdata.run.pipeline import layout_clip
+from synthdata.scene.optics import field_view
 from synthdata.run.shard import ShardJob, _backend
 from synthdata.run.timing import StageTimer
 
@@ -43,7 +44,8 @@ def test_coverage_of_maps_is_coverage_boxes_and_concatenates_by_frames():
 
 
 @pytest.mark.parametrize("recipe, extra", [("shapes", []), ("highway", ["clip.frames=11", "backend.frame_batch=4"]),
-                                           ("highway", ["backend.rolling_shutter=0.5"])])
+                                           ("highway", ["backend.rolling_shutter=0.5"]),
+                                           ("surgery_tools", [])])  # a field stop: its circle truncates
 def test_reduced_coverage_gives_the_same_frames_and_labels(recipe, extra):
     spec = tiny_spec(recipe, *extra)
     lay = layout_clip(spec, 0, StageTimer())
@@ -56,7 +58,7 @@ def test_reduced_coverage_gives_the_same_frames_and_labels(recipe, extra):
     assert full.coverage is None and full.amodal is not None and full.normals is not None
     for k in MAPS:
         assert _same(getattr(full, k), getattr(lean, k)), k
-    ref = Coverage.of(full.amodal)
+    ref = Coverage.of(full.amodal, view_edge(field_view(lay.scene)))
     assert all(_same(getattr(lean.coverage, k), getattr(ref, k)) for k in ("boxes", "pixels", "border"))
     assert ref.pixels.sum() > 0  # objects really are in view
     a, b = annotate(full, lay.scene, lay.traj, spec.annotations), annotate(lean, lay.scene, lay.traj, spec.annotations)
@@ -91,3 +93,20 @@ def test_the_shard_path_keeps_only_what_its_labels_read(tmp_path):
     assert lean is not normals  # runs with other labels never share (and never re-set) a backend
     assert "normals" in lean.dropped() and "normals" not in normals.dropped()
     assert "amodal" in lean.dropped() and "amodal" in normals.dropped()
+
+
+def test_an_object_cut_by_a_field_stop_is_truncated():
+    """Found by a docs-vs-code review: with an endoscope's circular field stop, coverage outside the
+    circle is blanked, so an instrument cut by the circle touched no image border and was never
+    `truncated`. The circle's edge now counts as the picture's border."""
+    yy, xx = torch.meshgrid(torch.arange(24), torch.arange(32), indexing="ij")
+    view = (yy - 11.5) ** 2 + (xx - 15.5) ** 2 <= 11**2  # a circle inside the frame
+    edge = view_edge(view)
+    assert edge[11, 5] and not edge[11, 15] and not edge[0, 0]  # on the rim; the centre; outside
+    cover = torch.zeros(3, 24, 32, dtype=torch.bool)
+    cover[0] = view & (xx < 10)  # reaches in from the left, cut by the circle
+    cover[1] = view & ((yy - 11.5) ** 2 + (xx - 15.5) ** 2 <= 4**2)  # well inside
+    cover[2, 0, :3] = True  # on the image border, outside the view: never seen (the renderer blanks it)
+    _, _, border = coverage_boxes(cover & view, edge)
+    assert border.tolist() == [True, False, False]
+    assert coverage_boxes(cover[:2] & view)[2].tolist() == [False, False]  # without the edge: never cut

@@ -20,10 +20,11 @@ from ...motion.parts import part_poses
 from ...motion.shift import shift_poses, shifted
 from ...motion.types import Trajectories
 from ...scene.lens import Lens
+from ...scene.optics import field_view
 from ...scene.types import Materials, Scene
 from ..backend import BACKENDS, Backend, BackendSettings
 from ..blur import Defocus, GBuffer, post_process
-from ..coverage import Coverage
+from ..coverage import Coverage, view_edge
 from ..sensor import SensorNoise, sensor_noise
 from ..types import OPTIONAL_MAPS, Frames
 from .bump import bump_normals, wet_lobe
@@ -404,11 +405,12 @@ class RaycastBackend(Backend):
         """The optional maps this backend leaves out of ``Frames`` (see :attr:`keep`)."""
         return frozenset() if self.keep is None else OPTIONAL_MAPS - self.keep
 
-    def lean(self, out: dict[str, torch.Tensor], coverage: list[Coverage]) -> None:
-        """Drop one trace batch's maps the caller does not read, in place; amodal as its coverage."""
+    def lean(self, out: dict[str, torch.Tensor], coverage: list[Coverage], edge: torch.Tensor | None = None) -> None:
+        """Drop one trace batch's maps the caller does not read, in place; amodal as its coverage
+        (``edge``: where the picture ends, with a field stop; :func:`~..coverage.view_edge`)."""
         drop = self.dropped()
         if "amodal" in drop:
-            coverage.append(Coverage.of(out.pop("amodal")))
+            coverage.append(Coverage.of(out.pop("amodal"), edge))
         for k in drop:
             out.pop(k, None)
 
@@ -436,6 +438,7 @@ class RaycastBackend(Backend):
         cat: dict[str, torch.Tensor] = {}  # window-size maps, filled batch by batch (never parts + a copy)
         coverage: list[Coverage] = []  # without amodal maps: each batch's coverage summary
         batches = [] if rs else _batches(first, stop, step)  # rolling shutter: band by band instead
+        edge = view_edge(field_view(scene))
         for lo, hi in batches:
             ks = torch.arange(lo, hi, device=self.device) + 1
             start = lo - first
@@ -447,7 +450,7 @@ class RaycastBackend(Backend):
             elif refine:
                 out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
                                                     t_vis)
-            self.lean(out, coverage)
+            self.lean(out, coverage, edge)
             for k, v in out.items():
                 lead = 0 if k == "rgb_linear" else nb  # carried frames' maps go first (their RGB is final)
                 if k not in cat:

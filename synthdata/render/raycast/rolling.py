@@ -25,7 +25,9 @@ from ...lazy import torch
 
 from ...motion.shift import shifted
 from ...motion.types import Trajectories
+from ...scene.optics import field_view
 from ...scene.types import Scene
+from ..coverage import view_edge
 
 __all__ = ["ROWS_PER_BAND", "band_rows", "row_times", "trace_rolling"]
 
@@ -71,6 +73,7 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
         blurred = [at(d + s.shutter * ((j + 0.5) / n - 0.5)) for j in range(n)] if n > 1 else None
         bands.append((r1 - r0, at(d), blurred))
     parts, coverage = [], []
+    edge = view_edge(field_view(scene))
     step = s.frames_per_batch(W, H)
     for start in range(0, traj.num_frames, step):
         ks = torch.arange(start, min(start + step, traj.num_frames), device=backend.device) + 1
@@ -86,5 +89,5 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
                                                                                       key), t_vis)
             outs.append(out)
         parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
-        backend.lean(parts[-1], coverage)  # maps the caller does not read go batch by batch, as in render
+        backend.lean(parts[-1], coverage, edge)  # maps the caller does not read go batch by batch, as in render
     return {**{k: torch.cat([p[k] for p in parts]) for k in parts[0]}, "coverage": coverage}
