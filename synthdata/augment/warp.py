@@ -25,7 +25,7 @@ __all__ = ["warp_item", "apply_homography", "ROW_KEYS"]
 
 #: per-row label keys that are filtered together when rows are dropped
 ROW_KEYS = ("boxes", "boxes_amodal", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints",
-            "keypoint_visibility", "masks")
+            "keypoint_visibility", "keypoint_flip", "masks")
 
 
 def apply_homography(A: torch.Tensor, pts: torch.Tensor) -> torch.Tensor:
@@ -110,9 +110,10 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
     out_video = _warp(video.double(), A, "bilinear")
     out_video = out_video.round().clamp(0, 255).to(video.dtype) if not video.is_floating_point() else out_video.to(video.dtype)
     lab = dict(labels)
-    for key in ("semantic", "instance", "normals"):
-        if key in lab:
-            lab[key] = _warp_map(lab[key], A)
+    special = {"depth", "flow_fwd", "flow_bwd", "points", "points_visible", *ROW_KEYS}
+    for key, m in labels.items():  # every other (T,H,W[,C]) map: semantic, instance, road, lane, flow_valid, …
+        if key not in special and isinstance(m, torch.Tensor) and m.dim() in (3, 4) and tuple(m.shape[:3]) == (T, H, W):
+            lab[key] = _warp_map(m, A)
     if "depth" in lab:
         lab["depth"] = _warp_map(lab["depth"], A, fill=float("inf"))
     for key, step in (("flow_fwd", 1), ("flow_bwd", -1)):
@@ -127,6 +128,12 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
             lab["boxes"], keep = _boxes_from_instance(lab["instance"], frame, lab["track_id"])
         elif "boxes" in lab:
             lab["boxes"], keep = _corner_boxes(lab["boxes"], frame, A, H, W)
+        if "keypoints" in lab and "keypoint_flip" in lab:  # a mirror swaps left and right keypoints
+            mirrored = torch.linalg.det(A[frame.long(), :2, :2]) < 0  # (M,)
+            order = torch.where(mirrored[:, None], lab["keypoint_flip"], torch.arange(lab["keypoints"].shape[1]))
+            lab["keypoints"] = torch.gather(lab["keypoints"], 1, order[..., None].expand_as(lab["keypoints"]))
+            if "keypoint_visibility" in lab:
+                lab["keypoint_visibility"] = torch.gather(lab["keypoint_visibility"], 1, order)
         if "keypoints" in lab:
             kp = apply_homography(A[frame.long()], lab["keypoints"].double())  # (M,K,2)
             inside = (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)

@@ -6,7 +6,8 @@ Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensor
 ``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64,
 ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3) float32.
 With keypoints: ``keypoints`` (M,K,2) float32 pixels and ``keypoint_visibility`` (M,K) int64 (COCO
-0/1/2), K the most keypoints of any class, padded with NaN and 0 (``ds.skeletons`` names them).
+0/1/2), K the most keypoints of any class, padded with NaN and 0 (``ds.skeletons`` names them), and
+``keypoint_flip`` (M,K) int64: each keypoint's index in a mirror image (left ↔ right; the augmentations' flips use it).
 With point tracks: ``points`` (P,T,2) float32 pixels, ``points_visible`` (P,T) bool, ``points_query_frame``
 (P,), ``points_track_id`` (P,) (the object, -1 for the environment).
 Clips have different M and P, so batch with :func:`collate_clips`.
@@ -43,6 +44,7 @@ class ClipDataset(Dataset):
         self.ds = ds
         self.maps = tuple(maps) + tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
         self.transform, self.seed = transform, seed
+        self.flips = {name: mirror_order(s.get("keypoints", [])) for name, s in ds.skeletons.items()}
 
     def __len__(self) -> int:
         return len(self.ds)
@@ -62,6 +64,10 @@ class ClipDataset(Dataset):
         }
         if "keypoints" in obj.column_names and obj.column("keypoints").null_count < obj.num_rows:
             labels["keypoints"], labels["keypoint_visibility"] = _keypoints(obj.column("keypoints").to_pylist())
+            K = labels["keypoints"].shape[1]  # each row's keypoint order in a mirror image (left ↔ right)
+            order = {c: f + list(range(len(f), K)) for c, f in self.flips.items()}
+            labels["keypoint_flip"] = torch.tensor([order.get(c, list(range(K))) for c in obj.column("class_name").to_pylist()],
+                                                   dtype=torch.int64).reshape(-1, K)
         tracks = clip.tracks()
         if tracks.num_rows:
             labels.update(_tracks(tracks, int(clip.row["num_frames"])))
@@ -72,6 +78,16 @@ class ClipDataset(Dataset):
         if self.transform is not None:
             return self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
         return video, labels
+
+
+def mirror_order(names: Sequence[str]) -> list[int]:
+    """Where each keypoint goes in a mirror image: the index of its name with ``left`` and ``right``
+    swapped (``left_eye`` ↔ ``right_eye``, ``jaw_left`` ↔ ``jaw_right``, ``front_left_top`` ↔
+    ``front_right_top``), itself when it has no counterpart. A flipped person's left wrist is the
+    keypoint that appears where the right one was."""
+    index = {n: i for i, n in enumerate(names)}
+    swap = {"left": "right", "right": "left"}
+    return [index.get("_".join(swap.get(t, t) for t in n.split("_")), i) for i, n in enumerate(names)]
 
 
 def _keypoints(rows: list[list[dict] | None]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -99,6 +99,7 @@ class WindowDataset(Dataset):
 
 MAP_KEYS = ("depth", "semantic", "instance", "flow_fwd", "flow_bwd", "normals")
 _PER_ROW = ("boxes", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints", "keypoint_visibility",
+            "keypoint_flip",
             "boxes_amodal", "occluded")
 
 

@@ -242,3 +242,29 @@ def test_the_dataset_item_holds_tracks_and_keypoints(clips):
     assert lab["points"][7, 3].tolist() == pytest.approx([row.x, row.y]) and bool(lab["points_visible"][7, 3]) == row.visible
     assert lab["keypoints"].shape[1:] == (8, 2) and lab["keypoint_visibility"].shape == lab["keypoints"].shape[:2]
     assert _points_on_owner(lab) > 0.99
+
+
+def test_a_flip_moves_every_map_and_swaps_left_and_right_keypoints():
+    """Found by a docs-vs-code review: hflip left `road`, `lane` and `flow_valid` maps unmirrored (only
+    the maps it knew by name were warped), and mirrored keypoints kept their names, so a flipped
+    person's left wrist sat on its right side."""
+    from synthdata.integrations.torch_dataset import mirror_order
+
+    assert mirror_order(["nose", "left_eye", "right_eye", "jaw_left", "jaw_right", "front_left_top",
+                         "front_right_top", "tip"]) == [0, 2, 1, 4, 3, 6, 5, 7]
+    T, H, W = 2, 6, 8
+    video = torch.zeros(T, 3, H, W, dtype=torch.uint8)
+    road = torch.zeros(T, H, W, dtype=torch.int64)
+    road[:, :, :2] = 3  # paint on the left edge
+    valid = torch.zeros(T, H, W, dtype=torch.bool)
+    valid[:, :, :3] = True
+    labels = {"road": road, "flow_valid": valid, "frame_index": torch.tensor([0, 1]), "track_id": torch.tensor([0, 0]),
+              "class_id": torch.tensor([1, 1]), "boxes": torch.tensor([[1.0, 1, 3, 3]] * 2),
+              "keypoints": torch.tensor([[[1.0, 2.0], [6.0, 2.0], [4.0, 4.0]]] * 2),  # left, right, centre
+              "keypoint_visibility": torch.tensor([[2, 1, 2]] * 2), "keypoint_flip": torch.tensor([[1, 0, 2]] * 2)}
+    flip = load_pipeline({"ops": [{"name": "hflip", "p": 1.0}]})
+    _, out = flip((video, labels), seed=0)
+    assert torch.equal(out["road"], road.flip(-1)) and torch.equal(out["flow_valid"], valid.flip(-1))
+    # slot 0 (left) now holds the mirror of the old right keypoint, which is on the left again
+    assert out["keypoints"][0].tolist() == [[2.0, 2.0], [7.0, 2.0], [4.0, 4.0]]
+    assert out["keypoint_visibility"][0].tolist() == [1, 2, 2]
