@@ -53,6 +53,8 @@ class Task(ABC):
 
     name: ClassVar[str] = ""
     primary: ClassVar[str] = ""
+    #: the verdict lines show the primary metric × this (100: a fraction shown in percent points)
+    display_scale: ClassVar[float] = 1.0
     maps_needed: ClassVar[tuple[str, ...]] = ()
     SIZES: ClassVar[dict[str, dict[str, Any]]] = {}
     Settings: ClassVar[type[TaskSettings]] = TaskSettings

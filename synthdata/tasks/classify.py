@@ -86,6 +86,7 @@ class TimeSformer(nn.Module):
 class ClassifyTask(Task):
     name = "classify"
     primary = "accuracy"
+    display_scale = 100.0  # a fraction, shown in percent points
     maps_needed = ()
     SIZES = {"tiny": {"dim": 32, "depth": 1, "heads": 2, "patch": 8},
              "small": {"dim": 192, "depth": 6, "heads": 6, "patch": 16}}

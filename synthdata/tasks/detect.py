@@ -87,6 +87,7 @@ def coco_map(gt: list[tuple[int, int, list[float]]], dets: list[tuple[int, int, 
 class DetectTask(Task):
     name = "detect"
     primary = "mAP"
+    display_scale = 100.0  # a fraction, shown in percent points
     maps_needed = ()
     SIZES = {"tiny": {"width": 8, "depth": 2}, "small": {"width": 32, "depth": 3}}
     max_per_frame = 20

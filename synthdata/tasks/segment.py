@@ -57,6 +57,7 @@ def miou(conf: np.ndarray) -> tuple[float, np.ndarray]:
 class SegmentTask(Task):
     name = "segment"
     primary = "mIoU"
+    display_scale = 100.0  # a fraction, shown in percent points
     maps_needed = ("semantic",)
     SIZES = {"tiny": {"width": 8, "depth": 2}, "small": {"width": 32, "depth": 3}}
 

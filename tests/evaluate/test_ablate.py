@@ -137,3 +137,27 @@ def test_a_team_hook_replaces_the_training_loop_and_distances_are_reported(data,
         assert "## Distance of each training set" in (tmp_path / "h" / "report.md").read_text()
     finally:
         HOOKS._items.pop("train:counting")
+
+
+def test_a_dataset_remade_in_place_is_not_served_from_the_cache(data, tmp_path):
+    """Found by a docs-vs-code review: runs were keyed by the datasets' paths, so an eval set remade
+    with --overwrite reused the old runs (docs/evaluation.md: "keyed by everything that shapes them")."""
+    import shutil
+
+    few = tmp_path / "few"
+    shutil.copytree(data["few"], few)
+    arms = [{"name": "base", "data": {"few": 1}}, {"name": "b2", "data": {"few": 1}}]
+    cfg = {**_config(data, arms, steps=4), "datasets": {"few": str(few)}, "seeds": 1, "allow_few_seeds": True}
+    ablate(cfg, tmp_path / "a", compute="sync", progress=False)
+    assert all(r.cached for r in ablate(cfg, tmp_path / "a", compute="sync", progress=False).runs)
+    synthdata.generate("shapes", clips=2, out=few, overrides=[*TINY, "seed=99", "backend.supersample=1"],
+                       compute=SYNC2, progress=False, overwrite=True)
+    assert not any(r.cached for r in ablate(cfg, tmp_path / "a", compute="sync", progress=False).runs)
+
+
+def test_verdicts_scale_only_fractions_to_percent_points():
+    """A custom task's metric (tasks.md's neg_abs_error) was shown ×100 in the verdict lines."""
+    from synthdata.tasks import TASKS, Task
+
+    assert TASKS.get("segment").display_scale == TASKS.get("detect").display_scale == 100.0
+    assert Task.display_scale == 1.0

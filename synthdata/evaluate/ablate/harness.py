@@ -95,12 +95,14 @@ def _run_all(spec: AblationSpec, out: Path, compute, hooks, progress: bool | Non
 def _compare(spec: AblationSpec, runs: list, arms: Sequence[str]):
     import numpy as np
 
+    from ...tasks import TASKS
     from ..stats import compare_arms, verdict
 
     by_arm = {a: sorted([r for r in runs if r.arm == a], key=lambda r: r.seed) for a in arms}
     base = spec.baseline_arm
     B = np.array([r.per_clip for r in by_arm[base]])
     strata = by_arm[base][0].strata if spec.bootstrap.strata != "none" else None
+    scale = TASKS.get(spec.task.name, "task.name").display_scale  # percent points for fractions only
     comparisons, lines = [], []
     for arm in arms:
         if arm == base:
@@ -109,7 +111,7 @@ def _compare(spec: AblationSpec, runs: list, arms: Sequence[str]):
         c = compare_arms(A, B, arm_name=arm, base_name=base, metric=by_arm[arm][0].metric, strata=strata,
                          resamples=spec.bootstrap.resamples, level=spec.bootstrap.level, seed=0)
         comparisons.append(c)
-        lines.append(verdict(c, 100.0, c.metric))
+        lines.append(verdict(c, scale, c.metric))
     return comparisons, lines
 
 

@@ -68,6 +68,17 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _content(path: Any) -> str | None:
+    """A dataset's content as its manifest lists it (recipe hash, seed, every shard's files and their
+    hashes): a dataset remade in place (``--overwrite``) is another dataset, whatever its path."""
+    try:
+        m = json.loads((Path(path) / "dataset.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return None
+    return hashlib.sha256(json.dumps([m.get("recipe_hash"), m.get("seed"), m.get("shards")], sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
 def job_hash(job: RunJob) -> str:
     """What determines a run's result: the task, its data mix, augmentation, budget, eval set, seed."""
     s = job.spec
@@ -75,7 +86,7 @@ def job_hash(job: RunJob) -> str:
     body = {"task": s.task.model_dump(mode="json"), "arm": arm.model_dump(mode="json", exclude={"budget"}),
             "budget": s.budget_of(arm).model_dump(mode="json"), "seed": job.seed, "eval": s.eval,
             "datasets": {k: s.datasets[k] for k in sorted(arm.data)}, "eval_every": s.eval_every, "hooks": job.hooks,
-            "version": 1}
+            "content": {k: _content(s.datasets.get(k, k)) for k in sorted({*arm.data, s.eval})}, "version": 2}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 

@@ -219,7 +219,7 @@ def _ground_labels(frames, scene, which: int) -> np.ndarray:
 ROAD_KIND = LabelKind(
     name="road", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="uint8", default=False, context=0,
     compute=lambda frames, scene, traj: _ground_labels(frames, scene, 0),
-    doc="(H,W) uint8 road class of the ground: 0 none, 1 drivable, 2 lane line, 3 road edge, 4 centre line, 5 off-road")
+    doc="(H,W) uint8 road class of the ground: " + ", ".join(f"{i} {n.replace('_', ' ')}" for i, n in enumerate(ROAD_CLASSES)))
 LANE_KIND = LabelKind(
     name="lane", table="frames", reads=frozenset({"instance", "depth", "surface"}), map_dtype="int8", default=False, context=0,
     compute=lambda frames, scene, traj: _ground_labels(frames, scene, 1),
