@@ -62,6 +62,10 @@ def _check_colour(value: Any) -> Any:
     return value
 
 
+#: a display colour: three channels in [0, 1] (constants, distributions or a choice of colours)
+Colour = Annotated[Vec3, AfterValidator(_check_colour)]
+
+
 class ClipSpec(_Spec):
     """Frame count, rate and size of every clip."""
 
@@ -198,17 +202,13 @@ class SunSpec(_Spec):
     elevation_deg: Num = 50.0
     azimuth_deg: Num = 30.0
     intensity: Num = 1.0
-    color: Vec3 = (1.0, 0.97, 0.9)
+    color: Colour = (1.0, 0.97, 0.9)
 
     @field_validator("intensity")
     @classmethod
     def _intensity(cls, v: Any) -> Any:
         return _check_range(v, 0.0, 1e4, "intensity")
 
-    @field_validator("color")
-    @classmethod
-    def _color(cls, v: Any) -> Any:
-        return _check_colour(v)
 
 
 class LightGuideSpec(_Spec):
@@ -225,13 +225,9 @@ class LightGuideSpec(_Spec):
     direction: tuple[float, float, float] = (0.0, 0.0, 1.0)
     exponent: float = Field(1.0, ge=0.0, le=256.0)
     intensity: Num = 1.0
-    color: Vec3 = (1.0, 1.0, 1.0)
+    color: Colour = (1.0, 1.0, 1.0)
     radius: float = Field(5e-4, gt=0.0, le=1.0)
 
-    @field_validator("color")
-    @classmethod
-    def _color(cls, v: Any) -> Any:
-        return _check_colour(v)
     reference: float = Field(0.02, gt=0.0, le=1e3)
 
     @field_validator("direction")
@@ -279,7 +275,7 @@ class HeadlightSpec(_Spec):
 
     intensity: Num = 0.0
     falloff: Num = 0.5
-    color: Vec3 = (1.0, 1.0, 1.0)
+    color: Colour = (1.0, 1.0, 1.0)
     guides: list[LightGuideSpec] = Field(default_factory=list, max_length=16)
     scatter: ScatterSpec | None = None
 
@@ -288,10 +284,6 @@ class HeadlightSpec(_Spec):
     def _non_negative(cls, v: Any, info: Any) -> Any:
         return _check_range(v, 0.0, 1e4, info.field_name)
 
-    @field_validator("color")
-    @classmethod
-    def _color(cls, v: Any) -> Any:
-        return _check_colour(v)
 
 
 class ConeSpec(_Spec):
@@ -313,15 +305,11 @@ class LightSpec(_Spec):
     (default: where that falls below 1/256 of ``intensity``); no shadows. ``cone`` makes it a spot."""
 
     intensity: Num = 1.0
-    color: Vec3 = (1.0, 1.0, 1.0)
+    color: Colour = (1.0, 1.0, 1.0)
     falloff: Num = 0.1
     range: Num | None = None
     cone: ConeSpec | None = None
 
-    @field_validator("color")
-    @classmethod
-    def _color(cls, v: Any) -> Any:
-        return _check_colour(v)
 
     @field_validator("intensity")
     @classmethod
@@ -374,8 +362,8 @@ class MaterialSpec(_Spec):
     ``check_recipe``)."""
 
     texture: Name = "flat"
-    color: Vec3 = (0.7, 0.7, 0.7)
-    color2: Vec3 = (0.2, 0.2, 0.2)
+    color: Colour = (0.7, 0.7, 0.7)
+    color2: Colour = (0.2, 0.2, 0.2)
     scale: Num = 1.0
     specular: Num = 0.2
     shininess: Num = 32.0
@@ -392,10 +380,6 @@ class MaterialSpec(_Spec):
     def _emissive(cls, v: Any) -> Any:
         return _check_range(v, 0.0, 100.0, "emissive")
 
-    @field_validator("color", "color2")
-    @classmethod
-    def _colors(cls, v: Any) -> Any:
-        return _check_colour(v)
 
     @field_validator("tint")
     @classmethod
@@ -599,8 +583,8 @@ class EnvironmentSpec(_Spec):
     kind: Literal["ground", "tube", "void"] = "ground"
     ground: MaterialSpec = MaterialSpec(texture="checker", color=(0.6, 0.6, 0.6), color2=(0.35, 0.35, 0.35))
     tube_radius: Num = 2.0
-    sky_top: Vec3 = (0.35, 0.55, 0.9)
-    sky_horizon: Vec3 = (0.8, 0.87, 0.95)
+    sky_top: Colour = (0.35, 0.55, 0.9)
+    sky_horizon: Colour = (0.8, 0.87, 0.95)
     sun: SunSpec | None = SunSpec()
     headlight: HeadlightSpec = HeadlightSpec()
     ambient: Num = 0.3
@@ -617,10 +601,6 @@ class EnvironmentSpec(_Spec):
     def _radius(cls, v: Any) -> Any:
         return _check_range(v, 0.005, 1e3, "tube_radius")
 
-    @field_validator("sky_top", "sky_horizon")
-    @classmethod
-    def _sky(cls, v: Any) -> Any:
-        return _check_colour(v)
 
     @field_validator("ambient")
     @classmethod
