@@ -125,7 +125,7 @@ def test_paris_types_have_their_form():
         assert [q.primitive for q in ip.parts] == ["cylinder", "ellipsoid"]  # a head on a stalk
         stalk, head = ip.parts
         assert head.center[2] > stalk.center[2] and head.half_size.max() > stalk.half_size[:2].max()
-        assert is_.half_size[2] + is_.lift >= min(2.5e-3, 0.75e-3 * is_.attributes["size_mm"])  # tall dome
+        assert is_.half_size[2] + is_.lift >= 2.5e-3  # protruding: at least 2.5 mm (Paris: else it is IIa)
         top = iia.half_size[2] + iia.lift  # above the wall's tangent plane
         sag = (iia.half_size[1] ** 2) / (2 * 0.03)
         assert top < 2.5e-3 + sag  # flat elevated: lower than 2.5 mm
@@ -135,6 +135,17 @@ def test_paris_types_have_their_form():
         assert inner.half_size[0] < outer.half_size[0]
         for s, p in zip((ip, is_, iia, iib, iic), ("Ip", "Is", "IIa", "IIb", "IIc")):
             assert s.attributes["paris_class"] == p and 2.0 <= s.attributes["size_mm"] <= 30.0
+
+
+def test_a_sessile_polyp_is_taller_than_a_flat_one_at_every_size():
+    """Paris draws the line between 0-Is and 0-IIa at 2.5 mm of height: a diminutive polyp labelled Is
+    must rise that high, whether its size was drawn or given."""
+    drawn = [_shape("Is", seed) for seed in range(300)]
+    assert min(s.attributes["size_mm"] for s in drawn) >= 3.2  # drawn sizes start where a dome can
+    for s in drawn + [_shape("Is", seed, size_mm=2.0) for seed in range(20)]:
+        assert s.half_size[2] + s.lift >= 2.5e-3, s.attributes
+    for s in (_shape("IIa", seed, size_mm=2.0) for seed in range(20)):
+        assert s.half_size[2] + s.lift < 2.5e-3
 
 
 def test_sizes_follow_screening_frequencies():

@@ -5,8 +5,10 @@ here, metres out) and sunk into the wall as its type says:
 
 - ``Ip`` pedunculated: an ellipsoidal head (``size_mm`` across) on a cylindrical stalk 0.5–1.2× as long,
   rooted 1 mm in the wall, leaning up to 25°;
-- ``Is`` sessile: a dome, a broad-based ellipsoid cap at least 2.5 mm tall (0.8× its size when that is
-  less), its centre a quarter of its height below the wall;
+- ``Is`` sessile: a dome, a broad-based ellipsoid cap at least 2.5 mm tall (Paris's line between Is and
+  IIa; drawn sizes start at :data:`IS_MIN_SIZE_MM`, where a dome 0.8× its size tall reaches it; a smaller
+  size the recipe gives still gets 2.5 mm, a protruding knob), its centre a quarter of its height below
+  the wall;
 - ``IIa`` flat elevated: a plaque 0.5–2.4 mm tall (< 2.5 mm, and under 0.45× its size);
 - ``IIb`` flat: a lens 0.05–0.15 mm proud of the wall: only colour and texture set it apart;
 - ``IIc`` depressed: a thin lesion (top 0.03–0.08 mm proud) with a darker, redder centre part just above
@@ -39,6 +41,10 @@ PARIS_WEIGHTS = (0.10, 0.40, 0.35, 0.08, 0.07)
 #: size bands (mm): diminutive, small, large
 SIZE_BANDS = ((2.0, 5.0), (5.0, 10.0), (10.0, 30.0))
 IIA_MAX_HEIGHT_MM = 2.4  # Paris: flat elevated lesions rise less than 2.5 mm (a closed biopsy forceps)
+IS_MIN_HEIGHT_MM = 2.5  # ... and sessile (protruding) ones at least that
+#: smallest drawn size of a sessile polyp: a dome 0.8× its size tall is 2.5 mm tall from here (smaller
+#: protruding lesions are drawn IIa, as the Paris height rule classes them)
+IS_MIN_SIZE_MM = 3.2
 
 
 def size_weights(paris: str) -> tuple[float, float, float]:
@@ -78,8 +84,8 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
     if params.size_mm is None:
         w = np.asarray(size_weights(paris))
         lo, hi = SIZE_BANDS[int(rng.choice(3, p=w / w.sum()))]
-        if paris == "Ip":
-            lo = max(lo, 4.0)
+        if paris in ("Ip", "Is"):  # a pedunculated head on a stalk, a dome 2.5 mm tall: not the smallest
+            lo = max(lo, 4.0 if paris == "Ip" else IS_MIN_SIZE_MM)
         size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     else:
         size = float(params.size_mm)
@@ -99,7 +105,7 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
                            tone=(1.05, 1.0, 1.0)),
                  _ellipsoid(head, [a, b, ch], rotation=lean))
     elif paris == "Is":
-        height = max(size * rng.uniform(0.4, 0.65), min(2.6, 0.8 * size))
+        height = max(size * rng.uniform(0.4, 0.65), min(2.6, 0.8 * size), IS_MIN_HEIGHT_MM)
         parts = (_dome(a, b, height, 0.25, sag),)
     elif paris == "IIa":
         height = min(rng.uniform(0.5, IIA_MAX_HEIGHT_MM), 0.45 * size)
