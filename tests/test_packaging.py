@@ -54,3 +54,17 @@ def test_installed_wheel_loads_a_recipe_in_a_clean_venv(wheel, tmp_path):
     assert r.returncode == 0, r.stderr
     shipped = len(list((REPO / "recipes" / "recipe").glob("*.yaml")))  # every recipe of the repo is in the wheel
     assert r.stdout.split() == ["colonoscopy", "4", str(shipped)]
+
+
+def test_one_opencv_release_in_the_shared_cv2_folder():
+    """trackeval (dev) needs opencv-python and FiftyOne opencv-python-headless<5; both unpack into the same
+    ``cv2`` folder, so two releases leave it a mix of both (a 5.x GUI build over FiftyOne's 4.x files)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        gui, headless = version("opencv-python"), version("opencv-python-headless")
+    except PackageNotFoundError:
+        pytest.skip("only one OpenCV distribution is installed")
+    import cv2
+
+    assert gui == headless and cv2.__version__ == ".".join(gui.split(".")[:3])
