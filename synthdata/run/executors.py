@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import signal
+import socket
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
@@ -191,6 +192,21 @@ def _stop_idle_workers(cluster) -> list[str]:
     return locks
 
 
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail at once where nothing listens at a ``tcp://host:port`` scheduler address (Dask's client would
+    retry a refused connection until its 30 s timeout); other schemes go straight to the client."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: the client's own error says so
+        return
+    if parts.scheme != "tcp" or port is None or not parts.hostname:
+        return
+    socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+
+
 class DaskExecutor:
     """Shards as Dask tasks (``compute=local`` or ``compute.address=…``)."""
 
@@ -277,6 +293,7 @@ class DaskExecutor:
         _quiet_dask_loggers()
         if self.compute.address:
             try:
+                _probe(self.compute.address)
                 self.client = Client(self.compute.address, timeout="30s")
                 self.client.wait_for_workers(1, timeout=120)
             except (OSError, TimeoutError) as exc:
