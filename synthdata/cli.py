@@ -13,6 +13,7 @@ problem; a run whose shards failed exits 1 after naming each failed clip.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .errors import RecipeError, UserError
 
@@ -433,14 +434,27 @@ def cmd_info(ns: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _flags(names: dict[str, str]) -> Iterator[None]:
+    """A Python call's errors name its arguments (``out``); on the command line they name the flags that
+    set them (``--out``). ``names``: argument → flag."""
+    try:
+        yield
+    except UserError as e:
+        if type(e) is not UserError or e.field not in names:
+            raise
+        raise UserError(names[e.field], e.message) from None
+
+
 def cmd_fiftyone(ns: argparse.Namespace) -> int:
     from .integrations.fiftyone import dataset_summary, ensure_port_free, launch, to_fiftyone
     from .io.reader import open_dataset
 
     ds = open_dataset(ns.path)  # a bad path fails here, before FiftyOne starts
-    if ns.launch:  # a busy port is refused before anything is built
-        ensure_port_free(ns.port)
-    dataset = to_fiftyone(ds, name=ns.name, overwrite=ns.overwrite)
+    with _flags({"port": "--port", "name": "--name"}):
+        if ns.launch:  # a busy port is refused before anything is built
+            ensure_port_free(ns.port)
+        dataset = to_fiftyone(ds, name=ns.name, overwrite=ns.overwrite)
     print(json.dumps(dataset_summary(dataset)))
     if ns.launch:
         print(f"FiftyOne App: http://127.0.0.1:{ns.port}/datasets/{dataset.name}  (Ctrl-C to stop)", flush=True)
@@ -452,7 +466,10 @@ def cmd_export(ns: argparse.Namespace) -> int:
     from .integrations import export
     from .io.reader import open_dataset
 
-    print(json.dumps(export(open_dataset(ns.path, verify="full"), ns.format, ns.out)))
+    ds = open_dataset(ns.path, verify="full")
+    with _flags({"fmt": "--format", "out": "--out"}):
+        summary = export(ds, ns.format, ns.out)
+    print(json.dumps(summary))
     return 0
 
 

@@ -28,7 +28,7 @@ def test_a_dataset_is_never_written_inside_another(tmp_path, tiny_dataset, where
     shutil.copytree(tiny_dataset, parent)
     with pytest.raises(UserError, match=rf"^out: .* is inside (the staging folder of )?the dataset {parent}"):
         _gen(parent / where)
-    with pytest.raises(UserError, match=r"^--out: .* is inside"):
+    with pytest.raises(UserError, match=r"^out: .* is inside"):  # the Python argument's name, not the flag
         synthdata.export(parent, "coco", parent / where)
     assert not (parent / where).exists() and synthdata.open_dataset(parent, verify="full")
 

@@ -35,8 +35,8 @@ def export(ds: Any, fmt: str, out: str | Path, progress: bool | None = None) -> 
     from ..io.safety import check_output_folder
     from ..progress import TrackedDataset
 
-    fn = EXPORTERS.get(fmt, "--format")
+    fn = EXPORTERS.get(fmt, "fmt")
     if isinstance(ds, (str, os.PathLike)):
         ds = open_dataset(ds)
-    check_output_folder(out, "--out")
+    check_output_folder(out, "out")
     return fn(TrackedDataset(ds, f"export {fmt}", progress), Path(out))

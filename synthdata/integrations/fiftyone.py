@@ -243,7 +243,8 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
     name = name or ds.root.resolve().name
     if fo.dataset_exists(name):
         if not overwrite:
-            raise UserError("--name", f"a FiftyOne dataset named {name!r} exists; pass --overwrite to replace it")
+            raise UserError("name", f"a FiftyOne dataset named {name!r} exists; replace it with --overwrite "
+                                    "(Python: overwrite=True)")
         fo.delete_dataset(name)
     fo_dir = ds.root.resolve() / "fiftyone"  # absolute: the App's server and get_mask() run from anywhere
     remove_owned(ds.layout, under="fiftyone")  # last build's maps; a user's own files there stay
@@ -406,7 +407,7 @@ def ensure_port_free(port: int, address: str = "127.0.0.1") -> None:
         try:
             s.bind((address, port))
         except OSError:
-            raise UserError("--port", f"port {port} on {address} is in use; choose another with --port") from None
+            raise UserError("port", f"port {port} on {address} is in use; choose another") from None
 
 
 def launch(dataset, port: int, address: str = "127.0.0.1", wait: bool = True):

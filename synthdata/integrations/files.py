@@ -24,21 +24,21 @@ def staged_output(out: Path) -> Iterator[Path]:
     name a user could own), beside ``out`` when ``out`` is new and inside it when ``out`` exists empty
     (so ``--out .`` works)."""
     out = Path(out).expanduser() if isinstance(out, (str, os.PathLike)) else out
-    check_output_folder(out, "--out")
+    check_output_folder(out, "out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError("--out", f"{out} exists and is not an empty directory")
+        raise UserError("out", f"{out} exists and is not an empty directory")
     out = out.resolve()
     existed = out.exists()
     parent = out if existed else next(p for p in out.parents if p.exists())
     if not parent.is_dir():
-        raise UserError("--out", f"{parent} is a file, so {out} cannot be created")
+        raise UserError("out", f"{parent} is a file, so {out} cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError("--out", f"{parent} is not writable")
+        raise UserError("out", f"{parent} is not writable")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".synthdata-export-", dir=out if existed else out.parent))
     except OSError as e:  # the permission bits said yes (root; procfs, read-only mounts)
-        raise UserError("--out", f"cannot create {out}: {e.strerror or e}") from None
+        raise UserError("out", f"cannot create {out}: {e.strerror or e}") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700: the export is a folder like any other

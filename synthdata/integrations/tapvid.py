@@ -46,7 +46,7 @@ def clip_arrays(tracks, T: int) -> dict[str, np.ndarray]:
 def export_tapvid(ds, out: Path) -> dict:
     """Write the TAP-Vid pickle and per-clip npz files of the dataset's point tracks to ``out``; returns counts."""
     if not ds.has_table("tracks"):
-        raise UserError("--format", f"{ds.root} has no point tracks; generate with annotations.tracks=true")
+        raise UserError("fmt", f"{ds.root} has no point tracks; generate with annotations.tracks=true")
     with staged_output(out) as tmp:
         (tmp / "npz").mkdir()
         davis, points = {}, 0

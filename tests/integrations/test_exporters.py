@@ -59,10 +59,15 @@ def test_mot_scores_perfectly_against_itself(tiny_dataset, tmp_path, monkeypatch
 def test_export_refuses_a_used_directory_and_unknown_formats(tiny_dataset, tmp_path):
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "x").write_text("x")
-    with pytest.raises(UserError, match="not an empty directory"):
+    with pytest.raises(UserError, match="^out: .*not an empty directory"):  # Python names its arguments
         export(synthdata.open_dataset(tiny_dataset), "coco", tmp_path / "used")
+    with pytest.raises(UserError, match="^fmt: .*expected one of coco, mot, tapvid"):
+        export(synthdata.open_dataset(tiny_dataset), "yolo", tmp_path / "y")
+    r = run_cli("export", str(tiny_dataset), "--format", "coco", "--out", str(tmp_path / "used"))
+    assert r.returncode == 2 and r.stderr.startswith("error: --out: ")  # the command line names its flags
     r = run_cli("export", str(tiny_dataset), "--format", "yolo", "--out", str(tmp_path / "y"))
     assert r.returncode == 2 and "did you mean" not in r.stderr and "expected one of coco, mot, tapvid" in r.stderr
+    assert r.stderr.startswith("error: --format: ")
     assert not (tmp_path / "y").exists()
     r = run_cli("export", str(tiny_dataset), "--format", "coco", "--out", str(tmp_path / "ok"))
     assert r.returncode == 0 and json.loads(r.stdout)["annotations"] > 0

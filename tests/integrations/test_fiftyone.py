@@ -212,8 +212,10 @@ def test_python_api_and_overwrite(fo_source):
 
 
 def test_existing_name_is_refused_unless_overwrite(fo_dataset, fo_source):
-    with pytest.raises(UserError, match="exists"):
+    with pytest.raises(UserError, match=r"^name: .*exists; .*overwrite=True"):  # the Python argument, not --name
         to_fiftyone(fo_source, name=fo_dataset.name)
+    r = run_cli("fiftyone", str(fo_source), "--name", fo_dataset.name)
+    assert r.returncode == 2 and r.stderr.startswith("error: --name: ") and "--overwrite" in r.stderr  # the flags
     assert len(fo.load_dataset(fo_dataset.name)) == 2
 
 
