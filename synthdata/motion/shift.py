@@ -28,7 +28,11 @@ def shift_poses(P: np.ndarray, delta: float) -> np.ndarray:
 
 
 def shifted(traj: Trajectories, delta: float) -> Trajectories:
-    """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter)."""
+    """The trajectories at each frame time + ``delta`` frames (an instant inside the shutter). A window of
+    a clip (``traj.whole``) is the whole clip's shifted, then windowed: its padding frames blend with
+    their true neighbours, and parts swing with the distance covered since the clip's start."""
+    if traj.whole is not None:
+        return shifted(traj.whole, delta).window(traj.first, traj.first + traj.num_frames)
     return Trajectories(object_poses_padded=shift_poses(traj.object_poses_padded, delta),
                         camera_poses_padded=shift_poses(traj.camera_poses_padded, delta), K=traj.K, fps=traj.fps,
                         lens=traj.lens)

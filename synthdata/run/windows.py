@@ -7,8 +7,8 @@ to the clip's MP4 and written as its own row group of the frames table, so a wor
 maps, never the clip's. A recipe allows it when
 
 - its backend renders frames independently of the rest of the clip (``Settings.window_step``: the
-  ray-caster without rolling shutter; auto-exposure carries its state from window to window, sensor
-  noise draws a stream per frame), and
+  ray-caster, a batch of frames at a time, a rolling shutter's bands too; auto-exposure carries its
+  state from window to window, sensor noise draws a stream per frame), and
 - every enabled label reads a bounded number of neighbouring frames (``LabelKind.context``: a frame is
   labelled once its neighbours are rendered; the last frames rendered are carried into the next
   window's render, so every frame is rendered once; point ``tracks`` need the whole clip).
@@ -43,8 +43,7 @@ def whole_clips_because(spec: RecipeSpec) -> str | None:
     if not getattr(SINKS.get(spec.output.sink, "output.sink"), "takes_windows", False):
         return f"output.sink {spec.output.sink} takes whole clips"
     if backend_settings(spec.backend).window_step(spec) <= 0:
-        rs = getattr(backend_settings(spec.backend), "rolling_shutter", 0)
-        return "backend.rolling_shutter: its bands span frames" if rs else f"backend {spec.backend.name} renders whole clips"
+        return f"backend {spec.backend.name} renders whole clips"
     return None
 
 

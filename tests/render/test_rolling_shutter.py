@@ -190,3 +190,18 @@ def test_bad_values_name_the_field(value, message):
         synthdata.load_recipe("shapes", [*TINY, f"backend.rolling_shutter={value}"])
     lines = info.value.lines()
     assert len(lines) == 1 and lines[0].startswith(message), lines
+
+
+def test_a_window_shifts_as_the_whole_clip():
+    """Labels of a clip made in windows interpolate a window's poses: its padding frames must blend with
+    their true neighbours, and swinging parts keep the distance covered since the clip's start
+    (pedestrians' legs), or the window's keypoints move off the whole clip's."""
+    from synthdata.motion.parts import part_poses
+
+    c = make_tiny_clip(tiny_spec("pedestrians", "clip.frames=9"))
+    for delta in (-0.4, 0.3):
+        whole = shifted(c.traj, delta)
+        part = shifted(c.traj.window(3, 7), delta)
+        assert np.array_equal(part.object_poses_padded, whole.object_poses_padded[3:9])
+        assert np.array_equal(part.camera_poses_padded, whole.camera_poses_padded[3:9])
+        assert np.array_equal(part_poses(c.scene, part).offset, part_poses(c.scene, whole).offset[3:9])

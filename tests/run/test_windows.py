@@ -45,6 +45,10 @@ def _shard(spec, out, window_pixels):
     ("night_rain", []),  # auto-exposure (scene meter) adapts frame after frame: its state is carried
     ("colonoscopy", []),  # the sensor meter's closed loop, a field stop, a fisheye lens, the lumen march
     ("shapes", ["+backend.sensor_noise={shot: 0.05, read: 0.02}"]),  # a noise stream per frame
+    # a rolling shutter: each batch's bands at their own instants; labels projected at the rows' instants
+    ("highway", ["backend.rolling_shutter=0.6", "backend.rolling_bands=3", "annotations.road=true",
+                 "annotations.lane_lines=true"]),
+    ("pedestrians", ["backend.rolling_shutter=0.5"]),  # keypoints at the rows' instants, swinging legs
 ])
 def test_a_clip_made_in_windows_writes_what_the_whole_clip_writes(tmp_path, recipe, extra):
     spec = tiny_spec(recipe, *SMALL, *extra)
@@ -82,9 +86,8 @@ def test_which_recipes_are_made_in_windows():
     assert n == 96 and n % 8 == 0  # whole trace batches (frame_batch 8)
     assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 3) == 8  # at least one batch
     assert window_frames(tiny_spec("shapes", *long), 64 * 64 * 450) == 0  # the clip fits
-    for off in (["annotations.tracks.enabled=true"],  # point tracks need the whole clip
-                ["backend.rolling_shutter=0.5"]):  # bands span frames
-        assert window_frames(tiny_spec("shapes", *long, *off), 64 * 64 * 100) == 0, off
+    assert window_frames(tiny_spec("shapes", *long, "annotations.tracks.enabled=true"), 64 * 64 * 100) == 0  # whole clip
+    assert window_frames(tiny_spec("shapes", *long, "backend.rolling_shutter=0.5"), 64 * 64 * 100) == 96  # batch-local
     noisy = tiny_spec("shapes", *long, "+backend.sensor_noise={shot: 0.01, read: 0.002}")
     assert window_frames(noisy, 64 * 64 * 100) == 96  # a noise stream per frame
     assert window_frames(tiny_spec("colonoscopy", *long), 64 * 64 * 100) == 96  # auto-exposure carries its state
@@ -214,8 +217,8 @@ def test_dry_run_says_how_windows_were_rounded(tmp_path):
 
 @pytest.mark.parametrize("extra,why", [
     (["annotations.tracks.enabled=true"], "(made whole, not in windows: annotations.tracks reads the whole clip)"),
-    (["backend.rolling_shutter=0.5"], "(made whole, not in windows: backend.rolling_shutter: its bands span frames)"),
     ([], None),
+    (["backend.rolling_shutter=0.5"], None),  # its bands are traced batch by batch: windows too
 ])
 def test_a_memory_refusal_says_why_a_long_clip_is_not_made_in_windows(extra, why):
     """Found by a new-user review: the refusal never said that rolling shutter or point tracks force

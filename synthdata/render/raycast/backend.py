@@ -34,7 +34,7 @@ from .layout import soa as _soa, soa_stack as _soa_stack, take as _take
 from .lumen import march
 from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
-from .rolling import row_times, trace_rolling
+from .rolling import rolling_bands, row_times, trace_rolling
 from .textures import TEXTURES
 
 if TYPE_CHECKING:
@@ -372,10 +372,9 @@ class RaycastSettings(BackendSettings):
         return False  # the shard path's RaycastBackend.keep leaves amodal out: per-batch Coverage only
 
     def window_step(self, spec: "RecipeSpec") -> int:
-        """One trace batch: rendering is frame-local unless a rolling shutter is on (its bands span
-        frames); auto-exposure carries its state from window to window, sensor noise draws frame by frame."""
-        if self.rolling_shutter:
-            return 0
+        """One trace batch: rendering is local to a batch (a rolling shutter's bands too: each traces the
+        batch's frames at its instant); auto-exposure carries its state from window to window, sensor
+        noise draws frame by frame."""
         return self.frames_per_batch(spec.clip.width, spec.clip.height)
 
     def frames_per_batch(self, width: int, height: int) -> int:
@@ -431,25 +430,18 @@ class RaycastBackend(Backend):
         step = self.settings.frames_per_batch(width, height)
         n, rs = self.settings.instants, self.settings.rolling_shutter
         nb = 0 if before is None else before.num_frames
-        if rs and ((first, stop) != (0, traj.num_frames) or nb):
-            raise ValueError("a rolling shutter renders whole clips only (its bands span frames)")
+        bands = rolling_bands(self, scene, traj, st) if rs else None  # each at its own instant, whole clip
         blurred = [_SceneTensors.build(scene, _shifted(traj, self.settings.shutter * ((j + 0.5) / n - 0.5)), self.device)
                    for j in range(n)] if n > 1 and not rs else [st]
         cat: dict[str, torch.Tensor] = {}  # window-size maps, filled batch by batch (never parts + a copy)
         coverage: list[Coverage] = []  # without amodal maps: each batch's coverage summary
-        batches = [] if rs else _batches(first, stop, step)  # rolling shutter: band by band instead
+        batches = _batches(first, stop, step)
         edge = view_edge(field_view(scene))
         for lo, hi in batches:
             ks = torch.arange(lo, hi, device=self.device) + 1
             start = lo - first
-            refine = n == 1 and self.settings.supersample == "adaptive"
-            out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
-            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
-            if n > 1 or self.settings.supersample == 2:
-                out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
-            elif refine:
-                out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key),
-                                                    t_vis)
+            out = trace_rolling(self, scene, bands, ks) if rs else self._trace_batch(scene, st, blurred, ks, height,
+                                                                                      width)
             self.lean(out, coverage, edge)
             for k, v in out.items():
                 lead = 0 if k == "rgb_linear" else nb  # carried frames' maps go first (their RGB is final)
@@ -459,9 +451,6 @@ class RaycastBackend(Backend):
                         cat[k][:lead] = getattr(before, k)
                 cat[k][lead + start:lead + start + v.shape[0]] = v
             del out
-        if rs:
-            cat = trace_rolling(self, scene, traj, st)
-            coverage = cat.pop("coverage")
         for k in self.dropped() - {"part"}:  # part is None anyway when nothing swings
             cat[k] = None
         if coverage:
@@ -492,15 +481,26 @@ class RaycastBackend(Backend):
                                                                device=self.device) if rs else None)
 
     # -- internals ------------------------------------------------------------------------------------
+    def _trace_batch(self, scene: Scene, st: _SceneTensors, blurred: list[_SceneTensors], ks: torch.Tensor,
+                     height: int, width: int) -> dict[str, torch.Tensor]:
+        """Linear RGB (anti-aliased, motion-blurred as set) and every label map of frames ``ks``, one
+        trace batch; ``blurred``: the scene tensors at each motion-blur instant."""
+        n = self.settings.instants
+        refine = n == 1 and self.settings.supersample == "adaptive"
+        out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
+        key, t_vis = out.pop("edge_key"), out.pop("t_vis")
+        if n > 1 or self.settings.supersample == 2:
+            out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
+        elif refine:
+            out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key), t_vis)
+        return out
+
     def _post(self, cat: dict[str, torch.Tensor], K, batches: list[tuple[int, int]]) -> torch.Tensor:
         """Defocus and flow motion blur (:mod:`synthdata.render.blur`), batch by batch (``batches``: the
         trace's, as (start, stop) in ``cat``); the linear RGB itself when both are off."""
         linear = cat["rgb_linear"]
         if self.settings.defocus is None and self.settings.motion_blur != "flow":
             return linear
-        if not batches:  # rolling shutter: the clip's frame batches
-            step = self.settings.frames_per_batch(linear.shape[2], linear.shape[1])
-            batches = _batches(0, linear.shape[0], step)
         return torch.cat([post_process(linear[a:b], GBuffer(cat["depth"][a:b], cat["flow_fwd"][a:b], cat["flow_bwd"][a:b], K),
                                        self.settings) for a, b in batches])
 

@@ -25,11 +25,9 @@ from ...lazy import torch
 
 from ...motion.shift import shifted
 from ...motion.types import Trajectories
-from ...scene.optics import field_view
 from ...scene.types import Scene
-from ..coverage import view_edge
 
-__all__ = ["ROWS_PER_BAND", "band_rows", "row_times", "trace_rolling"]
+__all__ = ["ROWS_PER_BAND", "band_rows", "rolling_bands", "row_times", "trace_rolling"]
 
 #: default band height (rows): quantisation error of a row's time ≤ 4/H·rs frames (docs/backends.md)
 ROWS_PER_BAND = 8
@@ -52,14 +50,13 @@ def row_times(H: int, rs: float, bands: int | None) -> np.ndarray:
     return np.concatenate([np.full(r1 - r0, _band_delta(r0, r1, H, rs)) for r0, r1 in band_rows(H, bands)])
 
 
-def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> dict[str, torch.Tensor]:
-    """Linear RGB and G-buffer of the whole clip, band by band (module docstring), as ``render`` gathers
-    them: (T,H,W,…) tensors, amodal (T,N,H,W) — less the maps ``backend.keep`` leaves out, and
-    ``coverage`` the list of each batch's Coverage when amodal is left out (else empty). ``st`` is the
-    frame-time scene tensors (its
-    type builds the bands')."""
+def rolling_bands(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> list[tuple[int, Any, list | None]]:
+    """The clip's bands, top to bottom: (rows, the band's scene tensors at its instant, those at each
+    motion-blur instant or None). A band is an image of its own (principal point moved up by its first
+    row); its tensors hold the whole clip's frames, so any batch of frames traces in them. ``st`` is the
+    frame-time scene tensors (its type builds the bands')."""
     s = backend.settings
-    H, W, n = scene.camera.height, scene.camera.width, s.instants
+    H, n = scene.camera.height, s.instants
     build = type(st).build
     bands = []
     for r0, r1 in band_rows(H, s.rolling_bands):
@@ -72,22 +69,25 @@ def trace_rolling(backend: Any, scene: Scene, traj: Trajectories, st: Any) -> di
         d = _band_delta(r0, r1, H, s.rolling_shutter)
         blurred = [at(d + s.shutter * ((j + 0.5) / n - 0.5)) for j in range(n)] if n > 1 else None
         bands.append((r1 - r0, at(d), blurred))
-    parts, coverage = [], []
-    edge = view_edge(field_view(scene))
-    step = s.frames_per_batch(W, H)
-    for start in range(0, traj.num_frames, step):
-        ks = torch.arange(start, min(start + step, traj.num_frames), device=backend.device) + 1
-        outs = []
-        refine = n == 1 and s.supersample == "adaptive"
-        for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
-            out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True, particles=not refine)
-            key, t_vis = out.pop("edge_key"), out.pop("t_vis")
-            if n > 1 or s.supersample == 2:
-                out["rgb_linear"] = sum(backend._rgb(scene, b, ks, h, W) for b in (blurred or [sb])) / n
-            elif refine:
-                out["rgb_linear"] = backend._particles(scene, sb, ks, backend._refine(scene, sb, ks, out["rgb_linear"],
-                                                                                      key), t_vis)
-            outs.append(out)
-        parts.append({k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]})
-        backend.lean(parts[-1], coverage, edge)  # maps the caller does not read go batch by batch, as in render
-    return {**{k: torch.cat([p[k] for p in parts]) for k in parts[0]}, "coverage": coverage}
+    return bands
+
+
+def trace_rolling(backend: Any, scene: Scene, bands: list, ks: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Linear RGB and G-buffer of frames ``ks`` (one trace batch), band by band (module docstring), as
+    ``render`` traces a batch: (B,H,W,…) maps, amodal (B,N,H,W). Rendering stays local to the batch (a
+    band's instant is its own frame's time plus a fraction of the interval, from the whole clip's
+    trajectories), so a clip may be made in windows of whole batches. ``bands``: :func:`rolling_bands`."""
+    s = backend.settings
+    W, n = scene.camera.width, s.instants
+    refine = n == 1 and s.supersample == "adaptive"
+    outs = []
+    for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
+        out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True, particles=not refine)
+        key, t_vis = out.pop("edge_key"), out.pop("t_vis")
+        if n > 1 or s.supersample == 2:
+            out["rgb_linear"] = sum(backend._rgb(scene, b, ks, h, W) for b in (blurred or [sb])) / n
+        elif refine:
+            out["rgb_linear"] = backend._particles(scene, sb, ks, backend._refine(scene, sb, ks, out["rgb_linear"], key),
+                                                   t_vis)
+        outs.append(out)
+    return {k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]}
