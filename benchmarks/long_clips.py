@@ -4,6 +4,7 @@ the whole worker path: render, annotate, encode, Parquet) reading its VmHWM; the
 pre-flight check (synthdata.run.memory) says for it. Prints one JSON line.
 
     python benchmarks/long_clips.py --recipe shapes --sizes 256x256x256 256x256x512
+    python benchmarks/long_clips.py backend.rolling_shutter=0.5 --recipe shapes --sizes 256x256x256 256x256x512
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     p.add_argument("--recipe", default="shapes")
     p.add_argument("--sizes", nargs="+", default=["256x256x256", "256x256x512"], help="WIDTHxHEIGHTxFRAMES")
     p.add_argument("--windowed-only", action="store_true", help="skip the whole-clip points")
+    p.add_argument("overrides", nargs="*", help="recipe overrides, e.g. backend.rolling_shutter=0.5")
     a = p.parse_args()
     from synthdata.run.windows import WINDOW_PIXELS
 
@@ -49,11 +51,12 @@ def main() -> None:
     for size in a.sizes:
         w, h, t = (int(x) for x in size.split("x"))
         for label, px in (("windows", WINDOW_PIXELS), ("whole", WHOLE))[:1 if a.windowed_only else 2]:
-            args = [str(px), a.recipe, f"clip.width={w}", f"clip.height={h}", f"clip.frames={t}", "device=cpu"]
+            args = [str(px), a.recipe, f"clip.width={w}", f"clip.height={h}", f"clip.frames={t}", "device=cpu",
+                    *a.overrides]
             wall, out = fresh_point(POINT, args)
             points.append({"size": size, "mode": label, "wall_s": round(wall, 1), **out})
             print(json.dumps(points[-1]), file=sys.stderr)
-    print(json.dumps({"benchmark": "long_clips", "recipe": a.recipe, "window_pixels": WINDOW_PIXELS,
+    print(json.dumps({"benchmark": "long_clips", "recipe": a.recipe, "overrides": a.overrides, "window_pixels": WINDOW_PIXELS,
                       "points": points, "machine": {**machine(), "torch_threads": 1}}))
 
 
