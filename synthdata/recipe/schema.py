@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -50,20 +50,27 @@ def _check_range(value: Any, lo: float, hi: float, what: str) -> Any:
     return value
 
 
-def _check_colour(value: Any) -> Any:
-    """Refuse a display colour (or a choice of them, or a channel's distribution) outside [0, 1]."""
-    options = value.choice if hasattr(value, "choice") else [value]
-    for rgb in options:
-        bounds = [support(c) for c in rgb]
-        if any(b is not None and (b[0] < 0 or b[1] > 1) for b in bounds):
-            given = ", ".join(f"{c:g}" if isinstance(c, (int, float)) else str(c.model_dump(exclude_none=True))
-                              for c in rgb)
-            raise ValueError(f"colour channels must lie in [0, 1], got [{given}]")
-    return value
+def _vec3_check(ok: Callable[[tuple[float, float]], bool], what: str) -> AfterValidator:
+    """A check of a Vec3 (constants, a component's distribution over its support, or a choice of
+    vectors): refuses one whose component bounds fail ``ok`` with "``what``, got [...]"."""
+    def check(value: Any) -> Any:
+        for vec in value.choice if hasattr(value, "choice") else [value]:
+            bounds = [support(c) for c in vec]
+            if any(b is not None and not ok(b) for b in bounds):
+                given = ", ".join(f"{c:g}" if isinstance(c, (int, float)) else str(c.model_dump(exclude_none=True))
+                                  for c in vec)
+                raise ValueError(f"{what}, got [{given}]")
+        return value
+    return AfterValidator(check)
 
 
 #: a display colour: three channels in [0, 1] (constants, distributions or a choice of colours)
-Colour = Annotated[Vec3, AfterValidator(_check_colour)]
+Colour = Annotated[Vec3, _vec3_check(lambda b: b[0] >= 0 and b[1] <= 1, "colour channels must lie in [0, 1]")]
+#: an object's full extents in metres, each > 0 (an unbounded normal draw is folded to its magnitude, at
+#: least 2 mm, when sampled)
+Extent = Annotated[Vec3, _vec3_check(lambda b: b[0] > 0, "extents must be > 0 (metres)")]
+#: a part's extents as fractions of its object's half-size, each > 0
+PartExtent = Annotated[Vec3, _vec3_check(lambda b: b[0] > 0, "fractions of the half-size must be > 0")]
 
 
 class ClipSpec(_Spec):
@@ -744,7 +751,7 @@ class PartSpec(_Spec):
 
     primitive: Name = "box"
     center: Vec3 = (0.0, 0.0, 0.0)
-    size: Vec3 = (1.0, 1.0, 1.0)
+    size: PartExtent = (1.0, 1.0, 1.0)
     rotation_deg: Vec3 = (0.0, 0.0, 0.0)
     material: MaterialSpec | None = None
     swing: SwingSpec | None = None
@@ -768,7 +775,7 @@ class ObjectGroupSpec(_Spec):
     class_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     count: Count = 1
     primitive: Name = "sphere"
-    size: Vec3 = (1.0, 1.0, 1.0)
+    size: Extent = (1.0, 1.0, 1.0)
     material: MaterialSpec = MaterialSpec()
     placement: PlacementSpec = PlacementSpec()
     motion: MotionSpec = MotionSpec()

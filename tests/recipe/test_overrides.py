@@ -109,6 +109,22 @@ def test_light_and_colour_values_outside_their_range_are_refused(override, field
     assert info.value.field == field and says in info.value.message, str(info.value)
 
 
+@pytest.mark.parametrize("recipe,override,field,says", [
+    ("shapes", "objects.0.size=[-1,1,1]", "objects.0.size", "extents must be > 0 (metres), got [-1, 1, 1]"),
+    ("shapes", "objects.0.size=[0,1,1]", "objects.0.size", "extents must be > 0 (metres), got [0, 1, 1]"),
+    ("shapes", "objects.1.size=[{uniform: [-1, 1]},1,1]", "objects.1.size", "extents must be > 0"),
+    ("shapes", "objects.0.size={choice: [[1,1,1], [1,0,1]]}", "objects.0.size", "extents must be > 0"),
+    ("highway", "objects.0.parts.0.size=[1,-0.5,0.4]", "objects.0.parts.0.size",
+     "fractions of the half-size must be > 0"),
+])
+def test_sizes_must_be_positive(recipe, override, field, says):
+    """Found by a new-user review: negative and zero sizes validated "ok" and were quietly changed (the
+    sign dropped, zero made 2 mm); a uniform size reaching below zero was blamed on the count."""
+    with pytest.raises(UserError) as info:
+        load_recipe(recipe, [override])
+    assert info.value.field == field and says in info.value.message, str(info.value)
+
+
 @pytest.mark.parametrize("recipe,override,says", [
     ("polyp_detection", "objects.0.shape.params.size_mm={uniform: [0.2, 0.9]}", "(its end 0.2)"),
     ("colonoscopy", "objects.1.shape.params.count={uniform: [1, 30]}", "(its end 30)"),
