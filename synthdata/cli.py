@@ -279,8 +279,11 @@ def cmd_verify(ns: argparse.Namespace) -> int:
         print(f"{len(bad)} of {files} files do not match dataset.json (shards {shards}); re-run the generate "
               "command to remake them", file=sys.stderr)
         return 1
+    done = sum(s.clip_stop - s.clip_start for s in manifest.shards)
+    unfinished = "" if manifest.complete else (f"; the dataset is incomplete: {done} of {manifest.num_clips} clips are "
+                                               "committed (re-run its generate command to finish it)")
     print(f"ok: {files} files in {len(manifest.shards)} shards match dataset.json"
-          + (" (sizes only)" if ns.quick else ""))
+          + (" (sizes only)" if ns.quick else "") + unfinished)
     return 0
 
 

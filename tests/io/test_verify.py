@@ -88,6 +88,18 @@ def test_verify_of_a_sound_dataset(tiny_dataset):
     assert r.returncode == 0 and r.stdout.startswith("ok: 9 files in 2 shards match")
 
 
+def test_verify_says_when_a_dataset_is_incomplete(ds):
+    """Found by a new-user review: an interrupted run's dataset (0 of 12 clips committed) verified as
+    a bare "ok"; its files are sound, but the line must say the run is not finished."""
+    m = json.loads((ds / "dataset.json").read_text())
+    m["shards"], m["complete"] = m["shards"][:1], False
+    (ds / "dataset.json").write_text(json.dumps(m))
+    done = m["shards"][0]["clip_stop"] - m["shards"][0]["clip_start"]
+    r = run_cli("verify", str(ds))
+    assert r.returncode == 0 and r.stdout.startswith("ok: ")
+    assert f"incomplete: {done} of {m['num_clips']} clips are committed" in r.stdout, r.stdout
+
+
 def test_format_1_0_manifests_without_sizes_still_open(ds):
     m = json.loads((ds / "dataset.json").read_text())
     m["format_version"] = "1.0"
