@@ -44,10 +44,27 @@ def _split(args: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
         elif sep and key.startswith("compute."):
             compute.append(a)
         elif sep or a.startswith("~"):
+            _check_top_key(key)
             overrides.append(a)
         else:
             raise UserError(a, "expected key=value (a run argument or a recipe override such as clip.frames=8)")
     return run, compute, overrides
+
+
+def _check_top_key(key: str) -> None:
+    """An override's first name that is neither a recipe field nor a run argument, but close to a run
+    argument (``clps``, ``comptue.workers``): say which one, as the recipe's own check does for its fields."""
+    import difflib
+
+    from .recipe.schema import RecipeSpec
+
+    top = key.lstrip("+~").split(".")[0]
+    fields = list(RecipeSpec.model_fields)
+    if top in RUN_ARGS or top in fields:
+        return
+    close = difflib.get_close_matches(top, [*RUN_ARGS, *fields], n=1, cutoff=0.6)
+    if close and close[0] in RUN_ARGS:
+        raise UserError(top, f"unknown field (did you mean {close[0]!r}?)")
 
 
 def _int(run: dict[str, str], key: str, default: int) -> int:
@@ -415,7 +432,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     from .api import load_recipe
 
     run, compute_args, overrides = _split(ns.overrides)
-    spec = load_recipe(ns.recipe, overrides)
+    spec = load_recipe(ns.recipe.removeprefix("recipe="), overrides)  # generate's spelling works too
     if run or compute_args:  # what generate would say of its run arguments
         _run_settings(spec, run, compute_args)
     print("ok")

@@ -10,7 +10,8 @@ import difflib
 import re
 import typing
 
-__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "model_problems", "shown", "unknown_field"]
+__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
+           "unknown_field"]
 
 #: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
@@ -63,7 +64,7 @@ def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError"
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "float", "literal", "str", "bool"))]
         field = ".".join([p for p in (prefix, *loc) if p]) or "arguments"
         msg = unknown_field(model, err["loc"]) if err["type"] == "extra_forbidden" \
-            else err["msg"].removeprefix("Value error, ")
+            else expected_mapping(model, err) or err["msg"].removeprefix("Value error, ")
         if err["type"] not in ("extra_forbidden", "missing") and "got" not in msg:
             msg += f" (got {shown(err['input'])})"
         problems.append((field, msg))
@@ -73,16 +74,30 @@ def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError"
 def unknown_field(model: type | None, loc: tuple) -> str:
     """"unknown field" for a pydantic ``extra_forbidden`` error at ``loc`` under ``model``, with the closest
     valid name when one is close (``clip.widht`` → did you mean 'width'?)."""
-    names: list[str] = []
-    for part in loc[:-1]:  # walk to the model that holds the unknown name
+    model = _model_at(model, loc[:-1])  # the model that holds the unknown name
+    names = [] if model is None else list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
+    return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+
+
+def expected_mapping(model: type | None, err: dict) -> str | None:
+    """What a settings block given a non-mapping expects (pydantic's ``model_type`` error names an
+    internal class): "expected a mapping of <its fields>"; None for other errors or an unknown model."""
+    if err["type"] != "model_type":
+        return None
+    found = _model_at(model, err["loc"])
+    fields = list(getattr(found, "model_fields", {}))
+    return f"expected a mapping of {', '.join(fields)}" if fields else None
+
+
+def _model_at(model: type | None, loc: tuple) -> type | None:
+    """The pydantic model at ``loc`` under ``model`` (list indices pass through), None when unknown."""
+    for part in loc:
         if model is None:
             break
         field = getattr(model, "model_fields", {}).get(str(part))
         model = _model_in(field.annotation) if field is not None else (model if str(part).isdigit() else None)
-    if model is not None:
-        names = list(getattr(model, "model_fields", {}))
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
-    return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+    return model
 
 
 def _model_in(tp) -> type | None:

@@ -117,6 +117,12 @@ def test_validate_checks_the_run_arguments_generate_checks(arg, field):
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_validate_takes_the_recipe_as_generate_does():
+    """Found by a new-user review: `validate recipe=x` (generate's spelling) said "file not found"."""
+    r = run_cli("validate", "recipe=shapes", "clip.frames=4")
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
 def test_validate_without_a_recipe_names_only_the_recipe():
     r = run_cli("validate")
     assert r.returncode == 2 and r.stderr.rstrip().endswith("the following arguments are required: recipe"), r.stderr
@@ -127,6 +133,13 @@ def test_validate_without_a_recipe_names_only_the_recipe():
     ("objects.0.materal.color=[1,1,1]", "error: objects.0.materal: unknown field (did you mean 'material'?)"),
     ("compute.workerz=3", "error: compute.workerz: unknown field (did you mean 'workers'?)"),
     ("clip.zzzzzz=3", "error: clip.zzzzzz: unknown field"),
+    # found by a new-user review: run arguments were never suggested ('clps' got 'clip', 'comptue' nothing)
+    ("comptue.workers=1", "error: comptue: unknown field (did you mean 'compute'?)"),
+    ("clps=3", "error: clps: unknown field (did you mean 'clips'?)"),
+    # … a settings block given a number named an internal class; two distribution keys said "extra input"
+    ("backend.sensor_noise=0.02", "error: backend.sensor_noise: expected a mapping of shot, read (got 0.02)"),
+    ("objects.0.placement.x={uniform: [0, 1], normal: [0, 1]}",
+     "error: objects.0.placement.x: give one distribution, got 2: uniform, normal"),
 ])
 def test_an_unknown_field_comes_with_the_closest_valid_name(arg, line):
     """docs/guide.md: unknown names come with the closest valid one (recipe fields and compute settings)."""

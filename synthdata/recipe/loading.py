@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
-from ..errors import RecipeError, UserError, shown, unknown_field
+from ..errors import RecipeError, UserError, expected_mapping, shown, unknown_field
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
 from .yamlsafe import YAML_LIMITS, load_yaml
@@ -403,6 +403,10 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             # a union reports once per member: our own checks (value_error) say the most, then the member
             # a distribution mapping names; otherwise say what a number/name/vector field accepts
             got = _input_at(data, field)
+            both = [k for k in DIST_KEYS if isinstance(got, dict) and k in got]
+            if len(both) > 1:  # a mapping with two distributions' keys
+                problems.append((field, f"give one distribution, got {len(both)}: {', '.join(both)}"))
+                continue
             chosen = next((e for e, _, _ in errs if e["type"] == "value_error"), None)
             meant = next(((e, rest) for e, tag, rest in errs if _member(tag, got)), None)
             if chosen is None and meant is not None:
@@ -419,7 +423,7 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
                                         f"{{choice: [...]}}, …), got {shown(got)}"))
                 continue
             err = chosen or errs[0][0]
-            msg = err["msg"].removeprefix("Value error, ")
+            msg = expected_mapping(RecipeSpec, err) or err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = unknown_field(RecipeSpec, err["loc"])
             if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg \

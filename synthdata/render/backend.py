@@ -129,10 +129,10 @@ def backend_settings(spec: BackendSpec) -> BackendSettings:
 
 
 def _settings_problems(exc: ValidationError, cls: type[Backend]) -> RecipeError:
-    err = model_problems(exc, "backend")
+    err = model_problems(exc, "backend", cls.Settings)
     known = ", ".join(cls.Settings.model_fields) or "none"
-    return RecipeError([(f, f"unknown setting of backend {cls.name!r}; expected one of: {known}" if m == "unknown field"
-                         else m) for f, m in err.problems])
+    return RecipeError([(f, f"unknown setting of backend {cls.name!r}; expected one of: {known}"
+                         if m.startswith("unknown field") else m) for f, m in err.problems])
 
 
 def resolve_device(device: str) -> torch.device:
