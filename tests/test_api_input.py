@@ -114,3 +114,8 @@ def test_an_unknown_map_name_lists_the_maps(tiny_dataset):
     assert {"depth", "flow_fwd", "semantic", "instance"} <= set(clip.map_names())
     with pytest.raises(UserError, match=r"^map: expected one of this dataset's maps \(.*depth.*\), got 'dpth'"):
         clip.map("dpth")
+    # found by a new-user review: the list named normals, off in this recipe, whose map() then failed
+    assert "normals" not in clip.map_names()
+    with pytest.raises(UserError) as info:
+        clip.map("normals")
+    assert "normals" not in info.value.message.split("(")[1].split(")")[0]  # not among the maps offered

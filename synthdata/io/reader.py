@@ -322,12 +322,11 @@ class ClipView:
         return read_part(self.ds.layout, self.ds.layout.part("tracks", shard), "tracks", self.clip_id)
 
     def map_names(self) -> list[str]:
-        """The per-frame maps this clip has (the frames table's map columns: depth, flow_fwd, …)."""
-        from .schemas import LEGACY_MAP_TYPE
+        """The per-frame maps this clip has (the frames table's map columns that were written: depth,
+        flow_fwd, …; read from the part's footer, no maps read)."""
+        from .tables import written_maps
 
-        schema = pq.read_schema(self.ds.layout.part("frames", self.row["shard_index"]))  # no maps read
-        return [f.name for f in schema
-                if pa.types.is_list(f.type) or pa.types.is_large_list(f.type) or f.type == LEGACY_MAP_TYPE]
+        return written_maps(self.ds.layout.part("frames", self.row["shard_index"]))
 
     def map(self, name: str) -> np.ndarray:
         """A per-frame map stacked over the clip: depth (T,H,W), flow_fwd/flow_bwd (T,H,W,2),

@@ -7,6 +7,7 @@ schema, one class map in its metadata and one encoding, whoever wrote it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -15,7 +16,10 @@ import pyarrow.parquet as pq
 from .layout import Layout
 from .schemas import with_metadata
 
-__all__ = ["PartWriter", "build_tables", "write_parts"]
+__all__ = ["MAPS_KEY", "PartWriter", "build_tables", "written_maps", "write_parts"]
+
+#: footer key of a frames part: the JSON list of its map columns that hold data
+MAPS_KEY = "synthdata.maps"
 
 
 def _columns(parts: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -36,6 +40,22 @@ def build_tables(clips: list[dict], frames: list[dict[str, Any]] | None, objects
     }
 
 
+def _is_map(field: pa.Field) -> bool:
+    """A per-frame map column: a list of numbers (format 2) or an encoded struct (format 1)."""
+    from .schemas import LEGACY_MAP_TYPE
+
+    return pa.types.is_list(field.type) or pa.types.is_large_list(field.type) or field.type == LEGACY_MAP_TYPE
+
+
+def written_maps(path) -> list[str]:
+    """The map columns of a frames part that hold data (the footer's ``synthdata.maps``; parts written
+    before it was kept: every map column)."""
+    meta = pq.read_metadata(path)
+    names = [f.name for f in meta.schema.to_arrow_schema() if _is_map(f)]
+    listed = (meta.metadata or {}).get(MAPS_KEY.encode())
+    return names if listed is None else [n for n in names if n in set(json.loads(listed))]
+
+
 def _float_leaves(schema: pa.Schema) -> list[str]:
     """Parquet paths of the float lists (maps): they get byte-stream-split encoding."""
     return [f"{f.name}.list.element" for f in schema
@@ -51,11 +71,16 @@ class PartWriter:
                  skeletons: dict | None = None):
         self.schema = schema.with_metadata(with_metadata(schema, class_names, skeletons).metadata)
         self.rows = 0
+        #: the frames table's map columns, and those some row filled: the part's footer lists the filled
+        #: ones (``synthdata.maps``), so readers offer only maps that were written
+        self._maps = [f.name for f in schema if _is_map(f)] if name == "frames" else []
+        self._filled: set[str] = set()
         self._writer = pq.ParquetWriter(layout.part(name, shard_index), self.schema, **_options(name, schema))
 
     def write(self, table: pa.Table) -> None:
         """Append ``table`` (rows of one or more whole clips, grouped by ``clip_id``)."""
         table = table.replace_schema_metadata(self.schema.metadata)
+        self._filled.update(m for m in self._maps if table.column(m).null_count < table.num_rows)
         for start, length in _clip_runs(table):
             self._writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
         self.rows += table.num_rows
@@ -64,6 +89,8 @@ class PartWriter:
         if self._writer is not None:
             if self.rows == 0:
                 self._writer.write_table(self.schema.empty_table())
+            if self._maps:
+                self._writer.add_key_value_metadata({MAPS_KEY: json.dumps([m for m in self._maps if m in self._filled])})
             self._writer.close()
             self._writer = None
 
