@@ -77,17 +77,6 @@ def trace_rolling(backend: Any, scene: Scene, bands: list, ks: torch.Tensor) -> 
     ``render`` traces a batch: (B,H,W,…) maps, amodal (B,N,H,W). Rendering stays local to the batch (a
     band's instant is its own frame's time plus a fraction of the interval, from the whole clip's
     trajectories), so a clip may be made in windows of whole batches. ``bands``: :func:`rolling_bands`."""
-    s = backend.settings
-    W, n = scene.camera.width, s.instants
-    refine = n == 1 and s.supersample == "adaptive"
-    outs = []
-    for h, sb, blurred in bands:  # as RaycastBackend.render does per batch, on the band's own image
-        out = backend._trace(scene, sb, ks, h, W, scale=1, labels=True, particles=not refine)
-        key, t_vis = out.pop("edge_key"), out.pop("t_vis")
-        if n > 1 or s.supersample == 2:
-            out["rgb_linear"] = sum(backend._rgb(scene, b, ks, h, W) for b in (blurred or [sb])) / n
-        elif refine:
-            out["rgb_linear"] = backend._particles(scene, sb, ks, backend._refine(scene, sb, ks, out["rgb_linear"], key),
-                                                   t_vis)
-        outs.append(out)
+    W = scene.camera.width
+    outs = [backend._trace_batch(scene, sb, blurred or [sb], ks, h, W) for h, sb, blurred in bands]  # as render
     return {k: torch.cat([o[k] for o in outs], 2 if k == "amodal" else 1) for k in outs[0]}
