@@ -45,6 +45,8 @@ class ClipDataset(Dataset):
         self.maps = tuple(maps) + tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
         self.transform, self.seed = transform, seed
         self.flips = {name: mirror_order(s.get("keypoints", [])) for name, s in ds.skeletons.items()}
+        #: K: the most keypoints of any class, the same for every item (a plain DataLoader stacks them)
+        self.num_keypoints = max((len(s.get("keypoints", [])) for s in ds.skeletons.values()), default=0)
 
     def __len__(self) -> int:
         return len(self.ds)
@@ -62,9 +64,10 @@ class ClipDataset(Dataset):
             "class_id": torch.tensor(obj.column("class_id").to_pylist(), dtype=torch.int64),
             "visible_fraction": torch.tensor(obj.column("visible_fraction").to_pylist(), dtype=torch.float32),
         }
-        if "keypoints" in obj.column_names and obj.column("keypoints").null_count < obj.num_rows:
-            labels["keypoints"], labels["keypoint_visibility"] = _keypoints(obj.column("keypoints").to_pylist())
-            K = labels["keypoints"].shape[1]  # each row's keypoint order in a mirror image (left ↔ right)
+        if self.num_keypoints and "keypoints" in obj.column_names:  # every item, a clip with no visible row too
+            K = self.num_keypoints
+            labels["keypoints"], labels["keypoint_visibility"] = _keypoints(obj.column("keypoints").to_pylist(), K)
+            # each row's keypoint order in a mirror image (left ↔ right)
             order = {c: f + list(range(len(f), K)) for c, f in self.flips.items()}
             labels["keypoint_flip"] = torch.tensor([order.get(c, list(range(K))) for c in obj.column("class_name").to_pylist()],
                                                    dtype=torch.int64).reshape(-1, K)
@@ -90,8 +93,8 @@ def mirror_order(names: Sequence[str]) -> list[int]:
     return [index.get("_".join(swap.get(t, t) for t in n.split("_")), i) for i, n in enumerate(names)]
 
 
-def _keypoints(rows: list[list[dict] | None]) -> tuple[torch.Tensor, torch.Tensor]:
-    kmax = max((len(r or ()) for r in rows), default=0)
+def _keypoints(rows: list[list[dict] | None], kmax: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of keypoints padded to ``kmax`` (NaN, visibility 0). → (M,kmax,2), (M,kmax)."""
     xy = np.full((len(rows), kmax, 2), np.nan, np.float32)
     vis = np.zeros((len(rows), kmax), np.int64)
     for i, r in enumerate(rows):

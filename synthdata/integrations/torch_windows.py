@@ -6,10 +6,10 @@ Item (T frames; T = 1 for ``unit="frame"``, whose video and maps then drop the T
 
 - ``video`` (T,3,H,W) uint8
 - ``boxes`` (T,N,4) float32 visible boxes [x0, y0, x1, y1], NaN where the object is not visible
-- ``boxes_amodal`` (T,N,4) float32, NaN where out of view
-- ``visible`` (T,N) bool, ``visible_fraction`` (T,N) float32, ``occluded`` (T,N) bool
+- ``visible`` (T,N) bool, ``visible_fraction`` (T,N) float32
 - ``track_id`` (N,) int64 (−1 padding), ``class_id`` (N,) int64 (0 padding = background)
-- ``keypoints`` (T,N,K,2) float32 and ``keypoint_visibility`` (T,N,K) int64 when the dataset has them
+- ``keypoints`` (T,N,K,2) float32 and ``keypoint_visibility`` (T,N,K) int64 when the dataset has them (K:
+  the most keypoints of any class, the same in every item)
 - maps asked for: ``depth`` (T,H,W) float32 (+inf where a ray meets the sky or the dark lumen;
   ``max_depth=`` replaces it by that value and adds ``depth_valid`` (T,H,W) bool), ``semantic`` /
   ``instance`` (T,H,W) int64, ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3)
@@ -17,8 +17,9 @@ Item (T frames; T = 1 for ``unit="frame"``, whose video and maps then drop the T
 
 ``transform`` is the same hook as :class:`~synthdata.integrations.torch_dataset.ClipDataset`'s
 (``transform((video, labels), seed)``, e.g. an augmentation pipeline from ``synthdata.augment``): it
-sees the item's frames in ClipDataset's layout before they are laid out densely, with a seed fixed by
-``seed`` and the item's index.
+sees the item's frames in ClipDataset's layout before they are laid out densely (point tracks cut to
+them too), with a seed fixed by ``seed`` and the item's index; the maps it needs (``maps_needed``) are
+loaded for it, and only the maps asked for come back.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class WindowDataset(Dataset):
             n = T if length is None else length
             self.items += [(pos, start, n) for start in range(0, T - n + 1, step)]
         self.ds, self.unit, self.splits, self.max_depth = ds, unit, splits, max_depth
-        self.clip_items = ClipDataset(ds, maps=maps)
+        needed = tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
+        self.clip_items = ClipDataset(ds, maps=tuple(maps) + needed)  # the transform's maps, e.g. instance
+        self.maps = tuple(maps)
         self.transform, self.seed = transform, seed
         self.num_slots = max(clips.column("num_objects").to_pylist(), default=0)  # track ids are 0…N−1 per clip
 
@@ -87,7 +90,7 @@ class WindowDataset(Dataset):
         video, labels = _frames(video, labels, start, n)
         if self.transform is not None:
             video, labels = self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
-        item = _dense(video, labels, self.num_slots, start, self.max_depth)
+        item = _dense(video, labels, self.num_slots, start, self.max_depth, self.maps)
         item["clip_index"] = torch.tensor(int(self.ds.clips.column("clip_index")[pos].as_py()))
         item["split"] = self.splits[pos] or ""
         if self.unit == "frame":
@@ -99,21 +102,26 @@ class WindowDataset(Dataset):
 
 MAP_KEYS = ("depth", "semantic", "instance", "flow_fwd", "flow_bwd", "normals")
 _PER_ROW = ("boxes", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints", "keypoint_visibility",
-            "keypoint_flip",
-            "boxes_amodal", "occluded")
+            "keypoint_flip")
+#: point tracks' per-frame fields, (P,T,…): cut to a window's frames like the maps
+_PER_POINT_FRAME = ("points", "points_visible")
 
 
 def _frames(video: torch.Tensor, labels: dict, start: int, n: int) -> tuple[torch.Tensor, dict]:
     """Frames [start, start + n) of a ClipDataset item, in its layout (rows re-indexed from 0)."""
     keep = (labels["frame_index"] >= start) & (labels["frame_index"] < start + n)
-    out = {k: (v[keep] if k in _PER_ROW else v[start:start + n] if k in MAP_KEYS else v) for k, v in labels.items()}
+    out = {k: (v[keep] if k in _PER_ROW else v[start:start + n] if k in MAP_KEYS
+               else v[:, start:start + n] if k in _PER_POINT_FRAME else v) for k, v in labels.items()}
     out["frame_index"] = out["frame_index"] - start
+    if "points_query_frame" in out:  # in the window's frames (outside [0, n): the query lies outside it)
+        out["points_query_frame"] = out["points_query_frame"] - start
     return video[start:start + n], out
 
 
-def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth: float | None) -> dict[str, Any]:
-    """ClipDataset's per-row labels → per (frame, track slot) tensors. Slot = track_id (ids are 0…N−1
-    within a clip)."""
+def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth: float | None,
+           maps: Sequence[str]) -> dict[str, Any]:
+    """ClipDataset's per-row labels → per (frame, track slot) tensors, with the ``maps`` asked for.
+    Slot = track_id (ids are 0…N−1 within a clip)."""
     T = video.shape[0]
     f, t = labels["frame_index"], labels["track_id"]
     boxes = torch.full((T, slots, 4), float("nan"))
@@ -126,11 +134,6 @@ def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth:
     item: dict[str, Any] = {"video": video, "boxes": boxes, "visible": ~torch.isnan(boxes[..., 0]),
                             "visible_fraction": frac, "track_id": track, "class_id": cls,
                             "frame_index": torch.arange(start, start + T)}
-    for k in ("boxes_amodal", "occluded"):
-        if k in labels:
-            full = torch.full((T, slots, 4), float("nan")) if k == "boxes_amodal" else torch.zeros(T, slots, dtype=torch.bool)
-            full[f, t] = labels[k]
-            item[k] = full
     if "keypoints" in labels:
         K = labels["keypoints"].shape[1]
         kp = torch.full((T, slots, K, 2), float("nan"))
@@ -138,7 +141,7 @@ def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth:
         kp[f, t], kv[f, t] = labels["keypoints"], labels["keypoint_visibility"]
         item["keypoints"], item["keypoint_visibility"] = kp, kv
     for k in MAP_KEYS:
-        if k in labels:
+        if k in labels and k in maps:
             item[k] = labels[k]
     if max_depth is not None and "depth" in item:
         valid = torch.isfinite(item["depth"]) & (item["depth"] <= max_depth)

@@ -116,3 +116,49 @@ def test_exports_carry_the_split(split_dataset, tmp_path):
     for name in ("train", "val", "test"):  # every split's list, an empty one too (docs/fiftyone.md)
         listed = (tmp_path / "mot" / f"seqmap-{name}.txt").read_text().split()
         assert listed == ["name", *(c for c, s in splits.items() if s == name)]
+
+
+@pytest.fixture(scope="module")
+def mixed_dataset(tmp_path_factory):
+    """Clips with and without a cube (8 keypoints; spheres and cylinders have 2), and point tracks."""
+    out = tmp_path_factory.mktemp("ds") / "mixed"
+    synthdata.generate("shapes", clips=4, out=out, compute={"name": "sync", "shard_size": 4}, progress=False,
+                       overrides=[*TINY, "clip.frames=6", "objects.1.count={randint: [0, 1]}",
+                                  "annotations.tracks.enabled=true", "annotations.tracks.points=16"])
+    return synthdata.open_dataset(out)
+
+
+def test_keypoints_have_one_shape_across_clips(mixed_dataset):
+    """Found by a training-side review: K was the most keypoints among a clip's own rows (2 in a clip
+    without a cube, 8 with one), so a plain DataLoader could not stack the items."""
+    K = max(len(s["keypoints"]) for s in mixed_dataset.skeletons.values())
+    clips = mixed_dataset.torch_dataset(unit="clip", maps=())
+    assert {tuple(clips[i]["keypoints"].shape[2:]) for i in range(len(clips))} == {(K, 2)}
+    batch = next(iter(DataLoader(clips, batch_size=len(clips))))
+    assert batch["keypoints"].shape[0] == len(clips) and batch["keypoint_visibility"].shape[-1] == K
+
+
+def test_a_geometric_transform_on_windows_of_a_clip_with_point_tracks(mixed_dataset):
+    """Found by a training-side review: windows kept the clip's whole point tracks (P,T,2), and a flip's
+    per-frame warp of a 3-frame window failed against them."""
+    from synthdata.augment import load_pipeline
+
+    flip = load_pipeline({"ops": [{"name": "hflip"}]})
+    plain = mixed_dataset.torch_dataset(unit="window", window=3, maps=("depth",))
+    flipped = mixed_dataset.torch_dataset(unit="window", window=3, maps=("depth",), transform=flip)
+    a, b = plain[1], flipped[1]
+    assert torch.equal(b["video"], a["video"].flip(-1)) and torch.equal(b["depth"], a["depth"].flip(-1))
+
+
+def test_windows_load_the_maps_their_transform_needs(mixed_dataset):
+    """Found by a training-side review: WindowDataset did not load the instance map its augmentation
+    recomputes boxes from (ClipDataset did), so boxes stopped matching the masks when `maps` lacked it."""
+    from synthdata.augment import load_pipeline
+
+    turn = load_pipeline({"ops": [{"name": "affine", "p": 1.0, "degrees": 30}]})
+    without = mixed_dataset.torch_dataset(unit="window", window=3, maps=("depth",), transform=turn)
+    with_instance = mixed_dataset.torch_dataset(unit="window", window=3, maps=("depth", "instance"), transform=turn)
+    for i in range(len(without)):
+        a, b = without[i], with_instance[i]
+        assert "instance" not in a  # only the maps asked for come back
+        assert torch.equal(a["visible"], b["visible"]) and torch.allclose(a["boxes"], b["boxes"], equal_nan=True)
