@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthdata.render.raycast.antialias import edge_pixels, reference_rgb
+from synthdata.render.raycast.antialias import SUBPIXEL_FOOTPRINT, edge_pixels, reference_rgb, subpixel
 from synthdata.render.raycast.backend import RaycastBackend, RaycastSettings, _SceneTensors
 from synthdata.worlds.driving.road import ROAD_CLASSES, ROAD_KIND
 
@@ -109,6 +109,28 @@ def test_sparse_rays_at_pixel_centres_match_the_dense_trace(recipe, extra):
     keep = torch.ones(2 * 24 * 40, dtype=torch.bool) if inside is None else inside.expand(2, 24, 40).reshape(-1)
     assert keep.sum() > 400
     assert torch.allclose(sparse[keep], dense.reshape(-1, 3)[keep], atol=1e-5)
+
+
+@pytest.mark.parametrize("recipe, extra", [
+    ("shapes", ()), ("highway", ()), ("night_rain", ()),
+    ("highway", ("camera.lens.model=fisheye", "camera.fov_deg=140", "camera.lens.k1=0.02")),
+])
+def test_a_pixels_sub_rays_culled_once_per_pixel_give_the_same_bits(recipe, extra):
+    """Re-traced pixels' sub-rays are culled against the objects' screen rectangles once per pixel
+    (``group``): exactly the rays the per-ray cull keeps, so the same RGB bit for bit."""
+    clip = make_tiny_clip(tiny_spec(recipe, "clip.width=40", "clip.height=24", "clip.frames=2", *extra), seed=2)
+    be = RaycastBackend(RaycastSettings(), "cpu")
+    st = _SceneTensors.build(clip.scene, clip.traj, be.device)
+    ks = torch.arange(1, 3)
+    off = subpixel()
+    k = off.shape[0]
+    b, y, x = (g.reshape(-1) for g in torch.meshgrid(torch.arange(2), torch.arange(24), torch.arange(40), indexing="ij"))
+    u = (x[:, None] + 0.5 + off[:, 0][None]).reshape(-1)
+    v = (y[:, None] + 0.5 + off[:, 1][None]).reshape(-1)
+    b = b.repeat_interleave(k)
+    per_ray = be._trace_rays(clip.scene, st, ks, b, u, v, SUBPIXEL_FOOTPRINT)
+    per_pixel = be._trace_rays(clip.scene, st, ks, b, u, v, SUBPIXEL_FOOTPRINT, group=k)
+    assert torch.equal(per_ray, per_pixel)
 
 
 def test_adaptive_with_motion_blur_keeps_labels_and_blurs():

@@ -250,9 +250,9 @@ def test_adaptive_anti_aliasing_retraces_only_geometric_edges_on_mucosa(monkeypa
     calls = []
     real = RaycastBackend._trace_rays
 
-    def counting(self, scene, st, ks, b, u, v, pixel=None):  # counts the re-traced rays, runs the real tracer
+    def counting(self, scene, st, ks, b, u, v, pixel=None, **kw):  # counts the re-traced rays, runs the real tracer
         calls.append(b.shape[0])
-        return real(self, scene, st, ks, b, u, v, pixel)
+        return real(self, scene, st, ks, b, u, v, pixel, **kw)
 
     monkeypatch.setattr(RaycastBackend, "_trace_rays", counting)
     fast = RaycastBackend(RaycastSettings(), "cpu").render(scene, traj).rgb.float()

@@ -537,9 +537,9 @@ class RaycastBackend(Backend):
         b = idx[:, 0].repeat_interleave(k)  # pixel by pixel, so the ray list stays frame-sorted
         u = (idx[:, 2][:, None] + 0.5 + off[:, 0][None]).reshape(-1)
         v = (idx[:, 1][:, None] + 0.5 + off[:, 1][None]).reshape(-1)
-        chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2], 1)  # rays per pass: at most one dense pass
+        chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2] // k, 1) * k  # at most one dense pass, whole pixels
         sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk],
-                                          SUBPIXEL_FOOTPRINT)
+                                          SUBPIXEL_FOOTPRINT, group=k)
                          for i in range(0, k * M, chunk)])
         lin = mask.reshape(-1).nonzero().squeeze(1)  # the same pixels, in the same order as idx
         out = rgb.reshape(-1, 3).clone()
@@ -753,13 +753,15 @@ class RaycastBackend(Backend):
         return t_near, near, covered
 
     def _hit_objects_sparse(self, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
-                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int
+                            b: torch.Tensor, u: torch.Tensor, v: torch.Tensor, H: int, W: int, group: int = 1
                             ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`_hit_objects` for a list of rays through image points (u, v) of frames ``ks[b]``; a ray
         tests an object only when its pixel lies in the object's screen rectangle; the nearest is kept
         as it goes. Rays start at their frame's camera centre ``o`` (each object's frame gets it once per
-        frame, not per ray). Shape: o (B,3), d (M,3), b, u, v (M,) → t (M,) (inf: none), index (M,) of
-        the nearest primitive (0 when none; ties go to the lower index)."""
+        frame, not per ray). ``group``: the rays come in runs of ``group`` through one pixel (a re-traced
+        pixel's sub-rays), so the rectangle cull runs once per pixel, on each run's first ray (the same
+        rays pass it: the cull reads only the pixel). Shape: o (B,3), d (M,3), b, u, v (M,) → t (M,) (inf:
+        none), index (M,) of the nearest primitive (0 when none; ties go to the lower index)."""
         N, M = st.half.shape[0], d.shape[0]
         t_near = torch.full((M,), INF, device=self.device)
         near = torch.zeros((M,), dtype=torch.long, device=self.device)
@@ -769,8 +771,9 @@ class RaycastBackend(Backend):
         if self.cull and len(ks_host) > 1:
             own = torch.as_tensor(self._frame_boxes(st, ks_host, H, W).transpose(1, 2, 0).astype(np.float32),
                                   device=self.device)
-        px, row = torch.floor(u), torch.floor(v)
-        py, order = torch.sort(row, stable=True)  # rays by pixel row: a box's rows are one slice
+        runs = torch.arange(group, device=self.device)
+        px, row, b_px = torch.floor(u[::group]), torch.floor(v[::group]), b[::group]  # one per pixel
+        py, order = torch.sort(row, stable=True)  # pixels by row: a box's rows are one slice
         rows = torch.searchsorted(py, torch.as_tensor(np.ascontiguousarray(boxes[:, [1, 3]]), dtype=py.dtype, device=self.device))
         rows = rows.tolist()  # one host sync for all objects
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
@@ -781,13 +784,16 @@ class RaycastBackend(Backend):
             m = order[rows[i][0]:rows[i][1]]
             pm = _take(px, m)
             m = _take(m, ((pm >= x0) & (pm < x1)).nonzero().squeeze(1))
-            bm = _take(b, m)
+            bm = _take(b_px, m)
             if own is not None:  # inside its own frame's rectangle (a subset of the batch's)
                 x0f, y0f, x1f, y1f = own[i]
                 pm, rm = _take(px, m), _take(row, m)
                 keep = ((pm >= _take(x0f, bm)) & (pm < _take(x1f, bm)) & (rm >= _take(y0f, bm)) & (rm < _take(y1f, bm)))
                 keep = keep.nonzero().squeeze(1)
                 m, bm = _take(m, keep), _take(bm, keep)
+            if group > 1:  # the candidate pixels' rays
+                m = (m[:, None] * group + runs).reshape(-1)
+                bm = bm.repeat_interleave(group)
             R_f = st.obj_R[ks, i]  # (B,3,3)
             inv_half = 1.0 / st.half[i]
             o_u = _take(_rT(o - st.obj_c[ks, i], R_f) * inv_half, bm)  # per frame, then per ray: the same numbers
@@ -966,14 +972,15 @@ class RaycastBackend(Backend):
         return out
 
     def _trace_rays(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, b: torch.Tensor, u: torch.Tensor,
-                    v: torch.Tensor, pixel: float | None = None) -> torch.Tensor:
+                    v: torch.Tensor, pixel: float | None = None, group: int = 1) -> torch.Tensor:
         """Linear RGB along single camera rays through image points (u, v) (pixels) of frames ``ks[b]``:
-        the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). Shape: b, u, v (M,)
-        → (M,3)."""
+        the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). ``group``: the rays
+        come in runs of that many through one pixel (see :meth:`_hit_objects_sparse`). Shape: b, u, v
+        (M,) → (M,3)."""
         d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
         o = _take(st.cam_c[ks], b)
         H, W = int(scene.camera.height), int(scene.camera.width)
-        t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W)  # (M,), (M,)
+        t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W, group)  # (M,), (M,)
         t_env = self._hit_environment(scene, o, d)
         on_obj = t_near < t_env
         t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
