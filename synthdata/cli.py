@@ -369,11 +369,17 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
         raise UserError(sweeps[1][0], "one swept key per multirun (e.g. -m only=a,b)")
     compute = load_compute(run.get("compute", "local"), compute_args)
     jobs = [[]] if not sweeps else [[f"{sweeps[0][0]}={v}"] for v in sweeps[0][1]]
+    for job in jobs:  # a job's folder (any key but only) is named by its value: keep it a plain name
+        if job[0].partition("=")[0] != "only" and (not _JOB_DIR.match(job[0]) or ".." in job[0]):
+            raise UserError("-m", f"swept values make the folder name {job[0]!r}; use letters, digits and . _ + - only")
     for job in jobs:
         only = [v.split("=", 1)[1] for v in job if v.startswith("only=")]
         extra = [v for v in job if not v.startswith("only=")]
+        # a sweep of arms shares out (its cached runs; each job's report goes to out/only=<arm>); any
+        # other swept key changes the ablation, so each job gets its own folder, as generate -m does
+        out = Path(run["out"]) / extra[0] if extra and sweeps else run["out"]
         try:
-            result = ablate(ns.config, run["out"], overrides=[*overrides, *extra], compute=compute,
+            result = ablate(ns.config, out, overrides=[*overrides, *extra], compute=compute,
                             progress=_bool(run.get("progress")), only=only or None)
         except AblationFailed as exc:
             print(f"error: {exc}", file=sys.stderr)

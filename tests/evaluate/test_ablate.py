@@ -101,6 +101,13 @@ def test_runs_on_a_dask_cluster_from_the_cli(data, tmp_path):
     results = json.loads((out / "runs" / "mix" / "seed-0" / "result.json").read_text())
     assert set(results["seen"]) == {"few", "many"} and sum(results["seen"].values()) == 4 * 4
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["base", "light", "mix"]
+    # found by a review: each job wrote out/report.md over the last; now each job's report has its folder
+    import pyarrow.parquet as pq
+
+    for arm in ("mix", "light"):
+        job = out / f"only={arm}"
+        assert f"report: {job / 'report.md'}" in r.stdout and f"{arm} vs base" in (job / "report.md").read_text()
+        assert set(pq.read_table(job / "comparisons.parquet").column("arm").to_pylist()) == {arm}
 
 
 def test_predictions_go_to_fiftyone_per_arm(data, tmp_path):

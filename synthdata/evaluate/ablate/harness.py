@@ -32,10 +32,17 @@ class AblationResult:
     comparisons: list  # stats.Comparison, one per non-baseline arm
     verdicts: list[str]
     distances: dict[str, dict] | None = None  # training dataset → VideoDistances.to_dict() vs the evaluation set
+    #: where the report and its tables go: ``out``, or ``out/only=a,b`` for a run of some arms (each such
+    #: job keeps its own report; the runs, cached in ``out/runs``, are shared)
+    report_dir: Path | None = None
+
+    @property
+    def reports(self) -> Path:
+        return self.report_dir or self.out
 
     @property
     def report(self) -> Path:
-        return self.out / "report.md"
+        return self.reports / "report.md"
 
 
 class AblationFailed(Exception):
@@ -142,7 +149,8 @@ def ablate(config: str | Path | dict | AblationSpec, out: str | Path, *, overrid
         (out / MARKER).write_text(json.dumps({"name": spec.name, "spec": spec.model_dump(mode="json")}, indent=1))
         runs = _run_all(spec, out, compute, hooks, progress, arms)
         comparisons, lines = _compare(spec, runs, arms)
-        result = AblationResult(out, spec, runs, comparisons, lines, _distances(spec, opened))
+        result = AblationResult(out, spec, runs, comparisons, lines, _distances(spec, opened),
+                                out / f"only={','.join(only)}" if only else None)
         write_report(result, opened)
         if spec.fiftyone:
             from .to_fiftyone import predictions_to_fiftyone

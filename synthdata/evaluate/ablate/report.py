@@ -181,19 +181,20 @@ def _markdown(result, opened) -> str:
         for name, d in result.distances.items():
             lines.append(f"| {name} | {d['fvd']:.3f} | {d['kid']:.4f} ± {d['kid_std']:.4f} |")
     lines += ["", "## Learning curves", "", "![curves](plots/curves.png)", ""]
-    if (result.out / "plots" / "per_class.png").exists():
+    if (result.reports / "plots" / "per_class.png").exists():
         lines += ["## Per-class deltas", "", "![per class](plots/per_class.png)", ""]
+    runs = "runs" if result.reports == result.out else "../runs"  # a run of some arms: the ablation's runs
     lines += ["Tables: `results.parquet` (arm × seed × metric), `comparisons.parquet`, `curves.parquet`; "
-              "runs (model, predictions, result.json) under `runs/<arm>/seed-<seed>/`.", ""]
+              f"runs (model, predictions, result.json) under `{runs}/<arm>/seed-<seed>/`.", ""]
     return "\n".join(lines)
 
 
 def write_report(result, opened) -> None:
     from ...io.atomic import atomic_path, atomic_write_bytes
 
-    out = result.out
+    out = result.reports
     plots = out / "plots"
-    plots.mkdir(exist_ok=True)
+    plots.mkdir(parents=True, exist_ok=True)
     for name, table in (("results", _results_table(result.runs)), ("comparisons", _comparisons_table(result.comparisons)),
                         ("curves", _curves_table(result.runs))):
         with atomic_path(out / f"{name}.parquet") as tmp:
