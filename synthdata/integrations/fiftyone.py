@@ -354,7 +354,11 @@ def _import_sample(sample, index: int, layout, f: _ImportFields, name: str) -> t
             next_track += d.index is None
             tracks.add(track)
             objects.append(_import_detection(d, cid, k, track, W, H, f.classes))
+    split = sample["split"] if sample.has_field("split") else None  # synthdata's own export sets it …
+    split = split if split in ("train", "val", "test") else next((t for t in sample.tags if t in ("train", "val", "test")),
+                                                                 None)  # … else a split tag, else none
     clip = {"clip_id": cid, "clip_index": index, "shard_index": 0, "seed": 0, "recipe_name": f"fiftyone:{name}",
+            "split": split,
             "recipe_hash": "", "backend": "import", "num_frames": T, "fps": fps, "width": W, "height": H,
             "num_objects": len(tracks), "video_path": layout.rel(layout.video(cid)), "video_codec": "h264",
             "params": "{}"}
@@ -366,11 +370,15 @@ def _import_detection(d, cid: str, k: int, track: int, W: int, H: int, classes: 
     x, y, w, h = d.bounding_box
     box = [x * W, y * H, (x + w) * W, (y + h) * H]
     rle, px = "", None
-    if d.mask is not None:
+    if d.mask is not None:  # FiftyOne: the mask covers the box, at any resolution (nearest-scaled to it)
         full = np.zeros((H, W), dtype=np.uint8)
         x0, y0 = int(round(box[0])), int(round(box[1]))
+        bw, bh = max(int(round(box[2])) - x0, 1), max(int(round(box[3])) - y0, 1)
         mh, mw = d.mask.shape[:2]
-        full[y0:y0 + mh, x0:x0 + mw] = d.mask[: H - y0, : W - x0]
+        rows = np.minimum(((np.arange(bh) + 0.5) * mh / bh).astype(int), mh - 1)
+        cols = np.minimum(((np.arange(bw) + 0.5) * mw / bw).astype(int), mw - 1)
+        scaled = np.asarray(d.mask)[rows][:, cols]
+        full[max(y0, 0):y0 + bh, max(x0, 0):x0 + bw] = scaled[max(-y0, 0):H - y0, max(-x0, 0):W - x0]
         enc = mask_utils.encode(np.asfortranarray(full))
         rle, px = enc["counts"].decode(), int(mask_utils.area(enc))
     vf = d["visible_fraction"] if d.has_field("visible_fraction") else 1.0

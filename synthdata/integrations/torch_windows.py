@@ -59,7 +59,8 @@ class WindowDataset(Dataset):
         clips = ds.clips
         splits = clips.column("split").to_pylist()
         if split is not None and all(s is None for s in splits):
-            raise UserError("split", "this dataset has no split column (made before format 2); use split=None")
+            raise UserError("split", "this dataset's clips have no split (made before format 2, or imported from FiftyOne "
+                                     "samples without a split field or tag); use split=None")
         if split is not None and split not in splits:
             have = sorted({s for s in splits if s is not None})
             raise UserError("split", f"expected one of this dataset's splits ({', '.join(have)}), got {split!r}")

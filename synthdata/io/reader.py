@@ -284,7 +284,7 @@ class ClipView:
 
     @property
     def split(self) -> str | None:
-        """``train``/``val``/``test`` (the clips table's ``split``); None for a dataset made before format 2."""
+        """``train``/``val``/``test`` (the clips table's ``split``); None: made before format 2, or imported without."""
         return self.row.get("split")
 
     @property

@@ -33,7 +33,7 @@ CLIPS_SCHEMA = pa.schema([
     ("video_path", pa.string()),
     ("video_codec", pa.string()),
     ("params", pa.string()),  # JSON of what was sampled
-    ("split", pa.string()),  # train | val | test (io/split.py); null in datasets made before format 2
+    ("split", pa.string()),  # train | val | test (io/split.py); null: made before format 2, or imported without
 ])
 
 _FRAMES_FIXED = pa.schema([

@@ -166,6 +166,8 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
 
     assert key(back.objects.to_pylist()) == key(src.objects.to_pylist())
     assert back.class_names == src.class_names and len(back) == 2
+    # found by a review: the split was dropped on import (and the error then blamed the format)
+    assert back.clips.column("split").to_pylist() == src.clips.column("split").to_pylist()
     d, got = src.clip(0).map("depth"), back.clip(0).map("depth")  # the heatmaps read back as metres
     near = fo_dataset.first().frames[1].depth.near_m
     far = (d >= near) & (d <= 1000 * near)
@@ -176,6 +178,35 @@ def test_round_trip_keeps_boxes_tracks_and_classes(fo_dataset, fo_source, tmp_pa
     for o in src.objects.to_pylist():
         if o["visible_pixels"]:
             assert b[(o["clip_id"], o["frame_index"], o["track_id"])] == o["mask_rle"]
+
+
+def test_an_imported_mask_is_scaled_to_its_box(fo_source, tmp_path):
+    """Found by a review: FiftyOne's Detection.mask covers the box at any resolution (a 28×28 mask from
+    Mask R-CNN); it was pasted unscaled from the box's corner, spilling out of the box."""
+    import shutil
+
+    src = synthdata.open_dataset(fo_source)
+    video = tmp_path / "a.mp4"
+    shutil.copyfile(src.root / src.clips.column("video_path")[0].as_py(), video)
+    sample = fo.Sample(filepath=str(video))
+    sample.compute_metadata()
+    W, H = sample.metadata.frame_width, sample.metadata.frame_height
+    sample.frames[1]["detections"] = fo.Detections(detections=[fo.Detection(
+        label="car", bounding_box=[0.25, 0.25, 0.25, 0.125], mask=np.ones((28, 28), bool), index=3)])
+    ds = fo.Dataset()
+    try:
+        ds.add_sample(sample)
+        back = from_fiftyone(ds, tmp_path / "back")
+    finally:
+        ds.delete()
+    row = next(o for o in back.objects.to_pylist() if o["mask_rle"])
+    x0, y0, x1, y1 = row["bbox_visible"]
+    assert row["visible_pixels"] == round(W / 4) * round(H / 8)  # the box's pixels, all of them
+    from pycocotools import mask as mask_utils
+
+    m = mask_utils.decode({"size": [H, W], "counts": row["mask_rle"].encode()})
+    ys, xs = np.nonzero(m)
+    assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
 
 
 def test_an_import_has_the_schema_and_encoding_of_a_generated_dataset(fo_dataset, fo_source, tmp_path):
