@@ -369,7 +369,7 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
         raise UserError(sweeps[1][0], "one swept key per multirun (e.g. -m only=a,b)")
     compute = load_compute(run.get("compute", "local"), compute_args)
     jobs = [[]] if not sweeps else [[f"{sweeps[0][0]}={v}"] for v in sweeps[0][1]]
-    for job in jobs:  # a job's folder (any key but only) is named by its value: keep it a plain name
+    for job in jobs if sweeps else []:  # a job's folder (any key but only) is named by its value: a plain name
         if job[0].partition("=")[0] != "only" and (not _JOB_DIR.match(job[0]) or ".." in job[0]):
             raise UserError("-m", f"swept values make the folder name {job[0]!r}; use letters, digits and . _ + - only")
     for job in jobs:

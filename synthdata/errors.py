@@ -61,7 +61,7 @@ def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError"
     (an unknown field with the closest of ``model``'s names, when given)."""
     problems = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"] if not str(p).startswith(("int", "float", "literal", "str", "bool"))]
+        loc = [str(p) for p in err["loc"] if not _union_tag(p)]
         field = ".".join([p for p in (prefix, *loc) if p]) or "arguments"
         msg = unknown_field(model, err["loc"]) if err["type"] == "extra_forbidden" \
             else expected_mapping(model, err) or err["msg"].removeprefix("Value error, ")
@@ -69,6 +69,14 @@ def model_problems(exc, prefix: str, model: type | None = None) -> "RecipeError"
             msg += f" (got {shown(err['input'])})"
         problems.append((field, msg))
     return RecipeError(list(dict(problems).items()))
+
+
+def _union_tag(part) -> bool:
+    """A pydantic location part that names a union member or validator (``int``, ``str``,
+    ``literal['a','b']``, ``function-after[…]``), not a field: field names never hold brackets (a prefix
+    test dropped real fields such as ``strata``)."""
+    p = str(part)
+    return p in ("int", "float", "str", "bool", "none") or "[" in p
 
 
 def unknown_field(model: type | None, loc: tuple) -> str:

@@ -93,6 +93,14 @@ def test_structure_problems_name_their_field(sets):
         "arms.0.name: ")
     assert problem(baseline="nope").startswith("baseline: 'nope' is not an arm")
     assert problem(budget={"steps": 0}).startswith("budget.steps: ")
+    # found by a review: a field named str… (strata) lost its name; a negative seed count said "0 seed(s)"
+    assert problem(bootstrap={"resamples": 1000, "strata": "foo"}).startswith("bootstrap.strata: ")
+    assert problem(seeds=-3).startswith("seeds: expected a count of seeds ≥ 1 or a list of seeds, got -3")
+
+
+def test_a_swept_value_must_make_a_plain_folder_name(sets, tmp_path):
+    """`-m key=a,b` over any key but `only` makes a folder per value under out (as generate -m does)."""
+    assert _refused(tmp_path, _config(sets), "-m", "name=../up,b").startswith("-m: swept values make the folder name")
 
 
 def test_out_holding_someone_elses_files_is_refused(sets, tmp_path):

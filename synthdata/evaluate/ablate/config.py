@@ -107,6 +107,8 @@ class AblationSpec(_Model):
     @classmethod
     def _seeds(cls, v: Any) -> Any:
         if isinstance(v, int) and not isinstance(v, bool):
+            if v < 1:
+                raise ValueError(f"expected a count of seeds ≥ 1 or a list of seeds, got {v}")
             return list(range(v))  # `seeds: 3` means 0, 1, 2
         return v
 
