@@ -285,7 +285,7 @@ def test_an_out_inside_a_datasets_staging_is_refused(tmp_path, tiny_dataset):
         with pytest.raises(UserError, match=r"^out: .*inside the staging folder of the dataset"):
             _gen(out)
         assert not out.exists()
-        with pytest.raises(UserError, match=r"^--out: .*inside the staging folder of the dataset"):
+        with pytest.raises(UserError, match=r"^out: .*inside the staging folder of the dataset"):
             export_coco(d1, out)
         assert not out.exists()
     r = run_cli("generate", "recipe=shapes", f"out={d1 / '.staging'}", *TINY)
