@@ -28,6 +28,10 @@ from .types import CameraRig, Environment, Materials, ObjectSet, Part, Scene, Sw
 __all__ = ["sample_scene", "PLACEMENT_TRIES", "ground_capacity"]
 
 PLACEMENT_TRIES = 64  # draws of a placement before an object that does not fit is left out
+#: m a wall object's box must stay off a tube's or lumen's axis: the scope goes round what leaves the axis
+#: free (motion: ``_clear_objects``), so an object across it would hold the camera (the colonoscope's
+#: default margin)
+PASSAGE_MARGIN = 0.0025
 
 
 def _vec3(value: Any, rng: np.random.Generator) -> np.ndarray:
@@ -422,6 +426,17 @@ def _rot_y(a: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
+def _blocks_passage(env: Environment, p: np.ndarray, half: np.ndarray) -> bool:
+    """Whether a box (world pose ``p``) reaches within :data:`PASSAGE_MARGIN` of a tube's or lumen's axis
+    (its centreline points along the box's reach)."""
+    if env.kind != "tube":
+        return False
+    xs = p[0, 3] + np.linspace(-1.0, 1.0, 17) * float(np.linalg.norm(half))
+    f, g = env.lumen.centre(xs) if env.lumen is not None else (np.zeros_like(xs), np.zeros_like(xs))
+    axis = np.stack([xs, f, g], -1)
+    return bool(point_in_box(axis, p[:3, 3], p[:3, :3], half, PASSAGE_MARGIN).any())
+
+
 def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list,
           eye: np.ndarray | None) -> bool:
     """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera
@@ -469,7 +484,9 @@ def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray,
                     p, skip = None, True
                     break
                 rig = group.placement.mode == "camera"  # part of the camera rig: may hold the camera
-                if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, None if rig else eye):
+                wall = group.placement.mode == "wall"  # grows from the wall: must leave the scope's way free
+                if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, None if rig else eye) \
+                        and not (wall and _blocks_passage(env, env.warp(p), half)):
                     break
             else:
                 p = None

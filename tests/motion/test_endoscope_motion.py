@@ -230,3 +230,19 @@ def test_bad_parameters_name_the_field(override, field):
     with pytest.raises(RecipeError) as e:
         _spec("colonoscope", "+" + override)
     assert field in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("recipe", ["colonoscopy", "polyp_detection"])
+def test_the_shipped_scope_recipes_never_put_the_camera_in_an_object(recipe):
+    """Found by this round's plausibility run: in 1 of 300 default colonoscopy clips (seed 222) a large
+    pedunculated polyp reached across the lumen's axis, and the scope, which can only go round what
+    leaves the axis free, passed through its stalk. Wall objects must leave the axis clear."""
+    from synthdata.motion import rollout
+    from synthdata.scene import sample_scene
+
+    spec = synthdata.load_recipe(recipe, [])
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        scene = sample_scene(spec, rng)
+        traj = rollout(scene, spec.clip.frames, spec.clip.fps, rng)
+        assert not violations(scene, traj, margin=0.0).camera, seed
