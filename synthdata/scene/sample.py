@@ -431,7 +431,8 @@ def _blocks_passage(env: Environment, p: np.ndarray, half: np.ndarray) -> bool:
     (its centreline points along the box's reach)."""
     if env.kind != "tube":
         return False
-    xs = p[0, 3] + np.linspace(-1.0, 1.0, 17) * float(np.linalg.norm(half))
+    reach = float(np.linalg.norm(half))  # axis points every ≤ 1 mm: closer than the margin, so no box slips between
+    xs = p[0, 3] + np.linspace(-reach, reach, max(17, int(np.ceil(2 * reach / 1e-3)) + 1))
     f, g = env.lumen.centre(xs) if env.lumen is not None else (np.zeros_like(xs), np.zeros_like(xs))
     axis = np.stack([xs, f, g], -1)
     return bool(point_in_box(axis, p[:3, 3], p[:3, :3], half, PASSAGE_MARGIN).any())
