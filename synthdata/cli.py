@@ -243,6 +243,10 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
                                             **_window_plan(spec, compute)}}
         print(json.dumps(body, indent=2))
         return 0
+    if compute.name != "local":  # this process renders: malloc as in a worker (run/allocator.py)
+        from .run.allocator import keep_freed_memory
+
+        keep_freed_memory()
     try:
         m = generate(spec, clips, out, compute=compute, overwrite=ns.overwrite, progress=progress, executor=executor)
     except KeyboardInterrupt:

@@ -400,11 +400,12 @@ def _shard_outcomes(executor: Executor, job: ShardJob, shards: list[int]) -> Ite
 
 def _worker_preload() -> list[str]:
     """Preloads of every embedded worker: the user's Dask config (``distributed.worker.preload``)
-    plus ours, which makes the worker ignore SIGINT as it starts (and restarts)."""
+    plus ours, which make the worker ignore SIGINT as it starts (and restarts) and keep freed memory
+    for reuse (:mod:`.allocator`)."""
     import dask
 
     theirs = dask.config.get("distributed.worker.preload", None) or []
-    return [*([theirs] if isinstance(theirs, str) else theirs), "synthdata.run.worker_signals"]
+    return [*([theirs] if isinstance(theirs, str) else theirs), "synthdata.run.worker_signals", "synthdata.run.allocator"]
 
 EXECUTORS: Registry[type] = Registry("executor", "synthdata.executors")
 EXECUTORS.register("sync", SyncExecutor)
