@@ -331,7 +331,7 @@ class _ImportFields:
 def _import_sample(sample, index: int, layout, f: _ImportFields, name: str) -> tuple[dict, list[dict], list[dict]]:
     """One sample → its clips row, frames rows and objects rows (the MP4 is copied as it is)."""
     from ..io.safety import check_id
-    from ..io.video import decode_mp4
+    from ..io.video import decode_mp4, frame_rate
 
     cid = sample["clip_id"] if sample.has_field("clip_id") and sample["clip_id"] else f"clip-{index:06d}"
     cid = check_id(cid, f"samples[{index}].clip_id")
@@ -339,7 +339,7 @@ def _import_sample(sample, index: int, layout, f: _ImportFields, name: str) -> t
     m = sample.metadata
     if m is None or not m.frame_width:
         T, H, W = decode_mp4(sample.filepath).shape[:3]
-        fps = 30.0
+        fps = frame_rate(sample.filepath)
     else:
         W, H, T, fps = m.frame_width, m.frame_height, m.total_frame_count, m.frame_rate
     next_track = 1 + max([d.index or 0 for fr in sample.frames.values() for d in _dets(fr, f.label)] or [0])

@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4"]
+__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4", "frame_rate"]
 
 
 class Mp4Writer:
@@ -79,3 +79,14 @@ def decode_mp4(path: str | Path) -> np.ndarray:
     if not frames:
         raise ValueError(f"{path}: no video frames")
     return np.stack(frames)
+
+
+def frame_rate(path: str | Path) -> float:
+    """Frames per second of a video's first video stream, as its container states it (the average
+    rate, else the stream's time base guess)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate or rate <= 0:
+        raise ValueError(f"{path}: the video states no frame rate")
+    return float(rate)

@@ -209,6 +209,28 @@ def test_an_imported_mask_is_scaled_to_its_box(fo_source, tmp_path):
     assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
 
 
+def test_an_import_without_metadata_takes_the_videos_own_frame_rate(fo_source, tmp_path):
+    """Found by a review: a sample whose metadata was never computed was imported at 30 fps whatever its
+    MP4 said (timestamps and clip fps wrong for a 12 fps clip)."""
+    import shutil
+
+    src = synthdata.open_dataset(fo_source)
+    fps = src.clips.column("fps")[0].as_py()
+    assert fps != 30
+    video = tmp_path / "a.mp4"
+    shutil.copyfile(src.root / src.clips.column("video_path")[0].as_py(), video)
+    ds = fo.Dataset()
+    try:
+        ds.add_sample(fo.Sample(filepath=str(video)))  # no compute_metadata()
+        assert ds.first().metadata is None
+        back = from_fiftyone(ds, tmp_path / "back")
+    finally:
+        ds.delete()
+    assert back.clips.column("fps")[0].as_py() == pytest.approx(fps)
+    stamps = back.clip(0).frames().column("timestamp").to_pylist()
+    assert stamps == pytest.approx([k / fps for k in range(len(stamps))])
+
+
 def test_an_import_has_the_schema_and_encoding_of_a_generated_dataset(fo_dataset, fo_source, tmp_path):
     """from_fiftyone goes through the writer's table builder: same columns, types, class metadata and
     Parquet encoding per table as a generated dataset (the format's columns: label kinds that are not
