@@ -237,6 +237,8 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
 
     Refuses an existing name unless ``overwrite``; never leaves a half-built dataset behind.
     """
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise UserError("name", f"expected a non-empty dataset name (or none: the directory's name), got {name!r}")
     ds = path_or_ds if isinstance(path_or_ds, SynthDataset) else open_dataset(path_or_ds)
     fo = import_fiftyone()
     _connect(fo)

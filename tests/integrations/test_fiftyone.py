@@ -272,6 +272,18 @@ def test_existing_name_is_refused_unless_overwrite(fo_dataset, fo_source):
     assert len(fo.load_dataset(fo_dataset.name)) == 2
 
 
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_name_is_refused_not_replaced_by_the_default(fo_source, name):
+    """Found by a review: ``--name ""`` built the dataset under the directory's name, as if no name was
+    given (and could replace nothing the user asked for)."""
+    before = set(fo.list_datasets())
+    with pytest.raises(UserError, match=r"^name: expected a non-empty"):
+        to_fiftyone(fo_source, name=name)
+    r = run_cli("fiftyone", str(fo_source), "--name", name)
+    assert r.returncode == 2 and r.stderr.startswith("error: --name: expected a non-empty")
+    assert len(r.stderr.strip().splitlines()) == 1 and set(fo.list_datasets()) == before
+
+
 def test_cli_bad_inputs(tmp_path, fo_source):
     r = run_cli("fiftyone", str(tmp_path))
     assert r.returncode == 2 and "not a synthdata dataset" in r.stderr
