@@ -70,6 +70,9 @@ class ArmSpec(_Model):
 
 
 class BootstrapSpec(_Model):
+    """The paired bootstrap of the report (synthdata/evaluate/stats.py). ``resamples`` ≥ 1000: the
+    interval's 2.5/97.5 percentiles come from its tails, which fewer resamples leave noisy."""
+
     resamples: int = Field(2000, ge=1000, le=1_000_000)
     level: float = Field(0.95, gt=0.5, lt=1.0)
     strata: Literal["none", "source", "class"] = "class"
