@@ -652,7 +652,9 @@ class PlacementSpec(_Spec):
     its own gap) or holds the camera is redrawn (up to 64 times; an object that still does not fit is
     left out and counted in the clip's ``params.dropped``). Traffic uses a gap along x to keep a
     following distance at the start and the ego vehicle's body clear. A ``camera`` placement is exempt
-    from the camera test (it is part of the camera rig).
+    from the camera test of its box (it is part of the camera rig: an instrument's shaft runs back into
+    the scope, round the lens), but a draw with the camera inside one of its primitives (a part's box,
+    or its own without parts) is left out and counted the same way.
     """
 
     mode: Literal["ground", "free", "wall", "lane", "roadside", "signal", "camera"] = "ground"

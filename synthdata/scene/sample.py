@@ -452,6 +452,13 @@ def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves:
     return not boxes_overlap(p[:3, 3], p[:3, :3], grown, P[:, :3, 3], P[:, :3, :3], other).any()
 
 
+def _holds_eye(p: np.ndarray, half: np.ndarray, parts: tuple, eye: np.ndarray) -> bool:
+    """Whether the camera centre ``eye`` lies inside one of an object's render primitives (the box of
+    each part at rest, or of the object itself without parts): rays would start inside a surface."""
+    boxes = [(p @ q.offset, np.asarray(q.half_size)) for q in parts] or [(p, half)]
+    return any(bool(point_in_box(eye, b[:3, 3], b[:3, :3], h)) for b, h in boxes)
+
+
 def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray, rng: np.random.Generator,
                     params: dict[str, Any], lights: list[Light]) -> ObjectSet:
     """Every group's objects in group order: class, primitive, size, placement (redrawn until it fits,
@@ -495,6 +502,8 @@ def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray,
             motion = (group.motion.name, {k: draw(v, rng) for k, v in group.motion.params.items()})
             parts = tuple(_part(spec_part, half, mat, rng, state) for spec_part in group.parts) if shape is None \
                 else tuple(_shape_part(q, mat) for q in shape.parts)
+            if p is not None and group.placement.mode == "camera" and _holds_eye(env.warp(p), half, parts, eye):
+                p = None  # a rig object: exempt from the box test above, never the camera inside a primitive
             if p is None:
                 if not skip:
                     dropped[group.class_name] = dropped.get(group.class_name, 0) + 1

@@ -106,6 +106,21 @@ def test_the_rider_is_part_of_the_rig_for_plausibility():
     assert not violations(replace(scene, objects=still), traj, margin=0.005).ok
 
 
+@pytest.mark.parametrize("where, kept", [((0.0, 0.0, 0.005), False), ((0.01, 0.0, 0.005), True)],
+                         ids=["on-the-view-axis", "beside-the-lens"])
+def test_a_rig_object_never_holds_the_camera_in_one_of_its_primitives(where, kept):
+    """Found by a review: a ``camera`` placement is exempt from the camera test of its box (an
+    instrument's shaft runs back into the scope, round the lens), but a plain box placed on the view
+    axis held the camera itself: every ray started inside it. Such a draw is left out (counted)."""
+    x, y, z = where
+    group = {"class_name": "probe", "primitive": "box", "size": [0.02, 0.004, 0.004],
+             "material": {"texture": "flat", "color": [0.5, 0.5, 0.5]},
+             "placement": {"mode": "camera", "x": x, "y": y, "z": z}, "motion": {"name": "follow_camera"}}
+    scene, traj = _layout(_spec([group]))
+    assert len(scene.objects) == int(kept)
+    assert scene.params.get("dropped", {}) == ({} if kept else {"probe": 1})
+
+
 # -- shapes ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", KINDS)
 def test_parts_stay_inside_the_object_box_at_every_phase(kind):
