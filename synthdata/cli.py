@@ -497,7 +497,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     from .io.reader import open_dataset
 
     ds = open_dataset(ns.path, verify="full")
-    with _flags({"fmt": "--format", "out": "--out"}):
+    with _flags({"fmt": "--format", "out": "--out", "ds": "path"}):
         summary = export(ds, ns.format, ns.out)
     print(json.dumps(summary))
     return 0

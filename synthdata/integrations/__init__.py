@@ -35,8 +35,20 @@ def export(ds: Any, fmt: str, out: str | Path, progress: bool | None = None) -> 
     from ..io.safety import check_output_folder
     from ..progress import TrackedDataset
 
+    import logging
+
+    from ..errors import UserError
+
     fn = EXPORTERS.get(fmt, "fmt")
     if isinstance(ds, (str, os.PathLike)):
         ds = open_dataset(ds)
     check_output_folder(out, "out")
+    m = ds.manifest
+    if len(ds) == 0:  # an interrupted run's first shard never committed: an export would be empty
+        raise UserError("ds", f"{ds.root} has no committed clips ({m.num_clips} planned); re-run its generate "
+                              "command to make them")
+    if not m.complete:
+        logging.getLogger("synthdata").warning(
+            "exporting an incomplete dataset: %d of %d clips are committed (re-run its generate command to "
+            "finish it)", len(ds), m.num_clips)
     return fn(TrackedDataset(ds, f"export {fmt}", progress), Path(out))

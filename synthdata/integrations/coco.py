@@ -59,7 +59,9 @@ def export_coco(ds, out: Path) -> dict:
                     "id": len(annotations) + 1, "image_id": first_image + o["frame_index"], "video_id": v,
                     "category_id": o["class_id"], "track_id": track, "clip_track_id": o["track_id"], "iscrowd": 0,
                     "bbox": _xywh(o["bbox_visible"]), "area": o["visible_pixels"],
-                    "segmentation": {"counts": o["mask_rle"], "size": [row["height"], row["width"]]},
+                    # no mask (annotations.masks off): no polygon, as detection-only COCO files write it
+                    "segmentation": {"counts": o["mask_rle"], "size": [row["height"], row["width"]]}
+                    if o["mask_rle"] else [],
                     "visible_fraction": o["visible_fraction"], "occluded": o["occluded"], "truncated": o["truncated"],
                     "bbox_amodal": _xywh(o["bbox_amodal"]), "box3d": o["box3d"],
                     **_keypoints(o.get("keypoints")),

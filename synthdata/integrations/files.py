@@ -34,10 +34,12 @@ def staged_output(out: Path) -> Iterator[Path]:
         raise UserError("out", f"{parent} is a file, so {out} cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError("out", f"{parent} is not writable")
+    made = [p for p in out.parents if not p.exists()]  # the folders this call makes (deepest first)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".synthdata-export-", dir=out if existed else out.parent))
     except OSError as e:  # the permission bits said yes (root; procfs, read-only mounts)
+        _remove_empty(made)
         raise UserError("out", f"cannot create {out}: {e.strerror or e}") from None
     umask = os.umask(0)
     os.umask(umask)
@@ -49,10 +51,24 @@ def staged_output(out: Path) -> Iterator[Path]:
                 os.replace(child, out / child.name)
             tmp.rmdir()
         else:
-            os.rename(tmp, out)
+            try:
+                os.rename(tmp, out)
+            except OSError as e:  # another export (or the user) made it meanwhile: theirs stays
+                raise UserError("out", f"{out} appeared while this export was written ({e.strerror or e}); "
+                                       "nothing of this export was kept") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(made)
         raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) that are still empty: the parents a failed export made."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:  # not empty (someone else's files now), or gone
+            return
 
 
 def write_frames(video, folder: Path, ext: str = "jpg", start: int = 0) -> list[str]:

@@ -50,8 +50,9 @@ def export_mot(ds, out: Path) -> dict:
     """Write one MOT Challenge sequence per clip to ``out``; returns counts."""
     classes = mot_class_ids(ds.class_names)
     with staged_output(out) as tmp:
-        rows_total = 0
+        rows_total, listed = 0, []
         for clip in ds:
+            listed.append((clip.clip_id, clip.split))
             row, seq = clip.row, tmp / clip.clip_id
             write_frames(clip.video(), seq / "img1", start=1)
             (seq / "gt").mkdir(parents=True)
@@ -67,11 +68,11 @@ def export_mot(ds, out: Path) -> dict:
                 f"[Sequence]\nname={clip.clip_id}\nimDir=img1\nframeRate={row['fps']:g}\nseqLength={row['num_frames']}\n"
                 f"imWidth={row['width']}\nimHeight={row['height']}\nimExt=.jpg\n")
             rows_total += len(lines)
-        (tmp / "seqmap.txt").write_text("name\n" + "".join(f"{clip.clip_id}\n" for clip in ds))
+        (tmp / "seqmap.txt").write_text("name\n" + "".join(f"{cid}\n" for cid, _ in listed))
         splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}  # every split's list, even empty
-        for clip in ds:  # one sequence list per split (the clips table's split column), as MOTChallenge has
-            if clip.split:
-                splits.setdefault(clip.split, []).append(clip.clip_id)
+        for cid, split in listed:  # one sequence list per split (the clips table's split column), as MOTChallenge has
+            if split:
+                splits.setdefault(split, []).append(cid)
         for name, ids in splits.items():
             (tmp / f"seqmap-{name}.txt").write_text("name\n" + "".join(f"{i}\n" for i in ids))
         (tmp / "classes.txt").write_text("".join(f"{n} {i} {m}\n" for n, (i, m) in classes.items()))

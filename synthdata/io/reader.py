@@ -131,7 +131,8 @@ class SynthDataset:
 
     @property
     def class_names(self) -> list[str]:
-        """Class names in id order: ``class_id`` k is ``class_names[k]`` (semantic maps use k + 1; 0 is background)."""
+        """Class names in id order: ``class_id`` k (1-based in the objects table and the semantic maps; 0
+        is background) is ``class_names[k - 1]``."""
         return list(self.manifest.class_names)
 
     def has_table(self, name: str, shard: int | None = None) -> bool:

@@ -15,7 +15,7 @@ import synthdata
 from synthdata.errors import UserError
 from synthdata.integrations import export
 
-from ..conftest import run_cli
+from ..conftest import TINY, run_cli
 
 
 def test_coco_loads_in_pycocotools_with_every_visible_object(tiny_dataset, tmp_path):
@@ -142,3 +142,90 @@ def test_tapvid_of_a_dataset_without_tracks_is_one_line(tiny_dataset, tmp_path):
     r = run_cli("export", str(tiny_dataset), "--format", "tapvid", "--out", str(tmp_path / "tv"))
     assert r.returncode == 2 and "annotations.tracks=true" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "tv").exists()
+
+
+def test_coco_without_masks_has_no_rle_for_pycocotools_to_misread(tmp_path):
+    """Found by a review: with ``annotations.masks=false`` every annotation carried ``{"counts": ""}``, an
+    RLE pycocotools decodes from uninitialised memory (a 48×64 mask of 199 974 pixels). No mask is an
+    empty polygon list, as detection-only COCO files write it; bbox evaluation is perfect against itself."""
+    from pycocotools.cocoeval import COCOeval
+
+    out = tmp_path / "nomask"
+    synthdata.generate("shapes", clips=1, out=out, compute={"name": "sync"}, progress=False,
+                       overrides=[*TINY, "annotations.masks=false", "annotations.amodal=false"])
+    export(out, "coco", tmp_path / "coco")
+    raw = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    assert raw["annotations"] and all(a["segmentation"] == [] for a in raw["annotations"])
+    gt = COCO(str(tmp_path / "coco" / "annotations.json"))
+    dt = gt.loadRes([{**a, "score": 1.0} for a in raw["annotations"]])
+    ev = COCOeval(gt, dt, "bbox")
+    ev.evaluate(), ev.accumulate(), ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)
+
+
+def test_a_failed_export_leaves_no_folder_it_made(tmp_path):
+    """Found by a review: the parent folders of a new ``out`` stayed behind, empty, after a failure."""
+    from synthdata.integrations.files import staged_output
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with staged_output(tmp_path / "a" / "b" / "out") as tmp:
+            (tmp / "half.json").write_text("{")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_made_by_someone_else_meanwhile_is_one_line_and_kept(tmp_path):
+    """Found by a review: two exports to one new ``out`` at once: the second died in ``os.rename`` with a
+    traceback. Now one ``out`` error; the other export's files stay, this one's staging is gone."""
+    from synthdata.integrations.files import staged_output
+
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match=r"^out: .*appeared"):
+        with staged_output(out) as tmp:
+            (tmp / "mine.json").write_text("{}")
+            out.mkdir()
+            (out / "theirs.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_incomplete_dataset_exports_with_a_warning_and_an_empty_one_is_refused(tmp_path):
+    """Found by a review: an interrupted run's dataset exported silently (0 of 6 clips: an empty
+    annotations.json, exit 0)."""
+    out = tmp_path / "ds"
+    synthdata.generate("shapes", clips=2, out=out, overrides=TINY, compute={"name": "sync", "shard_size": 1},
+                       progress=False)
+    m = json.loads((out / "dataset.json").read_text())
+    m["shards"], m["complete"] = m["shards"][:1], False
+    (out / "dataset.json").write_text(json.dumps(m))
+    r = run_cli("export", str(out), "--format", "mot", "--out", str(tmp_path / "part"))
+    assert r.returncode == 0 and "incomplete dataset: 1 of 2 clips" in r.stderr
+    m["shards"] = []
+    (out / "dataset.json").write_text(json.dumps(m))
+    r = run_cli("export", str(out), "--format", "coco", "--out", str(tmp_path / "none"))
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "no committed clips" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "none").exists()
+
+
+def test_mot_walks_the_clips_once(tiny_dataset, tmp_path):
+    """Found by a review: MOT iterated the dataset three times (sequences, seqmap, splits), so its
+    progress bar ran three times over."""
+    from synthdata.integrations.mot import export_mot
+
+    class Counted:
+        def __init__(self, ds):
+            self.ds, self.walks = ds, 0
+
+        def __getattr__(self, name):
+            return getattr(self.ds, name)
+
+        def __len__(self):
+            return len(self.ds)
+
+        def __iter__(self):
+            self.walks += 1
+            return iter(self.ds)
+
+    ds = Counted(synthdata.open_dataset(tiny_dataset))
+    export_mot(ds, tmp_path / "mot")
+    assert ds.walks == 1 and (tmp_path / "mot" / "seqmap.txt").read_text().count("\n") == len(ds) + 1
