@@ -54,17 +54,16 @@ def _split(args: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
 def _check_top_key(key: str) -> None:
     """An override's first name that is neither a recipe field nor a run argument, but close to a run
     argument (``clps``, ``comptue.workers``): say which one, as the recipe's own check does for its fields."""
-    import difflib
-
+    from .errors import closest
     from .recipe.schema import RecipeSpec
 
     top = key.lstrip("+~").split(".")[0]
     fields = list(RecipeSpec.model_fields)
     if top in RUN_ARGS or top in fields:
         return
-    close = difflib.get_close_matches(top, [*RUN_ARGS, *fields], n=1, cutoff=0.6)
-    if close and close[0] in RUN_ARGS:
-        raise UserError(top, f"unknown field (did you mean {close[0]!r}?)")
+    close = closest(top, [*RUN_ARGS, *fields])
+    if close in RUN_ARGS:
+        raise UserError(top, f"unknown field (did you mean {close!r}?)")
 
 
 def _int(run: dict[str, str], key: str, default: int) -> int:

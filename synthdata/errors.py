@@ -79,13 +79,28 @@ def _union_tag(part) -> bool:
     return p in ("int", "float", "str", "bool", "none") or "[" in p
 
 
+def closest(name: object, names: list[str]) -> str | None:
+    """The valid name a mistyped one most likely meant: the same name in another case first
+    (``COCO`` → 'coco'), else the nearest by spelling (difflib, ratio ≥ 0.6); None when none is close."""
+    folded = {n.casefold(): n for n in names}
+    if str(name).casefold() in folded:
+        return folded[str(name).casefold()]
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: object, names: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for :func:`closest`'s suggestion, or ``""``."""
+    close = closest(name, names)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
 def unknown_field(model: type | None, loc: tuple) -> str:
     """"unknown field" for a pydantic ``extra_forbidden`` error at ``loc`` under ``model``, with the closest
     valid name when one is close (``clip.widht`` → did you mean 'width'?)."""
     model = _model_at(model, loc[:-1])  # the model that holds the unknown name
     names = [] if model is None else list(getattr(model, "model_fields", {}))
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
-    return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+    return "unknown field" + (did_you_mean(loc[-1], names) if loc else "")
 
 
 def expected_mapping(model: type | None, err: dict) -> str | None:

@@ -6,11 +6,10 @@ packages add entries through the entry-point group ``synthdata.<kind>`` (e.g. ``
 
 from __future__ import annotations
 
-import difflib
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
-from .errors import UserError
+from .errors import UserError, did_you_mean
 
 __all__ = ["Registry"]
 
@@ -83,6 +82,4 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: object) -> str:
         names = self.names()
-        close = difflib.get_close_matches(str(name), names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown {self.kind} {name!r}{hint}; expected one of {', '.join(names)}"
+        return f"unknown {self.kind} {name!r}{did_you_mean(name, names)}; expected one of {', '.join(names)}"

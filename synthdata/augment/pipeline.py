@@ -89,11 +89,10 @@ def load_pipeline(spec: str | dict | Pipeline, field: str = "augment") -> Pipeli
         return _build("custom", spec, field)
     names = pipeline_names()
     if spec not in names:
-        import difflib
+        from ..errors import did_you_mean
 
-        close = difflib.get_close_matches(str(spec), names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UserError(field, f"unknown augmentation pipeline {spec!r}{hint}; expected one of {', '.join(names)}")
+        raise UserError(field, f"unknown augmentation pipeline {spec!r}{did_you_mean(spec, names)}; expected one of "
+                               f"{', '.join(names)}")
     from ..recipe.loading import config_dir
     from ..recipe.yamlsafe import load_yaml
 

@@ -74,11 +74,9 @@ def _choose(group: str, value: Any, field: str) -> str:
     names = _choices(group)
     if isinstance(value, str) and value in names:
         return value
-    import difflib
+    from ..errors import did_you_mean
 
-    close = difflib.get_close_matches(str(value), names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise UserError(field, f"unknown {group} {value!r}{hint}; expected one of {', '.join(names)}")
+    raise UserError(field, f"unknown {group} {value!r}{did_you_mean(value, names)}; expected one of {', '.join(names)}")
 
 
 def _is_dist(v: Any) -> bool:
@@ -322,11 +320,10 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
             raise UserError("recipe", _NAME_OR_PATH + f", got {recipe!r}")
         names = _choices("recipe")
         if recipe not in names:
-            import difflib
+            from ..errors import did_you_mean
 
-            close = difflib.get_close_matches(recipe, names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError("recipe", f"unknown recipe {recipe!r}{hint}; expected one of {', '.join(names)} or a .yaml path")
+            raise UserError("recipe", f"unknown recipe {recipe!r}{did_you_mean(recipe, names)}; expected one of "
+                                      f"{', '.join(names)} or a .yaml path")
         groups = {"recipe": recipe}
     groups.update({key: value for kind, key, value in ops if kind == "group"})
     data = _merge(_compose_shipped(groups), body, "")

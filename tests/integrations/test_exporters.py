@@ -229,3 +229,12 @@ def test_mot_walks_the_clips_once(tiny_dataset, tmp_path):
     ds = Counted(synthdata.open_dataset(tiny_dataset))
     export_mot(ds, tmp_path / "mot")
     assert ds.walks == 1 and (tmp_path / "mot" / "seqmap.txt").read_text().count("\n") == len(ds) + 1
+
+
+def test_a_name_in_the_wrong_case_is_suggested():
+    """Found by a review: ``--format COCO`` got no "did you mean 'coco'?" (``cocoo`` did): every unknown
+    name (formats, recipes, pipelines, fields) suggests the same name in another case first."""
+    with pytest.raises(UserError, match=r"^fmt: unknown export format 'COCO' \(did you mean 'coco'\?\)"):
+        export("unused", "COCO", "unused")
+    with pytest.raises(UserError, match=r"did you mean 'shapes'\?"):
+        synthdata.load_recipe("SHAPES")
