@@ -10,11 +10,11 @@ clip's depth map (fog, rain, night) and leave labels alone.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..registry import Registry
 
@@ -24,6 +24,20 @@ __all__ = ["Op", "AUGMENTATIONS", "register_op"]
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     p: float = Field(1.0, ge=0.0, le=1.0)  # probability the op is applied to a clip
+
+
+def span(lo: float, hi: float, *, above: bool = False, kind: type = float) -> Any:
+    """A ``(low, high)`` parameter range an op draws from: low ≤ high, both in [lo, hi] (in (lo, hi] with
+    ``above``). Checked when the pipeline loads, so a bad range is one line naming the field, not a
+    crash (or a silently clamped value) in some DataLoader worker's item."""
+    def check(v: tuple) -> tuple:
+        a, b = v
+        if not all(math.isfinite(x) and (x > lo if above else x >= lo) and x <= hi for x in v):
+            raise ValueError(f"expected values in {'(' if above else '['}{lo:g}, {hi:g}], got [{a:g}, {b:g}]")
+        if a > b:
+            raise ValueError(f"expected [low, high] with low ≤ high, got [{a:g}, {b:g}]")
+        return v
+    return Annotated[tuple[kind, kind], AfterValidator(check)]
 
 
 class Op:
@@ -73,8 +87,8 @@ class HFlip(Op):
 
 
 class CropParams(Params):
-    scale: tuple[float, float] = (0.5, 1.0)  # crop area / image area
-    ratio: tuple[float, float] = (0.75, 1.333)  # crop aspect (w/h) relative to the image's
+    scale: span(0, 1, above=True) = (0.5, 1.0)  # crop area / image area
+    ratio: span(0, 100, above=True) = (0.75, 1.333)  # crop aspect (w/h) relative to the image's
 
 
 @register_op
@@ -96,7 +110,7 @@ class Crop(Op):
 
 class AffineParams(Params):
     degrees: float = Field(10.0, ge=0, le=180)
-    scale: tuple[float, float] = (0.9, 1.1)
+    scale: span(0, 100, above=True) = (0.9, 1.1)
     translate: float = Field(0.1, ge=0, le=1)  # fraction of the image size
 
 
@@ -171,7 +185,7 @@ class ColorJitter(Op):
 
 
 class BlurParams(Params):
-    sigma: tuple[float, float] = (0.3, 1.5)
+    sigma: span(0, 100, above=True) = (0.3, 1.5)  # pixels
 
 
 @register_op
@@ -191,7 +205,7 @@ class Blur(Op):
 
 
 class NoiseParams(Params):
-    std: tuple[float, float] = (0.01, 0.05)
+    std: span(0, 1) = (0.01, 0.05)
 
 
 @register_op
@@ -209,7 +223,7 @@ class Noise(Op):
 
 
 class JpegParams(Params):
-    quality: tuple[float, float] = (30, 90)
+    quality: span(1, 100) = (30, 90)
 
 
 @register_op
@@ -232,7 +246,7 @@ class Jpeg(Op):
 
 
 class H264Params(Params):
-    crf: tuple[int, int] = (28, 40)
+    crf: span(0, 51, kind=int) = (28, 40)  # x264's scale
 
 
 @register_op
@@ -270,8 +284,8 @@ def _depth(labels: dict, video: torch.Tensor) -> torch.Tensor:
 
 
 class FogParams(Params):
-    density: tuple[float, float] = (0.02, 0.1)  # per metre
-    color: tuple[float, float, float] = (0.75, 0.77, 0.8)
+    density: span(0, 100) = (0.02, 0.1)  # per metre
+    color: tuple[Annotated[float, Field(ge=0, le=1)], ...] = Field((0.75, 0.77, 0.8), min_length=3, max_length=3)
 
 
 @register_op
@@ -290,8 +304,8 @@ class Fog(Op):
 
 
 class NightParams(Params):
-    darkness: tuple[float, float] = (0.1, 0.3)  # ambient light left
-    headlight: tuple[float, float] = (0.02, 0.1)  # falloff k in 1/(1 + k·d²)
+    darkness: span(0, 1) = (0.1, 0.3)  # ambient light left
+    headlight: span(0, 1000) = (0.02, 0.1)  # falloff k in 1/(1 + k·d²)
 
 
 @register_op
@@ -310,8 +324,8 @@ class Night(Op):
 
 
 class RainParams(Params):
-    drops: tuple[int, int] = (20, 60)  # streaks per frame at 256×256, scaled with the image area
-    length: tuple[float, float] = (0.03, 0.08)  # fraction of the image height
+    drops: span(1, 100_000, kind=int) = (20, 60)  # streaks per frame at 256×256, scaled with the image area
+    length: span(0, 1, above=True) = (0.03, 0.08)  # fraction of the image height
     brightness: float = Field(0.35, ge=0, le=1)
 
 
@@ -322,7 +336,8 @@ class Rain(Op):
     name, kind, Params = "rain", "depth", RainParams
 
     def sample(self, rng, T, H, W):
-        n = max(1, int(rng.integers(*self.params.drops) * H * W / 65536))
+        lo, hi = self.params.drops
+        n = max(1, int((rng.integers(lo, hi) if hi > lo else lo) * H * W / 65536))
         return {"x": rng.uniform(0, W, (T, n)), "y": rng.uniform(0, H, (T, n)),
                 "len": rng.uniform(*self.params.length, (T, n)) * H, "slant": rng.uniform(-0.3, 0.3)}
 

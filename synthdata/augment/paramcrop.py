@@ -18,7 +18,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from .ops import Op, Params, register_op
+from .ops import Op, Params, register_op, span
 from .warp import warp_item
 
 __all__ = ["ParamCrop", "ParamCropModule", "crop_homographies"]
@@ -42,7 +42,7 @@ def crop_homographies(coef: torch.Tensor, T: int, H: int, W: int, s_min: float =
 
 
 class ParamCropParams(Params):
-    scale: tuple[float, float] = (0.5, 0.9)  # side fraction at the start
+    scale: span(0, 1, above=True) = (0.5, 0.9)  # side fraction at the start
     drift: float = Field(0.15, ge=0, le=0.5)  # how far centre and size may move over the clip
 
 

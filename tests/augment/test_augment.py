@@ -268,3 +268,23 @@ def test_a_flip_moves_every_map_and_swaps_left_and_right_keypoints():
     # slot 0 (left) now holds the mirror of the old right keypoint, which is on the left again
     assert out["keypoints"][0].tolist() == [[2.0, 2.0], [7.0, 2.0], [4.0, 4.0]]
     assert out["keypoint_visibility"][0].tolist() == [1, 2, 2]
+
+
+@pytest.mark.parametrize("op, field, value", [
+    ("crop", "scale", [-0.5, 0.2]), ("crop", "scale", [0.9, 0.1]), ("crop", "ratio", [0, 1]), ("crop", "scale", [3, 4]),
+    ("affine", "scale", [0, 1]), ("blur", "sigma", [0, 0]), ("noise", "std", [-1, -0.5]), ("jpeg", "quality", [150, 200]),
+    ("h264", "crf", [60, 70]), ("rain", "drops", [0, 0]), ("fog", "density", [-1, -1]), ("fog", "color", [2, 0, 0]),
+    ("night", "darkness", [2, 3]), ("paramcrop", "scale", [5, 6]), ("paramcrop", "scale", [0, 0]),
+])
+def test_op_ranges_are_checked_when_the_pipeline_loads(op, field, value):
+    """Found by a review: ranges were never checked, so a bad one crashed inside a DataLoader item
+    (``crop scale [-0.5, 0.2]``: math domain error; ``blur sigma [0, 0]``) or was taken silently
+    (``night darkness [2, 3]`` brightened the image; ``crop scale [3, 4]`` clamped to the full frame)."""
+    with pytest.raises(UserError, match=rf"^augment\.ops\.0\.{field}[.0-9]*: "):
+        load_pipeline({"ops": [{"name": op, field: value}]})
+
+
+def test_equal_range_ends_draw_that_value(clips):
+    video, lab = clips[0]
+    out, _ = load_pipeline({"ops": [{"name": "rain", "drops": [30, 30]}, {"name": "blur", "sigma": [1, 1]}]})((video, lab), 0)
+    assert out.shape == video.shape and not torch.equal(out, video)
