@@ -51,17 +51,21 @@ class Pipeline:
         rng = np.random.default_rng(seed)
         T, _, H, W = video.shape
         out, lab = video, dict(labels)
+        A = None  # consecutive geometric ops' warps, multiplied: the clip and its labels are resampled once
         for op in self.ops:
             on = rng.random() < op.params.p  # drawn for every op, so one op's p never shifts another's draws
             draw = op.sample(rng, T, H, W)
             if not on:
                 continue
             if op.kind == "geometric":
-                out, lab = warp_item(out, lab, op.homography(draw, T, H, W))
-            else:
-                x = op.apply(out.float() / 255.0, lab, draw)
-                out = (x * 255).round().clamp(0, 255).to(video.dtype)
-        return out, lab
+                B = op.homography(draw, T, H, W).to(torch.float64)
+                A = B if A is None else B @ A
+                continue
+            if A is not None:  # pixel ops see the warped clip (and depth ops its warped depth)
+                (out, lab), A = warp_item(out, lab, A), None
+            x = op.apply(out.float() / 255.0, lab, draw)
+            out = (x * 255).round().clamp(0, 255).to(video.dtype)
+        return warp_item(out, lab, A) if A is not None else (out, lab)
 
 
 def _build(name: str, cfg: Any, field: str) -> Pipeline:

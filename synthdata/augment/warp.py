@@ -12,7 +12,10 @@ at i + 0.5); :func:`warp_item` applies it to everything, so all ops keep labels 
 - visible boxes are the bounding boxes of the warped instance map (rows whose object left the image
   are dropped); amodal boxes, and boxes when no instance map is present, transform their corners;
   keypoints are mapped and get visibility 0 outside the image; point tracks (``points`` (P,T,2)) are
-  mapped frame by frame and become not visible outside the image.
+  mapped frame by frame and become not visible outside the image; a point no longer visible at its
+  ``points_query_frame`` is queried at its nearest visible frame instead (-1 when it has none: as a
+  window's, a query outside the clip);
+- ``flow_valid`` is resampled and loses its bits where the warped flow now lands outside the image.
 
 Shapes: video (T,3,H,W) uint8 or float; maps (T,H,W[,C]); boxes (M,4) xyxy with ``frame_index`` (M,).
 """
@@ -119,6 +122,8 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
     for key, step in (("flow_fwd", 1), ("flow_bwd", -1)):
         if key in lab:
             lab[key] = _warp_flow(lab[key], A, step)
+    if "flow_valid" in lab:
+        lab["flow_valid"] = _still_valid(lab["flow_valid"], lab.get("flow_fwd"), lab.get("flow_bwd"))
     if "frame_index" in lab:
         frame = lab["frame_index"]
         keep = torch.ones(frame.shape[0], dtype=torch.bool)
@@ -153,4 +158,37 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
         lab["points"] = pts.to(labels["points"].dtype)
         if "points_visible" in lab:
             lab["points_visible"] = lab["points_visible"] & inside
+            if "points_query_frame" in lab:
+                lab["points_query_frame"] = _visible_query(lab["points_visible"], lab["points_query_frame"])
     return out_video, lab
+
+
+def _still_valid(valid: torch.Tensor, fwd: torch.Tensor | None, bwd: torch.Tensor | None) -> torch.Tensor:
+    """The warped ``flow_valid`` (bit 0 forward, bit 1 backward) without the bits whose warped flow lands
+    outside the image (a flow the item does not carry keeps its resampled bit)."""
+    T, H, W = valid.shape
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float64) + 0.5, torch.arange(W, dtype=torch.float64) + 0.5,
+                            indexing="ij")
+    out = valid.clone()
+    for bit, flow in ((1, fwd), (2, bwd)):
+        if flow is not None:
+            tx, ty = xs + flow[..., 0].double(), ys + flow[..., 1].double()
+            lands = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)  # NaN flow: False
+            out = torch.where(lands, out, out & ~bit)
+    return out
+
+
+def _visible_query(visible: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """Each point's query frame, moved to its nearest visible frame where it is not visible there
+    (the earlier one on a tie); -1 for a point visible nowhere. Shape: visible (P,T), query (P,)."""
+    P, T = visible.shape
+    if T == 0:
+        return query
+    q = query.clamp(0, T - 1)
+    in_clip = (query >= 0) & (query < T)
+    dist = (torch.arange(T)[None, :] - q[:, None]).abs() * 2 + (torch.arange(T)[None, :] > q[:, None])
+    dist = torch.where(visible, dist, torch.full_like(dist, 4 * T))
+    best = dist.argmin(1)
+    ok = visible[torch.arange(P), q] | ~in_clip  # a query outside the clip (a window's) stays as it was
+    moved = torch.where(visible.any(1), best, torch.full_like(best, -1))
+    return torch.where(ok, query, moved.to(query.dtype))

@@ -288,3 +288,40 @@ def test_equal_range_ends_draw_that_value(clips):
     video, lab = clips[0]
     out, _ = load_pipeline({"ops": [{"name": "rain", "drops": [30, 30]}, {"name": "blur", "sigma": [1, 1]}]})((video, lab), 0)
     assert out.shape == video.shape and not torch.equal(out, video)
+
+
+def test_stacked_geometric_ops_resample_once(clips):
+    """Found by a review: affine + perspective + paramcrop resampled the clip and every label once per
+    op (a third of the objects' pixels in the instance map moved off the single warp; RGB blurred
+    thrice). Consecutive geometric ops now make one warp by their product."""
+    names = ["affine", "perspective", "paramcrop"]
+    video, lab = clips[0]
+    pipe = load_pipeline({"ops": [{"name": n, "p": 1.0} for n in names]})
+    T, _, H, W = video.shape
+    rng, A = np.random.default_rng(4), torch.eye(3, dtype=torch.float64).expand(T, 3, 3)
+    for op in pipe.ops:  # the pipeline's draws, in its order
+        rng.random()
+        A = op.homography(op.sample(rng, T, H, W), T, H, W).double() @ A
+    v1, l1 = pipe((video, lab), seed=4)
+    v2, l2 = warp_item(video, lab, A)
+    assert torch.equal(v1, v2) and torch.equal(l1["instance"], l2["instance"]) and torch.equal(l1["boxes"], l2["boxes"])
+
+
+def test_after_a_crop_flow_valid_and_track_queries_keep_their_meaning(clips):
+    """Found by a review: ``flow_valid`` was resampled but not re-checked (valid flow landing outside the
+    cropped image), and track points left the image at their own query frame (172 of 256)."""
+    ds = ClipDataset(clips.ds, maps=(*MAPS, "flow_valid"))
+    video, lab = ds[0]
+    _, out = _only("crop", scale=[0.2, 0.3])((video, lab), seed=1)
+    T, H, W = out["instance"].shape
+    for bit, key in ((1, "flow_fwd"), (2, "flow_bwd")):
+        ys, xs = torch.meshgrid(torch.arange(H) + 0.5, torch.arange(W) + 0.5, indexing="ij")
+        tx, ty = xs + out[key][..., 0], ys + out[key][..., 1]
+        lands = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
+        assert not ((out["flow_valid"] & bit).bool() & ~lands).any(), key
+    q = out["points_query_frame"]
+    inside = (q >= 0) & (q < T)
+    assert inside.any() and (~inside).any()  # this crop leaves some points with no visible frame at all
+    p = torch.nonzero(inside).squeeze(1)
+    assert out["points_visible"][p, q[p]].all()
+    assert not out["points_visible"][~inside].any()
