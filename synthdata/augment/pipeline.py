@@ -35,10 +35,14 @@ class Pipeline:
 
     @property
     def maps_needed(self) -> tuple[str, ...]:
-        """Maps the ops read: depth for weather/night, the instance map so boxes follow geometry exactly."""
-        need = {"depth"} if any(op.kind == "depth" for op in self.ops) else set()
-        need |= {"instance"} if any(op.kind == "geometric" for op in self.ops) else set()
-        return tuple(sorted(need))
+        """Maps the ops cannot do without: depth for weather and night (a dataset without it is refused)."""
+        return ("depth",) if any(op.kind == "depth" for op in self.ops) else ()
+
+    @property
+    def maps_optional(self) -> tuple[str, ...]:
+        """Maps the ops use when the dataset has them: the instance map, so boxes follow the geometry
+        exactly (without it their corners are transformed)."""
+        return ("instance",) if any(op.kind == "geometric" for op in self.ops) else ()
 
     def __call__(self, item: tuple[torch.Tensor, dict], seed: int) -> tuple[torch.Tensor, dict]:
         return self.apply_item(item, seed)

@@ -30,26 +30,55 @@ __all__ = ["ClipDataset", "collate_clips", "FLOAT_MAPS"]
 FLOAT_MAPS = ("depth", "flow_fwd", "flow_bwd", "normals")
 
 
+def loaded_maps(ds, maps: Sequence[str], transform=None) -> tuple[str, ...]:
+    """The maps an item loads: those asked for (each must be one of the dataset's), then the ones the
+    ``transform`` needs (``maps_needed``: refused when the dataset lacks one) and uses when present
+    (``maps_optional``)."""
+    if isinstance(maps, str):
+        raise UserError("maps", f"expected a list of map names such as ['depth'], got the string {maps!r}")
+    have = ds.clip(0).map_names() if len(ds) else None
+    unknown = [m for m in maps if have is not None and m not in have]
+    if unknown:
+        raise UserError("maps", f"expected names of this dataset's maps ({', '.join(have)}), got {unknown[0]!r}")
+    needed = tuple(getattr(transform, "maps_needed", ()))
+    missing = [m for m in needed if have is not None and m not in have]
+    if missing:
+        raise UserError("transform", f"the augmentation needs the dataset's {missing[0]} map, which it lacks (its maps: "
+                                     f"{', '.join(have)}); generate it with that label on, or drop the ops that read it")
+    optional = tuple(m for m in getattr(transform, "maps_optional", ()) if have is None or m in have)
+    return tuple(maps) + tuple(dict.fromkeys(m for m in (*needed, *optional) if m not in maps))
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """The transform's seed for item ``index``: ``seed · 1_000_003 + index`` in epoch 0 (the seeds items
+    always had), mixed with the epoch otherwise."""
+    base = (seed * 1_000_003 + index) % 2**63
+    if epoch == 0:
+        return base
+    return int(np.random.SeedSequence([base, epoch]).generate_state(1, np.uint64)[0]) % 2**63
+
+
 class ClipDataset(Dataset):
     """``transform(item, seed)`` (e.g. ``synthdata.augment.load_pipeline("light")``) is applied to each
-    item with seed ``seed · 1_000_003 + index``: replayable, and independent of DataLoader workers."""
+    item with seed ``item_seed(seed, epoch, index)``: replayable, independent of DataLoader workers, and
+    new each epoch once :meth:`set_epoch` is called (as with ``DistributedSampler``; epoch 0 is the
+    default)."""
 
     def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic"), transform=None, seed: int = 0):
-        if isinstance(maps, str):
-            raise UserError("maps", f"expected a list of map names such as ['depth'], got the string {maps!r}")
-        have = ds.clip(0).map_names() if len(ds) else None
-        unknown = [m for m in maps if have is not None and m not in have]
-        if unknown:
-            raise UserError("maps", f"expected names of this dataset's maps ({', '.join(have)}), got {unknown[0]!r}")
         self.ds = ds
-        self.maps = tuple(maps) + tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
-        self.transform, self.seed = transform, seed
+        self.maps = loaded_maps(ds, maps, transform)
+        self.transform, self.seed, self.epoch = transform, seed, 0
         self.flips = {name: mirror_order(s.get("keypoints", [])) for name, s in ds.skeletons.items()}
         #: K: the most keypoints of any class, the same for every item (a plain DataLoader stacks them)
         self.num_keypoints = max((len(s.get("keypoints", [])) for s in ds.skeletons.values()), default=0)
 
     def __len__(self) -> int:
         return len(self.ds)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's augmentations (call before each epoch's loader is made: DataLoader workers
+        copy the dataset when they start, so ``persistent_workers=True`` keeps the epoch they saw)."""
+        self.epoch = int(epoch)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         clip = self.ds.clip(i)
@@ -79,7 +108,7 @@ class ClipDataset(Dataset):
                 m = torch.from_numpy(clip.map(name).copy())
                 labels[name] = m.float() if name in FLOAT_MAPS else m.long()
         if self.transform is not None:
-            return self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
+            return self.transform((video, labels), seed=item_seed(self.seed, self.epoch, i))
         return video, labels
 
 

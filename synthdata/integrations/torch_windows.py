@@ -13,13 +13,17 @@ Item (T frames; T = 1 for ``unit="frame"``, whose video and maps then drop the T
 - maps asked for: ``depth`` (T,H,W) float32 (+inf where a ray meets the sky or the dark lumen;
   ``max_depth=`` replaces it by that value and adds ``depth_valid`` (T,H,W) bool), ``semantic`` /
   ``instance`` (T,H,W) int64, ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3)
+  and any other map of the dataset asked for by name (``flow_valid``, ``road`` …), cut to the item's frames
+- point tracks when the dataset has them: ``points`` (P,T,2), ``points_visible`` (P,T), ``points_query_frame``
+  (P,) (outside [0, T): the query lies outside the item's frames), ``points_track_id`` (P,)
 - ``clip_index`` int64, ``frame_index`` (T,) int64, ``split`` str
 
 ``transform`` is the same hook as :class:`~synthdata.integrations.torch_dataset.ClipDataset`'s
 (``transform((video, labels), seed)``, e.g. an augmentation pipeline from ``synthdata.augment``): it
 sees the item's frames in ClipDataset's layout before they are laid out densely (point tracks cut to
-them too), with a seed fixed by ``seed`` and the item's index; the maps it needs (``maps_needed``) are
-loaded for it, and only the maps asked for come back.
+them too), with a seed fixed by ``seed``, the epoch (:meth:`WindowDataset.set_epoch`) and the item's index;
+the maps it needs (``maps_needed``) and uses (``maps_optional``) are loaded for it, and only the maps asked
+for come back.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import UserError
-from .torch_dataset import ClipDataset
+from .torch_dataset import ClipDataset, item_seed, loaded_maps
 
 __all__ = ["WindowDataset"]
 
@@ -76,42 +80,45 @@ class WindowDataset(Dataset):
             n = T if length is None else length
             self.items += [(pos, start, n) for start in range(0, T - n + 1, step)]
         self.ds, self.unit, self.splits, self.max_depth = ds, unit, splits, max_depth
-        needed = tuple(m for m in getattr(transform, "maps_needed", ()) if m not in maps)
-        self.clip_items = ClipDataset(ds, maps=tuple(maps) + needed)  # the transform's maps, e.g. instance
+        self.clip_items = ClipDataset(ds, maps=loaded_maps(ds, maps, transform))  # + the transform's, e.g. instance
         self.maps = tuple(maps)
-        self.transform, self.seed = transform, seed
+        self.transform, self.seed, self.epoch = transform, seed, 0
         self.num_slots = max(clips.column("num_objects").to_pylist(), default=0)  # track ids are 0…N−1 per clip
 
     def __len__(self) -> int:
         return len(self.items)
 
+    def set_epoch(self, epoch: int) -> None:
+        """This epoch's augmentations, as :meth:`ClipDataset.set_epoch`."""
+        self.epoch = int(epoch)
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         pos, start, n = self.items[i]
         video, labels = self.clip_items[pos]
-        video, labels = _frames(video, labels, start, n)
+        video, labels = _frames(video, labels, start, n, self.clip_items.maps)
         if self.transform is not None:
-            video, labels = self.transform((video, labels), seed=(self.seed * 1_000_003 + i) % 2**63)
+            video, labels = self.transform((video, labels), seed=item_seed(self.seed, self.epoch, i))
         item = _dense(video, labels, self.num_slots, start, self.max_depth, self.maps)
         item["clip_index"] = torch.tensor(int(self.ds.clips.column("clip_index")[pos].as_py()))
         item["split"] = self.splits[pos] or ""
         if self.unit == "frame":
-            for k in ("video", *MAP_KEYS, "depth_valid"):
+            for k in ("video", *self.maps, "depth_valid"):
                 if k in item:
                     item[k] = item[k][0]
         return item
 
 
-MAP_KEYS = ("depth", "semantic", "instance", "flow_fwd", "flow_bwd", "normals")
 _PER_ROW = ("boxes", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints", "keypoint_visibility",
             "keypoint_flip")
 #: point tracks' per-frame fields, (P,T,…): cut to a window's frames like the maps
 _PER_POINT_FRAME = ("points", "points_visible")
 
 
-def _frames(video: torch.Tensor, labels: dict, start: int, n: int) -> tuple[torch.Tensor, dict]:
-    """Frames [start, start + n) of a ClipDataset item, in its layout (rows re-indexed from 0)."""
+def _frames(video: torch.Tensor, labels: dict, start: int, n: int, maps: Sequence[str]) -> tuple[torch.Tensor, dict]:
+    """Frames [start, start + n) of a ClipDataset item, in its layout (rows re-indexed from 0); ``maps``:
+    the item's map names."""
     keep = (labels["frame_index"] >= start) & (labels["frame_index"] < start + n)
-    out = {k: (v[keep] if k in _PER_ROW else v[start:start + n] if k in MAP_KEYS
+    out = {k: (v[keep] if k in _PER_ROW else v[start:start + n] if k in maps
                else v[:, start:start + n] if k in _PER_POINT_FRAME else v) for k, v in labels.items()}
     out["frame_index"] = out["frame_index"] - start
     if "points_query_frame" in out:  # in the window's frames (outside [0, n): the query lies outside it)
@@ -141,9 +148,10 @@ def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth:
         kv = torch.zeros(T, slots, K, dtype=torch.int64)
         kp[f, t], kv[f, t] = labels["keypoints"], labels["keypoint_visibility"]
         item["keypoints"], item["keypoint_visibility"] = kp, kv
-    for k in MAP_KEYS:
-        if k in labels and k in maps:
+    for k in maps:
+        if k in labels:
             item[k] = labels[k]
+    item.update({k: v for k, v in labels.items() if k.startswith("points")})  # point tracks, (P,T,…) and (P,)
     if max_depth is not None and "depth" in item:
         valid = torch.isfinite(item["depth"]) & (item["depth"] <= max_depth)
         item["depth"] = torch.where(valid, item["depth"], torch.full_like(item["depth"], float(max_depth)))

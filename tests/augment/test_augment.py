@@ -325,3 +325,58 @@ def test_after_a_crop_flow_valid_and_track_queries_keep_their_meaning(clips):
     p = torch.nonzero(inside).squeeze(1)
     assert out["points_visible"][p, q[p]].all()
     assert not out["points_visible"][~inside].any()
+
+
+@pytest.fixture(scope="module")
+def semantic_only(tmp_path_factory):
+    """A dataset without instance and depth maps (semantic and flow only)."""
+    out = tmp_path_factory.mktemp("augment") / "semantic"
+    synthdata.generate("shapes", clips=1, out=out, compute=SYNC2, progress=False,
+                       overrides=["clip.frames=4", "clip.width=32", "clip.height=32", "device=cpu",
+                                  "annotations.instance=false", "annotations.depth=false"])
+    return synthdata.open_dataset(out)
+
+
+def test_a_transforms_maps_are_checked_when_the_dataset_is_made(semantic_only):
+    """Found by a review: weather on a dataset without depth built fine and failed in some items only (the
+    ones whose fog, rain or night fired); a window dataset with any geometric pipeline blamed ``maps``
+    for an 'instance' the user never asked for. Depth is required (one ``transform`` line, at once); the
+    instance map, which makes boxes exact, is used when the dataset has one, box corners when not."""
+    ds = semantic_only
+    for make in (lambda t: ClipDataset(ds, maps=("semantic",), transform=t),
+                 lambda t: ds.torch_dataset(unit="window", window=2, maps=("semantic",), transform=t)):
+        with pytest.raises(UserError, match=r"^transform: .*needs the dataset's depth map"):
+            make(load_pipeline("weather"))
+        item = make(load_pipeline({"ops": [{"name": "hflip"}]}))[0]
+        boxes = item[1]["boxes"] if isinstance(item, tuple) else item["boxes"]
+        assert torch.isfinite(boxes).any()
+
+
+def test_set_epoch_draws_new_augmentations_and_epoch_0_is_unchanged(clips):
+    """Found by a review: every epoch drew the same augmentation for an item (its seed was the index's
+    alone), so augmenting acted as a fixed copy of the data. ``set_epoch`` (as DistributedSampler's)
+    folds the epoch in; epoch 0 keeps the seeds items always had."""
+    pipe = load_pipeline({"ops": [{"name": "affine", "p": 1.0}]})
+    ds = ClipDataset(clips.ds, maps=MAPS, transform=pipe, seed=3)
+    first = ds[1][0]
+    assert torch.equal(first, pipe(ClipDataset(clips.ds, maps=MAPS)[1], seed=3 * 1_000_003 + 1)[0])
+    ds.set_epoch(1)
+    second = ds[1][0]
+    assert not torch.equal(first, second) and torch.equal(second, ds[1][0])
+    ds.set_epoch(0)
+    assert torch.equal(ds[1][0], first)
+    windows = clips.ds.torch_dataset(unit="window", window=2, maps=("semantic",), transform=pipe, seed=3)
+    a = windows[0]["video"]
+    windows.set_epoch(2)
+    assert not torch.equal(a, windows[0]["video"])
+
+
+def test_windows_return_every_map_asked_and_the_point_tracks(clips):
+    """Found by a review: a window item dropped maps outside a fixed list (``flow_valid`` asked for, not
+    returned, and not cut to the window) and never returned point tracks."""
+    windows = clips.ds.torch_dataset(unit="window", window=2, stride=2, maps=("semantic", "flow_valid"))
+    whole = ClipDataset(clips.ds, maps=("semantic", "flow_valid"))[0][1]
+    item = windows[1]  # clip 0, frames 2-3
+    assert torch.equal(item["flow_valid"], whole["flow_valid"][2:4])
+    assert torch.equal(item["points"], whole["points"][:, 2:4]) and torch.equal(item["points_visible"], whole["points_visible"][:, 2:4])
+    assert torch.equal(item["points_query_frame"], whole["points_query_frame"] - 2)

@@ -109,7 +109,7 @@ def run_one(job: RunJob) -> RunResult:
         return hit
     import torch
 
-    from ...integrations.torch_dataset import ClipDataset
+    from ...integrations.torch_dataset import ClipDataset, loaded_maps
     from ...io.reader import open_dataset
     from ...render.backend import resolve_device
     from ...tasks import TASKS
@@ -122,10 +122,14 @@ def run_one(job: RunJob) -> RunResult:
     task = TASKS.get(spec.task.name, "task.name")(**spec.task.settings)
     from ...augment import load_pipeline
 
-    maps = tuple(dict.fromkeys([*task.maps_needed, *load_pipeline(arm.augment, "augment").maps_needed]))
-    sources = {n: _Decoded(ClipDataset(open_dataset(spec.datasets[n]), maps=maps)) for n in arm.data}
-    ev_path = spec.datasets.get(spec.eval, spec.eval)
-    ev = ClipDataset(open_dataset(ev_path), maps=maps)
+    pipeline = load_pipeline(arm.augment, "augment")
+
+    def clips_of(path) -> ClipDataset:  # the task's maps and those the arm's augmentation reads
+        ds = open_dataset(path)
+        return ClipDataset(ds, maps=loaded_maps(ds, task.maps_needed, pipeline))
+
+    sources = {n: _Decoded(clips_of(spec.datasets[n])) for n in arm.data}
+    ev = clips_of(spec.datasets.get(spec.eval, spec.eval))
     class_names = list(ev.ds.class_names)
     plan = plan_samples(arm.data, {n: len(d) for n, d in sources.items()}, budget.steps, budget.batch, job.seed)
     train_fn, eval_fn = resolve_hooks(*job.hooks)
