@@ -29,7 +29,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from ..errors import UserError
-from ..io.ownership import remove_owned
+from ..io.ownership import Owned, remove_owned
 from ..progress import track
 from ..classes import id_table
 from ..io.reader import SynthDataset, open_dataset
@@ -249,7 +249,7 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
                                     "(Python: overwrite=True)")
         fo.delete_dataset(name)
     fo_dir = ds.root.resolve() / "fiftyone"  # absolute: the App's server and get_mask() run from anywhere
-    remove_owned(ds.layout, under="fiftyone")  # last build's maps; a user's own files there stay
+    remove_owned(ds.layout, Owned.of(ds.manifest), under="fiftyone")  # last build's maps; a user's own files stay
     dataset = fo.Dataset(name)
     try:
         dataset.persistent = True

@@ -9,9 +9,60 @@ import os
 import shutil
 from pathlib import Path
 
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from .layout import STAGED_SHARD, TABLES, Layout
 
-__all__ = ["clear_staging", "foreign_entries", "remove_owned"]
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
+__all__ = ["Owned", "clear_staging", "foreign_entries", "linked_folders", "remove_owned"]
+
+_PART = re.compile(rf"^(?:{'|'.join(TABLES)})/part-(\d{{5}})\.parquet$")
+_MEDIA = re.compile(r"^media/([^/]+)\.mp4$")
+_MAP = re.compile(r"^fiftyone/(?:segmentation|depth)/([^/]+)/\d{6}\.png$")
+
+
+@dataclass(frozen=True)
+class Owned:
+    """Which files of a dataset directory are the dataset's, from its manifest, not from names alone (a
+    user's ``media/holiday.mp4`` is no clip of it): the layout's fixed files, temp files and staged
+    shards, every file the manifest lists, and the part files, MP4s and FiftyOne maps of the shards and
+    clips it plans (``<recipe>-<index:06d>``; a shard killed while it committed leaves some unlisted)."""
+
+    listed: frozenset[str]
+    recipe: str
+    num_clips: int
+    num_shards: int
+
+    @classmethod
+    def of(cls, manifest: "Manifest") -> "Owned":
+        return cls(frozenset(rel for s in manifest.shards for rel in s.files), manifest.recipe_name,
+                   manifest.num_clips, manifest.num_shards)
+
+    @classmethod
+    def nothing(cls) -> "Owned":
+        """No manifest: only the layout's fixed files, their temp files and staged shards."""
+        return cls(frozenset(), "", 0, 0)
+
+    def clip(self, cid: str) -> bool:
+        """Whether ``cid`` is one of the dataset's clips (listed, or planned under its recipe's name)."""
+        if f"media/{cid}.mp4" in self.listed:
+            return True
+        head, _, index = cid.rpartition("-")
+        return head == self.recipe and len(index) == 6 and index.isdigit() and int(index) < self.num_clips
+
+    def __call__(self, rel: str) -> bool:
+        if not Layout.owns(rel):  # the shapes the layout writes at all
+            return False
+        if rel in self.listed or not rel.startswith(("media/", "fiftyone/", *(f"{t}/" for t in TABLES))):
+            return True  # fixed files, their temp files, staged shards
+        part, media, fo_map = _PART.match(rel), _MEDIA.match(rel), _MAP.match(rel)
+        if part:
+            return int(part.group(1)) < self.num_shards
+        return bool((media and self.clip(media.group(1))) or (fo_map and self.clip(fo_map.group(1))))
 
 
 def _entries(root: Path):
@@ -46,19 +97,26 @@ def clear_staging(layout: Layout, ignore_errors: bool = False) -> None:
         pass
 
 
-def foreign_entries(layout: Layout) -> list[str]:
-    """Files and folders in the dataset directory that the layout does not own (sorted)."""
+def linked_folders(layout: Layout) -> list[str]:
+    """The dataset folders (tables, media, FiftyOne maps, staging) that are links: writing there would
+    write wherever they point."""
+    return [d for d in (*TABLES, "media", "fiftyone", ".staging") if (layout.root / d).is_symlink()]
+
+
+def foreign_entries(layout: Layout, owned: Owned) -> list[str]:
+    """Files and folders in the dataset directory that the dataset does not own (sorted)."""
     out = []
     for rel, is_dir in _entries(layout.root):
         path = layout.root / rel
-        if path.is_symlink() or not (_owned_dir(rel) if is_dir else Layout.owns(rel)):
+        if path.is_symlink() or not (_owned_dir(rel) if is_dir else owned(rel)):
             out.append(rel + ("/" if is_dir else ""))
     return sorted(out)
 
 
-def remove_owned(layout: Layout, under: str = "") -> int:
-    """Delete the layout's own files and then its emptied folders (never the root, never the lock, never
-    anything else), optionally only below the folder ``under``. Returns the number of files removed."""
+def remove_owned(layout: Layout, owned: Owned, under: str = "") -> int:
+    """Delete the dataset's own files (``owned``) and then its emptied folders (never the root, never
+    the lock, never anything else), optionally only below the folder ``under``. Returns the number of
+    files removed."""
     removed = 0
     top = layout.root / under if under else layout.root
     if top.is_symlink() or not top.is_dir():
@@ -73,7 +131,7 @@ def remove_owned(layout: Layout, under: str = "") -> int:
                     path.rmdir()  # only ever an empty folder
                 except OSError:
                     pass
-        elif rel != ".synthdata.lock" and Layout.owns(rel) and not path.is_symlink():
+        elif rel != ".synthdata.lock" and owned(rel) and not path.is_symlink():
             path.unlink(missing_ok=True)
             removed += 1
     return removed

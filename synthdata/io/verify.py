@@ -30,10 +30,14 @@ class Mismatch:
 def check_shard(layout: Layout, shard: ShardInfo, level: Level = "full") -> list[Mismatch]:
     """Mismatches of one committed shard's files (empty when the shard can be trusted)."""
     out: list[Mismatch] = []
+    real_root = layout.root.resolve()
     for rel, digest in sorted(shard.files.items()):
         path = layout.root / rel
         if path.is_symlink() or (path.exists() and not path.is_file()):
             out.append(Mismatch(shard.index, rel, "not a regular file"))
+            continue
+        if real_root not in path.resolve().parents:  # under a linked folder: not the dataset's file
+            out.append(Mismatch(shard.index, rel, "resolves outside the dataset (through a linked folder)"))
             continue
         try:
             size = path.stat().st_size

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import uuid
+from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager
@@ -234,9 +235,12 @@ class ShardWriter:
             files: dict[str, str] = {}
             sizes: dict[str, int] = {}
             staged = [stage.video(c) for c in self.clip_ids] + [stage.part(t, self.shard_index) for t in self.tables]
+            real_root = self.layout.root.resolve()
             for path in staged:  # media first, tables last: a reader never sees rows without their video
                 final = self.layout.root / stage.rel(path)
                 final.parent.mkdir(parents=True, exist_ok=True)
+                if final.parent.resolve() != real_root / Path(stage.rel(path)).parent:  # never through a link
+                    raise OSError(f"{final.parent} is a link out of the dataset; nothing is written through it")
                 files[stage.rel(path)] = sha256_file(path)
                 sizes[stage.rel(path)] = path.stat().st_size
                 os.replace(path, final)

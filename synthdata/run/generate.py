@@ -21,7 +21,8 @@ from ..progress import logger, progress_bar, progress_enabled
 from ..io.layout import TABLES, Layout
 from ..io.atomic import atomic_write_bytes
 from ..io.manifest import Manifest
-from ..io.ownership import clear_staging
+from ..io.ownership import Owned, clear_staging
+from ..io.reader import read_manifest
 from ..io.verify import check_shard
 from ..recipe.loading import spec_to_yaml
 from ..recipe.schema import RecipeSpec
@@ -41,7 +42,8 @@ __all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exp
 
 
 def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifest:
-    remove_owned(layout)  # --overwrite: only the layout's own files (prepare_out refused anything else)
+    # --overwrite: only the old dataset's own files (prepare_out refused anything else); none without one
+    remove_owned(layout, Owned.of(read_manifest(layout)) if layout.manifest.is_file() else Owned.nothing())
     manifest = Manifest(
         recipe_name=spec.name, recipe_hash=plan.recipe_hash, seed=spec.seed, num_clips=plan.clips,
         shard_size=plan.shard_size, class_names=spec.class_names, backend=spec.backend.name, device=device,

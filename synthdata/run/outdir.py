@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..io.layout import Layout
 from ..io.safety import check_output_folder
 from ..io.manifest import Manifest
-from ..io.ownership import foreign_entries, remove_owned
+from ..io.ownership import Owned, foreign_entries, linked_folders, remove_owned
 from ..recipe.schema import RecipeSpec
 from .plan import Plan
 
@@ -52,6 +52,10 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
         except UserError as exc:  # without its manifest nothing tells the dataset's files from anyone's
             raise UserError("out", f"{exc.message}; a dataset without a readable manifest can be neither resumed "
                                    "nor overwritten: move it away (or restore dataset.json) or choose another out") from None
+        linked = linked_folders(layout)
+        if linked:  # a resume (or an overwrite) would write through it, over whatever is there
+            raise UserError("out", f"{root / linked[0]} is a symbolic link; a dataset's folders must be its own: move the "
+                                   "link away (or replace it by the folder it points to)")
         same = (old.recipe_hash, old.seed, old.num_clips) == (plan.recipe_hash, plan.seed, plan.clips)
         same_shards = plan.shard_size_auto or old.shard_size == plan.shard_size  # auto resumes as planned
         if same and same_shards and not overwrite:
@@ -73,7 +77,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
                 ("clips", old.num_clips, plan.clips, old.num_clips == plan.clips)) if not same_value]
             raise UserError("out", f"{root} holds a different run: {', '.join(differs)}; pass --overwrite or choose "
                                    "another out")
-        foreign = foreign_entries(layout)
+        foreign = foreign_entries(layout, Owned.of(old))
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
             raise UserError("out", f"--overwrite refused: {root} holds {foreign[0]!r}{more}, which the dataset does "

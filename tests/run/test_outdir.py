@@ -221,6 +221,39 @@ def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, wit
             assert p.read_bytes() == content
 
 
+@pytest.mark.parametrize("rel", ["media/holiday.mp4", "clips/part-00099.parquet", "fiftyone/depth/myproj/000001.png"])
+def test_overwrite_keeps_a_users_file_named_like_the_datasets_own(tmp_path, tiny_dataset, rel):
+    """Found by a review: ownership went by the file name's pattern alone, so --overwrite deleted a user's
+    ``media/holiday.mp4``. The dataset owns what its manifest lists and the files of the shards and
+    clips it plans (recipe name, clip count); anything else is the user's and --overwrite refuses."""
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    mine = out / rel
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_bytes(b"precious")
+    with pytest.raises(UserError, match=rf"--overwrite refused: .*{rel}"):
+        _gen(out, "seed=5", overwrite=True)
+    assert mine.read_bytes() == b"precious"
+
+
+def test_a_resume_never_writes_through_a_linked_folder(tmp_path, tiny_dataset):
+    """Found by a review: with ``media`` (or a table's folder) a link to another folder, a resume wrote the
+    clips' MP4s there, over that folder's files; verify said ok. Both now refuse."""
+    out, victim = tmp_path / "ds", tmp_path / "victim"
+    shutil.copytree(tiny_dataset, out)
+    m = json.loads((out / "dataset.json").read_text())
+    m["shards"], m["complete"] = m["shards"][:1], False  # a run to resume
+    (out / "dataset.json").write_text(json.dumps(m))
+    (out / "media").rename(victim)
+    (out / "media").symlink_to(victim)
+    theirs = {p: p.read_bytes() for p in victim.iterdir()}
+    r = run_cli("verify", str(out))
+    assert r.returncode != 0 and "outside the dataset" in r.stdout + r.stderr
+    with pytest.raises(UserError, match=r"media is a symbolic link"):
+        _gen(out)
+    assert {p: p.read_bytes() for p in victim.iterdir()} == theirs
+
+
 def test_a_staging_symlink_is_never_followed(tmp_path, tiny_dataset):
     out = tmp_path / "ds"
     shutil.copytree(tiny_dataset, out)
