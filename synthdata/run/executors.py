@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
@@ -194,7 +195,9 @@ def _stop_idle_workers(cluster) -> list[str]:
 
 def _probe(address: str, timeout_s: float = 5.0) -> None:
     """Fail at once where nothing listens at a ``tcp://host:port`` scheduler address (Dask's client would
-    retry a refused connection until its 30 s timeout); other schemes go straight to the client."""
+    retry a refused connection until its 30 s timeout), and where what listens is no Dask scheduler (an
+    SSH banner read as a frame length asks for exabytes; a silent HTTP server hangs the client); other
+    schemes go straight to the client."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(address)
@@ -204,7 +207,22 @@ def _probe(address: str, timeout_s: float = 5.0) -> None:
         return
     if parts.scheme != "tcp" or port is None or not parts.hostname:
         return
-    socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    with socket.create_connection((parts.hostname, port), timeout=timeout_s) as conn:
+        # a Dask scheduler speaks first: its handshake, framed as (total bytes, frame count), two uint64 LE
+        head = b""
+        try:
+            while len(head) < 16:
+                chunk = conn.recv(16 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except TimeoutError:
+            pass
+    if len(head) < 16:
+        raise OSError(f"not a Dask scheduler: nothing answered Dask's handshake within {timeout_s:g} s")
+    total, frames = struct.unpack("<QQ", head)
+    if not (0 < total < 2**24 and 0 < frames <= 1024):
+        raise OSError(f"not a Dask scheduler: it answered {head[:16]!r}")
 
 
 class DaskExecutor:

@@ -221,6 +221,40 @@ def test_fuzz_out_states(tiny_dataset, tmp_path_factory, entries, overwrite, wit
             assert p.read_bytes() == content
 
 
+@pytest.mark.parametrize("greeting", [b"SSH-2.0-OpenSSH_9.2\r\n", b""], ids=["ssh-banner", "silent-http"])
+def test_a_service_that_is_not_a_dask_scheduler_is_one_line_at_once(tmp_path, greeting):
+    """Found by a review: ``compute.address`` at an SSH server gave a 20-frame traceback (Dask read its
+    banner as a 2.8 EiB frame); at an HTTP server (silent until asked) the run hung for minutes. A
+    scheduler speaks first: the probe reads its handshake header within 5 s."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            conn.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(UserError, match=r"compute.address.*not a Dask scheduler"):
+            synthdata.generate("shapes", clips=1, out=tmp_path / "d", overrides=TINY, progress=False,
+                               compute={"address": f"tcp://127.0.0.1:{port}", "shard_size": 1})
+    finally:
+        server.close()
+        for c in held:
+            c.close()
+    assert time.perf_counter() - t0 < 20 and not (tmp_path / "d").exists()
+
+
 @pytest.mark.parametrize("rel", ["media/holiday.mp4", "clips/part-00099.parquet", "fiftyone/depth/myproj/000001.png"])
 def test_overwrite_keeps_a_users_file_named_like_the_datasets_own(tmp_path, tiny_dataset, rel):
     """Found by a review: ownership went by the file name's pattern alone, so --overwrite deleted a user's
