@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import RecipeError, UserError
+from .errors import RecipeError, UserError, user_path
 
 __all__ = ["main"]
 
@@ -276,7 +276,7 @@ def _committed(out: str) -> str:
     from .io.manifest import Manifest
 
     try:
-        m = Manifest.read(Layout(Path(out).expanduser()))
+        m = Manifest.read(Layout(user_path(out, "out")))
     except (OSError, ValueError, TypeError):
         return f"nothing was committed in {out}."
     done = sum(s.clip_stop - s.clip_start for s in m.shards)
@@ -288,7 +288,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     from .io.reader import read_manifest
     from .io.verify import verify
 
-    layout = Layout(Path(ns.path).expanduser()).require_dataset()
+    layout = Layout(user_path(ns.path, "path")).require_dataset()
     manifest = read_manifest(layout)
     bad = verify(layout, manifest, "quick" if ns.quick else "full")
     files = sum(len(s.files) for s in manifest.shards)

@@ -7,6 +7,7 @@ Anything else is an internal error and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import typing
 
@@ -139,3 +140,14 @@ def check_device(value: str) -> str:
     if not isinstance(value, str) or not _DEVICE.match(value):
         raise ValueError(f"expected auto, cpu, cuda or cuda:<index>, got {shown(value)}")
     return value
+
+
+def user_path(value: "str | os.PathLike", field: str) -> "Path":
+    """``Path(value).expanduser()``, with a ``~user`` that names no user (or no home) as one line about
+    ``field`` instead of pathlib's RuntimeError."""
+    try:
+        from pathlib import Path
+
+        return Path(value).expanduser()
+    except RuntimeError as e:
+        raise UserError(field, f"cannot expand {str(value)[:200]!r}: {e}") from None

@@ -215,3 +215,17 @@ def test_a_sweep_with_one_bad_job_writes_nothing(tmp_path, bad):
     lines = [ln for ln in r.stderr.strip().splitlines() if ln]
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad.split('=')[0]}: ") and "(job 2/2: " in lines[0], r.stderr
     assert not out.exists() and "wrote" not in r.stdout
+
+
+@pytest.mark.parametrize("args, field", [
+    (["generate", "recipe=shapes", "clips=1", "out=~nosuchuser9/x"], "out"),
+    (["verify", "~nosuchuser9/x"], "path"),
+    (["validate", "~nosuchuser9/r.yaml"], "recipe"),
+    (["export", "{dataset}", "--format", "coco", "--out", "~nosuchuser9/x"], "--out"),
+])
+def test_a_tilde_of_no_user_is_one_line(args, field, tiny_dataset):
+    """Found by a review: ``out=~nouser/x`` (and verify, info, export) died in pathlib's RuntimeError,
+    a traceback with exit 1."""
+    r = run_cli(*[a.format(dataset=tiny_dataset) for a in args])
+    assert r.returncode == 2 and r.stderr.startswith(f"error: {field}: cannot expand"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -12,6 +12,7 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import UserError
+from ..errors import user_path
 from ..io.safety import check_output_folder
 
 __all__ = ["staged_output", "write_frames"]
@@ -23,7 +24,7 @@ def staged_output(out: Path) -> Iterator[Path]:
     failure it is removed and ``out`` is as it was. The staging folder is made by this call (never a
     name a user could own), beside ``out`` when ``out`` is new and inside it when ``out`` exists empty
     (so ``--out .`` works)."""
-    out = Path(out).expanduser() if isinstance(out, (str, os.PathLike)) else out
+    out = user_path(out, "out") if isinstance(out, (str, os.PathLike)) else out
     check_output_folder(out, "out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError("out", f"{out} exists and is not an empty directory")

@@ -21,6 +21,7 @@ from ..errors import UserError
 from .encoding import read_map
 from .layout import CORE_TABLES, TABLES, Layout
 from .manifest import Manifest
+from ..errors import user_path
 from .safety import check_id, inside
 from .verify import Level
 from .verify import verify as verify_files
@@ -116,7 +117,7 @@ class SynthDataset:
             raise UserError(field, f"expected a dataset folder path, got {type(path).__name__} {path!r}"[:200])
         if verify not in ("quick", "full"):
             raise UserError("verify", f"expected 'quick' (sizes) or 'full' (sizes and hashes), got {verify!r}")
-        self.layout = Layout(Path(path).expanduser()).require_dataset(field)
+        self.layout = Layout(user_path(path, field)).require_dataset(field)
         self.manifest = read_manifest(self.layout)
         bad = verify_files(self.layout, self.manifest, verify)
         if bad:

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from ..errors import UserError
+from ..errors import UserError, user_path
 
 __all__ = ["SAFE_ID", "check_id", "check_output_folder", "inside", "check_rel"]
 
@@ -46,7 +46,7 @@ def check_output_folder(value: object, field: str) -> Path:
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)) or str(value).strip() == "":
         got = "an empty value" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
         raise UserError(field, f"expected a folder path, got {got}")
-    path = Path(value).expanduser()
+    path = user_path(value, field)
     try:
         os.stat(path)
     except (FileNotFoundError, NotADirectoryError):  # new, or under a file: the callers say which

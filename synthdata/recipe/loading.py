@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
-from ..errors import RecipeError, UserError, expected_mapping, shown, unknown_field
+from ..errors import RecipeError, UserError, expected_mapping, shown, unknown_field, user_path
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
 from .yamlsafe import YAML_LIMITS, load_yaml
@@ -302,7 +302,7 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
     ops = [_parse_override(o) for o in overrides]
     body: dict[str, Any] = {}
     if _is_path(recipe):
-        path = Path(recipe).expanduser()
+        path = user_path(recipe, "recipe")
         if path.suffix not in (".yaml", ".yml"):
             raise UserError("recipe", _NAME_OR_PATH + f", got {recipe!r}")
         if not path.is_file():

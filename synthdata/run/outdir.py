@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..io.layout import Layout
+from ..errors import user_path
 from ..io.safety import check_output_folder
 from ..io.manifest import Manifest
 from ..io.ownership import Owned, foreign_entries, linked_folders, remove_owned
@@ -36,7 +37,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     """
     from ..io.reader import read_manifest
 
-    root = Path(plan.out).expanduser()
+    root = user_path(plan.out, "out")
     check_output_folder(root, "out")
     if root.exists() and not root.is_dir():
         raise UserError("out", f"{root} exists and is not a directory")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import UserError
+from ..errors import user_path
 from ..io.safety import check_output_folder
 from ..recipe.schema import LIMITS, RecipeSpec
 
@@ -44,7 +45,7 @@ def _planned_shard_size(out: str | Path | None) -> int | None:
     import json
 
     try:
-        size = json.loads((Path(out).expanduser() / "dataset.json").read_text())["shard_size"]
+        size = json.loads((user_path(out, "out") / "dataset.json").read_text())["shard_size"]
     except (OSError, TypeError, ValueError, KeyError):
         return None
     return size if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 10**6 else None

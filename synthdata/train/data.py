@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UserError
+from ..errors import UserError, user_path
 from ..io.layout import Layout
 from ..io.reader import open_dataset
 from ..integrations.torch_dataset import ClipDataset
@@ -69,7 +69,7 @@ class LayoutInfo:
 def inspect_layout_clips(path: str | Path) -> LayoutInfo:
     """Clip count, size and maps from the clips table and one clip's frames table; one-line errors for
     datasets that cannot train a generator (missing G-buffer, mixed clip sizes, empty)."""
-    if not Layout(Path(path).expanduser()).is_dataset():
+    if not Layout(user_path(path, "data")).is_dataset():
         raise UserError("data", f"{path} is not a synthdata dataset (no dataset.json); make one with "
                                 "`synthdata generate` or import clips with synthdata.integrations.fiftyone.from_fiftyone")
     ds = open_dataset(path)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Optional, Sequence
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ...errors import DEVICE_PATTERN, UserError, check_device, model_problems
+from ...errors import user_path
 from ...io.safety import SAFE_ID
 
 __all__ = ["AblationSpec", "ArmSpec", "BudgetSpec", "TaskRef", "load_ablation"]
@@ -175,7 +176,7 @@ def load_ablation(config: str | Path | dict[str, Any] | AblationSpec, overrides:
     if isinstance(config, dict):
         data, base = dict(config), Path.cwd()
     else:
-        path = Path(config).expanduser()
+        path = user_path(config, "config")
         if path.suffix not in (".yaml", ".yml") or not path.is_file():
             raise UserError("config", f"expected an ablation .yaml file, got {str(config)!r}")
         data, base = load_yaml(path, where=str(config)), path.parent
