@@ -50,8 +50,8 @@ def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifes
         annotations=spec.annotations.model_dump(), recipe=spec.model_dump(mode="json"),
         synthdata_version=__version__, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    manifest.write(layout)  # first: a run killed right after is a dataset to resume (recipe.yaml comes then)
     atomic_write_bytes(layout.recipe, spec_to_yaml(spec).encode())
-    manifest.write(layout)
     return manifest
 
 
@@ -128,6 +128,8 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
             if manifest is None:
                 manifest = _fresh(layout, plan, spec, dev)
             else:  # a shard is trusted only when its files match the manifest: the others are made again
+                if not layout.recipe.is_file():  # killed between the manifest and recipe.yaml
+                    atomic_write_bytes(layout.recipe, spec_to_yaml(spec).encode())
                 remade = [s.index for s in manifest.shards if check_shard(layout, s, "full")]
                 if remade:
                     manifest.shards = [s for s in manifest.shards if s.index not in remade]

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UserError
-from ..io.layout import Layout
+from ..io.layout import TEMP_FILE, Layout
 from ..errors import user_path
 from ..io.safety import check_output_folder
 from ..io.manifest import Manifest
@@ -45,6 +45,8 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
     layout = Layout(root)
     OutLock.refuse_if_held(root)
     present = [p for p in root.iterdir() if p.name != ".synthdata.lock"] if root.is_dir() else []
+    if present and all(TEMP_FILE.match(p.name) and p.is_file() and not p.is_symlink() for p in present):
+        present = []  # a run killed in its first write (only its temp files): start afresh (they go)
     if present:
         if not layout.is_dataset():
             raise UserError("out", f"{root} is not empty and is not a synthdata dataset; choose an empty or new directory")

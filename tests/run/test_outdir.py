@@ -288,6 +288,24 @@ def test_a_resume_never_writes_through_a_linked_folder(tmp_path, tiny_dataset):
     assert {p: p.read_bytes() for p in victim.iterdir()} == theirs
 
 
+def test_a_run_killed_in_its_first_writes_can_be_run_again(tmp_path, tiny_dataset):
+    """Found by a review: killed between recipe.yaml and the manifest (or inside the manifest's atomic
+    write) a run left a folder every rerun refused ("not a synthdata dataset", --overwrite too). The
+    manifest is written first now, and a folder holding only synthdata's temp files starts afresh."""
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / ".synthdata.lock").write_text("")
+    (out / ".dataset.json.a1b2c3.tmp").write_text('{"format": "synthdata-da')  # the killed atomic write
+    _gen(out)
+    assert not list(out.glob(".*.tmp")) and synthdata.open_dataset(out).manifest.complete
+    (out / "recipe.yaml").unlink()  # killed after the manifest, before recipe.yaml: a resume writes it
+    m = json.loads((out / "dataset.json").read_text())
+    m["shards"], m["complete"] = m["shards"][:1], False
+    (out / "dataset.json").write_text(json.dumps(m))
+    _gen(out)
+    assert (out / "recipe.yaml").is_file() and synthdata.open_dataset(out).manifest.complete
+
+
 def test_a_staging_symlink_is_never_followed(tmp_path, tiny_dataset):
     out = tmp_path / "ds"
     shutil.copytree(tiny_dataset, out)
