@@ -253,6 +253,10 @@ def _generate_with(ns: argparse.Namespace, run: dict[str, str], compute_args: li
               file=sys.stderr)
         return 130
     except GenerationFailed as exc:
+        if all(f.no_space for f in exc.failures):  # the disk, not the shards: one line
+            print(f"error: out: no space left on the device of {exc.out}; {_committed(out)} Free space and re-run "
+                  "the same command to finish.", file=sys.stderr)
+            return 1
         for f in exc.failures:
             if f.remote_traceback:
                 print(f.remote_traceback.rstrip(), file=sys.stderr)
@@ -300,8 +304,10 @@ def cmd_verify(ns: argparse.Namespace) -> int:
               "command to remake them", file=sys.stderr)
         return 1
     done = sum(s.clip_stop - s.clip_start for s in manifest.shards)
-    unfinished = "" if manifest.complete else (f"; the dataset is incomplete: {done} of {manifest.num_clips} clips are "
-                                               "committed (re-run its generate command to finish it)")
+    unfinished = "" if manifest.complete else (
+        f"; the dataset is incomplete: {done} of {manifest.num_clips} clips are committed (re-run its generate "
+        "command to finish it)" if done < manifest.num_clips else
+        "; every clip is committed but the run did not finish (re-run its generate command to complete it)")
     print(f"ok: {files} files in {len(manifest.shards)} shards match dataset.json"
           + (" (sizes only)" if ns.quick else "") + unfinished)
     return 0

@@ -168,13 +168,16 @@ class ShardWriter:
             self._pending.append(self._pool.submit(add, rec))
 
     def abort(self) -> None:
-        """Drop the staged files (the shard stays absent)."""
+        """Drop the staged files (the shard stays absent). Closing what is open may fail too (a full
+        disk): those errors are dropped, so the shard's own error is the one reported."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._video is not None:
-            self._video.close(flush=False)
-            self._video = None
-        self.frames.close()
+        for close in (lambda: self._video is not None and self._video.close(flush=False), self.frames.close):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - the files are deleted next whatever state they are in
+                pass
+        self._video = None
         shutil.rmtree(self.stage.root, ignore_errors=True)
 
     def _add(self, rec: ClipRecord) -> None:

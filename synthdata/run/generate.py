@@ -35,7 +35,7 @@ from .executors import Executor, make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
-from .shard import ShardFailed, ShardJob
+from .shard import NO_SPACE, ShardFailed, ShardJob, no_space
 from .timing import StageTimer
 
 __all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exported for --dry-run
@@ -53,6 +53,24 @@ def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifes
     manifest.write(layout)  # first: a run killed right after is a dataset to resume (recipe.yaml comes then)
     atomic_write_bytes(layout.recipe, spec_to_yaml(spec).encode())
     return manifest
+
+
+def check_disk(plan: Plan, root: Path, manifest: Manifest | None) -> None:
+    """Refuse (one line, nothing written) a run whose clips still to make would not fit on ``out``'s
+    disk by the plan's estimate (a lower bound: the labels' compressed sizes, measured on shipped
+    recipes); ``compute.force=true`` skips it."""
+    import shutil
+
+    done = sum(s.clip_stop - s.clip_start for s in manifest.shards) if manifest is not None else 0
+    need = plan.estimated_bytes * max(plan.clips - done, 0) // max(plan.clips, 1)
+    probe = next((p for p in (root, *root.parents) if p.exists()), None)
+    if probe is None:
+        return
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise UserError("out", f"{plan.clips - done} clips need about {need / 2**30:.2f} GiB, but {probe} has "
+                               f"{free / 2**30:.2f} GiB free; free space, choose another out, or make fewer clips "
+                               "(compute.force=true skips this check)")
 
 
 class GenerationFailed(Exception):
@@ -114,6 +132,8 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
     check_resources(spec, compute)
     layout, manifest = prepare_out(plan, spec, overwrite)  # refuse early, before the lock creates out
     plan = plan.resuming(manifest)
+    if not compute.force:
+        check_disk(plan, layout.root, manifest)
     dev = device_name(spec.device)  # no torch in a driver that never renders
     timer = timer or StageTimer()
     failures: list[ShardFailed] = []
@@ -202,8 +222,18 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
             "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in TABLES if any(t in s.rows for s in manifest.shards)},
         }
         if manifest.complete:
-            write_card(layout, manifest, license_id=spec.output.license)
-        manifest.write(layout)
+            try:
+                write_card(layout, manifest, license_id=spec.output.license)
+            except OSError as exc:  # the card is a convenience: a full disk must not lose the finished run
+                logger().warning("the dataset card (README.md, preview.png) could not be written: %s",
+                                 exc.strerror or exc)
+        try:
+            manifest.write(layout)
+        except OSError as exc:  # the last write (stats, complete): the shards' own writes listed them
+            if not no_space(exc):
+                raise
+            manifest.complete = False
+            failures.append(ShardFailed(manifest.num_shards, None, None, "", NO_SPACE, ""))
     if failures:
         raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)
     return manifest

@@ -8,6 +8,7 @@ imported inside the task: a Dask driver imports this module to submit shards and
 
 from __future__ import annotations
 
+import errno
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -62,6 +63,27 @@ class ShardFailed(Exception):
     def __str__(self) -> str:
         where = f"clip {self.clip_id} (index {self.clip_index}, {self.seed_info})" if self.clip_id else "writing"
         return f"shard {self.shard_index}: {where} failed: {self.error}"
+
+    @property
+    def no_space(self) -> bool:
+        """The disk filled up (nothing about the shard itself: free space and re-run)."""
+        return self.error.startswith(NO_SPACE)
+
+
+#: a ShardFailed's error when the disk filled up
+NO_SPACE = "no space left on device"
+
+
+def no_space(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or the closed file pyarrow reports
+    after one (its own message names no errno)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 _BACKENDS: dict[tuple[str, str], Backend] = {}
@@ -140,10 +162,14 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
                 raise ShardFailed(shard_index, clip_id(job.spec, i), i, f"seed {seed}{also}",
                                   f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
         info = writer.commit()
-    except ShardFailed:
+    except ShardFailed as exc:
         writer.abort()
-        raise
+        if exc.no_space or not no_space(exc.__context__ or exc):
+            raise
+        raise ShardFailed(shard_index, None, None, "", NO_SPACE, "") from None
     except Exception as exc:
         writer.abort()
+        if no_space(exc):  # the disk, not the shard: no traceback to read
+            raise ShardFailed(shard_index, None, None, "", NO_SPACE, "") from None
         raise ShardFailed(shard_index, None, None, "", f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
     return ShardResult(info=info, stage_seconds=dict(timer.seconds), worker=f"pid {os.getpid()}")

@@ -401,3 +401,36 @@ def test_a_dataset_with_a_torn_manifest_is_refused_naming_out(tmp_path, tiny_dat
     with pytest.raises(UserError, match=r"^out: .*dataset\.json: not a readable manifest.*move it away") as info:
         _gen(out, overwrite=overwrite)
     assert info.value.field == "out" and (out / "dataset.json").read_text() == "{bad"
+
+
+def test_a_run_too_big_for_the_disk_is_refused_before_it_starts(tmp_path):
+    """Found by a review: nothing compared the plan's size with the free space (a 24 MB run on a 64 kB
+    disk started, then failed shard by shard)."""
+    r = run_cli("generate", "recipe=shapes", "clips=10000000", f"out={tmp_path / 'big'}", "compute=sync")
+    assert r.returncode == 2 and r.stderr.startswith("error: out: 10000000 clips need about"), r.stderr
+    assert "GiB free" in r.stderr and not (tmp_path / "big").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 600 kB tmpfs (root only: skipped where mounting is not allowed)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_keeps_what_was_committed(small_disk):
+    """Found by a review: a disk filling up mid-run printed a traceback per shard (retried), or hid the
+    cause ("ArrowInvalid: Operation on closed file"); the card's PIL error was uncaught."""
+    out = small_disk / "d"
+    r = run_cli("generate", "recipe=shapes", "clips=6", f"out={out}", "compute=sync", "compute.shard_size=1",
+                "compute.force=true", "clip.frames=4", "clip.width=64", "clip.height=64", "device=cpu")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.startswith("error:")]
+    assert lines == [ln for ln in r.stderr.strip().splitlines() if ln.strip()][-1:] and len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: out: no space left on the device of") and "re-run" in lines[0]
+    m = json.loads((out / "dataset.json").read_text())
+    assert 0 < len(m["shards"]) < 6 and not m["complete"]
