@@ -113,6 +113,8 @@ class Manifest:
                     raise ValueError(f"{where}.files[{rel!r}]: expected a sha256 hex digest")
             if set(s.sizes) - set(s.files) or any(v < 0 for v in s.sizes.values()):
                 raise ValueError(f"{where}.sizes: sizes must be of listed files and not negative")
+        if self.complete and len(seen) != self.num_shards:  # a forged or mangled manifest: clips missing
+            raise ValueError(f"complete: marked complete with {len(seen)} of its {self.num_shards} shards")
 
     def enabled_annotations(self) -> list[str]:
         """The ``annotations`` switches that are on (a block such as ``tracks`` by its ``enabled``)."""

@@ -110,3 +110,13 @@ def test_format_1_0_manifests_without_sizes_still_open(ds):
     (ds / "media" / "shapes-000000.mp4").unlink()  # existence is still checked
     with pytest.raises(UserError, match="missing"):
         synthdata.open_dataset(ds)
+
+
+def test_a_manifest_marked_complete_with_shards_missing_is_refused(ds):
+    """Found by a review: ``num_clips`` raised by a shard's worth in dataset.json (its shards and hashes
+    untouched) verified as ok, and ``info`` said complete with clips missing."""
+    m = json.loads((ds / "dataset.json").read_text())
+    m["shards"] = m["shards"][:1]  # still "complete": a shard's clips are gone from the listing
+    (ds / "dataset.json").write_text(json.dumps(m))
+    r = run_cli("verify", str(ds))
+    assert r.returncode == 2 and "marked complete with" in r.stderr and len(r.stderr.strip().splitlines()) == 1

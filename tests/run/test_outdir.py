@@ -434,3 +434,13 @@ def test_a_full_disk_is_one_line_and_keeps_what_was_committed(small_disk):
     assert lines[0].startswith("error: out: no space left on the device of") and "re-run" in lines[0]
     m = json.loads((out / "dataset.json").read_text())
     assert 0 < len(m["shards"]) < 6 and not m["complete"]
+
+
+def test_a_dangling_link_as_out_is_refused_and_nothing_is_made_where_it_points(tmp_path):
+    """Found by a review: ``out`` a link to a missing folder: the run made that folder (and its parents),
+    wherever the link pointed."""
+    target = tmp_path / "nowhere" / "dir"
+    (tmp_path / "link").symlink_to(target)
+    with pytest.raises(UserError, match=r"^out: .*symbolic link to .*does not exist"):
+        _gen(tmp_path / "link")
+    assert not (tmp_path / "nowhere").exists()
