@@ -6,11 +6,10 @@ Used by ``generate --overwrite`` and by ``synthdata fiftyone`` when it rewrites 
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
-
 import re
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .layout import STAGED_SHARD, TABLES, Layout

@@ -47,15 +47,15 @@ def check_output_folder(value: object, field: str) -> Path:
         got = "an empty value" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
         raise UserError(field, f"expected a folder path, got {got}")
     path = user_path(value, field)
-    if path.is_symlink() and not path.exists():  # a dangling link: its target would be made, wherever it points
-        raise UserError(field, f"{str(path)[:200]} is a symbolic link to {os.readlink(path)[:200]!r}, which does not "
-                               "exist; create that folder first or give its path")
     try:
         os.stat(path)
     except (FileNotFoundError, NotADirectoryError):  # new, or under a file: the callers say which
         pass
     except OSError as e:  # ENAMETOOLONG, ELOOP, EACCES…: no folder can be made there
         raise UserError(field, f"cannot use {str(path)[:200]}: {e.strerror or e}") from None
+    if path.is_symlink() and not path.exists():  # a dangling link: its target would be made, wherever it points
+        raise UserError(field, f"{str(path)[:200]} is a symbolic link to {os.readlink(path)[:200]!r}, which does not "
+                               "exist; create that folder first or give its path")
     path = path.resolve()
     for p in path.parents:
         if (p / "dataset.json").is_file() or (p / ".synthdata.lock").exists():

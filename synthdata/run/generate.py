@@ -66,8 +66,9 @@ def check_disk(plan: Plan, root: Path, manifest: Manifest | None) -> None:
     probe = next((p for p in (root, *root.parents) if p.exists()), None)
     if probe is None:
         return
-    free = shutil.disk_usage(probe).free
-    if need > free:
+    usage = shutil.disk_usage(probe)
+    free = usage.free
+    if usage.total and need > free:  # (a pseudo file system such as /proc has no size: nothing to judge)
         raise UserError("out", f"{plan.clips - done} clips need about {need / 2**30:.2f} GiB, but {probe} has "
                                f"{free / 2**30:.2f} GiB free; free space, choose another out, or make fewer clips "
                                "(compute.force=true skips this check)")

