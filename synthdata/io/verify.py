@@ -49,7 +49,28 @@ def check_shard(layout: Layout, shard: ShardInfo, level: Level = "full") -> list
             out.append(Mismatch(shard.index, rel, f"size {size} (expected {want})"))
         elif level == "full" and sha256_file(path) != digest:
             out.append(Mismatch(shard.index, rel, "content hash differs"))
+    if level == "full" and not out:
+        out += _clip_range(layout, shard)
     return out
+
+
+def _clip_range(layout: Layout, shard: ShardInfo) -> list[Mismatch]:
+    """A shard's clips table must hold exactly its clips, in order: hashes alone do not tie a part to its
+    shard (two shards' parts swapped, their hashes swapped too, match every digest)."""
+    import pyarrow.parquet as pq
+
+    rel = f"clips/part-{shard.index:05d}.parquet"
+    if rel not in shard.files:
+        return []
+    try:
+        got = pq.read_table(layout.root / rel, columns=["clip_index"]).column(0).to_pylist()
+    except Exception as exc:  # noqa: BLE001 - any unreadable part is a mismatch, reported as such
+        return [Mismatch(shard.index, rel, f"unreadable ({type(exc).__name__})")]
+    want = list(range(shard.clip_start, shard.clip_stop))
+    if got == want:
+        return []
+    held = f"clips {got[0]}–{got[-1]}" if got else "no clips"
+    return [Mismatch(shard.index, rel, f"holds {held}, not this shard's clips {want[0]}–{want[-1]}")]
 
 
 def verify(layout: Layout, manifest: Manifest, level: Level = "full") -> list[Mismatch]:

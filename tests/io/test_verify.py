@@ -120,3 +120,19 @@ def test_a_manifest_marked_complete_with_shards_missing_is_refused(ds):
     (ds / "dataset.json").write_text(json.dumps(m))
     r = run_cli("verify", str(ds))
     assert r.returncode == 2 and "marked complete with" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_swapped_parts_with_swapped_hashes_are_found(ds):
+    """Found by a review: two shards' part files swapped, their hashes (and sizes) swapped in dataset.json
+    too, verified as ok and reordered the clips. A shard's clips table must hold its own clips."""
+    m = json.loads((ds / "dataset.json").read_text())
+    a, b = (ds / "clips" / "part-00000.parquet"), (ds / "clips" / "part-00001.parquet")
+    tmp = ds / "swap"
+    a.rename(tmp), b.rename(a), tmp.rename(b)
+    s0, s1 = m["shards"][0], m["shards"][1]
+    for key in ("files", "sizes"):
+        r0, r1 = "clips/part-00000.parquet", "clips/part-00001.parquet"
+        s0[key][r0], s1[key][r1] = s1[key][r1], s0[key][r0]
+    (ds / "dataset.json").write_text(json.dumps(m))
+    r = run_cli("verify", str(ds))
+    assert r.returncode == 1 and "not this shard's clips" in r.stdout, r.stdout + r.stderr
