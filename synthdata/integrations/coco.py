@@ -41,7 +41,7 @@ def export_coco(ds, out: Path) -> dict:
         skeletons = ds.skeletons
         categories = [{"id": i + 1, "name": n, "supercategory": "object", **_skeleton(skeletons.get(n))}
                       for i, n in enumerate(ds.class_names)]
-        videos, images, annotations, tracks = [], [], [], {}
+        videos, images, annotations, tracks, track_rows = [], [], [], {}, {}
         for v, clip in enumerate(ds, start=1):
             row = clip.row
             videos.append({"id": v, "name": clip.clip_id, "width": row["width"], "height": row["height"],
@@ -55,6 +55,7 @@ def export_coco(ds, out: Path) -> dict:
                 if not o["visible_pixels"]:
                     continue
                 track = tracks.setdefault((v, o["track_id"]), len(tracks) + 1)
+                track_rows.setdefault(track, {"id": track, "category_id": o["class_id"], "video_id": v})
                 annotations.append({
                     "id": len(annotations) + 1, "image_id": first_image + o["frame_index"], "video_id": v,
                     "category_id": o["class_id"], "track_id": track, "clip_track_id": o["track_id"], "iscrowd": 0,
@@ -67,7 +68,8 @@ def export_coco(ds, out: Path) -> dict:
                     **_keypoints(o.get("keypoints")),
                 })
         coco = {"info": {"description": f"synthdata {ds.manifest.recipe_name}", "recipe_hash": ds.manifest.recipe_hash},
-                "categories": categories, "videos": videos, "images": images, "annotations": annotations}
+                "categories": categories, "videos": videos, "images": images, "annotations": annotations,
+                "tracks": list(track_rows.values())}  # TAO's top-level track list (its loaders read it)
         (tmp / "annotations.json").write_text(json.dumps(coco))
     return {"format": "coco", "videos": len(videos), "images": len(images), "annotations": len(annotations),
             "tracks": len(tracks), "path": str(out / "annotations.json")}

@@ -27,6 +27,11 @@ def test_coco_loads_in_pycocotools_with_every_visible_object(tiny_dataset, tmp_p
     assert len(coco.getImgIds()) == 12 and [c["name"] for c in coco.loadCats(coco.getCatIds())] == ds.class_names
     raw = json.loads((tmp_path / "coco" / "annotations.json").read_text())
     assert len(raw["videos"]) == 3 and {"video_id", "frame_id"} <= set(raw["images"][0])
+    # TAO's top-level tracks (found by a review: TAO/TrackEval loaders read them): one per track id used
+    tracks = {t["id"]: t for t in raw["tracks"]}
+    assert set(tracks) == {a["track_id"] for a in raw["annotations"]}
+    assert all(tracks[a["track_id"]]["category_id"] == a["category_id"] and tracks[a["track_id"]]["video_id"]
+               == a["video_id"] for a in raw["annotations"])
     for ann in coco.loadAnns(coco.getAnnIds()):
         m = coco.annToMask(ann)
         assert int(m.sum()) == ann["area"]
