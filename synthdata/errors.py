@@ -10,9 +10,10 @@ import difflib
 import os
 import re
 import typing
+from pathlib import Path
 
 __all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
-           "unknown_field"]
+           "unknown_field", "closest", "did_you_mean", "user_path"]
 
 #: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
@@ -142,12 +143,10 @@ def check_device(value: str) -> str:
     return value
 
 
-def user_path(value: "str | os.PathLike", field: str) -> "Path":
+def user_path(value: str | os.PathLike, field: str) -> Path:
     """``Path(value).expanduser()``, with a ``~user`` that names no user (or no home) as one line about
     ``field`` instead of pathlib's RuntimeError."""
     try:
-        from pathlib import Path
-
         return Path(value).expanduser()
     except RuntimeError as e:
         raise UserError(field, f"cannot expand {str(value)[:200]!r}: {e}") from None

@@ -35,7 +35,7 @@ from .executors import Executor, make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
-from .shard import NO_SPACE, ShardFailed, ShardJob, no_space
+from .shard import NO_SPACE, ShardFailed, ShardJob, disk_full
 from .timing import StageTimer
 
 __all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exported for --dry-run
@@ -231,7 +231,7 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
         try:
             manifest.write(layout)
         except OSError as exc:  # the last write (stats, complete): the shards' own writes listed them
-            if not no_space(exc):
+            if not disk_full(exc):
                 raise
             manifest.complete = False
             failures.append(ShardFailed(manifest.num_shards, None, None, "", NO_SPACE, ""))

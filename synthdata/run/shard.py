@@ -74,7 +74,7 @@ class ShardFailed(Exception):
 NO_SPACE = "no space left on device"
 
 
-def no_space(exc: BaseException) -> bool:
+def disk_full(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or the closed file pyarrow reports
     after one (its own message names no errno)."""
     seen = set()
@@ -164,12 +164,12 @@ def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
         info = writer.commit()
     except ShardFailed as exc:
         writer.abort()
-        if exc.no_space or not no_space(exc.__context__ or exc):
+        if exc.no_space or not disk_full(exc.__context__ or exc):
             raise
         raise ShardFailed(shard_index, None, None, "", NO_SPACE, "") from None
     except Exception as exc:
         writer.abort()
-        if no_space(exc):  # the disk, not the shard: no traceback to read
+        if disk_full(exc):  # the disk, not the shard: no traceback to read
             raise ShardFailed(shard_index, None, None, "", NO_SPACE, "") from None
         raise ShardFailed(shard_index, None, None, "", f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
     return ShardResult(info=info, stage_seconds=dict(timer.seconds), worker=f"pid {os.getpid()}")
