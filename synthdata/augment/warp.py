@@ -26,8 +26,8 @@ import torch
 
 __all__ = ["warp_item", "apply_homography", "ROW_KEYS"]
 
-#: per-row label keys that are filtered together when rows are dropped
-ROW_KEYS = ("boxes", "boxes_amodal", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints",
+#: per-row label keys that are filtered together when rows are dropped (``visible``: items of in-view rows)
+ROW_KEYS = ("boxes", "boxes_amodal", "visible", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints",
             "keypoint_visibility", "keypoint_flip", "masks")
 
 
@@ -95,12 +95,18 @@ def _boxes_from_instance(instance: torch.Tensor, frame: torch.Tensor, track: tor
     return boxes, keep
 
 
-def _corner_boxes(boxes: torch.Tensor, frame: torch.Tensor, A: torch.Tensor, H: int, W: int):
+def _corners(boxes: torch.Tensor, Af: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (M,2) low and high corners of each box's four corners warped by its own ``Af`` (M,3,3)."""
     x0, y0, x1, y1 = boxes.double().unbind(-1)
     corners = torch.stack([torch.stack([x0, y0], -1), torch.stack([x1, y0], -1), torch.stack([x0, y1], -1),
                            torch.stack([x1, y1], -1)], 1)  # (M,4,2)
-    moved = apply_homography(A.double()[frame.long()], corners)
-    lo, hi = moved.min(1).values, moved.max(1).values
+    moved = apply_homography(Af.double(), corners)
+    return moved.min(1).values, moved.max(1).values
+
+
+def _corner_boxes(boxes: torch.Tensor, Af: torch.Tensor, H: int, W: int):
+    """Boxes warped by their corners and clamped to the frame, and which are non-empty (NaN: never)."""
+    lo, hi = _corners(boxes, Af)
     out = torch.stack([lo[:, 0].clamp(0, W), lo[:, 1].clamp(0, H), hi[:, 0].clamp(0, W), hi[:, 1].clamp(0, H)], -1)
     keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
     return out.float(), keep
@@ -126,13 +132,7 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
         lab["flow_valid"] = _still_valid(lab["flow_valid"], lab.get("flow_fwd"), lab.get("flow_bwd"))
     if "frame_index" in lab:
         frame = lab["frame_index"]
-        keep = torch.ones(frame.shape[0], dtype=torch.bool)
-        if "boxes_amodal" in lab:
-            lab["boxes_amodal"], k2 = _corner_boxes(lab["boxes_amodal"], frame, A, H, W)
-        if "instance" in lab and "track_id" in lab:
-            lab["boxes"], keep = _boxes_from_instance(lab["instance"], frame, lab["track_id"])
-        elif "boxes" in lab:
-            lab["boxes"], keep = _corner_boxes(lab["boxes"], frame, A, H, W)
+        keep = _warp_rows(lab, A[frame.long()], H, W)
         if "keypoints" in lab and "keypoint_flip" in lab:  # a mirror swaps left and right keypoints
             mirrored = torch.linalg.det(A[frame.long(), :2, :2]) < 0  # (M,)
             order = torch.where(mirrored[:, None], lab["keypoint_flip"], torch.arange(lab["keypoints"].shape[1]))
@@ -161,6 +161,47 @@ def warp_item(video: torch.Tensor, labels: dict, A: torch.Tensor) -> tuple[torch
             if "points_query_frame" in lab:
                 lab["points_query_frame"] = _visible_query(lab["points_visible"], lab["points_query_frame"])
     return out_video, lab
+
+
+def _warp_rows(lab: dict, Af: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """Warp the per-row boxes in place (``Af``: each row's frame's homography) and say which rows stay.
+
+    Visible boxes come from the warped instance map when the item has one (so they equal the mask's
+    bounding box), else from their corners; amodal boxes from their corners. Items of visible rows keep
+    the rows still showing; items of in-view rows (a ``visible`` key) keep those whose amodal box is
+    still in the frame, hidden ones with a NaN visible box. ``visible_fraction`` (visible / amodal pixels
+    in the frame) stays where the row's in-frame extent (its amodal box; the whole frame without one)
+    lands whole in the output frame — a ratio of areas the warp scales alike — is 0 where nothing
+    shows, and NaN where the warp cut into the extent: the amodal pixels left in the frame are unknown
+    without an amodal mask."""
+    M = Af.shape[0]
+    extent = lab["boxes_amodal"] if "boxes_amodal" in lab else torch.tensor([[0.0, 0.0, W, H]]).expand(M, 4)
+    lo, hi = _corners(extent, Af)
+    eps = 1e-6 * max(H, W)
+    whole = (lo >= -eps).all(-1) & (hi[:, 0] <= W + eps) & (hi[:, 1] <= H + eps)
+    in_view = None
+    if "boxes_amodal" in lab:
+        lab["boxes_amodal"], in_view = _corner_boxes(lab["boxes_amodal"], Af, H, W)
+    if "instance" in lab and "track_id" in lab:
+        boxes, shown = _boxes_from_instance(lab["instance"], lab["frame_index"], lab["track_id"])
+    elif "boxes" in lab:
+        boxes, shown = _corner_boxes(lab["boxes"], Af, H, W)  # a NaN (hidden) box stays not shown
+    else:
+        boxes, shown = None, torch.ones(M, dtype=torch.bool)
+    if "visible" in lab:  # in-view rows
+        keep = in_view if in_view is not None else shown | ~lab["visible"]
+        lab["visible"] = shown
+        if boxes is not None:
+            lab["boxes"] = torch.where(shown[:, None], boxes, torch.tensor(float("nan")))
+    else:
+        keep = shown
+        if boxes is not None:
+            lab["boxes"] = boxes
+    if "visible_fraction" in lab:
+        vf = lab["visible_fraction"]
+        lab["visible_fraction"] = torch.where(~shown, torch.zeros_like(vf),
+                                              torch.where(whole, vf, torch.full_like(vf, float("nan"))))
+    return keep
 
 
 def _still_valid(valid: torch.Tensor, fwd: torch.Tensor | None, bwd: torch.Tensor | None) -> torch.Tensor:

@@ -1,8 +1,12 @@
 """A torch ``Dataset`` over a synthdata dataset: one item per clip.
 
-Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensors:
-``boxes`` (M,4) float32 visible boxes of the M visible (frame, object) rows, ``frame_index`` (M,),
-``track_id`` (M,), ``class_id`` (M,), ``visible_fraction`` (M,), and, when present and requested,
+Item: ``(video, labels)`` with video (T,3,H,W) uint8 and labels a dict of tensors over M (frame, object)
+rows — the rows with visible pixels (``rows="visible"``, the default: what a detector trains on), or
+every row in view (``rows="in_view"``: hidden objects too, for amodal and keypoint training, with
+``visible`` (M,) bool) —: ``boxes`` (M,4) float32 visible boxes [x0, y0, x1, y1] (NaN where the object
+is hidden), ``boxes_amodal`` (M,4) the whole object's in-frame extent, ``frame_index`` (M,),
+``track_id`` (M,), ``class_id`` (M,), ``visible_fraction`` (M,) (visible / amodal pixels; NaN after a
+geometric augmentation that cut into the object's extent: see ``synthdata.augment``), and, when present and requested,
 ``depth`` (T,H,W) float32, ``semantic`` (T,H,W) int64, ``instance`` (T,H,W) int64,
 ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3) float32.
 With keypoints: ``keypoints`` (M,K,2) float32 pixels and ``keypoint_visibility`` (M,K) int64 (COCO
@@ -24,10 +28,12 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 
-__all__ = ["ClipDataset", "collate_clips", "FLOAT_MAPS"]
+__all__ = ["ClipDataset", "collate_clips", "FLOAT_MAPS", "ROWS"]
 
 #: maps returned as float32 (the others are integer ids, returned as int64)
 FLOAT_MAPS = ("depth", "flow_fwd", "flow_bwd", "normals")
+#: which (frame, object) rows an item carries: the objects table's column that selects them
+ROWS = {"visible": "visible_pixels", "in_view": "in_view"}
 
 
 def loaded_maps(ds, maps: Sequence[str], transform=None) -> tuple[str, ...]:
@@ -64,8 +70,11 @@ class ClipDataset(Dataset):
     new each epoch once :meth:`set_epoch` is called (as with ``DistributedSampler``; epoch 0 is the
     default)."""
 
-    def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic"), transform=None, seed: int = 0):
-        self.ds = ds
+    def __init__(self, ds, maps: Sequence[str] = ("depth", "semantic"), transform=None, seed: int = 0,
+                 rows: str = "visible"):
+        if rows not in ROWS:
+            raise UserError("rows", f"expected one of {', '.join(map(repr, ROWS))}, got {rows!r}")
+        self.ds, self.rows = ds, rows
         self.maps = loaded_maps(ds, maps, transform)
         self.transform, self.seed, self.epoch = transform, seed, 0
         self.flips = {name: mirror_order(s.get("keypoints", [])) for name, s in ds.skeletons.items()}
@@ -84,15 +93,17 @@ class ClipDataset(Dataset):
         clip = self.ds.clip(i)
         video = torch.from_numpy(clip.video()).permute(0, 3, 1, 2).contiguous()
         obj = clip.objects()
-        obj = obj.filter(pc.greater(obj["visible_pixels"], 0))
-        boxes = np.array(obj.column("bbox_visible").to_pylist(), dtype=np.float32).reshape(-1, 4)
+        obj = obj.filter(pc.greater(obj["visible_pixels"], 0) if self.rows == "visible" else obj["in_view"])
         labels: dict[str, Any] = {
-            "boxes": torch.from_numpy(boxes),
+            "boxes": _boxes(obj.column("bbox_visible").to_pylist()),
+            "boxes_amodal": _boxes(obj.column("bbox_amodal").to_pylist()),
             "frame_index": torch.tensor(obj.column("frame_index").to_pylist(), dtype=torch.int64),
             "track_id": torch.tensor(obj.column("track_id").to_pylist(), dtype=torch.int64),
             "class_id": torch.tensor(obj.column("class_id").to_pylist(), dtype=torch.int64),
             "visible_fraction": torch.tensor(obj.column("visible_fraction").to_pylist(), dtype=torch.float32),
         }
+        if self.rows == "in_view":
+            labels["visible"] = torch.tensor(obj.column("visible_pixels").to_pylist(), dtype=torch.int64) > 0
         if self.num_keypoints and "keypoints" in obj.column_names:  # every item, a clip with no visible row too
             K = self.num_keypoints
             labels["keypoints"], labels["keypoint_visibility"] = _keypoints(obj.column("keypoints").to_pylist(), K)
@@ -120,6 +131,11 @@ def mirror_order(names: Sequence[str]) -> list[int]:
     index = {n: i for i, n in enumerate(names)}
     swap = {"left": "right", "right": "left"}
     return [index.get("_".join(swap.get(t, t) for t in n.split("_")), i) for i, n in enumerate(names)]
+
+
+def _boxes(rows: list[list[float] | None]) -> torch.Tensor:
+    """[x0, y0, x1, y1] rows, NaN for a missing box (a hidden object's visible box). → (M,4) float32"""
+    return torch.tensor([r if r is not None else [float("nan")] * 4 for r in rows], dtype=torch.float32).reshape(-1, 4)
 
 
 def _keypoints(rows: list[list[dict] | None], kmax: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,12 +6,17 @@ Item (T frames; T = 1 for ``unit="frame"``, whose video and maps then drop the T
 
 - ``video`` (T,3,H,W) uint8
 - ``boxes`` (T,N,4) float32 visible boxes [x0, y0, x1, y1], NaN where the object is not visible
-- ``visible`` (T,N) bool, ``visible_fraction`` (T,N) float32
-- ``track_id`` (N,) int64 (−1 padding), ``class_id`` (N,) int64 (0 padding = background)
+- ``boxes_amodal`` (T,N,4) float32 the object's whole in-frame extent, NaN where it is not in view
+- ``visible`` (T,N) bool, ``visible_fraction`` (T,N) float32 (0 where not visible; NaN where a geometric
+  augmentation cut into the object's extent, see :func:`synthdata.augment.warp.warp_item`)
+- ``track_id`` (N,) int64, ``class_id`` (N,) int64: each object in view in any of the item's frames
+  (hidden ones included); −1 and 0 (background) in the slots of objects out of view throughout, and padding
 - ``keypoints`` (T,N,K,2) float32 and ``keypoint_visibility`` (T,N,K) int64 when the dataset has them (K:
-  the most keypoints of any class, the same in every item)
+  the most keypoints of any class, the same in every item; COCO v: 1 for a hidden object in view)
 - maps asked for: ``depth`` (T,H,W) float32 (+inf where a ray meets the sky or the dark lumen;
-  ``max_depth=`` replaces it by that value and adds ``depth_valid`` (T,H,W) bool), ``semantic`` /
+  ``max_depth=`` is the depth range a model is trained on: depth beyond it, the sky's +inf and real
+  surfaces farther away alike, becomes ``max_depth``, and ``depth_valid`` (T,H,W) bool is True only
+  within it), ``semantic`` /
   ``instance`` (T,H,W) int64, ``flow_fwd``/``flow_bwd`` (T,H,W,2) float32, ``normals`` (T,H,W,3)
   and any other map of the dataset asked for by name (``flow_valid``, ``road`` …), cut to the item's frames
 - point tracks when the dataset has them: ``points`` (P,T,2), ``points_visible`` (P,T), ``points_query_frame``
@@ -35,6 +40,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import UserError
+from ..augment.warp import ROW_KEYS
 from .torch_dataset import ClipDataset, item_seed, loaded_maps
 
 __all__ = ["WindowDataset"]
@@ -80,7 +86,9 @@ class WindowDataset(Dataset):
             n = T if length is None else length
             self.items += [(pos, start, n) for start in range(0, T - n + 1, step)]
         self.ds, self.unit, self.splits, self.max_depth = ds, unit, splits, max_depth
-        self.clip_items = ClipDataset(ds, maps=loaded_maps(ds, maps, transform))  # + the transform's, e.g. instance
+        # every row in view (hidden objects keep their slot, class and v=1 keypoints), with the maps the
+        # transform needs too (e.g. instance)
+        self.clip_items = ClipDataset(ds, maps=loaded_maps(ds, maps, transform), rows="in_view")
         self.maps = tuple(maps)
         self.transform, self.seed, self.epoch = transform, seed, 0
         self.num_slots = max(clips.column("num_objects").to_pylist(), default=0)  # track ids are 0…N−1 per clip
@@ -108,8 +116,7 @@ class WindowDataset(Dataset):
         return item
 
 
-_PER_ROW = ("boxes", "frame_index", "track_id", "class_id", "visible_fraction", "keypoints", "keypoint_visibility",
-            "keypoint_flip")
+_PER_ROW = ROW_KEYS
 #: point tracks' per-frame fields, (P,T,…): cut to a window's frames like the maps
 _PER_POINT_FRAME = ("points", "points_visible")
 
@@ -134,12 +141,14 @@ def _dense(video: torch.Tensor, labels: dict, slots: int, start: int, max_depth:
     f, t = labels["frame_index"], labels["track_id"]
     boxes = torch.full((T, slots, 4), float("nan"))
     boxes[f, t] = labels["boxes"]
+    amodal = torch.full((T, slots, 4), float("nan"))
+    amodal[f, t] = labels["boxes_amodal"]
     frac = torch.zeros(T, slots)
     frac[f, t] = labels["visible_fraction"]
     track = torch.full((slots,), -1, dtype=torch.int64)
     cls = torch.zeros(slots, dtype=torch.int64)
     track[t], cls[t] = t, labels["class_id"]
-    item: dict[str, Any] = {"video": video, "boxes": boxes, "visible": ~torch.isnan(boxes[..., 0]),
+    item: dict[str, Any] = {"video": video, "boxes": boxes, "boxes_amodal": amodal, "visible": ~torch.isnan(boxes[..., 0]),
                             "visible_fraction": frac, "track_id": track, "class_id": cls,
                             "frame_index": torch.arange(start, start + T)}
     if "keypoints" in labels:

@@ -15,6 +15,7 @@ from pycocotools import mask as mask_utils
 from .layout import Layout
 from .atomic import atomic_path, atomic_write_bytes
 from .manifest import Manifest
+from .sizes import human_bytes
 from .video import decode_mp4
 
 __all__ = ["draw_labels", "contact_sheet", "write_card"]
@@ -108,12 +109,14 @@ def write_card(layout: Layout, manifest: Manifest, max_clips: int = 3, license_i
     from .reader import SynthDataset
 
     ds = SynthDataset(layout.root)
-    info = ds.info()
     if len(ds):
-        scale = max(1, 256 // max(info["resolution"]))
+        scale = max(1, 256 // max(ds.clips["width"][0].as_py(), ds.clips["height"][0].as_py()))
         sheet = contact_sheet(layout.root, ds.clips.slice(0, max_clips).to_pylist(), scale=scale)
         with atomic_path(layout.root / "preview.png") as tmp:
             sheet.save(tmp, format="PNG")
+    info = ds.info()  # after the preview: its size counts
+    readme = layout.root / "README.md"
+    others = info["bytes"] - (readme.stat().st_size if readme.is_file() else 0)  # a rerun's old card is replaced
     hist, counts, edges = "", np.zeros(5, np.int64), np.linspace(0, 1, 6)
     for obj in ds.parts("objects", ["in_view", "visible_fraction"]):  # a part at a time: any size of dataset
         vf = np.array(obj.filter(obj["in_view"]).column("visible_fraction").to_pylist(), dtype=np.float64)
@@ -135,7 +138,7 @@ resolved recipe is `recipe.yaml` (re-runnable as-is).
 | resolution | {info['resolution']} |
 | object rows (per object per frame) | {info['object_rows']} ({info['visible_object_rows']} visible, {info['in_view_object_rows']} in view) |
 | annotations | {', '.join(info['annotations'])} |
-| size on disk | {info['bytes'] / 1e6:.1f} MB |
+| size on disk | {{size}} |
 | generation | {json.dumps(manifest.stats.get('clips_per_second_last_run'))} clips/s, {manifest.stats.get('wall_seconds_last_run')} s |
 
 ![preview](preview.png)
@@ -164,4 +167,7 @@ docs/dataset-format.md (version {manifest.format_version}).
 
 {_COLUMNS}
 """
-    atomic_write_bytes(layout.root / "README.md", text.encode())
+    size = others + len(text.encode())
+    for _ in range(3):  # the card counts itself: settle the figure's own digits
+        size = others + len(text.replace("{size}", human_bytes(size)).encode())
+    atomic_write_bytes(readme, text.replace("{size}", human_bytes(size)).encode())

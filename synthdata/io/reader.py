@@ -251,7 +251,8 @@ class SynthDataset:
             visible += int(pc.sum(pc.greater(obj["visible_pixels"], 0)).as_py() or 0)
             in_view += int(pc.sum(obj["in_view"]).as_py() or 0)
         points = sum(int(pc.sum(pc.equal(t["frame_index"], 0)).as_py() or 0) for t in self.parts("tracks", ["frame_index"]))
-        files = [p for p in self.root.rglob("*") if p.is_file()]
+        transient = (self.layout.lock, self.layout.staging)  # a run's lock and shards in the making: not the data
+        files = [p for p in self.root.rglob("*") if p.is_file() and not any(p == t or t in p.parents for t in transient)]
         size = sum(p.stat().st_size for p in files)
         folders: dict[str, int] = {}  # clips/, frames/, objects/, media/, …; files at the top as "."
         for p in files:
@@ -265,13 +266,43 @@ class SynthDataset:
             "frames": int(sum(self.clips.column("num_frames").to_pylist())) if len(self) else 0,
             "object_rows": rows, "point_tracks": points, "visible_object_rows": visible, "in_view_object_rows": in_view,
             "classes": m.class_names, "objects_per_class": cls_counts,
-            "annotations": m.enabled_annotations(),
+            "annotations": self._labels_written(),
             "backend": m.backend,
             "resolution": [int(self.clips["width"][0].as_py()), int(self.clips["height"][0].as_py())] if len(self) else None,
             "shards": len(m.shards), "bytes": size, "size": human_bytes(size),
             "size_per_folder": {k: human_bytes(v) for k, v in sorted(folders.items())},
         }
 
+
+
+    def _labels_written(self) -> list[str]:
+        """The recipe's annotation switches that are on, then the label kinds it left at their default
+        that the first shard wrote (``flow_valid``, ``camera_velocity``, …: a dataset made before a kind
+        existed, or with it switched off, lacks the column's values)."""
+        from ..annotate.kinds import enabled_kinds
+
+        named = self.manifest.enabled_annotations()
+        switches = {k: (v.get("enabled", False) if isinstance(v, dict) else v) for k, v in self.manifest.annotations.items()}
+        defaults = [k for k in enabled_kinds(switches) if k.name not in self.manifest.annotations]
+        if not defaults or not self.manifest.shards:
+            return named
+        shard = self.manifest.shards[0].index
+        written = []
+        for kind in defaults:
+            if kind.table not in TABLES or not self.has_table(kind.table, shard):
+                continue
+            path = self.layout.part(kind.table, shard)
+            if kind.table == "frames" and kind.map_dtype is not None:
+                from .tables import written_maps
+
+                ok = kind.name in written_maps(path)
+            else:
+                f = pq.ParquetFile(path)
+                col = f.read(columns=[kind.name]).column(0) if kind.name in f.schema_arrow.names else None
+                ok = col is not None and len(col) > 0 and col.null_count < len(col)
+            if ok:
+                written.append(kind.name)
+        return named + written
 
 class ClipView:
     """One clip: its row in ``clips`` plus lazy access to video, frames and objects."""

@@ -222,12 +222,6 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
             "shards_remade_after_verify": remade,
             "rows": {t: sum(s.rows.get(t, 0) for s in manifest.shards) for t in TABLES if any(t in s.rows for s in manifest.shards)},
         }
-        if manifest.complete:
-            try:
-                write_card(layout, manifest, license_id=spec.output.license)
-            except OSError as exc:  # the card is a convenience: a full disk must not lose the finished run
-                logger().warning("the dataset card (README.md, preview.png) could not be written: %s",
-                                 exc.strerror or exc)
         try:
             manifest.write(layout)
         except OSError as exc:  # the last write (stats, complete): the shards' own writes listed them
@@ -235,6 +229,12 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
                 raise
             manifest.complete = False
             failures.append(ShardFailed(manifest.num_shards, None, None, "", NO_SPACE, ""))
+        if manifest.complete:  # last, so the card's size on disk counts every file the run wrote
+            try:
+                write_card(layout, manifest, license_id=spec.output.license)
+            except OSError as exc:  # the card is a convenience: a full disk must not lose the finished run
+                logger().warning("the dataset card (README.md, preview.png) could not be written: %s",
+                                 exc.strerror or exc)
     if failures:
         raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)
     return manifest

@@ -16,6 +16,8 @@ from synthdata.io.layout import FORMAT_VERSION
 from synthdata.io.manifest import sha256_file
 from synthdata.integrations.torch_dataset import collate_clips
 
+from ..conftest import SYNC2, TINY
+
 
 def test_layout(tiny_dataset):
     names = {p.relative_to(tiny_dataset).as_posix() for p in tiny_dataset.rglob("*")}
@@ -130,3 +132,27 @@ def test_info_counts_part_by_part_without_loading_whole_tables(tracks_dataset):
     assert sum(p.num_rows for p in parts) == obj.num_rows
     with pytest.raises(ValueError, match="unknown column.*visible_fracton"):  # a typo is named, not an empty column
         next(ds.parts("objects", ["visible_fracton"]))
+
+
+def test_info_lists_every_label_written_and_the_card_every_byte(tracks_dataset, tmp_path):
+    """Found by a label review: ``info()["annotations"]`` listed the recipe's switches only, so labels on
+    by default (``flow_valid``, ``camera_velocity``) were missing though written; the card's "size on
+    disk" was counted before ``preview.png`` and ``README.md`` were written."""
+    import re
+
+    from synthdata.io.sizes import human_bytes
+
+    ds = synthdata.open_dataset(tracks_dataset)
+    names = ds.info()["annotations"]
+    assert "flow_valid" in ds.clip(0).map_names() and "flow_valid" in names
+    assert ds.clip(0).frames().column("camera_velocity").null_count == 0 and "camera_velocity" in names
+    assert "tracks" in names and "normals" not in names and "road" not in names
+    # a dataset made without flow_valid does not list it
+    out = tmp_path / "noflow"
+    synthdata.generate("shapes", clips=1, out=out, compute=SYNC2, progress=False,
+                       overrides=[*TINY, "annotations.flow_valid=false"])
+    assert "flow_valid" not in synthdata.open_dataset(out).info()["annotations"]
+    text = (out / "README.md").read_text()
+    shown = re.search(r"\| size on disk \| ([^|]+) \|", text).group(1)
+    on_disk = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert shown == human_bytes(on_disk) == synthdata.open_dataset(out).info()["size"]
