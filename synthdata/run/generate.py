@@ -202,7 +202,13 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
                             failures.append(outcome)
                             continue
                         manifest.add_shard(outcome.info)
-                        manifest.write(layout)
+                        try:
+                            manifest.write(layout)
+                        except OSError as exc:  # the shard's files are in place; the manifest names them next run
+                            if not disk_full(exc):
+                                raise
+                            failures.append(ShardFailed(index, None, None, "", NO_SPACE, ""))
+                            continue
                         for stage, seconds in outcome.stage_seconds.items():
                             timer.seconds[stage] += seconds
                         n = outcome.info.clip_stop - outcome.info.clip_start
@@ -233,7 +239,7 @@ def _generate(recipe: RecipeSpec, clips: int, out: str | Path, *, compute, overw
             try:
                 write_card(layout, manifest, license_id=spec.output.license)
             except OSError as exc:  # the card is a convenience: a full disk must not lose the finished run
-                logger().warning("the dataset card (README.md, preview.png) could not be written: %s",
+                logger.warning("the dataset card (README.md, preview.png) could not be written: %s",
                                  exc.strerror or exc)
     if failures:
         raise GenerationFailed(sorted(failures, key=lambda f: f.shard_index), layout.root)

@@ -119,7 +119,22 @@ def _poisoned() -> set[int]:
 
 
 def run_shard(job: ShardJob, shard_index: int) -> ShardResult:
-    """Make and write every clip of one shard; the shard appears whole or not at all."""
+    """Make and write every clip of one shard; the shard appears whole or not at all.
+
+    A failure is a :class:`ShardFailed` without an exception chain (its ``remote_traceback`` has the
+    story): it crosses from a Dask worker by pickle, and Dask pickles the chain too (tblib), so a
+    chained error that does not round-trip (pyarrow's, on a full disk) turned it into a plain
+    ``Exception`` whose no-space message was lost."""
+    try:
+        return _make_shard(job, shard_index)
+    except ShardFailed as exc:
+        failed = exc
+    failed.__cause__ = failed.__context__ = None
+    failed.__suppress_context__ = False
+    raise failed
+
+
+def _make_shard(job: ShardJob, shard_index: int) -> ShardResult:
     from ..io.layout import Layout
     from ..io.sinks import open_sink
     from ..seeding import clip_seed

@@ -444,3 +444,67 @@ def test_a_dangling_link_as_out_is_refused_and_nothing_is_made_where_it_points(t
     with pytest.raises(UserError, match=r"^out: .*symbolic link to .*does not exist"):
         _gen(tmp_path / "link")
     assert not (tmp_path / "nowhere").exists()
+
+
+def _mount_tmpfs(where: Path, size: str) -> Path:
+    where.mkdir(parents=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    return where
+
+
+@pytest.mark.parametrize("size", ["120k", "180k", "220k"])
+def test_a_disk_filling_at_any_step_is_one_line_and_a_rerun_finishes(tmp_path, size):
+    """Found by a review, filling a disk of each size: the manifest write after a shard was committed
+    raised a traceback (180k), and the card's warning itself crashed (``logger()``, 220k), leaving the
+    finished run incomplete on every rerun. Each size: one line (exit 1) or done with a warning
+    (exit 0); moved to a larger disk, the same command finishes and verifies."""
+    mnt = _mount_tmpfs(tmp_path / "small", size)
+    try:
+        out = mnt / "d"
+        args = ["recipe=shapes", "clips=1", "compute=sync", "compute.force=true", "clip.frames=4", "clip.width=64",
+                "clip.height=64", "device=cpu", "progress=false"]
+        r = run_cli("generate", *args, f"out={out}")
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
+        if r.returncode == 1:
+            lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+            assert len(lines) == 1 and lines[0].startswith("error: out: no space left on the device of"), r.stderr
+        else:
+            assert "dataset card (README.md, preview.png) could not be written" in r.stderr
+            assert json.loads((out / "dataset.json").read_text())["complete"]
+        assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
+        moved = tmp_path / "big" / "d"
+        moved.parent.mkdir()
+        shutil.copytree(out, moved, symlinks=True)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    r = run_cli("generate", *args, f"out={moved}")
+    assert r.returncode == 0, r.stderr
+    assert run_cli("verify", str(moved)).returncode == 0 and (moved / "README.md").is_file()
+
+
+def test_a_shard_failure_crosses_processes_without_its_chain(tmp_path):
+    """Found by a review: on a full disk a Dask worker's ShardFailed sometimes reached the driver as a
+    plain ``Exception('ShardFailed(…)')`` — Dask pickles an exception's chain (tblib) and the chained
+    pyarrow error did not round-trip — so the no-space line became "writing failed: Exception: …".
+    ``run_shard`` raises it unchained; through Dask's own error packing it comes back a ShardFailed."""
+    from distributed.core import error_message
+    from distributed.protocol import pickle as dask_pickle
+
+    from synthdata.run.shard import ShardFailed, ShardJob, run_shard
+
+    mnt = _mount_tmpfs(tmp_path / "small", "100k")
+    try:
+        spec = synthdata.load_recipe("shapes", ["clip.frames=4", "clip.width=64", "clip.height=64", "device=cpu"])
+        out = mnt / "d"
+        (out / ".staging").mkdir(parents=True)
+        job = ShardJob(spec=spec, recipe_hash="0" * 64,
+                       out=str(out), num_clips=1, shard_size=1)
+        with pytest.raises(ShardFailed) as info:
+            run_shard(job, 0)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    exc = info.value
+    assert exc.no_space and exc.__context__ is None and exc.__cause__ is None
+    back = dask_pickle.loads(error_message(exc)["exception"].data)  # what the driver unpacks
+    assert isinstance(back, ShardFailed) and back.no_space
