@@ -35,6 +35,7 @@ from .executors import Executor, make_executor
 from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
+from ..io.sizes import human_bytes
 from .shard import NO_SPACE, ShardFailed, ShardJob, disk_full
 from .timing import StageTimer
 
@@ -69,8 +70,8 @@ def check_disk(plan: Plan, root: Path, manifest: Manifest | None) -> None:
     usage = shutil.disk_usage(probe)
     free = usage.free
     if usage.total and need > free:  # (a pseudo file system such as /proc has no size: nothing to judge)
-        raise UserError("out", f"{plan.clips - done} clips need about {need / 2**30:.2f} GiB, but {probe} has "
-                               f"{free / 2**30:.2f} GiB free; free space, choose another out, or make fewer clips "
+        raise UserError("out", f"{plan.clips - done} clips need about {human_bytes(need)}, but {probe} has "
+                               f"{human_bytes(free)} free; free space, choose another out, or make fewer clips "
                                "(compute.force=true skips this check)")
 
 
