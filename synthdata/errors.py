@@ -7,12 +7,13 @@ Anything else is an internal error and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import typing
 from pathlib import Path
 
-__all__ = ["UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
+__all__ = ["disk_full", "UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
            "unknown_field", "closest", "did_you_mean", "user_path"]
 
 #: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
@@ -150,3 +151,15 @@ def user_path(value: str | os.PathLike, field: str) -> Path:
         return Path(value).expanduser()
     except RuntimeError as e:
         raise UserError(field, f"cannot expand {str(value)[:200]!r}: {e}") from None
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or the closed file pyarrow reports
+    after one (its own message names no errno)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -11,8 +11,7 @@ from typing import Iterator
 
 from PIL import Image
 
-from ..errors import UserError
-from ..errors import user_path
+from ..errors import UserError, disk_full, user_path
 from ..io.safety import check_output_folder
 
 __all__ = ["staged_output", "write_frames"]
@@ -57,9 +56,12 @@ def staged_output(out: Path) -> Iterator[Path]:
             except OSError as e:  # another export (or the user) made it meanwhile: theirs stays
                 raise UserError("out", f"{out} appeared while this export was written ({e.strerror or e}); "
                                        "nothing of this export was kept") from None
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(made)
+        if isinstance(exc, Exception) and disk_full(exc):
+            raise UserError("out", f"no space left on the device of {out}; nothing of this export was kept. "
+                                   "Free space and run it again") from None
         raise
 
 

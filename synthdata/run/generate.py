@@ -36,7 +36,8 @@ from .memory import check_resources
 from .outdir import OutLock, prepare_out, remove_owned
 from .plan import Plan, make_plan
 from ..io.sizes import human_bytes
-from .shard import NO_SPACE, ShardFailed, ShardJob, disk_full
+from ..errors import disk_full
+from .shard import NO_SPACE, ShardFailed, ShardJob
 from .timing import StageTimer
 
 __all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exported for --dry-run

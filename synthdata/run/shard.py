@@ -8,13 +8,13 @@ imported inside the task: a Dask driver imports this module to submit shards and
 
 from __future__ import annotations
 
-import errno
 import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import disk_full
 from .events import report_clips
 from .timing import StageTimer
 
@@ -72,18 +72,6 @@ class ShardFailed(Exception):
 
 #: a ShardFailed's error when the disk filled up
 NO_SPACE = "no space left on device"
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is a full disk: ENOSPC, or the closed file pyarrow reports
-    after one (its own message names no errno)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 _BACKENDS: dict[tuple[str, str], Backend] = {}

@@ -525,3 +525,18 @@ def test_a_shard_failure_crosses_processes_without_its_chain(tmp_path):
     assert exc.no_space and exc.__context__ is None and exc.__cause__ is None
     back = dask_pickle.loads(error_message(exc)["exception"].data)  # what the driver unpacks
     assert isinstance(back, ShardFailed) and back.no_space
+
+
+@pytest.mark.parametrize("fmt", ["coco", "mot"])
+def test_an_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, tiny_dataset, fmt):
+    """Found by a review: ``export`` onto a full disk ended in a traceback (files.py)."""
+    mnt = _mount_tmpfs(tmp_path / "small", "20k")
+    try:
+        r = run_cli("export", str(tiny_dataset), "--format", fmt, "--out", str(mnt / "e"))
+        left = list(mnt.iterdir())
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [f"error: --out: no space left on the device of {mnt / 'e'}; nothing of this "
+                                             "export was kept. Free space and run it again"], r.stderr
+    assert left == []
