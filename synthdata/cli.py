@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import RecipeError, UserError, user_path
+from .errors import RecipeError, UserError, refuse_repeated_keys, user_path
 
 __all__ = ["main"]
 
@@ -34,6 +34,7 @@ RUN_ARGS = ("recipe", "clips", "out", "progress", "compute")
 
 def _split(args: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
     """→ (run arguments, compute overrides, recipe overrides)."""
+    refuse_repeated_keys(a for a in args if "=" in a or a.startswith("~"))
     run: dict[str, str] = {}
     compute: list[str] = []
     overrides: list[str] = []
@@ -552,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cfg", choices=("job",), help="job: print the composed recipe (YAML) and exit")
     g.add_argument("--dry-run", action="store_true", help="validate and print the plan; write nothing")
     g.add_argument("--overwrite", action="store_true", help="replace an existing synthdata dataset at out")
-    g.set_defaults(fn=cmd_generate)
+    g.set_defaults(fn=cmd_generate, help_text=g.format_help)
     t = sub.add_parser("train-generator", parents=[common], help="train a layout→video diffusion model on a synthdata dataset",
                        description="synthdata train-generator data=<dataset dir> out=<checkpoint dir> "
                                    "[model=tiny|small|base steps=… batch=… lr=… precision=bf16 resume=true …]")
@@ -574,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("args", nargs=argparse.REMAINDER,
                     help="out=…, progress=…, compute=…, compute.<field>=…, ablation overrides; -m/--multirun sweeps "
                          "one key over comma-separated values, one ablation job per value (runs are cached)")
-    ab.set_defaults(fn=cmd_ablate)
+    ab.set_defaults(fn=cmd_ablate, help_text=ab.format_help)
     v = sub.add_parser("validate", parents=[common], help="check a recipe (name or YAML path); prints ok or one line per problem")
     v.add_argument("recipe")
     v.add_argument("overrides", nargs="*", default=[])  # a default: argparse then names only recipe as missing
@@ -646,6 +647,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parse(argv)
     _logging(ns.verbose, ns.quiet)
+    if any(a in ("-h", "--help") for a in getattr(ns, "args", None) or ()):  # after key=value arguments too
+        print(ns.help_text())
+        return 0
     try:
         return ns.fn(ns)
     except (RecipeError, UserError) as exc:

@@ -13,7 +13,7 @@ import re
 import typing
 from pathlib import Path
 
-__all__ = ["disk_full", "UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
+__all__ = ["disk_full", "refuse_repeated_keys", "UserError", "RecipeError", "DEVICE_PATTERN", "check_device", "expected_mapping", "model_problems", "shown",
            "unknown_field", "closest", "did_you_mean", "user_path"]
 
 #: what a ``device`` setting accepts (also the pattern in the recipe's JSON schema)
@@ -163,3 +163,14 @@ def disk_full(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def refuse_repeated_keys(args: typing.Iterable[str]) -> None:
+    """One line naming a ``key=value`` (or ``~key``) key given twice: a reader of the command sees one
+    value while the run would use the last (the reason duplicate keys in YAML are refused too)."""
+    seen: dict[str, str] = {}
+    for a in args:
+        key = a.partition("=")[0].lstrip("+~")
+        if key in seen:
+            raise UserError(key, f"given twice ({seen[key]!r} and {a!r}); give each key once")
+        seen[key] = a

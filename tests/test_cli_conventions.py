@@ -229,3 +229,42 @@ def test_a_tilde_of_no_user_is_one_line(args, field, tiny_dataset):
     r = run_cli(*[a.format(dataset=tiny_dataset) for a in args])
     assert r.returncode == 2 and r.stderr.startswith(f"error: {field}: cannot expand"), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_help_after_arguments_prints_the_commands_help(capsys):
+    """Found by a review: ``synthdata generate recipe=shapes clips=2 out=x --help`` was refused as an
+    unknown option (only a bare ``generate -h`` helped)."""
+    from synthdata.cli import main
+
+    for argv in (["generate", "recipe=shapes", "clips=2", "out=x", "--help"], ["ablate", "c.yaml", "out=x", "-h"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: synthdata {argv[0]}") and not Path("x").exists()
+
+
+@pytest.mark.parametrize("argv,key", [
+    (["generate", "recipe=shapes", "clips=2", "clips=3", "out=x", "--dry-run"], "clips"),
+    (["generate", "recipe=shapes", "recipe=highway", "--cfg", "job"], "recipe"),
+    (["generate", "recipe=shapes", "compute.workers=1", "compute.workers=2", "out=x", "--dry-run"], "compute.workers"),
+    (["validate", "shapes", "clip.frames=4", "clip.frames=8"], "clip.frames"),
+    (["validate", "shapes", "+clip.frames=4", "clip.frames=8"], "clip.frames"),
+])
+def test_a_key_given_twice_is_refused(capsys, argv, key):
+    """Found by a review: the last of two values silently won (``clips=2 clips=3`` planned 3)."""
+    from synthdata.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {key}: given twice"), err
+
+
+def test_a_recipe_path_that_is_not_a_regular_file_is_named_so(tmp_path, capsys):
+    """Found by a review: a FIFO named fifo.yaml was reported as "file not found"."""
+    import os
+
+    from synthdata.cli import main
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert main(["validate", str(fifo)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: recipe: {fifo} is not a regular file (a pipe, device or socket)"
