@@ -391,7 +391,7 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
     if problems:
         raise RecipeError(problems)
     try:
-        return RecipeSpec.model_validate(data)
+        spec = RecipeSpec.model_validate(data)
     except ValidationError as exc:
         by_field: dict[str, list[tuple[dict, str | None, str]]] = {}
         for err in exc.errors():
@@ -428,8 +428,32 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             if "input" in err and err["type"] not in ("extra_forbidden", "missing") and "got" not in msg \
                     and not isinstance(err["input"], dict):  # a whole block (a model's own check) says enough
                 msg += f" (got {shown(err['input'])})"
+            named = _NAMED.match(msg) if field == "recipe" else None
+            if named and named.group(1).split(".")[0] in RecipeSpec.model_fields:  # a whole-recipe check names its field
+                field, msg = named.group(1), named.group(2)
             problems.append((field, msg))
         raise RecipeError(problems) from None
+    coerced = _coerced_booleans(data, spec.model_dump())
+    if coerced:
+        raise RecipeError([(f, "expected a number, got a boolean (true/false)") for f in coerced])
+    return spec
+
+
+#: "field.path: message", how a whole-recipe check names the field it refuses
+_NAMED = re.compile(r"^([a-z_]+(?:\.\w+)*): (.+)$", re.S)
+
+
+def _coerced_booleans(given: Any, parsed: Any, field: str = "") -> list[str]:
+    """Fields given true/false that validation turned into numbers (pydantic's lax mode reads a
+    boolean as 1 or 0): a number field refuses a boolean, as it refuses a string."""
+    if isinstance(given, bool):
+        return [field] if not isinstance(parsed, bool) and isinstance(parsed, (int, float)) else []
+    if isinstance(given, dict) and isinstance(parsed, dict):
+        return [f for k, v in given.items() if k in parsed
+                for f in _coerced_booleans(v, parsed[k], f"{field}.{k}" if field else str(k))]
+    if isinstance(given, (list, tuple)) and isinstance(parsed, (list, tuple)) and len(given) == len(parsed):
+        return [f for i, (v, w) in enumerate(zip(given, parsed)) for f in _coerced_booleans(v, w, f"{field}.{i}")]
+    return []
 
 
 #: what ``recipe`` accepts, said the same way whichever check refuses it

@@ -988,7 +988,7 @@ class RecipeSpec(_Spec):
             raise ValueError("camera.lane: needs environment.road (a lane is a place on a road)")
         for i, g in enumerate(self.objects):
             if g.placement.mode in ("lane", "roadside", "signal"):
-                raise ValueError(f"objects[{i}].placement.mode: '{g.placement.mode}' needs environment.road")
+                raise ValueError(f"objects.{i}.placement.mode: '{g.placement.mode}' needs environment.road")
         return self
 
     @property

@@ -1,0 +1,39 @@
+"""Recipe inputs a new-user review found mishandled (2026-12-06): booleans read as numbers, and
+whole-recipe checks naming the recipe instead of their field."""
+
+from __future__ import annotations
+
+import pytest
+
+import synthdata
+from synthdata.errors import RecipeError
+
+
+@pytest.mark.parametrize("override,field", [
+    ("clip.frames=true", "clip.frames"),
+    ("seed=true", "seed"),
+    ("objects.0.size=[1,1,true]", "objects.0.size.2"),
+    ("camera.fov_deg={normal: [50, true]}", "camera.fov_deg.normal.1"),
+])
+def test_a_number_field_refuses_a_boolean(override, field):
+    """pydantic's lax mode read true as 1 (``camera.fov_deg=true`` rendered at 1°) while a string was
+    refused."""
+    with pytest.raises(RecipeError) as info:
+        synthdata.load_recipe("shapes", [override])
+    assert info.value.problems[0] == (field, "expected a number, got a boolean (true/false)")
+
+
+def test_booleans_stay_booleans_where_fields_are_switches():
+    spec = synthdata.load_recipe("shapes", ["annotations.normals=true", "annotations.flow=false"])
+    assert spec.annotations.normals is True and spec.annotations.flow is False
+
+
+@pytest.mark.parametrize("override,field", [
+    ("objects.0.placement.mode=lane", "objects.0.placement.mode"),
+    ("camera.lane=0.5", "camera.lane"),
+])
+def test_whole_recipe_checks_name_their_field(override, field):
+    """They said ``recipe: objects[0].placement.mode: …``: the field in the message, not as the field."""
+    with pytest.raises(RecipeError) as info:
+        synthdata.load_recipe("shapes", [override])
+    assert info.value.problems[0][0] == field and "needs environment.road" in info.value.problems[0][1]
