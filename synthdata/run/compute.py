@@ -111,7 +111,15 @@ class ComputeSpec(BaseModel):
     def check_cores(self) -> None:
         """Refuse more local workers × threads than the machine has cores (GPUs for GPU workers), unless
         ``force``. Needs no recipe, so the CLI checks it before it starts the cluster (run/memory.py
-        checks it with the rest)."""
+        checks it with the rest). GPUs the machine lacks are refused even with ``force``: a "GPU" worker
+        without one renders on the CPU, several times slower than the CPU workers would."""
+        if self.name == "local" and not self.address and self.gpus != "auto" and int(self.gpus) > 0:
+            from ..render.device import cuda_device_count
+
+            have = cuda_device_count()
+            if int(self.gpus) > have:
+                raise UserError("compute.gpus", f"expected at most this machine's {have} CUDA GPU(s), got {self.gpus}; "
+                                                "leave it auto (0 here: CPU workers) or run where the GPUs are")
         if self.force or self.name != "local" or self.address or self.workers == "auto":
             return
         gpus = self.num_gpus()
