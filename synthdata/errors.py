@@ -45,17 +45,23 @@ class RecipeError(UserError):
         return "\n".join(self.lines())
 
 
-def shown(value: typing.Any) -> str:
+def shown(value: typing.Any, limit: int = 120) -> str:
     """A value as recipes and command lines spell it (YAML): ``null``, ``true``, ``false``, strings
-    quoted, lists and mappings in flow style; what an error's "got …" prints (not Python's ``None``)."""
+    quoted, lists and mappings in flow style; what an error's "got …" prints (not Python's ``None``).
+    Cut to ``limit`` characters (an error stays one readable line whatever was given)."""
+    text = _spelled(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _spelled(value: typing.Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(shown(v) for v in value) + "]"
+        return "[" + ", ".join(_spelled(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {shown(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_spelled(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

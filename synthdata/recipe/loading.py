@@ -252,7 +252,7 @@ def _resolve_refs(data: dict[str, Any]) -> dict[str, Any]:
     limit = 2 * YAML_LIMITS["max_nodes"]
     budget = [limit]
 
-    def walk(node: Any, field: str, depth: int, refs: frozenset[str]) -> Any:
+    def walk(node: Any, field: str, depth: int, refs: tuple[str, ...]) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
             raise UserError(field or "recipe", f"references expand the recipe beyond {limit} values")
@@ -265,16 +265,19 @@ def _resolve_refs(data: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(field or "recipe", f"interpolation {shown!r} is not allowed: a recipe may only refer "
                                 "to another field, as the whole value ${path.to.key} (resolvers such as oc.env are refused)")
             ref = m.group(1)
-            if ref in refs:
-                raise UserError(field, f"${{{ref}}} refers back to itself")
-            return walk(lookup(ref, field, depth, refs | {ref}), field, depth + 1, refs | {ref})
+            path = (field, *refs)  # the field, then each reference followed from it
+            if ref in path:
+                chain = (*path[path.index(ref):], ref)
+                raise UserError(field, f"${{{ref}}} refers back to itself" if len(chain) == 2
+                                else "references form a cycle: " + " → ".join(chain))
+            return walk(lookup(ref, field, depth, refs + (ref,)), field, depth + 1, refs + (ref,))
         if isinstance(node, dict):
             return {k: walk(v, f"{field}.{k}" if field else str(k), depth + 1, refs) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v, f"{field}.{i}", depth + 1, refs) for i, v in enumerate(node)]
         return node
 
-    def lookup(ref: str, field: str, depth: int, refs: frozenset[str]) -> Any:
+    def lookup(ref: str, field: str, depth: int, refs: tuple[str, ...]) -> Any:
         node: Any = data
         for part in ref.split("."):
             if isinstance(node, str) and "${" in node:
@@ -287,7 +290,7 @@ def _resolve_refs(data: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(field, f"${{{ref}}} refers to a field the recipe does not have")
         return node
 
-    return walk(data, "", 0, frozenset())
+    return walk(data, "", 0, ())
 
 
 def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:

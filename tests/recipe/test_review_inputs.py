@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import synthdata
-from synthdata.errors import RecipeError
+from synthdata.errors import RecipeError, UserError
 
 
 @pytest.mark.parametrize("override,field", [
@@ -37,3 +37,20 @@ def test_whole_recipe_checks_name_their_field(override, field):
     with pytest.raises(RecipeError) as info:
         synthdata.load_recipe("shapes", [override])
     assert info.value.problems[0][0] == field and "needs environment.road" in info.value.problems[0][1]
+
+
+def test_a_cycle_of_references_is_named_as_one():
+    with pytest.raises(UserError) as info:
+        synthdata.load_recipe("shapes", ["clip.frames=${clip.width}", "clip.width=${clip.frames}"])
+    assert (info.value.field, info.value.message) == ("clip.frames", "references form a cycle: clip.frames → clip.width → "
+                                                                     "clip.frames")
+    with pytest.raises(UserError, match=r"\$\{clip\.frames\} refers back to itself"):
+        synthdata.load_recipe("shapes", ["clip.frames=${clip.frames}"])
+
+
+def test_a_huge_value_is_cut_in_the_error_line():
+    """``description=${objects}`` echoed the whole objects list (several KB) as the "got"."""
+    with pytest.raises(RecipeError) as info:
+        synthdata.load_recipe("shapes", ["description=${objects}"])
+    field, message = info.value.problems[0]
+    assert field == "description" and len(message) < 200 and message.endswith("…)")
