@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from ..errors import DEVICE_PATTERN, check_device, shown
-from .distributions import Count, Name, Num, Poisson, Vec3, support
+from .distributions import Count, Name, Normal, Num, Poisson, Vec3, checked_range, support
 
 __all__ = [
     "LIMITS", "LumenSpec", "ClipSpec", "MotionSpec", "LensSpec", "CameraSpec", "ExposureSpec", "SunSpec", "HeadlightSpec", "ConeSpec",
@@ -41,11 +41,12 @@ class _Spec(BaseModel):
 
 
 def _check_range(value: Any, lo: float, hi: float, what: str) -> Any:
-    """Refuse constants (and bounded distributions) outside [lo, hi]."""
-    s = support(value)
+    """Refuse constants (and distributions: a normal by its mu ± 3 sigma) outside [lo, hi]."""
+    s = checked_range(value)
     if s is not None and (s[0] < lo or s[1] > hi):
         shown = value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
-        hint = "; a poisson is unbounded: give it a max" if s[1] == float("inf") else ""
+        hint = ("; a poisson is unbounded: give it a max" if s[1] == float("inf") else
+                "; a normal's mu ± 3 sigma must lie in the range" if isinstance(value, Normal) else "")
         raise ValueError(f"{what} must lie in [{lo:g}, {hi:g}], got {shown}{hint}")
     return value
 
@@ -55,7 +56,7 @@ def _vec3_check(ok: Callable[[tuple[float, float]], bool], what: str) -> AfterVa
     vectors): refuses one whose component bounds fail ``ok`` with "``what``, got [...]"."""
     def check(value: Any) -> Any:
         for vec in value.choice if hasattr(value, "choice") else [value]:
-            bounds = [support(c) for c in vec]
+            bounds = [checked_range(c) for c in vec]
             if any(b is not None and not ok(b) for b in bounds):
                 given = ", ".join(f"{c:g}" if isinstance(c, (int, float)) else str(c.model_dump(exclude_none=True))
                                   for c in vec)

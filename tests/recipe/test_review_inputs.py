@@ -54,3 +54,13 @@ def test_a_huge_value_is_cut_in_the_error_line():
         synthdata.load_recipe("shapes", ["description=${objects}"])
     field, message = info.value.problems[0]
     assert field == "description" and len(message) < 200 and message.endswith("…)")
+
+
+def test_a_normal_mostly_outside_a_fields_range_is_refused():
+    """``camera.fov_deg={normal: [50, 1000]}`` was accepted, then nearly every draw clipped to 1° or 170°
+    without a word. A normal is checked by its mu ± 3 sigma; one well inside passes."""
+    with pytest.raises(RecipeError) as info:
+        synthdata.load_recipe("shapes", ["camera.fov_deg={normal: [50, 1000]}"])
+    field, message = info.value.problems[0]
+    assert field == "camera.fov_deg" and "mu ± 3 sigma must lie in the range" in message
+    assert synthdata.load_recipe("shapes", ["camera.fov_deg={normal: [50, 10]}"]).camera.fov_deg.normal == (50, 10)
