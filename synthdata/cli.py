@@ -182,10 +182,13 @@ def _generate_one(ns: argparse.Namespace, args: list[str]) -> int:
     except (RecipeError, UserError) as exc:
         if executor is None:
             raise
-        rc = _refused(exc)  # now: closing the cluster that was starting meanwhile takes a second or two
+        rc = _refused(exc)  # now; then the cluster that was starting meanwhile is abandoned
         from .run.executors import silence_teardown
 
         silence_teardown()
+        abandon, executor = getattr(executor, "abandon", None), None
+        if abandon is not None:
+            abandon()
         return rc
     finally:
         interrupts.release(raise_noted=False)
@@ -208,14 +211,15 @@ def _start_soon(run: dict[str, str], compute_args: list[str]):
             forkserver.stop()
     from .run.compute import load_compute
     from .run.executors import make_executor
-    from .run.plan import shard_count
+    from .run.plan import check_clips, shard_count
 
     compute = load_compute(run.get("compute", "local"), compute_args)
     compute.check_cores()  # before any worker starts: `compute.workers=99` must not spawn 99 first
     try:
-        clips = max(1, int(run.get("clips", 8)))
+        clips = int(run.get("clips", 8))
     except ValueError:
         return None  # reported with the other run arguments below
+    check_clips(clips)  # before any worker starts: a refusal needs no cluster to close
     tasks = shard_count(clips, compute.shard_size, run.get("out") or f"data/{run.get('recipe', 'shapes')}")
     start = getattr(make_executor(compute, tasks=tasks), "start_soon", None)
     return start() if start is not None and compute.address is None else None
