@@ -20,7 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from ..configs import config_dir, list_recipes  # noqa: F401 - re-exported: recipe.loading's public names
-from ..errors import RecipeError, UserError, expected_mapping, refuse_repeated_keys, shown, unknown_field, user_path
+from ..errors import RecipeError, UserError, expected_mapping, shown, unknown_field, user_path
 from .distributions import DIST_KEYS, MAX_ABS
 from .schema import RecipeSpec
 from .yamlsafe import YAML_LIMITS, load_yaml
@@ -302,8 +302,7 @@ def compose_recipe(recipe: str, overrides: list[str] | tuple[str, ...] = ()) -> 
     if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in overrides):
         got = "a single string" if isinstance(overrides, str) else f"{type(overrides).__name__} {overrides!r}"[:120]
         raise UserError("overrides", f"expected a list of key=value strings such as ['clip.frames=8'], got {got}")
-    refuse_repeated_keys(overrides)
-    ops = [_parse_override(o) for o in overrides]
+    ops = [_parse_override(o) for o in overrides]  # a later value wins (Hydra's rule; the CLI refuses repeats)
     body: dict[str, Any] = {}
     if _is_path(recipe):
         path = user_path(recipe, "recipe")

@@ -174,7 +174,10 @@ def _roadside_pose(road: RoadLayout, which: str, x: float, y: float, u: float, y
                    index: int) -> tuple[np.ndarray | None, str]:
     side = 1.0 if y > 0 else -1.0
     base = {"main": road.asphalt_half, "verge": road.half, "outside": road.sidewalk_outer}[which]
-    d = side * (base + abs(y))
+    beyond = abs(y)
+    if which == "outside":  # the whole footprint beyond the sidewalk (a building's centre at y stood on it)
+        beyond = max(beyond, abs(half[0] * np.sin(yaw)) + abs(half[1] * np.cos(yaw)))
+    d = side * (base + beyond)
     if road.intersection is not None:  # nothing stands on the crossing road or its sidewalks
         clear = road.cross_half() + VERGE + (KERB + road.sidewalk if road.sidewalk > 0 else 0.0) + max(half[0], half[1])
         if abs(x - road.intersection.at) < clear:
