@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import gc
 import json
+import math
 import logging
 import os
 import re
@@ -346,8 +347,19 @@ def cmd_evaluate(ns: argparse.Namespace) -> int:
     if ns.seg_steps < 1:
         raise UserError("--seg-steps", f"expected a positive number of steps, got {ns.seg_steps}")
     report = evaluate_generated(ns.path, train=ns.train, reference=ns.reference, seg_steps=ns.seg_steps)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(_finite(report), indent=2, allow_nan=False))  # JSON has no Infinity: null (identical clips)
     return 0
+
+
+def _finite(value):
+    """``value`` with every non-finite float as None (JSON null), for output other programs parse."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def cmd_ablate(ns: argparse.Namespace) -> int:
@@ -373,7 +385,7 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
             run[key] = value
         elif key.startswith("compute."):
             compute_args.append(a)
-        elif multirun and "," in value:
+        elif multirun and ("," in value or key == "only"):  # only=a: one job of one arm
             sweeps.append((key, value.split(",")))
         else:
             overrides.append(a)
@@ -386,9 +398,20 @@ def cmd_ablate(ns: argparse.Namespace) -> int:
     for job in jobs if sweeps else []:  # a job's folder (any key but only) is named by its value: a plain name
         if job[0].partition("=")[0] != "only" and (not _JOB_DIR.match(job[0]) or ".." in job[0]):
             raise UserError("-m", f"swept values make the folder name {job[0]!r}; use letters, digits and . _ + - only")
+    def parts(job: list[str]) -> tuple[list[str], list[str]]:
+        return [v.split("=", 1)[1] for v in job if v.startswith("only=")], [v for v in job if not v.startswith("only=")]
+
+    if len(jobs) > 1:  # every job checked before any trains: a bad value in the last must not come after hours
+        from .evaluate.ablate.harness import preflight
+
+        for i, job in enumerate(jobs):
+            only, extra = parts(job)
+            try:
+                preflight(ns.config, [*overrides, *extra], only or None)
+            except UserError as exc:
+                raise UserError(exc.field, f"{exc.message} (job {i + 1}/{len(jobs)}: {' '.join(job)})") from None
     for job in jobs:
-        only = [v.split("=", 1)[1] for v in job if v.startswith("only=")]
-        extra = [v for v in job if not v.startswith("only=")]
+        only, extra = parts(job)
         # a sweep of arms shares out (its cached runs; each job's report goes to out/only=<arm>); any
         # other swept key changes the ablation, so each job gets its own folder, as generate -m does
         out = Path(run["out"]) / extra[0] if extra and sweeps else run["out"]

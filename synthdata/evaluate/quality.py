@@ -45,6 +45,22 @@ def segmenter_for(train: str | Path, steps: int = 300, seed: int = 0, device: st
     return train_segmenter(images, labels, names, steps=steps, seed=seed, device=device)
 
 
+def _check_same_layouts(gen, ref, reference) -> None:
+    """A reference must hold the same clips, not just the same ids (every run of a recipe names its clips
+    shapes-000000, …): the same clip seed (the layout's), frame count and size, else PSNR, SSIM and
+    the warp error compare unrelated videos (or fail on a size mismatch)."""
+    cols = ("clip_id", "seed", "num_frames", "width", "height")
+    theirs = {r["clip_id"]: r for r in ref.clips.select(list(cols)).to_pylist()}
+    for mine in gen.clips.select(list(cols)).to_pylist():
+        other = theirs[mine["clip_id"]]
+        for key, what in (("seed", "seed (its layout)"), ("num_frames", "frame count"), ("width", "width"),
+                          ("height", "height")):
+            if mine[key] != other[key]:
+                raise UserError("reference", f"{reference}'s clip {mine['clip_id']} is another clip: its {what} is "
+                                             f"{other[key]}, the generated one's {mine[key]}; give a reference made "
+                                             "from the same recipe, seed and clip size")
+
+
 def evaluate_generated(generated: str | Path, train: str | Path | None = None, reference: str | Path | None = None,
                        segmenter: Segmenter | None = None, seg_steps: int = 300, device: str = "cpu") -> dict:
     """Metrics of a generated dataset (JSON-able dict):
@@ -67,6 +83,7 @@ def evaluate_generated(generated: str | Path, train: str | Path | None = None, r
         if missing:
             raise UserError("reference", f"{reference} lacks clips {sorted(missing)[:3]}; generate it with the same "
                                          "recipe and seed (clip layouts then match)")
+        _check_same_layouts(gen, ref, reference)
     warp, warp_ref, psnrs, ssims = [], [], [], []
     K = len(segmenter.class_names) + 1 if segmenter else 0
     cm = torch.zeros(K, K, dtype=torch.float64)

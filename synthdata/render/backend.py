@@ -141,7 +141,10 @@ def resolve_device(device: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("device", f"{device!r} requested but CUDA is not available; use device=cpu or auto")
-    return torch.device(device)
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError("device", f"{device!r} requested but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return dev
 
 
 def make_backend(spec: BackendSpec, device: str | torch.device) -> Backend:

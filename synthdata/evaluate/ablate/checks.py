@@ -89,7 +89,12 @@ def check_ablation(spec: AblationSpec) -> OpenedData:
     _check_names(spec)
     used = {d for a in spec.arms for d in a.data}
     train = {name: _open(spec.datasets[name], f"datasets.{name}") for name in spec.datasets if name in used}
-    eval_name = spec.eval if spec.eval in spec.datasets else "eval"
+    # the evaluation set's name: a dataset's, or (a path) one no dataset name can take (names have no ':'),
+    # so a training set named "eval" is not taken for it
+    eval_name = spec.eval if spec.eval in spec.datasets else f"eval:{spec.eval}"
+    from ...render.backend import resolve_device
+
+    resolve_device(spec.device)  # before anything is written: a device this machine lacks is one line here
     ev = _open(spec.datasets.get(spec.eval, spec.eval), "eval")
     classes = _check_classes(train, ev, eval_name)
     _check_overlap(train, ev, eval_name)

@@ -118,7 +118,10 @@ def _compare(spec: AblationSpec, runs: list, arms: Sequence[str]):
         c = compare_arms(A, B, arm_name=arm, base_name=base, metric=by_arm[arm][0].metric, strata=strata,
                          resamples=spec.bootstrap.resamples, level=spec.bootstrap.level, seed=0)
         comparisons.append(c)
-        lines.append(verdict(c, scale, c.metric))
+        mine, theirs = (by_arm[arm][0].steps, by_arm[arm][0].batch), (by_arm[base][0].steps, by_arm[base][0].batch)
+        unequal = "" if mine == theirs else (f" (unequal compute: {mine[0]} steps × {mine[1]} against the baseline's "
+                                            f"{theirs[0]} × {theirs[1]})")
+        lines.append(verdict(c, scale, c.metric) + unequal)
     return comparisons, lines
 
 
@@ -129,19 +132,11 @@ def ablate(config: str | Path | dict | AblationSpec, out: str | Path, *, overrid
     registered with :func:`~synthdata.evaluate.ablate.hooks.ablation_hook`; ``only`` runs these arms
     (plus the baseline) and reports them (Hydra-style multirun over arms: ``-m only=a,b``)."""
     from ...run.outdir import OutLock
-    from .checks import check_ablation
     from .hooks import HOOKS
     from .report import write_report
 
-    spec = load_ablation(config, overrides)
-    arms = [a.name for a in spec.arms]
-    if only:
-        unknown = [a for a in only if a not in arms]
-        if unknown:
-            raise UserError("only", f"no arm(s) {unknown}; expected some of {', '.join(arms)}")
-        arms = [a for a in arms if a in only or a == spec.baseline_arm]
+    spec, arms, opened = preflight(config, overrides, only)
     hooks = tuple(_hook_name(h, kind, HOOKS) for h, kind in ((train_fn, "train"), (eval_fn, "eval")))
-    opened = check_ablation(spec)
     out = Path(out)
     _prepare_out(out, spec)
     with OutLock(out):
@@ -157,6 +152,22 @@ def ablate(config: str | Path | dict | AblationSpec, out: str | Path, *, overrid
 
             predictions_to_fiftyone(result, opened)
     return result
+
+
+def preflight(config: str | Path | dict | AblationSpec, overrides: Sequence[str] = (),
+              only: Sequence[str] | None = None):
+    """Every check an ablation makes before it writes: (spec, arms to run, opened datasets), or one
+    line naming the field. ``synthdata ablate -m`` runs it on every job before the first one trains."""
+    from .checks import check_ablation
+
+    spec = load_ablation(config, overrides)
+    arms = [a.name for a in spec.arms]
+    if only:
+        unknown = [a for a in only if a not in arms]
+        if unknown:
+            raise UserError("only", f"no arm(s) {unknown}; expected some of {', '.join(arms)}")
+        arms = [a for a in arms if a in only or a == spec.baseline_arm]
+    return spec, arms, check_ablation(spec)
 
 
 def _distances(spec: AblationSpec, opened) -> dict[str, dict] | None:

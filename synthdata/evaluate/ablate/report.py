@@ -150,15 +150,20 @@ def _markdown(result, opened) -> str:
     spec = result.spec
     metric = result.runs[0].metric
     arms = list(dict.fromkeys(r.arm for r in result.runs))
+    budgets = {a: (r.steps, r.batch) for r in result.runs for a in [r.arm]}  # what each arm's runs trained with
+    equal = len(set(budgets.values())) == 1
+    compute = (f"Every arm: {spec.budget.steps} steps × {spec.budget.batch} clips (equal compute)" if equal else
+               "**Unequal compute** (`allow_unequal_budget`): " + ", ".join(f"`{a}` {st} steps × {b} clips"
+                                                                              for a, (st, b) in budgets.items())
+               + " — a difference below may come from the extra training, not the data")
     lines = [f"# Ablation `{spec.name}`", "",
              f"Task `{spec.task.name}` ({spec.task.size}), metric **{metric}** on the evaluation set "
-             f"({len(opened.eval)} clips). Every arm: {spec.budget.steps} steps × {spec.budget.batch} clips "
-             f"(equal compute), seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap resamples "
-             f"(stratified by {spec.bootstrap.strata}) against the baseline `{spec.baseline_arm}`.", "",
+             f"({len(opened.eval)} clips). {compute}, seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap "
+             f"resamples (stratified by {spec.bootstrap.strata}) against the baseline `{spec.baseline_arm}`.", "",
              "## Verdicts", ""]
     lines += [f"- {v}" for v in result.verdicts]
     lines += ["", "![arms](plots/arms.png)", "", "## Arms", "",
-              "| arm | data (weights) | augment | samples seen | " + f"{metric} mean | IQM | per seed |",
+              "| arm | data (weights) | augment | samples seen (all seeds) | " + f"{metric} mean | IQM | per seed |",
               "|---|---|---|---|---|---|---|"]
     from ..stats import iqm
 
@@ -166,7 +171,7 @@ def _markdown(result, opened) -> str:
         a = next(x for x in spec.arms if x.name == arm)
         rs = [r for r in result.runs if r.arm == arm]
         vals = [r.summary[metric] for r in rs]
-        seen = ", ".join(f"{k}: {v}" for k, v in rs[0].seen.items())
+        seen = ", ".join(f"{k}: {sum(r.seen.get(k, 0) for r in rs)}" for k in rs[0].seen)  # over all seeds
         lines.append(f"| {arm} | {', '.join(f'{k}: {w:g}' for k, w in a.data.items())} | {_augment_name(a.augment)} | {seen} | "
                      f"{np.mean(vals):.4f} | {iqm(vals):.4f} | {', '.join(f'{v:.4f}' for v in vals)} |")
     lines += ["", "## Comparisons", "", "| arm | Δ | interval | P(improve) | P interval |", "|---|---|---|---|---|"]

@@ -86,8 +86,24 @@ def job_hash(job: RunJob) -> str:
     body = {"task": s.task.model_dump(mode="json"), "arm": arm.model_dump(mode="json", exclude={"budget"}),
             "budget": s.budget_of(arm).model_dump(mode="json"), "seed": job.seed, "eval": s.eval,
             "datasets": {k: s.datasets[k] for k in sorted(arm.data)}, "eval_every": s.eval_every, "hooks": job.hooks,
-            "content": {k: _content(s.datasets.get(k, k)) for k in sorted({*arm.data, s.eval})}, "version": 2}
+            "hook_code": [_code_hash(h, kind) for h, kind in zip(job.hooks, ("train", "eval"))],
+            "strata": s.bootstrap.strata,  # the run records its clips' strata
+            "content": {k: _content(s.datasets.get(k, k)) for k in sorted({*arm.data, s.eval})}, "version": 3}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _code_hash(name: str | None, kind: str) -> str | None:
+    """A user hook's compiled body (its edits make new runs; a cached run trained by the old body was
+    reused before). Functions it calls are not followed."""
+    if name is None:
+        return None
+    import marshal
+
+    from .hooks import HOOKS
+
+    fn = HOOKS.get(f"{kind}:{name}", f"{kind}_fn")
+    code = getattr(fn, "__code__", None)
+    return hashlib.sha256(marshal.dumps(code)).hexdigest() if code is not None else None
 
 
 def _cached(job: RunJob) -> RunResult | None:
@@ -140,7 +156,16 @@ def run_one(job: RunJob) -> RunResult:
         model = task.build(len(class_names), spec.task.size).to(device)
     augment = _augmenter(arm.augment, job.seed)
 
+    drawn: list[int] = []
+
     def batch_at(step: int):
+        if not 0 <= step < budget.steps or len(drawn) >= budget.steps:  # equal compute: the budget's batches
+            from ...errors import UserError
+
+            raise UserError("train_fn", f"the training hook asked for batch {step} after {len(drawn)}; the budget "
+                                        f"is {budget.steps} batches (steps 0 to {budget.steps - 1}, each once): every "
+                                        "arm trains on the same number")
+        drawn.append(step)
         items = [augment(sources[plan.names[s]][int(i)], step * budget.batch + b)
                  for b, (s, i) in enumerate(zip(plan.source[step], plan.index[step]))]
         return items
@@ -148,14 +173,20 @@ def run_one(job: RunJob) -> RunResult:
     def score(m):
         return eval_fn(task, m, ev, class_names, device)
 
-    loss_curve, eval_curve = train_fn(task, model, batch_at, budget, device, job.seed, spec.eval_every, score)
-    scores = score(model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread per run: the same bytes in-process and on a Dask worker
+    try:
+        loss_curve, eval_curve = train_fn(task, model, batch_at, budget, device, job.seed, spec.eval_every, score)
+        scores = score(model)
+    finally:
+        torch.set_num_threads(threads)
     seconds = time.perf_counter() - t0
     result = RunResult(
         arm=job.arm, seed=job.seed, metric=scores.primary, summary=dict(scores.summary),
         per_class=dict(scores.per_class), per_clip=[float(x) for x in scores.per_clip], clip_ids=list(ev.ds.clip_ids),
         strata=_strata(ev, spec.bootstrap.strata, class_names), loss_curve=loss_curve, eval_curve=eval_curve,
-        seen=plan.seen(), steps=budget.steps, batch=budget.batch, seconds=seconds, job_hash=job_hash(job))
+        seen=plan.seen(), steps=budget.steps, batch=budget.batch, seconds=seconds, job_hash=job_hash(job),
+        extra={"batches_drawn": len(drawn)})
     _write(job, result, model, scores)
     return result
 
