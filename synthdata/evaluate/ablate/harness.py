@@ -141,12 +141,18 @@ def ablate(config: str | Path | dict | AblationSpec, out: str | Path, *, overrid
     _prepare_out(out, spec)
     with OutLock(out):
         _prepare_out(out, spec)
-        (out / MARKER).write_text(json.dumps({"name": spec.name, "spec": spec.model_dump(mode="json")}, indent=1))
+        marker = json.dumps({"name": spec.name, "spec": spec.model_dump(mode="json")}, indent=1)
+        if not (out / MARKER).is_file():  # claims out; it describes the report beside it, so it is
+            (out / MARKER).write_text(marker)  # rewritten with the report (an interrupted rerun keeps the last)
         runs = _run_all(spec, out, compute, hooks, progress, arms)
         comparisons, lines = _compare(spec, runs, arms)
         result = AblationResult(out, spec, runs, comparisons, lines, _distances(spec, opened),
                                 out / f"only={','.join(only)}" if only else None)
         write_report(result, opened)
+        if not only:
+            from ...io.atomic import atomic_write_bytes
+
+            atomic_write_bytes(out / MARKER, marker.encode())
         if spec.fiftyone:
             from .to_fiftyone import predictions_to_fiftyone
 
