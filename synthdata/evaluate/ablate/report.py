@@ -158,7 +158,8 @@ def _markdown(result, opened) -> str:
                + " — a difference below may come from the extra training, not the data")
     lines = [f"# Ablation `{spec.name}`", "",
              f"Task `{spec.task.name}` ({spec.task.size}), metric **{metric}** on the evaluation set "
-             f"({len(opened.eval)} clips). {compute}, seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap "
+             f"(`{opened.eval.root}`: all {len(opened.eval)} of its clips, whatever their `split`; every training set "
+             f"whole, none sharing a clip with it). {compute}, seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap "
              f"resamples (stratified by {spec.bootstrap.strata}) against the baseline `{spec.baseline_arm}`.", "",
              "## Verdicts", ""]
     lines += [f"- {v}" for v in result.verdicts]
