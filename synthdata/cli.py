@@ -121,8 +121,11 @@ def _sweep_jobs(args: list[str]) -> list[tuple[list[str], str]]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
+    # only arguments that can sweep go through Hydra's grammar: a plain value such as out=~/data (whose ~
+    # the grammar rejects) is kept as typed, in its place
+    sweepable = [i for i, a in enumerate(args) if any(c in a.partition("=")[2] for c in ",(")]
     try:
-        parsed = OverridesParser.create().parse_overrides(args)
+        parsed = OverridesParser.create().parse_overrides([args[i] for i in sweepable])
         batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
     except HydraException as exc:
         raise UserError("-m", f"could not parse the sweep ({str(exc).splitlines()[0]})") from None
@@ -130,7 +133,10 @@ def _sweep_jobs(args: list[str]) -> list[tuple[list[str], str]]:
     if not swept:
         raise UserError("-m", "nothing to sweep: give a key comma-separated values, e.g. seed=1,2,3 or clips=4,8")
     jobs = []
-    for job in (j for batch in batches for j in batch):
+    for values in (j for batch in batches for j in batch):
+        job = list(args)
+        for i, value in zip(sweepable, values):
+            job[i] = value
         name = ",".join(sorted(a for a in job if a.partition("=")[0] in swept and a.partition("=")[0] != "out"))
         if name and (not _JOB_DIR.match(name) or ".." in name):
             raise UserError("-m", f"swept values make the folder name {name!r}; use letters, digits and . _ + - only")
