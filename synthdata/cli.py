@@ -448,6 +448,14 @@ def _preflight(ns: argparse.Namespace, run: dict[str, str], compute_args: list[s
     check_recipe(spec)
     plan = make_plan(spec, clips, out, compute.shard_size)
     est = check_resources(spec, compute)
+    if compute.address:  # what the executor checks first: something that answers as a Dask scheduler
+        from .run.executors import _probe
+
+        try:
+            _probe(compute.address)
+        except OSError as exc:
+            raise UserError("compute.address", f"no Dask scheduler with workers at {compute.address} "
+                                               f"({type(exc).__name__}: {exc})") from None
     _, resume = prepare_out(plan, spec, ns.overwrite)
     return plan.resuming(resume), est, resume
 

@@ -297,3 +297,14 @@ def test_a_sweep_keeps_plain_values_as_typed(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "[1/2] recipe=shapes seed=1 clips=1 clip.frames=4" in err and "out=~/sweep/seed=2" in err
     assert not (tmp_path / "sweep").exists()
+
+
+def test_dry_run_checks_the_scheduler_address_as_a_run_does(tmp_path):
+    """Found by a docs review: ``--dry-run`` ("every check generate makes") passed an address where
+    nothing listens; the run itself refused it."""
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        r = run_cli("generate", "recipe=shapes", "clips=1", f"out={tmp_path / 'd'}", f"compute.address=tcp://127.0.0.1:{port}",
+                    "--dry-run")
+    assert r.returncode == 2 and r.stderr.startswith("error: compute.address: no Dask scheduler with workers at"), r.stderr

@@ -67,7 +67,21 @@ class LabelKind:
         """The column for ``rows`` rows: nulls when the kind is off (``values`` None)."""
         if values is None:
             return pa.nulls(rows, self.arrow_type)
-        return self.to_arrow(values) if self.to_arrow else pa.array(values, self.arrow_type)
+        if self.to_arrow:
+            return self.to_arrow(values)
+        return _rows_to_arrow(values, self.arrow_type)
+
+
+def _rows_to_arrow(values, arrow_type: pa.DataType) -> pa.Array:
+    """A kind's values as its column without a ``to_arrow`` of its own: (M,) rows as they are, (M,K) rows
+    as lists of K (``pa.array`` takes 1-D arrays only: a documented ``pa.list_(pa.float32(), 2)`` kind
+    returning (M,2) failed with ArrowInvalid)."""
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        if pa.types.is_fixed_size_list(arrow_type):
+            return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), arrow_type.value_type),
+                                                     arrow_type.list_size)
+        return pa.array(list(values), arrow_type)
+    return pa.array(values, arrow_type)
 
 
 #: name → LabelKind

@@ -81,7 +81,9 @@ class GenerationFailed(Exception):
 
     def __init__(self, failures: list[ShardFailed], out: Path):
         self.failures, self.out = failures, out
-        super().__init__(f"{len(failures)} shard(s) failed in {out}")
+        first = str(failures[0]) if failures else ""
+        more = f" (and {len(failures) - 1} more: .failures)" if len(failures) > 1 else ""
+        super().__init__(f"{len(failures)} shard(s) failed in {out}: {first}{more}")  # the cause, from Python too
 
 
 def _as_compute(compute: ComputeSpec | str | dict | None) -> ComputeSpec:

@@ -5,6 +5,7 @@ entry-point group (docs/tasks.md)."""
 
 from ..registry import Registry
 from .base import Task, TaskScores, TaskSettings
+from .classify import ClassifyTask  # docs/tasks.md: subclass it for a target of your own
 from .train import evaluate_task, train_task
 
 #: name → Task subclass
@@ -13,4 +14,4 @@ TASKS.register_lazy("segment", "synthdata.tasks.segment:SegmentTask")
 TASKS.register_lazy("detect", "synthdata.tasks.detect:DetectTask")
 TASKS.register_lazy("classify", "synthdata.tasks.classify:ClassifyTask")
 
-__all__ = ["TASKS", "Task", "TaskScores", "TaskSettings", "evaluate_task", "train_task"]
+__all__ = ["TASKS", "Task", "TaskScores", "TaskSettings", "ClassifyTask", "evaluate_task", "train_task"]

@@ -540,3 +540,13 @@ def test_an_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, tin
     assert r.stderr.strip().splitlines() == [f"error: --out: no space left on the device of {mnt / 'e'}; nothing of this "
                                              "export was kept. Free space and run it again"], r.stderr
     assert left == []
+
+
+def test_a_failed_run_says_why_from_python(tmp_path, monkeypatch):
+    """Found by a docs review: from Python a failed run said only "1 shard(s) failed in …"; the cause
+    was in ``.failures``."""
+    from synthdata.run.generate import GenerationFailed
+
+    monkeypatch.setenv("SYNTHDATA_POISON_CLIPS", "0")
+    with pytest.raises(GenerationFailed, match=r"^1 shard\(s\) failed in .*: shard 0: clip shapes-000000 .*poisoned"):
+        synthdata.generate("shapes", clips=1, out=tmp_path / "d", overrides=TINY, compute=SYNC2, progress=False)

@@ -34,12 +34,12 @@ class ModelPreset:
 
 MODEL_PRESETS: Registry[ModelPreset] = Registry("model preset")
 MODEL_PRESETS.register("tiny", ModelPreset((4, 8), 2, 4, 4, frames=4, size=32, train_bytes_per_pixel=14_000,
-                                           notes="~43k parameters; unit tests and smoke runs on CPU"))
+                                           notes="~50k parameters; unit tests and smoke runs on CPU"))
 MODEL_PRESETS.register("small", ModelPreset((32, 64, 64), 8, 8, 32, frames=8, size=64, train_bytes_per_pixel=60_000,
-                                            notes="~2.4M parameters; 64×64 clips, minutes on one GPU"))
+                                            notes="~2.8M parameters; 64×64 clips, minutes on one GPU"))
 MODEL_PRESETS.register("base", ModelPreset((64, 128, 256, 256), 32, 32, 64, layers_per_block=2, frames=16, size=128,
                                            train_bytes_per_pixel=230_000,
-                                           notes="~57M parameters; 128×128 pixels or a VAE latent, hours on one GPU"))
+                                           notes="~70M parameters; 128×128 pixels or a VAE latent, hours on one GPU"))
 
 
 def unet_config(preset: ModelPreset) -> dict[str, Any]:
