@@ -4,7 +4,8 @@ Prints one JSON line.
     python benchmarks/plausibility.py --recipe highway --clips 300
 
 Plausibility: object pairs whose oriented boxes interpenetrate at any frame, and clips where the
-camera is inside (or within ``--margin`` m of) an object — both must be 0. Diversity: per-clip
+camera is inside (or within ``--margin`` m of) an object — both must be 0; and each clip's hardest
+braking of any object (``worst_decel_mps2``: traffic stays within its safe_decel, 4 m/s²). Diversity: per-clip
 statistics (objects per class, dropped placements, sun elevation, ambient light, fog, camera height /
 pitch / fov / speed, lane changes, and for road recipes lanes per direction, bend radius, grade at
 60 m, crossings and their light) as mean, min and max.
@@ -70,6 +71,9 @@ def main() -> None:
         stats.setdefault("camera_fov_deg", []).append(scene.camera.fov_deg)
         stats.setdefault("camera_speed_mps", []).append(float(np.linalg.norm(cam[-1] - cam[0]) / max(
             traj.timestamps[-1], 1e-9)))
+        speed = np.linalg.norm(np.diff(traj.object_poses[..., :3, 3], axis=0), axis=-1) * spec.clip.fps  # (T-1, N)
+        if n and len(speed) > 1:  # the hardest braking of any object (a car near an emergency stop is implausible)
+            stats.setdefault("worst_decel_mps2", []).append(float(-(np.diff(speed, axis=0) * spec.clip.fps).min()))
         _, y = env.shape.to_ground(traj.object_poses[..., 0, 3], traj.object_poses[..., 1, 3])
         stats.setdefault("lane_changes", []).append(int((np.abs(y[-1] - y[0]) > 1.75).sum()) if n else 0)
         if env.road is not None:
