@@ -428,13 +428,18 @@ def test_the_plans_size_is_about_what_a_small_run_writes(tmp_path, recipe):
     assert 0.7 * written < estimate < 1.5 * written, (estimate, written)
 
 
+def _mount_tmpfs(where: Path, size: str) -> Path:
+    """A real small disk at ``where`` (root only: skipped where mounting is not allowed); unmount it after."""
+    where.mkdir(parents=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    return where
+
+
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 600 kB tmpfs (root only: skipped where mounting is not allowed)."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (not root)")
+    """A 600 kB tmpfs."""
+    mnt = _mount_tmpfs(tmp_path / "small", "600k")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
@@ -461,13 +466,6 @@ def test_a_dangling_link_as_out_is_refused_and_nothing_is_made_where_it_points(t
     with pytest.raises(UserError, match=r"^out: .*symbolic link to .*does not exist"):
         _gen(tmp_path / "link")
     assert not (tmp_path / "nowhere").exists()
-
-
-def _mount_tmpfs(where: Path, size: str) -> Path:
-    where.mkdir(parents=True)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (not root)")
-    return where
 
 
 @pytest.mark.parametrize("size", ["120k", "180k", "220k"])
