@@ -6,6 +6,7 @@ consistently. Any Parquet reader (pandas, DuckDB, Polars) can read the tables di
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from functools import cached_property
@@ -75,6 +76,7 @@ def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None
 
 #: columns added in format 2, read as nulls from older parts
 _ADDED = {"clips": ("split",)}
+_PER_CLIP = ("clips", "objects", "tracks")  # cached tables a split view reads again
 #: columns whose format-1 type is still read
 _LEGACY = {name: (LEGACY_MAP_TYPE,) for name in ("depth", "flow_fwd", "flow_bwd", "semantic", "instance", "normals")}
 
@@ -142,6 +144,32 @@ class SynthDataset:
         return name in CORE_TABLES or any(self.layout.rel(self.layout.part(name, s.index)) in s.files
                                           for s in self.manifest.shards if shard in (None, s.index))
 
+    #: the split this object reads (:meth:`of_split`); None: every clip
+    split_name: str | None = None
+
+    def of_split(self, split: str, field: str = "split") -> "SynthDataset":
+        """The same dataset restricted to the clips of one ``split`` (``train``/``val``/``test``, the clips
+        table's column): its tables, ``len``, ``clip_ids`` and per-clip access see only those clips. Refused
+        in one line naming ``field`` when the dataset has no such clips (or no splits at all)."""
+        have = self.clips.column("split").to_pylist()
+        if split not in have:
+            known = sorted({s for s in have if s is not None})
+            why = (f"expected one of this dataset's splits ({', '.join(known)})" if known else
+                   "this dataset's clips have no split (made before format 2, or imported without one)")
+            raise UserError(field, f"{why}, got {split!r}")
+        view = copy.copy(self)
+        view.__dict__ = {k: v for k, v in self.__dict__.items() if k not in _PER_CLIP}  # cached tables: re-read
+        view.split_name = split
+        return view
+
+    def _only_split(self, t: pa.Table, name: str) -> pa.Table:
+        """Rows of table ``name`` that belong to this object's split (all when it reads every clip)."""
+        if self.split_name is None:
+            return t
+        if name == "clips":
+            return t.filter(pc.equal(t["split"], self.split_name))
+        return t.filter(pc.is_in(t["clip_id"], self.clips.column("clip_id")))
+
     def table(self, name: str) -> pa.Table:
         """A whole table (``clips``, ``frames``, ``objects``, or ``tracks``) over the committed shards;
         an optional table the dataset does not hold is empty."""
@@ -150,7 +178,7 @@ class SynthDataset:
         paths = [self.layout.part(name, s.index) for s in self.manifest.shards if self.has_table(name, s.index)]
         if not paths:
             return SCHEMAS[name].empty_table()
-        return pa.concat_tables([read_part(self.layout, p, name) for p in paths])
+        return self._only_split(pa.concat_tables([read_part(self.layout, p, name) for p in paths]), name)
 
     def parts(self, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """Each committed shard's part of table ``name`` in turn, with only ``columns`` (all when None):
@@ -162,7 +190,10 @@ class SynthDataset:
             raise ValueError(f"unknown column(s) {unknown} of table {name!r}; expected some of {SCHEMAS[name].names}")
         for s in self.manifest.shards:
             if self.has_table(name, s.index):
-                yield read_part(self.layout, self.layout.part(name, s.index), name, columns=columns)
+                part = read_part(self.layout, self.layout.part(name, s.index), name,
+                                 columns=columns if self.split_name is None or columns is None else
+                                 list(dict.fromkeys([*columns, "clip_id"] + (["split"] if name == "clips" else []))))
+                yield part if self.split_name is None else self._only_split(part, name).select(columns or part.column_names)
 
     @cached_property
     def clips(self) -> pa.Table:

@@ -26,8 +26,8 @@ def test_unequal_budgets_are_reported_as_such(sets, tmp_path):  # noqa: F811
     res = ablate(cfg, tmp_path / "o", compute="sync", progress=False)
     report = res.report.read_text()
     assert "equal compute)" not in report and "**Unequal compute**" in report
-    # which clips were scored: the whole evaluation set (its split column is not used), training sets whole
-    assert f"(`{sets['eval']}`: all 2 of its clips, whatever their `split`" in report
+    # which clips were scored: the whole evaluation set and training sets whole (no split named)
+    assert f"(`{sets['eval']}`: all 2 clips, whatever their `split`; training sets: `real` all 2 clips" in report
     assert "`base` 2 steps × 2 clips" in report and "`other` 4 steps × 2 clips" in report
     assert res.verdicts[0].endswith("(unequal compute: 4 steps × 2 against the baseline's 2 × 2)")
 

@@ -4,7 +4,8 @@
   every arm and in the evaluation set);
 - the evaluation set shares no clip with any training set: the same media bytes (sha256 from the
   manifests), or the same generated clip (equal per-clip seeds, which derive from the layout hash, the
-  root seed and the clip index);
+  root seed and the clip index) — so one dataset's ``train`` split may train while its ``test`` split
+  scores, but not the whole dataset against one of its splits;
 - the task and every augmentation pipeline exist (did-you-mean);
 - every arm has the same budget, unless ``allow_unequal_budget``.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from ...errors import UserError
 from .config import AblationSpec
 
-__all__ = ["OpenedData", "check_ablation"]
+__all__ = ["OpenedData", "check_ablation", "open_ref"]
 
 
 @dataclass
@@ -29,14 +30,19 @@ class OpenedData:
     class_names: list[str]
 
 
-def _open(path: str, field: str):
+def open_ref(ref, field: str):
+    """A :class:`~.config.DataRef` opened: the dataset, or the clips of its split (``field.split`` named
+    when the dataset has none such)."""
     from ...io.reader import open_dataset
 
-    return open_dataset(path, field=field)
+    ds = open_dataset(ref.path, field=field)
+    return ds if ref.split is None else ds.of_split(ref.split, f"{field}.split")
 
 
 def _media_hashes(ds) -> set[str]:
-    return {h for rel, h in ds.manifest.listed_files().items() if rel.startswith("media/")}
+    """The content hashes of the clips' MP4s (only those of the clips ``ds`` reads: a split's)."""
+    listed = ds.manifest.listed_files()
+    return {listed[rel] for rel in ds.clips.column("video_path").to_pylist() if rel in listed}
 
 
 def _clip_seeds(ds) -> set[int]:
@@ -72,14 +78,17 @@ def _check_classes(train: dict, ev, eval_name: str) -> list[str]:
     return next(iter(classes.values()))
 
 
-def _check_overlap(train: dict, ev, eval_name: str) -> None:
+def _check_overlap(train: dict, ev, spec: AblationSpec) -> None:
+    """No training clip is an evaluation clip: another split of one dataset is fine, the same clips not."""
     media, seeds = _media_hashes(ev), _clip_seeds(ev)
     for name, ds in train.items():
-        if name == eval_name:
-            raise UserError("eval", f"the evaluation set is the training set {name!r}")
+        if name == spec.eval_name and spec.datasets[name].split == spec.eval.split:
+            raise UserError("eval", f"the evaluation set is the training set {name!r}"
+                                    + ("" if spec.eval.split else "; evaluate on another split (eval.split: test)"))
         shared = len(media & _media_hashes(ds)) or len(seeds & _clip_seeds(ds))
         if shared:
-            raise UserError("eval", f"the evaluation set shares {shared} clip(s) with training set {name!r} "
+            part = "" if ds.split_name is None else f" (split {ds.split_name})"
+            raise UserError("eval", f"the evaluation set shares {shared} clip(s) with training set {name!r}{part} "
                                     f"({ds.root}); evaluate on clips no arm trains on")
 
 
@@ -88,14 +97,11 @@ def check_ablation(spec: AblationSpec) -> OpenedData:
     _check_budgets(spec)
     _check_names(spec)
     used = {d for a in spec.arms for d in a.data}
-    train = {name: _open(spec.datasets[name], f"datasets.{name}") for name in spec.datasets if name in used}
-    # the evaluation set's name: a dataset's, or (a path) one no dataset name can take (names have no ':'),
-    # so a training set named "eval" is not taken for it
-    eval_name = spec.eval if spec.eval in spec.datasets else f"eval:{spec.eval}"
+    train = {name: open_ref(spec.datasets[name], f"datasets.{name}") for name in spec.datasets if name in used}
     from ...render.backend import resolve_device
 
     resolve_device(spec.device)  # before anything is written: a device this machine lacks is one line here
-    ev = _open(spec.datasets.get(spec.eval, spec.eval), "eval")
-    classes = _check_classes(train, ev, eval_name)
-    _check_overlap(train, ev, eval_name)
-    return OpenedData(train, ev, eval_name, classes)
+    ev = open_ref(spec.eval_ref, "eval")
+    classes = _check_classes(train, ev, spec.eval_name)
+    _check_overlap(train, ev, spec)
+    return OpenedData(train, ev, spec.eval_name, classes)

@@ -21,7 +21,7 @@ from ...errors import DEVICE_PATTERN, UserError, check_device, model_problems
 from ...errors import user_path
 from ...io.safety import SAFE_ID
 
-__all__ = ["AblationSpec", "ArmSpec", "BudgetSpec", "TaskRef", "load_ablation"]
+__all__ = ["AblationSpec", "ArmSpec", "BudgetSpec", "DataRef", "EvalRef", "TaskRef", "load_ablation"]
 
 
 class _Model(BaseModel):
@@ -79,13 +79,44 @@ class BootstrapSpec(_Model):
     strata: Literal["none", "source", "class"] = "class"
 
 
+Split = Literal["train", "val", "test"]
+
+
+class DataRef(_Model):
+    """A dataset folder, whole (``split: null``) or the clips of one split (the clips table's ``split``
+    column). In YAML a plain path is ``{path: …}``."""
+
+    path: str
+    split: Optional[Split] = None
+
+    @property
+    def key(self) -> str:
+        """The reference as one string (run cache keys): the path, with ``#split`` when it has one."""
+        return self.path if self.split is None else f"{self.path}#{self.split}"
+
+
+class EvalRef(_Model):
+    """The evaluation set: a dataset of ``datasets`` by name, or a folder by path, whole or one split.
+    In YAML a plain string is a name when ``datasets`` has it, else a path."""
+
+    dataset: Optional[str] = None
+    path: Optional[str] = None
+    split: Optional[Split] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "EvalRef":
+        if (self.dataset is None) == (self.path is None):
+            raise ValueError("expected exactly one of dataset (a name in datasets) or path")
+        return self
+
+
 class AblationSpec(_Model):
     """See the module docstring; docs/evaluation.md has a worked example."""
 
     name: str = Field("ablation", pattern=SAFE_ID.pattern)
     task: TaskRef = TaskRef()
-    datasets: dict[str, str]
-    eval: str
+    datasets: dict[str, DataRef]
+    eval: EvalRef
     arms: list[ArmSpec] = Field(min_length=2)
     baseline: Optional[str] = None
     budget: BudgetSpec = BudgetSpec()
@@ -99,9 +130,23 @@ class AblationSpec(_Model):
     distances: bool = False  # video distances (FVD, KID) of each training dataset to the evaluation set
     distance_steps: int = Field(200, ge=1, le=1_000_000)  # training steps of the contrastive encoder
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_refs(cls, data: Any) -> Any:
+        """Plain strings: a dataset's path, the evaluation set's name (one of ``datasets``) or path."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        if isinstance(out.get("datasets"), dict):
+            out["datasets"] = {k: {"path": v} if isinstance(v, str) else v for k, v in out["datasets"].items()}
+        ev = out.get("eval")
+        if isinstance(ev, str):
+            out["eval"] = {"dataset": ev} if ev in (out.get("datasets") or {}) else {"path": ev}
+        return out
+
     @field_validator("datasets")
     @classmethod
-    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+    def _names(cls, v: dict[str, DataRef]) -> dict[str, DataRef]:
         for name in v:
             if not SAFE_ID.match(name):
                 raise ValueError(f"dataset names are ids (letters, digits, '._-'), got {name!r}")
@@ -119,6 +164,9 @@ class AblationSpec(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> "AblationSpec":
         """Cross-field rules; each message starts with the field it is about (see :func:`_where`)."""
+        if self.eval.dataset is not None and self.eval.dataset not in self.datasets:
+            raise ValueError(f"eval.dataset|{self.eval.dataset!r} is not in datasets; expected one of "
+                             f"{', '.join(self.datasets)} (or eval.path)")
         names = [a.name for a in self.arms]
         if len(set(names)) != len(names):
             raise ValueError(f"arms|arm names must be unique, got {names}")
@@ -135,6 +183,19 @@ class AblationSpec(_Model):
             raise ValueError(f"seeds|{len(self.seeds)} seed(s) per arm cannot give an interval a reviewer trusts; "
                              "use ≥ 3 (or allow_few_seeds: true)")
         return self
+
+    @property
+    def eval_ref(self) -> DataRef:
+        """The evaluation set as a folder and split: a named dataset's folder, with eval's own split."""
+        ev = self.eval
+        path = self.datasets[ev.dataset].path if ev.dataset is not None else ev.path
+        return DataRef(path=path, split=ev.split)
+
+    @property
+    def eval_name(self) -> str:
+        """The evaluation set's name: a dataset's, or (a path) ``eval:<path>``, which no dataset name can
+        take (names have no ':'), so a training set named "eval" is not taken for it."""
+        return self.eval.dataset if self.eval.dataset is not None else f"eval:{self.eval.path}"
 
     @property
     def baseline_arm(self) -> str:
@@ -155,12 +216,15 @@ def _where(exc: ValidationError) -> UserError:
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Dataset paths relative to the config file; ``eval`` may name a dataset or be a path."""
-    out = dict(data)
-    if isinstance(data.get("datasets"), dict):
-        out["datasets"] = {k: str((base / v).resolve()) if isinstance(v, str) else v for k, v in data["datasets"].items()}
-    ev = data.get("eval")
-    if isinstance(ev, str) and ev not in out.get("datasets", {}):
-        out["eval"] = str((base / ev).resolve())
+    out = AblationSpec._plain_refs(data)
+
+    def resolved(ref: Any) -> Any:
+        if isinstance(ref, dict) and isinstance(ref.get("path"), str):
+            return {**ref, "path": str((base / ref["path"]).resolve())}
+        return ref
+    if isinstance(out.get("datasets"), dict):
+        out["datasets"] = {k: resolved(v) for k, v in out["datasets"].items()}
+    out["eval"] = resolved(out.get("eval"))
     return out
 
 

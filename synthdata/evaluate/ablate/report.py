@@ -146,6 +146,13 @@ def _augment_name(augment) -> str:
     return "inline: " + ", ".join(str(o.get("name", "?")) for o in augment.get("ops", []))
 
 
+def _clips_read(ds) -> str:
+    """Which clips of a dataset an ablation read, for the report's header."""
+    if ds.split_name is None:
+        return f"all {len(ds)} clips, whatever their `split`"
+    return f"the {len(ds)} clips of split `{ds.split_name}`"
+
+
 def _markdown(result, opened) -> str:
     spec = result.spec
     metric = result.runs[0].metric
@@ -158,8 +165,9 @@ def _markdown(result, opened) -> str:
                + " — a difference below may come from the extra training, not the data")
     lines = [f"# Ablation `{spec.name}`", "",
              f"Task `{spec.task.name}` ({spec.task.size}), metric **{metric}** on the evaluation set "
-             f"(`{opened.eval.root}`: all {len(opened.eval)} of its clips, whatever their `split`; every training set "
-             f"whole, none sharing a clip with it). {compute}, seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap "
+             f"(`{opened.eval.root}`: {_clips_read(opened.eval)}; training sets: "
+             + ", ".join(f"`{n}` {_clips_read(ds)}" for n, ds in opened.train.items())
+             + f"; none sharing a clip with it). {compute}, seeds {spec.seeds}; {spec.bootstrap.resamples} paired bootstrap "
              f"resamples (stratified by {spec.bootstrap.strata}) against the baseline `{spec.baseline_arm}`.", "",
              "## Verdicts", ""]
     lines += [f"- {v}" for v in result.verdicts]

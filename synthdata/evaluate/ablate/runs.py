@@ -84,12 +84,21 @@ def job_hash(job: RunJob) -> str:
     s = job.spec
     arm = next(a for a in s.arms if a.name == job.arm)
     body = {"task": s.task.model_dump(mode="json"), "arm": arm.model_dump(mode="json", exclude={"budget"}),
-            "budget": s.budget_of(arm).model_dump(mode="json"), "seed": job.seed, "eval": s.eval,
-            "datasets": {k: s.datasets[k] for k in sorted(arm.data)}, "eval_every": s.eval_every, "hooks": job.hooks,
+            "budget": s.budget_of(arm).model_dump(mode="json"), "seed": job.seed,
+            "eval": _eval_key(s),
+            "datasets": {k: s.datasets[k].key for k in sorted(arm.data)}, "eval_every": s.eval_every, "hooks": job.hooks,
             "hook_code": [_code_hash(h, kind) for h, kind in zip(job.hooks, ("train", "eval"))],
             "strata": s.bootstrap.strata,  # the run records its clips' strata
-            "content": {k: _content(s.datasets.get(k, k)) for k in sorted({*arm.data, s.eval})}, "version": 3}
+            "content": {k: _content(ref.path) for k, ref in sorted({**{n: s.datasets[n] for n in arm.data},
+                                                                    _eval_key(s): s.eval_ref}.items())}, "version": 3}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _eval_key(s: AblationSpec) -> str:
+    """The evaluation set in a run's key: its dataset name or path as configs without splits always
+    had it (their cached runs stay valid), with ``#split`` when it reads one split."""
+    name = s.eval.dataset if s.eval.dataset is not None else s.eval.path
+    return name if s.eval.split is None else f"{name}#{s.eval.split}"
 
 
 def _code_hash(name: str | None, kind: str) -> str | None:
@@ -126,9 +135,9 @@ def run_one(job: RunJob) -> RunResult:
     import torch
 
     from ...integrations.torch_dataset import ClipDataset, loaded_maps
-    from ...io.reader import open_dataset
     from ...render.backend import resolve_device
     from ...tasks import TASKS
+    from .checks import open_ref
     from .hooks import resolve_hooks
 
     spec = job.spec
@@ -140,12 +149,12 @@ def run_one(job: RunJob) -> RunResult:
 
     pipeline = load_pipeline(arm.augment, "augment")
 
-    def clips_of(path) -> ClipDataset:  # the task's maps and those the arm's augmentation reads
-        ds = open_dataset(path)
+    def clips_of(ref, field: str) -> ClipDataset:  # the task's maps and those the arm's augmentation reads
+        ds = open_ref(ref, field)
         return ClipDataset(ds, maps=loaded_maps(ds, task.maps_needed, pipeline))
 
-    sources = {n: _Decoded(clips_of(spec.datasets[n])) for n in arm.data}
-    ev = clips_of(spec.datasets.get(spec.eval, spec.eval))
+    sources = {n: _Decoded(clips_of(spec.datasets[n], f"datasets.{n}")) for n in arm.data}
+    ev = clips_of(spec.eval_ref, "eval")
     class_names = list(ev.ds.class_names)
     plan = plan_samples(arm.data, {n: len(d) for n, d in sources.items()}, budget.steps, budget.batch, job.seed)
     train_fn, eval_fn = resolve_hooks(*job.hooks)
