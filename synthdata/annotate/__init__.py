@@ -11,7 +11,8 @@ from importlib import import_module
 from typing import Any
 
 from . import box3d as _box3d, flow_valid as _flow_valid, keypoints as _keypoints, normals as _normals  # noqa: F401
-from . import embedded as _embedded, tracks as _tracks, velocity as _velocity  # noqa: F401  (built-in kinds)
+from . import embedded as _embedded, tracks as _tracks, truncation as _truncation, velocity as _velocity  # noqa: F401
+# (built-in kinds)
 from .kinds import LABEL_KINDS, LabelKind, enabled_kinds, kinds_of_table, label_context, switches
 from .types import Annotations
 

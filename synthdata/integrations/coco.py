@@ -6,7 +6,7 @@ visibility attributes ride along. ``track_id`` is unique across the whole file (
 order of first appearance, video by video, as TAO and BDD100K number theirs), ``clip_track_id`` is
 the dataset's own track id within its clip. With keypoints, a category with a skeleton carries ``keypoints`` (names) and ``skeleton``
 (1-based edges) and its annotations ``keypoints`` [x, y, v]·K and ``num_keypoints`` (COCO visibility:
-v = 0 is written as 0, 0, 0). Loadable by ``pycocotools.coco.COCO``; ``COCOeval(iouType="keypoints")``
+v = 0 is written as 0, 0, 0; x, y as COCO's pixel indices: the dataset's value − 0.5, see :func:`_keypoints`). Loadable by ``pycocotools.coco.COCO``; ``COCOeval(iouType="keypoints")``
 runs per category with ``params.kpt_oks_sigmas`` of that category's K.
 """
 
@@ -24,10 +24,17 @@ def _skeleton(sk: dict | None) -> dict:
     return {} if not sk else {"keypoints": sk["keypoints"], "skeleton": [[i + 1, j + 1] for i, j in sk["skeleton"]]}
 
 
-def _keypoints(kps: list[dict] | None) -> dict:
+def _keypoints(kps: list[dict] | None, width: int, height: int) -> dict:
+    """COCO keypoints are pixel indices (a pixel's centre is an integer, in [0, W−1]; detectron2 adds 0.5
+    on loading and subtracts it on export), where ours are continuous (centres at +0.5, as the boxes):
+    shifted by −0.5 and kept on the image's pixels."""
     if not kps:
         return {}
-    flat = [v for p in kps for v in ((p["x"], p["y"], 2 if p["v"] == 2 else 1) if p["v"] else (0, 0, 0))]
+
+    def index(v: float, size: int) -> float:
+        return min(max(v - 0.5, 0.0), size - 1.0)
+    flat = [v for p in kps for v in ((index(p["x"], width), index(p["y"], height), 2 if p["v"] == 2 else 1)
+                                     if p["v"] else (0, 0, 0))]
     return {"keypoints": flat, "num_keypoints": sum(1 for p in kps if p["v"])}
 
 
@@ -65,7 +72,7 @@ def export_coco(ds, out: Path) -> dict:
                     if o["mask_rle"] else [],
                     "visible_fraction": o["visible_fraction"], "occluded": o["occluded"], "truncated": o["truncated"],
                     "bbox_amodal": _xywh(o["bbox_amodal"]), "box3d": o["box3d"],
-                    **_keypoints(o.get("keypoints")),
+                    **_keypoints(o.get("keypoints"), row["width"], row["height"]),
                 })
         coco = {"info": {"description": f"synthdata {ds.manifest.recipe_name}", "recipe_hash": ds.manifest.recipe_hash},
                 "categories": categories, "videos": videos, "images": images, "annotations": annotations,

@@ -4,7 +4,10 @@ gt.txt rows, as MOT17 has them: ``frame, id, bb_left, bb_top, bb_width, bb_heigh
 visibility`` — frames and ids 1-based (id = track_id + 1), **pixels 1-based** (``bb_left = x0 + 1``:
 MOTChallenge numbers the top-left pixel 1, and its loaders — motmetrics, TrackEval's IoU — read it
 so), ``conf`` = 1 (a valid annotation), ``class`` from :data:`MOT17_CLASSES` (see
-:func:`mot_class_ids`), visibility = visible fraction. Only visible objects, with their visible boxes.
+:func:`mot_class_ids`), visibility as MOT16/17 count it, occlusion and cropping by the image border
+together: ``visible_fraction`` (visible / in-frame amodal pixels) × (1 − ``truncation``) for an object
+the border cuts (:mod:`synthdata.annotate.truncation`; a dataset made without that column gives the
+visible fraction). Only visible objects, with their visible boxes.
 
 Beside the sequences: ``seqmap.txt`` (the sequence list, TrackEval's ``SEQMAP_FILE``), one
 ``seqmap-<split>.txt`` per split (train/val/test, from the clips' ``split`` column) and
@@ -18,7 +21,7 @@ from typing import Sequence
 
 from .files import staged_output, write_frames
 
-__all__ = ["MOT17_CLASSES", "TO_MOT17", "FIRST_EXTRA_ID", "export_mot", "mot_class_ids"]
+__all__ = ["MOT17_CLASSES", "TO_MOT17", "FIRST_EXTRA_ID", "export_mot", "mot_class_ids", "mot_visibility"]
 
 #: MOT16/17's class table (TrackEval's names); 1 is the only evaluated class, 2/7/8/12 are distractors
 MOT17_CLASSES = {1: "pedestrian", 2: "person_on_vehicle", 3: "car", 4: "bicycle", 5: "motorbike",
@@ -46,6 +49,14 @@ def mot_class_ids(class_names: Sequence[str]) -> dict[str, tuple[int, str]]:
     return out
 
 
+def mot_visibility(row: dict) -> float:
+    """MOTChallenge's visibility of an objects-table row: occlusion and cropping by the border."""
+    cut = row.get("truncation")
+    if row["truncated"] and cut is not None and cut == cut:  # a NaN or missing truncation: the pixels alone
+        return row["visible_fraction"] * (1.0 - cut)
+    return row["visible_fraction"]
+
+
 def export_mot(ds, out: Path) -> dict:
     """Write one MOT Challenge sequence per clip to ``out``; returns counts."""
     classes = mot_class_ids(ds.class_names)
@@ -62,7 +73,7 @@ def export_mot(ds, out: Path) -> dict:
                     continue
                 x0, y0, x1, y1 = o["bbox_visible"]
                 lines.append(f"{o['frame_index'] + 1},{o['track_id'] + 1},{x0 + 1:.2f},{y0 + 1:.2f},{x1 - x0:.2f},"
-                             f"{y1 - y0:.2f},1,{classes[o['class_name']][0]},{o['visible_fraction']:.4f}")
+                             f"{y1 - y0:.2f},1,{classes[o['class_name']][0]},{mot_visibility(o):.4f}")
             (seq / "gt" / "gt.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
             (seq / "seqinfo.ini").write_text(
                 f"[Sequence]\nname={clip.clip_id}\nimDir=img1\nframeRate={row['fps']:g}\nseqLength={row['num_frames']}\n"

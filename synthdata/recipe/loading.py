@@ -404,6 +404,9 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
             # a union reports once per member: our own checks (value_error) say the most, then the member
             # a distribution mapping names; otherwise say what a number/name/vector field accepts
             got = _input_at(data, field)
+            if isinstance(got, bool) and any(e["type"] in _NUMBER_CHECKS for e, _, _ in errs):
+                problems.append((field, _NOT_A_BOOLEAN))  # read as 0 or 1, then refused by a range: say why
+                continue
             both = [k for k in DIST_KEYS if isinstance(got, dict) and k in got]
             if len(both) > 1:  # a mapping with two distributions' keys
                 problems.append((field, f"give one distribution, got {len(both)}: {', '.join(both)}"))
@@ -437,9 +440,15 @@ def parse_spec(data: dict[str, Any]) -> RecipeSpec:
         raise RecipeError(problems) from None
     coerced = _coerced_booleans(data, spec.model_dump())
     if coerced:
-        raise RecipeError([(f, "expected a number, got a boolean (true/false)") for f in coerced])
+        raise RecipeError([(f, _NOT_A_BOOLEAN) for f in coerced])
     return spec
 
+
+_NOT_A_BOOLEAN = "expected a number, got a boolean (true/false)"
+#: pydantic's checks of a number (a boolean given to a number field fails these after lax mode read it
+#: as 0 or 1; ``value_error``: our own range checks)
+_NUMBER_CHECKS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal", "multiple_of",
+                            "finite_number", "value_error"})
 
 #: "field.path: message", how a whole-recipe check names the field it refuses
 _NAMED = re.compile(r"^([a-z_]+(?:\.\w+)*): (.+)$", re.S)

@@ -44,7 +44,7 @@ def test_a_registered_kind_is_written_and_read_back(centroid, tmp_path):
     spec = synthdata.load_recipe("shapes", [*TINY, "annotations.centroid=true"])
     synthdata.generate(spec, clips=2, out=tmp_path / "on", compute=SYNC2, progress=False)
     objs = synthdata.open_dataset(tmp_path / "on").objects
-    assert objs.schema.names[-4:] == ["box3d", "centroid", "keypoints", "velocity"]  # core first, then the others by name
+    assert objs.schema.names[-5:] == ["box3d", "centroid", "keypoints", "truncation", "velocity"]  # core first, then the others by name
     rows = objs.filter(pa.compute.greater(objs["visible_pixels"], 0)).to_pylist()
     assert rows
     for r in rows:  # the centroid lies inside the visible box
@@ -57,7 +57,7 @@ def test_a_kind_switched_off_adds_no_column(centroid, tmp_path):
     synthdata.generate("shapes", clips=1, out=tmp_path / "off", overrides=TINY, compute=SYNC2, progress=False)
     objs = synthdata.open_dataset(tmp_path / "off").objects
     assert "centroid" not in objs.schema.names
-    assert objs.schema.names == [*SCHEMAS["objects"].names, "keypoints", "velocity"]  # default-on kinds only
+    assert objs.schema.names == [*SCHEMAS["objects"].names, "keypoints", "truncation", "velocity"]  # default-on kinds only
 
 
 def test_unknown_kinds_and_non_booleans_are_refused(centroid):

@@ -177,3 +177,51 @@ def test_coco_amodal_boxes_are_xywh_and_track_ids_unique_across_videos(tiny_data
     assert len(set(pairs.values())) == len(pairs) == summary["tracks"]  # one id per (video, track), none shared
     assert len({a["clip_track_id"] for a in coco["annotations"]}) < len(pairs)  # clips reuse their own ids
     assert sorted(set(pairs.values())) == list(range(1, len(pairs) + 1))
+
+
+def test_mot_visibility_counts_cropping_by_the_border(tiny_dataset, tmp_path):
+    """MOT16/17's visibility counts occlusion and cropping; gt.txt had ``visible_fraction``, which counts
+    in-frame pixels only: a half-cropped unoccluded object had visibility 1.0 (review, 2026-12-06)."""
+    ds = synthdata.open_dataset(tiny_dataset)
+    export(ds, "mot", tmp_path / "mot")
+    cut = seen = 0
+    for clip in ds:
+        rows = {(o["frame_index"] + 1, o["track_id"] + 1): o for o in _visible(clip)}
+        for line in (tmp_path / "mot" / clip.clip_id / "gt" / "gt.txt").read_text().splitlines():
+            f, i, *_, vis = line.split(",")
+            o = rows[(int(f), int(i))]
+            if o["truncated"]:
+                cut += 1
+                assert 0 < o["truncation"] < 1
+                assert float(vis) == pytest.approx(o["visible_fraction"] * (1 - o["truncation"]), abs=1e-4)
+                assert float(vis) < o["visible_fraction"]
+            else:
+                seen += 1
+                assert float(vis) == pytest.approx(o["visible_fraction"], abs=1e-4)
+    assert cut and seen  # the fixture has objects the border cuts and objects it does not
+
+
+def test_coco_keypoints_are_pixel_indices(tracks_dataset, tmp_path):
+    """COCO keypoints put a pixel's centre at an integer (detectron2 adds 0.5 when loading them); ours
+    were written as the dataset's continuous coordinates (centres at +0.5), half a pixel off."""
+    ds = synthdata.open_dataset(tracks_dataset)
+    export(ds, "coco", tmp_path / "coco")
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    W, H = coco["videos"][0]["width"], coco["videos"][0]["height"]
+    ours = {}
+    for v, clip in enumerate(ds, start=1):
+        for o in _visible(clip):
+            ours[(v, o["frame_index"], o["track_id"])] = o["keypoints"]
+    frame_of = {im["id"]: (im["video_id"], im["frame_id"]) for im in coco["images"]}
+    checked = 0
+    for a in coco["annotations"]:
+        if not a.get("num_keypoints"):
+            continue
+        kps = ours[(*frame_of[a["image_id"]], a["clip_track_id"])]
+        for p, (x, y, v) in zip(kps, np.reshape(a["keypoints"], (-1, 3))):
+            if v:
+                assert x == pytest.approx(min(max(p["x"] - 0.5, 0), W - 1), abs=1e-4)
+                assert y == pytest.approx(min(max(p["y"] - 0.5, 0), H - 1), abs=1e-4)
+                assert 0 <= x <= W - 1 and 0 <= y <= H - 1
+                checked += 1
+    assert checked > 20

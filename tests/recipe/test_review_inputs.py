@@ -14,6 +14,10 @@ from synthdata.errors import RecipeError, UserError
     ("seed=true", "seed"),
     ("objects.0.size=[1,1,true]", "objects.0.size.2"),
     ("camera.fov_deg={normal: [50, true]}", "camera.fov_deg.normal.1"),
+    # false is read as 0 and then refused by the field's range: the range's message hid the reason
+    ("camera.fov_deg=false", "camera.fov_deg"),
+    ("clip.frames=false", "clip.frames"),
+    ("objects.0.count=false", "objects.0.count"),
 ])
 def test_a_number_field_refuses_a_boolean(override, field):
     """pydantic's lax mode read true as 1 (``camera.fov_deg=true`` rendered at 1°) while a string was
