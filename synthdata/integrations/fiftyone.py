@@ -3,7 +3,7 @@
 Mapping (FiftyOne frames are 1-based): one video sample per clip (the MP4), with ``clip_id``,
 ``recipe_name``, ``clip_seed``, ``params`` (what was sampled), ``split`` and ``VideoMetadata`` from the
 manifest. Frame fields: ``detections`` (visible boxes; ``index`` = track id, ``mask`` cropped to the
-box, attributes visible_fraction/occluded/truncated/box3d_*), ``amodal`` (amodal boxes),
+box, attributes visible_fraction/occluded/truncated/truncation/box3d_*), ``amodal`` (amodal boxes),
 ``segmentation`` (semantic PNGs via ``mask_path``), ``depth`` (an inverse-depth heatmap, see
 :func:`depth_heatmap`). Maps are written under ``<dataset>/fiftyone/`` and referenced by absolute
 path, as the App's server and ``get_mask()`` resolve them from wherever they run. Every label
@@ -92,6 +92,8 @@ def _clip_sample(fo, ds: SynthDataset, clip, fo_dir: Path):
         visible, amodal = [], []
         for o in by_frame.get(k, []):
             attrs = dict(visible_fraction=o["visible_fraction"], occluded=o["occluded"], truncated=o["truncated"])
+            if o.get("truncation") is not None:  # KITTI's fraction outside the image (annotations.truncation)
+                attrs["truncation"] = o["truncation"]
             if o["box3d"] is not None:  # null when annotations.box3d is off
                 attrs.update(box3d_center=o["box3d"]["center"], box3d_size=o["box3d"]["size"],
                              box3d_rotation=o["box3d"]["rotation"])

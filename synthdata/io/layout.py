@@ -10,6 +10,7 @@ What the layout owns (:meth:`Layout.owns`) is all that ``--overwrite`` may ever 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,10 @@ TEMP_FILE = re.compile(r"^\.(?:dataset\.json|recipe\.yaml|README\.md|preview\.pn
 #: A shard's folder under ``.staging`` (io/writer.py; the first versions had no random suffix): the only
 #: thing synthdata puts there.
 STAGED_SHARD = re.compile(r"^shard-\d{5}(?:-[0-9a-f]{8})?$")
-_OWNED_EXTRA = re.compile(rf"^(?:\.staging/shard-\d{{5}}(?:-[0-9a-f]{{8}})?/.+|fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
+#: what the shard writer puts in a staged shard's folder: the part files and MP4s a manifest may list
+_STAGED_IN_SHARD = OWNED_FILE
+_OWNED_EXTRA = re.compile(rf"^(?:\.staging/shard-\d{{5}}(?:-[0-9a-f]{{8}})?/(?:{OWNED_FILE.pattern[1:-1]})|"
+                          rf"fiftyone/(?:segmentation|depth)/{_ID}/\d{{6}}\.png)$")
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,20 @@ class Layout:
         clears staging, so it refuses while anything else is there."""
         if self.staging.is_symlink() or not self.staging.is_dir():
             return []
-        return sorted(f".staging/{p.name}" + ("/" if p.is_dir() else "") for p in self.staging.iterdir()
-                      if not (STAGED_SHARD.match(p.name) and p.is_dir() and not p.is_symlink()))
+        out = []
+        for p in self.staging.iterdir():
+            if not (STAGED_SHARD.match(p.name) and p.is_dir() and not p.is_symlink()):
+                out.append(f".staging/{p.name}" + ("/" if p.is_dir() else ""))
+                continue
+            for dirpath, dirnames, filenames in os.walk(p):  # inside a shard: only what the writer writes
+                for name in dirnames + filenames:
+                    q = Path(dirpath) / name
+                    rel = q.relative_to(p).as_posix()
+                    is_dir = q.is_dir() and not q.is_symlink()
+                    ok = (rel in (*TABLES, "media")) if is_dir else (_STAGED_IN_SHARD.match(rel) and not q.is_symlink())
+                    if not ok:
+                        out.append(f".staging/{p.name}/{rel}" + ("/" if is_dir else ""))
+        return sorted(out)
 
     def stale_temp_files(self) -> list[Path]:
         """Temp files a killed run's atomic writes left in the root (:data:`TEMP_FILE`): plain files only,

@@ -19,6 +19,10 @@ from .layout import FORMAT_NAME, FORMAT_VERSION, OWNED_FILE, READABLE_VERSIONS, 
 __all__ = ["ShardInfo", "Manifest", "atomic_write_bytes", "sha256_file"]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: a recipe's name (clip ids and file names are made from it), or an import's ``fiftyone:<dataset name>``
+_RECIPE_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._\-]{0,119}|fiftyone:[^\x00-\x1f\x7f]{1,200})$")
+#: the most bytes of a manifest read: ~4 kB per shard of 32 clips, so about two million clips
+MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ class Manifest:
         return m
 
     def _check(self) -> None:
+        if not _RECIPE_NAME.match(self.recipe_name):  # clip ids and file names are made from it
+            raise ValueError(f"recipe_name: expected a recipe name (letters, digits, '._-', at most 120), got "
+                             f"{self.recipe_name[:40]!r}")
         if not 0 <= self.num_clips <= 10**9 or not 1 <= self.shard_size <= 10**6:
             raise ValueError(f"num_clips/shard_size out of range ({self.num_clips}, {self.shard_size})")
         seen: set[int] = set()
@@ -122,7 +129,13 @@ class Manifest:
 
     @classmethod
     def read(cls, layout: Layout) -> "Manifest":
-        return cls.from_json(layout.manifest.read_text())
+        """The manifest of ``layout``, read at most :data:`MAX_BYTES` (an untrusted file's size is no
+        reason to hold it in memory: a 500 MB one took 1.1 GB before it was refused)."""
+        with open(layout.manifest, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ValueError(f"larger than {MAX_BYTES >> 20} MiB, more than any dataset's manifest needs")
+        return cls.from_json(raw.decode("utf-8"))
 
     def write(self, layout: Layout) -> None:
         atomic_write_bytes(layout.manifest, self.to_json().encode())

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .layout import STAGED_SHARD, TABLES, Layout
+from .layout import OWNED_FILE, STAGED_SHARD, TABLES, Layout
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -27,19 +26,24 @@ _MAP = re.compile(r"^fiftyone/(?:segmentation|depth)/([^/]+)/\d{6}\.png$")
 @dataclass(frozen=True)
 class Owned:
     """Which files of a dataset directory are the dataset's, from its manifest, not from names alone (a
-    user's ``media/holiday.mp4`` is no clip of it): the layout's fixed files, temp files and staged
-    shards, every file the manifest lists, and the part files, MP4s and FiftyOne maps of the shards and
-    clips it plans (``<recipe>-<index:06d>``; a shard killed while it committed leaves some unlisted)."""
+    user's ``media/holiday.mp4`` is no clip of it): the layout's fixed files, temp files and the writer's
+    files in staged shards, every file the manifest lists, FiftyOne maps of listed clips, and the part
+    files and MP4s of the shards and clips it plans (``<recipe>-<index:06d>``; a shard killed while it
+    committed leaves some unlisted) when their content says synthdata wrote them (a part's format
+    metadata, an MP4's mark): the manifest is untrusted, and a name alone claims nobody's file."""
 
     listed: frozenset[str]
     recipe: str
     num_clips: int
     num_shards: int
+    #: the dataset directory: an unlisted file of a planned name is claimed only when it is ours by its
+    #: content (an MP4's mark, a part's format metadata), since the manifest naming it is untrusted
+    root: Path | None = None
 
     @classmethod
-    def of(cls, manifest: "Manifest") -> "Owned":
+    def of(cls, manifest: "Manifest", root: Path | None = None) -> "Owned":
         return cls(frozenset(rel for s in manifest.shards for rel in s.files), manifest.recipe_name,
-                   manifest.num_clips, manifest.num_shards)
+                   manifest.num_clips, manifest.num_shards, root)
 
     @classmethod
     def nothing(cls) -> "Owned":
@@ -59,9 +63,27 @@ class Owned:
         if rel in self.listed or not rel.startswith(("media/", "fiftyone/", *(f"{t}/" for t in TABLES))):
             return True  # fixed files, their temp files, staged shards
         part, media, fo_map = _PART.match(rel), _MEDIA.match(rel), _MAP.match(rel)
-        if part:
-            return int(part.group(1)) < self.num_shards
-        return bool((media and self.clip(media.group(1))) or (fo_map and self.clip(fo_map.group(1))))
+        if part:  # a part a killed commit left unlisted: a synthdata Parquet file of a planned shard
+            return self.root is not None and int(part.group(1)) < self.num_shards and _our_part(self.root / rel)
+        if media:  # an MP4 a killed commit left unlisted: a planned clip's, marked as ours
+            from .video import mp4_marked
+
+            cid, path = media.group(1), self.root / rel if self.root is not None else None
+            return path is not None and self.clip(cid) and not path.is_symlink() and mp4_marked(path)
+        return bool(fo_map and f"media/{fo_map.group(1)}.mp4" in self.listed)  # maps of committed clips
+
+
+def _our_part(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file synthdata wrote (its footer names the format)."""
+    import pyarrow.parquet as pq
+
+    from .layout import FORMAT_NAME
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # not Parquet (a user's file of that name): not ours
+        return False
+    return meta.get(b"synthdata.format") == FORMAT_NAME.encode()
 
 
 def _entries(root: Path):
@@ -89,7 +111,22 @@ def clear_staging(layout: Layout, ignore_errors: bool = False) -> None:
         return
     for p in staging.iterdir():
         if STAGED_SHARD.match(p.name) and p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=ignore_errors)
+            # the writer's own files only (a part file or MP4 by its name), then the emptied folders: a
+            # file of someone else's in a shard folder stays, and so does the folder holding it
+            for rel, is_dir in sorted(_entries(p), key=lambda e: e[0].count("/"), reverse=True):
+                q = p / rel
+                try:
+                    if is_dir:
+                        q.rmdir()
+                    elif OWNED_FILE.match(rel) and not q.is_symlink():
+                        q.unlink()
+                except OSError:
+                    if not ignore_errors and not is_dir:
+                        raise
+            try:
+                p.rmdir()
+            except OSError:
+                pass
     try:
         staging.rmdir()
     except OSError:

@@ -14,7 +14,21 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4", "frame_rate"]
+__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4", "frame_rate", "MP4_MARK", "mp4_marked"]
+
+
+#: the comment every MP4 synthdata writes carries (the same for every file, so a clip's bytes do not
+#: depend on where it is written): a file by a clip's name without it is not ours (io/ownership.py)
+MP4_MARK = "synthdata"
+
+
+def mp4_marked(path: Path) -> bool:
+    """Whether the MP4 at ``path`` carries :data:`MP4_MARK` (reads the container's header only)."""
+    try:
+        with av.open(str(path)) as c:
+            return c.metadata.get("comment") == MP4_MARK
+    except Exception:  # not an MP4 at all (a user's file, a truncated write): not a file we can claim
+        return False
 
 
 class Mp4Writer:
@@ -25,6 +39,7 @@ class Mp4Writer:
     def __init__(self, path: str | Path, fps: float, width: int, height: int, codec: str = "h264", crf: int = 18):
         lossless = codec == "h264_lossless"
         self._container = av.open(str(path), mode="w", format="mp4")
+        self._container.metadata["comment"] = MP4_MARK  # whose file this is (io/ownership.py)
         rate = Fraction(fps).limit_denominator(1001)
         self._stream = stream = self._container.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
         stream.width, stream.height = width, height

@@ -45,7 +45,7 @@ __all__ = ["GenerationFailed", "generate", "prepare_out"]  # prepare_out: re-exp
 
 def _fresh(layout: Layout, plan: Plan, spec: RecipeSpec, device: str) -> Manifest:
     # --overwrite: only the old dataset's own files (prepare_out refused anything else); none without one
-    remove_owned(layout, Owned.of(read_manifest(layout)) if layout.manifest.is_file() else Owned.nothing())
+    remove_owned(layout, Owned.of(read_manifest(layout), layout.root) if layout.manifest.is_file() else Owned.nothing())
     manifest = Manifest(
         recipe_name=spec.name, recipe_hash=plan.recipe_hash, seed=spec.seed, num_clips=plan.clips,
         shard_size=plan.shard_size, class_names=spec.class_names, backend=spec.backend.name, device=device,

@@ -80,7 +80,7 @@ def prepare_out(plan: Plan, spec: RecipeSpec, overwrite: bool) -> tuple[Layout, 
                 ("clips", old.num_clips, plan.clips, old.num_clips == plan.clips)) if not same_value]
             raise UserError("out", f"{root} holds a different run: {', '.join(differs)}; pass --overwrite or choose "
                                    "another out")
-        foreign = foreign_entries(layout, Owned.of(old))
+        foreign = foreign_entries(layout, Owned.of(old, layout.root))
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
             raise UserError("out", f"--overwrite refused: {root} holds {foreign[0]!r}{more}, which the dataset does "

@@ -113,7 +113,8 @@ def test_label_attributes_are_declared_for_the_app(fo_dataset):
     """Every per-label attribute is in the frame schema (the App's filter panel lists only declared fields)."""
     schema = fo_dataset.get_frame_field_schema(flat=True)
     kinds = {"detections.detections.occluded": fo.BooleanField, "detections.detections.truncated": fo.BooleanField,
-             "detections.detections.visible_fraction": fo.FloatField, "amodal.detections.occluded": fo.BooleanField,
+             "detections.detections.visible_fraction": fo.FloatField, "detections.detections.truncation": fo.FloatField,
+             "amodal.detections.occluded": fo.BooleanField,
              "tracks.keypoints.visible": fo.BooleanField, "tracks.keypoints.occluded_by": fo.IntField,
              "keypoints_cube.keypoints.visibility": fo.ListField, "depth.near_m": fo.FloatField}
     for path, kind in kinds.items():

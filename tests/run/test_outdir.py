@@ -386,8 +386,8 @@ def test_files_synthdata_did_not_stage_survive_a_resume_and_overwrite(tmp_path, 
     shutil.copytree(tiny_dataset, d1)
     (d1 / ".staging" / "mine").mkdir(parents=True)
     (d1 / ".staging" / "mine" / "keep.txt").write_text("mine")
-    (d1 / ".staging" / "shard-00001-0a1b2c3d").mkdir()  # a killed run's: removed
-    (d1 / ".staging" / "shard-00001-0a1b2c3d" / "part.tmp").write_text("x")
+    (d1 / ".staging" / "shard-00001-0a1b2c3d" / "clips").mkdir(parents=True)  # a killed run's: removed
+    (d1 / ".staging" / "shard-00001-0a1b2c3d" / "clips" / "part-00001.parquet").write_text("x")
     with pytest.raises(UserError, match=r"^out: .*\.staging/mine/"):
         _gen(d1, overwrite=overwrite)
     assert (d1 / ".staging" / "mine" / "keep.txt").read_text() == "mine"
@@ -548,3 +548,87 @@ def test_a_failed_run_says_why_from_python(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHDATA_POISON_CLIPS", "0")
     with pytest.raises(GenerationFailed, match=r"^1 shard\(s\) failed in .*: shard 0: clip shapes-000000 .*poisoned"):
         synthdata.generate("shapes", clips=1, out=tmp_path / "d", overrides=TINY, compute=SYNC2, progress=False)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_users_file_inside_a_staged_shard_folder_survives(tmp_path, tiny_dataset, overwrite):
+    """Found by a security review: a rerun removed ``.staging/shard-…`` folders whole, with whatever a
+    user had put inside. Only the writer's own files (part files, MP4s) are synthdata's there."""
+    d1 = tmp_path / "d1"
+    shutil.copytree(tiny_dataset, d1)
+    mine = d1 / ".staging" / "shard-00042-deadbeef" / "sub" / "thesis.tex"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("precious")
+    with pytest.raises(UserError, match=r"^out: .*\.staging/shard-00042-deadbeef/sub"):
+        _gen(d1, overwrite=overwrite)
+    assert mine.read_text() == "precious"
+
+
+def test_overwrite_never_claims_a_users_file_by_a_forged_manifests_names(tmp_path, tiny_dataset):
+    """Found by a security review: a manifest saying ``recipe_name: VID``, ``num_clips: 1000`` made every
+    ``media/VID-000123.mp4`` of the user's "planned" and --overwrite deleted them. A planned clip's
+    unlisted MP4 is the dataset's only when it carries synthdata's mark (a killed commit's leftover)."""
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    m = json.loads((out / "dataset.json").read_text())
+    m.update(recipe_name="VID", num_clips=1000, complete=False, shards=[])
+    (out / "dataset.json").write_text(json.dumps(m))
+    shutil.rmtree(out / "media")
+    mine = out / "media" / "VID-000123.mp4"
+    mine.parent.mkdir()
+    _users_video(mine)  # a real MP4 of the user's (no synthdata mark)
+    before = mine.read_bytes()
+    with pytest.raises(UserError, match=r"--overwrite refused: .*media/VID-000123\.mp4"):
+        _gen(out, "seed=5", overwrite=True)
+    assert mine.read_bytes() == before
+
+
+def _users_video(path: Path) -> None:
+    import av
+    import numpy as np
+
+    with av.open(str(path), mode="w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=12)
+        s.width = s.height = 32
+        s.pix_fmt = "yuv420p"
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 40 * i, np.uint8), format="rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def test_a_killed_commits_unlisted_files_are_still_the_datasets(tmp_path):
+    """The other side: a shard whose files were renamed into place but never listed (killed before the
+    manifest) is the dataset's: --overwrite removes them, and a forged name is not needed to know it."""
+    out = tmp_path / "ds"
+    synthdata.generate("shapes", clips=4, out=out, overrides=TINY, compute=SYNC2, progress=False)
+    m = json.loads((out / "dataset.json").read_text())
+    dropped = m["shards"].pop()  # the manifest never heard of shard 1
+    m["complete"] = False
+    (out / "dataset.json").write_text(json.dumps(m))
+    left = sorted(dropped["files"])
+    assert all((out / rel).is_file() for rel in left) and any(rel.startswith("media/") for rel in left)
+    synthdata.generate("shapes", clips=2, out=out, overrides=[*TINY, "seed=9"], compute=SYNC2, progress=False,
+                       overwrite=True)
+    assert not any((out / rel).exists() for rel in left)
+
+
+def test_a_huge_or_misnamed_manifest_is_one_line(tmp_path, tiny_dataset, monkeypatch):
+    """Found by a security review: a 500 MB dataset.json was read whole (1.1 GB) before it was refused;
+    ``recipe_name`` (clip ids and file names come from it) took any string, escapes and ``../`` too."""
+    import synthdata.io.manifest as manifest
+
+    out = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, out)
+    monkeypatch.setattr(manifest, "MAX_BYTES", 1000)
+    with pytest.raises(UserError, match=r"^dataset: .*larger than 0 MiB"):
+        synthdata.open_dataset(out)
+    monkeypatch.undo()
+    m = json.loads((out / "dataset.json").read_text())
+    for name in ("../../ext/v", "a\x1b[31m"):
+        (out / "dataset.json").write_text(json.dumps({**m, "recipe_name": name}))
+        with pytest.raises(UserError, match=r"^dataset: .*recipe_name: expected a recipe name"):
+            synthdata.open_dataset(out)
