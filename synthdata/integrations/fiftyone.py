@@ -268,6 +268,7 @@ def to_fiftyone(path_or_ds: str | Path | SynthDataset, name: str | None = None, 
         dataset.add_dynamic_frame_fields()  # label attributes into the schema: the App's filters list them
     except BaseException:
         dataset.delete()
+        remove_owned(ds.layout, Owned.of(ds.manifest), under="fiftyone")  # the maps this build wrote
         raise
     return dataset
 

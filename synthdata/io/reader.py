@@ -77,6 +77,11 @@ def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None
 #: columns added in format 2, read as nulls from older parts
 _ADDED = {"clips": ("split",)}
 _PER_CLIP = ("clips", "objects", "tracks")  # cached tables a split view reads again
+#: bounds of a clip row's frame size and length (maps and masks are shaped by them)
+MAX_SIDE, MAX_FRAMES = 16384, 1_000_000
+#: characters of a compressed RLE per pixel of its frame, at most: every pixel its own run, a run's count
+#: in at most 7 characters (6 bits each, 42 bits) — no mask of the frame can need more
+RLE_CHARS_PER_PIXEL = 7
 #: columns whose format-1 type is still read
 _LEGACY = {name: (LEGACY_MAP_TYPE,) for name in ("depth", "flow_fwd", "flow_bwd", "semantic", "instance", "normals")}
 
@@ -200,19 +205,53 @@ class SynthDataset:
         """The clips table, every id and media path checked (they become file names downstream)."""
         t = self.table("clips")
         shards = self.manifest.done_shards()
-        for i, (cid, rel, shard) in enumerate(zip(*(t.column(c).to_pylist()
-                                                    for c in ("clip_id", "video_path", "shard_index")))):
+        cols = ("clip_id", "video_path", "shard_index", "width", "height", "num_frames")
+        for i, (cid, rel, shard, w, h, n) in enumerate(zip(*(t.column(c).to_pylist() for c in cols))):
             check_id(cid, f"clips[{i}].clip_id")
             if rel != self.layout.rel(self.layout.video(cid)):
                 raise UserError(f"clips[{i}].video_path", f"expected media/{cid}.mp4 inside the dataset, got {rel!r}")
             if shard not in shards:
                 raise UserError(f"clips[{i}].shard_index", f"expected a committed shard, got {shard!r}")
+            for what, value, top in (("width", w, MAX_SIDE), ("height", h, MAX_SIDE), ("num_frames", n, MAX_FRAMES)):
+                if not (isinstance(value, int) and 1 <= value <= top):  # maps and masks are shaped by them
+                    raise UserError(f"clips[{i}].{what}", f"expected an integer in [1, {top}], got {value!r}")
+        return t
+
+    def checked_objects(self, t: pa.Table, where: str, pixels: int | None = None) -> pa.Table:
+        """Object rows as the rest of the library may trust them: each ``class_name`` one of the
+        dataset's classes with its ``class_id``, each ``mask_rle`` COCO's compressed-RLE alphabet and no
+        longer than a mask of a frame of ``pixels`` pixels (default: the dataset's largest) can be. One line
+        naming the file otherwise (an export or the FiftyOne build failed mid-way on such rows, leaving
+        files behind; a 23 kB part expanded to a 401 MB export)."""
+        names = self.class_names
+        if t.num_rows == 0:
+            return t
+        if "class_name" in t.column_names:
+            bad = pc.invert(pc.is_in(t["class_name"], pa.array(names)))
+            if pc.any(bad).as_py():
+                got = pc.filter(t["class_name"], bad)[0].as_py()
+                raise UserError("dataset", f"{where}: class_name {str(got)[:40]!r} is not one of the dataset's classes "
+                                           f"({', '.join(names)})")
+            if "class_id" in t.column_names:
+                want = pc.add(pc.index_in(t["class_name"], pa.array(names)), 1)
+                if not pc.all(pc.equal(pc.cast(want, pa.int64()), pc.cast(t["class_id"], pa.int64()))).as_py():
+                    raise UserError("dataset", f"{where}: class_id does not match class_name (class k is class_names[k-1])")
+        if "mask_rle" in t.column_names:
+            rle = t["mask_rle"]
+            if pixels is None:
+                pixels = max((w * h for w, h in zip(self.clips["width"].to_pylist(), self.clips["height"].to_pylist())),
+                             default=0)
+            most = RLE_CHARS_PER_PIXEL * pixels + 16
+            longest = pc.max(pc.utf8_length(rle)).as_py() or 0
+            if longest > most or not pc.all(pc.match_substring_regex(pc.fill_null(rle, ""), "^[0-o]*$")).as_py():
+                raise UserError("dataset", f"{where}: mask_rle holds something other than a COCO compressed RLE of "
+                                           f"its frame (characters 0–o, at most {most})")
         return t
 
     @cached_property
     def objects(self) -> pa.Table:
         """The objects table: one row per object per frame (track id, class, boxes, visibility, mask RLE, 3D box)."""
-        return self.table("objects")
+        return self.checked_objects(self.table("objects"), "objects")
 
     @cached_property
     def tracks(self) -> pa.Table:
@@ -376,7 +415,9 @@ class ClipView:
 
     def objects(self) -> pa.Table:
         """This clip's rows of the ``objects`` table: one per object per frame."""
-        return read_part(self.ds.layout, self.ds.layout.part("objects", self.row["shard_index"]), "objects", self.clip_id)
+        path = self.ds.layout.part("objects", self.row["shard_index"])
+        return self.ds.checked_objects(read_part(self.ds.layout, path, "objects", self.clip_id), self.ds.layout.rel(path),
+                                       int(self.row["width"]) * int(self.row["height"]))
 
     def tracks(self) -> pa.Table:
         """This clip's point tracks (point-major), empty when the dataset has none."""
@@ -399,11 +440,14 @@ class ClipView:
             raise UserError("map", f"expected one of this dataset's maps ({', '.join(self.map_names())}), got {name!r}")
         col = self._shard_frames.column(name)
         H, W = int(self.row["height"]), int(self.row["width"])
-        if pa.types.is_list(col.type):  # format 2: straight from Arrow's buffers, no Python lists
-            if col.null_count:
-                read_map(None, H, W)
-            return np.stack([read_map(c.values.to_numpy(zero_copy_only=False), H, W) for c in col])
-        return np.stack([read_map(r, H, W) for r in col.to_pylist()])
+        try:
+            if pa.types.is_list(col.type):  # format 2: straight from Arrow's buffers, no Python lists
+                if col.null_count:
+                    read_map(None, H, W)
+                return np.stack([read_map(c.values.to_numpy(zero_copy_only=False), H, W) for c in col])
+            return np.stack([read_map(r, H, W) for r in col.to_pylist()])
+        except ValueError as exc:  # a map that is not this clip's size (a mangled part or clips row)
+            raise UserError("dataset", f"{self.clip_id}: map {name!r}: {exc}") from None
 
     def camera(self) -> tuple[np.ndarray, np.ndarray]:
         """(K (T,3,3), cam_to_world (T,4,4))."""

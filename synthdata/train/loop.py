@@ -136,6 +136,10 @@ def _resume_state(cfg: TrainConfig, info: LayoutInfo) -> dict[str, Any]:
                       for e in state["log"]):
         raise UserError("resume", f"{path} lacks or mistypes {', '.join(bad) or 'log'}; expected a training state "
                                   "written by `synthdata train-generator`")
+    if not 0 <= state["step"] <= MAX_STEPS or any(not 0 <= e[0] <= MAX_STEPS for e in state["log"]):
+        raise UserError("resume", f"{path}: step {state['step']} (or a logged step) is outside [0, {MAX_STEPS}]")
+    if why := _optimizer_problem(state["opt"]):
+        raise UserError("resume", f"{path}: opt.{why}; expected a training state written by `synthdata train-generator`")
     prev = state["args"]
     changed = [k for k in _RESUME_KEYS if prev.get(k) != getattr(cfg, k)]
     if changed:
@@ -145,6 +149,37 @@ def _resume_state(cfg: TrainConfig, info: LayoutInfo) -> dict[str, Any]:
         raise UserError("resume", f"the checkpoint was trained on classes {state['class_names']}, "
                                   f"this dataset has {info.class_names}")
     return state
+
+
+#: the most training steps a state may record (a run is at most this long)
+MAX_STEPS = 10**9
+#: AdamW's hyperparameters in a saved optimizer state, by kind (torch's own state_dict keys)
+_OPT_NUMBERS, _OPT_FLAGS, _OPT_MAYBE = {"lr", "eps", "weight_decay", "initial_lr"}, \
+    {"amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay"}, {"foreach", "fused"}
+
+
+def _optimizer_problem(opt: dict[str, Any]) -> str | None:
+    """What is wrong with a saved AdamW state's hyperparameters (None: nothing). torch loads any value
+    there and fails at the first step (a string ``lr`` was a traceback mid-run)."""
+    import math
+
+    groups = opt.get("param_groups")
+    if not isinstance(groups, list) or not groups:
+        return "param_groups: expected a list of parameter groups"
+    for i, g in enumerate(groups):
+        if not isinstance(g, dict):
+            return f"param_groups[{i}]: expected a mapping"
+        for k, v in g.items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            ok = (number if k in _OPT_NUMBERS else isinstance(v, bool) if k in _OPT_FLAGS else
+                  v is None or isinstance(v, bool) if k in _OPT_MAYBE else
+                  isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                                                                      and 0 <= b < 1 for b in v) if k == "betas" else
+                  isinstance(v, list) and all(isinstance(p, int) and not isinstance(p, bool) for p in v) if k == "params"
+                  else False)
+            if not ok:
+                return f"param_groups[{i}].{k}: {str(v)[:40]!r} is not a value AdamW's {k} takes"
+    return None
 
 
 def _restore(state: dict[str, Any], model, ema, opt, sched, gen: torch.Generator) -> None:

@@ -5,6 +5,7 @@ manifests and Parquet parts."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -158,3 +159,55 @@ def test_fuzz_forged_parquet(tiny_dataset, tmp_path_factory, column, data, trunc
         assert not export.exists()
     mine = export.relative_to(watch).as_posix()
     assert all(p == mine or p.startswith(mine + "/") for p in _files_under(watch) - outside)
+
+
+def _rewrite_objects(ds: Path, row: int, **values) -> None:
+    """Set one row's values in the objects part of shard 0 and re-sign (a forger's dataset)."""
+    path = ds / "objects" / "part-00000.parquet"
+    t = pq.read_table(path)
+    for name, value in values.items():
+        col = t.column(name).to_pylist()
+        col[row] = value
+        t = t.set_column(t.column_names.index(name), name, pa.array(col, t.schema.field(name).type))
+    pq.write_table(t, path, row_group_size=max(1, t.num_rows))
+    _resign(ds)
+
+
+def _refused_everywhere(root: Path, tmp_path: Path, pattern: str) -> None:
+    """Each command a user runs on the dataset: one line (exit 2), nothing left behind."""
+    for args in (["export", str(root), "--format", "mot", "--out", str(tmp_path / "m")],
+                 ["export", str(root), "--format", "coco", "--out", str(tmp_path / "c")],
+                 ["fiftyone", str(root), "--name", f"hostile-{tmp_path.name}"]):
+        r = run_cli(*args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and re.search(pattern, lines[0]), (args, r.stderr[-2000:])
+    assert not (tmp_path / "m").exists() and not (tmp_path / "c").exists()
+    assert not (root / "fiftyone").exists()  # a failed FiftyOne build leaves none of its maps
+
+
+@pytest.mark.parametrize("values,pattern", [
+    ({"class_name": "../x"}, r"class_name '\.\./x' is not one of the dataset's classes"),
+    ({"class_id": 99}, r"class_id does not match class_name"),
+    ({"mask_rle": "garbage!!"}, r"mask_rle holds something other than a COCO compressed RLE"),
+    ({"mask_rle": "0" * 100_000}, r"mask_rle holds something other than a COCO compressed RLE"),
+])
+def test_forged_object_rows_are_one_line(ds, tmp_path, values, pattern):
+    """Found by a security review: an unknown class name was a KeyError traceback (MOT, FiftyOne), a
+    garbage RLE a pycocotools traceback that left the FiftyOne maps written so far, and a mask string
+    of any length went through (a 23 kB part made a 401 MB COCO file)."""
+    visible = pq.read_table(ds / "objects" / "part-00000.parquet").column("visible_pixels").to_pylist()
+    _rewrite_objects(ds, visible.index(next(v for v in visible if v)), **values)
+    _refused_everywhere(ds, tmp_path, pattern)
+
+
+def test_a_clip_row_whose_size_does_not_fit_its_maps_is_one_line(ds, tmp_path):
+    """Found by a security review: width = height = 2³¹−1 passed, then FiftyOne and evaluate failed
+    with a traceback; 40 × 40 (not the maps' 32 × 32) does too."""
+    n = pq.read_table(ds / "clips" / "part-00000.parquet").num_rows
+    _rewrite_clips(ds, width=[2**31 - 1] * n, height=[2**31 - 1] * n)
+    r = run_cli("info", str(ds))
+    assert r.returncode == 2 and r.stderr.strip() == "error: clips[0].width: expected an integer in [1, 16384], got 2147483647"
+    _rewrite_clips(ds, width=[40] * n, height=[40] * n)
+    r = run_cli("evaluate", str(ds), "--seg-steps", "2")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "does not fit a 40×40 frame" in lines[0], r.stderr[-2000:]

@@ -96,3 +96,62 @@ def test_typed_fields_are_checked_one_line(tiny_checkpoint, tmp_path):
     (ck / "model" / "config.json").write_text(json.dumps({**cfg, "frames": "4"}))
     with pytest.raises(UserError, match=r"backend.checkpoint: .*config.json: frames must be int, got '4'"):
         read_config(ck)
+
+
+def _edit_config(ck, edit) -> None:
+    path = ck / "model" / "config.json"
+    body = json.loads(path.read_text())
+    edit(body)
+    path.write_text(json.dumps(body))
+
+
+@pytest.mark.parametrize("edit,expected", [
+    (lambda b: b["unet_config"].update(block_out_channels=[8, 16]), r"the weights do not match config\.json \("),
+    (lambda b: b["unet_config"].update(norm_num_groups=3), r"norm_num_groups 3 must divide every block_out_channels"),
+    (lambda b: b["unet_config"].update(down_block_types=["Evil", "X"]), r"unet_config\.down_block_types must be 2 of"),
+    (lambda b: b["unet_config"].update(zzz=1), r"unet_config has unknown key\(s\) \['zzz'\]"),
+    (lambda b: b["unet_config"].update(layers_per_block=3000), r"unet_config\.layers_per_block must be an integer in \[1, 8\]"),
+    (lambda b: b["unet_config"].update(layers_per_block=-1), r"unet_config\.layers_per_block must be an integer"),
+    (lambda b: b.update(latent_channels=-1), r"latent_channels must be an integer in \[1, 64\]"),
+    (lambda b: b.update(context_tokens=-5), r"context_tokens must be an integer in \[1, 1024\]"),
+    (lambda b: b.update(latent_scale=0), r"latent_scale must be an integer in \[1, 64\]"),
+    (lambda b: b.update(latent_scale=3), r"latent_scale must be a power of 2"),
+])
+def test_a_crafted_model_config_is_one_line_before_anything_is_written(tiny_checkpoint, tmp_path, edit, expected):
+    """Found by a security review: these passed the pre-flight check, then each shard failed (exit 1, a
+    half-made dataset, 448 lines or a traceback), and ``layers_per_block: 3000`` built a model until the
+    memory ran out. Every field is bounded and the weights' names and shapes are compared with what
+    the config builds (on the meta device) before the run starts."""
+    ck = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoint, ck)
+    _edit_config(ck, edit)
+    out = tmp_path / "out"
+    r = run_cli("generate", "clips=1", f"out={out}", *TINY, "compute=sync", "backend=diffusion",
+                f"backend.checkpoint={ck}")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: backend.checkpoint: "), r.stderr
+    assert re_search(expected, lines[0]), lines[0]
+    assert not out.exists()
+
+
+def re_search(pattern: str, text: str) -> bool:
+    import re
+
+    return re.search(pattern, text) is not None
+
+
+def test_pickle_bytes_under_a_safetensors_name_are_refused_unread(tiny_checkpoint, tmp_path):
+    ck, marker = tmp_path / "ck", tmp_path / "pwned"
+    shutil.copytree(tiny_checkpoint, ck)
+    weights = ck / "model" / "diffusion_pytorch_model.safetensors"
+    plant_pickle(tmp_path / "p.bin", marker)
+    shutil.copyfile(tmp_path / "p.bin", weights)
+    with pytest.raises(RecipeError, match=r"diffusion_pytorch_model\.safetensors is not a readable safetensors file"):
+        synthdata.load_recipe("shapes", [*TINY, "backend=diffusion", f"backend.checkpoint={ck}"])
+    assert not marker.exists()
+
+
+def test_the_real_checkpoint_passes_the_check(tiny_checkpoint):
+    from synthdata.render.diffusion.model.checkpoint import check_checkpoint
+
+    assert check_checkpoint(tiny_checkpoint)["_class_name"] == "LayoutVideoModel"

@@ -79,6 +79,14 @@ def test_a_crafted_state_file_is_one_line_not_a_traceback(tiny_dataset, tmp_path
         "foreign": lambda p: save_file({"x": torch.zeros(2)}, str(p)),  # safetensors, not ours
         "mistyped": lambda p: save_state(p, {**state, "step": "4", "class_names": 3}),
         "wrong-shapes": lambda p: save_state(p, {**state, "model": {k: torch.zeros(1) for k in state["model"]}}),
+        # found by a security review: a string lr loaded and failed at the first step (a traceback); a
+        # negative or astronomical step was taken as given
+        "string-lr": lambda p: save_state(p, {**state, "opt": {**state["opt"], "param_groups": [
+            {**g, "lr": "x"} for g in state["opt"]["param_groups"]]}}),
+        "odd-betas": lambda p: save_state(p, {**state, "opt": {**state["opt"], "param_groups": [
+            {**g, "betas": (0.9, 7)} for g in state["opt"]["param_groups"]]}}),
+        "negative-step": lambda p: save_state(p, {**state, "step": -5}),
+        "huge-step": lambda p: save_state(p, {**state, "step": 10**30}),
     }
     for name, write in cases.items():
         out = tmp_path / name

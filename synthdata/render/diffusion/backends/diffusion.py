@@ -55,16 +55,14 @@ class DiffusionBackend(GeneratorBackend):
         """Everything that can be known from JSON before weights load or a GPU is touched: the
         checkpoint's classes, VAE, size, scheduler, memory."""
         from ....errors import UserError
-        from ..model.checkpoint import read_config, read_vae_config
+        from ..model.checkpoint import check_checkpoint
         from ..model.memory import check_fits, estimate_bytes
         from ..sampling.objectives import OBJECTIVES
         from ..model.presets import size_multiple
 
         b = DiffusionSettings.model_validate(spec.backend.settings)
         try:
-            cfg = read_config(b.checkpoint)
-            vae_dir = Path(b.checkpoint) / "vae"
-            vae = read_vae_config(vae_dir, "backend.checkpoint") if vae_dir.is_dir() else None
+            cfg = check_checkpoint(b.checkpoint)  # the VAE's latent space included
         except UserError as exc:
             return [(exc.field, exc.message)]
         problems: list[tuple[str, str]] = []
@@ -73,9 +71,6 @@ class DiffusionBackend(GeneratorBackend):
         if missing:
             problems.append(("backend.checkpoint", f"the model was trained on classes {known}; the recipe's "
                              f"{missing} are not among them (train on a dataset with these classes)"))
-        if vae is not None and vae["latent_channels"] != cfg["latent_channels"]:
-            problems.append(("backend.checkpoint", f"vae has {vae['latent_channels']} latent channels but the model "
-                             f"expects {cfg['latent_channels']}"))
         c = spec.clip
         trained = (cfg["width"], cfg["height"], cfg["frames"])
         if (c.width, c.height, c.frames) != trained and not b.allow_resize:

@@ -27,7 +27,7 @@ import torch
 from ....errors import UserError
 from ..conditioning.maps import ALL_MAPS
 
-__all__ = ["FrameCodec", "TrainedGenerator", "PICKLE_SUFFIXES", "read_config", "read_json_config", "read_vae_config",
+__all__ = ["FrameCodec", "TrainedGenerator", "PICKLE_SUFFIXES", "check_checkpoint", "read_config", "read_json_config", "read_vae_config",
            "refuse_pickle_weights", "load_vae", "load_generator"]
 
 #: weight formats that are pickles (torch.save, pickle, joblib …): refused wherever weights are read
@@ -116,6 +116,123 @@ def read_vae_config(path: str | Path, field: str) -> dict[str, Any]:
     _require(body, cfg, field, {"block_out_channels": list, "latent_channels": int})
     _safetensors_only(folder, field)
     return body
+
+
+#: what a LayoutVideoModel's unet_config may say (diffusers' UNet3DConditionModel arguments, bounded so a
+#: crafted config cannot ask for any amount of memory or time before the memory check sees it)
+_UNET_BLOCKS = {"down_block_types": {"DownBlock3D", "CrossAttnDownBlock3D"},
+                "up_block_types": {"UpBlock3D", "CrossAttnUpBlock3D"}}
+_UNET_INTS = {"layers_per_block": (1, 8), "norm_num_groups": (1, 1024), "cross_attention_dim": (1, 8192),
+              "attention_head_dim": (1, 8192), "num_attention_heads": (1, 1024), "sample_size": (1, 65536),
+              "downsample_padding": (0, 8), "time_cond_proj_dim": (1, 8192)}
+_UNET_OTHER = {"mid_block_scale_factor", "act_fn", "norm_eps"}
+_MODEL_INTS = {"frames": (1, 4096), "height": (1, 16384), "width": (1, 16384), "latent_channels": (1, 64),
+               "latent_scale": (1, 64), "context_tokens": (1, 1024)}
+
+
+def _int_in(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def _check_unet(cfg: dict[str, Any], where: Path, field: str) -> None:
+    """The model's own fields and its unet_config within what a UNet of this library can be."""
+    for key, (lo, hi) in _MODEL_INTS.items():
+        if key in cfg and not _int_in(cfg[key], lo, hi):
+            raise UserError(field, f"{where}: {key} must be an integer in [{lo}, {hi}], got {cfg[key]!r}")
+    if cfg["latent_scale"] & (cfg["latent_scale"] - 1):
+        raise UserError(field, f"{where}: latent_scale must be a power of 2, got {cfg['latent_scale']}")
+    f = cfg["latent_scaling_factor"]
+    if not (f == f and 0 < f < 1e6):
+        raise UserError(field, f"{where}: latent_scaling_factor must be a positive number, got {f!r}")
+    u = cfg["unet_config"]
+    unknown = sorted(set(u) - set(_UNET_BLOCKS) - set(_UNET_INTS) - _UNET_OTHER - {"block_out_channels"})
+    if unknown:
+        raise UserError(field, f"{where}: unet_config has unknown key(s) {unknown}")
+    blocks = u["block_out_channels"]
+    groups = u.get("norm_num_groups", 32)
+    if not 1 <= len(blocks) <= 6 or not all(_int_in(c, 1, 4096) for c in blocks):
+        raise UserError(field, f"{where}: unet_config.block_out_channels must be 1 to 6 integers in [1, 4096], got {blocks}")
+    for key, (lo, hi) in _UNET_INTS.items():
+        if key in u and u[key] is not None and not _int_in(u[key], lo, hi):
+            raise UserError(field, f"{where}: unet_config.{key} must be an integer in [{lo}, {hi}], got {u[key]!r}")
+    if any(c % groups for c in blocks):
+        raise UserError(field, f"{where}: unet_config.norm_num_groups {groups} must divide every block_out_channels {blocks}")
+    for key, allowed in _UNET_BLOCKS.items():
+        kinds = u.get(key)
+        if not (isinstance(kinds, list) and len(kinds) == len(blocks) and all(k in allowed for k in kinds)):
+            raise UserError(field, f"{where}: unet_config.{key} must be {len(blocks)} of {sorted(allowed)}, got {kinds!r}")
+
+
+def _check_vae(cfg: dict[str, Any], where: Path, field: str) -> None:
+    blocks = cfg["block_out_channels"]
+    if not 1 <= len(blocks) <= 6 or not all(_int_in(c, 1, 4096) for c in blocks):
+        raise UserError(field, f"{where}: block_out_channels must be 1 to 6 integers in [1, 4096], got {blocks}")
+    for key, (lo, hi) in {"latent_channels": (1, 64), "layers_per_block": (1, 8), "norm_num_groups": (1, 1024)}.items():
+        if key in cfg and not _int_in(cfg[key], lo, hi):
+            raise UserError(field, f"{where}: {key} must be an integer in [{lo}, {hi}], got {cfg[key]!r}")
+
+
+def _weight_shapes(folder: Path, field: str) -> dict[str, tuple[int, ...]]:
+    """Tensor name → shape of every .safetensors file in ``folder``, from their headers (no weights read)."""
+    from safetensors import safe_open
+
+    out: dict[str, tuple[int, ...]] = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(f), framework="pt") as st:
+                for k in st.keys():
+                    out[k] = tuple(st.get_slice(k).get_shape())
+        except Exception as exc:  # not safetensors (a pickle by another name), a torn header
+            raise UserError(field, f"{f} is not a readable safetensors file ({type(exc).__name__})") from None
+    return out
+
+
+def _same_tensors(model: torch.nn.Module, folder: Path, field: str) -> None:
+    """The weights in ``folder`` are exactly the tensors ``model`` (built on the meta device) has."""
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    have = _weight_shapes(folder, field)
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    if missing or extra or wrong:
+        what = (f"{len(missing)} tensor(s) missing, first {missing[0]!r}" if missing else
+                f"{len(extra)} unexpected tensor(s), first {extra[0]!r}" if extra else
+                f"{wrong[0]!r} is {list(have[wrong[0]])}, the config makes it {list(want[wrong[0]])}")
+        raise UserError(field, f"{folder}: the weights do not match config.json ({what})")
+
+
+def check_checkpoint(path: str | Path, field: str = "backend.checkpoint") -> dict[str, Any]:
+    """Everything about a checkpoint knowable without loading its weights: :func:`read_config`, every
+    field within bounds, and each folder's tensors (names and shapes, from the safetensors headers)
+    those the config builds — on the meta device, so nothing is allocated. A crafted config or weight
+    file is one line here, before a run writes anything (it failed shard by shard before)."""
+    from diffusers import AutoencoderKL
+
+    from .unet import LayoutVideoModel
+
+    cfg = read_config(path, field)
+    model_dir = Path(path) / "model"
+    _check_unet(cfg, model_dir / "config.json", field)
+    try:
+        with torch.device("meta"):
+            model = LayoutVideoModel.from_config(cfg)
+    except Exception as exc:  # a combination the bounds allow but diffusers refuses
+        raise UserError(field, f"{model_dir / 'config.json'} does not make a model ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''})"[:300]) from None
+    _same_tensors(model, model_dir, field)
+    vae_dir = Path(path) / "vae"
+    if vae_dir.is_dir():
+        vae_cfg = read_vae_config(vae_dir, field)
+        _check_vae(vae_cfg, vae_dir / "config.json", field)
+        if vae_cfg["latent_channels"] != cfg["latent_channels"]:  # a VAE swapped for one of another latent space
+            raise UserError(field, f"vae has {vae_cfg['latent_channels']} latent channels but the model expects "
+                                   f"{cfg['latent_channels']}")
+        try:
+            with torch.device("meta"):
+                vae = AutoencoderKL.from_config(vae_cfg)
+        except Exception as exc:
+            raise UserError(field, f"{vae_dir / 'config.json'} does not make an AutoencoderKL ({type(exc).__name__})") from None
+        _same_tensors(vae, vae_dir, field)
+    return cfg
 
 
 class FrameCodec(torch.nn.Module):
