@@ -7,7 +7,6 @@ Labels come from the ray-cast G-buffer exactly as with ``backend=raycast``; only
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 from ....lazy import torch
