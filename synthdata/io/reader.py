@@ -43,6 +43,24 @@ def read_manifest(layout: Layout) -> Manifest:
         raise UserError("dataset", f"{layout.manifest}: not a readable manifest ({exc})") from None
 
 
+#: a column chunk of a table of values (clips, objects, tracks) this much larger than it is on disk,
+#: and over :data:`BOMB_BYTES`, is a decompression bomb, not a dataset (a 23 kB objects part held a
+#: 400 MiB mask string)
+BOMB_RATIO, BOMB_BYTES = 1000, 64 << 20
+
+
+def _refuse_bombs(f: pq.ParquetFile, where: str) -> None:
+    md = f.metadata
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        for c in range(rg.num_columns):
+            col = rg.column(c)
+            if col.total_uncompressed_size > max(BOMB_BYTES, BOMB_RATIO * col.total_compressed_size):
+                raise UserError("dataset", f"{where}: column {col.path_in_schema} expands from "
+                                           f"{human_bytes(col.total_compressed_size)} to "
+                                           f"{human_bytes(col.total_uncompressed_size)}; not a part synthdata writes")
+
+
 def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None,
               columns: list[str] | None = None) -> pa.Table:
     """One Parquet part with the columns its table needs (only ``columns``, when given), or one line
@@ -51,6 +69,8 @@ def read_part(layout: Layout, path: Path, table: str, clip_id: str | None = None
     want = [f for f in SCHEMAS[table] if columns is None or f.name in columns]
     try:
         f = pq.ParquetFile(path)
+        if table != "frames":  # maps may compress to nothing (a sky of inf); rows of values do not
+            _refuse_bombs(f, layout.rel(path))
         groups = None if clip_id is None else _clip_groups(f, clip_id)
         read = None if columns is None else [c for c in dict.fromkeys([*columns, *(["clip_id"] if clip_id else [])])
                                              if c in f.schema_arrow.names]

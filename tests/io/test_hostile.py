@@ -211,3 +211,19 @@ def test_a_clip_row_whose_size_does_not_fit_its_maps_is_one_line(ds, tmp_path):
     r = run_cli("evaluate", str(ds), "--seg-steps", "2")
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "does not fit a 40×40 frame" in lines[0], r.stderr[-2000:]
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_read(ds, tmp_path):
+    """Found by a security review: 400 MiB of one character in ``mask_rle`` zstd-compressed to a 23 kB
+    part; export read it whole (3 GB) and wrote a 401 MB COCO file."""
+    path = ds / "objects" / "part-00000.parquet"
+    t = pq.read_table(path)
+    col = t.column("mask_rle").to_pylist()
+    col[0] = "a" * (80 << 20)
+    t = t.set_column(t.column_names.index("mask_rle"), "mask_rle", pa.array(col, pa.string()))
+    pq.write_table(t, path, compression="zstd")
+    assert path.stat().st_size < 1 << 20
+    _resign(ds)
+    r = run_cli("export", str(ds), "--format", "coco", "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and re.search(r"column mask_rle expands from .* to 80\.\d MiB", r.stderr), r.stderr[-1500:]
+    assert not (tmp_path / "c").exists()
