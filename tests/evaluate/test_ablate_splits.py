@@ -69,14 +69,23 @@ def test_the_whole_dataset_against_one_of_its_splits_is_refused(split_set, tmp_p
     assert line.startswith("eval: the evaluation set is the training set 'real'; evaluate on another split"), line
 
 
+def _preflight_line(cfg: dict) -> str:
+    from synthdata.errors import UserError
+    from synthdata.evaluate.ablate.harness import preflight
+
+    with pytest.raises(UserError) as info:
+        preflight(cfg)
+    return f"{info.value.field}: {info.value.message}"
+
+
 def test_bad_split_references_name_their_field(split_set, tmp_path):
-    line = _refused(tmp_path, _split_config(split_set, eval={"dataset": "real", "split": "val"}))
+    line = _refused(tmp_path, _split_config(split_set, eval={"dataset": "real", "split": "val"}))  # the CLI: exit 2
     assert line == "eval.split: expected one of this dataset's splits (test, train), got 'val'", line
-    line = _refused(tmp_path, _split_config(split_set, eval={"dataset": "real", "split": "holdout"}))
+    line = _preflight_line(_split_config(split_set, eval={"dataset": "real", "split": "holdout"}))
     assert line.startswith("eval.split: ") and "'train', 'val' or 'test'" in line, line
-    line = _refused(tmp_path, _split_config(split_set, eval={"dataset": "reel", "split": "test"}))
+    line = _preflight_line(_split_config(split_set, eval={"dataset": "reel", "split": "test"}))
     assert line.startswith("eval.dataset: 'reel' is not in datasets; expected one of real"), line
-    line = _refused(tmp_path, _split_config(split_set, eval={"split": "test"}))
+    line = _preflight_line(_split_config(split_set, eval={"split": "test"}))
     assert line.startswith("eval: expected exactly one of dataset"), line
-    line = _refused(tmp_path, _split_config(split_set, datasets={"real": {"path": str(split_set), "split": "val"}}))
+    line = _preflight_line(_split_config(split_set, datasets={"real": {"path": str(split_set), "split": "val"}}))
     assert line.startswith("datasets.real.split: expected one of this dataset's splits"), line

@@ -173,31 +173,40 @@ def _rewrite_objects(ds: Path, row: int, **values) -> None:
     _resign(ds)
 
 
-def _refused_everywhere(root: Path, tmp_path: Path, pattern: str) -> None:
-    """Each command a user runs on the dataset: one line (exit 2), nothing left behind."""
-    for args in (["export", str(root), "--format", "mot", "--out", str(tmp_path / "m")],
-                 ["export", str(root), "--format", "coco", "--out", str(tmp_path / "c")],
-                 ["fiftyone", str(root), "--name", f"hostile-{tmp_path.name}"]):
-        r = run_cli(*args)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == 2 and len(lines) == 1 and re.search(pattern, lines[0]), (args, r.stderr[-2000:])
+def _refused_everywhere(root: Path, tmp_path: Path, pattern: str, cli: bool) -> None:
+    """Each command a user runs on the dataset (through the CLI, or its Python API): one line (exit 2),
+    nothing left behind."""
+    if cli:
+        for args in (["export", str(root), "--format", "mot", "--out", str(tmp_path / "m")],
+                     ["export", str(root), "--format", "coco", "--out", str(tmp_path / "c")],
+                     ["fiftyone", str(root), "--name", f"hostile-{tmp_path.name}"]):
+            r = run_cli(*args)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(lines) == 1 and re.search(pattern, lines[0]), (args, r.stderr[-2000:])
+    else:
+        from synthdata.integrations import export
+
+        for fmt, out in (("mot", tmp_path / "m"), ("coco", tmp_path / "c")):
+            with pytest.raises(UserError) as info:
+                export(synthdata.open_dataset(root), fmt, out)
+            assert re.search(pattern, str(info.value)) and "\n" not in str(info.value)
     assert not (tmp_path / "m").exists() and not (tmp_path / "c").exists()
     assert not (root / "fiftyone").exists()  # a failed FiftyOne build leaves none of its maps
 
 
-@pytest.mark.parametrize("values,pattern", [
-    ({"class_name": "../x"}, r"class_name '\.\./x' is not one of the dataset's classes"),
-    ({"class_id": 99}, r"class_id does not match class_name"),
-    ({"mask_rle": "garbage!!"}, r"mask_rle holds something other than a COCO compressed RLE"),
-    ({"mask_rle": "0" * 100_000}, r"mask_rle holds something other than a COCO compressed RLE"),
+@pytest.mark.parametrize("values,pattern,cli", [
+    ({"class_name": "../x"}, r"class_name '\.\./x' is not one of the dataset's classes", True),
+    ({"class_id": 99}, r"class_id does not match class_name", False),
+    ({"mask_rle": "garbage!!"}, r"mask_rle holds something other than a COCO compressed RLE", True),
+    ({"mask_rle": "0" * 100_000}, r"mask_rle holds something other than a COCO compressed RLE", False),
 ])
-def test_forged_object_rows_are_one_line(ds, tmp_path, values, pattern):
+def test_forged_object_rows_are_one_line(ds, tmp_path, values, pattern, cli):
     """Found by a security review: an unknown class name was a KeyError traceback (MOT, FiftyOne), a
     garbage RLE a pycocotools traceback that left the FiftyOne maps written so far, and a mask string
     of any length went through (a 23 kB part made a 401 MB COCO file)."""
     visible = pq.read_table(ds / "objects" / "part-00000.parquet").column("visible_pixels").to_pylist()
     _rewrite_objects(ds, visible.index(next(v for v in visible if v)), **values)
-    _refused_everywhere(ds, tmp_path, pattern)
+    _refused_everywhere(ds, tmp_path, pattern, cli)
 
 
 def test_a_clip_row_whose_size_does_not_fit_its_maps_is_one_line(ds, tmp_path):

@@ -121,16 +121,26 @@ def test_a_crafted_model_config_is_one_line_before_anything_is_written(tiny_chec
     """Found by a security review: these passed the pre-flight check, then each shard failed (exit 1, a
     half-made dataset, 448 lines or a traceback), and ``layers_per_block: 3000`` built a model until the
     memory ran out. Every field is bounded and the weights' names and shapes are compared with what
-    the config builds (on the meta device) before the run starts."""
+    the config builds (on the meta device) before the run starts (the recipe check: the CLI below)."""
     ck = tmp_path / "ck"
     shutil.copytree(tiny_checkpoint, ck)
     _edit_config(ck, edit)
+    with pytest.raises(RecipeError) as info:
+        synthdata.load_recipe("shapes", [*TINY, "backend=diffusion", f"backend.checkpoint={ck}"])
+    lines = info.value.lines()
+    assert len(lines) == 1 and lines[0].startswith("backend.checkpoint: ") and re_search(expected, lines[0]), lines
+
+
+def test_a_crafted_model_config_stops_the_cli_before_it_writes(tiny_checkpoint, tmp_path):
+    ck = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoint, ck)
+    _edit_config(ck, lambda b: b["unet_config"].update(layers_per_block=3000))
     out = tmp_path / "out"
     r = run_cli("generate", "clips=1", f"out={out}", *TINY, "compute=sync", "backend=diffusion",
                 f"backend.checkpoint={ck}")
     lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: backend.checkpoint: "), r.stderr
-    assert re_search(expected, lines[0]), lines[0]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: backend.checkpoint: ") and "layers_per_block must be an integer" in lines[0]
     assert not out.exists()
 
 
