@@ -1,6 +1,6 @@
 """How fast could the ray-caster's CPU render be as one fused compiled kernel? A measured lower bound,
 not a renderer: the shapes scenes' own cameras, poses, primitives and materials traced per pixel in a
-numba kernel (one thread, no temporaries): nearest hit over the unit-frame sphere/box/cylinder and the
+numba kernel (one thread, no temporaries, helpers inlined): nearest hit over the unit-frame sphere/box/cylinder and the
 ground plane, normals, textures (flat, point-sampled checker and stripes, 3-octave value noise with the
 renderer's int64 hash), sun shading with a shadow ray over every object, Blinn-Phong specular, sky; then
 the adaptive anti-aliasing's 8 sub-rays on every pixel whose owner differs from a 4-neighbour's, and
@@ -40,7 +40,7 @@ PRIM = {"sphere": 0, "ellipsoid": 0, "box": 1, "cylinder": 2}
 TEX = {"flat": 0, "checker": 1, "stripes": 2, "noise": 3}
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _hit_unit(prim, ox, oy, oz, dx, dy, dz):
     if prim == 0:
         a = dx * dx + dy * dy + dz * dz
@@ -85,7 +85,7 @@ def _hit_unit(prim, ox, oy, oz, dx, dy, dz):
     return best
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _nearest(f, ox, oy, oz, dx, dy, dz, R, c, half, prim, rad):
     """Nearest object hit of one ray in frame f: (t, object index or -1)."""
     best, who = INF, -1
@@ -110,7 +110,7 @@ def _nearest(f, ox, oy, oz, dx, dy, dz, R, c, half, prim, rad):
     return best, who
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _hash(x, y, z, seed):
     h = (x * 73856093) ^ (y * 19349663) ^ (z * 83492791) ^ (seed * 2654435761)
     h = (h ^ (h >> 13)) * 1274126177
@@ -118,7 +118,7 @@ def _hash(x, y, z, seed):
     return np.float32(h & 0xFFFFFF) * np.float32(1.0 / 0x1000000)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _noise(px, py, pz, seed):
     out, amp, tot = 0.0, 1.0, 0.0
     for o in range(3):
@@ -142,7 +142,7 @@ def _noise(px, py, pz, seed):
     return out / tot
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _shade_ray(f, ox, oy, oz, dx, dy, dz, R, c, half, prim, rad, tex, col, col2, scale, spec, shin, seed,
                L, sun, amb, sky_top, sky_hor, rgb):
     """Linear RGB of one ray into rgb (3,); returns (t, owner) — owner 0 the ground, -1 the sky."""
