@@ -6,8 +6,8 @@ MOTChallenge numbers the top-left pixel 1, and its loaders — motmetrics, Track
 so), ``conf`` = 1 (a valid annotation), ``class`` from :data:`MOT17_CLASSES` (see
 :func:`mot_class_ids`), visibility as MOT16/17 count it, occlusion and cropping by the image border
 together: ``visible_fraction`` (visible / in-frame amodal pixels) × (1 − ``truncation``) for an object
-the border cuts (:mod:`synthdata.annotate.truncation`; a dataset made without that column gives the
-visible fraction). Only visible objects, with their visible boxes.
+the border cuts (:mod:`synthdata.annotate.truncation`: the volume fraction projecting outside; a dataset
+made without that column gives the visible fraction). Only visible objects, with their visible boxes.
 
 Beside the sequences: ``seqmap.txt`` (the sequence list, TrackEval's ``SEQMAP_FILE``), one
 ``seqmap-<split>.txt`` per split (train/val/test, from the clips' ``split`` column) and

@@ -441,6 +441,27 @@ def _blocks_passage(env: Environment, p: np.ndarray, half: np.ndarray) -> bool:
     return bool(point_in_box(axis, p[:3, 3], p[:3, :3], half, PASSAGE_MARGIN).any())
 
 
+#: a seated shape's underside may stand this far (m) off the wall before it counts as hanging over the
+#: lumen, and on at most this fraction of its footprint (the wall's own small-scale relief)
+HANG_GAP, HANG_FRACTION = 0.3e-3, 0.05
+
+
+def _hangs(env: Environment, p: np.ndarray, shape: Shape) -> bool:
+    """Whether a seated shape at world pose ``p`` hangs over the lumen: more than :data:`HANG_FRACTION`
+    of its footprint's underside lies over free space by more than :data:`HANG_GAP` (a flat lesion laid
+    across a fold's crest or a taenia bridged the dips beside it, floating on nothing)."""
+    if not env.bounds_free_space:
+        return False
+    from .volume import shape_points, undersides
+
+    pts = shape_points(shape)
+    if len(pts) == 0:
+        return False
+    low = undersides(pts, float(min(shape.half_size[:2])) / 8) - np.array([0.0, 0.0, HANG_GAP])
+    world = low @ p[:3, :3].T + p[:3, 3]
+    return float(np.mean(env.free(world))) > HANG_FRACTION
+
+
 def _fits(p: np.ndarray, half: np.ndarray, gap: np.ndarray, poses: list, halves: list, gaps: list,
           eye: np.ndarray | None) -> bool:
     """A placement neither meets an earlier object (both grown by their gaps) nor holds the camera
@@ -497,7 +518,8 @@ def _sample_objects(spec: RecipeSpec, env: Environment, camera_pose: np.ndarray,
                 rig = group.placement.mode == "camera"  # part of the camera rig: may hold the camera
                 wall = group.placement.mode == "wall"  # grows from the wall: must leave the scope's way free
                 if p is not None and _fits(env.warp(p), half, gap, placed, halves, gaps, None if rig else eye) \
-                        and not (wall and _blocks_passage(env, env.warp(p), half)):
+                        and not (wall and _blocks_passage(env, env.warp(p), half)) \
+                        and not (wall and shape is not None and shape.seated and _hangs(env, env.warp(p), shape)):
                     break
             else:
                 p = None

@@ -58,6 +58,9 @@ class Shape:
     parts: tuple[ShapePart, ...] = ()
     lift: float = 0.0
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: its whole underside rests on the wall (a sessile or flat lesion; not a pedunculated head over its
+    #: stalk): a wall placement where part of it would hang over the lumen is drawn again
+    seated: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ class ShapeBuilder:
     doc: str = ""
 
 
-def from_wall_frame(parts: tuple[ShapePart, ...], scale: float = 1.0, attributes: dict[str, Any] | None = None) -> Shape:
+def from_wall_frame(parts: tuple[ShapePart, ...], scale: float = 1.0, attributes: dict[str, Any] | None = None,
+                    seated: bool = False) -> Shape:
     """A :class:`Shape` from parts laid out in the wall frame (tangent plane z = 0, +z into the lumen;
     lengths × ``scale`` → metres): the box bounds every part's box, the origin moves to its centre and
     ``lift`` is that centre's height (a leaning shape's box centre sits off the wall point sideways: the
@@ -94,8 +98,8 @@ def from_wall_frame(parts: tuple[ShapePart, ...], scale: float = 1.0, attributes
     one = moved[0]
     if (len(moved) == 1 and np.allclose(one.rotation, np.eye(3)) and tuple(one.tone) == (1.0, 1.0, 1.0)
             and one.texture is None and one.specular is None and one.shininess is None):
-        return Shape(half_size=half, primitive=one.primitive, lift=float(mid[2]), attributes=attrs)
-    return Shape(half_size=half, primitive="ellipsoid", parts=moved, lift=float(mid[2]), attributes=attrs)
+        return Shape(half_size=half, primitive=one.primitive, lift=float(mid[2]), attributes=attrs, seated=seated)
+    return Shape(half_size=half, primitive="ellipsoid", parts=moved, lift=float(mid[2]), attributes=attrs, seated=seated)
 
 
 #: name → ShapeBuilder

@@ -13,7 +13,7 @@ import numpy as np
 
 from .types import ObjectSet
 
-__all__ = ["CONTAINS", "halton", "object_points"]
+__all__ = ["CONTAINS", "halton", "object_points", "shape_points", "undersides"]
 
 #: a capsule's caps, as the renderer's (render/raycast/primitives.py CAP)
 _CAP = 1.0 / 3.0
@@ -53,6 +53,29 @@ def halton(n: int, dims: int = 3) -> np.ndarray:
             i = i // b
         out[:, j] = r
     return out
+
+
+def shape_points(shape, n: int = 2048) -> np.ndarray:
+    """Points of a :class:`~.shapes.Shape`'s volume in its own frame (as :func:`object_points` of the
+    object it becomes). → (S,3) metres."""
+    half = np.asarray(shape.half_size, dtype=np.float64)
+    p = (halton(n) * 2.0 - 1.0) * half
+    if not shape.parts:
+        return p[_contains(shape.primitive, p / half)]
+    keep = np.zeros(len(p), dtype=bool)
+    for q in shape.parts:
+        keep |= _contains(q.primitive, ((p - q.center) @ np.asarray(q.rotation)) / q.half_size)
+    return p[keep]
+
+
+def undersides(points: np.ndarray, cell: float) -> np.ndarray:
+    """The lowest point (least z) of each column of ``cell``-wide squares in x, y. Shape: (S,3) → (C,3)."""
+    key = np.floor(points[:, :2] / cell).astype(np.int64)
+    order = np.lexsort((points[:, 2], key[:, 1], key[:, 0]))
+    k = key[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = (k[1:] != k[:-1]).any(1)
+    return points[order[first]]
 
 
 def object_points(objects: ObjectSet, i: int, n: int = 2048) -> np.ndarray:

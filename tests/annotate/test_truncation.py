@@ -1,4 +1,4 @@
-"""``truncation`` (KITTI's): the fraction of an object's projected 3D box outside the image."""
+"""``truncation`` (KITTI's): the fraction of an object's volume that projects outside the image."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import pytest
 
 import synthdata
 from synthdata.annotate.truncation import truncation
-
-from ..conftest import SYNC2, TINY
+from synthdata.scene.lens import Lens
+from synthdata.scene.volume import halton
 
 K = np.array([[100.0, 0, 50], [0, 100.0, 50], [0, 0, 1]])  # 100×100 image, camera at the origin looking +z
+CUBE = halton(4096) - 0.5  # a unit cube's volume, in its own frame
 
 
 def _pose(x: float, y: float, z: float) -> np.ndarray:
@@ -19,29 +20,36 @@ def _pose(x: float, y: float, z: float) -> np.ndarray:
     return p
 
 
-def _trunc(*centres) -> np.ndarray:
+def _trunc(*centres, lens=None) -> np.ndarray:
     poses = np.stack([_pose(*c) for c in centres])[None]  # (1,N,4,4)
-    return truncation(poses, np.eye(4)[None], np.full((len(centres), 3), 0.5), K, 100, 100)
+    return truncation(poses, np.eye(4)[None], [CUBE] * len(centres), K, 100, 100, lens)
 
 
 def test_inside_half_out_wholly_out_and_behind():
-    # at z = 10 a unit cube spans 10 px (nearer face 10.5 px); its centre at x = 0 is in the middle of the image
     inside, half, out, behind = _trunc((0, 0, 10), (-5, 0, 10), (-20, 0, 10), (0, 0, -10))
     assert inside == 0.0 and out == 1.0 and behind == 1.0
-    # centre on the left edge: its box spans u from 100·(−5.5)/9.5 + 50 (near face) to 100·(−4.5)/10.5 + 50
-    left, right = 100 * -5.5 / 9.5 + 50, 100 * -4.5 / 10.5 + 50
-    assert half == pytest.approx(-left / (right - left), abs=1e-5)
+    # centre on the left edge: the plane u = 0 (x = −z/2) halves the cube through its centre
+    assert half == pytest.approx(0.5, abs=0.02)
 
 
-def test_a_box_reaching_behind_the_camera_counts_as_mostly_outside():
-    (t,) = _trunc((0, 0, 0.3))  # spans z from -0.2 to 0.8: cut at the near plane, projected far beyond the image
-    assert 0.99 < t <= 1.0
+def test_a_box_across_the_camera_plane_counts_what_projects_inside():
+    """Found by a review: a visible bus crossing the camera plane had truncation 1.0 (its box, cut at a
+    near plane, projected 10⁵ px wide) and its MOT visibility 0; and under a fisheye the points behind
+    the camera were dropped (0.11 where a pinhole gave 0.93)."""
+    (t,) = _trunc((0.0, 0, 0.3))  # z from −0.2 to 0.8: a fifth behind, most of the rest beside the view
+    behind = (CUBE[:, 2] + 0.3 <= 0).mean()
+    inside = ((CUBE[:, 2] + 0.3 > 0) & (np.abs(CUBE[:, 0]) < 0.5 * (CUBE[:, 2] + 0.3))
+              & (np.abs(CUBE[:, 1]) < 0.5 * (CUBE[:, 2] + 0.3))).mean()
+    assert t == pytest.approx(1 - inside, abs=1e-6) and behind <= t < 1
+    (tf,) = _trunc((0.0, 0, 0.3), lens=Lens("fisheye", (("k1", 0.02), ("k2", 0.0), ("k3", 0.0), ("k4", 0.0))))
+    assert behind <= tf < 1  # what lies behind the camera is outside through any lens
 
 
-def test_the_label_agrees_with_truncated_in_a_dataset(tiny_dataset):
-    """Rows whose amodal mask stays off the border have 0 unless the box (larger than the silhouette)
-    pokes out; rows the border cuts have some of their box outside; out-of-view rows off the image have 1."""
+def test_the_label_agrees_with_the_rows_in_a_dataset(tiny_dataset):
+    """A visible object is never wholly outside; an object the border does not cut is mostly inside."""
     o = synthdata.open_dataset(tiny_dataset).objects.to_pandas()
-    iv = o[o.in_view]
-    assert (iv[iv.truncated].truncation > 0).all() and (iv.truncation.between(0, 1)).all()
-    assert (iv[~iv.truncated].truncation == 0).mean() > 0.8
+    seen = o[o.visible_pixels > 0]
+    assert (seen.truncation < 1).all() and (seen.truncation.between(0, 1)).all()
+    cut = seen[seen.truncated].truncation  # a sliver over the border may hold none of the sample points
+    assert len(cut) and cut.max() > 0
+    assert (seen[~seen.truncated].truncation <= 0.02).all()  # nothing of it outside (within a pixel's sliver)

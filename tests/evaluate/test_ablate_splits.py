@@ -89,3 +89,21 @@ def test_bad_split_references_name_their_field(split_set, tmp_path):
     assert line.startswith("eval: expected exactly one of dataset"), line
     line = _preflight_line(_split_config(split_set, datasets={"real": {"path": str(split_set), "split": "val"}}))
     assert line.startswith("datasets.real.split: expected one of this dataset's splits"), line
+
+
+def test_eval_naming_a_split_dataset_takes_its_split(split_set, tmp_path):
+    """Found by a review: ``eval: real_test`` (a dataset declared ``{path, split: test}``) scored the whole
+    folder, train clips included, and a train/test pair of one folder was refused as overlapping."""
+    cfg = _split_config(split_set, datasets={"real_train": {"path": str(split_set), "split": "train"},
+                                             "real_test": {"path": str(split_set), "split": "test"}},
+                        eval="real_test", arms=[{"name": "base", "data": {"real_train": 1.0}},
+                                                {"name": "other", "data": {"real_train": 1.0}}])
+    spec = load_ablation(cfg)
+    assert spec.eval_ref.split == "test" and spec.eval_name == "real_test"
+    res = ablate(cfg, tmp_path / "o", compute="sync", progress=False)
+    ds = synthdata.open_dataset(split_set)
+    test_ids = [c for c, s in zip(ds.clip_ids, ds.clips.column("split").to_pylist()) if s == "test"]
+    assert all(r.clip_ids == test_ids for r in res.runs)
+    # eval's own split picks another split of the named dataset's folder: here the training clips
+    line = _preflight_line({**cfg, "eval": {"dataset": "real_test", "split": "train"}})
+    assert line.startswith("eval: the evaluation set shares 1 clip(s) with training set 'real_train'"), line

@@ -190,11 +190,10 @@ def test_mot_visibility_counts_cropping_by_the_border(tiny_dataset, tmp_path):
         for line in (tmp_path / "mot" / clip.clip_id / "gt" / "gt.txt").read_text().splitlines():
             f, i, *_, vis = line.split(",")
             o = rows[(int(f), int(i))]
-            if o["truncated"]:
-                cut += 1
-                assert 0 < o["truncation"] < 1
+            if o["truncated"]:  # a sliver over the border may hold none of the volume's sample points: 0
+                assert 0 <= o["truncation"] < 1
                 assert float(vis) == pytest.approx(o["visible_fraction"] * (1 - o["truncation"]), abs=1e-4)
-                assert float(vis) < o["visible_fraction"]
+                cut += float(vis) < o["visible_fraction"]
             else:
                 seen += 1
                 assert float(vis) == pytest.approx(o["visible_fraction"], abs=1e-4)

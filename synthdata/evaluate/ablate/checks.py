@@ -82,9 +82,9 @@ def _check_overlap(train: dict, ev, spec: AblationSpec) -> None:
     """No training clip is an evaluation clip: another split of one dataset is fine, the same clips not."""
     media, seeds = _media_hashes(ev), _clip_seeds(ev)
     for name, ds in train.items():
-        if name == spec.eval_name and spec.datasets[name].split == spec.eval.split:
+        if name == spec.eval_name and spec.datasets[name].split == spec.eval_ref.split:
             raise UserError("eval", f"the evaluation set is the training set {name!r}"
-                                    + ("" if spec.eval.split else "; evaluate on another split (eval.split: test)"))
+                                    + ("" if spec.eval_ref.split else "; evaluate on another split (eval.split: test)"))
         shared = len(media & _media_hashes(ds)) or len(seeds & _clip_seeds(ds))
         if shared:
             part = "" if ds.split_name is None else f" (split {ds.split_name})"

@@ -186,10 +186,13 @@ class AblationSpec(_Model):
 
     @property
     def eval_ref(self) -> DataRef:
-        """The evaluation set as a folder and split: a named dataset's folder, with eval's own split."""
+        """The evaluation set as a folder and split: a named dataset's folder and split (eval's own split
+        when it gives one), or a path and eval's split."""
         ev = self.eval
-        path = self.datasets[ev.dataset].path if ev.dataset is not None else ev.path
-        return DataRef(path=path, split=ev.split)
+        if ev.dataset is None:
+            return DataRef(path=ev.path, split=ev.split)
+        named = self.datasets[ev.dataset]
+        return DataRef(path=named.path, split=ev.split if ev.split is not None else named.split)
 
     @property
     def eval_name(self) -> str:

@@ -97,8 +97,8 @@ def job_hash(job: RunJob) -> str:
 def _eval_key(s: AblationSpec) -> str:
     """The evaluation set in a run's key: its dataset name or path as configs without splits always
     had it (their cached runs stay valid), with ``#split`` when it reads one split."""
-    name = s.eval.dataset if s.eval.dataset is not None else s.eval.path
-    return name if s.eval.split is None else f"{name}#{s.eval.split}"
+    name, split = (s.eval.dataset if s.eval.dataset is not None else s.eval.path), s.eval_ref.split
+    return name if split is None else f"{name}#{split}"
 
 
 def _code_hash(name: str | None, kind: str) -> str | None:

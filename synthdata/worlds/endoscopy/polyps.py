@@ -41,6 +41,9 @@ PARIS_WEIGHTS = (0.10, 0.40, 0.35, 0.08, 0.07)
 #: size bands (mm): diminutive, small, large
 SIZE_BANDS = ((2.0, 5.0), (5.0, 10.0), (10.0, 30.0))
 IIA_MAX_HEIGHT_MM = 2.4  # Paris: flat elevated lesions rise less than 2.5 mm (a closed biopsy forceps)
+#: a dome is lifted off the wall's tangent plane by at most this fraction of its centre's depth below it,
+#: so it stays rooted in a straight wall (a thin lesion lifted by the full sag floated over it)
+MAX_LIFT = 0.8
 IS_MIN_HEIGHT_MM = 2.5  # ... and sessile (protruding) ones at least that
 #: smallest drawn size of a sessile polyp: a dome 0.8× its size tall is 2.5 mm tall from here (smaller
 #: protruding lesions are drawn IIa, as the Paris height rule classes them)
@@ -76,6 +79,7 @@ def _dome(a: float, b: float, height: float, sink: float, lift: float = 0.0, **k
     vertical semi-axis below the wall (mm): the smaller ``sink``, the steeper its sides at the base."""
     c = height / (1.0 - sink)
     widen = 1.0 / np.sqrt(1.0 - sink * sink)
+    lift = min(lift, MAX_LIFT * sink * c)  # the centre stays below the wall: no column of it over the lumen
     return _ellipsoid([0.0, 0.0, height + lift - c], [a * widen, b * widen, c], **kw)
 
 
@@ -107,8 +111,12 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
     elif paris == "Is":
         height = max(size * rng.uniform(0.4, 0.65), min(2.6, 0.8 * size), IS_MIN_HEIGHT_MM)
         parts = (_dome(a, b, height, 0.25, sag),)
-    elif paris == "IIa":
+    elif paris == "IIa":  # its top, lift included, under Paris's 2.5 mm above the wall along the tube
         height = min(rng.uniform(0.5, IIA_MAX_HEIGHT_MM), 0.45 * size)
+        # the top is height + min(sag, MAX_LIFT·height) (_dome, sink 0.5), increasing in height: its largest
+        # height under the limit
+        top = IIA_MAX_HEIGHT_MM
+        height = min(height, top - sag if sag < MAX_LIFT * top / (1 + MAX_LIFT) else top / (1 + MAX_LIFT))
         parts = (_dome(a, b, height, 0.5, sag),)
     elif paris == "IIb":
         parts = (_dome(a, b, rng.uniform(0.05, 0.15), rng.uniform(0.5, 0.75), sag),)
@@ -119,7 +127,8 @@ def build_polyp(params: PolypParams, rng: np.random.Generator, ctx: ShapeContext
         inner = _dome(a * k, b * k, h + 0.05, 0.3, sag, tone=(0.78, 0.5, 0.5))
         parts = (_dome(a, b, h, 0.5, sag), ShapePart(inner.primitive, inner.center + np.array([*off, 0.0]),
                                                       inner.half_size, tone=inner.tone))
-    return from_wall_frame(parts, scale=1e-3, attributes={"paris_class": paris, "size_mm": round(size, 3)})
+    return from_wall_frame(parts, scale=1e-3, attributes={"paris_class": paris, "size_mm": round(size, 3)},
+                           seated=paris != "Ip")
 
 
 POLYP = ShapeBuilder(params=PolypParams, build=build_polyp, doc="a polyp by Paris type, size in mm")
