@@ -444,6 +444,8 @@ def _blocks_passage(env: Environment, p: np.ndarray, half: np.ndarray) -> bool:
 #: a seated shape's underside may stand this far (m) off the wall before it counts as hanging over the
 #: lumen, and on at most this fraction of its footprint (the wall's own small-scale relief)
 HANG_GAP, HANG_FRACTION = 0.3e-3, 0.05
+#: the footprint's resolution: columns across the shape's box in x and in y
+HANG_COLUMNS = 32
 
 
 def _hangs(env: Environment, p: np.ndarray, shape: Shape) -> bool:
@@ -452,12 +454,11 @@ def _hangs(env: Environment, p: np.ndarray, shape: Shape) -> bool:
     across a fold's crest or a taenia bridged the dips beside it, floating on nothing)."""
     if not env.bounds_free_space:
         return False
-    from .volume import shape_points, undersides
+    from .volume import undersides
 
-    pts = shape_points(shape)
-    if len(pts) == 0:
+    low = undersides(shape, HANG_COLUMNS) - np.array([0.0, 0.0, HANG_GAP])
+    if len(low) == 0:
         return False
-    low = undersides(pts, float(min(shape.half_size[:2])) / 8) - np.array([0.0, 0.0, HANG_GAP])
     world = low @ p[:3, :3].T + p[:3, 3]
     return float(np.mean(env.free(world))) > HANG_FRACTION
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .types import ObjectSet
 
-__all__ = ["CONTAINS", "halton", "object_points", "shape_points", "undersides"]
+__all__ = ["CONTAINS", "halton", "object_points", "undersides"]
 
 #: a capsule's caps, as the renderer's (render/raycast/primitives.py CAP)
 _CAP = 1.0 / 3.0
@@ -55,27 +55,31 @@ def halton(n: int, dims: int = 3) -> np.ndarray:
     return out
 
 
-def shape_points(shape, n: int = 2048) -> np.ndarray:
-    """Points of a :class:`~.shapes.Shape`'s volume in its own frame (as :func:`object_points` of the
-    object it becomes). → (S,3) metres."""
-    half = np.asarray(shape.half_size, dtype=np.float64)
-    p = (halton(n) * 2.0 - 1.0) * half
-    if not shape.parts:
-        return p[_contains(shape.primitive, p / half)]
-    keep = np.zeros(len(p), dtype=bool)
-    for q in shape.parts:
+def _inside_parts(primitive: str, parts, p: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Whether object-frame points ``p`` lie in a primitive filling ``half`` or in any of ``parts``
+    (each with ``primitive``, ``center``, ``rotation``, ``half_size``)."""
+    if not parts:
+        return _contains(primitive, p / half)
+    keep = np.zeros(p.shape[:-1], dtype=bool)
+    for q in parts:
         keep |= _contains(q.primitive, ((p - q.center) @ np.asarray(q.rotation)) / q.half_size)
-    return p[keep]
+    return keep
 
 
-def undersides(points: np.ndarray, cell: float) -> np.ndarray:
-    """The lowest point (least z) of each column of ``cell``-wide squares in x, y. Shape: (S,3) → (C,3)."""
-    key = np.floor(points[:, :2] / cell).astype(np.int64)
-    order = np.lexsort((points[:, 2], key[:, 1], key[:, 0]))
-    k = key[order]
-    first = np.ones(len(k), dtype=bool)
-    first[1:] = (k[1:] != k[:-1]).any(1)
-    return points[order[first]]
+def undersides(shape, columns: int = 32, levels: int = 96) -> np.ndarray:
+    """The lowest point (least z, to a ``levels``-th of the box's height) of a :class:`~.shapes.Shape`'s
+    volume in each of ``columns`` × ``columns`` columns over its box's x, y that it fills at all: where it
+    rests on what lies below it. → (C,3) metres, its own frame."""
+    half = np.asarray(shape.half_size, dtype=np.float64)
+    ax = (np.arange(columns) + 0.5) / columns * 2 - 1
+    az = (np.arange(levels) + 0.5) / levels * 2 - 1
+    gx, gy, gz = np.meshgrid(ax * half[0], ax * half[1], az * half[2], indexing="ij")
+    pts = np.stack([gx, gy, gz], -1)  # (columns, columns, levels, 3)
+    inside = _inside_parts(shape.primitive, shape.parts, pts, half)
+    any_in = inside.any(-1)
+    first = inside.argmax(-1)  # the lowest level inside
+    low = np.take_along_axis(pts, first[..., None, None].repeat(3, -1), 2)[:, :, 0]
+    return low[any_in]
 
 
 def object_points(objects: ObjectSet, i: int, n: int = 2048) -> np.ndarray:
