@@ -17,7 +17,9 @@ here, metres out) and sunk into the wall as its type says:
 
 Sessile and flat types are raised by half the wall's sag over their smaller half-width (b²/4R, R the
 tube's radius): the builder cannot know which way the wall curves under them (the placement's yaw comes
-later), so they stand that much proud along the tube, and the wall covers that much of their rim across it. ``size_mm`` (the largest diameter, the head's for
+later), so they stand that much proud along the tube, and the wall covers that much of their rim across it;
+the lift is at most :data:`MAX_LIFT` of a dome's centre depth, so it stays rooted in a straight wall, and
+they are ``seated`` (the placement draws again where their underside would hang over the lumen). ``size_mm`` (the largest diameter, the head's for
 Ip) is drawn from screening frequencies unless the recipe gives it: diminutive 2–5 mm common, 5–10 mm
 less, 10–30 mm rare (log-uniform within a band); the type from screening frequencies unless given.
 Labels: ``paris_class``, ``size_mm`` (objects table; :mod:`.labels`).
