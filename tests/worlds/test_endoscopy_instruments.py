@@ -324,3 +324,14 @@ def test_follow_camera_keeps_the_channel_pose_under_every_camera_motion():
         d = rel[:, :3, 3] - start[:3, 3]
         np.testing.assert_allclose(d, np.outer(d @ start[:3, 0], start[:3, 0]), atol=1e-9, err_msg=name)
         assert (d @ start[:3, 0]).max() > 0.01, name  # and it did slide out
+
+
+def test_surgery_tools_labels_instruments_only():
+    """Found by an endoscopy review: a water jet was an opaque white rod with its own class, mask and
+    two keypoints on its side (a capsule's default skeleton along z, the jet along x); instrument
+    datasets (EndoVis, ROBUST-MIS, Kvasir-Instrument) label no water jet, and the ray-caster draws no
+    transparent stream."""
+    import synthdata
+
+    spec = synthdata.load_recipe("surgery_tools", [])
+    assert spec.class_names == ["polyp", "forceps", "snare", "injection_needle"]
