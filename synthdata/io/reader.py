@@ -247,13 +247,13 @@ class SynthDataset:
         if t.num_rows == 0:
             return t
         if "class_name" in t.column_names:
-            bad = pc.invert(pc.is_in(t["class_name"], pa.array(names)))
+            bad = pc.invert(pc.is_in(t["class_name"], pa.array(names, pa.string())))
             if pc.any(bad).as_py():
                 got = pc.filter(t["class_name"], bad)[0].as_py()
                 raise UserError("dataset", f"{where}: class_name {str(got)[:40]!r} is not one of the dataset's classes "
                                            f"({', '.join(names)})")
             if "class_id" in t.column_names:
-                want = pc.add(pc.index_in(t["class_name"], pa.array(names)), 1)
+                want = pc.add(pc.index_in(t["class_name"], pa.array(names, pa.string())), 1)
                 if not pc.all(pc.equal(pc.cast(want, pa.int64()), pc.cast(t["class_id"], pa.int64()))).as_py():
                     raise UserError("dataset", f"{where}: class_id does not match class_name (class k is class_names[k-1])")
         if "mask_rle" in t.column_names:
