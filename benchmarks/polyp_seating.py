@@ -22,24 +22,15 @@ import synthdata  # noqa: E402
 from synthdata.run.check import check_recipe  # noqa: E402
 from synthdata.run.pipeline import layout_clip  # noqa: E402
 from synthdata.run.timing import StageTimer  # noqa: E402
-from synthdata.scene.volume import CONTAINS  # noqa: E402
+from synthdata.scene.volume import object_volume_grid  # noqa: E402
 
 
-def seating(scene, traj, i, columns=48, levels=128) -> tuple[float, float]:
+def seating(scene, traj, i) -> tuple[float, float]:
     """(hanging fraction of the footprint, top above the local wall in mm) of object ``i`` at frame 0."""
-    objs, lum = scene.objects, scene.environment.lumen
-    half = objs.half_size[i]
-    a = (np.arange(columns) + 0.5) / columns * 2 - 1
-    z = (np.arange(levels) + 0.5) / levels * 2 - 1
-    g = np.stack(np.meshgrid(a * half[0], a * half[1], z * half[2], indexing="ij"), -1)
-    parts = objs.parts[i] if objs.parts else ()
-    inside = np.zeros(g.shape[:-1], dtype=bool) if parts else CONTAINS[objs.primitive[i]](g / half)
-    for q in parts:
-        inside |= CONTAINS[q.primitive](((g - q.offset[:3, 3]) @ q.offset[:3, :3]) / q.half_size)
-    low = np.take_along_axis(g, inside.argmax(-1)[..., None, None].repeat(3, -1), 2)[:, :, 0][inside.any(-1)]
-    P = traj.object_poses[0][i]
+    lum, P = scene.environment.lumen, traj.object_poses[0][i]
+    inside, low = object_volume_grid(scene.objects, i)
     gap = -lum.field(low @ P[:3, :3].T + P[:3, 3]) * 1e3
-    top = -lum.field(g[inside] @ P[:3, :3].T + P[:3, 3]).min() * 1e3
+    top = -lum.field(inside @ P[:3, :3].T + P[:3, 3]).min() * 1e3
     return float((gap > 0.3).mean()), float(top)
 
 

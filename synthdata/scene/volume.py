@@ -13,7 +13,7 @@ import numpy as np
 
 from .types import ObjectSet
 
-__all__ = ["CONTAINS", "halton", "object_points", "undersides"]
+__all__ = ["CONTAINS", "halton", "object_points", "object_volume_grid", "undersides"]
 
 #: a capsule's caps, as the renderer's (render/raycast/primitives.py CAP)
 _CAP = 1.0 / 3.0
@@ -66,20 +66,39 @@ def _inside_parts(primitive: str, parts, p: np.ndarray, half: np.ndarray) -> np.
     return keep
 
 
+def _grid(half: np.ndarray, columns: int, levels: int) -> np.ndarray:
+    """Cell centres of a box: ``columns`` × ``columns`` columns over x, y, ``levels`` along z. → (c,c,l,3)."""
+    ax = (np.arange(columns) + 0.5) / columns * 2 - 1
+    az = (np.arange(levels) + 0.5) / levels * 2 - 1
+    return np.stack(np.meshgrid(ax * half[0], ax * half[1], az * half[2], indexing="ij"), -1)
+
+
+def _lowest(pts: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Each column's lowest inside point, for the columns holding any. (c,c,l,3), (c,c,l) → (C,3)."""
+    low = np.take_along_axis(pts, inside.argmax(-1)[..., None, None].repeat(3, -1), 2)[:, :, 0]
+    return low[inside.any(-1)]
+
+
 def undersides(shape, columns: int = 32, levels: int = 96) -> np.ndarray:
     """The lowest point (least z, to a ``levels``-th of the box's height) of a :class:`~.shapes.Shape`'s
     volume in each of ``columns`` × ``columns`` columns over its box's x, y that it fills at all: where it
     rests on what lies below it. → (C,3) metres, its own frame."""
     half = np.asarray(shape.half_size, dtype=np.float64)
-    ax = (np.arange(columns) + 0.5) / columns * 2 - 1
-    az = (np.arange(levels) + 0.5) / levels * 2 - 1
-    gx, gy, gz = np.meshgrid(ax * half[0], ax * half[1], az * half[2], indexing="ij")
-    pts = np.stack([gx, gy, gz], -1)  # (columns, columns, levels, 3)
-    inside = _inside_parts(shape.primitive, shape.parts, pts, half)
-    any_in = inside.any(-1)
-    first = inside.argmax(-1)  # the lowest level inside
-    low = np.take_along_axis(pts, first[..., None, None].repeat(3, -1), 2)[:, :, 0]
-    return low[any_in]
+    pts = _grid(half, columns, levels)
+    return _lowest(pts, _inside_parts(shape.primitive, shape.parts, pts, half))
+
+
+def object_volume_grid(objects: ObjectSet, i: int, columns: int = 48, levels: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Object ``i``'s volume on a regular grid of its box, from the placed object's own parts (their
+    offsets), as checks measure it independently of the placement's :func:`undersides`: (the inside
+    grid points (S,3), each column's lowest inside point (C,3)), metres, its own frame."""
+    half = objects.half_size[i]
+    pts = _grid(half, columns, levels)
+    parts = objects.parts[i] if objects.parts else ()
+    inside = np.zeros(pts.shape[:-1], dtype=bool) if parts else _contains(objects.primitive[i], pts / half)
+    for q in parts:
+        inside |= _contains(q.primitive, ((pts - q.offset[:3, 3]) @ q.offset[:3, :3]) / q.half_size)
+    return pts[inside], _lowest(pts, inside)
 
 
 def object_points(objects: ObjectSet, i: int, n: int = 2048) -> np.ndarray:

@@ -244,24 +244,15 @@ def test_lifted_wall_pose_lands_on_the_normal_in_a_bent_lumen():
         np.testing.assert_allclose(up[:3, :3], on[:3, :3], atol=1e-12)  # same orientation
 
 
-def _hanging(scene, traj, i, columns=48, levels=128) -> tuple[float, float]:
+def _hanging(scene, traj, i) -> tuple[float, float]:
     """(fraction of the footprint whose underside lies over the lumen by > 0.3 mm, the height of the
-    polyp's top above the wall, mm), on a dense grid of the object's own parts (not the placement's code):
-    each column's lowest inside point against the wall."""
-    objs, lum = scene.objects, scene.environment.lumen
-    half = objs.half_size[i]
-    a = (np.arange(columns) + 0.5) / columns * 2 - 1
-    z = (np.arange(levels) + 0.5) / levels * 2 - 1
-    g = np.stack(np.meshgrid(a * half[0], a * half[1], z * half[2], indexing="ij"), -1)
-    parts = objs.parts[i] if objs.parts else ()
-    inside = np.zeros(g.shape[:-1], dtype=bool) if parts else CONTAINS[objs.primitive[i]](g / half)
-    for q in parts:
-        local = (g - q.offset[:3, 3]) @ q.offset[:3, :3]
-        inside |= CONTAINS[q.primitive](local / q.half_size)
-    low = np.take_along_axis(g, inside.argmax(-1)[..., None, None].repeat(3, -1), 2)[:, :, 0][inside.any(-1)]
-    P = traj.object_poses[0][i]
+    polyp's top above the wall, mm), on a dense grid of the object's own parts (not the placement's code)."""
+    from synthdata.scene.volume import object_volume_grid
+
+    lum, P = scene.environment.lumen, traj.object_poses[0][i]
+    inside, low = object_volume_grid(scene.objects, i)
     gap = -lum.field(low @ P[:3, :3].T + P[:3, 3]) * 1e3  # > 0: over free lumen
-    top = -lum.field(g[inside] @ P[:3, :3].T + P[:3, 3]).min() * 1e3
+    top = -lum.field(inside @ P[:3, :3].T + P[:3, 3]).min() * 1e3
     return float((gap > 0.3).mean()), float(top)
 
 
