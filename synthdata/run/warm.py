@@ -17,7 +17,7 @@ def warm_up() -> int:
 
     Beyond our own modules, what the first clip would otherwise import lazily (measured: a second of
     a tiny first shard, ten times the second one): kornia (3D boxes), pyarrow's compute module and
-    pandas (pyarrow imports it on the first array it builds). (The ray-caster no longer calls
+    pandas (pyarrow imports it on the first array it builds), numba's compiled surface stage. (The ray-caster no longer calls
     ``torch.broadcast_shapes``, which imported sympy: 0.3 s.)"""
     import kornia.geometry.conversions  # noqa: F401
     import pyarrow
@@ -26,7 +26,9 @@ def warm_up() -> int:
 
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
+    from ..render.raycast import surface_cpu
     from . import pipeline, shard  # noqa: F401
 
+    surface_cpu.warm()  # numba and the compiled surface stage (a CPU render's first hit)
     pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()

@@ -35,6 +35,7 @@ from .lumen import march
 from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
 from .rolling import rolling_bands, row_times, trace_rolling
+from . import surface_cpu
 from .textures import TEXTURES
 
 if TYPE_CHECKING:
@@ -338,7 +339,10 @@ class RaycastSettings(BackendSettings):
     8 rows) and every label at the same row instants (:mod:`.rolling`; 0, the default, is a global shutter).
     ``motion_blur: flow`` instead smears the rendered frame along its own flow over the ``shutter`` (one
     cheap pass, :mod:`synthdata.render.blur`); ``defocus: {focus_m, aperture_mm}`` blurs RGB by a thin
-    lens's depth-dependent circle of confusion (same module; off by default, labels unchanged)."""
+    lens's depth-dependent circle of confusion (same module; off by default, labels unchanged).
+    ``cpu_surface``: on the CPU, ``compiled`` (default) shades hits in one compiled loop where the
+    scene allows (:mod:`.surface_cpu`; the same arithmetic as the torch stage, several times faster),
+    ``torch`` always in tensor ops (as CUDA does)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
@@ -350,6 +354,7 @@ class RaycastSettings(BackendSettings):
     rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
     rolling_bands: int | None = Field(None, ge=1, le=4096)
     defocus: Defocus | None = None
+    cpu_surface: Literal["compiled", "torch"] = "compiled"
 
     @property
     def instants(self) -> int:
@@ -928,6 +933,8 @@ class RaycastBackend(Backend):
         point samples. ``spacing``: the pixel's side in pixels (1/scale of a dense pass), what bumps
         fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
         depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
+        if self.settings.cpu_surface == "compiled" and surface_cpu.supports(scene, st):
+            return surface_cpu.shade(scene, st, ks, o, d, b, t, owner, pixel, self.settings.shadows)
         p_world = o + t[:, None] * d
         env = scene.environment
         if env.kind == "ground" and env.shape.flat:  # on the plane z = 0 exactly: o_z + t·d_z rounds to ±1 ulp

@@ -1,0 +1,121 @@
+"""Which scenes the compiled CPU surface stage (:mod:`.surface_kernel`) shades, and the call into it:
+the renderer's tensors in, the torch stage's four outputs back (``RaycastBackend._surface``).
+
+numba is imported only when a CPU render first shades a hit (or a worker warms up, :func:`warm`), so
+commands that do not render, and CUDA renders, never load it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...lazy import torch
+from .layout import take as _take
+
+if TYPE_CHECKING:
+    from ...scene.types import Scene
+    from .backend import _SceneTensors
+
+__all__ = ["supports", "shade", "warm"]
+
+#: mirrored from surface_kernel (which imports numba): kept equal by a test
+PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
+TEXTURE_NAMES = frozenset({"flat", "checker", "stripes", "noise"})
+
+
+def supports(scene: "Scene", st: "_SceneTensors") -> bool:
+    """Whether the compiled stage shades this scene exactly as the torch stage does: on the CPU, a
+    flat straight ground with no road painted on it, its primitives and textures, and none of the
+    effects it leaves to torch (weather and lights carried by objects, bumps, wet film, the scope's
+    light guides and scatter)."""
+    env = scene.environment
+    return (st.obj_R.device.type == "cpu" and env.kind == "ground" and env.shape.flat and env.shape.straight
+            and env.road is None and env.lumen is None and env.scatter is None and not env.guides
+            and st.cond is None and st.bump is None and st.wet is None
+            and set(st.prim_names) <= PRIM_NAMES and set(st.tex_names) <= TEXTURE_NAMES
+            and not any(st.tex_params.get(name) for name in st.tex_names))
+
+
+def _host(x: "torch.Tensor") -> np.ndarray:
+    return np.ascontiguousarray(x.numpy())
+
+
+def _columns(x: "torch.Tensor") -> np.ndarray:
+    """(M,3) → (3,M) contiguous: a view of a component-major tensor, else one copy."""
+    return x.t().contiguous().numpy()
+
+
+def _light(scene: "Scene") -> np.ndarray:
+    """The kernel's ``light`` vector, each number made as the torch stage makes it (float32 tensors
+    times Python floats), so both shade with the same bits."""
+    env = scene.environment
+    f32 = dict(dtype=torch.float32)
+    out = torch.zeros(17, **f32)
+    out[0] = env.ambient
+    if env.sun_dir is not None and env.sun_intensity > 0:
+        out[1:4] = torch.as_tensor(env.sun_dir, **f32)
+        out[4:7] = torch.as_tensor(env.sun_color, **f32) * env.sun_intensity
+        out[7] = 1.0
+    if env.headlight_intensity > 0:
+        out[8], out[9] = env.headlight_intensity, env.headlight_falloff
+        out[10:13] = torch.as_tensor(env.headlight_color, **f32)
+    if env.fog_density > 0:
+        out[13] = env.fog_density
+        out[14:17] = torch.as_tensor(env.sky_horizon, **f32) ** 2.2
+    return out.numpy()
+
+
+def _codes(names: list[str], of_owner: "torch.Tensor", table: dict[str, int]) -> np.ndarray:
+    """Per-owner indices into ``names`` → the kernel's codes (-1, the environment's primitive, stays)."""
+    lut = np.array([table[n] for n in names] + [-1], dtype=np.int64)
+    return lut[of_owner.numpy()]
+
+
+def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Tensor", d: "torch.Tensor",
+          b: "torch.Tensor", t: "torch.Tensor", owner: "torch.Tensor", pixel: float | None,
+          shadows: bool) -> tuple["torch.Tensor", ...]:
+    """``RaycastBackend._surface`` for a scene :func:`supports` accepts (its shapes and meaning).
+    → rgb, normal, p_local, p_world (M,3) each, component-major."""
+    from .surface_kernel import PRIM_CODES, TEXTURE_CODES, combine, geometry
+
+    env = scene.environment
+    M = t.shape[0]
+    normal, p_local, p_world, albedo, rgb = (torch.empty(3, M) for _ in range(5))
+    lit_ndl, nh, ndv, dist = (torch.empty(M) for _ in range(4))
+    fx, fy = float(st.K[0, 0]), float(st.K[1, 1])
+    step = (-1.0, -1.0) if pixel is None else (pixel / fx, pixel / fy)
+    light = _light(scene)
+    owner_np = _host(owner)
+    geometry(_columns(o), _columns(d), _host(b), _host(t), owner_np,
+             _host(st.obj_R[ks]), _host(st.obj_c[ks]), _host(st.half), _host(st.radius), _host(st.cam_R[ks]),
+             _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), _codes(st.tex_names, st.tex_of_owner, TEXTURE_CODES),
+             _host(st.color), _host(st.color2), _host(st.tex_scale), _host(st.seed),
+             True, np.float32(step[0]), np.float32(step[1]), light, bool(shadows),
+             *(x.numpy() for x in (normal, p_local, p_world, albedo, lit_ndl, nh, ndv, dist)))
+    # torch's own pow and exp, on tensors shaped as the torch stage's (the same SIMD/tail split)
+    albedo = albedo.t() ** 2.2
+    shin = _take(st.shininess, owner)
+    sun_pow = nh ** shin if light[7] > 0 else nh
+    head_pow = ndv ** shin if env.headlight_intensity > 0 else ndv
+    fog_keep = torch.exp(-env.fog_density * dist) if env.fog_density > 0 else dist
+    emissive = torch.zeros(st.color.shape[0]) if st.emissive is None else st.emissive
+    combine(owner_np, _host(st.specular), _host(emissive), light, albedo.t().numpy(), _host(lit_ndl),
+            _host(sun_pow), _host(ndv), _host(head_pow), _host(dist), _host(fog_keep), rgb.numpy())
+    return rgb.t(), normal.t(), p_local.t(), p_world.t()
+
+
+def warm() -> None:
+    """Load the compiled loops (from numba's cache, or compile them: ~3 s, once per machine) with the
+    argument types :func:`shade` passes, on no hits: a worker's fork server does it once, before any
+    worker is forked from it (run/warm.py), instead of every worker in front of its first clip."""
+    from .surface_kernel import combine, geometry
+
+    f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
+    v, m3 = np.zeros((3, 0), np.float32), np.zeros((0, 3), np.float32)
+    light = np.zeros(17, np.float32)
+    geometry(v, v, i, f, i, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), m3, f,
+             np.zeros((0, 3, 3), np.float32), i, i, m3, m3, f, i, True, np.float32(1), np.float32(1), light, True,
+             v, v, v, v, f, f, f, f)
+    combine(i, f, f, light, v, f, f, f, f, f, f, v)

@@ -1,0 +1,361 @@
+"""The ray-caster's surface stage as two compiled CPU loops (numba): :func:`geometry` (hit point, owner
+frame, smooth normal, ray-differential footprint, texture, the sun's shadow ray, the light's angles)
+and :func:`combine` (Lambert, Blinn-Phong, headlight, glow, fog), per hit with no per-ray temporaries;
+between them torch takes the powers and exponentials. The torch stage (``RaycastBackend._surface``)
+runs ~50 tensor ops over every hit and gathers each owner's rows per op; these loops read them once
+per hit (measured: render of shapes 256²×24 1.23 → 0.74 CPU s, ``benchmarks/render_breakdown.py``).
+
+It is the same arithmetic, step for step and in float32, as the torch stage it stands for: the same
+bits, checked hit by hit and map by map (``tests/render/test_surface_kernel.py``), for the scenes
+:func:`.surface_cpu.supports` accepts: a flat ground, the textures of :data:`TEXTURE_CODES`, the
+primitives of :data:`PRIM_CODES`, no weather, bumps, wet film, scope light or scatter. Other scenes
+take the torch stage, as CUDA always does. Compiled once per machine and cached beside this file
+(numba's ``cache=True``).
+
+Shape conventions: M hits; vectors are passed component-major, (3,M) contiguous (the renderer's
+layout, :mod:`.layout`); B frames of the batch, N render primitives, owner 0 the environment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["PRIM_CODES", "TEXTURE_CODES", "geometry", "combine"]
+
+#: primitive name → the kernel's code (their intersections and normals mirror :mod:`.primitives`)
+PRIM_CODES = {"sphere": 0, "ellipsoid": 0, "box": 1, "cylinder": 2, "capsule": 3}
+#: texture name → the kernel's code (they mirror :mod:`.textures`)
+TEXTURE_CODES = {"flat": 0, "checker": 1, "stripes": 2, "noise": 3}
+
+_F = np.float32
+_0, _HALF, _1, _2, _3 = _F(0.0), _F(0.5), _F(1.0), _F(2.0), _F(3.0)
+_EPS = _F(1e-4)  # primitives.EPS
+_TINY = _F(1e-12)
+_INF = _F(np.inf)
+_MIN_EXTENT = _F(1e-4)  # textures.MIN_EXTENT
+_NUDGE = _F(1e-3)  # the shadow ray's start off the surface, along the normal
+_CAP = _F(1.0 / 3.0)  # primitives.CAP
+_CAP2 = _F(1.0 / 3.0 * (1.0 / 3.0))
+_A_LEN = _F(1.0 - 1.0 / 3.0)
+_KX, _KY, _KZ, _KS = np.int64(73856093), np.int64(19349663), np.int64(83492791), np.int64(2654435761)
+_AVALANCHE = np.int64(1274126177)
+_LOW24 = np.int64(0xFFFFFF)
+_INV24 = _F(1.0 / 0x1000000)
+
+
+# -- primitives (unit frame; primitives.py) ----------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _nearest_positive(t0, t1):
+    t = t0 if t0 > _EPS else t1
+    return t if t > _EPS else _INF
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _intersect(prim, ox, oy, oz, dx, dy, dz):
+    """Ray parameter of the nearest hit past EPS of unit primitive ``prim``; +inf where missed."""
+    if prim == 0:  # sphere
+        a = dx * dx + dy * dy + dz * dz
+        b = ox * dx + oy * dy + oz * dz
+        c = ox * ox + oy * oy + oz * oz - _1
+        disc = b * b - a * c
+        if not disc >= _0:
+            return _INF
+        s = np.sqrt(disc)
+        return _nearest_positive((-b - s) / a, (-b + s) / a)
+    if prim == 1:  # box, slab method
+        tmin, tmax = -_INF, _INF
+        for o, d in ((ox, dx), (oy, dy), (oz, dz)):
+            if abs(d) < _TINY:
+                d = _TINY
+            inv = _1 / d
+            t1, t2 = (-_1 - o) * inv, (_1 - o) * inv
+            tmin = max(tmin, min(t1, t2))
+            tmax = min(tmax, max(t1, t2))
+        if not tmax >= tmin:
+            return _INF
+        return _nearest_positive(tmin, tmax)
+    best = _INF
+    a = max(dx * dx + dy * dy, _TINY)
+    b = ox * dx + oy * dy
+    if prim == 2:  # solid cylinder: side, then both caps
+        disc = b * b - a * (ox * ox + oy * oy - _1)
+        if disc >= _0:
+            s = np.sqrt(disc)
+            for t in ((-b - s) / a, (-b + s) / a):
+                if abs(oz + t * dz) <= _1 and t > _EPS and t < best:
+                    best = t
+        dzs = dz if abs(dz) >= _TINY else _TINY
+        for cap in (-_1, _1):
+            t = (cap - oz) / dzs
+            x, y = ox + t * dx, oy + t * dy
+            if x * x + y * y <= _1 and t > _EPS and t < best:
+                best = t
+        return best
+    # capsule: the side, then two half-ellipsoid caps
+    disc = b * b - a * (ox * ox + oy * oy - _1)
+    if disc >= _0:
+        s = np.sqrt(disc)
+        for t in ((-b - s) / a, (-b + s) / a):
+            if abs(oz + t * dz) <= _A_LEN and t > _EPS and t < best:
+                best = t
+    for sign in (-_1, _1):
+        zc = (oz - sign * _A_LEN) / _CAP
+        dzc = dz / _CAP
+        qa = dx * dx + dy * dy + dzc * dzc
+        qb = ox * dx + oy * dy + zc * dzc
+        qd = qb * qb - qa * (ox * ox + oy * oy + zc * zc - _1)
+        if qd >= _0:
+            qs = np.sqrt(qd)
+            for t in ((-qb - qs) / qa, (-qb + qs) / qa):
+                if sign * (oz + t * dz) >= _A_LEN and t > _EPS and t < best:
+                    best = t
+    return best
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sign(x):
+    return _1 if x > _0 else (-_1 if x < _0 else _0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _unit_normal(prim, x, y, z):
+    """Unit-frame normal (not normalised) at unit-frame point (x, y, z)."""
+    if prim == 0:
+        return x, y, z
+    if prim == 1:  # the axis of the largest coordinate (the first on ties, as argmax)
+        ax, ay, az = abs(x), abs(y), abs(z)
+        if ax >= ay and ax >= az:
+            return _sign(x), _0, _0
+        if ay >= az:
+            return _0, _sign(y), _0
+        return _0, _0, _sign(z)
+    if prim == 2:
+        r = np.sqrt(x * x + y * y)
+        if (_1 - abs(z)) < (_1 - r):
+            return _0, _0, _sign(z)
+        return x, y, _0
+    return x, y, _sign(z) * max(abs(z) - _A_LEN, _0) / _CAP2
+
+
+# -- textures (textures.py) --------------------------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mod2(y):
+    return np.floor(y * _HALF) * -_2 + y
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _tri(y):
+    return _1 - abs(_mod2(y) - _1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _filtered_square(x, e):
+    x = _mod2(x)
+    if e < _MIN_EXTENT:
+        return _1 - _2 * (_1 if x >= _1 else _0)
+    return (_tri(x + e) - _tri(x - e)) / (_2 * e)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish(h):
+    h = (h ^ (h >> 13)) * _AVALANCHE
+    h = h ^ (h >> 16)
+    return _F(np.int32(h & _LOW24)) * _INV24
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _value_noise(px, py, pz, seed):
+    fx, fy, fz = np.floor(px), np.floor(py), np.floor(pz)
+    tx, ty, tz = px - fx, py - fy, pz - fz
+    tx, ty, tz = tx * tx * (_3 - _2 * tx), ty * ty * (_3 - _2 * ty), tz * tz * (_3 - _2 * tz)
+    ix, iy, iz = np.int64(fx), np.int64(fy), np.int64(fz)
+    hs = seed * _KS
+    out = _0
+    for dx in range(2):
+        hx = (ix + dx) * _KX ^ hs
+        wx = tx if dx else _1 - tx
+        for dy in range(2):
+            hxy = hx ^ (iy + dy) * _KY
+            wxy = wx * (ty if dy else _1 - ty)
+            for dz in range(2):
+                out = out + wxy * (tz if dz else _1 - tz) * _finish(hxy ^ (iz + dz) * _KZ)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fbm(px, py, pz, seed):
+    out, amp, total = _0, _1, _0
+    for o in range(3):
+        k = _F(2.0 ** o)
+        out = out + amp * _value_noise(px * k, py * k, pz * k, seed + o)
+        total += amp
+        amp *= _HALF
+    return out / total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pattern(code, px, py, pz, scale, seed, filt, ex, ey, ez):
+    """The weight of color2 (0 = color) of texture ``code`` at (px, py, pz); ``filt``: box-filtered over
+    half-extents (ex, ey, ez) metres, else point-sampled."""
+    if code == 0:
+        return _0
+    if code == 1:  # checker
+        sx, sy, sz = px * scale, py * scale, pz * scale
+        if not filt:
+            return _F((np.int64(np.floor(sx)) + np.int64(np.floor(sy)) + np.int64(np.floor(sz))) % 2)
+        sq = _filtered_square(sx, ex * scale) * _filtered_square(sy, ey * scale) * _filtered_square(sz, ez * scale)
+        return (_1 - sq) / _2
+    if code == 2:  # stripes along z
+        s = pz * scale * _2
+        if not filt:
+            return _F(np.int64(np.floor(s)) % 2)
+        return (_1 - _filtered_square(s, ez * scale * _2)) / _2
+    return _fbm(px * scale, py * scale, pz * scale, seed)
+
+
+# -- shading (RaycastBackend._shade, _shadowed) ------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shadowed(bi, qx, qy, qz, Lx, Ly, Lz, obj_R, obj_c, inv_half, radius, prim_of):
+    """Whether the ray from q towards the sun meets any render primitive of frame ``bi``. Objects are
+    culled by their bounding sphere seen along L (conservatively: a cull only skips exact tests)."""
+    for i in range(inv_half.shape[0]):
+        cx, cy, cz = obj_c[bi, i, 0], obj_c[bi, i, 1], obj_c[bi, i, 2]
+        wx, wy, wz = cx - qx, cy - qy, cz - qz
+        s = wx * Lx + wy * Ly + wz * Lz
+        r = radius[i] * _F(1.001) + _F(1e-6)
+        if s < -r or wx * wx + wy * wy + wz * wz - s * s >= r * r:
+            continue
+        R = obj_R[bi, i]
+        vx, vy, vz = qx - cx, qy - cy, qz - cz
+        ox = (vx * R[0, 0] + vy * R[1, 0] + vz * R[2, 0]) * inv_half[i, 0]
+        oy = (vx * R[0, 1] + vy * R[1, 1] + vz * R[2, 1]) * inv_half[i, 1]
+        oz = (vx * R[0, 2] + vy * R[1, 2] + vz * R[2, 2]) * inv_half[i, 2]
+        dx = (Lx * R[0, 0] + Ly * R[1, 0] + Lz * R[2, 0]) * inv_half[i, 0]
+        dy = (Lx * R[0, 1] + Ly * R[1, 1] + Lz * R[2, 1]) * inv_half[i, 1]
+        dz = (Lx * R[0, 2] + Ly * R[1, 2] + Lz * R[2, 2]) * inv_half[i, 2]
+        if _intersect(prim_of[i + 1], ox, oy, oz, dx, dy, dz) < _INF:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
+             obj_R, obj_c, half, radius, cam_R,  # (B,N,3,3) (B,N,3) (N,3) (N,) (B,3,3)
+             prim_of, tex_of, color, color2, tex_scale, seed,  # (N+1,...) per owner
+             flat_ground, pixel_fx, pixel_fy, light, shadows,
+             normal, p_local, p_world, albedo, lit_ndl, nh, ndv, dist):  # outputs: (3,M) ×4, (M,) ×4
+    """The surface stage up to its powers and exponentials, which torch takes (its own SIMD ``pow``
+    and ``exp`` round differently from libm's in the last bit): per hit the smooth world ``normal``,
+    ``p_local`` (owner frame), ``p_world``, ``albedo`` (display colours, clamped), ``lit_ndl`` (the sun's
+    n·L where lit, else 0), ``nh`` (n·h, the sun's half vector, ≥ 0), ``ndv`` (n·v, ≥ 0) and ``dist``
+    (the ray's length). ``pixel_fx``, ``pixel_fy``: the footprint's image step over the focal lengths
+    (≤ 0: point-sampled textures). ``light`` (17,): ambient, sun direction (3), sun colour × intensity
+    (3), sun on, headlight intensity, falloff, colour (3), fog density, fog colour (3, linear)."""
+    Lx, Ly, Lz = light[1], light[2], light[3]
+    sun_on = light[7] > _0
+    inv_half = _1 / half
+    filt = pixel_fx > _0
+    for m in range(t.shape[0]):
+        bi, w, tm = b[m], owner[m], t[m]
+        dx, dy, dz = d[0, m], d[1, m], d[2, m]
+        px, py, pz = o[0, m] + tm * dx, o[1, m] + tm * dy, o[2, m] + tm * dz
+        if flat_ground and w == 0:
+            pz = _0
+        p_world[0, m], p_world[1, m], p_world[2, m] = px, py, pz
+        # the owner's frame and the smooth normal
+        if w > 0:
+            i = w - 1
+            R = obj_R[bi, i]
+            vx, vy, vz = px - obj_c[bi, i, 0], py - obj_c[bi, i, 1], pz - obj_c[bi, i, 2]
+            lx = vx * R[0, 0] + vy * R[1, 0] + vz * R[2, 0]
+            ly = vx * R[0, 1] + vy * R[1, 1] + vz * R[2, 1]
+            lz = vx * R[0, 2] + vy * R[1, 2] + vz * R[2, 2]
+            ux, uy, uz = _unit_normal(prim_of[w], lx / half[i, 0], ly / half[i, 1], lz / half[i, 2])
+            ux, uy, uz = ux / half[i, 0], uy / half[i, 1], uz / half[i, 2]
+            nx = ux * R[0, 0] + uy * R[0, 1] + uz * R[0, 2]
+            ny = ux * R[1, 0] + uy * R[1, 1] + uz * R[1, 2]
+            nz = ux * R[2, 0] + uy * R[2, 1] + uz * R[2, 2]
+        else:
+            lx, ly, lz = px, py, pz
+            nx, ny, nz = _0, _0, _1
+        inv = max(np.sqrt(nx * nx + ny * ny + nz * nz), _TINY)
+        nx, ny, nz = nx / inv, ny / inv, nz / inv
+        p_local[0, m], p_local[1, m], p_local[2, m] = lx, ly, lz
+        normal[0, m], normal[1, m], normal[2, m] = nx, ny, nz
+        # the footprint: the hit's movement for one image step along u and v, on its tangent plane
+        ex = ey = ez = _0
+        if filt:
+            nd = nx * dx + ny * dy + nz * dz
+            nd = min(nd, -_NUDGE) if nd < _0 else max(nd, _NUDGE)
+            ux, uy, uz = cam_R[bi, 0, 0] * pixel_fx, cam_R[bi, 1, 0] * pixel_fx, cam_R[bi, 2, 0] * pixel_fx
+            c = (nx * ux + ny * uy + nz * uz) / nd
+            ux, uy, uz = tm * (ux - c * dx), tm * (uy - c * dy), tm * (uz - c * dz)
+            wx, wy, wz = cam_R[bi, 0, 1] * pixel_fy, cam_R[bi, 1, 1] * pixel_fy, cam_R[bi, 2, 1] * pixel_fy
+            c = (nx * wx + ny * wy + nz * wz) / nd
+            wx, wy, wz = tm * (wx - c * dx), tm * (wy - c * dy), tm * (wz - c * dz)
+            if w > 0:  # into the owner's frame
+                R = obj_R[bi, w - 1]
+                ux, uy, uz = (ux * R[0, 0] + uy * R[1, 0] + uz * R[2, 0], ux * R[0, 1] + uy * R[1, 1] + uz * R[2, 1],
+                              ux * R[0, 2] + uy * R[1, 2] + uz * R[2, 2])
+                wx, wy, wz = (wx * R[0, 0] + wy * R[1, 0] + wz * R[2, 0], wx * R[0, 1] + wy * R[1, 1] + wz * R[2, 1],
+                              wx * R[0, 2] + wy * R[1, 2] + wz * R[2, 2])
+            ex = _HALF * np.sqrt(ux * ux + wx * wx)  # textures.box_extent
+            ey = _HALF * np.sqrt(uy * uy + wy * wy)
+            ez = _HALF * np.sqrt(uz * uz + wz * wz)
+        # the texture (display colours)
+        code = tex_of[w]
+        mix = _pattern(code, lx, ly, lz, tex_scale[w], seed[w], filt and (code == 1 or code == 2), ex, ey, ez)
+        for c in range(3):
+            albedo[c, m] = min(max(color[w, c] + (color2[w, c] - color[w, c]) * mix, _0), _1)
+        # the light's geometry
+        vn = np.sqrt(dx * dx + dy * dy + dz * dz)
+        dist[m] = tm * vn
+        vn = max(vn, _TINY)
+        vx, vy, vz = -(dx / vn), -(dy / vn), -(dz / vn)
+        ndv[m] = max(nx * vx + ny * vy + nz * vz, _0)
+        lit_ndl[m], nh[m] = _0, _0
+        if sun_on:
+            ndl = max(nx * Lx + ny * Ly + nz * Lz, _0)
+            if ndl > _0 and not (shadows and inv_half.shape[0] > 0 and _shadowed(
+                    bi, px + nx * _NUDGE, py + ny * _NUDGE, pz + nz * _NUDGE, Lx, Ly, Lz,
+                    obj_R, obj_c, inv_half, radius, prim_of)):
+                lit_ndl[m] = ndl
+            hx, hy, hz = Lx + vx, Ly + vy, Lz + vz
+            hn = max(np.sqrt(hx * hx + hy * hy + hz * hz), _TINY)
+            nh[m] = max(nx * (hx / hn) + ny * (hy / hn) + nz * (hz / hn), _0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def combine(owner, specular, emissive, light, albedo, lit_ndl, sun_pow, ndv, head_pow, dist, fog_keep, rgb):
+    """Linear colour of each hit from :func:`geometry`'s terms and torch's powers: ``albedo`` linear
+    (3,M), ``sun_pow`` = nh^shininess, ``head_pow`` = ndv^shininess, ``fog_keep`` = exp(−density·dist)
+    (each (M,), read only where their light is on). → ``rgb`` (3,M)."""
+    ambient, head_i, head_f, fog = light[0], light[8], light[9], light[13]
+    for m in range(owner.shape[0]):
+        w = owner[m]
+        ks = specular[w]
+        kr = kg = kb = ambient
+        sr = sg = sb = _0
+        ndl = lit_ndl[m]
+        if ndl > _0:  # lit by the sun
+            kr, kg, kb = kr + ndl * light[4], kg + ndl * light[5], kb + ndl * light[6]
+            e = ks * sun_pow[m]
+            sr, sg, sb = sr + e * light[4], sg + e * light[5], sb + e * light[6]
+        if head_i > _0:
+            att = (_1 / (_1 + head_f * (dist[m] * dist[m]))) * head_i
+            a = att * ndv[m]
+            kr, kg, kb = kr + a * light[10], kg + a * light[11], kb + a * light[12]
+            e = ks * att * head_pow[m]
+            sr, sg, sb = sr + e * light[10], sg + e * light[11], sb + e * light[12]
+        ar, ag, ab = albedo[0, m], albedo[1, m], albedo[2, m]
+        cr, cg, cb = ar * kr + sr, ag * kg + sg, ab * kb + sb
+        em = emissive[w]
+        if em != _0:
+            cr, cg, cb = cr + ar * em, cg + ag * em, cb + ab * em
+        if fog > _0:
+            f = fog_keep[m]
+            cr = cr * f + light[14] * (_1 - f)
+            cg = cg * f + light[15] * (_1 - f)
+            cb = cb * f + light[16] * (_1 - f)
+        rgb[0, m], rgb[1, m], rgb[2, m] = cr, cg, cb
