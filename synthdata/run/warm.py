@@ -26,9 +26,9 @@ def warm_up() -> int:
 
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
-    from ..render.raycast import surface_cpu
+    from ..render.raycast import cpu_kernels
     from . import pipeline, shard  # noqa: F401
 
-    surface_cpu.warm()  # numba and the compiled surface stage (a CPU render's first hit)
+    cpu_kernels.warm()  # numba and the compiled surface stage (a CPU render's first hit)
     pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()

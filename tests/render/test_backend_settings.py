@@ -65,7 +65,7 @@ def test_raycast_refuses_settings_of_other_backends():
     lines = _problems("backend.guidance=3")
     assert lines == ["backend.guidance: unknown setting of backend 'raycast'; expected one of: supersample, shadows, "
                      "frame_batch, batch_kilorays, motion_blur, shutter, sensor_noise, rolling_shutter, rolling_bands, "
-                     "defocus, cpu_surface"]
+                     "defocus, cpu_kernels"]
     assert _problems("backend.frame_batch=0") == ["backend.frame_batch: Input should be greater than or equal to 1 "
                                                   "(got 0)"]
 

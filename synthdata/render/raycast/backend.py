@@ -35,7 +35,7 @@ from .lumen import march
 from .optics import CAST_MARGIN_PX, blank_labels, guide_light, inside, scatter_albedo, stop_gain, vignette_gain
 from .primitives import EPS, PRIMITIVES
 from .rolling import rolling_bands, row_times, trace_rolling
-from . import surface_cpu
+from . import cpu_kernels
 from .textures import TEXTURES
 
 if TYPE_CHECKING:
@@ -340,9 +340,9 @@ class RaycastSettings(BackendSettings):
     ``motion_blur: flow`` instead smears the rendered frame along its own flow over the ``shutter`` (one
     cheap pass, :mod:`synthdata.render.blur`); ``defocus: {focus_m, aperture_mm}`` blurs RGB by a thin
     lens's depth-dependent circle of confusion (same module; off by default, labels unchanged).
-    ``cpu_surface``: on the CPU, ``compiled`` (default) shades hits in one compiled loop where the
-    scene allows (:mod:`.surface_cpu`; the same arithmetic as the torch stage, several times faster),
-    ``torch`` always in tensor ops (as CUDA does)."""
+    ``cpu_kernels``: on the CPU, ``compiled`` (default) runs the surface shading, the re-traced rays'
+    hits and flow as compiled loops where the scene allows (:mod:`.cpu_kernels`; the same arithmetic as
+    the torch stages, several times faster), ``torch`` always in tensor ops (as CUDA does)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
@@ -354,7 +354,7 @@ class RaycastSettings(BackendSettings):
     rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
     rolling_bands: int | None = Field(None, ge=1, le=4096)
     defocus: Defocus | None = None
-    cpu_surface: Literal["compiled", "torch"] = "compiled"
+    cpu_kernels: Literal["compiled", "torch"] = "compiled"
 
     @property
     def instants(self) -> int:
@@ -906,8 +906,8 @@ class RaycastBackend(Backend):
             instance=st.part_owner[owner_img].to(torch.int32),
             amodal=self._object_coverage(st, covered),
             depth=t_vis,
-            flow_fwd=self._flow(st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
-            flow_bwd=self._flow(st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
+            flow_fwd=self._flow(scene, st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
+            flow_bwd=self._flow(scene, st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
         )
         drop = self.dropped()  # maps no one reads are not even made
         if "normals" not in drop:
@@ -923,6 +923,13 @@ class RaycastBackend(Backend):
             out = blank_labels(out, self._inside(st, H, W, 1))
         return out
 
+    def _compiled(self, scene: Scene, st: _SceneTensors, rays: bool = False) -> bool:
+        """Whether this stage runs compiled (:mod:`.cpu_kernels`): ``cpu_kernels: compiled`` and a scene
+        its loops cover (``rays``: the camera-ray stages, which also need a plain pinhole)."""
+        if self.settings.cpu_kernels != "compiled":
+            return False
+        return (cpu_kernels.supports_rays if rays else cpu_kernels.supports)(scene, st)
+
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                  b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,
                  pixel: float | None = None, spacing: float = 1.0) -> tuple[torch.Tensor, ...]:
@@ -933,8 +940,8 @@ class RaycastBackend(Backend):
         point samples. ``spacing``: the pixel's side in pixels (1/scale of a dense pass), what bumps
         fade against (:mod:`.bump`): the pixel's own, also for sub-pixel rays, so a pixel's bumps do not
         depend on whether it was refined. The returned normal is the smooth one (labels); bumps shade only."""
-        if self.settings.cpu_surface == "compiled" and surface_cpu.supports(scene, st):
-            return surface_cpu.shade(scene, st, ks, o, d, b, t, owner, pixel, self.settings.shadows)
+        if self._compiled(scene, st):
+            return cpu_kernels.shade(scene, st, ks, o, d, b, t, owner, pixel, self.settings.shadows)
         p_world = o + t[:, None] * d
         env = scene.environment
         if env.kind == "ground" and env.shape.flat:  # on the plane z = 0 exactly: o_z + t·d_z rounds to ±1 ulp
@@ -984,13 +991,16 @@ class RaycastBackend(Backend):
         the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). ``group``: the rays
         come in runs of that many through one pixel (see :meth:`_hit_objects_sparse`). Shape: b, u, v
         (M,) → (M,3)."""
-        d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
         o = _take(st.cam_c[ks], b)
         H, W = int(scene.camera.height), int(scene.camera.width)
-        t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W, group)  # (M,), (M,)
-        t_env = self._hit_environment(scene, o, d)
-        on_obj = t_near < t_env
-        t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
+        if self._compiled(scene, st, rays=True):
+            d, t_vis, owner_all = cpu_kernels.sparse_hits(st, ks, b, u, v)
+        else:
+            d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
+            t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W, group)  # (M,), (M,)
+            t_env = self._hit_environment(scene, o, d)
+            on_obj = t_near < t_env
+            t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
         flat = torch.isfinite(t_vis).nonzero().squeeze(1)
         owner = _take(owner_all, flat)
         rgb = self._sky(scene, _normalize(d)).clone()
@@ -1291,11 +1301,13 @@ class RaycastBackend(Backend):
             sky = sky + torch.clamp(_dot(dn, L), min=0)[..., None] ** 200 * env.sun_intensity
         return sky
 
-    def _flow(self, st, ks, ks_to, d, flat, b, owner, p_local, H, W) -> torch.Tensor:
+    def _flow(self, scene, st, ks, ks_to, d, flat, b, owner, p_local, H, W) -> torch.Tensor:
         """Pixel motion of each visible surface point from frame ks to frame ks_to. → (B,H,W,2).
 
         Surface points are carried by their owner's pose at ks_to (the environment is static, so its
         points stay put); sky points are directions, moved only by the camera's rotation."""
+        if self._compiled(scene, st, rays=True):
+            return cpu_kernels.flow(st, ks_to, d, flat, owner, p_local, H, W)
         fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         B = d.shape[0]
         cam_R, cam_c = st.cam_R[ks_to], st.cam_c[ks_to]  # (B,3,3), (B,3)

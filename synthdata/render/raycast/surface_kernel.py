@@ -6,8 +6,8 @@ runs ~50 tensor ops over every hit and gathers each owner's rows per op; these l
 per hit (measured: render of shapes 256²×24 1.23 → 0.74 CPU s, ``benchmarks/render_breakdown.py``).
 
 It is the same arithmetic, step for step and in float32, as the torch stage it stands for: the same
-bits, checked hit by hit and map by map (``tests/render/test_surface_kernel.py``), for the scenes
-:func:`.surface_cpu.supports` accepts: a flat ground, the textures of :data:`TEXTURE_CODES`, the
+bits, checked hit by hit and map by map (``tests/render/test_cpu_kernels.py``), for the scenes
+:func:`.cpu_kernels.supports` accepts: a flat ground, the textures of :data:`TEXTURE_CODES`, the
 primitives of :data:`PRIM_CODES`, no weather, bumps, wet film, scope light or scatter. Other scenes
 take the torch stage, as CUDA always does. Compiled once per machine and cached beside this file
 (numba's ``cache=True``).

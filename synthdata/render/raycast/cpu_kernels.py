@@ -1,7 +1,9 @@
-"""Which scenes the compiled CPU surface stage (:mod:`.surface_kernel`) shades, and the call into it:
-the renderer's tensors in, the torch stage's four outputs back (``RaycastBackend._surface``).
+"""The ray-caster's compiled CPU stages: which scenes they cover, and the calls into them — the
+renderer's tensors in, the torch stage's outputs back. :func:`shade` stands for
+``RaycastBackend._surface`` (:mod:`.surface_kernel`), :func:`sparse_hits` for the hit search of
+``_trace_rays`` and :func:`flow` for ``_flow`` (:mod:`.trace_kernel`).
 
-numba is imported only when a CPU render first shades a hit (or a worker warms up, :func:`warm`), so
+numba is imported only when a CPU render first calls one (or a worker warms up, :func:`warm`), so
 commands that do not render, and CUDA renders, never load it.
 """
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from ...scene.types import Scene
     from .backend import _SceneTensors
 
-__all__ = ["supports", "shade", "warm"]
+__all__ = ["supports", "supports_rays", "shade", "sparse_hits", "flow", "warm"]
 
 #: mirrored from surface_kernel (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
@@ -36,6 +38,17 @@ def supports(scene: "Scene", st: "_SceneTensors") -> bool:
             and st.cond is None and st.bump is None and st.wet is None
             and set(st.prim_names) <= PRIM_NAMES and set(st.tex_names) <= TEXTURE_NAMES
             and not any(st.tex_params.get(name) for name in st.tex_names))
+
+
+def supports_rays(scene: "Scene", st: "_SceneTensors") -> bool:
+    """:func:`supports`, through a plain pinhole camera (no lens to undistort, no field stop): the
+    scenes whose camera rays and flow the compiled stages trace."""
+    return supports(scene, st) and st.lens.is_pinhole and st.stop is None
+
+
+def _pinhole(st: "_SceneTensors") -> np.ndarray:
+    """(fx, fy, cx, cy) in float32, as torch takes Python floats into float32 tensor ops."""
+    return np.array([st.K[0, 0], st.K[1, 1], st.K[0, 2], st.K[1, 2]], dtype=np.float32)
 
 
 def _host(x: "torch.Tensor") -> np.ndarray:
@@ -106,6 +119,37 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
     return rgb.t(), normal.t(), p_local.t(), p_world.t()
 
 
+def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
+                v: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+    """Camera rays through image points (u, v) of frames ``ks[b]`` and their nearest hit, for a scene
+    :func:`supports_rays` accepts. Shape: b, u, v (M,) → d (M,3) component-major (camera-z = 1), t_vis
+    (M,) (inf: none), owner (M,) (0: the ground or none)."""
+    from .trace_kernel import sparse_hits as kernel
+    from .surface_kernel import PRIM_CODES
+
+    M = b.shape[0]
+    d, t_vis, owner = torch.empty(3, M), torch.empty(M), torch.empty(M, dtype=torch.int64)
+    kernel(_host(b), _host(u), _host(v), _host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st),
+           _host(st.obj_R[ks]), _host(st.obj_c[ks]), _host(st.half), _host(st.radius),
+           _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), d.numpy(), t_vis.numpy(), owner.numpy())
+    return d.t(), t_vis, owner
+
+
+def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "torch.Tensor",
+         owner: "torch.Tensor", p_local: "torch.Tensor", H: int, W: int) -> "torch.Tensor":
+    """``RaycastBackend._flow`` for a scene :func:`supports_rays` accepts (its shapes and meaning).
+    → (B,H,W,2)."""
+    from .trace_kernel import flow as kernel
+
+    B = d.shape[0]
+    hit = torch.full((B * H * W,), -1, dtype=torch.int64)
+    hit[flat] = torch.arange(flat.shape[0])
+    out = torch.empty(B, H, W, 2)
+    kernel(_columns(d.reshape(-1, 3)), hit.numpy(), _host(owner), _columns(p_local), _host(st.obj_R[ks_to]),
+           _host(st.obj_c[ks_to]), _host(st.cam_R[ks_to]), _host(st.cam_c[ks_to]), _pinhole(st), out.numpy())
+    return out
+
+
 def warm() -> None:
     """Load the compiled loops (from numba's cache, or compile them: ~3 s, once per machine) with the
     argument types :func:`shade` passes, on no hits: a worker's fork server does it once, before any
@@ -119,3 +163,10 @@ def warm() -> None:
              np.zeros((0, 3, 3), np.float32), i, i, m3, m3, f, i, True, np.float32(1), np.float32(1), light, True,
              v, v, v, v, f, f, f, f)
     combine(i, f, f, light, v, f, f, f, f, f, f, v)
+    from .trace_kernel import flow as flow_kernel, sparse_hits as hits_kernel
+
+    k = np.zeros(4, np.float32)
+    hits_kernel(i, f, f, np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 3, 3), np.float32),
+                np.zeros((0, 0, 3), np.float32), m3, f, i, v, f, i)
+    flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
+                np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))

@@ -1,4 +1,4 @@
-"""The compiled CPU surface stage (surface_kernel.py) must shade as the torch stage it stands for — the
+"""The compiled CPU stages (surface_kernel.py, trace_kernel.py) must work as the torch stages they stand for — the
 same float32 arithmetic, so the same bits but where torch's own square root (MKL's, not correctly
 rounded) differs in the last bit — and leave the scenes it does not cover to torch. A changed step
 (another texture, light or order of operations) moves most hits, not a few in a thousand."""
@@ -11,7 +11,7 @@ import torch
 
 from synthdata.motion import rollout
 from synthdata.render import make_backend
-from synthdata.render.raycast import surface_cpu
+from synthdata.render.raycast import cpu_kernels
 from synthdata.render.raycast.antialias import SUBPIXEL_FOOTPRINT
 from synthdata.render.raycast.backend import _SceneTensors
 from synthdata.scene import sample_scene
@@ -28,7 +28,7 @@ def _layout(spec, seed):
 
 def _backend(spec, mode):
     backend = make_backend(spec.backend, "cpu")
-    backend.settings = backend.settings.model_copy(update={"cpu_surface": mode})
+    backend.settings = backend.settings.model_copy(update={"cpu_kernels": mode})
     return backend
 
 
@@ -50,7 +50,7 @@ def test_compiled_renders_the_torch_stages_bytes(supersample, seed):
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3", f"backend.supersample={supersample}")
     scene, traj = _layout(spec, seed)
     st = _SceneTensors.build(scene, traj, torch.device("cpu"))
-    assert surface_cpu.supports(scene, st)  # else this compares torch with torch
+    assert cpu_kernels.supports_rays(scene, st)  # else this compares torch with torch
     ref = _backend(spec, "torch").render(scene, traj)
     out = _backend(spec, "compiled").render(scene, traj)
     for name in MAPS:
@@ -84,7 +84,7 @@ def _every_branch(scene, st):
 def test_every_branch_hit_by_hit(pixel):
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3")
     scene, st = _every_branch(*(lambda s, t: (s, _SceneTensors.build(s, t, torch.device("cpu"))))(*_layout(spec, 2)))
-    assert surface_cpu.supports(scene, st)
+    assert cpu_kernels.supports(scene, st)
     g = torch.Generator().manual_seed(0)
     M, ks = 4000, torch.arange(1, 4)
     b = torch.sort(torch.randint(0, 3, (M,), generator=g)).values
@@ -106,18 +106,43 @@ def test_every_branch_hit_by_hit(pixel):
     assert bool(torch.isfinite(rgb).all()) and float(rgb.std()) > 0.01  # shaded, not blank
 
 
+def test_every_primitive_ray_by_ray():
+    """The re-traced rays' hit search (trace_kernel.sparse_hits) against the torch stages it replaces:
+    directions bit for bit, the same owners, ray parameters to the last bits of a square root."""
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3")
+    scene, traj = _layout(spec, 2)
+    scene, st = _every_branch(scene, _SceneTensors.build(scene, traj, torch.device("cpu")))
+    assert cpu_kernels.supports_rays(scene, st)
+    g = torch.Generator().manual_seed(1)
+    M, ks, H, W = 20000, torch.arange(1, 4), 40, 48
+    b = torch.sort(torch.randint(0, 3, (M,), generator=g)).values
+    u, v = torch.rand(M, generator=g) * W, torch.rand(M, generator=g) * H
+    backend = _backend(spec, "torch")
+    d = backend._sparse_dirs(st, ks, b, u, v)
+    t_near, near = backend._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W)
+    t_env = backend._hit_environment(scene, st.cam_c[ks][b], d)
+    ref_t, ref_owner = torch.where(t_near < t_env, t_near, t_env), torch.where(t_near < t_env, near + 1, 0)
+    d_c, t_c, owner_c = cpu_kernels.sparse_hits(st, ks, b, u, v)
+    assert _same(d, d_c) and torch.equal(owner_c, ref_owner)
+    assert len(set(ref_owner.tolist())) == st.half.shape[0] + 1  # every primitive and the ground were hit
+    finite = torch.isfinite(ref_t)
+    assert torch.equal(finite, torch.isfinite(t_c))
+    _last_bits(ref_t[finite][:, None], t_c[finite][:, None], 1e-6, 0.99)
+
+
 def test_scenes_it_does_not_cover_take_the_torch_stage():
     for recipe, covered in (("shapes", True), ("highway", False), ("colonoscopy", False)):
         spec = tiny_spec(recipe)
         scene, traj = _layout(spec, 0)
-        assert surface_cpu.supports(scene, _SceneTensors.build(scene, traj, torch.device("cpu"))) is covered, recipe
+        st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+        assert cpu_kernels.supports(scene, st) is cpu_kernels.supports_rays(scene, st) is covered, recipe
 
 
 def test_the_name_tables_mirror_the_kernels_codes():
     from synthdata.render.raycast import primitives, surface_kernel, textures
 
-    assert surface_cpu.PRIM_NAMES == set(surface_kernel.PRIM_CODES) <= set(primitives.PRIMITIVES.names())
-    assert surface_cpu.TEXTURE_NAMES == set(surface_kernel.TEXTURE_CODES) <= set(textures.TEXTURES.names())
+    assert cpu_kernels.PRIM_NAMES == set(surface_kernel.PRIM_CODES) <= set(primitives.PRIMITIVES.names())
+    assert cpu_kernels.TEXTURE_NAMES == set(surface_kernel.TEXTURE_CODES) <= set(textures.TEXTURES.names())
 
 
 def test_a_warmed_worker_renders_without_compiling():
@@ -125,7 +150,10 @@ def test_a_warmed_worker_renders_without_compiling():
     a second one would be compiled in front of each worker's first clip."""
     from synthdata.render.raycast import surface_kernel
 
-    surface_cpu.warm()
+    cpu_kernels.warm()
     spec = tiny_spec("shapes", "clip.width=24", "clip.height=16", "clip.frames=2")
     _backend(spec, "compiled").render(*_layout(spec, 1))
-    assert len(surface_kernel.geometry.signatures) == len(surface_kernel.combine.signatures) == 1
+    from synthdata.render.raycast import trace_kernel
+
+    kernels = (surface_kernel.geometry, surface_kernel.combine, trace_kernel.sparse_hits, trace_kernel.flow)
+    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
