@@ -22,7 +22,7 @@ from ..lazy import torch
 from .kinds import LABEL_KINDS, LabelKind
 from .chunks import frame_chunks
 
-__all__ = ["TOLERANCE_PX", "flow_validity", "warm"]
+__all__ = ["TOLERANCE_PX", "flow_validity"]
 
 TOLERANCE_PX = 0.5
 
@@ -62,28 +62,13 @@ def _valid_frames(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, s
     return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
 
 
-def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor,
-                  compiled: bool = True) -> torch.Tensor:
-    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device: on
-    the CPU one compiled loop (:mod:`.flow_valid_kernel`, ``compiled``), else vectorised passes frame
-    chunk by chunk. Shape: flows (T,H,W,2) float32, instance (T,H,W)."""
+def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
+    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device
+    (vectorised passes, frame chunk by chunk). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
     fwd_xy, bwd_xy = (f.movedim(-1, 0).contiguous() for f in (flow_fwd, flow_bwd))  # (2,T,H,W) each
-    if compiled and fwd_xy.device.type == "cpu" and fwd_xy.dtype == torch.float32:
-        from .flow_valid_kernel import flow_validity as kernel
-
-        out = torch.empty(instance.shape, dtype=torch.uint8)
-        kernel(fwd_xy.numpy(), bwd_xy.numpy(), instance.contiguous().numpy(), TOLERANCE_PX, out.numpy())
-        return out
     fwd = _valid(fwd_xy, bwd_xy, instance, +1)
     bwd = _valid(bwd_xy, fwd_xy, instance, -1)
     return fwd.to(torch.uint8) | (bwd.to(torch.uint8) << 1)
-
-
-def warm() -> None:
-    """Load the compiled pass (numba's cache, or compile it once per machine) with the argument types
-    a clip's frames give, on no pixels: a worker's fork server does it before forking (run/warm.py)."""
-    empty = torch.zeros(0, 1, 1, 2)
-    flow_validity(empty, empty, torch.zeros(0, 1, 1, dtype=torch.int32))
 
 
 LABEL_KINDS.register("flow_valid", LabelKind(

@@ -17,21 +17,18 @@ def warm_up() -> int:
 
     Beyond our own modules, what the first clip would otherwise import lazily (measured: a second of
     a tiny first shard, ten times the second one): kornia (3D boxes), pyarrow's compute module and
-    pandas (pyarrow imports it on the first array it builds); numba and the compiled render and label
-    passes (~0.7 s from numba's cache). (The ray-caster no longer calls ``torch.broadcast_shapes``,
-    which imported sympy: 0.3 s.)"""
+    pandas (pyarrow imports it on the first array it builds), numba's compiled surface stage. (The ray-caster no longer calls
+    ``torch.broadcast_shapes``, which imported sympy: 0.3 s.)"""
     import kornia.geometry.conversions  # noqa: F401
     import pyarrow
     import pyarrow.compute  # noqa: F401
     import torch  # noqa: F401  (the ray-caster imports it lazily)
 
-    from ..annotate import flow_valid
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
     from ..render.raycast import cpu_kernels
     from . import pipeline, shard  # noqa: F401
 
-    cpu_kernels.warm()  # numba and the compiled render stages (a CPU render's first hit)
-    flow_valid.warm()
+    cpu_kernels.warm()  # numba and the compiled surface stage (a CPU render's first hit)
     pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()

@@ -74,26 +74,3 @@ def test_flow_validity_is_written_and_read_back(tmp_path):
     synthdata.generate("highway", clips=1, out=tmp_path / "noflow", compute=SYNC2, progress=False,
                        overrides=[*TINY, "annotations.flow=false"])  # no flow, no validity of it
     assert "flow_valid" not in synthdata.open_dataset(tmp_path / "noflow").table("frames").column_names
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_compiled_pass_gives_the_torch_passes_bits(seed):
-    """flow_valid_kernel.py against the vectorised torch passes: rendered flows (real occlusions, clip
-    ends) and random ones (NaN, ±inf, far outside the image, landings near the tolerance)."""
-    clip = make_tiny_clip(tiny_spec("shapes", "clip.width=40", "clip.height=32", "clip.frames=5"), seed=seed)
-    f = clip.frames
-    cases = [(f.flow_fwd, f.flow_bwd, f.instance)]
-    g = torch.Generator().manual_seed(seed)
-    T, H, W = 4, 12, 16
-    rand = [torch.randn(T, H, W, 2, generator=g) * 3 for _ in range(2)]
-    for r in rand:
-        r.view(-1)[torch.randint(0, r.numel(), (40,), generator=g)] = float("nan")
-        r.view(-1)[torch.randint(0, r.numel(), (10,), generator=g)] = float("inf")
-        r.view(-1)[torch.randint(0, r.numel(), (10,), generator=g)] = 1e5
-    rand[1] = -rand[0].roll(1, 0) + torch.randn(T, H, W, 2, generator=g) * 0.3  # mostly consistent, near 0.5
-    cases.append((rand[0], rand[1], torch.randint(0, 3, (T, H, W), generator=g, dtype=torch.int32)))
-    for fwd, bwd, inst in cases:
-        out = flow_validity(fwd, bwd, inst)
-        ref = flow_validity(fwd, bwd, inst, compiled=False)
-        assert torch.equal(out, ref)
-        assert len(torch.unique(out)) == 4  # every combination occurs: a test of all branches

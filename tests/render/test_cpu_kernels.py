@@ -157,13 +157,3 @@ def test_a_warmed_worker_renders_without_compiling():
 
     kernels = (surface_kernel.geometry, surface_kernel.combine, trace_kernel.sparse_hits, trace_kernel.flow)
     assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1]
-
-
-def test_the_label_pass_is_warmed_too():
-    from synthdata.annotate import flow_valid, flow_valid_kernel
-
-    flow_valid.warm()
-    spec = tiny_spec("shapes", "clip.width=24", "clip.height=16", "clip.frames=3")
-    f = _backend(spec, "compiled").render(*_layout(spec, 1))
-    flow_valid.flow_validity(f.flow_fwd, f.flow_bwd, f.instance)
-    assert len(flow_valid_kernel.flow_validity.signatures) == 1

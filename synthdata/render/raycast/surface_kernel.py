@@ -216,54 +216,25 @@ def _pattern(code, px, py, pz, scale, seed, filt, ex, ey, ez):
 
 # -- shading (RaycastBackend._shade, _shadowed) ------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
-def _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz):
-    """Per frame and render primitive, what every shadow ray of the frame reuses: the bounding sphere
-    seen along L (centre in light-space coordinates a, b, s with an orthonormal e1, e2 ⟂ L; squared
-    radius with a margin, so the cull stays conservative) and L in the primitive's unit frame (as the
-    torch stage makes it per frame: R^T L / half). → (e1, e2), (B,N,8): a, b, s, r², r, du, dv, dw."""
-    if abs(Lz) > _HALF:  # e1 = normalize(L × (1,0,0)), else L × (0,0,1) (RaycastBackend._shadowed)
-        ax, ay, az = _0, Lz, -Ly
-    else:
-        ax, ay, az = Ly, -Lx, _0
-    n = np.sqrt(ax * ax + ay * ay + az * az)
-    ax, ay, az = ax / n, ay / n, az / n
-    bx, by, bz = Ly * az - Lz * ay, Lz * ax - Lx * az, Lx * ay - Ly * ax
-    B, N = obj_c.shape[0], obj_c.shape[1]
-    out = np.empty((B, N, 8), dtype=np.float32)
-    for bi in range(B):
-        for i in range(N):
-            cx, cy, cz = obj_c[bi, i, 0], obj_c[bi, i, 1], obj_c[bi, i, 2]
-            r = radius[i] * _F(1.001) + _F(1e-5)
-            R = obj_R[bi, i]
-            out[bi, i, 0] = cx * ax + cy * ay + cz * az
-            out[bi, i, 1] = cx * bx + cy * by + cz * bz
-            out[bi, i, 2] = cx * Lx + cy * Ly + cz * Lz
-            out[bi, i, 3] = r * r
-            out[bi, i, 4] = r
-            out[bi, i, 5] = (Lx * R[0, 0] + Ly * R[1, 0] + Lz * R[2, 0]) * inv_half[i, 0]
-            out[bi, i, 6] = (Lx * R[0, 1] + Ly * R[1, 1] + Lz * R[2, 1]) * inv_half[i, 1]
-            out[bi, i, 7] = (Lx * R[0, 2] + Ly * R[1, 2] + Lz * R[2, 2]) * inv_half[i, 2]
-    return (ax, ay, az, bx, by, bz), out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _shadowed(bi, qx, qy, qz, Lx, Ly, Lz, basis, lf, obj_R, obj_c, inv_half, prim_of):
-    """Whether the ray from q towards the sun meets any render primitive of frame ``bi``: objects whose
-    bounding sphere, seen along L, covers q and is not wholly behind it get the exact test
-    (:func:`_light_frames`: ``basis``, ``lf``)."""
-    ax, ay, az, bx, by, bz = basis
-    qa, qb, qs = qx * ax + qy * ay + qz * az, qx * bx + qy * by + qz * bz, qx * Lx + qy * Ly + qz * Lz
-    for i in range(lf.shape[1]):
-        f = lf[bi, i]
-        da, db = qa - f[0], qb - f[1]
-        if da * da + db * db >= f[3] or qs >= f[2] + f[4]:
+def _shadowed(bi, qx, qy, qz, Lx, Ly, Lz, obj_R, obj_c, inv_half, radius, prim_of):
+    """Whether the ray from q towards the sun meets any render primitive of frame ``bi``. Objects are
+    culled by their bounding sphere seen along L (conservatively: a cull only skips exact tests)."""
+    for i in range(inv_half.shape[0]):
+        cx, cy, cz = obj_c[bi, i, 0], obj_c[bi, i, 1], obj_c[bi, i, 2]
+        wx, wy, wz = cx - qx, cy - qy, cz - qz
+        s = wx * Lx + wy * Ly + wz * Lz
+        r = radius[i] * _F(1.001) + _F(1e-6)
+        if s < -r or wx * wx + wy * wy + wz * wz - s * s >= r * r:
             continue
         R = obj_R[bi, i]
-        vx, vy, vz = qx - obj_c[bi, i, 0], qy - obj_c[bi, i, 1], qz - obj_c[bi, i, 2]
+        vx, vy, vz = qx - cx, qy - cy, qz - cz
         ox = (vx * R[0, 0] + vy * R[1, 0] + vz * R[2, 0]) * inv_half[i, 0]
         oy = (vx * R[0, 1] + vy * R[1, 1] + vz * R[2, 1]) * inv_half[i, 1]
         oz = (vx * R[0, 2] + vy * R[1, 2] + vz * R[2, 2]) * inv_half[i, 2]
-        if _intersect(prim_of[i + 1], ox, oy, oz, f[5], f[6], f[7]) < _INF:
+        dx = (Lx * R[0, 0] + Ly * R[1, 0] + Lz * R[2, 0]) * inv_half[i, 0]
+        dy = (Lx * R[0, 1] + Ly * R[1, 1] + Lz * R[2, 1]) * inv_half[i, 1]
+        dz = (Lx * R[0, 2] + Ly * R[1, 2] + Lz * R[2, 2]) * inv_half[i, 2]
+        if _intersect(prim_of[i + 1], ox, oy, oz, dx, dy, dz) < _INF:
             return True
     return False
 
@@ -285,7 +256,6 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
     sun_on = light[7] > _0
     inv_half = _1 / half
     filt = pixel_fx > _0
-    basis, lf = _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz)
     for m in range(t.shape[0]):
         bi, w, tm = b[m], owner[m], t[m]
         dx, dy, dz = d[0, m], d[1, m], d[2, m]
@@ -348,8 +318,8 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
         if sun_on:
             ndl = max(nx * Lx + ny * Ly + nz * Lz, _0)
             if ndl > _0 and not (shadows and inv_half.shape[0] > 0 and _shadowed(
-                    bi, px + nx * _NUDGE, py + ny * _NUDGE, pz + nz * _NUDGE, Lx, Ly, Lz, basis, lf,
-                    obj_R, obj_c, inv_half, prim_of)):
+                    bi, px + nx * _NUDGE, py + ny * _NUDGE, pz + nz * _NUDGE, Lx, Ly, Lz,
+                    obj_R, obj_c, inv_half, radius, prim_of)):
                 lit_ndl[m] = ndl
             hx, hy, hz = Lx + vx, Ly + vy, Lz + vz
             hn = max(np.sqrt(hx * hx + hy * hy + hz * hz), _TINY)
