@@ -44,6 +44,15 @@ _LOW24 = np.int64(0xFFFFFF)
 _INV24 = _F(1.0 / 0x1000000)
 
 
+# -- rotations, in the torch stage's order of operations (``_rT``, ``_r`` in backend.py) --------------
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")  # array arguments cost ~30 ns a call
+def _rT4(M, k, j, x, y, z):
+    """M[k, j]ᵀ (x, y, z) of rotations M (B,N,3,3), read in place."""
+    return (x * M[k, j, 0, 0] + y * M[k, j, 1, 0] + z * M[k, j, 2, 0],
+            x * M[k, j, 0, 1] + y * M[k, j, 1, 1] + z * M[k, j, 2, 1],
+            x * M[k, j, 0, 2] + y * M[k, j, 1, 2] + z * M[k, j, 2, 2])
+
+
 # -- primitives (unit frame; primitives.py) ----------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
 def _nearest_positive(t0, t1):
@@ -214,29 +223,34 @@ def _pattern(code, px, py, pz, scale, seed, filt, ex, ey, ez):
     return _fbm(px * scale, py * scale, pz * scale, seed)
 
 
-# -- shading (RaycastBackend._shade, _shadowed) ------------------------------------------------------
+# -- shadows (RaycastBackend._shadowed) --------------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
-def _shadowed(bi, qx, qy, qz, Lx, Ly, Lz, obj_R, obj_c, inv_half, radius, prim_of):
-    """Whether the ray from q towards the sun meets any render primitive of frame ``bi``. Objects are
-    culled by their bounding sphere seen along L (conservatively: a cull only skips exact tests)."""
-    for i in range(inv_half.shape[0]):
-        cx, cy, cz = obj_c[bi, i, 0], obj_c[bi, i, 1], obj_c[bi, i, 2]
-        wx, wy, wz = cx - qx, cy - qy, cz - qz
-        s = wx * Lx + wy * Ly + wz * Lz
-        r = radius[i] * _F(1.001) + _F(1e-6)
-        if s < -r or wx * wx + wy * wy + wz * wz - s * s >= r * r:
-            continue
-        R = obj_R[bi, i]
-        vx, vy, vz = qx - cx, qy - cy, qz - cz
-        ox = (vx * R[0, 0] + vy * R[1, 0] + vz * R[2, 0]) * inv_half[i, 0]
-        oy = (vx * R[0, 1] + vy * R[1, 1] + vz * R[2, 1]) * inv_half[i, 1]
-        oz = (vx * R[0, 2] + vy * R[1, 2] + vz * R[2, 2]) * inv_half[i, 2]
-        dx = (Lx * R[0, 0] + Ly * R[1, 0] + Lz * R[2, 0]) * inv_half[i, 0]
-        dy = (Lx * R[0, 1] + Ly * R[1, 1] + Lz * R[2, 1]) * inv_half[i, 1]
-        dz = (Lx * R[0, 2] + Ly * R[1, 2] + Lz * R[2, 2]) * inv_half[i, 2]
-        if _intersect(prim_of[i + 1], ox, oy, oz, dx, dy, dz) < _INF:
-            return True
-    return False
+def _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz):
+    """Per frame and render primitive, what every shadow ray of the frame reuses: the bounding sphere
+    seen along L (centre in light-space coordinates a, b, s with an orthonormal e1, e2 ⟂ L; the radius
+    with a margin, so the cull stays conservative: it only skips exact tests) and L in the primitive's
+    unit frame (as the torch stage makes it per frame: R^T L / half). → e1, e2 (6,), (B,N,8): a, b, s,
+    r², r, du, dv, dw."""
+    if abs(Lz) > _HALF:  # e1 ∝ L × (1,0,0), else L × (0,0,1) (RaycastBackend._shadowed)
+        ax, ay, az = _0, Lz, -Ly
+    else:
+        ax, ay, az = Ly, -Lx, _0
+    n = np.sqrt(ax * ax + ay * ay + az * az)
+    ax, ay, az = ax / n, ay / n, az / n
+    basis = np.array([ax, ay, az, Ly * az - Lz * ay, Lz * ax - Lx * az, Lx * ay - Ly * ax], dtype=np.float32)
+    B, N = obj_c.shape[0], obj_c.shape[1]
+    out = np.empty((B, N, 8), dtype=np.float32)
+    for bi in range(B):
+        for i in range(N):
+            cx, cy, cz = obj_c[bi, i, 0], obj_c[bi, i, 1], obj_c[bi, i, 2]
+            r = radius[i] * _F(1.001) + _F(1e-5)
+            ux, uy, uz = _rT4(obj_R, bi, i, Lx, Ly, Lz)
+            out[bi, i, 0] = cx * basis[0] + cy * basis[1] + cz * basis[2]
+            out[bi, i, 1] = cx * basis[3] + cy * basis[4] + cz * basis[5]
+            out[bi, i, 2] = cx * Lx + cy * Ly + cz * Lz
+            out[bi, i, 3], out[bi, i, 4] = r * r, r
+            out[bi, i, 5], out[bi, i, 6], out[bi, i, 7] = ux * inv_half[i, 0], uy * inv_half[i, 1], uz * inv_half[i, 2]
+    return basis, out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -256,6 +270,8 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
     sun_on = light[7] > _0
     inv_half = _1 / half
     filt = pixel_fx > _0
+    basis, lf = _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz)
+    test_shadows = sun_on and shadows and half.shape[0] > 0
     for m in range(t.shape[0]):
         bi, w, tm = b[m], owner[m], t[m]
         dx, dy, dz = d[0, m], d[1, m], d[2, m]
@@ -317,9 +333,23 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
         lit_ndl[m], nh[m] = _0, _0
         if sun_on:
             ndl = max(nx * Lx + ny * Ly + nz * Lz, _0)
-            if ndl > _0 and not (shadows and inv_half.shape[0] > 0 and _shadowed(
-                    bi, px + nx * _NUDGE, py + ny * _NUDGE, pz + nz * _NUDGE, Lx, Ly, Lz,
-                    obj_R, obj_c, inv_half, radius, prim_of)):
+            lit = ndl > _0
+            if lit and test_shadows:  # the ray from q towards the sun: does it meet a render primitive?
+                # written out here, not a helper: a call with array arguments costs more than the test
+                qx, qy, qz = px + nx * _NUDGE, py + ny * _NUDGE, pz + nz * _NUDGE
+                qa = qx * basis[0] + qy * basis[1] + qz * basis[2]
+                qb = qx * basis[3] + qy * basis[4] + qz * basis[5]
+                qs = qx * Lx + qy * Ly + qz * Lz
+                for i in range(lf.shape[1]):
+                    da, db = qa - lf[bi, i, 0], qb - lf[bi, i, 1]
+                    if da * da + db * db >= lf[bi, i, 3] or qs >= lf[bi, i, 2] + lf[bi, i, 4]:
+                        continue  # outside the bounding sphere seen along L, or it lies wholly behind q
+                    ox, oy, oz = _rT4(obj_R, bi, i, qx - obj_c[bi, i, 0], qy - obj_c[bi, i, 1], qz - obj_c[bi, i, 2])
+                    if _intersect(prim_of[i + 1], ox * inv_half[i, 0], oy * inv_half[i, 1], oz * inv_half[i, 2],
+                                  lf[bi, i, 5], lf[bi, i, 6], lf[bi, i, 7]) < _INF:
+                        lit = False
+                        break
+            if lit:
                 lit_ndl[m] = ndl
             hx, hy, hz = Lx + vx, Ly + vy, Lz + vz
             hn = max(np.sqrt(hx * hx + hy * hy + hz * hz), _TINY)
