@@ -861,28 +861,34 @@ class RaycastBackend(Backend):
         """Dense ray cast of frames ``ks``: rgb_linear, edge_key, t_vis (B,H',W') and, with ``labels``,
         every label map. ``particles=False`` leaves rain/snow out (adaptive AA adds them after
         re-tracing, so they are not averaged away)."""
-        env = scene.environment
-        d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
-        B, Hs, Ws, _ = d.shape
         o = st.cam_c[ks]  # (B,3)
-        t_env = self._hit_environment(scene, o[:, None, None], d)
-        keep = self._inside(st, Hs, Ws, scale, grow=CAST_MARGIN_PX)
-        if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
-            t_env = torch.where(keep, t_env, INF)
-        cover = None
-        if labels:
-            def cover(t: torch.Tensor, d_box: torch.Tensor, frames: slice, box: tuple[slice, slice]) -> torch.Tensor:
-                return self._amodal_hits(scene, o[frames], d_box, t, t_env[(frames, *box)])
-        t_near, near, covered = self._hit_objects(st, ks, o, d, scale, keep, cover)
-        on_obj = t_near < t_env
-        t_vis, owner_img = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
+        if self._compiled(scene, st, rays=True):  # rays, hits and the hit list in one compiled loop
+            B, Hs, Ws = ks.shape[0], H * scale, W * scale
+            h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels)
+            d, t_vis, owner_img, covered = h["d"], h["t_vis"], h["owner_img"], h["covered"]
+            flat, b, owner, t, keep = h["flat"], h["b"], h["owner"], h["t"], None
+            hit = torch.isfinite(t_vis)
+        else:
+            d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
+            B, Hs, Ws, _ = d.shape
+            t_env = self._hit_environment(scene, o[:, None, None], d)
+            keep = self._inside(st, Hs, Ws, scale, grow=CAST_MARGIN_PX)
+            if keep is not None:  # the field stop: no ray cast beyond the circle and its margin (optics.py)
+                t_env = torch.where(keep, t_env, INF)
+            cover = None
+            if labels:
+                def cover(t: torch.Tensor, d_box: torch.Tensor, frames: slice, box: tuple[slice, slice]) -> torch.Tensor:
+                    return self._amodal_hits(scene, o[frames], d_box, t, t_env[(frames, *box)])
+            t_near, near, covered = self._hit_objects(st, ks, o, d, scale, keep, cover)
+            on_obj = t_near < t_env
+            t_vis, owner_img = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
 
-        # flatten to hit pixels
-        hit = torch.isfinite(t_vis)
-        flat = hit.reshape(-1).nonzero().squeeze(1)
-        b = flat // (Hs * Ws)
-        owner = _take(owner_img.reshape(-1), flat)
-        t = _take(t_vis.reshape(-1), flat)
+            # flatten to hit pixels
+            hit = torch.isfinite(t_vis)
+            flat = hit.reshape(-1).nonzero().squeeze(1)
+            b = flat // (Hs * Ws)
+            owner = _take(owner_img.reshape(-1), flat)
+            t = _take(t_vis.reshape(-1), flat)
         dh = _take(d.reshape(-1, 3), flat)
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
         rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, _take(o, b), dh, b, t, owner, pixel, 1.0 / scale)

@@ -1,7 +1,8 @@
 """The ray-caster's compiled CPU stages: which scenes they cover, and the calls into them — the
 renderer's tensors in, the torch stage's outputs back. :func:`shade` stands for
-``RaycastBackend._surface`` (:mod:`.surface_kernel`), :func:`sparse_hits` for the hit search of
-``_trace_rays`` and :func:`flow` for ``_flow`` (:mod:`.trace_kernel`).
+``RaycastBackend._surface`` (:mod:`.surface_kernel`), :func:`dense_hits` for the dense pass's
+rays and hit search (``_rays``, ``_hit_objects``, ``_hit_environment``), :func:`sparse_hits` for
+those of ``_trace_rays`` and :func:`flow` for ``_flow`` (:mod:`.trace_kernel`).
 
 numba is imported only when a CPU render first calls one (or a worker warms up, :func:`warm`), so
 commands that do not render, and CUDA renders, never load it.
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ...scene.types import Scene
     from .backend import _SceneTensors
 
-__all__ = ["supports", "supports_rays", "shade", "sparse_hits", "flow", "warm"]
+__all__ = ["supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "warm"]
 
 #: mirrored from surface_kernel (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
@@ -119,6 +120,28 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
     return rgb.t(), normal.t(), p_local.t(), p_world.t()
 
 
+def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int,
+               labels: bool) -> dict[str, "torch.Tensor"]:
+    """The dense pass's rays and hits for a scene :func:`supports_rays` accepts, as ``RaycastBackend._trace``
+    names them: d (B,H',W',3) component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or
+    none), covered (B,N,H',W') bool (None without ``labels``), and the hit pixels: flat (M,) their
+    index, b, owner, t (M,) (component-major: each value contiguous)."""
+    from .surface_kernel import PRIM_CODES
+    from .trace_kernel import dense_hits as kernel
+
+    B, N = ks.shape[0], st.half.shape[0]
+    P = B * Hs * Ws
+    d, t_vis, owner_img = torch.empty(3, P), torch.empty(P), torch.empty(P, dtype=torch.int64)
+    covered = torch.zeros((B, N if labels else 0, Hs, Ws), dtype=torch.bool)
+    flat, b, owner, t = *(torch.empty(P, dtype=torch.int64) for _ in range(3)), torch.empty(P)
+    M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), _host(st.obj_R[ks]),
+               _host(st.obj_c[ks]), _host(st.half), _host(st.radius), _codes(st.prim_names, st.prim_of_owner, PRIM_CODES),
+               d.numpy(), t_vis.numpy(), owner_img.numpy(), covered.numpy(), flat.numpy(), b.numpy(), owner.numpy(),
+               t.numpy())
+    return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws), "owner_img": owner_img.reshape(B, Hs, Ws),
+            "covered": covered if labels else None, "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M]}
+
+
 def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
                 v: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
     """Camera rays through image points (u, v) of frames ``ks[b]`` and their nearest hit, for a scene
@@ -163,10 +186,11 @@ def warm() -> None:
              np.zeros((0, 3, 3), np.float32), i, i, m3, m3, f, i, True, np.float32(1), np.float32(1), light, True,
              v, v, v, v, f, f, f, f)
     combine(i, f, f, light, v, f, f, f, f, f, f, v)
-    from .trace_kernel import flow as flow_kernel, sparse_hits as hits_kernel
+    from .trace_kernel import dense_hits as dense_kernel, flow as flow_kernel, sparse_hits as hits_kernel
 
     k = np.zeros(4, np.float32)
-    hits_kernel(i, f, f, np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 3, 3), np.float32),
-                np.zeros((0, 0, 3), np.float32), m3, f, i, v, f, i)
+    R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)
+    hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, v, f, i)
+    dense_kernel(R3, m3, k, np.float32(1), R4, c3, m3, f, i, v, f, i, np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
                 np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))
