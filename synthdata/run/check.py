@@ -125,7 +125,7 @@ def _check_backend(problems: list, spec: RecipeSpec) -> BackendSpec | None:
 #: backend settings added after resolved recipes were hashed, with the value that means "off": left out
 #: of the resolved block at that value, so existing recipes keep their hashes and stored YAML
 _LATER_SETTINGS = {"rolling_shutter": 0.0, "rolling_bands": None, "defocus": None, "batch_kilorays": 1024,
-                   "cpu_kernels": "compiled"}
+                   "cpu_kernels": "auto"}
 
 
 def _drop_later(node: dict) -> dict:

@@ -17,8 +17,10 @@ def warm_up() -> int:
 
     Beyond our own modules, what the first clip would otherwise import lazily (measured: a second of
     a tiny first shard, ten times the second one): kornia (3D boxes), pyarrow's compute module and
-    pandas (pyarrow imports it on the first array it builds), numba's compiled surface stage. (The ray-caster no longer calls
-    ``torch.broadcast_shapes``, which imported sympy: 0.3 s.)"""
+    pandas (pyarrow imports it on the first array it builds). (The ray-caster no longer calls
+    ``torch.broadcast_shapes``, which imported sympy: 0.3 s.) Not numba: the ray-caster's compiled CPU
+    stages load it (~0.6 s) on a large clip's first render only (``cpu_kernels: auto``), so small runs
+    start as fast as before."""
     import kornia.geometry.conversions  # noqa: F401
     import pyarrow
     import pyarrow.compute  # noqa: F401
@@ -26,9 +28,7 @@ def warm_up() -> int:
 
     from ..io import sinks  # noqa: F401
     from ..render import raycast  # noqa: F401
-    from ..render.raycast import cpu_kernels
     from . import pipeline, shard  # noqa: F401
 
-    cpu_kernels.warm()  # numba and the compiled surface stage (a CPU render's first hit)
     pyarrow.array(["warm"], pyarrow.string())  # pyarrow's pandas shim: pandas, on the first array
     return os.getpid()

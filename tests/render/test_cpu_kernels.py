@@ -199,3 +199,19 @@ def test_a_warmed_worker_renders_without_compiling():
     kernels = (surface_kernel.geometry, surface_kernel.combine, trace_kernel.dense_hits, trace_kernel.sparse_hits,
                trace_kernel.flow)
     assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1, 1]
+
+
+def test_auto_compiles_large_clips_only():
+    """``cpu_kernels: auto`` (the default): a process loads numba only for clips that repay it, so a
+    small run starts as fast as without it; ``compiled`` and ``torch`` force either."""
+    from synthdata.render.raycast.backend import AUTO_COMPILED_PIXELS
+
+    for size, frames in (("48", 3), ("256", 16)):
+        spec = tiny_spec("shapes", f"clip.width={size}", f"clip.height={size}", f"clip.frames={frames}")
+        assert spec.backend.settings.get("cpu_kernels", "auto") == "auto"
+        scene, traj = _layout(spec, 0)
+        st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+        large = int(size) ** 2 * frames >= AUTO_COMPILED_PIXELS
+        assert make_backend(spec.backend, "cpu")._compiled(scene, st, rays=True) is large
+        assert _backend(spec, "compiled")._compiled(scene, st, rays=True)
+        assert not _backend(spec, "torch")._compiled(scene, st)

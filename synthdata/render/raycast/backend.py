@@ -52,6 +52,9 @@ WINDOWED_SHADOWS = 32
 #: over the batch's rectangle (a pass costs ~50 tensor ops of Python overhead, ~0.2 ms on this CPU; a
 #: ray ~50 ns in the primitive test)
 OWN_SLABS_SAVE = 4096
+#: ``cpu_kernels: auto`` compiles clips of at least this many pixels (256²×16): the first compiled render
+#: of a process loads numba and the loops (~0.6 s), which a clip saves from ~1 M pixels on (~0.5 µs each)
+AUTO_COMPILED_PIXELS = 1 << 20
 #: default ``batch_kilorays``: rays of one trace pass / 1024 (2²⁰ rays: eight 256² frames with adaptive
 #: anti-aliasing, the batch the memory model was fitted on, so shipped sizes keep their batches; a
 #: 1280×720 frame goes alone)
@@ -340,9 +343,11 @@ class RaycastSettings(BackendSettings):
     ``motion_blur: flow`` instead smears the rendered frame along its own flow over the ``shutter`` (one
     cheap pass, :mod:`synthdata.render.blur`); ``defocus: {focus_m, aperture_mm}`` blurs RGB by a thin
     lens's depth-dependent circle of confusion (same module; off by default, labels unchanged).
-    ``cpu_kernels``: on the CPU, ``compiled`` (default) runs the surface shading, the re-traced rays'
-    hits and flow as compiled loops where the scene allows (:mod:`.cpu_kernels`; the same arithmetic as
-    the torch stages, several times faster), ``torch`` always in tensor ops (as CUDA does)."""
+    ``cpu_kernels``: on the CPU, ``compiled`` runs the surface shading, the rays' hits and flow as
+    compiled loops where the scene allows (:mod:`.cpu_kernels`; the same arithmetic as the torch stages,
+    several times faster), ``torch`` always in tensor ops (as CUDA does), ``auto`` (default) compiled for
+    clips of at least :data:`AUTO_COMPILED_PIXELS` pixels (loading numba and the loops costs a process
+    ~0.6 s once, which smaller clips do not repay)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
@@ -354,7 +359,7 @@ class RaycastSettings(BackendSettings):
     rolling_shutter: float = Field(0.0, ge=0.0, le=1.0)
     rolling_bands: int | None = Field(None, ge=1, le=4096)
     defocus: Defocus | None = None
-    cpu_kernels: Literal["compiled", "torch"] = "compiled"
+    cpu_kernels: Literal["auto", "compiled", "torch"] = "auto"
 
     @property
     def instants(self) -> int:
@@ -930,9 +935,12 @@ class RaycastBackend(Backend):
         return out
 
     def _compiled(self, scene: Scene, st: _SceneTensors, rays: bool = False) -> bool:
-        """Whether this stage runs compiled (:mod:`.cpu_kernels`): ``cpu_kernels: compiled`` and a scene
-        its loops cover (``rays``: the camera-ray stages, which also need a plain pinhole)."""
-        if self.settings.cpu_kernels != "compiled":
+        """Whether this stage runs compiled (:mod:`.cpu_kernels`): ``cpu_kernels: compiled`` (or ``auto``
+        and a clip of :data:`AUTO_COMPILED_PIXELS`) and a scene its loops cover (``rays``: the camera-ray
+        stages, which also need a plain pinhole)."""
+        mode = self.settings.cpu_kernels
+        if mode == "torch" or (mode == "auto" and scene.camera.width * scene.camera.height
+                               * (st.cam_pose_host.shape[0] - 2) < AUTO_COMPILED_PIXELS):
             return False
         return (cpu_kernels.supports_rays if rays else cpu_kernels.supports)(scene, st)
 
