@@ -161,7 +161,8 @@ def test_every_primitive_pixel_by_pixel(scale, tilt):
     cover = lambda t, d_box, f, box: backend._amodal_hits(scene, o[f], d_box, t, t_env[(f, *box)])  # noqa: E731
     t_near, near, covered = backend._hit_objects(st, ks, o, d, scale, None, cover)
     ref_t, ref_owner = torch.where(t_near < t_env, t_near, t_env), torch.where(t_near < t_env, near + 1, 0)
-    h = cpu_kernels.dense_hits(st, ks, H * scale, W * scale, scale, True)
+    h = cpu_kernels.dense_hits(st, ks, H * scale, W * scale, scale, True,
+                               backend._frame_boxes(st, np.arange(1, 4), H, W, scale))
     assert _same(d, h["d"]) and torch.equal(h["owner_img"], ref_owner) and torch.equal(h["covered"], covered)
     assert len(set(ref_owner.reshape(-1).tolist())) >= (st.half.shape[0] - 1 if tilt == 0 else 2)  # primitives, ground
     finite = torch.isfinite(ref_t)

@@ -869,7 +869,10 @@ class RaycastBackend(Backend):
         o = st.cam_c[ks]  # (B,3)
         if self._compiled(scene, st, rays=True):  # rays, hits and the hit list in one compiled loop
             B, Hs, Ws = ks.shape[0], H * scale, W * scale
-            h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels)
+            N = st.half.shape[0]
+            boxes = (self._frame_boxes(st, np.arange(int(ks[0]), int(ks[0]) + B), H, W, scale) if self.cull
+                     else np.tile(np.array([0, 0, Ws, Hs]), (B, N, 1)))
+            h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels, boxes)
             d, t_vis, owner_img, covered = h["d"], h["t_vis"], h["owner_img"], h["covered"]
             flat, b, owner, t, keep = h["flat"], h["b"], h["owner"], h["t"], None
             hit = torch.isfinite(t_vis)
@@ -1015,15 +1018,17 @@ class RaycastBackend(Backend):
             t_env = self._hit_environment(scene, o, d)
             on_obj = t_near < t_env
             t_vis, owner_all = torch.where(on_obj, t_near, t_env), torch.where(on_obj, near + 1, 0)
-        flat = torch.isfinite(t_vis).nonzero().squeeze(1)
+        hit = torch.isfinite(t_vis)
+        flat, miss = hit.nonzero().squeeze(1), (~hit).nonzero().squeeze(1)
         owner = _take(owner_all, flat)
-        rgb = self._sky(scene, _normalize(d)).clone()
+        rgb = torch.empty(3, d.shape[0], device=self.device).t()  # component-major, as the hits
+        rgb.index_copy_(0, miss, self._sky(scene, _normalize(_take(d, miss))))  # the sky only where no surface is
         rgb_hit, _, _, p_world = self._surface(scene, st, ks, _take(o, flat), _take(d, flat), _take(b, flat),
                                                _take(t_vis, flat), owner, pixel)
         if st.cond is not None:
             rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t_vis[flat], p_world, rgb_hit, 1,
                                       rays=(b, u, v, H, W))
-        rgb[flat] = rgb_hit
+        rgb.index_copy_(0, flat, rgb_hit)
         return rgb
 
     @staticmethod

@@ -120,10 +120,11 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
     return rgb.t(), normal.t(), p_local.t(), p_world.t()
 
 
-def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int,
-               labels: bool) -> dict[str, "torch.Tensor"]:
+def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int, labels: bool,
+               boxes: np.ndarray) -> dict[str, "torch.Tensor"]:
     """The dense pass's rays and hits for a scene :func:`supports_rays` accepts, as ``RaycastBackend._trace``
-    names them: d (B,H',W',3) component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or
+    names them (``boxes`` (B,N,4): each frame's conservative screen rectangle of each primitive on the
+    H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3) component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or
     none), covered (B,N,H',W') bool (None without ``labels``), and the hit pixels: flat (M,) their
     index, b, owner, t (M,) (component-major: each value contiguous)."""
     from .surface_kernel import PRIM_CODES
@@ -136,7 +137,7 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
     flat, b, owner, t = *(torch.empty(P, dtype=torch.int64) for _ in range(3)), torch.empty(P)
     M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), _host(st.obj_R[ks]),
                _host(st.obj_c[ks]), _host(st.half), _host(st.radius), _codes(st.prim_names, st.prim_of_owner, PRIM_CODES),
-               d.numpy(), t_vis.numpy(), owner_img.numpy(), covered.numpy(), flat.numpy(), b.numpy(), owner.numpy(),
+               np.ascontiguousarray(boxes, dtype=np.int64), d.numpy(), t_vis.numpy(), owner_img.numpy(), covered.numpy(), flat.numpy(), b.numpy(), owner.numpy(),
                t.numpy())
     return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws), "owner_img": owner_img.reshape(B, Hs, Ws),
             "covered": covered if labels else None, "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M]}
@@ -191,6 +192,7 @@ def warm() -> None:
     k = np.zeros(4, np.float32)
     R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)
     hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, v, f, i)
-    dense_kernel(R3, m3, k, np.float32(1), R4, c3, m3, f, i, v, f, i, np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f)
+    dense_kernel(R3, m3, k, np.float32(1), R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i,
+                 np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
                 np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))

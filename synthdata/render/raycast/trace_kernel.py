@@ -102,10 +102,12 @@ def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of,
+def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxes,
                d, t_vis, owner_img, covered, flat, hit_b, hit_owner, hit_t):
     """The dense pass's camera rays (every pixel centre of the ``scale``-times grid of B frames, as
-    ``RaycastBackend._rays``) and their nearest hit (``_hit_objects``, ``_hit_environment``): ``d``
+    ``RaycastBackend._rays``) and their nearest hit (``_hit_objects``, ``_hit_environment``; a primitive
+    is tested only inside its frame's conservative screen rectangle, ``boxes`` (B,N,4) x0, y0, x1, y1,
+    and its bounding sphere): ``d``
     (3,P) with P = B·H'·W' pixels in (frame, row, column) order, ``t_vis``, ``owner_img`` (P,),
     ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage; a 0-size array: none
     wanted), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
@@ -130,6 +132,8 @@ def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of,
                 dd = dx * dx + dy * dy + dz * dz
                 best, near = _INF, -1
                 for i in range(half.shape[0]):
+                    if col < boxes[bi, i, 0] or col >= boxes[bi, i, 2] or r < boxes[bi, i, 1] or r >= boxes[bi, i, 3]:
+                        continue
                     if _missed(cull, bi, i, dx, dy, dz, dd):
                         continue
                     t = _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz)
