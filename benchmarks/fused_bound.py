@@ -7,7 +7,8 @@ the adaptive anti-aliasing's 8 sub-rays on every pixel whose owner differs from 
 forward and backward flow of each hit. It leaves out what the renderer also does (filtered textures'
 footprints, amodal coverage, label maps, exposure, encode), so the real kernel would cost more.
 
-    pip install numba   # not a dependency of synthdata: this is an experiment
+    (numba is a dependency since round 12: the renderer's compiled CPU stages, render/raycast/cpu_kernels.py,
+    grew out of this experiment)
     python benchmarks/fused_bound.py --clips 3
 
 Prints one JSON line: CPU seconds per clip for the torch renderer and for the kernel, on one thread.

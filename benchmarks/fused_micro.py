@@ -3,7 +3,7 @@ Lambert + Blinn-Phong shading — written three ways on one thread: a scalar num
 loop per object over all rays (structure of arrays, branch-free), and torch eager ops (how
 synthdata/render/raycast does it). Prints one JSON line (ns per ray, 2^20 rays, best of 3).
 
-    pip install numba   # not a dependency of synthdata: this is an experiment
+    (numba is a dependency since round 12, for the renderer's compiled CPU stages)
     python benchmarks/fused_micro.py
 """
 import json

@@ -45,15 +45,8 @@ def _last_bits(a: torch.Tensor, b: torch.Tensor, rtol: float, identical: float, 
     assert float(same) >= identical, float(same)
 
 
-@pytest.mark.parametrize("supersample", ["adaptive", "1"])
-@pytest.mark.parametrize("seed", [0, 5])
-def test_compiled_renders_the_torch_stages_bytes(supersample, seed):
-    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3", f"backend.supersample={supersample}")
-    scene, traj = _layout(spec, seed)
-    st = _SceneTensors.build(scene, traj, torch.device("cpu"))
-    assert cpu_kernels.supports_rays(scene, st)  # else this compares torch with torch
-    ref = _backend(spec, "torch").render(scene, traj)
-    out = _backend(spec, "compiled").render(scene, traj)
+def _assert_frames_match(ref, out) -> None:
+    """``out`` (compiled) against ``ref`` (torch), map by map."""
     for name in MAPS:
         a, b = getattr(ref, name), getattr(out, name)
         assert (a is None) == (b is None), name
@@ -67,6 +60,32 @@ def test_compiled_renders_the_torch_stages_bytes(supersample, seed):
             _last_bits(a[fin].reshape(-1, 1), b[fin].reshape(-1, 1), 1e-3 if name.startswith("flow") else 3e-6, 0.999)
         else:  # which object a pixel shows, and covers: exact
             assert _same(a, b), name
+
+
+@pytest.mark.parametrize("seed,overrides", [
+    (0, ()), (5, ()), (0, ("backend.supersample=1",)), (0, ("backend.supersample=2",)),
+    (0, ("backend.motion_blur=2",)), (0, ("backend.motion_blur=flow",)), (0, ("backend.rolling_shutter=0.5",)),
+    (0, ("backend.sensor_noise.shot=0.02", "backend.sensor_noise.read=0.005")),
+])
+def test_compiled_renders_the_torch_stages_frames(seed, overrides):
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3", *overrides)
+    scene, traj = _layout(spec, seed)
+    st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+    assert cpu_kernels.supports_rays(scene, st)  # else this compares torch with torch
+    _assert_frames_match(_backend(spec, "torch").render(scene, traj), _backend(spec, "compiled").render(scene, traj))
+
+
+def test_compiled_windows_are_the_whole_clips_frames():
+    """A clip made in windows of whole batches (long clips, docs/scaling.md) is the whole clip's bytes."""
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=4", "backend.frame_batch=2")
+    scene, traj = _layout(spec, 1)
+    backend = _backend(spec, "compiled")
+    whole = backend.render(scene, traj)
+    parts = [backend.render_window(scene, traj, 0, 2), backend.render_window(scene, traj, 2, 4)]
+    for name in MAPS:
+        a = getattr(whole, name)
+        if a is not None:
+            assert _same(a, torch.cat([getattr(p, name) for p in parts])), name
 
 
 def _every_branch(scene, st):
