@@ -4,8 +4,8 @@ renderer's tensors in, the torch stage's outputs back. :func:`shade` stands for
 rays and hit search (``_rays``, ``_hit_objects``, ``_hit_environment``), :func:`sparse_hits` for
 those of ``_trace_rays`` and :func:`flow` for ``_flow`` (:mod:`.trace_kernel`).
 
-numba is imported only when a CPU render first calls one (or a worker warms up, :func:`warm`), so
-commands that do not render, and CUDA renders, never load it.
+numba is imported only when a CPU render first calls one (or :func:`warm`), so commands that do not
+render, and CUDA renders, never load it.
 """
 
 from __future__ import annotations
@@ -122,11 +122,11 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
 
 def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int, labels: bool,
                boxes: np.ndarray) -> dict[str, "torch.Tensor"]:
-    """The dense pass's rays and hits for a scene :func:`supports_rays` accepts, as ``RaycastBackend._trace``
-    names them (``boxes`` (B,N,4): each frame's conservative screen rectangle of each primitive on the
-    H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3) component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or
-    none), covered (B,N,H',W') bool (None without ``labels``), and the hit pixels: flat (M,) their
-    index, b, owner, t (M,) (component-major: each value contiguous)."""
+    """The dense pass's rays and hits for a scene :func:`supports_rays` accepts, as
+    ``RaycastBackend._trace`` names them (``boxes`` (B,N,4): each frame's conservative screen rectangle
+    of each primitive on the H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3)
+    component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or none), covered (B,N,H',W')
+    bool (None without ``labels``), and the hit pixels: flat (M,) their index, b, owner, t (M,)."""
     from .surface_kernel import PRIM_CODES
     from .trace_kernel import dense_hits as kernel
 
@@ -136,11 +136,12 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
     covered = torch.zeros((B, N if labels else 0, Hs, Ws), dtype=torch.bool)
     flat, b, owner, t = *(torch.empty(P, dtype=torch.int64) for _ in range(3)), torch.empty(P)
     M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), _host(st.obj_R[ks]),
-               _host(st.obj_c[ks]), _host(st.half), _host(st.radius), _codes(st.prim_names, st.prim_of_owner, PRIM_CODES),
-               np.ascontiguousarray(boxes, dtype=np.int64), d.numpy(), t_vis.numpy(), owner_img.numpy(), covered.numpy(), flat.numpy(), b.numpy(), owner.numpy(),
-               t.numpy())
-    return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws), "owner_img": owner_img.reshape(B, Hs, Ws),
-            "covered": covered if labels else None, "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M]}
+               _host(st.obj_c[ks]), _host(st.half), _host(st.radius),
+               _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), np.ascontiguousarray(boxes, dtype=np.int64),
+               *(x.numpy() for x in (d, t_vis, owner_img, covered, flat, b, owner, t)))
+    return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws),
+            "owner_img": owner_img.reshape(B, Hs, Ws), "covered": covered if labels else None,
+            "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M]}
 
 
 def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
@@ -175,9 +176,10 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "t
 
 
 def warm() -> None:
-    """Load the compiled loops (from numba's cache, or compile them: ~3 s, once per machine) with the
-    argument types :func:`shade` passes, on no hits: a worker's fork server does it once, before any
-    worker is forked from it (run/warm.py), instead of every worker in front of its first clip."""
+    """Compile the loops into numba's cache (~4 s, once per machine), or load them from it, with the
+    argument types the renderer passes, on no rays: e.g. in an image's build step
+    (``python -c "from synthdata.render.raycast import cpu_kernels; cpu_kernels.warm()"``), so the first
+    large render on a fresh machine does not compile."""
     from .surface_kernel import combine, geometry
 
     f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
