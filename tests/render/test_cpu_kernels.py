@@ -1,9 +1,10 @@
-"""The compiled CPU stages (surface_kernel.py, trace_kernel.py) must work as the torch stages they stand for — the
+"""The compiled CPU stages (cpu_loops.py) must work as the torch stages they stand for — the
 same float32 arithmetic, so the same bits but where torch's own square root (MKL's, not correctly
 rounded) differs in the last bit — and leave the scenes it does not cover to torch. A changed step
 (another texture, light or order of operations) moves most hits, not a few in a thousand."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,7 +132,7 @@ def test_every_branch_hit_by_hit(pixel):
 
 
 def test_every_primitive_ray_by_ray():
-    """The re-traced rays' hit search (trace_kernel.sparse_hits) against the torch stages it replaces:
+    """The re-traced rays' hit search (cpu_loops.sparse_hits) against the torch stages it replaces:
     directions bit for bit, the same owners, ray parameters to the last bits of a square root."""
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3")
     scene, traj = _layout(spec, 2)
@@ -165,7 +166,7 @@ def _tilted(st, angle: float):
 
 @pytest.mark.parametrize("scale,tilt", [(1, 0.0), (2, 0.0), (1, 0.3)])
 def test_every_primitive_pixel_by_pixel(scale, tilt):
-    """The dense pass's rays and hits (trace_kernel.dense_hits) against _rays, _hit_objects and
+    """The dense pass's rays and hits (cpu_loops.dense_hits) against _rays, _hit_objects and
     _hit_environment: directions bit for bit, the same owners and amodal coverage, depths to the last
     bits of a square root, and the hit list nonzero() gives."""
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3")
@@ -200,24 +201,21 @@ def test_scenes_it_does_not_cover_take_the_torch_stage():
 
 
 def test_the_name_tables_mirror_the_kernels_codes():
-    from synthdata.render.raycast import primitives, surface_kernel, textures
+    from synthdata.render.raycast import cpu_loops, primitives, textures
 
-    assert cpu_kernels.PRIM_NAMES == set(surface_kernel.PRIM_CODES) <= set(primitives.PRIMITIVES.names())
-    assert cpu_kernels.TEXTURE_NAMES == set(surface_kernel.TEXTURE_CODES) <= set(textures.TEXTURES.names())
+    assert cpu_kernels.PRIM_NAMES == set(cpu_loops.PRIM_CODES) <= set(primitives.PRIMITIVES.names())
+    assert cpu_kernels.TEXTURE_NAMES == set(cpu_loops.TEXTURE_CODES) <= set(textures.TEXTURES.names())
 
 
-def test_a_warmed_worker_renders_without_compiling():
-    """warm() (run in the workers' fork server) must load the very specialisations a render calls:
-    a second one would be compiled in front of each worker's first clip."""
-    from synthdata.render.raycast import surface_kernel
+def test_warming_loads_what_a_render_calls():
+    """warm() (compiling ahead of time, e.g. in an image's build step) must compile the very
+    specialisations a render calls: else the first render would compile again."""
+    from synthdata.render.raycast import cpu_loops
 
     cpu_kernels.warm()
     spec = tiny_spec("shapes", "clip.width=24", "clip.height=16", "clip.frames=2")
     _backend(spec, "compiled").render(*_layout(spec, 1))
-    from synthdata.render.raycast import trace_kernel
-
-    kernels = (surface_kernel.geometry, surface_kernel.combine, trace_kernel.dense_hits, trace_kernel.sparse_hits,
-               trace_kernel.flow)
+    kernels = (cpu_loops.geometry, cpu_loops.combine, cpu_loops.dense_hits, cpu_loops.sparse_hits, cpu_loops.flow)
     assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1, 1]
 
 
@@ -235,3 +233,66 @@ def test_auto_compiles_large_clips_only():
         assert make_backend(spec.backend, "cpu")._compiled(scene, st, rays=True) is large
         assert _backend(spec, "compiled")._compiled(scene, st, rays=True)
         assert not _backend(spec, "torch")._compiled(scene, st)
+
+
+def test_an_exposure_alone_keeps_the_compiled_stages():
+    """``camera.exposure`` makes conditions that act after rendering only: shading is the same."""
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3", "camera.exposure.auto=true")
+    scene, traj = _layout(spec, 0)
+    st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+    assert st.cond is not None and cpu_kernels.supports_rays(scene, st)
+    _assert_frames_match(_backend(spec, "torch").render(scene, traj), _backend(spec, "compiled").render(scene, traj))
+
+
+_READ_ONLY_RUN = """
+import logging, numpy as np, synthdata, numba
+logging.basicConfig(level=logging.WARNING)
+from synthdata.motion import rollout
+from synthdata.render import make_backend
+from synthdata.render.raycast import cpu_kernels
+from synthdata.scene import sample_scene
+assert synthdata.__file__.startswith(%(pkg)r), synthdata.__file__
+spec = synthdata.load_recipe("shapes", ["clip.width=32", "clip.height=24", "clip.frames=2", "device=cpu"])
+rng = np.random.default_rng(0)
+scene = sample_scene(spec, rng)
+traj = rollout(scene, 2, spec.clip.fps, rng)
+frames = {}
+for mode in ("torch", "compiled"):
+    b = make_backend(spec.backend, "cpu")
+    b.settings = b.settings.model_copy(update={"cpu_kernels": mode})
+    frames[mode] = b.render(scene, traj)
+assert cpu_kernels.available() and numba.config.CACHE_DIR.startswith("/tmp"), numba.config.CACHE_DIR
+assert (frames["torch"].instance == frames["compiled"].instance).all()
+print("rendered compiled into", numba.config.CACHE_DIR)
+"""
+
+
+def test_a_read_only_install_compiles_into_a_private_cache(tmp_path):
+    """A system-wide install (read-only package) with a read-only home: numba has nowhere to cache, so
+    the loops compile into a folder of the process's own instead of the render failing. Real read-only
+    mounts, in a private mount namespace (root and util-linux's unshare)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import synthdata
+    from synthdata.configs import config_dir
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to mount a read-only copy of the package")
+    ro, home = tmp_path / "ro", tmp_path / "home"
+    shutil.copytree(Path(synthdata.__file__).parent, ro / "synthdata", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(config_dir(), ro / "synthdata" / "_recipes")  # where a wheel has them
+    home.mkdir()
+    (tmp_path / "run.py").write_text(_READ_ONLY_RUN % {"pkg": str(ro)})
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), PYTHONPATH=str(ro), PYTHONDONTWRITEBYTECODE="1")
+    mounts = " && ".join(f"mount --bind {p} {p} && mount -o remount,bind,ro {p} {p}" for p in (ro, home))
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c",
+                        f"{mounts} && {sys.executable} {tmp_path / 'run.py'}"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    if r.returncode != 0 and "mount" in r.stderr and "permission denied" in r.stderr.lower():
+        pytest.skip("this machine does not allow private mounts")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "rendered compiled into /tmp" in r.stdout and "numba cannot write its cache here" in r.stderr

@@ -1,15 +1,19 @@
-"""The ray-caster's compiled CPU stages: which scenes they cover, and the calls into them — the
-renderer's tensors in, the torch stage's outputs back. :func:`shade` stands for
-``RaycastBackend._surface`` (:mod:`.surface_kernel`), :func:`dense_hits` for the dense pass's
-rays and hit search (``_rays``, ``_hit_objects``, ``_hit_environment``), :func:`sparse_hits` for
-those of ``_trace_rays`` and :func:`flow` for ``_flow`` (:mod:`.trace_kernel`).
+"""The ray-caster's compiled CPU stages: which scenes they cover, and the calls into the loops
+(:mod:`.cpu_loops`) — the renderer's tensors in, the torch stage's outputs back. :func:`shade` stands
+for ``RaycastBackend._surface``, :func:`dense_hits` for the dense pass's rays and hit search
+(``_rays``, ``_hit_objects``, ``_hit_environment``), :func:`sparse_hits` for those of ``_trace_rays``
+and :func:`flow` for ``_flow``.
 
 numba is imported only when a CPU render first calls one (or :func:`warm`), so commands that do not
-render, and CUDA renders, never load it.
+render, and CUDA renders, never load it. Where it cannot run (not installed) the torch stages render,
+with one warning (:func:`available`).
 """
 
 from __future__ import annotations
 
+import logging
+import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,11 +25,50 @@ if TYPE_CHECKING:
     from ...scene.types import Scene
     from .backend import _SceneTensors
 
-__all__ = ["supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "warm"]
+__all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "warm"]
 
-#: mirrored from surface_kernel (which imports numba): kept equal by a test
+log = logging.getLogger(__name__)
+
+#: mirrored from cpu_loops (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
 TEXTURE_NAMES = frozenset({"flat", "checker", "stripes", "noise"})
+
+
+_loops: object = None  # the cpu_loops module once imported; False: numba cannot run here
+_private_cache: tempfile.TemporaryDirectory | None = None
+
+
+def available() -> bool:
+    """Whether the compiled loops can run in this process (imported on first call). numba caches a loop
+    beside its source, else in the user's cache folder; where neither can be written (a read-only
+    install with a read-only home) it is given a private folder for this process (the loops then compile
+    in each process: set ``NUMBA_CACHE_DIR`` to a writable folder to keep them). Without numba, False,
+    and the torch stages render."""
+    global _loops, _private_cache
+    if _loops is None:
+        try:
+            from . import cpu_loops as loops
+        except ImportError as exc:
+            log.warning("synthdata: numba unavailable (%s): the ray-caster renders with torch alone", exc)
+            loops = False
+        except RuntimeError as exc:  # "cannot cache function ...: no locator available"
+            import numba
+
+            sys.modules.pop(__package__ + ".cpu_loops", None)
+            _private_cache = tempfile.TemporaryDirectory(prefix="synthdata-numba-")
+            numba.config.CACHE_DIR = _private_cache.name
+            log.warning("synthdata: numba cannot write its cache here (%s); compiling into %s for this process "
+                        "(set NUMBA_CACHE_DIR to a writable folder to compile once)", exc, _private_cache.name)
+            from . import cpu_loops as loops
+        _loops = loops
+    return _loops is not False
+
+
+def _effectless(cond) -> bool:
+    """Conditions that leave shading alone: no lights carried by objects, rain, snow or wet ground (an
+    exposure alone acts after rendering)."""
+    c = cond.cond
+    return not c.lights and c.rain is None and c.snow is None and c.wet is None
 
 
 def supports(scene: "Scene", st: "_SceneTensors") -> bool:
@@ -36,9 +79,9 @@ def supports(scene: "Scene", st: "_SceneTensors") -> bool:
     env = scene.environment
     return (st.obj_R.device.type == "cpu" and env.kind == "ground" and env.shape.flat and env.shape.straight
             and env.road is None and env.lumen is None and env.scatter is None and not env.guides
-            and st.cond is None and st.bump is None and st.wet is None
+            and (st.cond is None or _effectless(st.cond)) and st.bump is None and st.wet is None
             and set(st.prim_names) <= PRIM_NAMES and set(st.tex_names) <= TEXTURE_NAMES
-            and not any(st.tex_params.get(name) for name in st.tex_names))
+            and not any(st.tex_params.get(name) for name in st.tex_names) and available())
 
 
 def supports_rays(scene: "Scene", st: "_SceneTensors") -> bool:
@@ -92,7 +135,7 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
           shadows: bool) -> tuple["torch.Tensor", ...]:
     """``RaycastBackend._surface`` for a scene :func:`supports` accepts (its shapes and meaning).
     → rgb, normal, p_local, p_world (M,3) each, component-major."""
-    from .surface_kernel import PRIM_CODES, TEXTURE_CODES, combine, geometry
+    from .cpu_loops import PRIM_CODES, TEXTURE_CODES, combine, geometry
 
     env = scene.environment
     M = t.shape[0]
@@ -127,8 +170,8 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
     of each primitive on the H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3)
     component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or none), covered (B,N,H',W')
     bool (None without ``labels``), and the hit pixels: flat (M,) their index, b, owner, t (M,)."""
-    from .surface_kernel import PRIM_CODES
-    from .trace_kernel import dense_hits as kernel
+    from .cpu_loops import PRIM_CODES
+    from .cpu_loops import dense_hits as kernel
 
     B, N = ks.shape[0], st.half.shape[0]
     P = B * Hs * Ws
@@ -149,8 +192,8 @@ def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "
     """Camera rays through image points (u, v) of frames ``ks[b]`` and their nearest hit, for a scene
     :func:`supports_rays` accepts. Shape: b, u, v (M,) → d (M,3) component-major (camera-z = 1), t_vis
     (M,) (inf: none), owner (M,) (0: the ground or none)."""
-    from .trace_kernel import sparse_hits as kernel
-    from .surface_kernel import PRIM_CODES
+    from .cpu_loops import sparse_hits as kernel
+    from .cpu_loops import PRIM_CODES
 
     M = b.shape[0]
     d, t_vis, owner = torch.empty(3, M), torch.empty(M), torch.empty(M, dtype=torch.int64)
@@ -164,7 +207,7 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "t
          owner: "torch.Tensor", p_local: "torch.Tensor", H: int, W: int) -> "torch.Tensor":
     """``RaycastBackend._flow`` for a scene :func:`supports_rays` accepts (its shapes and meaning).
     → (B,H,W,2)."""
-    from .trace_kernel import flow as kernel
+    from .cpu_loops import flow as kernel
 
     B = d.shape[0]
     hit = torch.full((B * H * W,), -1, dtype=torch.int64)
@@ -176,11 +219,11 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "t
 
 
 def warm() -> None:
-    """Compile the loops into numba's cache (~4 s, once per machine), or load them from it, with the
+    """Compile the loops into numba's cache (~5 s, once per machine), or load them from it, with the
     argument types the renderer passes, on no rays: e.g. in an image's build step
     (``python -c "from synthdata.render.raycast import cpu_kernels; cpu_kernels.warm()"``), so the first
     large render on a fresh machine does not compile."""
-    from .surface_kernel import combine, geometry
+    from .cpu_loops import combine, geometry
 
     f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
     v, m3 = np.zeros((3, 0), np.float32), np.zeros((0, 3), np.float32)
@@ -189,7 +232,7 @@ def warm() -> None:
              np.zeros((0, 3, 3), np.float32), i, i, m3, m3, f, i, True, np.float32(1), np.float32(1), light, True,
              v, v, v, v, f, f, f, f)
     combine(i, f, f, light, v, f, f, f, f, f, f, v)
-    from .trace_kernel import dense_hits as dense_kernel, flow as flow_kernel, sparse_hits as hits_kernel
+    from .cpu_loops import dense_hits as dense_kernel, flow as flow_kernel, sparse_hits as hits_kernel
 
     k = np.zeros(4, np.float32)
     R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)

@@ -1,19 +1,24 @@
-"""The ray-caster's surface stage as two compiled CPU loops (numba): :func:`geometry` (hit point, owner
-frame, smooth normal, ray-differential footprint, texture, the sun's shadow ray, the light's angles)
-and :func:`combine` (Lambert, Blinn-Phong, headlight, glow, fog), per hit with no per-ray temporaries;
-between them torch takes the powers and exponentials. The torch stage (``RaycastBackend._surface``)
-runs ~50 tensor ops over every hit and gathers each owner's rows per op; these loops read them once
-per hit (measured: render of shapes 256²×24 1.23 → 0.74 CPU s, ``benchmarks/render_breakdown.py``).
+"""The ray-caster's compiled CPU loops (numba), in one module: numba keys a function's cache on its own
+source file only, so loops that share helpers (the primitives' intersections, the rotations) live
+together, or an edit to a helper would leave another file's cached loops stale.
 
-It is the same arithmetic, step for step and in float32, as the torch stage it stands for: the same
-bits, checked hit by hit and map by map (``tests/render/test_cpu_kernels.py``), for the scenes
-:func:`.cpu_kernels.supports` accepts: a flat ground, the textures of :data:`TEXTURE_CODES`, the
-primitives of :data:`PRIM_CODES`, no weather, bumps, wet film, scope light or scatter. Other scenes
-take the torch stage, as CUDA always does. Compiled once per machine and cached beside this file
-(numba's ``cache=True``).
+- :func:`dense_hits`: the dense pass's camera rays and their nearest hit, amodal coverage and the hit
+  list (``RaycastBackend._rays``, ``_hit_objects``, ``_hit_environment``);
+- :func:`sparse_hits`: the same for a list of rays (adaptive anti-aliasing's re-traced sub-pixel rays,
+  ``_trace_rays``);
+- :func:`geometry` and :func:`combine`: the surface stage (``_surface``) — hit point, owner frame, smooth
+  normal, ray-differential footprint, texture, the sun's shadow ray and the lights' angles; then, after
+  torch takes the powers and exponentials, Lambert, Blinn-Phong, headlight, glow and fog;
+- :func:`flow`: the pixel motion of every pixel of a dense pass (``_flow``).
 
-Shape conventions: M hits; vectors are passed component-major, (3,M) contiguous (the renderer's
-layout, :mod:`.layout`); B frames of the batch, N render primitives, owner 0 the environment.
+The torch stages run ~50 tensor ops over every ray and gather each owner's rows per op; these loops
+touch each ray once (measured: render of shapes 256²×24 1.30 → 0.42 CPU s, docs/backends.md "Round 12").
+Each is the torch stage's float32 arithmetic in the same order of operations, for the scenes
+:func:`.cpu_kernels.supports` accepts; where a square root enters, torch's (MKL's) may round the last
+bit differently (``tests/render/test_cpu_kernels.py``). Compiled once per machine into numba's cache.
+
+Shape conventions: M rays or hits, P = B·H'·W' pixels of B frames; vectors (3,M) contiguous (the
+renderer's component-major layout, :mod:`.layout`); N render primitives, owner 0 the environment.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["PRIM_CODES", "TEXTURE_CODES", "geometry", "combine"]
+__all__ = ["PRIM_CODES", "TEXTURE_CODES", "dense_hits", "sparse_hits", "geometry", "combine", "flow"]
 
 #: primitive name → the kernel's code (their intersections and normals mirror :mod:`.primitives`)
 PRIM_CODES = {"sphere": 0, "ellipsoid": 0, "box": 1, "cylinder": 2, "capsule": 3}
@@ -389,3 +394,175 @@ def combine(owner, specular, emissive, light, albedo, lit_ndl, sun_pow, ndv, hea
             cg = cg * f + light[15] * (_1 - f)
             cb = cb * f + light[16] * (_1 - f)
         rgb[0, m], rgb[1, m], rgb[2, m] = cr, cg, cb
+
+
+# -- rays and their hits, flow (RaycastBackend._trace_rays, _hit_objects, _flow) ----------------------
+_BEHIND = _F(1e-6)  # flow: points closer than this in front of the camera have none
+_NAN = _F(np.nan)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cull_table(obj_c, cam_c, radius):
+    """Per frame and render primitive: its centre from the camera and the squared radius of a sphere
+    holding it, with a margin (a cull only skips exact tests, so it must never cut a hit). → (B,N,4)."""
+    B, N = obj_c.shape[0], obj_c.shape[1]
+    out = np.empty((B, N, 4), dtype=np.float32)
+    for bi in range(B):
+        for i in range(N):
+            r = radius[i] * _F(1.01) + _F(1e-3)
+            out[bi, i, 0] = obj_c[bi, i, 0] - cam_c[bi, 0]
+            out[bi, i, 1] = obj_c[bi, i, 1] - cam_c[bi, 1]
+            out[bi, i, 2] = obj_c[bi, i, 2] - cam_c[bi, 2]
+            out[bi, i, 3] = r * r
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")  # array arguments cost ~30 ns a call
+def _missed(cull, bi, i, dx, dy, dz, dd):
+    """Whether the camera ray d of frame bi surely misses primitive i: its closest approach to the
+    centre is outside the sphere, or the sphere lies wholly behind the camera."""
+    wx, wy, wz = cull[bi, i, 0], cull[bi, i, 1], cull[bi, i, 2]
+    s = (wx * dx + wy * dy + wz * dz) / dd  # the ray parameter of the closest approach
+    px, py, pz = wx - s * dx, wy - s * dy, wz - s * dz
+    return px * px + py * py + pz * pz >= cull[bi, i, 3] or (s < _0 and s * s * dd >= cull[bi, i, 3])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz):
+    """Ray parameter of the hit of the ray o + t·d with render primitive i of frame bi (inf: none), in
+    its unit frame as the torch stage computes it (R^T (o − c) / half, R^T d / half)."""
+    pu, pv, pw = _rT4(obj_R, bi, i, ox - obj_c[bi, i, 0], oy - obj_c[bi, i, 1], oz - obj_c[bi, i, 2])
+    eu, ev, ew = _rT4(obj_R, bi, i, dx, dy, dz)
+    return _intersect(prim_of[i + 1], pu * inv_half[i, 0], pv * inv_half[i, 1], pw * inv_half[i, 2],
+                      eu * inv_half[i, 0], ev * inv_half[i, 1], ew * inv_half[i, 2])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ground_t(oz, dz):
+    """The flat ground z = 0 (RaycastBackend._hit_environment), inf where it is not met."""
+    t = -oz / (dz if abs(dz) >= _TINY else -_TINY)
+    return t if t > _EPS and oz > _0 else _INF
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d, t_vis, owner):
+    """Camera rays through image points (u, v) (pixels) of frames b, and their nearest hit: each
+    render primitive (culled by its bounding sphere; ties go to the lower index, as in torch) and the
+    flat ground. ``K``: (fx, fy, cx, cy). Writes ``d`` (3,M, camera-z = 1), ``t_vis`` (M, inf: none)
+    and ``owner`` (M, 0: ground or none)."""
+    fx, fy, cx, cy = K[0], K[1], K[2], K[3]
+    inv_half = _1 / half
+    cull = _cull_table(obj_c, cam_c, radius)
+    for m in range(b.shape[0]):
+        bi = b[m]
+        x, y = (u[m] - cx) / fx, (v[m] - cy) / fy
+        dx = x * cam_R[bi, 0, 0] + y * cam_R[bi, 0, 1] + _1 * cam_R[bi, 0, 2]
+        dy = x * cam_R[bi, 1, 0] + y * cam_R[bi, 1, 1] + _1 * cam_R[bi, 1, 2]
+        dz = x * cam_R[bi, 2, 0] + y * cam_R[bi, 2, 1] + _1 * cam_R[bi, 2, 2]
+        d[0, m], d[1, m], d[2, m] = dx, dy, dz
+        ox, oy, oz = cam_c[bi, 0], cam_c[bi, 1], cam_c[bi, 2]
+        dd = dx * dx + dy * dy + dz * dz
+        best, near = _INF, -1
+        for i in range(half.shape[0]):
+            if _missed(cull, bi, i, dx, dy, dz, dd):
+                continue
+            t = _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz)
+            if t < best:
+                best, near = t, i
+        t_env = _ground_t(oz, dz)
+        if best < t_env:
+            t_vis[m], owner[m] = best, near + 1
+        else:
+            t_vis[m], owner[m] = t_env, 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxes,
+               d, t_vis, owner_img, covered, flat, hit_b, hit_owner, hit_t):
+    """The dense pass's camera rays (every pixel centre of the ``scale``-times grid of B frames, as
+    ``RaycastBackend._rays``) and their nearest hit (``_hit_objects``, ``_hit_environment``; a primitive
+    is tested only inside its frame's conservative screen rectangle, ``boxes`` (B,N,4) x0, y0, x1, y1,
+    and its bounding sphere): ``d``
+    (3,P) with P = B·H'·W' pixels in (frame, row, column) order, ``t_vis``, ``owner_img`` (P,),
+    ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage; a 0-size array: none
+    wanted), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
+    ``hit_t``. → how many pixels hit something (the lists' length)."""
+    fx, fy, cx, cy = K[0], K[1], K[2], K[3]
+    B, Hs, Ws = covered.shape[0], covered.shape[2], covered.shape[3]
+    labels = covered.shape[1] > 0
+    inv_half = _1 / half
+    cull = _cull_table(obj_c, cam_c, radius)
+    M = 0
+    for bi in range(B):
+        ox, oy, oz = cam_c[bi, 0], cam_c[bi, 1], cam_c[bi, 2]
+        for r in range(Hs):
+            y = ((_F(r) + _HALF) / scale - cy) / fy
+            for col in range(Ws):
+                x = ((_F(col) + _HALF) / scale - cx) / fx
+                dx = x * cam_R[bi, 0, 0] + y * cam_R[bi, 0, 1] + _1 * cam_R[bi, 0, 2]
+                dy = x * cam_R[bi, 1, 0] + y * cam_R[bi, 1, 1] + _1 * cam_R[bi, 1, 2]
+                dz = x * cam_R[bi, 2, 0] + y * cam_R[bi, 2, 1] + _1 * cam_R[bi, 2, 2]
+                q = (bi * Hs + r) * Ws + col
+                d[0, q], d[1, q], d[2, q] = dx, dy, dz
+                dd = dx * dx + dy * dy + dz * dz
+                best, near = _INF, -1
+                for i in range(half.shape[0]):
+                    if col < boxes[bi, i, 0] or col >= boxes[bi, i, 2] or r < boxes[bi, i, 1] or r >= boxes[bi, i, 3]:
+                        continue
+                    if _missed(cull, bi, i, dx, dy, dz, dd):
+                        continue
+                    t = _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz)
+                    if labels:
+                        covered[bi, i, r, col] = t < _INF
+                    if t < best:
+                        best, near = t, i
+                t_env = _ground_t(oz, dz)
+                if best < t_env:
+                    t, w = best, near + 1
+                else:
+                    t, w = t_env, 0
+                t_vis[q], owner_img[q] = t, w
+                if t < _INF:
+                    flat[M], hit_b[M], hit_owner[M], hit_t[M] = q, bi, w, t
+                    M += 1
+    return M
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def flow(d, hit, owner, p_local, obj_R, obj_c, cam_R, cam_c, K, out):
+    """Pixel motion of each pixel to the frames whose poses are given (``RaycastBackend._flow``): a hit
+    point carried by its owner's pose there (the ground stays), a sky direction turned by the camera,
+    projected through the pinhole, minus the pixel centre; NaN behind the camera. ``d`` (3,P) the
+    pixels' directions, P = B·H·W; ``hit`` (P,) each pixel's row in ``owner``/``p_local`` (-1: sky);
+    poses (B,N,3,3) (B,N,3) (B,3,3) (B,3) at the target frames; ``K`` (fx, fy, cx, cy). → ``out``
+    (B,H,W,2)."""
+    fx, fy, cx, cy = K[0], K[1], K[2], K[3]
+    B, H, W = out.shape[0], out.shape[1], out.shape[2]
+    for bi in range(B):
+        R = cam_R[bi]
+        c0, c1, c2 = cam_c[bi, 0], cam_c[bi, 1], cam_c[bi, 2]
+        for r in range(H):
+            gv = _F(r) + _F(0.5)
+            for col in range(W):
+                q = (bi * H + r) * W + col
+                m = hit[q]
+                if m < 0:
+                    px, py, pz = d[0, q], d[1, q], d[2, q]
+                else:
+                    w = owner[m]
+                    px, py, pz = p_local[0, m], p_local[1, m], p_local[2, m]
+                    if w > 0:  # R p + c, as _r in backend.py
+                        j = w - 1
+                        px, py, pz = (px * obj_R[bi, j, 0, 0] + py * obj_R[bi, j, 0, 1] + pz * obj_R[bi, j, 0, 2] + obj_c[bi, j, 0],
+                                      px * obj_R[bi, j, 1, 0] + py * obj_R[bi, j, 1, 1] + pz * obj_R[bi, j, 1, 2] + obj_c[bi, j, 1],
+                                      px * obj_R[bi, j, 2, 0] + py * obj_R[bi, j, 2, 1] + pz * obj_R[bi, j, 2, 2] + obj_c[bi, j, 2])
+                    px, py, pz = px - c0, py - c1, pz - c2
+                x = px * R[0, 0] + py * R[1, 0] + pz * R[2, 0]
+                y = px * R[0, 1] + py * R[1, 1] + pz * R[2, 1]
+                z = px * R[0, 2] + py * R[1, 2] + pz * R[2, 2]
+                if z > _BEHIND:
+                    out[bi, r, col, 0] = fx * x / z + cx - (_F(col) + _F(0.5))
+                    out[bi, r, col, 1] = fy * y / z + cy - gv
+                else:
+                    out[bi, r, col, 0] = _NAN
+                    out[bi, r, col, 1] = _NAN
