@@ -92,13 +92,14 @@ def _intersect(prim, ox, oy, oz, dx, dy, dz):
     best = _INF
     a = max(dx * dx + dy * dy, _TINY)
     b = ox * dx + oy * dy
-    if prim == 2:  # solid cylinder: side, then both caps
-        disc = b * b - a * (ox * ox + oy * oy - _1)
-        if disc >= _0:
-            s = np.sqrt(disc)
-            for t in ((-b - s) / a, (-b + s) / a):
-                if abs(oz + t * dz) <= _1 and t > _EPS and t < best:
-                    best = t
+    side = _1 if prim == 2 else _A_LEN  # the side's half-length: the cylinder's caps are flat, the capsule's domes
+    disc = b * b - a * (ox * ox + oy * oy - _1)
+    if disc >= _0:
+        s = np.sqrt(disc)
+        for t in ((-b - s) / a, (-b + s) / a):
+            if abs(oz + t * dz) <= side and t > _EPS and t < best:
+                best = t
+    if prim == 2:  # solid cylinder: both flat caps
         dzs = dz if abs(dz) >= _TINY else _TINY
         for cap in (-_1, _1):
             t = (cap - oz) / dzs
@@ -106,13 +107,7 @@ def _intersect(prim, ox, oy, oz, dx, dy, dz):
             if x * x + y * y <= _1 and t > _EPS and t < best:
                 best = t
         return best
-    # capsule: the side, then two half-ellipsoid caps
-    disc = b * b - a * (ox * ox + oy * oy - _1)
-    if disc >= _0:
-        s = np.sqrt(disc)
-        for t in ((-b - s) / a, (-b + s) / a):
-            if abs(oz + t * dz) <= _A_LEN and t > _EPS and t < best:
-                best = t
+    # capsule: two half-ellipsoid caps
     for sign in (-_1, _1):
         zc = (oz - sign * _A_LEN) / _CAP
         dzc = dz / _CAP
