@@ -1,7 +1,7 @@
 """The procedural ray-caster: analytic primitives, procedural textures, Lambert + Blinn-Phong shading
-with a sun (hard shadows) and/or a camera headlight, exact flow and amodal coverage. Torch, wherever the scene tensors live (CPU or CUDA), batched over
-``frame_batch`` frames; on the CPU the hottest stages run as compiled loops where a scene allows
-(:mod:`.cpu_kernels`, setting ``cpu_kernels``).
+with a sun (hard shadows) and/or a camera headlight, exact flow and amodal coverage. Torch, wherever
+the scene tensors live (CPU or CUDA), batched over ``frame_batch`` frames; on the CPU the hottest
+stages run as compiled loops where a scene allows (:mod:`.cpu_kernels`, setting ``cpu_kernels``).
 
 Shape conventions inside: B frames in a batch, H×W pixels, N objects, M hit pixels (flattened).
 """

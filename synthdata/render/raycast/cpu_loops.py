@@ -58,6 +58,14 @@ def _rT4(M, k, j, x, y, z):
             x * M[k, j, 0, 2] + y * M[k, j, 1, 2] + z * M[k, j, 2, 2])
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _r4(M, k, j, x, y, z):
+    """M[k, j] (x, y, z), read in place."""
+    return (x * M[k, j, 0, 0] + y * M[k, j, 0, 1] + z * M[k, j, 0, 2],
+            x * M[k, j, 1, 0] + y * M[k, j, 1, 1] + z * M[k, j, 1, 2],
+            x * M[k, j, 2, 0] + y * M[k, j, 2, 1] + z * M[k, j, 2, 2])
+
+
 # -- primitives (unit frame; primitives.py) ----------------------------------------------------------
 @njit(cache=True, nogil=True, error_model="numpy")
 def _nearest_positive(t0, t1):
@@ -546,11 +554,10 @@ def flow(d, hit, owner, p_local, obj_R, obj_c, cam_R, cam_c, K, out):
                 else:
                     w = owner[m]
                     px, py, pz = p_local[0, m], p_local[1, m], p_local[2, m]
-                    if w > 0:  # R p + c, as _r in backend.py
+                    if w > 0:  # carried by the owner's pose there: R p + c
                         j = w - 1
-                        px, py, pz = (px * obj_R[bi, j, 0, 0] + py * obj_R[bi, j, 0, 1] + pz * obj_R[bi, j, 0, 2] + obj_c[bi, j, 0],
-                                      px * obj_R[bi, j, 1, 0] + py * obj_R[bi, j, 1, 1] + pz * obj_R[bi, j, 1, 2] + obj_c[bi, j, 1],
-                                      px * obj_R[bi, j, 2, 0] + py * obj_R[bi, j, 2, 1] + pz * obj_R[bi, j, 2, 2] + obj_c[bi, j, 2])
+                        px, py, pz = _r4(obj_R, bi, j, px, py, pz)
+                        px, py, pz = px + obj_c[bi, j, 0], py + obj_c[bi, j, 1], pz + obj_c[bi, j, 2]
                     px, py, pz = px - c0, py - c1, pz - c2
                 x = px * R[0, 0] + py * R[1, 0] + pz * R[2, 0]
                 y = px * R[0, 1] + py * R[1, 1] + pz * R[2, 1]
