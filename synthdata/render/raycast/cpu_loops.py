@@ -290,16 +290,9 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
         # the owner's frame and the smooth normal
         if w > 0:
             i = w - 1
-            R = obj_R[bi, i]
-            vx, vy, vz = px - obj_c[bi, i, 0], py - obj_c[bi, i, 1], pz - obj_c[bi, i, 2]
-            lx = vx * R[0, 0] + vy * R[1, 0] + vz * R[2, 0]
-            ly = vx * R[0, 1] + vy * R[1, 1] + vz * R[2, 1]
-            lz = vx * R[0, 2] + vy * R[1, 2] + vz * R[2, 2]
+            lx, ly, lz = _rT4(obj_R, bi, i, px - obj_c[bi, i, 0], py - obj_c[bi, i, 1], pz - obj_c[bi, i, 2])
             ux, uy, uz = _unit_normal(prim_of[w], lx / half[i, 0], ly / half[i, 1], lz / half[i, 2])
-            ux, uy, uz = ux / half[i, 0], uy / half[i, 1], uz / half[i, 2]
-            nx = ux * R[0, 0] + uy * R[0, 1] + uz * R[0, 2]
-            ny = ux * R[1, 0] + uy * R[1, 1] + uz * R[1, 2]
-            nz = ux * R[2, 0] + uy * R[2, 1] + uz * R[2, 2]
+            nx, ny, nz = _r4(obj_R, bi, i, ux / half[i, 0], uy / half[i, 1], uz / half[i, 2])
         else:
             lx, ly, lz = px, py, pz
             nx, ny, nz = _0, _0, _1
@@ -319,11 +312,8 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
             c = (nx * wx + ny * wy + nz * wz) / nd
             wx, wy, wz = tm * (wx - c * dx), tm * (wy - c * dy), tm * (wz - c * dz)
             if w > 0:  # into the owner's frame
-                R = obj_R[bi, w - 1]
-                ux, uy, uz = (ux * R[0, 0] + uy * R[1, 0] + uz * R[2, 0], ux * R[0, 1] + uy * R[1, 1] + uz * R[2, 1],
-                              ux * R[0, 2] + uy * R[1, 2] + uz * R[2, 2])
-                wx, wy, wz = (wx * R[0, 0] + wy * R[1, 0] + wz * R[2, 0], wx * R[0, 1] + wy * R[1, 1] + wz * R[2, 1],
-                              wx * R[0, 2] + wy * R[1, 2] + wz * R[2, 2])
+                ux, uy, uz = _rT4(obj_R, bi, w - 1, ux, uy, uz)
+                wx, wy, wz = _rT4(obj_R, bi, w - 1, wx, wy, wz)
             ex = _HALF * np.sqrt(ux * ux + wx * wx)  # textures.box_extent
             ey = _HALF * np.sqrt(uy * uy + wy * wy)
             ez = _HALF * np.sqrt(uz * uz + wz * wz)
