@@ -17,12 +17,15 @@ apply. The consistency test is the standard one (e.g. Sundaram et al. 2010; Sint
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..jit import AUTO_PIXELS, loops
 from ..lazy import torch
 
 from .kinds import LABEL_KINDS, LabelKind
 from .chunks import frame_chunks
 
-__all__ = ["TOLERANCE_PX", "flow_validity"]
+__all__ = ["TOLERANCE_PX", "flow_validity", "warm"]
 
 TOLERANCE_PX = 0.5
 
@@ -57,18 +60,40 @@ def _valid_frames(flow: torch.Tensor, back: torch.Tensor, owner: torch.Tensor, s
     idx += (to.clamp(0, T - 1) * (H * W)).to(itype)
     idx = idx.reshape(-1)
     bx, by = torch.index_select(back.reshape(2, -1), 1, idx).reshape(2, *fx.shape)
-    err = torch.hypot(fx + bx, fy + by)  # NaN when a flow is not finite: not within the tolerance
+    ex, ey = fx + bx, fy + by
+    err2 = ex * ex + ey * ey  # NaN when a flow is not finite: not within the tolerance
     same = torch.index_select(owner.reshape(-1), 0, idx).reshape(fx.shape) == owner[first:first + fx.shape[0]]
-    return inside & (~has_other | ((err <= TOLERANCE_PX) & same))
+    return inside & (~has_other | ((err2 <= _TOLERANCE2) & same))
 
 
-def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
-    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device
-    (vectorised passes, frame chunk by chunk). Shape: flows (T,H,W,2) float, instance (T,H,W)."""
+#: the tolerance squared, in float32 as the passes compare it (no square root per pixel)
+_TOLERANCE2 = float(np.float32(TOLERANCE_PX) ** 2)
+
+
+def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor,
+                  compiled: bool | None = None) -> torch.Tensor:
+    """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device.
+    On the CPU one compiled loop (:mod:`.flow_valid_loops`) for clips of :data:`~synthdata.jit.AUTO_PIXELS`
+    pixels (``compiled``: force it on or off), else vectorised torch passes, frame chunk by chunk: the
+    same bits. Shape: flows (T,H,W,2) float, instance (T,H,W)."""
+    if compiled is None:
+        compiled = instance.device.type == "cpu" and instance.numel() >= AUTO_PIXELS
+    kernel = loops(__package__ + ".flow_valid_loops") if compiled and instance.device.type == "cpu" else None
+    if kernel is not None:
+        out = np.empty(instance.shape, dtype=np.uint8)
+        kernel.flow_validity(*(np.ascontiguousarray(x.numpy()) for x in (flow_fwd.float(), flow_bwd.float(), instance)),
+                             np.float32(_TOLERANCE2), out)
+        return torch.from_numpy(out)
     fwd_xy, bwd_xy = (f.movedim(-1, 0).contiguous() for f in (flow_fwd, flow_bwd))  # (2,T,H,W) each
     fwd = _valid(fwd_xy, bwd_xy, instance, +1)
     bwd = _valid(bwd_xy, fwd_xy, instance, -1)
     return fwd.to(torch.uint8) | (bwd.to(torch.uint8) << 1)
+
+
+def warm() -> None:
+    """Compile the loop with the types a clip passes (:func:`synthdata.jit.warm`)."""
+    flow = torch.zeros(1, 1, 1, 2)
+    flow_validity(flow, flow, torch.zeros(1, 1, 1, dtype=torch.int32), compiled=True)
 
 
 LABEL_KINDS.register("flow_valid", LabelKind(

@@ -13,7 +13,8 @@ from synthdata.annotate.flow_valid import TOLERANCE_PX, flow_validity
 from ..conftest import SYNC2, TINY, make_tiny_clip, tiny_spec
 
 
-def test_hand_made_cases():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_hand_made_cases(compiled):
     T, H, W = 2, 4, 4
     inst = np.ones((T, H, W), dtype=np.int32)
     fwd = np.zeros((T, H, W, 2), np.float32)
@@ -23,13 +24,46 @@ def test_hand_made_cases():
     fwd[0, 0, 0] = np.nan  # behind the camera
     bwd[1, 2, 2, 0] = 0.4  # an inconsistent return at the pixel (2,1) lands on
     inst[1, 1, 2] = 2  # another surface where (1,1) lands
-    v = flow_validity(torch.from_numpy(fwd), torch.from_numpy(bwd), torch.from_numpy(inst)).numpy()
+    v = flow_validity(torch.from_numpy(fwd), torch.from_numpy(bwd), torch.from_numpy(inst), compiled=compiled).numpy()
     fwd_ok = (v[0] & 1).astype(bool)
     assert not fwd_ok[0, 0]  # NaN
     assert not fwd_ok[:, 3].any()  # lands outside the image
     assert not fwd_ok[2, 1]  # return flow off by 1.4 px > tolerance
     assert not fwd_ok[1, 1]  # lands on another surface (it is occluded there)
     assert fwd_ok[3, 0] and fwd_ok[1, 0] and TOLERANCE_PX == 0.5
+
+
+def _both(fwd, bwd, inst):
+    return [flow_validity(fwd, bwd, inst, compiled=c) for c in (False, True)]
+
+
+@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy:plain"])
+def test_the_compiled_loop_gives_the_torch_passes_bits(recipe):
+    """flow_valid_loops.py against the torch passes it stands for, on rendered clips (occlusions, flow
+    leaving the view) and on adversarial flows: NaN, ±inf, 90,000 px, returns at exactly the tolerance
+    and one float32 step past it."""
+    clip = make_tiny_clip(tiny_spec(recipe, "clip.width=40", "clip.height=24", "clip.frames=6"), seed=3)
+    f = clip.frames
+    torch_v, loop_v = _both(f.flow_fwd, f.flow_bwd, f.instance)
+    assert torch_v.dtype == loop_v.dtype == torch.uint8 and torch.equal(torch_v, loop_v)
+    assert set(torch.unique(torch_v).tolist()) >= {0, 3} or recipe == "shapes"
+
+    rng = np.random.default_rng(0)
+    T, H, W = 5, 7, 9
+    fwd = rng.normal(0, 0.6, (T, H, W, 2)).astype(np.float32)  # most land in their own pixel: consistent
+    bwd = -np.roll(fwd, 1, axis=0) + rng.choice([0, 0.3, 0.5, 0.6], (T, H, W, 2)).astype(np.float32)
+    fwd.reshape(-1, 2)[rng.choice(T * H * W, 40), rng.integers(0, 2, 40)] = rng.choice([np.nan, np.inf, -np.inf, 9e4], 40)
+    inst = rng.integers(0, 3, (T, H, W)).astype(np.int32)
+    a, b = _both(*(torch.from_numpy(x) for x in (fwd, bwd, inst)))
+    assert torch.equal(a, b) and 0 < int((a & 1).sum()) < T * H * W
+    # a quarter pixel right, and back with errors of 0, ±the tolerance and ±one float32 step past it (all
+    # exact in float32)
+    past = np.nextafter(np.float32(0.5), np.float32(1))
+    fwd, bwd = np.zeros((2, 1, 6, 2), np.float32), np.zeros((2, 1, 6, 2), np.float32)
+    fwd[0, 0, :, 0] = 0.25
+    bwd[1, 0, :5, 0] = np.array([0, 0.5, -0.5, past, -past], np.float32) - np.float32(0.25)
+    a, b = _both(*(torch.from_numpy(x) for x in (fwd, bwd, np.zeros((2, 1, 6), np.int32))))
+    assert torch.equal(a, b) and (a[0, 0, :5] & 1).tolist() == [1, 1, 1, 0, 0]
 
 
 @pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy:plain"])

@@ -207,16 +207,20 @@ def test_the_name_tables_mirror_the_kernels_codes():
     assert cpu_kernels.TEXTURE_NAMES == set(cpu_loops.TEXTURE_CODES) <= set(textures.TEXTURES.names())
 
 
-def test_warming_loads_what_a_render_calls():
-    """warm() (compiling ahead of time, e.g. in an image's build step) must compile the very
-    specialisations a render calls: else the first render would compile again."""
+def test_warming_loads_what_a_clip_calls():
+    """jit.warm() (compiling ahead of time, e.g. in an image's build step) must compile the very
+    specialisations a render and its annotation call: else the first clip would compile again."""
+    from synthdata import jit
+    from synthdata.annotate import flow_valid, flow_valid_loops
     from synthdata.render.raycast import cpu_loops
 
-    cpu_kernels.warm()
+    jit.warm()
     spec = tiny_spec("shapes", "clip.width=24", "clip.height=16", "clip.frames=2")
-    _backend(spec, "compiled").render(*_layout(spec, 1))
-    kernels = (cpu_loops.geometry, cpu_loops.combine, cpu_loops.dense_hits, cpu_loops.sparse_hits, cpu_loops.flow)
-    assert [len(k.signatures) for k in kernels] == [1, 1, 1, 1, 1]
+    frames = _backend(spec, "compiled").render(*_layout(spec, 1))
+    flow_valid.flow_validity(frames.flow_fwd, frames.flow_bwd, frames.instance, compiled=True)
+    kernels = (cpu_loops.geometry, cpu_loops.combine, cpu_loops.dense_hits, cpu_loops.sparse_hits, cpu_loops.flow,
+               flow_valid_loops.flow_validity)
+    assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 
 def test_auto_compiles_large_clips_only():
@@ -263,6 +267,10 @@ for mode in ("torch", "compiled"):
     frames[mode] = b.render(scene, traj)
 assert cpu_kernels.available() and numba.config.CACHE_DIR.startswith("/tmp"), numba.config.CACHE_DIR
 assert (frames["torch"].instance == frames["compiled"].instance).all()
+from synthdata.annotate.flow_valid import flow_validity
+f = frames["compiled"]
+assert (flow_validity(f.flow_fwd, f.flow_bwd, f.instance, compiled=True)
+        == flow_validity(f.flow_fwd, f.flow_bwd, f.instance, compiled=False)).all()
 print("rendered compiled into", numba.config.CACHE_DIR)
 """
 

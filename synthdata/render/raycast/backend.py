@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Callable, Literal
 
 import numpy as np
+from ...jit import AUTO_PIXELS
 from ...lazy import torch
 from ...lazy import torch_F as F
 
@@ -55,7 +56,7 @@ WINDOWED_SHADOWS = 32
 OWN_SLABS_SAVE = 4096
 #: ``cpu_kernels: auto`` compiles clips of at least this many pixels (256²×16): the first compiled render
 #: of a process loads numba and the loops (~0.6 s), which a clip saves from ~1 M pixels on (~0.5 µs each)
-AUTO_COMPILED_PIXELS = 1 << 20
+AUTO_COMPILED_PIXELS = AUTO_PIXELS
 #: default ``batch_kilorays``: rays of one trace pass / 1024 (2²⁰ rays: eight 256² frames with adaptive
 #: anti-aliasing, the batch the memory model was fitted on, so shipped sizes keep their batches; a
 #: 1280×720 frame goes alone)

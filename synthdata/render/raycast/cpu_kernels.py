@@ -11,13 +11,11 @@ with one warning (:func:`available`).
 
 from __future__ import annotations
 
-import logging
-import sys
-import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...jit import loops
 from ...lazy import torch
 from .layout import take as _take
 
@@ -27,41 +25,15 @@ if TYPE_CHECKING:
 
 __all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "warm"]
 
-log = logging.getLogger(__name__)
-
 #: mirrored from cpu_loops (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
 TEXTURE_NAMES = frozenset({"flat", "checker", "stripes", "noise"})
 
 
-_loops: object = None  # the cpu_loops module once imported; False: numba cannot run here
-_private_cache: tempfile.TemporaryDirectory | None = None
-
-
 def available() -> bool:
-    """Whether the compiled loops can run in this process (imported on first call). numba caches a loop
-    beside its source, else in the user's cache folder; where neither can be written (a read-only
-    install with a read-only home) it is given a private folder for this process (the loops then compile
-    in each process: set ``NUMBA_CACHE_DIR`` to a writable folder to keep them). Without numba, False,
-    and the torch stages render."""
-    global _loops, _private_cache
-    if _loops is None:
-        try:
-            from . import cpu_loops as loops
-        except ImportError as exc:
-            log.warning("synthdata: numba unavailable (%s): the ray-caster renders with torch alone", exc)
-            loops = False
-        except RuntimeError as exc:  # "cannot cache function ...: no locator available"
-            import numba
-
-            sys.modules.pop(__package__ + ".cpu_loops", None)
-            _private_cache = tempfile.TemporaryDirectory(prefix="synthdata-numba-")
-            numba.config.CACHE_DIR = _private_cache.name
-            log.warning("synthdata: numba cannot write its cache here (%s); compiling into %s for this process "
-                        "(set NUMBA_CACHE_DIR to a writable folder to compile once)", exc, _private_cache.name)
-            from . import cpu_loops as loops
-        _loops = loops
-    return _loops is not False
+    """Whether the compiled loops can run in this process (imported on first call, :func:`synthdata.jit.loops`:
+    without numba, False, and the torch stages render)."""
+    return loops(__package__ + ".cpu_loops") is not None
 
 
 def _effectless(cond) -> bool:
@@ -221,8 +193,7 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "t
 def warm() -> None:
     """Compile the loops into numba's cache (~5 s, once per machine), or load them from it, with the
     argument types the renderer passes, on no rays: e.g. in an image's build step
-    (``python -c "from synthdata.render.raycast import cpu_kernels; cpu_kernels.warm()"``), so the first
-    large render on a fresh machine does not compile."""
+    (:func:`synthdata.jit.warm`), so the first large render on a fresh machine does not compile."""
     from .cpu_loops import combine, geometry
 
     f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
