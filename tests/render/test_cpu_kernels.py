@@ -131,6 +131,53 @@ def test_every_branch_hit_by_hit(pixel):
     assert bool(torch.isfinite(rgb).all()) and float(rgb.std()) > 0.01  # shaded, not blank
 
 
+@pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy:plain"])
+def test_the_edge_loop_marks_the_torch_tests_pixels(recipe):
+    """cpu_loops.edges against antialias.edge_pixels, on a real dense pass of each world (where
+    textures filter, their colour steps are no edges) and on adversarial colours: NaN,
+    steps at exactly the contrast and one float32 step past it, smooth pixels beside others."""
+    from synthdata.render.raycast.antialias import CONTRAST, display, edge_pixels
+
+    spec = tiny_spec(recipe, "clip.width=40", "clip.height=32", "clip.frames=3")
+    scene, traj = _layout(spec, 1)
+    st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+    backend = _backend(spec, "compiled")
+    ks = torch.arange(1, 4)
+    out = backend._trace(scene, st, ks, 32, 40, scale=1, labels=False)
+    rgb, key = out["rgb_linear"], out["edge_key"]
+    smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0) if st.filtered_owner is not None else None
+    want = edge_pixels(rgb, key, smooth=smooth).reshape(-1).nonzero().squeeze(1)
+    got = cpu_kernels.edge_pixels(rgb, key, smooth)
+    assert torch.equal(want, got) and 0 < want.numel() < key.numel()
+
+    g = torch.Generator().manual_seed(0)
+    rgb = (0.4 + 0.05 * torch.rand(2, 6, 7, 3, generator=g)) ** 2.2  # display steps below the contrast…
+    rgb *= 1.6 ** (torch.rand(2, 6, 7, 1, generator=g) < 0.15)  # …but at some pixels
+    key = torch.randint(0, 2, (2, 6, 7), generator=g) * (torch.rand(2, 6, 7, generator=g) < 0.2)
+    key[1, :2] = 0
+    # display steps from black of exactly the contrast (no edge) and of one float32 step more (an edge),
+    # found as the test computes them (torch's pow rounds differently in its vector and scalar paths)
+    c = np.float32(CONTRAST)
+    steps = [0, c, c, 0, *[np.nextafter(c, np.float32(1))] * 3]
+    for x, w in enumerate(steps):
+        y = np.float32(float(w) ** 2.2)
+        for k in range(64):  # ulps out from the first guess, alternating sides
+            guess = y + np.float32((-1) ** k * (k + 1) // 2) * np.spacing(y)
+            rgb[1, :2, x] = float(guess)  # rows 0 and 1 alike: no vertical step
+            if display(rgb)[1, 0, x, 0] == w:
+                break
+    for sm in (None, torch.rand(2, 6, 7, generator=g) < 0.5):
+        if sm is not None:
+            sm[1, :2] = False
+        want = edge_pixels(rgb, key, smooth=sm).reshape(-1).nonzero().squeeze(1)
+        assert torch.equal(want, cpu_kernels.edge_pixels(rgb, key, sm)) and 0 < want.numel() < key.numel()
+    assert torch.equal(display(rgb)[1, 0, :, 0], torch.tensor(steps))
+    assert edge_pixels(rgb, key)[1, 0].tolist() == [False, False, False, True, True, False, False]
+    # NaN in one channel beside a step in the others: torch's amax is NaN, so no step
+    rgb, key = torch.tensor([[[[0.2, float("nan"), 0.2], [0.5, 0.5, 0.5]]]]), torch.zeros(1, 1, 2, dtype=torch.int64)
+    assert not edge_pixels(rgb, key).any() and cpu_kernels.edge_pixels(rgb, key, None).numel() == 0
+
+
 def test_every_primitive_ray_by_ray():
     """The re-traced rays' hit search (cpu_loops.sparse_hits) against the torch stages it replaces:
     directions bit for bit, the same owners, ray parameters to the last bits of a square root."""

@@ -14,7 +14,7 @@ import functools
 
 from ...lazy import torch
 
-__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "edge_pixels", "reference_rgb", "subpixel"]
+__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "display", "edge_pixels", "reference_rgb", "subpixel"]
 
 #: Display-space ([0,1], gamma 2.2) channel step to a neighbour that marks an edge: above the asphalt
 #: grit, well below paint on asphalt (~0.5).
@@ -40,13 +40,18 @@ def __getattr__(name: str):
 SUBPIXEL_FOOTPRINT = 1 / 3
 
 
+def display(rgb_linear: torch.Tensor) -> torch.Tensor:
+    """The display colours the edge test compares (gamma 2.2, clamped). Shape: (...,3) → (...,3)."""
+    return torch.clamp(rgb_linear, 0, 1) ** (1 / 2.2)
+
+
 def edge_pixels(rgb_linear: torch.Tensor, key: torch.Tensor, contrast: float = CONTRAST,
                 smooth: torch.Tensor | None = None) -> torch.Tensor:
     """Pixels on an edge: owner ``key`` or display colour steps to a 4-neighbour. Both sides of a step
     are marked. ``smooth`` (B,H,W) bool: pixels whose colour is already the pixel's average (a texture
     that filters all its detail over the footprint, ``fn.filters_fully``); a colour step between two
     such pixels of the same owner is no edge. Shape: rgb_linear (B,H,W,3), key (B,H,W) → (B,H,W) bool."""
-    disp = torch.clamp(rgb_linear, 0, 1) ** (1 / 2.2)
+    disp = display(rgb_linear)
     mark = torch.zeros(key.shape, dtype=torch.bool, device=key.device)
     for dim in (1, 2):
         n = key.shape[dim] - 1

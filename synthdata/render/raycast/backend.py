@@ -540,20 +540,22 @@ class RaycastBackend(Backend):
         smooth = None
         if st.filtered_owner is not None:  # textures that filter all their detail: their colour steps are no edges
             smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0)
-        mask = edge_pixels(rgb, key, smooth=smooth)
-        idx = mask.nonzero()  # (M,3) frame, row, column
-        if idx.shape[0] == 0:
+        if self._compiles(scene, st):  # the edge test as one loop (any scene), straight to the pixels' indices
+            lin = cpu_kernels.edge_pixels(rgb, key, smooth)
+        else:
+            lin = edge_pixels(rgb, key, smooth=smooth).reshape(-1).nonzero().squeeze(1)  # (M,) flat, ascending
+        if lin.shape[0] == 0:
             return rgb
+        _, H, W, _ = rgb.shape
         off = subpixel().to(self.device)  # (k,2)
-        k, M = off.shape[0], idx.shape[0]
-        b = idx[:, 0].repeat_interleave(k)  # pixel by pixel, so the ray list stays frame-sorted
-        u = (idx[:, 2][:, None] + 0.5 + off[:, 0][None]).reshape(-1)
-        v = (idx[:, 1][:, None] + 0.5 + off[:, 1][None]).reshape(-1)
-        chunk = max(rgb.shape[0] * rgb.shape[1] * rgb.shape[2] // k, 1) * k  # at most one dense pass, whole pixels
+        k, M = off.shape[0], lin.shape[0]
+        b = (lin // (H * W)).repeat_interleave(k)  # pixel by pixel, so the ray list stays frame-sorted
+        u = ((lin % W)[:, None] + 0.5 + off[:, 0][None]).reshape(-1)
+        v = ((lin // W % H)[:, None] + 0.5 + off[:, 1][None]).reshape(-1)
+        chunk = max(rgb.shape[0] * H * W // k, 1) * k  # at most one dense pass, whole pixels
         sub = torch.cat([self._trace_rays(scene, st, ks, b[i:i + chunk], u[i:i + chunk], v[i:i + chunk],
                                           SUBPIXEL_FOOTPRINT, group=k)
                          for i in range(0, k * M, chunk)])
-        lin = mask.reshape(-1).nonzero().squeeze(1)  # the same pixels, in the same order as idx
         out = rgb.reshape(-1, 3).clone()
         out.index_copy_(0, lin, (_take(out, lin) + sub.reshape(M, k, 3).transpose(0, 1).contiguous().sum(0)) / (k + 1))
         return out.reshape(rgb.shape)
@@ -939,15 +941,20 @@ class RaycastBackend(Backend):
             out = blank_labels(out, self._inside(st, H, W, 1))
         return out
 
-    def _compiled(self, scene: Scene, st: _SceneTensors, rays: bool = False) -> bool:
-        """Whether this stage runs compiled (:mod:`.cpu_kernels`): ``cpu_kernels: compiled`` (or ``auto``
-        and a clip of :data:`AUTO_COMPILED_PIXELS`) and a scene its loops cover (``rays``: the camera-ray
-        stages, which also need a plain pinhole)."""
+    def _compiles(self, scene: Scene, st: _SceneTensors) -> bool:
+        """Whether this clip takes the compiled loops (:mod:`.cpu_kernels`) where they cover a stage: on
+        the CPU, with ``cpu_kernels: compiled`` (or ``auto`` and a clip of :data:`AUTO_COMPILED_PIXELS`)."""
         mode = self.settings.cpu_kernels
-        if mode == "torch" or (mode == "auto" and scene.camera.width * scene.camera.height
-                               * (st.cam_pose_host.shape[0] - 2) < AUTO_COMPILED_PIXELS):
+        if mode == "torch" or st.obj_R.device.type != "cpu" or (
+                mode == "auto" and scene.camera.width * scene.camera.height * (st.cam_pose_host.shape[0] - 2)
+                < AUTO_COMPILED_PIXELS):
             return False
-        return (cpu_kernels.supports_rays if rays else cpu_kernels.supports)(scene, st)
+        return cpu_kernels.available()
+
+    def _compiled(self, scene: Scene, st: _SceneTensors, rays: bool = False) -> bool:
+        """Whether the shading stage (``rays``: also the camera-ray stages) runs compiled: a clip that
+        :meth:`_compiles`, of a scene the loops cover (``rays``: through a plain pinhole)."""
+        return self._compiles(scene, st) and (cpu_kernels.supports_rays if rays else cpu_kernels.supports)(scene, st)
 
     def _surface(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor,
                  b: torch.Tensor, t: torch.Tensor, owner: torch.Tensor,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ...scene.types import Scene
     from .backend import _SceneTensors
 
-__all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "warm"]
+__all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "edge_pixels", "warm"]
 
 #: mirrored from cpu_loops (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
@@ -190,6 +190,21 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "t
     return out
 
 
+def edge_pixels(rgb_linear: "torch.Tensor", key: "torch.Tensor", smooth: "torch.Tensor | None") -> "torch.Tensor":
+    """:func:`.antialias.edge_pixels` as the flat indices of its marked pixels (ascending, what
+    ``mask.reshape(-1).nonzero()`` gives), for any scene on the CPU. Shape: rgb_linear (B,H,W,3), key,
+    smooth (B,H,W) → (M,) int64."""
+    from .antialias import CONTRAST, display
+    from .cpu_loops import edges
+
+    disp = display(rgb_linear).permute(3, 0, 1, 2)  # torch's pow, as the torch test takes it
+    out = torch.empty(key.numel(), dtype=torch.int64)
+    none = np.zeros((0, 0, 0), dtype=np.bool_)
+    n = edges(np.ascontiguousarray(disp.numpy()), _host(key), none if smooth is None else _host(smooth),
+              np.float32(CONTRAST), np.zeros(key.shape, dtype=np.bool_), out.numpy())
+    return out[:n]
+
+
 def warm() -> None:
     """Compile the loops into numba's cache (~5 s, once per machine), or load them from it, with the
     argument types the renderer passes, on no rays: e.g. in an image's build step
@@ -212,3 +227,4 @@ def warm() -> None:
                  np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
                 np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))
+    edge_pixels(torch.zeros(1, 1, 1, 3), torch.zeros(1, 1, 1, dtype=torch.int64), None)
