@@ -871,7 +871,8 @@ class RaycastBackend(Backend):
         every label map. ``particles=False`` leaves rain/snow out (adaptive AA adds them after
         re-tracing, so they are not averaged away)."""
         o = st.cam_c[ks]  # (B,3)
-        if self._compiled(scene, st, rays=True):  # rays, hits and the hit list in one compiled loop
+        compiled = self._compiled(scene, st, rays=True)
+        if compiled:  # rays, hits and the hit list in one compiled loop
             B, Hs, Ws = ks.shape[0], H * scale, W * scale
             N = st.half.shape[0]
             boxes = (self._frame_boxes(st, np.arange(int(ks[0]), int(ks[0]) + B), H, W, scale) if self.cull
@@ -901,18 +902,23 @@ class RaycastBackend(Backend):
             b = flat // (Hs * Ws)
             owner = _take(owner_img.reshape(-1), flat)
             t = _take(t_vis.reshape(-1), flat)
-        dh = _take(d.reshape(-1, 3), flat)
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
-        rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, _take(o, b), dh, b, t, owner, pixel, 1.0 / scale)
-        if st.cond is not None:
-            rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
+        rgb = torch.empty(3, B * Hs * Ws, device=self.device).t()  # component-major, as the hits
+        if compiled:  # shaded straight into the image off the pass's own rays (no gathered copies)
+            _, normal, p_local, p_world = cpu_kernels.shade(scene, st, ks, o, d.reshape(-1, 3), b, t, owner, pixel,
+                                                            self.settings.shadows, rows=flat, into=rgb)
+        else:
+            rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, _take(o, b), _take(d.reshape(-1, 3), flat),
+                                                              b, t, owner, pixel, 1.0 / scale)
+            if st.cond is not None:
+                rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
+            rgb.index_copy_(0, flat, rgb_hit)
 
         miss = (~hit).reshape(-1).nonzero().squeeze(1)  # the sky, only where no surface is
         sky = self._sky(scene, _normalize(_take(d.reshape(-1, 3), miss)))
         if keep is not None:
             sky = torch.where(keep.expand(B, Hs, Ws).reshape(-1)[miss][:, None], sky, 0.0)
-        rgb = torch.empty(3, B * Hs * Ws, device=self.device).t()  # component-major, as the hits
-        rgb.index_copy_(0, flat, rgb_hit).index_copy_(0, miss, sky)
+        rgb.index_copy_(0, miss, sky)
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
         out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
         if st.cond is not None and particles:
@@ -1017,11 +1023,12 @@ class RaycastBackend(Backend):
         the sparse counterpart of :meth:`_trace` (same hit, shading and sky code). ``group``: the rays
         come in runs of that many through one pixel (see :meth:`_hit_objects_sparse`). Shape: b, u, v
         (M,) → (M,3)."""
-        o = _take(st.cam_c[ks], b)
         H, W = int(scene.camera.height), int(scene.camera.width)
-        if self._compiled(scene, st, rays=True):
+        compiled = self._compiled(scene, st, rays=True)
+        if compiled:
             d, t_vis, owner_all = cpu_kernels.sparse_hits(st, ks, b, u, v)
         else:
+            o = _take(st.cam_c[ks], b)
             d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)
             t_near, near = self._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W, group)  # (M,), (M,)
             t_env = self._hit_environment(scene, o, d)
@@ -1032,6 +1039,10 @@ class RaycastBackend(Backend):
         owner = _take(owner_all, flat)
         rgb = torch.empty(3, d.shape[0], device=self.device).t()  # component-major, as the hits
         rgb.index_copy_(0, miss, self._sky(scene, _normalize(_take(d, miss))))  # the sky only where no surface is
+        if compiled:  # shaded straight into rgb off the rays' own arrays
+            cpu_kernels.shade(scene, st, ks, st.cam_c[ks], d, _take(b, flat), _take(t_vis, flat), owner, pixel,
+                              self.settings.shadows, rows=flat, into=rgb)
+            return rgb
         rgb_hit, _, _, p_world = self._surface(scene, st, ks, _take(o, flat), _take(d, flat), _take(b, flat),
                                                _take(t_vis, flat), owner, pixel)
         if st.cond is not None:

@@ -104,20 +104,30 @@ def _codes(names: list[str], of_owner: "torch.Tensor", table: dict[str, int]) ->
 
 def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Tensor", d: "torch.Tensor",
           b: "torch.Tensor", t: "torch.Tensor", owner: "torch.Tensor", pixel: float | None,
-          shadows: bool) -> tuple["torch.Tensor", ...]:
+          shadows: bool, rows: "torch.Tensor | None" = None,
+          into: "torch.Tensor | None" = None) -> tuple["torch.Tensor | None", ...]:
     """``RaycastBackend._surface`` for a scene :func:`supports` accepts (its shapes and meaning).
-    → rgb, normal, p_local, p_world (M,3) each, component-major."""
+    → rgb, normal, p_local, p_world (M,3) each, component-major.
+
+    ``rows`` (M,): the hits index a ray set instead of being gathered from it (the dense pass's and the
+    re-traced rays' own arrays): ``o`` (B,3) the frames' ray origins (hit m's is ``o[b[m]]``), ``d``
+    (L,3) every ray (hit m's is ``d[rows[m]]``); and ``into`` (L,3), component-major, takes hit m's
+    colour at ``rows[m]`` in place (rgb then comes back None)."""
     from .cpu_loops import PRIM_CODES, TEXTURE_CODES, combine, geometry
 
     env = scene.environment
     M = t.shape[0]
-    normal, p_local, p_world, albedo, rgb = (torch.empty(3, M) for _ in range(5))
+    normal, p_local, p_world, albedo = (torch.empty(3, M) for _ in range(4))
     lit_ndl, nh, ndv, dist = (torch.empty(M) for _ in range(4))
     fx, fy = float(st.K[0, 0]), float(st.K[1, 1])
     step = (-1.0, -1.0) if pixel is None else (pixel / fx, pixel / fy)
     light = _light(scene)
-    owner_np = _host(owner)
-    geometry(_columns(o), _columns(d), _host(b), _host(t), owner_np,
+    owner_np, b_np = _host(owner), _host(b)
+    each = np.arange(M, dtype=np.int64)
+    oi, di = (each, each) if rows is None else (b_np, _host(rows))
+    rgb = torch.empty(3, M) if into is None else into.t()
+    assert rgb.is_contiguous(), "into: (L,3) component-major"
+    geometry(_columns(o), oi, _columns(d), di, b_np, _host(t), owner_np,
              _host(st.obj_R[ks]), _host(st.obj_c[ks]), _host(st.half), _host(st.radius), _host(st.cam_R[ks]),
              _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), _codes(st.tex_names, st.tex_of_owner, TEXTURE_CODES),
              _host(st.color), _host(st.color2), _host(st.tex_scale), _host(st.seed),
@@ -131,8 +141,8 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
     fog_keep = torch.exp(-env.fog_density * dist) if env.fog_density > 0 else dist
     emissive = torch.zeros(st.color.shape[0]) if st.emissive is None else st.emissive
     combine(owner_np, _host(st.specular), _host(emissive), light, albedo.t().numpy(), _host(lit_ndl),
-            _host(sun_pow), _host(ndv), _host(head_pow), _host(dist), _host(fog_keep), rgb.numpy())
-    return rgb.t(), normal.t(), p_local.t(), p_world.t()
+            _host(sun_pow), _host(ndv), _host(head_pow), _host(dist), _host(fog_keep), di, rgb.numpy())
+    return None if into is not None else rgb.t(), normal.t(), p_local.t(), p_world.t()
 
 
 def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int, labels: bool,
@@ -214,10 +224,10 @@ def warm() -> None:
     f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
     v, m3 = np.zeros((3, 0), np.float32), np.zeros((0, 3), np.float32)
     light = np.zeros(17, np.float32)
-    geometry(v, v, i, f, i, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), m3, f,
+    geometry(v, i, v, i, i, f, i, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), m3, f,
              np.zeros((0, 3, 3), np.float32), i, i, m3, m3, f, i, True, np.float32(1), np.float32(1), light, True,
              v, v, v, v, f, f, f, f)
-    combine(i, f, f, light, v, f, f, f, f, f, f, v)
+    combine(i, f, f, light, v, f, f, f, f, f, f, i, v)
     from .cpu_loops import dense_hits as dense_kernel, flow as flow_kernel, sparse_hits as hits_kernel
 
     k = np.zeros(4, np.float32)

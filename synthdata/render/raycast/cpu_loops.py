@@ -263,7 +263,7 @@ def _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
+def geometry(origin, oi, d, di, b, t, owner,  # the hits: origin[:, oi], d[:, di], (M,) ×3
              obj_R, obj_c, half, radius, cam_R,  # (B,N,3,3) (B,N,3) (N,3) (N,) (B,3,3)
              prim_of, tex_of, color, color2, tex_scale, seed,  # (N+1,...) per owner
              flat_ground, pixel_fx, pixel_fy, light, shadows,
@@ -274,7 +274,10 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
     n·L where lit, else 0), ``nh`` (n·h, the sun's half vector, ≥ 0), ``ndv`` (n·v, ≥ 0) and ``dist``
     (the ray's length). ``pixel_fx``, ``pixel_fy``: the footprint's image step over the focal lengths
     (≤ 0: point-sampled textures). ``light`` (17,): ambient, sun direction (3), sun colour × intensity
-    (3), sun on, headlight intensity, falloff, colour (3), fog density, fog colour (3, linear)."""
+    (3), sun on, headlight intensity, falloff, colour (3), fog density, fog colour (3, linear).
+    Hit m's ray starts at ``origin[:, oi[m]]`` along ``d[:, di[m]]`` (origin (3,K), d (3,L)): the
+    dense pass hands over its frames' camera centres and all its pixels' rays with the hits' indices,
+    not gathered copies."""
     Lx, Ly, Lz = light[1], light[2], light[3]
     sun_on = light[7] > _0
     inv_half = _1 / half
@@ -282,9 +285,9 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
     basis, lf = _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz)
     test_shadows = sun_on and shadows and half.shape[0] > 0
     for m in range(t.shape[0]):
-        bi, w, tm = b[m], owner[m], t[m]
-        dx, dy, dz = d[0, m], d[1, m], d[2, m]
-        px, py, pz = o[0, m] + tm * dx, o[1, m] + tm * dy, o[2, m] + tm * dz
+        bi, w, tm, j, k = b[m], owner[m], t[m], di[m], oi[m]
+        dx, dy, dz = d[0, j], d[1, j], d[2, j]
+        px, py, pz = origin[0, k] + tm * dx, origin[1, k] + tm * dy, origin[2, k] + tm * dz
         if flat_ground and w == 0:
             pz = _0
         p_world[0, m], p_world[1, m], p_world[2, m] = px, py, pz
@@ -356,10 +359,11 @@ def geometry(o, d, b, t, owner,  # the hits: (3,M) (3,M) (M,) (M,) (M,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def combine(owner, specular, emissive, light, albedo, lit_ndl, sun_pow, ndv, head_pow, dist, fog_keep, rgb):
+def combine(owner, specular, emissive, light, albedo, lit_ndl, sun_pow, ndv, head_pow, dist, fog_keep, dst, rgb):
     """Linear colour of each hit from :func:`geometry`'s terms and torch's powers: ``albedo`` linear
     (3,M), ``sun_pow`` = nh^shininess, ``head_pow`` = ndv^shininess, ``fog_keep`` = exp(−density·dist)
-    (each (M,), read only where their light is on). → ``rgb`` (3,M)."""
+    (each (M,), read only where their light is on). → ``rgb[:, dst[m]]`` of hit m (rgb (3,Q): an
+    image's pixels, written in place)."""
     ambient, head_i, head_f, fog = light[0], light[8], light[9], light[13]
     for m in range(owner.shape[0]):
         w = owner[m]
@@ -387,7 +391,8 @@ def combine(owner, specular, emissive, light, albedo, lit_ndl, sun_pow, ndv, hea
             cr = cr * f + light[14] * (_1 - f)
             cg = cg * f + light[15] * (_1 - f)
             cb = cb * f + light[16] * (_1 - f)
-        rgb[0, m], rgb[1, m], rgb[2, m] = cr, cg, cb
+        q = dst[m]
+        rgb[0, q], rgb[1, q], rgb[2, q] = cr, cg, cb
 
 
 # -- rays and their hits, flow (RaycastBackend._trace_rays, _hit_objects, _flow) ----------------------
