@@ -879,7 +879,7 @@ class RaycastBackend(Backend):
                      else np.tile(np.array([0, 0, Ws, Hs]), (B, N, 1)))
             h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels, boxes)
             d, t_vis, owner_img, covered = h["d"], h["t_vis"], h["owner_img"], h["covered"]
-            flat, b, owner, t, keep = h["flat"], h["b"], h["owner"], h["t"], None
+            flat, b, owner, t, keep, row = h["flat"], h["b"], h["owner"], h["t"], None, h["row"]
             hit = torch.isfinite(t_vis)
         else:
             d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
@@ -902,6 +902,7 @@ class RaycastBackend(Backend):
             b = flat // (Hs * Ws)
             owner = _take(owner_img.reshape(-1), flat)
             t = _take(t_vis.reshape(-1), flat)
+            row = None
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
         rgb = torch.empty(3, B * Hs * Ws, device=self.device).t()  # component-major, as the hits
         if compiled:  # shaded straight into the image off the pass's own rays (no gathered copies)
@@ -930,8 +931,8 @@ class RaycastBackend(Backend):
             instance=st.part_owner[owner_img].to(torch.int32),
             amodal=self._object_coverage(st, covered),
             depth=t_vis,
-            flow_fwd=self._flow(scene, st, ks, ks + 1, d, flat, b, owner, p_local, H, W),
-            flow_bwd=self._flow(scene, st, ks, ks - 1, d, flat, b, owner, p_local, H, W),
+            flow_fwd=self._flow(scene, st, ks, ks + 1, d, flat, b, owner, p_local, H, W, row),
+            flow_bwd=self._flow(scene, st, ks, ks - 1, d, flat, b, owner, p_local, H, W, row),
         )
         drop = self.dropped()  # maps no one reads are not even made
         if "normals" not in drop:
@@ -1340,13 +1341,15 @@ class RaycastBackend(Backend):
             sky = sky + torch.clamp(_dot(dn, L), min=0)[..., None] ** 200 * env.sun_intensity
         return sky
 
-    def _flow(self, scene, st, ks, ks_to, d, flat, b, owner, p_local, H, W) -> torch.Tensor:
+    def _flow(self, scene, st, ks, ks_to, d, flat, b, owner, p_local, H, W, row=None) -> torch.Tensor:
         """Pixel motion of each visible surface point from frame ks to frame ks_to. → (B,H,W,2).
+        ``row``: each pixel's place among the hits, where the compiled dense pass gave it (then flow is
+        compiled too).
 
         Surface points are carried by their owner's pose at ks_to (the environment is static, so its
         points stay put); sky points are directions, moved only by the camera's rotation."""
-        if self._compiled(scene, st, rays=True):
-            return cpu_kernels.flow(st, ks_to, d, flat, owner, p_local, H, W)
+        if row is not None:
+            return cpu_kernels.flow(st, ks_to, d, row, owner, p_local, H, W)
         fx, fy, cx, cy = (float(st.K[0, 0]), float(st.K[1, 1]), float(st.K[0, 2]), float(st.K[1, 2]))
         B = d.shape[0]
         cam_R, cam_c = st.cam_R[ks_to], st.cam_c[ks_to]  # (B,3,3), (B,3)

@@ -151,7 +151,8 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
     ``RaycastBackend._trace`` names them (``boxes`` (B,N,4): each frame's conservative screen rectangle
     of each primitive on the H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3)
     component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or none), covered (B,N,H',W')
-    bool (None without ``labels``), and the hit pixels: flat (M,) their index, b, owner, t (M,)."""
+    bool (None without ``labels``), the hit pixels: flat (M,) their index, b, owner, t (M,), and row
+    (B·H'·W',) each pixel's place among them (-1: the sky), what :func:`flow` looks hits up by."""
     from .cpu_loops import PRIM_CODES
     from .cpu_loops import dense_hits as kernel
 
@@ -159,14 +160,15 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
     P = B * Hs * Ws
     d, t_vis, owner_img = torch.empty(3, P), torch.empty(P), torch.empty(P, dtype=torch.int64)
     covered = torch.zeros((B, N if labels else 0, Hs, Ws), dtype=torch.bool)
-    flat, b, owner, t = *(torch.empty(P, dtype=torch.int64) for _ in range(3)), torch.empty(P)
+    flat, b, owner, row = (torch.empty(P, dtype=torch.int64) for _ in range(4))
+    t = torch.empty(P)
     M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), _host(st.obj_R[ks]),
                _host(st.obj_c[ks]), _host(st.half), _host(st.radius),
                _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), np.ascontiguousarray(boxes, dtype=np.int64),
-               *(x.numpy() for x in (d, t_vis, owner_img, covered, flat, b, owner, t)))
+               *(x.numpy() for x in (d, t_vis, owner_img, covered, flat, b, owner, t, row)))
     return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws),
             "owner_img": owner_img.reshape(B, Hs, Ws), "covered": covered if labels else None,
-            "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M]}
+            "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M], "row": row}
 
 
 def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
@@ -185,17 +187,15 @@ def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "
     return d.t(), t_vis, owner
 
 
-def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", flat: "torch.Tensor",
+def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", row: "torch.Tensor",
          owner: "torch.Tensor", p_local: "torch.Tensor", H: int, W: int) -> "torch.Tensor":
-    """``RaycastBackend._flow`` for a scene :func:`supports_rays` accepts (its shapes and meaning).
-    → (B,H,W,2)."""
+    """``RaycastBackend._flow`` for a scene :func:`supports_rays` accepts (its shapes and meaning), with
+    :func:`dense_hits`'s ``row`` of each pixel. → (B,H,W,2)."""
     from .cpu_loops import flow as kernel
 
     B = d.shape[0]
-    hit = torch.full((B * H * W,), -1, dtype=torch.int64)
-    hit[flat] = torch.arange(flat.shape[0])
     out = torch.empty(B, H, W, 2)
-    kernel(_columns(d.reshape(-1, 3)), hit.numpy(), _host(owner), _columns(p_local), _host(st.obj_R[ks_to]),
+    kernel(_columns(d.reshape(-1, 3)), _host(row), _host(owner), _columns(p_local), _host(st.obj_R[ks_to]),
            _host(st.obj_c[ks_to]), _host(st.cam_R[ks_to]), _host(st.cam_c[ks_to]), _pinhole(st), out.numpy())
     return out
 
@@ -234,7 +234,7 @@ def warm() -> None:
     R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)
     hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, v, f, i)
     dense_kernel(R3, m3, k, np.float32(1), R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i,
-                 np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f)
+                 np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f, i)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
                 np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))
     edge_pixels(torch.zeros(1, 1, 1, 3), torch.zeros(1, 1, 1, dtype=torch.int64), None)

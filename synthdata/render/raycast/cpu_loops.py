@@ -477,7 +477,7 @@ def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxes,
-               d, t_vis, owner_img, covered, flat, hit_b, hit_owner, hit_t):
+               d, t_vis, owner_img, covered, flat, hit_b, hit_owner, hit_t, row):
     """The dense pass's camera rays (every pixel centre of the ``scale``-times grid of B frames, as
     ``RaycastBackend._rays``) and their nearest hit (``_hit_objects``, ``_hit_environment``; a primitive
     is tested only inside its frame's conservative screen rectangle, ``boxes`` (B,N,4) x0, y0, x1, y1,
@@ -485,7 +485,8 @@ def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxe
     (3,P) with P = B·H'·W' pixels in (frame, row, column) order, ``t_vis``, ``owner_img`` (P,),
     ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage; a 0-size array: none
     wanted), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
-    ``hit_t``. → how many pixels hit something (the lists' length)."""
+    ``hit_t``; ``row`` (P,) each pixel's place in those lists (-1: none, the sky). → how many pixels
+    hit something (the lists' length)."""
     fx, fy, cx, cy = K[0], K[1], K[2], K[3]
     B, Hs, Ws = covered.shape[0], covered.shape[2], covered.shape[3]
     labels = covered.shape[1] > 0
@@ -520,9 +521,9 @@ def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxe
                     t, w = best, near + 1
                 else:
                     t, w = t_env, 0
-                t_vis[q], owner_img[q] = t, w
+                t_vis[q], owner_img[q], row[q] = t, w, -1
                 if t < _INF:
-                    flat[M], hit_b[M], hit_owner[M], hit_t[M] = q, bi, w, t
+                    flat[M], hit_b[M], hit_owner[M], hit_t[M], row[q] = q, bi, w, t, M
                     M += 1
     return M
 
