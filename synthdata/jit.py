@@ -15,7 +15,7 @@ import sys
 import tempfile
 from types import ModuleType
 
-__all__ = ["AUTO_PIXELS", "WARMED", "loops", "warm"]
+__all__ = ["AUTO_PIXELS", "WARMED", "for_clip", "loops", "warm"]
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 AUTO_PIXELS = 1 << 20
 
 #: modules with a ``warm()`` that compiles their loops with the argument types a clip passes
-WARMED = ("synthdata.render.raycast.cpu_kernels", "synthdata.annotate.flow_valid")
+WARMED = ("synthdata.render.raycast.cpu_kernels", "synthdata.annotate.flow_valid", "synthdata.annotate.masks")
 
 _loaded: dict[str, ModuleType | None] = {}
 _private_cache: tempfile.TemporaryDirectory | None = None
@@ -56,6 +56,15 @@ def loops(module: str) -> ModuleType | None:
             mod = importlib.import_module(module)
         _loaded[module] = mod
     return _loaded[module]
+
+
+def for_clip(module: str, x, compiled: bool | None = None) -> ModuleType | None:
+    """The loop module for a pass over clip-size tensor ``x`` (torch): on the CPU, when the clip has
+    :data:`AUTO_PIXELS` elements (``compiled``: True or False forces the choice, for tests); None: take
+    the torch pass."""
+    if x.device.type != "cpu" or compiled is False or (compiled is None and x.numel() < AUTO_PIXELS):
+        return None
+    return loops(module)
 
 
 def warm() -> None:

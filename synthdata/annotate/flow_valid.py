@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jit import AUTO_PIXELS, loops
+from ..jit import for_clip
 from ..lazy import torch
 
 from .kinds import LABEL_KINDS, LabelKind
@@ -73,12 +73,10 @@ _TOLERANCE2 = float(np.float32(TOLERANCE_PX) ** 2)
 def flow_validity(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, instance: torch.Tensor,
                   compiled: bool | None = None) -> torch.Tensor:
     """(T,H,W) uint8: bit 0 forward flow valid, bit 1 backward flow valid, on the tensors' device.
-    On the CPU one compiled loop (:mod:`.flow_valid_loops`) for clips of :data:`~synthdata.jit.AUTO_PIXELS`
-    pixels (``compiled``: force it on or off), else vectorised torch passes, frame chunk by chunk: the
-    same bits. Shape: flows (T,H,W,2) float, instance (T,H,W)."""
-    if compiled is None:
-        compiled = instance.device.type == "cpu" and instance.numel() >= AUTO_PIXELS
-    kernel = loops(__package__ + ".flow_valid_loops") if compiled and instance.device.type == "cpu" else None
+    On the CPU one compiled loop (:mod:`.cpu_loops`) for clips of :data:`~synthdata.jit.AUTO_PIXELS`
+    pixels (``compiled``: force it on or off, :func:`~synthdata.jit.for_clip`), else vectorised torch
+    passes, frame chunk by chunk: the same bits. Shape: flows (T,H,W,2) float, instance (T,H,W)."""
+    kernel = for_clip(__package__ + ".cpu_loops", instance, compiled)
     if kernel is not None:
         out = np.empty(instance.shape, dtype=np.uint8)
         kernel.flow_validity(*(np.ascontiguousarray(x.numpy()) for x in (flow_fwd.float(), flow_bwd.float(), instance)),

@@ -12,18 +12,30 @@ import torch
 from pycocotools import mask as mask_utils
 
 from ..render.coverage import coverage_boxes, first_last  # noqa: F401  (re-exported: labels' helpers)
+from ..jit import for_clip
 from .chunks import frame_chunks
 
-__all__ = ["first_last", "coverage_boxes", "instance_stats", "instance_rle_counts", "instance_rles"]
+__all__ = ["first_last", "coverage_boxes", "instance_stats", "instance_rle_counts", "instance_rles", "warm"]
 
 
-def instance_stats(instance: torch.Tensor, num_objects: int) -> tuple[torch.Tensor, torch.Tensor]:
+def instance_stats(instance: torch.Tensor, num_objects: int,
+                   compiled: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Visible pixel counts and tight boxes of every object from the instance map.
 
     Shape: instance (T,H,W) ints (0 background, i+1 object i) → pixels (T,N) int64, boxes (T,N,4)
-    float32 (NaN where not visible). Frame chunk by chunk (:func:`frame_chunks`).
+    float32 (NaN where not visible). On the CPU one compiled pass for clip-size maps (``compiled``:
+    :func:`~synthdata.jit.for_clip`), else frame chunk by chunk (:func:`frame_chunks`).
     """
     T, H, W = instance.shape
+    kernel = for_clip(__package__ + ".cpu_loops", instance, compiled)
+    if kernel is not None:  # one pass keeping counts and extents (cpu_loops.py): the same numbers
+        K = num_objects + 1
+        pixels, extent = np.zeros((T, K), np.int64), np.empty((T, K, 4), np.int64)
+        extent[...] = (W, H, 0, 0)
+        kernel.instance_stats(np.ascontiguousarray(instance.numpy()), K, pixels, extent)
+        pixels, box = torch.from_numpy(pixels), torch.from_numpy(extent).to(torch.float32)
+        box = torch.where((pixels > 0)[..., None], box, torch.full_like(box, float("nan")))
+        return pixels[:, 1:], box[:, 1:]
     parts = [_instance_stats(instance[c], num_objects) for c in frame_chunks(T, H * W) or [slice(0, 0)]]
     if len(parts) == 1:
         return parts[0]
@@ -92,3 +104,8 @@ def instance_rles(instance: torch.Tensor, num_objects: int) -> list[str]:
         return []
     objs = [{"counts": c.tolist(), "size": [H, W]} for c in instance_rle_counts(instance, num_objects)]
     return [r["counts"].decode("ascii") for r in mask_utils.frPyObjects(objs, H, W)]
+
+
+def warm() -> None:
+    """Compile :func:`instance_stats`'s loop with the types a clip passes (:func:`synthdata.jit.warm`)."""
+    instance_stats(torch.zeros(1, 1, 1, dtype=torch.int32), 1, compiled=True)

@@ -39,7 +39,7 @@ def _both(fwd, bwd, inst):
 
 @pytest.mark.parametrize("recipe", ["shapes", "highway", "colonoscopy:plain"])
 def test_the_compiled_loop_gives_the_torch_passes_bits(recipe):
-    """flow_valid_loops.py against the torch passes it stands for, on rendered clips (occlusions, flow
+    """annotate/cpu_loops.py against the torch passes it stands for, on rendered clips (occlusions, flow
     leaving the view) and on adversarial flows: NaN, ±inf, 90,000 px, returns at exactly the tolerance
     and one float32 step past it."""
     clip = make_tiny_clip(tiny_spec(recipe, "clip.width=40", "clip.height=24", "clip.frames=6"), seed=3)

@@ -258,15 +258,16 @@ def test_warming_loads_what_a_clip_calls():
     """jit.warm() (compiling ahead of time, e.g. in an image's build step) must compile the very
     specialisations a render and its annotation call: else the first clip would compile again."""
     from synthdata import jit
-    from synthdata.annotate import flow_valid, flow_valid_loops
+    from synthdata.annotate import cpu_loops as annotate_loops, flow_valid, masks
     from synthdata.render.raycast import cpu_loops
 
     jit.warm()
     spec = tiny_spec("shapes", "clip.width=24", "clip.height=16", "clip.frames=2")
     frames = _backend(spec, "compiled").render(*_layout(spec, 1))
     flow_valid.flow_validity(frames.flow_fwd, frames.flow_bwd, frames.instance, compiled=True)
+    masks.instance_stats(frames.instance, 2, compiled=True)
     kernels = (cpu_loops.geometry, cpu_loops.combine, cpu_loops.dense_hits, cpu_loops.sparse_hits, cpu_loops.flow,
-               flow_valid_loops.flow_validity)
+               annotate_loops.flow_validity, annotate_loops.instance_stats)
     assert [len(k.signatures) for k in kernels] == [1] * len(kernels)
 
 

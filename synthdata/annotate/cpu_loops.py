@@ -1,14 +1,19 @@
-"""The flow-validity test (:mod:`.flow_valid`) as one compiled loop (numba) over a clip's pixels: the
-torch passes make ~20 clip-size temporaries (landing coordinates, indices, gathered back flows), the
-loop reads each pixel's flow and its landing pixel once (shapes 256²×24: 54 → 13 ms on one core). Same
-tests, same float32 arithmetic, same bits as the torch passes (``tests/annotate/test_flow_valid.py``)."""
+"""Annotation passes as compiled loops (numba) over a clip's pixels, for the CPU (:mod:`synthdata.jit`
+says when): each reads every pixel once where the torch passes make clip-size temporaries. Same
+results as the torch passes, bit for bit (each pass's tests compare the two).
+
+- :func:`flow_validity` (:mod:`.flow_valid`): ~20 temporaries (landing coordinates, indices, gathered
+  back flows) → one read of each pixel's flow and its landing pixel (shapes 256²×24: 54 → 12 ms);
+- :func:`instance_stats` (:mod:`.masks`): two bincounts over (frame, column/row, id) keys → one pass
+  keeping each object's count and extent.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["flow_validity"]
+__all__ = ["flow_validity", "instance_stats"]
 
 _HALF = np.float32(0.5)
 
@@ -39,3 +44,21 @@ def flow_validity(fwd, bwd, owner, tol2, out):
                     if ex * ex + ey * ey <= tol2 and owner[to, qy, qx] == owner[t, y, x]:
                         bits |= bit
                 out[t, y, x] = bits
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def instance_stats(instance, K, pixels, extent):
+    """Per frame and id 1 … K-1 of ``instance`` (T,H,W) (0: background; others ignored): the pixel count
+    → ``pixels`` (T,K) int64, zeroed; and the first and one-past-last column and row holding it →
+    ``extent`` (T,K,4) int64 x0, y0, x1, y1, filled with (W, H, 0, 0)."""
+    T, H, W = instance.shape
+    for t in range(T):
+        for y in range(H):
+            for x in range(W):
+                k = instance[t, y, x]
+                if k <= 0 or k >= K:
+                    continue
+                pixels[t, k] += 1
+                e = extent[t, k]
+                e[0], e[1] = min(e[0], x), min(e[1], y)
+                e[2], e[3] = max(e[2], x + 1), max(e[3], y + 1)
