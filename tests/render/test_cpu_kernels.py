@@ -76,6 +76,28 @@ def test_compiled_renders_the_torch_stages_frames(seed, overrides):
     _assert_frames_match(_backend(spec, "torch").render(scene, traj), _backend(spec, "compiled").render(scene, traj))
 
 
+@pytest.mark.parametrize("overrides", [(), ("backend.rolling_shutter=0.5",)])
+def test_compiled_coverage_summaries_are_the_maps(overrides):
+    """Where the shard path keeps only the amodal maps' summary (``keep`` without amodal), the compiled
+    dense pass summarises as it traces: the boxes, pixel counts and border contact the torch path
+    reduces from its maps. A rolling shutter's bands still join maps."""
+    from synthdata.render.types import OPTIONAL_MAPS
+
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=5", "backend.frame_batch=2",
+                     "camera.fov_deg=30", *overrides)  # narrow: objects cut by the border
+    scene, traj = _layout(spec, 3)
+    frames = {}
+    for mode in ("torch", "compiled"):
+        backend = _backend(spec, mode)
+        backend.keep = OPTIONAL_MAPS - {"amodal"}
+        frames[mode] = backend.render(scene, traj)
+        assert frames[mode].amodal is None and frames[mode].coverage is not None
+    a, b = frames["torch"].coverage, frames["compiled"].coverage
+    assert torch.equal(a.boxes.nan_to_num(-1), b.boxes.nan_to_num(-1)) and torch.equal(a.pixels, b.pixels)
+    assert torch.equal(a.border, b.border) and a.border.any() and (~a.border & (a.pixels > 0)).any()
+    assert a.boxes.isnan().any() or (a.pixels > 0).all()
+
+
 def test_compiled_windows_are_the_whole_clips_frames():
     """A clip made in windows of whole batches (long clips, docs/scaling.md) is the whole clip's bytes."""
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=4", "backend.frame_batch=2")

@@ -420,7 +420,9 @@ class RaycastBackend(Backend):
         """Drop one trace batch's maps the caller does not read, in place; amodal as its coverage
         (``edge``: where the picture ends, with a field stop; :func:`~..coverage.view_edge`)."""
         drop = self.dropped()
-        if "amodal" in drop:
+        if "coverage" in out:  # summarised as traced (the compiled dense pass)
+            coverage.append(out.pop("coverage"))
+        elif "amodal" in drop:
             coverage.append(Coverage.of(out.pop("amodal"), edge))
         for k in drop:
             out.pop(k, None)
@@ -877,7 +879,10 @@ class RaycastBackend(Backend):
             N = st.half.shape[0]
             boxes = (self._frame_boxes(st, np.arange(int(ks[0]), int(ks[0]) + B), H, W, scale) if self.cull
                      else np.tile(np.array([0, 0, Ws, Hs]), (B, N, 1)))
-            h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels, boxes)
+            # no amodal maps where only their summary is kept (lean), primitives are whole objects and the
+            # batch is traced whole (a rolling shutter's bands join their maps)
+            maps = "amodal" not in self.dropped() or st.offset_R is not None or bool(self.settings.rolling_shutter)
+            h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels, boxes, maps)
             d, t_vis, owner_img, covered = h["d"], h["t_vis"], h["owner_img"], h["covered"]
             flat, b, owner, t, keep, row = h["flat"], h["b"], h["owner"], h["t"], None, h["row"]
             hit = torch.isfinite(t_vis)
@@ -929,7 +934,7 @@ class RaycastBackend(Backend):
 
         out.update(
             instance=st.part_owner[owner_img].to(torch.int32),
-            amodal=self._object_coverage(st, covered),
+            **({"amodal": self._object_coverage(st, covered)} if covered is not None else {"coverage": h["coverage"]}),
             depth=t_vis,
             flow_fwd=self._flow(scene, st, ks, ks + 1, d, flat, b, owner, p_local, H, W, row),
             flow_bwd=self._flow(scene, st, ks, ks - 1, d, flat, b, owner, p_local, H, W, row),

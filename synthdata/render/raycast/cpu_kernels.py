@@ -146,29 +146,41 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
 
 
 def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int, labels: bool,
-               boxes: np.ndarray) -> dict[str, "torch.Tensor"]:
+               boxes: np.ndarray, maps: bool = True) -> dict:
     """The dense pass's rays and hits for a scene :func:`supports_rays` accepts, as
     ``RaycastBackend._trace`` names them (``boxes`` (B,N,4): each frame's conservative screen rectangle
     of each primitive on the H'×W' grid, ``RaycastBackend._frame_boxes``): d (B,H',W',3)
     component-major, t_vis (B,H',W'), owner_img (B,H',W') (0: ground or none), covered (B,N,H',W')
-    bool (None without ``labels``), the hit pixels: flat (M,) their index, b, owner, t (M,), and row
+    bool (None without ``labels`` or ``maps``) and its per-frame summary, coverage (a
+    :class:`~..coverage.Coverage` of the primitives, as :func:`~..coverage.coverage_boxes` gives it;
+    None without ``labels``), the hit pixels: flat (M,) their index, b, owner, t (M,), and row
     (B·H'·W',) each pixel's place among them (-1: the sky), what :func:`flow` looks hits up by."""
+    from ..coverage import Coverage
     from .cpu_loops import PRIM_CODES
     from .cpu_loops import dense_hits as kernel
 
     B, N = ks.shape[0], st.half.shape[0]
     P = B * Hs * Ws
     d, t_vis, owner_img = torch.empty(3, P), torch.empty(P), torch.empty(P, dtype=torch.int64)
-    covered = torch.zeros((B, N if labels else 0, Hs, Ws), dtype=torch.bool)
+    covered = torch.zeros((B, N, Hs, Ws) if labels and maps else (0, 0, 0, 0), dtype=torch.bool)
+    cov = np.zeros((B, N, 5) if labels else (0, 0, 5), dtype=np.int64)
+    cov[..., 1], cov[..., 2] = Ws, Hs
     flat, b, owner, row = (torch.empty(P, dtype=torch.int64) for _ in range(4))
     t = torch.empty(P)
-    M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), _host(st.obj_R[ks]),
+    M = kernel(_host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st), np.float32(scale), Hs, Ws, _host(st.obj_R[ks]),
                _host(st.obj_c[ks]), _host(st.half), _host(st.radius),
                _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), np.ascontiguousarray(boxes, dtype=np.int64),
-               *(x.numpy() for x in (d, t_vis, owner_img, covered, flat, b, owner, t, row)))
+               *(x.numpy() for x in (d, t_vis, owner_img, covered)), cov,
+               *(x.numpy() for x in (flat, b, owner, t, row)))
+    coverage = None
+    if labels:
+        count, ext = torch.from_numpy(cov[..., 0]), torch.from_numpy(cov[..., 1:]).to(torch.float32)
+        seen = count > 0
+        border = seen & ((ext[..., 0] == 0) | (ext[..., 1] == 0) | (ext[..., 2] == Ws) | (ext[..., 3] == Hs))
+        coverage = Coverage(torch.where(seen[..., None], ext, torch.full_like(ext, float("nan"))), count, border)
     return {"d": d.t().reshape(B, Hs, Ws, 3), "t_vis": t_vis.reshape(B, Hs, Ws),
-            "owner_img": owner_img.reshape(B, Hs, Ws), "covered": covered if labels else None,
-            "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M], "row": row}
+            "owner_img": owner_img.reshape(B, Hs, Ws), "covered": covered if labels and maps else None,
+            "coverage": coverage, "flat": flat[:M], "b": b[:M], "owner": owner[:M], "t": t[:M], "row": row}
 
 
 def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
@@ -233,8 +245,8 @@ def warm() -> None:
     k = np.zeros(4, np.float32)
     R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)
     hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, v, f, i)
-    dense_kernel(R3, m3, k, np.float32(1), R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i,
-                 np.zeros((0, 0, 0, 0), np.bool_), i, i, i, f, i)
+    dense_kernel(R3, m3, k, np.float32(1), 0, 0, R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i,
+                 np.zeros((0, 0, 0, 0), np.bool_), np.zeros((0, 0, 5), np.int64), i, i, i, f, i)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),
                 np.zeros((0, 3, 3), np.float32), m3, k, np.zeros((0, 0, 0, 2), np.float32))
     edge_pixels(torch.zeros(1, 1, 1, 3), torch.zeros(1, 1, 1, dtype=torch.int64), None)

@@ -476,20 +476,21 @@ def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxes,
-               d, t_vis, owner_img, covered, flat, hit_b, hit_owner, hit_t, row):
+def dense_hits(cam_R, cam_c, K, scale, Hs, Ws, obj_R, obj_c, half, radius, prim_of, boxes,
+               d, t_vis, owner_img, covered, cov, flat, hit_b, hit_owner, hit_t, row):
     """The dense pass's camera rays (every pixel centre of the ``scale``-times grid of B frames, as
     ``RaycastBackend._rays``) and their nearest hit (``_hit_objects``, ``_hit_environment``; a primitive
     is tested only inside its frame's conservative screen rectangle, ``boxes`` (B,N,4) x0, y0, x1, y1,
     and its bounding sphere): ``d``
     (3,P) with P = B·H'·W' pixels in (frame, row, column) order, ``t_vis``, ``owner_img`` (P,),
-    ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage; a 0-size array: none
-    wanted), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
+    ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage, all False on entry; a
+    0-size array: no maps wanted), ``cov`` (B,N,5) its summary: count, then the first and one-past-last
+    column and row (0, W', H', 0, 0 on entry; a 0-size array: no labels), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
     ``hit_t``; ``row`` (P,) each pixel's place in those lists (-1: none, the sky). → how many pixels
     hit something (the lists' length)."""
     fx, fy, cx, cy = K[0], K[1], K[2], K[3]
-    B, Hs, Ws = covered.shape[0], covered.shape[2], covered.shape[3]
-    labels = covered.shape[1] > 0
+    B = cam_R.shape[0]
+    maps, labels = covered.shape[0] > 0, cov.shape[0] > 0
     inv_half = _1 / half
     cull = _cull_table(obj_c, cam_c, radius)
     M = 0
@@ -512,8 +513,13 @@ def dense_hits(cam_R, cam_c, K, scale, obj_R, obj_c, half, radius, prim_of, boxe
                     if _missed(cull, bi, i, dx, dy, dz, dd):
                         continue
                     t = _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz)
-                    if labels:
-                        covered[bi, i, r, col] = t < _INF
+                    if labels and t < _INF:
+                        if maps:
+                            covered[bi, i, r, col] = True
+                        c = cov[bi, i]
+                        c[0] += 1
+                        c[1], c[2] = min(c[1], col), min(c[2], r)
+                        c[3], c[4] = max(c[3], col + 1), max(c[4], r + 1)
                     if t < best:
                         best, near = t, i
                 t_env = _ground_t(oz, dz)
