@@ -98,6 +98,21 @@ def test_compiled_coverage_summaries_are_the_maps(overrides):
     assert a.boxes.isnan().any() or (a.pixels > 0).all()
 
 
+def test_display_colours_kept_from_the_edge_test_are_the_final_encodes_bytes():
+    """Where nothing acts on linear RGB after anti-aliasing, the frames' bytes come from the edge test's
+    display colours (refined pixels taken anew), not a second power of every pixel: the same bytes."""
+    spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=5", "backend.frame_batch=2")
+    scene, traj = _layout(spec, 4)
+    backend = _backend(spec, "compiled")
+    st = _SceneTensors.build(scene, traj, torch.device("cpu"))
+    assert backend._shown_directly(scene, st)
+    direct = backend.render(scene, traj)
+    backend._shown_directly = lambda *a: False
+    assert torch.equal(direct.rgb, backend.render(scene, traj).rgb)
+    assert not _backend(tiny_spec("shapes", "camera.exposure.auto=true"), "compiled")._shown_directly(
+        scene, dataclasses.replace(st, cond=object()))
+
+
 def test_compiled_windows_are_the_whole_clips_frames():
     """A clip made in windows of whole batches (long clips, docs/scaling.md) is the whole clip's bytes."""
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=4", "backend.frame_batch=2")
@@ -111,9 +126,10 @@ def test_compiled_windows_are_the_whole_clips_frames():
             assert _same(a, torch.cat([getattr(p, name) for p in parts])), name
 
 
-def _every_branch(scene, st):
+def _every_branch(scene, st, mixed_shine=False):
     """The scene with each primitive and texture the kernel knows on some owner, a headlight, fog and
-    glowing owners: the branches the shapes recipe leaves unused."""
+    glowing owners: the branches the shapes recipe leaves unused (``mixed_shine``: shininess per owner
+    other than one power of two, so the lobe is a pow, not squarings)."""
     env = dataclasses.replace(scene.environment, headlight_intensity=0.8, headlight_falloff=0.05,
                               headlight_color=np.array([1.0, 0.9, 0.8]), fog_density=0.02)
     scene = dataclasses.replace(scene, environment=env)
@@ -124,13 +140,17 @@ def _every_branch(scene, st):
         st, prim_names=prims, prim_of_owner=torch.tensor([-1] + [i % len(prims) for i in range(n)]),
         tex_names=texs, tex_of_owner=torch.tensor([i % len(texs) for i in range(n + 1)]),
         emissive=torch.linspace(0, 0.5, n + 1), tex_scale=torch.linspace(0.7, 6.0, n + 1))
+    if mixed_shine:
+        st = dataclasses.replace(st, shininess=torch.linspace(5.0, 90.0, n + 1), shine_squarings=None)
+    assert (st.shine_squarings is None) is mixed_shine
     return scene, st
 
 
-@pytest.mark.parametrize("pixel", [None, 1.0, SUBPIXEL_FOOTPRINT])
-def test_every_branch_hit_by_hit(pixel):
+@pytest.mark.parametrize("pixel,mixed_shine", [(None, False), (1.0, False), (SUBPIXEL_FOOTPRINT, False), (1.0, True)])
+def test_every_branch_hit_by_hit(pixel, mixed_shine):
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3")
-    scene, st = _every_branch(*(lambda s, t: (s, _SceneTensors.build(s, t, torch.device("cpu"))))(*_layout(spec, 2)))
+    scene, traj = _layout(spec, 2)
+    scene, st = _every_branch(scene, _SceneTensors.build(scene, traj, torch.device("cpu")), mixed_shine)
     assert cpu_kernels.supports(scene, st)
     g = torch.Generator().manual_seed(0)
     M, ks = 4000, torch.arange(1, 4)
@@ -169,7 +189,8 @@ def test_the_edge_loop_marks_the_torch_tests_pixels(recipe):
     rgb, key = out["rgb_linear"], out["edge_key"]
     smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0) if st.filtered_owner is not None else None
     want = edge_pixels(rgb, key, smooth=smooth).reshape(-1).nonzero().squeeze(1)
-    got = cpu_kernels.edge_pixels(rgb, key, smooth)
+    got, shown = cpu_kernels.edge_pixels(rgb, key, smooth)
+    assert torch.equal(shown, display(rgb))
     assert torch.equal(want, got) and 0 < want.numel() < key.numel()
 
     g = torch.Generator().manual_seed(0)
@@ -192,12 +213,12 @@ def test_the_edge_loop_marks_the_torch_tests_pixels(recipe):
         if sm is not None:
             sm[1, :2] = False
         want = edge_pixels(rgb, key, smooth=sm).reshape(-1).nonzero().squeeze(1)
-        assert torch.equal(want, cpu_kernels.edge_pixels(rgb, key, sm)) and 0 < want.numel() < key.numel()
+        assert torch.equal(want, cpu_kernels.edge_pixels(rgb, key, sm)[0]) and 0 < want.numel() < key.numel()
     assert torch.equal(display(rgb)[1, 0, :, 0], torch.tensor(steps))
     assert edge_pixels(rgb, key)[1, 0].tolist() == [False, False, False, True, True, False, False]
     # NaN in one channel beside a step in the others: torch's amax is NaN, so no step
     rgb, key = torch.tensor([[[[0.2, float("nan"), 0.2], [0.5, 0.5, 0.5]]]]), torch.zeros(1, 1, 2, dtype=torch.int64)
-    assert not edge_pixels(rgb, key).any() and cpu_kernels.edge_pixels(rgb, key, None).numel() == 0
+    assert not edge_pixels(rgb, key).any() and cpu_kernels.edge_pixels(rgb, key, None)[0].numel() == 0
 
 
 def test_every_primitive_ray_by_ray():
@@ -267,6 +288,24 @@ def test_scenes_it_does_not_cover_take_the_torch_stage():
         scene, traj = _layout(spec, 0)
         st = _SceneTensors.build(scene, traj, torch.device("cpu"))
         assert cpu_kernels.supports(scene, st) is cpu_kernels.supports_rays(scene, st) is covered, recipe
+
+
+def test_the_specular_lobe_squares_where_shininess_is_one_power_of_two():
+    """lobe(): k squarings when every owner's shininess is 2**k (the shipped 32), else torch's pow; the
+    two agree to float32 rounding (each squaring rounds once)."""
+    from synthdata.render.raycast.backend import _squarings, lobe
+
+    assert _squarings(np.array([32.0, 32.0])) == 5 and _squarings(np.array([2.0])) == 1
+    assert _squarings(np.array([32.0, 64.0])) is _squarings(np.array([48.0])) is _squarings(np.array([1.0])) is None
+    x = torch.rand(1000, generator=torch.Generator().manual_seed(0))
+    shin = torch.full((1000,), 32.0)
+    fast = lobe(x, dataclasses.make_dataclass("St", [("shine_squarings", int)])(5), shin)
+    torch.testing.assert_close(fast, x ** shin, rtol=1e-5, atol=1e-30)
+    assert torch.equal(lobe(x, dataclasses.make_dataclass("St", [("shine_squarings", object)])(None), shin), x ** shin)
+    y = x * x
+    for _ in range(4):
+        y = y * y
+    assert torch.equal(fast, y)
 
 
 def test_the_name_tables_mirror_the_kernels_codes():

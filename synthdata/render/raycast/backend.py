@@ -30,7 +30,7 @@ from ..coverage import Coverage, view_edge
 from ..sensor import SensorNoise, sensor_noise
 from ..types import OPTIONAL_MAPS, Frames
 from .bump import bump_normals, wet_lobe
-from .antialias import SUBPIXEL_FOOTPRINT, edge_pixels, subpixel
+from .antialias import SUBPIXEL_FOOTPRINT, display, edge_pixels, subpixel
 from .conditions import RenderConditions, expose
 from .layout import soa as _soa, soa_stack as _soa_stack, take as _take
 from .lumen import march
@@ -276,6 +276,9 @@ class _SceneTensors:
     #: (P+1,) bool: the owner is tissue (``fn.tissue``), for the scope's scatter; None: no scatter
     tissue_owner: torch.Tensor | None = None
     stop: tuple | None = None  # (field stop, image width, height) of the camera (optics.py); None: none
+    #: k where every owner's shininess is 2**k (1 ≤ k ≤ 10; the shipped default, 32): the specular lobe
+    #: x**shininess is then k squarings (:func:`lobe`), not a per-pixel pow; None: pow
+    shine_squarings: int | None = None
 
     @classmethod
     def build(cls, scene: Scene, traj: Trajectories, device: torch.device) -> "_SceneTensors":
@@ -325,7 +328,31 @@ class _SceneTensors:
                                             env.kind == "ground" and env.shape.flat, device),
             tissue_owner=_tissue_owners(env.ground.texture + mat.texture, device) if env.scatter is not None else None,
             stop=None if scene.camera.stop is None else (scene.camera.stop, scene.camera.width, scene.camera.height),
+            shine_squarings=_squarings(np.concatenate([env.ground.shininess, mat.shininess])),
         )
+
+
+def _squarings(shininess: np.ndarray) -> int | None:
+    """k where every value is the same 2**k, 1 ≤ k ≤ 10 (as float32, the tables' type); else None."""
+    values = np.unique(np.asarray(shininess, dtype=np.float32))
+    if values.size != 1:
+        return None
+    k = int(np.round(np.log2(values[0]))) if values[0] > 0 else 0
+    return k if 1 <= k <= 10 and np.float32(2.0 ** k) == values[0] else None
+
+
+def lobe(x: torch.Tensor, st: _SceneTensors, shin: torch.Tensor) -> torch.Tensor:
+    """A specular lobe, ``x ** shin`` (x ≥ 0, shin the hits' shininess, broadcastable): by repeated
+    squaring where every owner's shininess is the same power of two (exact float32 products, 4× cheaper
+    than torch's pow at 2**5 on this CPU), else torch's pow. The CPU's compiled shading takes the same
+    path, so both give the same bits."""
+    k = st.shine_squarings
+    if k is None:
+        return x ** shin
+    y = x * x
+    for _ in range(k - 1):
+        y.mul_(y)
+    return y
 
 
 class RaycastSettings(BackendSettings):
@@ -451,14 +478,15 @@ class RaycastBackend(Backend):
         coverage: list[Coverage] = []  # without amodal maps: each batch's coverage summary
         batches = _batches(first, stop, step)
         edge = view_edge(field_view(scene))
+        shown = self._shown_directly(scene, st)
         for lo, hi in batches:
             ks = torch.arange(lo, hi, device=self.device) + 1
             start = lo - first
             out = trace_rolling(self, scene, bands, ks) if rs else self._trace_batch(scene, st, blurred, ks, height,
-                                                                                      width)
+                                                                                      width, shown)
             self.lean(out, coverage, edge)
             for k, v in out.items():
-                lead = 0 if k == "rgb_linear" else nb  # carried frames' maps go first (their RGB is final)
+                lead = 0 if k in ("rgb_linear", "display") else nb  # carried frames' maps go first (their RGB is final)
                 if k not in cat:
                     cat[k] = v.new_empty((lead + stop - first, *v.shape[1:]))
                     if lead:
@@ -470,6 +498,12 @@ class RaycastBackend(Backend):
         if coverage:
             carried = [before.coverage] if nb and before.coverage is not None else []
             cat["coverage"] = Coverage.cat(carried + coverage)
+        if "display" in cat:  # display colours already (_shown_directly): scaled to bytes, no second power
+            assert "rgb_linear" not in cat  # every batch of a clip takes the same path
+            rgb = cat.pop("display").mul_(255).add_(0.5).to(torch.uint8)
+            if nb:
+                rgb = torch.cat([before.rgb, rgb])
+            return Frames(rgb=rgb, **cat, row_time=None)
         cat["rgb_linear"] = self._post({"rgb_linear": cat["rgb_linear"], **{k: cat[k][nb:] for k in _POST_MAPS}},
                                        scene.camera.K, [(lo - first, hi - first) for lo, hi in batches])
         cam = scene.camera
@@ -496,9 +530,11 @@ class RaycastBackend(Backend):
 
     # -- internals ------------------------------------------------------------------------------------
     def _trace_batch(self, scene: Scene, st: _SceneTensors, blurred: list[_SceneTensors], ks: torch.Tensor,
-                     height: int, width: int) -> dict[str, torch.Tensor]:
+                     height: int, width: int, shown: bool = False) -> dict[str, torch.Tensor]:
         """Linear RGB (anti-aliased, motion-blurred as set) and every label map of frames ``ks``, one
-        trace batch; ``blurred``: the scene tensors at each motion-blur instant."""
+        trace batch; ``blurred``: the scene tensors at each motion-blur instant. ``shown``: return the
+        display colours instead of linear RGB where anti-aliasing made them (``display``; see
+        :meth:`_shown_directly`)."""
         n = self.settings.instants
         refine = n == 1 and self.settings.supersample == "adaptive"
         out = self._trace(scene, st, ks, height, width, scale=1, labels=True, particles=not refine)
@@ -506,8 +542,23 @@ class RaycastBackend(Backend):
         if n > 1 or self.settings.supersample == 2:
             out["rgb_linear"] = sum(self._rgb(scene, s, ks, height, width) for s in blurred) / n
         elif refine:
-            out["rgb_linear"] = self._particles(scene, st, ks, self._refine(scene, st, ks, out["rgb_linear"], key), t_vis)
+            kept: dict = {}
+            rgb = self._refine(scene, st, ks, out["rgb_linear"], key, kept if shown else None)
+            out["rgb_linear"] = self._particles(scene, st, ks, rgb, t_vis)
+            if "display" in kept:
+                out["display"] = kept["display"]
+                del out["rgb_linear"]
         return out
+
+    def _shown_directly(self, scene: Scene, st: _SceneTensors) -> bool:
+        """Whether nothing acts on linear RGB after anti-aliasing (no motion blur, blur, weather, lens
+        effects, exposure or sensor noise; no rolling shutter) and the compiled edge test runs: the
+        frames' display colours are then the edge test's, refined pixels taken anew, and the final
+        encode takes no second power of every pixel (the same bits: torch's pow is lane by lane)."""
+        s, cam = self.settings, scene.camera
+        return (s.instants == 1 and s.supersample == "adaptive" and not s.rolling_shutter and s.defocus is None
+                and s.motion_blur != "flow" and s.sensor_noise is None and st.cond is None and cam.stop is None
+                and cam.vignetting is None and self._compiles(scene, st))
 
     def _post(self, cat: dict[str, torch.Tensor], K, batches: list[tuple[int, int]]) -> torch.Tensor:
         """Defocus and flow motion blur (:mod:`synthdata.render.blur`), batch by batch (``batches``: the
@@ -536,16 +587,22 @@ class RaycastBackend(Backend):
         return rgb if st.cond is None else st.cond.particles(scene, st, ks, rgb, t_vis, 1)
 
     def _refine(self, scene: Scene, st: _SceneTensors, ks: torch.Tensor, rgb: torch.Tensor,
-                key: torch.Tensor) -> torch.Tensor:
+                key: torch.Tensor, shown: dict | None = None) -> torch.Tensor:
         """Adaptive anti-aliasing: pixels on an edge get the mean of their centre ray and
-        :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3)."""
+        :data:`~.antialias.SUBPIXEL` more rays. Shape: rgb (B,H,W,3) linear, key (B,H,W) → (B,H,W,3).
+        ``shown``: a dict that receives the result's display colours (``"display"``, as
+        :func:`~.antialias.display` gives them) where the compiled edge test made them: its own, with the
+        refined pixels' taken anew (what the final encode would take again otherwise)."""
         smooth = None
         if st.filtered_owner is not None:  # textures that filter all their detail: their colour steps are no edges
             smooth = st.filtered_owner[key.clamp(min=0)] & (key >= 0)
+        disp = None
         if self._compiles(scene, st):  # the edge test as one loop (any scene), straight to the pixels' indices
-            lin = cpu_kernels.edge_pixels(rgb, key, smooth)
+            lin, disp = cpu_kernels.edge_pixels(rgb, key, smooth)
         else:
             lin = edge_pixels(rgb, key, smooth=smooth).reshape(-1).nonzero().squeeze(1)  # (M,) flat, ascending
+        if shown is not None and disp is not None:
+            shown["display"] = disp
         if lin.shape[0] == 0:
             return rgb
         _, H, W, _ = rgb.shape
@@ -559,7 +616,10 @@ class RaycastBackend(Backend):
                                           SUBPIXEL_FOOTPRINT, group=k)
                          for i in range(0, k * M, chunk)])
         out = rgb.reshape(-1, 3).clone()
-        out.index_copy_(0, lin, (_take(out, lin) + sub.reshape(M, k, 3).transpose(0, 1).contiguous().sum(0)) / (k + 1))
+        refined = (_take(out, lin) + sub.reshape(M, k, 3).transpose(0, 1).contiguous().sum(0)) / (k + 1)
+        out.index_copy_(0, lin, refined)
+        if shown is not None and disp is not None:
+            disp.reshape(-1, 3).index_copy_(0, lin, display(refined))
         return out.reshape(rgb.shape)
 
     def _rays(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> torch.Tensor:
@@ -1217,7 +1277,7 @@ class RaycastBackend(Backend):
             w = (ndl * lit)[:, None]
             light = light + w * sun_rgb
             h = _normalize(L + v)
-            spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * lit[:, None] * sun_rgb
+            spec = spec + ks_spec * lobe(torch.clamp(_dot(n, h), min=0)[:, None], st, shin) * lit[:, None] * sun_rgb
             if film is not None:
                 spec = spec + film[0] * torch.clamp(_dot(n, h), min=0)[:, None] ** film[1] * lit[:, None] * sun_rgb
         if env.guides:  # the scope's light guides replace the point at the camera centre
@@ -1230,7 +1290,7 @@ class RaycastBackend(Backend):
             head_rgb = torch.as_tensor(env.headlight_color, dtype=torch.float32, device=self.device)
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
             light = light + att * ndv * head_rgb
-            spec = spec + ks_spec * att * ndv**shin * head_rgb
+            spec = spec + ks_spec * att * lobe(ndv, st, shin) * head_rgb
             if film is not None:
                 spec = spec + film[0] * att * ndv**film[1] * head_rgb
         if st.cond is not None:  # lights carried by objects (head/tail lights, street lamps)

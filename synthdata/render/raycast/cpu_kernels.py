@@ -135,9 +135,11 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
              *(x.numpy() for x in (normal, p_local, p_world, albedo, lit_ndl, nh, ndv, dist)))
     # torch's own pow and exp, on tensors shaped as the torch stage's (the same SIMD/tail split)
     albedo = albedo.t() ** 2.2
-    shin = _take(st.shininess, owner)
-    sun_pow = nh ** shin if light[7] > 0 else nh
-    head_pow = ndv ** shin if env.headlight_intensity > 0 else ndv
+    from .backend import lobe
+
+    shin = _take(st.shininess, owner) if st.shine_squarings is None else None
+    sun_pow = lobe(nh, st, shin) if light[7] > 0 else nh
+    head_pow = lobe(ndv, st, shin) if env.headlight_intensity > 0 else ndv
     fog_keep = torch.exp(-env.fog_density * dist) if env.fog_density > 0 else dist
     emissive = torch.zeros(st.color.shape[0]) if st.emissive is None else st.emissive
     combine(owner_np, _host(st.specular), _host(emissive), light, albedo.t().numpy(), _host(lit_ndl),
@@ -212,19 +214,20 @@ def flow(st: "_SceneTensors", ks_to: "torch.Tensor", d: "torch.Tensor", row: "to
     return out
 
 
-def edge_pixels(rgb_linear: "torch.Tensor", key: "torch.Tensor", smooth: "torch.Tensor | None") -> "torch.Tensor":
+def edge_pixels(rgb_linear: "torch.Tensor", key: "torch.Tensor",
+                smooth: "torch.Tensor | None") -> tuple["torch.Tensor", "torch.Tensor"]:
     """:func:`.antialias.edge_pixels` as the flat indices of its marked pixels (ascending, what
-    ``mask.reshape(-1).nonzero()`` gives), for any scene on the CPU. Shape: rgb_linear (B,H,W,3), key,
-    smooth (B,H,W) → (M,) int64."""
+    ``mask.reshape(-1).nonzero()`` gives), for any scene on the CPU, and the display colours it
+    compared. Shape: rgb_linear (B,H,W,3), key, smooth (B,H,W) → (M,) int64, (B,H,W,3)."""
     from .antialias import CONTRAST, display
     from .cpu_loops import edges
 
-    disp = display(rgb_linear).permute(3, 0, 1, 2)  # torch's pow, as the torch test takes it
+    disp = display(rgb_linear)  # torch's pow, as the torch test takes it
     out = torch.empty(key.numel(), dtype=torch.int64)
     none = np.zeros((0, 0, 0), dtype=np.bool_)
-    n = edges(np.ascontiguousarray(disp.numpy()), _host(key), none if smooth is None else _host(smooth),
+    n = edges(np.ascontiguousarray(disp.permute(3, 0, 1, 2).numpy()), _host(key), none if smooth is None else _host(smooth),
               np.float32(CONTRAST), np.zeros(key.shape, dtype=np.bool_), out.numpy())
-    return out[:n]
+    return out[:n], disp
 
 
 def warm() -> None:
