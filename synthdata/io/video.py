@@ -4,6 +4,10 @@ Bytes depend only on the frames: x264 runs single-threaded, frames carry explici
 macroblock-tree rate control is off — with it on, this x264 build gave different bytes for identical
 frames from run to run (2 distinct files in 25 encodes of one clip), which would break resume and
 determinism checks.
+
+x264's ``ultrafast`` preset (:data:`PRESET`): a shapes clip (256²×24, crf 18) encodes in 17 ms where
+``veryfast`` took 47 (a twentieth of the clip's whole cost), at 294 kB instead of 110 kB — beside the
+clip's ~11 MB of label maps — and a PSNR of 34.3 dB against the frames (veryfast: 33.5).
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4", "frame_rate", "MP4_MARK", "mp4_marked"]
+__all__ = ["Mp4Writer", "encode_mp4", "decode_mp4", "frame_rate", "MP4_MARK", "PRESET", "mp4_marked"]
+
+#: x264's speed/size trade-off (module docstring)
+PRESET = "ultrafast"
 
 
 #: the comment every MP4 synthdata writes carries (the same for every file, so a clip's bytes do not
@@ -45,7 +52,7 @@ class Mp4Writer:
         stream.width, stream.height = width, height
         stream.pix_fmt = "rgb24" if lossless else "yuv420p"
         stream.thread_count = 1
-        stream.options = {"crf": "0" if lossless else str(crf), "preset": "veryfast", "threads": "1",
+        stream.options = {"crf": "0" if lossless else str(crf), "preset": PRESET, "threads": "1",
                           "x264-params": "mbtree=0"}
         self._time_base, self._next = 1 / rate, 0
 
