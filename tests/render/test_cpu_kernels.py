@@ -237,7 +237,9 @@ def test_every_primitive_ray_by_ray():
     t_near, near = backend._hit_objects_sparse(st, ks, st.cam_c[ks], d, b, u, v, H, W)
     t_env = backend._hit_environment(scene, st.cam_c[ks][b], d)
     ref_t, ref_owner = torch.where(t_near < t_env, t_near, t_env), torch.where(t_near < t_env, near + 1, 0)
-    d_c, t_c, owner_c = cpu_kernels.sparse_hits(st, ks, b, u, v)
+    boxes = backend._compiled_boxes(st, ks, H, W, 1)  # culling by each frame's screen rectangles…
+    assert (boxes[..., 2] - boxes[..., 0]).min() < W  # …which do cut something here
+    d_c, t_c, owner_c = cpu_kernels.sparse_hits(st, ks, b, u, v, boxes)
     assert _same(d, d_c) and torch.equal(owner_c, ref_owner)
     assert len(set(ref_owner.tolist())) == st.half.shape[0] + 1  # every primitive and the ground were hit
     finite = torch.isfinite(ref_t)

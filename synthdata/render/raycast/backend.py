@@ -936,9 +936,7 @@ class RaycastBackend(Backend):
         compiled = self._compiled(scene, st, rays=True)
         if compiled:  # rays, hits and the hit list in one compiled loop
             B, Hs, Ws = ks.shape[0], H * scale, W * scale
-            N = st.half.shape[0]
-            boxes = (self._frame_boxes(st, np.arange(int(ks[0]), int(ks[0]) + B), H, W, scale) if self.cull
-                     else np.tile(np.array([0, 0, Ws, Hs]), (B, N, 1)))
+            boxes = self._compiled_boxes(st, ks, H, W, scale)
             # no amodal maps where only their summary is kept (lean), primitives are whole objects and the
             # batch is traced whole (a rolling shutter's bands join their maps)
             maps = "amodal" not in self.dropped() or st.offset_R is not None or bool(self.settings.rolling_shutter)
@@ -1012,6 +1010,14 @@ class RaycastBackend(Backend):
         if keep is not None:  # no label outside the field stop
             out = blank_labels(out, self._inside(st, H, W, 1))
         return out
+
+    def _compiled_boxes(self, st: _SceneTensors, ks: torch.Tensor, H: int, W: int, scale: int) -> np.ndarray:
+        """The screen rectangles the compiled hit searches cull by (:meth:`_frame_boxes` of the batch's
+        frames ``ks``, consecutive; the whole image without :attr:`cull`). → (B,N,4) ints."""
+        B, N = ks.shape[0], st.half.shape[0]
+        if not self.cull:
+            return np.tile(np.array([0, 0, W * scale, H * scale]), (B, N, 1))
+        return self._frame_boxes(st, np.arange(int(ks[0]), int(ks[0]) + B), H, W, scale)
 
     def _compiles(self, scene: Scene, st: _SceneTensors) -> bool:
         """Whether this clip takes the compiled loops (:mod:`.cpu_kernels`) where they cover a stage: on
@@ -1092,7 +1098,7 @@ class RaycastBackend(Backend):
         H, W = int(scene.camera.height), int(scene.camera.width)
         compiled = self._compiled(scene, st, rays=True)
         if compiled:
-            d, t_vis, owner_all = cpu_kernels.sparse_hits(st, ks, b, u, v)
+            d, t_vis, owner_all = cpu_kernels.sparse_hits(st, ks, b, u, v, self._compiled_boxes(st, ks, H, W, 1))
         else:
             o = _take(st.cam_c[ks], b)
             d = self._sparse_dirs(st, ks, b, u, v)  # (M,3)

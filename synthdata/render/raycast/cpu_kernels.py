@@ -186,10 +186,11 @@ def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale:
 
 
 def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "torch.Tensor",
-                v: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+                v: "torch.Tensor", boxes: np.ndarray) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
     """Camera rays through image points (u, v) of frames ``ks[b]`` and their nearest hit, for a scene
-    :func:`supports_rays` accepts. Shape: b, u, v (M,) → d (M,3) component-major (camera-z = 1), t_vis
-    (M,) (inf: none), owner (M,) (0: the ground or none)."""
+    :func:`supports_rays` accepts (``boxes`` as :func:`dense_hits` takes them, on the pixel grid).
+    Shape: b, u, v (M,) → d (M,3) component-major (camera-z = 1), t_vis (M,) (inf: none), owner (M,)
+    (0: the ground or none)."""
     from .cpu_loops import sparse_hits as kernel
     from .cpu_loops import PRIM_CODES
 
@@ -197,7 +198,8 @@ def sparse_hits(st: "_SceneTensors", ks: "torch.Tensor", b: "torch.Tensor", u: "
     d, t_vis, owner = torch.empty(3, M), torch.empty(M), torch.empty(M, dtype=torch.int64)
     kernel(_host(b), _host(u), _host(v), _host(st.cam_R[ks]), _host(st.cam_c[ks]), _pinhole(st),
            _host(st.obj_R[ks]), _host(st.obj_c[ks]), _host(st.half), _host(st.radius),
-           _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), d.numpy(), t_vis.numpy(), owner.numpy())
+           _codes(st.prim_names, st.prim_of_owner, PRIM_CODES), np.ascontiguousarray(boxes, dtype=np.int64),
+           d.numpy(), t_vis.numpy(), owner.numpy())
     return d.t(), t_vis, owner
 
 
@@ -247,7 +249,7 @@ def warm() -> None:
 
     k = np.zeros(4, np.float32)
     R4, c3, R3 = np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32), np.zeros((0, 3, 3), np.float32)
-    hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, v, f, i)
+    hits_kernel(i, f, f, R3, m3, k, R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i)
     dense_kernel(R3, m3, k, np.float32(1), 0, 0, R4, c3, m3, f, i, np.zeros((0, 0, 4), np.int64), v, f, i,
                  np.zeros((0, 0, 0, 0), np.bool_), np.zeros((0, 0, 5), np.int64), i, i, i, f, i)
     flow_kernel(v, i, i, v, np.zeros((0, 0, 3, 3), np.float32), np.zeros((0, 0, 3), np.float32),

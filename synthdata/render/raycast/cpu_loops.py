@@ -444,11 +444,12 @@ def _ground_t(oz, dz):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d, t_vis, owner):
+def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, boxes, d, t_vis, owner):
     """Camera rays through image points (u, v) (pixels) of frames b, and their nearest hit: each
-    render primitive (culled by its bounding sphere; ties go to the lower index, as in torch) and the
-    flat ground. ``K``: (fx, fy, cx, cy). Writes ``d`` (3,M, camera-z = 1), ``t_vis`` (M, inf: none)
-    and ``owner`` (M, 0: ground or none)."""
+    render primitive (culled by its frame's screen rectangle, ``boxes`` as :func:`dense_hits` takes them,
+    whose pixel holds the point, and by its bounding sphere; ties go to the lower index, as in torch)
+    and the flat ground. ``K``: (fx, fy, cx, cy). Writes ``d`` (3,M, camera-z = 1), ``t_vis`` (M, inf:
+    none) and ``owner`` (M, 0: ground or none)."""
     fx, fy, cx, cy = K[0], K[1], K[2], K[3]
     inv_half = _1 / half
     cull = _cull_table(obj_c, cam_c, radius)
@@ -461,8 +462,11 @@ def sparse_hits(b, u, v, cam_R, cam_c, K, obj_R, obj_c, half, radius, prim_of, d
         d[0, m], d[1, m], d[2, m] = dx, dy, dz
         ox, oy, oz = cam_c[bi, 0], cam_c[bi, 1], cam_c[bi, 2]
         dd = dx * dx + dy * dy + dz * dz
+        col, r = np.int64(np.floor(u[m])), np.int64(np.floor(v[m]))
         best, near = _INF, -1
         for i in range(half.shape[0]):
+            if col < boxes[bi, i, 0] or col >= boxes[bi, i, 2] or r < boxes[bi, i, 1] or r >= boxes[bi, i, 3]:
+                continue
             if _missed(cull, bi, i, dx, dy, dz, dd):
                 continue
             t = _object_t(obj_R, obj_c, inv_half, prim_of, bi, i, ox, oy, oz, dx, dy, dz)
