@@ -67,13 +67,17 @@ def _assert_frames_match(ref, out) -> None:
     (0, ()), (5, ()), (0, ("backend.supersample=1",)), (0, ("backend.supersample=2",)),
     (0, ("backend.motion_blur=2",)), (0, ("backend.motion_blur=flow",)), (0, ("backend.rolling_shutter=0.5",)),
     (0, ("backend.sensor_noise.shot=0.02", "backend.sensor_noise.read=0.005")),
+    (0, ("camera.look_at=[0.0,0.0,6.0]",)),  # level: sky in the upper half
 ])
 def test_compiled_renders_the_torch_stages_frames(seed, overrides):
     spec = tiny_spec("shapes", "clip.width=48", "clip.height=40", "clip.frames=3", *overrides)
     scene, traj = _layout(spec, seed)
     st = _SceneTensors.build(scene, traj, torch.device("cpu"))
     assert cpu_kernels.supports_rays(scene, st)  # else this compares torch with torch
-    _assert_frames_match(_backend(spec, "torch").render(scene, traj), _backend(spec, "compiled").render(scene, traj))
+    ref = _backend(spec, "torch").render(scene, traj)
+    _assert_frames_match(ref, _backend(spec, "compiled").render(scene, traj))
+    sky = float(torch.isinf(ref.depth).float().mean())
+    assert sky > 0.2 if "camera.look_at=[0.0,0.0,6.0]" in overrides else sky < 0.05
 
 
 @pytest.mark.parametrize("overrides", [(), ("backend.rolling_shutter=0.5",)])

@@ -943,7 +943,7 @@ class RaycastBackend(Backend):
             h = cpu_kernels.dense_hits(st, ks, Hs, Ws, scale, labels, boxes, maps)
             d, t_vis, owner_img, covered = h["d"], h["t_vis"], h["owner_img"], h["covered"]
             flat, b, owner, t, keep, row = h["flat"], h["b"], h["owner"], h["t"], None, h["row"]
-            hit = torch.isfinite(t_vis)
+            hit = None if flat.shape[0] == row.shape[0] else torch.isfinite(t_vis)  # None: every ray hit
         else:
             d = self._rays(st, ks, H, W, scale)  # (B,H',W',3)
             B, Hs, Ws, _ = d.shape
@@ -978,13 +978,15 @@ class RaycastBackend(Backend):
                 rgb_hit = st.cond.reflect(self, scene, st, ks, o, d, flat, owner, t, p_world, rgb_hit, scale)
             rgb.index_copy_(0, flat, rgb_hit)
 
-        miss = (~hit).reshape(-1).nonzero().squeeze(1)  # the sky, only where no surface is
-        sky = self._sky(scene, _normalize(_take(d.reshape(-1, 3), miss)))
-        if keep is not None:
-            sky = torch.where(keep.expand(B, Hs, Ws).reshape(-1)[miss][:, None], sky, 0.0)
-        rgb.index_copy_(0, miss, sky)
+        if hit is not None:
+            miss = (~hit).reshape(-1).nonzero().squeeze(1)  # the sky, only where no surface is
+            sky = self._sky(scene, _normalize(_take(d.reshape(-1, 3), miss)))
+            if keep is not None:
+                sky = torch.where(keep.expand(B, Hs, Ws).reshape(-1)[miss][:, None], sky, 0.0)
+            rgb.index_copy_(0, miss, sky)
         # what adaptive anti-aliasing compares between neighbours: the render primitive, -1 for sky
-        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": torch.where(hit, owner_img, -1), "t_vis": t_vis}
+        key = owner_img if hit is None else torch.where(hit, owner_img, -1)
+        out = {"rgb_linear": rgb.reshape(B, Hs, Ws, 3), "edge_key": key, "t_vis": t_vis}
         if st.cond is not None and particles:
             out["rgb_linear"] = st.cond.particles(scene, st, ks, out["rgb_linear"], t_vis, scale)
         if not labels:
