@@ -969,8 +969,9 @@ class RaycastBackend(Backend):
         pixel = 1.0 / scale if self.settings.supersample == "adaptive" else None
         rgb = torch.empty(3, B * Hs * Ws, device=self.device).t()  # component-major, as the hits
         if compiled:  # shaded straight into the image off the pass's own rays (no gathered copies)
+            wanted = (labels and "normals" not in self.dropped(), labels, False)  # p_local: flow and surface
             _, normal, p_local, p_world = cpu_kernels.shade(scene, st, ks, o, d.reshape(-1, 3), b, t, owner, pixel,
-                                                            self.settings.shadows, rows=flat, into=rgb)
+                                                            self.settings.shadows, rows=flat, into=rgb, wanted=wanted)
         else:
             rgb_hit, normal, p_local, p_world = self._surface(scene, st, ks, _take(o, b), _take(d.reshape(-1, 3), flat),
                                                               b, t, owner, pixel, 1.0 / scale)
@@ -1115,7 +1116,7 @@ class RaycastBackend(Backend):
         rgb.index_copy_(0, miss, self._sky(scene, _normalize(_take(d, miss))))  # the sky only where no surface is
         if compiled:  # shaded straight into rgb off the rays' own arrays
             cpu_kernels.shade(scene, st, ks, st.cam_c[ks], d, _take(b, flat), _take(t_vis, flat), owner, pixel,
-                              self.settings.shadows, rows=flat, into=rgb)
+                              self.settings.shadows, rows=flat, into=rgb, wanted=(False, False, False))
             return rgb
         rgb_hit, _, _, p_world = self._surface(scene, st, ks, _take(o, flat), _take(d, flat), _take(b, flat),
                                                _take(t_vis, flat), owner, pixel)

@@ -104,20 +104,22 @@ def _codes(names: list[str], of_owner: "torch.Tensor", table: dict[str, int]) ->
 
 def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Tensor", d: "torch.Tensor",
           b: "torch.Tensor", t: "torch.Tensor", owner: "torch.Tensor", pixel: float | None,
-          shadows: bool, rows: "torch.Tensor | None" = None,
-          into: "torch.Tensor | None" = None) -> tuple["torch.Tensor | None", ...]:
+          shadows: bool, rows: "torch.Tensor | None" = None, into: "torch.Tensor | None" = None,
+          wanted: tuple[bool, bool, bool] = (True, True, True)) -> tuple["torch.Tensor | None", ...]:
     """``RaycastBackend._surface`` for a scene :func:`supports` accepts (its shapes and meaning).
     → rgb, normal, p_local, p_world (M,3) each, component-major.
 
     ``rows`` (M,): the hits index a ray set instead of being gathered from it (the dense pass's and the
     re-traced rays' own arrays): ``o`` (B,3) the frames' ray origins (hit m's is ``o[b[m]]``), ``d``
     (L,3) every ray (hit m's is ``d[rows[m]]``); and ``into`` (L,3), component-major, takes hit m's
-    colour at ``rows[m]`` in place (rgb then comes back None)."""
+    colour at ``rows[m]`` in place (rgb then comes back None). ``wanted``: whether normal, p_local,
+    p_world are made (None when not)."""
     from .cpu_loops import PRIM_CODES, TEXTURE_CODES, combine, geometry
 
     env = scene.environment
     M = t.shape[0]
-    normal, p_local, p_world, albedo = (torch.empty(3, M) for _ in range(4))
+    normal, p_local, p_world = (torch.empty(3, M if want else 0) for want in wanted)
+    albedo = torch.empty(3, M)
     lit_ndl, nh, ndv, dist = (torch.empty(M) for _ in range(4))
     fx, fy = float(st.K[0, 0]), float(st.K[1, 1])
     step = (-1.0, -1.0) if pixel is None else (pixel / fx, pixel / fy)
@@ -144,7 +146,8 @@ def shade(scene: "Scene", st: "_SceneTensors", ks: "torch.Tensor", o: "torch.Ten
     emissive = torch.zeros(st.color.shape[0]) if st.emissive is None else st.emissive
     combine(owner_np, _host(st.specular), _host(emissive), light, albedo.t().numpy(), _host(lit_ndl),
             _host(sun_pow), _host(ndv), _host(head_pow), _host(dist), _host(fog_keep), di, rgb.numpy())
-    return None if into is not None else rgb.t(), normal.t(), p_local.t(), p_world.t()
+    normal, p_local, p_world = (x.t() if want else None for x, want in zip((normal, p_local, p_world), wanted))
+    return None if into is not None else rgb.t(), normal, p_local, p_world
 
 
 def dense_hits(st: "_SceneTensors", ks: "torch.Tensor", Hs: int, Ws: int, scale: int, labels: bool,

@@ -282,6 +282,8 @@ def geometry(origin, oi, d, di, b, t, owner,  # the hits: origin[:, oi], d[:, di
     sun_on = light[7] > _0
     inv_half = _1 / half
     filt = pixel_fx > _0
+    # outputs no caller reads come as (3,0) arrays and are not written (a third of the loop's stores)
+    keep_normal, keep_local, keep_world = normal.shape[1] > 0, p_local.shape[1] > 0, p_world.shape[1] > 0
     basis, lf = _light_frames(obj_R, obj_c, inv_half, radius, Lx, Ly, Lz)
     test_shadows = sun_on and shadows and half.shape[0] > 0
     for m in range(t.shape[0]):
@@ -290,7 +292,8 @@ def geometry(origin, oi, d, di, b, t, owner,  # the hits: origin[:, oi], d[:, di
         px, py, pz = origin[0, k] + tm * dx, origin[1, k] + tm * dy, origin[2, k] + tm * dz
         if flat_ground and w == 0:
             pz = _0
-        p_world[0, m], p_world[1, m], p_world[2, m] = px, py, pz
+        if keep_world:
+            p_world[0, m], p_world[1, m], p_world[2, m] = px, py, pz
         # the owner's frame and the smooth normal
         if w > 0:
             i = w - 1
@@ -302,8 +305,10 @@ def geometry(origin, oi, d, di, b, t, owner,  # the hits: origin[:, oi], d[:, di
             nx, ny, nz = _0, _0, _1
         inv = max(np.sqrt(nx * nx + ny * ny + nz * nz), _TINY)
         nx, ny, nz = nx / inv, ny / inv, nz / inv
-        p_local[0, m], p_local[1, m], p_local[2, m] = lx, ly, lz
-        normal[0, m], normal[1, m], normal[2, m] = nx, ny, nz
+        if keep_local:
+            p_local[0, m], p_local[1, m], p_local[2, m] = lx, ly, lz
+        if keep_normal:
+            normal[0, m], normal[1, m], normal[2, m] = nx, ny, nz
         # the footprint: the hit's movement for one image step along u and v, on its tangent plane
         ex = ey = ez = _0
         if filt:
