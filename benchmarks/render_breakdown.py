@@ -7,8 +7,9 @@ Prints one JSON line.
 Steps: ``hit_objects`` (dense camera rays × primitives), ``hit_environment`` (ground, tube, lumen
 march) — or, compiled on the CPU (render/raycast/cpu_kernels.py), ``dense_hits`` (both, and the rays);
 ``surface`` (normals, textures, shading of hits; dense and re-traced), of which ``albedo``, ``shade``
-(of which ``shadows``) and ``footprint`` in torch, or ``compiled_surface``; ``flow`` (both directions), ``refine`` (adaptive
-anti-aliasing: re-traced rays, all their work included), ``post`` (exposure, noise, blur, encode to
+(of which ``shadows``) and ``footprint`` in torch, or ``compiled_surface``; ``flow`` (both
+directions), ``refine`` (adaptive anti-aliasing: re-traced rays, all their work included; of which
+``edge_test``, which pixels), ``post`` (exposure, noise, blur, encode to
 uint8), ``other`` (the rest of render: label maps, amodal coverage, ray set-up, environment hits of re-traced
 rays are in ``refine``).
 """
@@ -32,7 +33,8 @@ from _machine import machine  # noqa: E402
 
 STEPS = {"hit_objects": "_hit_objects", "hit_environment": "_hit_environment", "dense_hits": "dense_hits",
          "surface": "_surface", "albedo": "_albedo", "shade": "_shade", "shadows": "_shadowed",
-         "footprint": "_footprint", "compiled_surface": "shade", "flow": "_flow", "refine": "_refine", "post": "_post"}
+         "footprint": "_footprint", "compiled_surface": "shade", "flow": "_flow", "refine": "_refine",
+         "edge_test": "edge_pixels", "post": "_post"}
 
 
 def main() -> None:
@@ -63,7 +65,7 @@ def main() -> None:
 
     per = {step: round(cum(fn), 3) for step, fn in STEPS.items()}
     dense = cum("_hit_objects", "_trace") + cum("_hit_environment", "_trace") + cum("dense_hits", "_trace") \
-        + cum("_surface", "_trace") + cum("_flow", "_trace") + per["refine"] + per["post"]
+        + cum("_surface", "_trace") + cum("shade", "_trace") + cum("_flow", "_trace") + per["refine"] + per["post"]
     per["other"] = round(total - dense, 3)
     print(json.dumps({"benchmark": "render_breakdown", "label": a.label, "recipe": a.recipe, "clips": a.clips,
                       "size": [spec.clip.width, spec.clip.height, spec.clip.frames],

@@ -8,8 +8,9 @@ pixel, bit 0 says the forward flow is valid, bit 1 the backward flow:
 - finite (the point stays in front of the camera);
 - it lands inside the image;
 - forward-backward consistent: at the landing pixel q, the flow back to this frame returns within
-  ``TOLERANCE_PX`` of the start, and q shows the same surface owner (object or environment), so a point
-  that becomes occluded is not valid.
+  ``TOLERANCE_PX`` of the start (its squared length against the tolerance's, in float32: no square root
+  per pixel, the same test in the torch passes and the compiled loop), and q shows the same surface
+  owner (object or environment), so a point that becomes occluded is not valid.
 
 At the clip's ends the flow points to a frame that is not rendered; there only the first two tests
 apply. The consistency test is the standard one (e.g. Sundaram et al. 2010; Sintel's occlusion masks).

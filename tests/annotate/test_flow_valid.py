@@ -52,7 +52,8 @@ def test_the_compiled_loop_gives_the_torch_passes_bits(recipe):
     T, H, W = 5, 7, 9
     fwd = rng.normal(0, 0.6, (T, H, W, 2)).astype(np.float32)  # most land in their own pixel: consistent
     bwd = -np.roll(fwd, 1, axis=0) + rng.choice([0, 0.3, 0.5, 0.6], (T, H, W, 2)).astype(np.float32)
-    fwd.reshape(-1, 2)[rng.choice(T * H * W, 40), rng.integers(0, 2, 40)] = rng.choice([np.nan, np.inf, -np.inf, 9e4], 40)
+    odd = rng.choice([np.nan, np.inf, -np.inf, 9e4], 40)
+    fwd.reshape(-1, 2)[rng.choice(T * H * W, 40), rng.integers(0, 2, 40)] = odd
     inst = rng.integers(0, 3, (T, H, W)).astype(np.int32)
     a, b = _both(*(torch.from_numpy(x) for x in (fwd, bwd, inst)))
     assert torch.equal(a, b) and 0 < int((a & 1).sum()) < T * H * W

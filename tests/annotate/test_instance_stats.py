@@ -52,7 +52,8 @@ def test_no_objects_and_no_frames(compiled):
 def test_the_compiled_loop_gives_the_torch_passes_numbers_on_a_clip():
     from ..conftest import make_tiny_clip, tiny_spec
 
-    inst = make_tiny_clip(tiny_spec("highway", "clip.width=64", "clip.height=40", "clip.frames=4"), seed=1).frames.instance
+    spec = tiny_spec("highway", "clip.width=64", "clip.height=40", "clip.frames=4")
+    inst = make_tiny_clip(spec, seed=1).frames.instance
     n = int(inst.max())
     a, b = instance_stats(inst, n, compiled=False), instance_stats(inst, n, compiled=True)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1].nan_to_num(-1), b[1].nan_to_num(-1)) and int(a[0].sum()) > 0

@@ -419,3 +419,40 @@ def test_a_read_only_install_compiles_into_a_private_cache(tmp_path):
         pytest.skip("this machine does not allow private mounts")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "rendered compiled into /tmp" in r.stdout and "numba cannot write its cache here" in r.stderr
+
+
+_NO_NUMBA_RUN = """
+import logging, sys
+sys.modules["numba"] = None  # import numba raises ImportError, as where it is not installed
+logging.basicConfig(level=logging.WARNING)
+import numpy as np, synthdata, torch
+from synthdata import jit
+from synthdata.annotate.flow_valid import flow_validity
+from synthdata.annotate.masks import instance_stats
+from synthdata.motion import rollout
+from synthdata.render import make_backend
+from synthdata.scene import sample_scene
+
+jit.warm()  # nothing to compile: no error
+spec = synthdata.load_recipe("shapes", ["clip.width=32", "clip.height=24", "clip.frames=2", "device=cpu"])
+rng = np.random.default_rng(0)
+scene = sample_scene(spec, rng)
+traj = rollout(scene, 2, spec.clip.fps, rng)
+b = make_backend(spec.backend, "cpu")
+b.settings = b.settings.model_copy(update={"cpu_kernels": "compiled"})
+f = b.render(scene, traj)
+assert flow_validity(f.flow_fwd, f.flow_bwd, f.instance, compiled=True).shape == f.instance.shape
+assert instance_stats(f.instance, len(scene.objects), compiled=True)[0].shape[0] == 2
+print("rendered without numba", int(f.rgb.float().mean() > 0))
+"""
+
+
+def test_without_numba_everything_takes_the_torch_passes(tmp_path):
+    """numba not installed: renders, annotation passes and jit.warm() go on in torch, with a warning."""
+    import subprocess
+    import sys
+
+    (tmp_path / "run.py").write_text(_NO_NUMBA_RUN)
+    r = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "rendered without numba 1" in r.stdout and "numba unavailable" in r.stderr

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ...scene.types import Scene
     from .backend import _SceneTensors
 
-__all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "edge_pixels", "warm"]
+__all__ = ["available", "supports", "supports_rays", "shade", "dense_hits", "sparse_hits", "flow", "edge_pixels",
+           "warm"]
 
 #: mirrored from cpu_loops (which imports numba): kept equal by a test
 PRIM_NAMES = frozenset({"sphere", "ellipsoid", "box", "cylinder", "capsule"})
@@ -230,15 +231,19 @@ def edge_pixels(rgb_linear: "torch.Tensor", key: "torch.Tensor",
     disp = display(rgb_linear)  # torch's pow, as the torch test takes it
     out = torch.empty(key.numel(), dtype=torch.int64)
     none = np.zeros((0, 0, 0), dtype=np.bool_)
-    n = edges(np.ascontiguousarray(disp.permute(3, 0, 1, 2).numpy()), _host(key), none if smooth is None else _host(smooth),
-              np.float32(CONTRAST), np.zeros(key.shape, dtype=np.bool_), out.numpy())
+    n = edges(np.ascontiguousarray(disp.permute(3, 0, 1, 2).numpy()), _host(key),
+              none if smooth is None else _host(smooth), np.float32(CONTRAST), np.zeros(key.shape, dtype=np.bool_),
+              out.numpy())
     return out[:n], disp
 
 
 def warm() -> None:
     """Compile the loops into numba's cache (~5 s, once per machine), or load them from it, with the
     argument types the renderer passes, on no rays: e.g. in an image's build step
-    (:func:`synthdata.jit.warm`), so the first large render on a fresh machine does not compile."""
+    (:func:`synthdata.jit.warm`), so the first large render on a fresh machine does not compile. Without
+    numba, nothing (the torch stages render)."""
+    if not available():
+        return
     from .cpu_loops import combine, geometry
 
     f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)

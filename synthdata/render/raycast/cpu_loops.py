@@ -494,8 +494,8 @@ def dense_hits(cam_R, cam_c, K, scale, Hs, Ws, obj_R, obj_c, half, radius, prim_
     (3,P) with P = B·H'·W' pixels in (frame, row, column) order, ``t_vis``, ``owner_img`` (P,),
     ``covered`` (B,N,H',W') every primitive each ray meets (amodal coverage, all False on entry; a
     0-size array: no maps wanted), ``cov`` (B,N,5) its summary: count, then the first and one-past-last
-    column and row (0, W', H', 0, 0 on entry; a 0-size array: no labels), and the hit pixels in order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``,
-    ``hit_t``; ``row`` (P,) each pixel's place in those lists (-1: none, the sky). → how many pixels
+    column and row (0, W', H', 0, 0 on entry; a 0-size array: no labels), and the hit pixels in
+    order: ``flat`` (their index), ``hit_b`` (frame), ``hit_owner``, ``hit_t``; ``row`` (P,) each pixel's place in those lists (-1: none, the sky). → how many pixels
     hit something (the lists' length)."""
     fx, fy, cx, cy = K[0], K[1], K[2], K[3]
     B = cam_R.shape[0]
