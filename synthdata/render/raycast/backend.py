@@ -554,7 +554,9 @@ class RaycastBackend(Backend):
         """Whether nothing acts on linear RGB after anti-aliasing (no motion blur, blur, weather, lens
         effects, exposure or sensor noise; no rolling shutter) and the compiled edge test runs: the
         frames' display colours are then the edge test's, refined pixels taken anew, and the final
-        encode takes no second power of every pixel (the same bits: torch's pow is lane by lane)."""
+        encode takes no second power of every pixel. The same bytes (torch's pow is lane by lane) but
+        where the refined pixels' shorter tensor puts a value in pow's scalar tail (≤ 31 a batch), which
+        may round it one bit apart (tests/render/test_cpu_kernels.py compares the two paths)."""
         s, cam = self.settings, scene.camera
         return (s.instants == 1 and s.supersample == "adaptive" and not s.rolling_shutter and s.defocus is None
                 and s.motion_blur != "flow" and s.sensor_noise is None and st.cond is None and cam.stop is None
