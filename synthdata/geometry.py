@@ -55,27 +55,39 @@ def intrinsics_from_fov(fov_deg: float, width: int, height: int) -> np.ndarray:
     return np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
 
 
+def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Dot products over the last axis (3), summed left to right as numpy's ``(u * v).sum(-1)`` does:
+    the same bits, without a reduction's per-call cost on tiny axes."""
+    return (u[..., 0] * v[..., 0] + u[..., 1] * v[..., 1]) + u[..., 2] * v[..., 2]
+
+
 def boxes_overlap(c1: np.ndarray, r1: np.ndarray, h1: np.ndarray, c2: np.ndarray, r2: np.ndarray, h2: np.ndarray,
                   margin: float = 0.0) -> np.ndarray:
     """Whether oriented boxes intersect (separating-axis test over the 15 axes), ``margin`` metres of
     clearance added to each half-size. Shape: centres (...,3), rotations (...,3,3) (box axes as columns),
-    half-sizes (...,3), broadcast together → (...) bool. Touching boxes do not overlap."""
+    half-sizes (...,3), broadcast together → (...) bool. Touching boxes do not overlap.
+
+    All 15 axes at once, as (...,15,3) arrays: scene sampling tests one placement against every
+    object placed so far thousands of times per clip, where a loop over the axes was mostly numpy's
+    per-call cost (5× slower, measured). Same arithmetic in the same order as that loop."""
     h1, h2 = h1 + margin, h2 + margin
     d = c2 - c1
-    axes = [r1[..., :, i] for i in range(3)] + [r2[..., :, i] for i in range(3)]
-    for i in range(3):
-        for j in range(3):
-            axes.append(np.cross(r1[..., :, i], r2[..., :, j]))
-    overlap = np.ones(np.broadcast_shapes(d.shape[:-1], r1.shape[:-2], r2.shape[:-2]), dtype=bool)
-    for a in axes:
-        norm = np.linalg.norm(a, axis=-1)
-        ok = norm > 1e-9  # parallel edges give a zero cross product: no axis
-        a = a / np.where(ok, norm, 1.0)[..., None]
-        p1 = sum(h1[..., i] * np.abs((a * r1[..., :, i]).sum(-1)) for i in range(3))
-        p2 = sum(h2[..., i] * np.abs((a * r2[..., :, i]).sum(-1)) for i in range(3))
-        separated = ok & (np.abs((a * d).sum(-1)) >= p1 + p2)
-        overlap &= ~separated
-    return overlap
+    shape = np.broadcast_shapes(d.shape[:-1], r1.shape[:-2], r2.shape[:-2])
+    a1 = np.broadcast_to(np.swapaxes(r1, -1, -2), (*shape, 3, 3))  # box axes as rows
+    a2 = np.broadcast_to(np.swapaxes(r2, -1, -2), (*shape, 3, 3))
+    cross = np.cross(a1[..., :, None, :], a2[..., None, :, :]).reshape(*shape, 9, 3)
+    axes = np.concatenate([a1, a2, cross], -2)  # (...,15,3)
+    norm = np.sqrt(_dot(axes, axes))
+    ok = norm > 1e-9  # parallel edges give a zero cross product: no axis
+    axes = axes / np.where(ok, norm, 1.0)[..., None]
+
+    def reach(h: np.ndarray, a: np.ndarray) -> np.ndarray:  # a box's half-extent along each axis, (...,15)
+        h = np.broadcast_to(h, (*shape, 3))[..., None, :]
+        return (h[..., 0] * np.abs(_dot(axes, a[..., None, 0, :])) + h[..., 1] * np.abs(_dot(axes, a[..., None, 1, :]))) \
+            + h[..., 2] * np.abs(_dot(axes, a[..., None, 2, :]))
+
+    separated = ok & (np.abs(_dot(axes, d[..., None, :])) >= reach(h1, a1) + reach(h2, a2))
+    return ~separated.any(-1)
 
 
 def point_in_box(p: np.ndarray, c: np.ndarray, r: np.ndarray, h: np.ndarray, margin: float = 0.0) -> np.ndarray:
