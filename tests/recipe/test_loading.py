@@ -128,3 +128,26 @@ def test_json_schema_holds_each_backend_to_its_own_settings():
     data["backend"]["guidance"] = 2.0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_a_shipped_recipe_is_composed_once_and_an_edit_is_seen(tmp_path: Path, monkeypatch):
+    """Compositions are cached per process (a sweep loads the same recipe again and again), yet a
+    shipped file edited in a checkout is read afresh, and a caller's changes never reach the cache."""
+    import shutil
+
+    from synthdata.recipe import loading
+
+    tree = tmp_path / "recipes"
+    shutil.copytree(loading.config_dir(), tree)
+    monkeypatch.setattr(loading, "config_dir", lambda: tree)
+    calls = []
+    compose = loading._compose
+    monkeypatch.setattr(loading, "_compose", lambda groups: calls.append(groups) or compose(groups))
+    a = loading._compose_shipped({"recipe": "shapes"})
+    a["clip"]["frames"] = 1  # the caller's copy
+    b = loading._compose_shipped({"recipe": "shapes"})
+    assert b["clip"]["frames"] == 24 and len(calls) == 1
+    shapes = tree / "recipe" / "shapes.yaml"
+    shapes.write_text(shapes.read_text().replace("frames: 24", "frames: 30"))
+    assert loading._compose_shipped({"recipe": "shapes"})["clip"]["frames"] == 30 and len(calls) == 2
+    assert synthdata.load_recipe("shapes").clip.frames == 30
