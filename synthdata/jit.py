@@ -19,9 +19,13 @@ __all__ = ["AUTO_PIXELS", "WARMED", "for_clip", "loops", "warm"]
 
 log = logging.getLogger(__name__)
 
-#: Clip pixels (width × height × frames) from which the compiled loops are taken by default (256²×16):
-#: below it, loading numba (~0.6 s a process) costs more than the loops save.
-AUTO_PIXELS = 1 << 20
+#: Clip pixels (width × height × frames) from which the compiled loops are taken by default (2¹⁷:
+#: 128²×8, 64²×32). Loading numba costs a process ~0.45 s once; a shapes clip of 2¹⁷ pixels renders
+#: ~0.15 s faster compiled (64²×24: 0.18 → 0.04 s; 128²×24: 0.37 → 0.11 s), so a run of three such clips
+#: repays it. Smaller clips (tests, previews) keep the torch passes and never import numba. A function
+#: of the clip alone, never of the run: the two paths may differ in last bits, and a clip must come
+#: out the same whatever run makes it.
+AUTO_PIXELS = 1 << 17
 
 #: modules with a ``warm()`` that compiles their loops with the argument types a clip passes
 WARMED = ("synthdata.render.raycast.cpu_kernels", "synthdata.annotate.flow_valid", "synthdata.annotate.masks")

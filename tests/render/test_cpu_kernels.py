@@ -343,12 +343,13 @@ def test_auto_compiles_large_clips_only():
     small run starts as fast as without it; ``compiled`` and ``torch`` force either."""
     from synthdata.render.raycast.backend import AUTO_COMPILED_PIXELS
 
-    for size, frames in (("48", 3), ("256", 16)):
+    for size, frames in (("48", 3), ("64", 24), ("128", 8), ("256", 16)):  # 64²×24 < 2¹⁷ ≤ 128²×8
         spec = tiny_spec("shapes", f"clip.width={size}", f"clip.height={size}", f"clip.frames={frames}")
         assert spec.backend.settings.get("cpu_kernels", "auto") == "auto"
         scene, traj = _layout(spec, 0)
         st = _SceneTensors.build(scene, traj, torch.device("cpu"))
         large = int(size) ** 2 * frames >= AUTO_COMPILED_PIXELS
+        assert large is (int(size) >= 128)
         assert make_backend(spec.backend, "cpu")._compiled(scene, st, rays=True) is large
         assert _backend(spec, "compiled")._compiled(scene, st, rays=True)
         assert not _backend(spec, "torch")._compiled(scene, st)

@@ -54,8 +54,8 @@ WINDOWED_SHADOWS = 32
 #: over the batch's rectangle (a pass costs ~50 tensor ops of Python overhead, ~0.2 ms on this CPU; a
 #: ray ~50 ns in the primitive test)
 OWN_SLABS_SAVE = 4096
-#: ``cpu_kernels: auto`` compiles clips of at least this many pixels (256²×16): the first compiled render
-#: of a process loads numba and the loops (~0.6 s), which a clip saves from ~1 M pixels on (~0.5 µs each)
+#: ``cpu_kernels: auto`` compiles clips of at least this many pixels (2¹⁷, see synthdata.jit): the first
+#: compiled render of a process loads numba and the loops (~0.45 s), which three such clips repay
 AUTO_COMPILED_PIXELS = AUTO_PIXELS
 #: default ``batch_kilorays``: rays of one trace pass / 1024 (2²⁰ rays: eight 256² frames with adaptive
 #: anti-aliasing, the batch the memory model was fitted on, so shipped sizes keep their batches; a
@@ -376,7 +376,7 @@ class RaycastSettings(BackendSettings):
     compiled loops where the scene allows (:mod:`.cpu_kernels`; the same arithmetic as the torch stages,
     several times faster), ``torch`` always in tensor ops (as CUDA does), ``auto`` (default) compiled for
     clips of at least :data:`AUTO_COMPILED_PIXELS` pixels (loading numba and the loops costs a process
-    ~0.6 s once, which smaller clips do not repay)."""
+    ~0.45 s once, which about three clips of that size repay)."""
 
     supersample: Literal[1, 2, "adaptive"] = "adaptive"
     shadows: bool = True
