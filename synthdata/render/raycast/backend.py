@@ -79,6 +79,51 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
 
+#: (point, primitive) pairs a shadow pass tests in one call per primitive kind, at most
+SHADOW_PAIRS = 1 << 18
+
+
+class _ShadowTests:
+    """The exact shadow test of culled (point, primitive) pairs, gathered over objects and run in one
+    call per primitive kind (a street has hundreds of objects of a few kinds: one call each was most
+    of the pass, in per-call costs). ``add`` queues the points ``m`` of frames ``bm`` against primitive
+    ``i``; a kind's queue runs once it holds :data:`SHADOW_PAIRS` pairs (memory stays bounded) and
+    ``flush`` runs the rest. Each pair gets the numbers a per-object test gave it (its object's frame
+    transform and half-size, the sun's direction in the object's frame per frame, then per point), so
+    the result is the same; a hit sets ``out[point]``."""
+
+    def __init__(self, st, ks: torch.Tensor, q: torch.Tensor, L: torch.Tensor, prim: list[str], out: torch.Tensor):
+        self.q, self.prim, self.out, self.N = q, prim, out, st.half.shape[0]
+        self.R = st.obj_R[ks].reshape(-1, 3, 3)  # (B·N,3,3): row = frame·N + object
+        self.c = st.obj_c[ks].reshape(-1, 3)
+        self.inv_half = 1.0 / st.half  # (N,3)
+        self.d = (_rT(L.expand_as(st.obj_c[ks]), st.obj_R[ks]) * self.inv_half).reshape(-1, 3)
+        self.queued: dict[str, list[tuple[int, torch.Tensor, torch.Tensor]]] = {}
+        self.sizes: dict[str, int] = {}
+
+    def add(self, i: int, m: torch.Tensor, bm: torch.Tensor) -> None:
+        kind = self.prim[i]
+        self.queued.setdefault(kind, []).append((i, m, bm))
+        self.sizes[kind] = self.sizes.get(kind, 0) + m.shape[0]
+        if self.sizes[kind] >= SHADOW_PAIRS:
+            self._run(kind)
+
+    def flush(self) -> torch.Tensor:
+        for kind in list(self.queued):
+            self._run(kind)
+        return self.out
+
+    def _run(self, kind: str) -> None:
+        group, dev = self.queued.pop(kind), self.q.device
+        self.sizes.pop(kind)
+        m = torch.cat([g[1] for g in group])
+        i = torch.cat([torch.full((g[1].shape[0],), g[0], dtype=torch.long, device=dev) for g in group])
+        row = torch.cat([g[2] for g in group]) * self.N + i
+        o_u = _rT(_take(self.q, m) - _take(self.c, row), _take(self.R, row)) * _take(self.inv_half, i)
+        hit = torch.isfinite(PRIMITIVES.get(kind).intersect(o_u, _take(self.d, row)))
+        self.out[_take(m, hit.nonzero().squeeze(1))] = True  # a point may pair with several objects
+
+
 def _normalize(v: torch.Tensor) -> torch.Tensor:
     return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
 
@@ -1334,7 +1379,8 @@ class RaycastBackend(Backend):
         r2 = st.radius**2
         N = st.half.shape[0]
         if self.cull and N >= WINDOWED_SHADOWS:
-            return self._shadowed_windows(st, ks, b, q, L, qa, qb, qs, ca, cb, cs, prim, out)
+            return self._shadowed_windows(st, ks, b, qa, qb, qs, ca, cb, cs, _ShadowTests(st, ks, q, L, prim, out))
+        tests = _ShadowTests(st, ks, q, L, prim, out)
         near = None  # (N,M): the cull of every object, frame by frame, when points come frame by frame
         if self.cull and not bool((b[1:] < b[:-1]).any()):  # (dense and re-traced lists do)
             near = torch.empty(N, q.shape[0], dtype=torch.bool, device=self.device)
@@ -1353,10 +1399,11 @@ class RaycastBackend(Backend):
             else:  # every point against every object: the reference the culled path must equal
                 m = torch.arange(q.shape[0], device=self.device)
             if m.numel():
-                self._shadow_test(st, ks, i, prim[i], m, b, q, L, out)
+                tests.add(i, m, _take(b, m))
+        tests.flush()
         return out
 
-    def _shadowed_windows(self, st, ks, b, q, L, qa, qb, qs, ca, cb, cs, prim, out) -> torch.Tensor:
+    def _shadowed_windows(self, st, ks, b, qa, qb, qs, ca, cb, cs, tests: "_ShadowTests") -> torch.Tensor:
         """:meth:`_shadowed`'s cull for many objects (a street's furniture): each frame's points are
         sorted by their first light-space coordinate once, and an object tests only the window of points
         within its radius of it, then the same disc-and-depth test on that window (same result: the
@@ -1388,21 +1435,8 @@ class RaycastBackend(Backend):
             da, db = _take(qa, m) - ca_m, _take(qb, m) - cb_m
             keep = (((da * da + db * db) < r2[i]) & (_take(qs, m) < cs_m + st.radius[i])).nonzero().squeeze(1)
             if keep.numel():
-                self._shadow_test(st, ks, i, prim[i], _take(m, keep), b, q, L, out, _take(bm, keep))
-        return out
-
-    @staticmethod
-    def _shadow_test(st, ks, i: int, prim: str, m: torch.Tensor, b, q, L, out: torch.Tensor,
-                     bm: torch.Tensor | None = None) -> None:
-        """The exact test of points ``m`` (of frames ``bm`` = ``b[m]``, when known) against render
-        primitive ``i`` (ORed into ``out``)."""
-        bm = _take(b, m) if bm is None else bm
-        R_f, c_f = st.obj_R[ks, i], st.obj_c[ks, i]  # (B,3,3), (B,3)
-        R, ci = _take(R_f, bm), _take(c_f, bm)  # (m,3,3), (m,3)
-        inv_half = 1.0 / st.half[i]
-        o_u = _rT(_take(q, m) - ci, R) * inv_half
-        d_u = _take(_rT(L.expand_as(c_f), R_f) * inv_half, bm)  # per frame, then per point: the same numbers
-        out[m] |= torch.isfinite(PRIMITIVES.get(prim).intersect(o_u, d_u))
+                tests.add(i, _take(m, keep), _take(bm, keep))
+        return tests.flush()
 
     def _sky(self, scene, dn: torch.Tensor) -> torch.Tensor:
         env = scene.environment
