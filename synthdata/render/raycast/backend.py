@@ -79,15 +79,67 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
 
-#: (point, primitive) pairs a shadow pass tests in one call per primitive kind, at most
-SHADOW_PAIRS = 1 << 18
+#: (point or ray, primitive) pairs tested in one call at most (shadows, re-traced rays): memory stays bounded
+PAIRS_PER_CALL = 1 << 18
+
+
+class _NearestHits:
+    """The nearest hit of re-traced rays over their culled (ray, primitive) pairs, tested in one call
+    per primitive kind (as :class:`_ShadowTests`). Objects are added in index order; a chunk of
+    consecutive objects (:data:`PAIRS_PER_CALL` pairs at most) resolves as the object-by-object loop
+    did: the smallest ray parameter wins, a tie goes to the lower index (within a chunk: the least
+    index among the pairs at the minimum; across chunks: a later chunk must be strictly nearer), and a
+    NaN never wins. Each pair gets its per-object numbers (the ray origin in the object's frame per
+    frame, then per ray), so t is the same to the bit."""
+
+    def __init__(self, st, ks: torch.Tensor, o: torch.Tensor, d: torch.Tensor, prim: list[str],
+                 t_near: torch.Tensor, near: torch.Tensor):
+        self.d, self.prim, self.t_near, self.near, self.N = d, prim, t_near, near, st.half.shape[0]
+        self.R = st.obj_R[ks].reshape(-1, 3, 3)  # (B·N,3,3): row = frame·N + object
+        self.inv_half = 1.0 / st.half  # (N,3)
+        self.o = (_rT(o[:, None] - st.obj_c[ks], st.obj_R[ks]) * self.inv_half).reshape(-1, 3)
+        self.queued: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self.size = 0
+
+    def add(self, i: int, m: torch.Tensor, bm: torch.Tensor) -> None:
+        self.queued.append((i, m, bm))
+        self.size += m.shape[0]
+        if self.size >= PAIRS_PER_CALL:
+            self._run()
+
+    def flush(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.queued:
+            self._run()
+        return self.t_near, self.near
+
+    def _run(self) -> None:
+        group, dev, M = self.queued, self.d.device, self.t_near.shape[0]
+        self.queued, self.size = [], 0
+        ms, idx, ts = [], [], []
+        for kind in dict.fromkeys(self.prim[g[0]] for g in group):  # one call per kind
+            of = [g for g in group if self.prim[g[0]] == kind]
+            m = torch.cat([g[1] for g in of])
+            i = torch.cat([torch.full((g[1].shape[0],), g[0], dtype=torch.long, device=dev) for g in of])
+            row = torch.cat([g[2] for g in of]) * self.N + i
+            t = PRIMITIVES.get(kind).intersect(_take(self.o, row),
+                                               _rT(_take(self.d, m), _take(self.R, row)) * _take(self.inv_half, i))
+            ms.append(m), idx.append(i), ts.append(torch.where(torch.isnan(t), INF, t))
+        m, i, t = torch.cat(ms), torch.cat(idx), torch.cat(ts)
+        t_min = torch.full((M,), INF, device=dev).scatter_reduce(0, m, t, "amin")
+        at_min = ((t == _take(t_min, m)) & (t < INF)).nonzero().squeeze(1)
+        i_min = torch.full((M,), self.N, dtype=torch.long, device=dev).scatter_reduce(
+            0, _take(m, at_min), _take(i, at_min), "amin")
+        rays = (i_min < self.N).nonzero().squeeze(1)
+        rays = _take(rays, (_take(t_min, rays) < _take(self.t_near, rays)).nonzero().squeeze(1))
+        self.t_near.index_copy_(0, rays, _take(t_min, rays))
+        self.near.index_copy_(0, rays, _take(i_min, rays))
 
 
 class _ShadowTests:
     """The exact shadow test of culled (point, primitive) pairs, gathered over objects and run in one
     call per primitive kind (a street has hundreds of objects of a few kinds: one call each was most
     of the pass, in per-call costs). ``add`` queues the points ``m`` of frames ``bm`` against primitive
-    ``i``; a kind's queue runs once it holds :data:`SHADOW_PAIRS` pairs (memory stays bounded) and
+    ``i``; a kind's queue runs once it holds :data:`PAIRS_PER_CALL` pairs (memory stays bounded) and
     ``flush`` runs the rest. Each pair gets the numbers a per-object test gave it (its object's frame
     transform and half-size, the sun's direction in the object's frame per frame, then per point), so
     the result is the same; a hit sets ``out[point]``."""
@@ -105,7 +157,7 @@ class _ShadowTests:
         kind = self.prim[i]
         self.queued.setdefault(kind, []).append((i, m, bm))
         self.sizes[kind] = self.sizes.get(kind, 0) + m.shape[0]
-        if self.sizes[kind] >= SHADOW_PAIRS:
+        if self.sizes[kind] >= PAIRS_PER_CALL:
             self._run(kind)
 
     def flush(self) -> torch.Tensor:
@@ -900,6 +952,7 @@ class RaycastBackend(Backend):
         rows = torch.searchsorted(py, torch.as_tensor(np.ascontiguousarray(boxes[:, [1, 3]]), dtype=py.dtype, device=self.device))
         rows = rows.tolist()  # one host sync for all objects
         prim = [st.prim_names[int(k)] for k in st.prim_of_owner[1:].tolist()]
+        hits = _NearestHits(st, ks, o, d, prim, t_near, near)
         for i in range(N):
             x0, y0, x1, y1 = (int(q) for q in boxes[i])
             if x1 <= x0 or rows[i][1] <= rows[i][0]:
@@ -917,15 +970,9 @@ class RaycastBackend(Backend):
             if group > 1:  # the candidate pixels' rays
                 m = (m[:, None] * group + runs).reshape(-1)
                 bm = bm.repeat_interleave(group)
-            R_f = st.obj_R[ks, i]  # (B,3,3)
-            inv_half = 1.0 / st.half[i]
-            o_u = _take(_rT(o - st.obj_c[ks, i], R_f) * inv_half, bm)  # per frame, then per ray: the same numbers
-            t = PRIMITIVES.get(prim[i]).intersect(o_u, _rT(_take(d, m), _take(R_f, bm)) * inv_half)
-            closer = (t < _take(t_near, m)).nonzero().squeeze(1)
-            m = _take(m, closer)
-            t_near.index_copy_(0, m, _take(t, closer))
-            near.index_fill_(0, m, i)
-        return t_near, near
+            if m.numel():
+                hits.add(i, m, bm)
+        return hits.flush()
 
     def _hit_environment(self, scene: Scene, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """Ray parameter of the static world. Shape: o (...,3) broadcastable to d (...,3) → (...)."""
