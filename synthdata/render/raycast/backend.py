@@ -83,6 +83,14 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 PAIRS_PER_CALL = 1 << 18
 
 
+def _pairs(group: list[tuple[int, torch.Tensor, torch.Tensor]], N: int, device) -> tuple[torch.Tensor, ...]:
+    """Queued (object i, points m, their frames bm) as flat pair lists: points, objects, and rows of a
+    (frame·N + object) table. Shape: → three (P,) long tensors."""
+    m = torch.cat([g[1] for g in group])
+    i = torch.cat([torch.full((g[1].shape[0],), g[0], dtype=torch.long, device=device) for g in group])
+    return m, i, torch.cat([g[2] for g in group]) * N + i
+
+
 class _NearestHits:
     """The nearest hit of re-traced rays over their culled (ray, primitive) pairs, tested in one call
     per primitive kind (as :class:`_ShadowTests`). Objects are added in index order; a chunk of
@@ -117,10 +125,7 @@ class _NearestHits:
         self.queued, self.size = [], 0
         ms, idx, ts = [], [], []
         for kind in dict.fromkeys(self.prim[g[0]] for g in group):  # one call per kind
-            of = [g for g in group if self.prim[g[0]] == kind]
-            m = torch.cat([g[1] for g in of])
-            i = torch.cat([torch.full((g[1].shape[0],), g[0], dtype=torch.long, device=dev) for g in of])
-            row = torch.cat([g[2] for g in of]) * self.N + i
+            m, i, row = _pairs([g for g in group if self.prim[g[0]] == kind], self.N, dev)
             t = PRIMITIVES.get(kind).intersect(_take(self.o, row),
                                                _rT(_take(self.d, m), _take(self.R, row)) * _take(self.inv_half, i))
             ms.append(m), idx.append(i), ts.append(torch.where(torch.isnan(t), INF, t))
@@ -168,9 +173,7 @@ class _ShadowTests:
     def _run(self, kind: str) -> None:
         group, dev = self.queued.pop(kind), self.q.device
         self.sizes.pop(kind)
-        m = torch.cat([g[1] for g in group])
-        i = torch.cat([torch.full((g[1].shape[0],), g[0], dtype=torch.long, device=dev) for g in group])
-        row = torch.cat([g[2] for g in group]) * self.N + i
+        m, i, row = _pairs(group, self.N, dev)
         o_u = _rT(_take(self.q, m) - _take(self.c, row), _take(self.R, row)) * _take(self.inv_half, i)
         hit = torch.isfinite(PRIMITIVES.get(kind).intersect(o_u, _take(self.d, row)))
         self.out[_take(m, hit.nonzero().squeeze(1))] = True  # a point may pair with several objects
