@@ -26,13 +26,13 @@ from pathlib import Path
 import synthdata
 from synthdata.render.backend import backend_settings
 from synthdata.run.generate import generate
-from synthdata.run.memory import WORKER_BASE, clip_bytes
+from synthdata.run.memory import worker_bytes
 spec = synthdata.load_recipe(sys.argv[1], sys.argv[2:])
 with tempfile.TemporaryDirectory() as d:
     generate(spec, 1, Path(d) / "o", compute={"name": "sync", "shard_size": 1}, progress=False)
 s = backend_settings(spec.backend)
 hwm = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
-print(json.dumps({"peak_rss_mb": hwm >> 20, "estimate_mb": (WORKER_BASE + clip_bytes(spec)) >> 20,
+print(json.dumps({"peak_rss_mb": hwm >> 20, "estimate_mb": worker_bytes(spec) >> 20,
                   "frames_per_batch": s.frames_per_batch(spec.clip.width, spec.clip.height)}))
 """
 UNBOUNDED = 1_000_000  # kilorays: no frame reaches it, so every batch is frame_batch frames (as before)

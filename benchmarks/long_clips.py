@@ -25,14 +25,14 @@ import json, sys, tempfile
 from pathlib import Path
 import synthdata
 from synthdata.run.generate import generate
-from synthdata.run.memory import WORKER_BASE, clip_bytes
+from synthdata.run.memory import worker_bytes
 from synthdata.run.windows import window_frames
 pixels = int(sys.argv[1])
 spec = synthdata.load_recipe(sys.argv[2], sys.argv[3:])
 with tempfile.TemporaryDirectory() as d:
     generate(spec, 1, Path(d) / "o", compute={"name": "sync", "shard_size": 1, "window_pixels": pixels}, progress=False)
 hwm = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
-print(json.dumps({"peak_rss_mb": hwm >> 20, "estimate_mb": (WORKER_BASE + clip_bytes(spec, pixels)) >> 20,
+print(json.dumps({"peak_rss_mb": hwm >> 20, "estimate_mb": worker_bytes(spec, pixels) >> 20,
                   "window_frames": window_frames(spec, pixels)}))
 """
 WHOLE = 2**40  # pixels: no clip reaches it, so every clip is made whole (as before windows)

@@ -8,7 +8,9 @@ Prints one JSON line with every point, the estimate ``synthdata.run.memory`` giv
 whether the estimate bounds the measurement. ``--repeat``
 measures each point again (glibc's heap makes peaks vary by tens of MB): the median and the largest
 are kept, and the estimate must bound the largest. ``--points FILE`` re-estimates a committed result's
-measurements with the current constants (after refitting them) without measuring again.
+measurements with the current constants (after refitting them) without measuring again. Each point
+compiles the numba loops into an empty cache (``--jit-cache cold``, default: a fresh machine's first
+clip, the worst case; ``warm`` uses numba's usual cache).
 
     python benchmarks/memory_model.py
     python benchmarks/memory_model.py --recipes shapes --sizes 64x8 128x16
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +66,14 @@ def estimate_mb(pt: dict) -> float:
     return round(estimate_run(spec, compute).per_worker / 2**20, 1)
 
 
+def _measure(cmd: list[str], cold_jit: bool) -> dict:
+    """One point in a fresh process; ``cold_jit``: with an empty numba cache of its own."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache} if cold_jit else None
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env=env).stdout
+    return {**json.loads(out.strip().splitlines()[-1]), "jit_cache": "cold" if cold_jit else "warm"}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--recipes", nargs="+", default=["shapes", "highway", "colonoscopy"])
@@ -70,6 +82,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--overlap", choices=["off", "on", "both"], default="off",
                    help="compute.overlap of the measured shard (on: encode/write in a thread, the CUDA default)")
+    p.add_argument("--jit-cache", choices=["cold", "warm"], default="cold",
+                   help="cold: every point compiles the numba loops into an empty cache (a fresh machine)")
     p.add_argument("--points", type=Path, help="re-estimate this result's measured points instead of measuring")
     a = p.parse_args()
     if a.points:
@@ -80,8 +94,7 @@ def main() -> None:
         for r, size, ov in ((r, size, ov) for r in a.recipes for size in a.sizes for ov in overlaps):
             side, frames = size.split("x")
             cmd = [sys.executable, "-c", POINT, r, side, frames, str(a.clips), ov]
-            runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                              cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(a.repeat)]
+            runs = [_measure(cmd, a.jit_cache == "cold") for _ in range(a.repeat)]
             peaks = sorted(x["peak_rss_mb"] for x in runs)
             pt = {**runs[0], "peak_rss_mb": peaks[-1], "peak_rss_mb_median": statistics.median(peaks),
                   "repeats": len(peaks)}

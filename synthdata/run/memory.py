@@ -2,8 +2,8 @@
 
 A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a time, so its peak is
 
-    WORKER_BASE + clip pixels × (PER_PIXEL + PER_PIXEL_PER_OBJECT × N)
-                + batch rays  × (PER_RAY + PER_RAY_PER_OBJECT × N)
+    WORKER_BASE [+ COMPILED_LOOPS] + clip pixels × (PER_PIXEL + PER_PIXEL_PER_OBJECT × N)
+                                   + batch rays  × (PER_RAY + PER_RAY_PER_OBJECT × N)
 
 - clip pixels = frames × width × height: the clip-size outputs that live until the clip is written
   (the G-buffer maps render fills batch by batch, amodal coverage maps (1 B per object, for backends
@@ -14,12 +14,15 @@ A worker makes one clip (``clips_per_batch`` for backends that batch clips) at a
   holds while it runs (hits per primitive, shading temporaries), freed before the next batch — so it
   grows with the frame size and the object count, not with the clip's length;
 - N = the most objects a clip of the recipe can have (:func:`max_objects`);
+- COMPILED_LOOPS: a CPU worker whose clips take the compiled loops (:mod:`synthdata.jit`: clips of
+  ``AUTO_PIXELS`` or more, or ``cpu_kernels: compiled``) loads numba and llvmlite and, on a fresh
+  machine, compiles the loops in its first clip;
 - a long clip made in windows of frames (:mod:`.windows`) counts as a clip of one window and the
   context frames its labels read: its memory does not grow with its length.
 
 The constants were fitted to peak RSS measured on the shipped recipes (shapes, highway, colonoscopy)
-at 64²×8 … 256²×48 in default-size shards (8 clips) on the 2-core CPU box
-(benchmarks/results/memory-model-cpu-2core.json; ``python benchmarks/memory_model.py`` re-measures),
+at 64²×8 … 256²×48 in default-size shards (8 clips), compiling the loops into an empty numba cache,
+on the 2-core CPU box (benchmarks/results/memory-model-round15-cpu-2core.json; ``python benchmarks/memory_model.py`` re-measures),
 rounded up so the estimate bounds every measured point; docs/scaling.md ("Memory model") has the table.
 """
 
@@ -29,6 +32,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import UserError
+from ..jit import AUTO_PIXELS
 from ..recipe.distributions import support
 from ..recipe.schema import LIMITS, RecipeSpec
 from ..render.backend import backend_settings
@@ -37,10 +41,16 @@ from ..annotate.kinds import label_context
 from .compute import ComputeSpec
 from .windows import WINDOW_PIXELS, whole_clips_because, window_frames
 
-__all__ = ["Estimate", "check_resources", "estimate_run", "max_objects"]
+__all__ = ["Estimate", "check_resources", "estimate_run", "max_objects", "takes_compiled_loops", "worker_bytes"]
 
-#: A worker process with torch, the backend and the writer loaded, before its first clip.
-WORKER_BASE = 500 * 2**20
+#: A worker process with torch, the backend and the writer loaded, and what a shard of small clips
+#: leaves on its heap (measured 556–560 MiB at 64²×8 in 8-clip shards; 500 before round 15, when the
+#: imports had grown past it).
+WORKER_BASE = 560 * 2**20
+#: … plus this for a worker that takes the compiled CPU loops: numba, llvmlite and compiling the loops
+#: into an empty cache (measured residuals above WORKER_BASE + the clip terms: 113–146 MiB at 128²×16
+#: and 256²×24; loading them from a warm cache costs ~40 MiB less).
+COMPILED_LOOPS = 192 * 2**20
 #: Peak bytes per clip pixel (frames × width × height): the clip-size maps, their host copies, encode,
 #: and the heap a shard's clips leave fragmented. Measured slope 24 → 48 frames at 256², 8-clip shards,
 #: with the lean G-buffer and chunked label passes: 64–85 B per pixel; every optional map kept (normals,
@@ -89,9 +99,28 @@ def clip_bytes(spec: RecipeSpec, window_pixels: int = WINDOW_PIXELS) -> int:
     return per_clip * settings.clips_per_batch
 
 
+def takes_compiled_loops(spec: RecipeSpec, window_pixels: int = WINDOW_PIXELS) -> bool:
+    """Whether a worker making ``spec``'s clips may load the compiled CPU loops (:func:`synthdata.jit.for_clip`):
+    a device that may be the CPU and a clip (a window, when made in windows) of ``AUTO_PIXELS``, or the
+    backend's ``cpu_kernels: compiled``."""
+    if spec.device.startswith("cuda"):
+        return False
+    c = spec.clip
+    window = window_frames(spec, window_pixels)
+    pixels = min(c.frames, window) * c.width * c.height if window else c.frames * c.width * c.height
+    return pixels >= AUTO_PIXELS or getattr(backend_settings(spec.backend), "cpu_kernels", None) == "compiled"
+
+
+def worker_bytes(spec: RecipeSpec, window_pixels: int = WINDOW_PIXELS) -> int:
+    """Estimated peak bytes of one worker making ``spec``'s clips: :data:`WORKER_BASE`, the compiled
+    loops where it takes them (:data:`COMPILED_LOOPS`) and one clip in flight (:func:`clip_bytes`)."""
+    loops = COMPILED_LOOPS if takes_compiled_loops(spec, window_pixels) else 0
+    return WORKER_BASE + loops + clip_bytes(spec, window_pixels)
+
+
 def estimate_run(spec: RecipeSpec, compute: ComputeSpec, available: int | None = None) -> Estimate:
     """Peak memory of a local run: every worker holds one clip (GPU workers hold theirs on the host too)."""
-    per_worker = WORKER_BASE + clip_bytes(spec, compute.window_pixels_value())
+    per_worker = worker_bytes(spec, compute.window_pixels_value())
     workers = 1 if compute.name == "sync" or compute.address else compute.num_workers()
     return Estimate(per_worker, workers, per_worker * workers, available if available is not None else host_available_bytes())
 

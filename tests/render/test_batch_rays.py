@@ -15,7 +15,7 @@ import synthdata
 from synthdata.render import make_backend
 from synthdata.render.raycast.backend import BATCH_KILORAYS, RaycastSettings
 from synthdata.run.check import _LATER_SETTINGS
-from synthdata.run.memory import PER_RAY, PER_RAY_PER_OBJECT, WORKER_BASE, clip_bytes, max_objects
+from synthdata.run.memory import PER_RAY, PER_RAY_PER_OBJECT, clip_bytes, max_objects, worker_bytes
 from synthdata.run.pipeline import layout_clip
 from synthdata.run.timing import StageTimer
 
@@ -96,4 +96,4 @@ def test_a_large_frames_peak_rss_falls_and_stays_under_the_estimate():
     spec = synthdata.load_recipe("highway", size)
     print({k: v >> 20 for k, v in peaks.items()})
     assert peaks[1_000_000] - peaks[BATCH_KILORAYS] > 200 * 2**20, peaks
-    assert peaks[BATCH_KILORAYS] < WORKER_BASE + clip_bytes(spec)
+    assert peaks[BATCH_KILORAYS] < worker_bytes(spec)
