@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from ..lazy import torch
+from ..floats import sqrt
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["SensorNoise", "sensor_noise"]
@@ -39,5 +40,5 @@ def sensor_noise(linear: torch.Tensor, noise: SensorNoise, seed: int, first: int
         torch.randn(linear.shape[1:], generator=torch.Generator().manual_seed(int(state)), out=n[k])
     n = n.to(linear.device)
     s = torch.clamp(linear, 0, 1)
-    sigma = torch.sqrt(noise.shot ** 2 * s + noise.read ** 2)
+    sigma = sqrt(noise.shot ** 2 * s + noise.read ** 2)
     return torch.clamp(s + sigma * n, 0, 1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Literal
 import numpy as np
 from ...jit import AUTO_PIXELS
 from ...lazy import torch
+from ...floats import sqrt
 from ...lazy import torch_F as F
 
 from pydantic import Field
@@ -180,7 +181,7 @@ class _ShadowTests:
 
 
 def _normalize(v: torch.Tensor) -> torch.Tensor:
-    return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
+    return v / torch.clamp(sqrt(_dot(v, v)), min=1e-12)[..., None]
 
 
 def _frame_slices(b: torch.Tensor, B: int) -> list[tuple[int, int]]:
@@ -992,7 +993,7 @@ class RaycastBackend(Backend):
             b = o[..., 1] * d[..., 1] + o[..., 2] * d[..., 2]
             c = o[..., 1] ** 2 + o[..., 2] ** 2 - env.tube_radius**2
             disc = b * b - a * c
-            t = (-b + torch.sqrt(torch.clamp(disc, min=0))) / torch.clamp(a, min=1e-12)
+            t = (-b + sqrt(torch.clamp(disc, min=0))) / torch.clamp(a, min=1e-12)
             return torch.where((disc >= 0) & (t > EPS), t, INF)
         return torch.full(d.shape[:-1], INF, device=self.device)
 
@@ -1006,7 +1007,7 @@ class RaycastBackend(Backend):
         B = a * ox * dx - dz
         C = (0.5 * a * ox**2 - oz).expand_as(B)
         disc = B * B - 4 * A * C
-        sq = torch.sqrt(torch.clamp(disc, min=0))
+        sq = sqrt(torch.clamp(disc, min=0))
         q = -0.5 * (B + torch.where(B >= 0, sq, -sq))
         roots = [C / torch.where(q == 0, torch.full_like(q, 1e-30), q),
                  torch.where(A != 0, q / torch.where(A == 0, torch.full_like(A, 1e-30), A), torch.full_like(A, INF))]
@@ -1184,7 +1185,7 @@ class RaycastBackend(Backend):
         obj = (owner[m] > 0).nonzero().squeeze(1)
         R_m[obj] = R_on[torch.searchsorted(on, m[obj])]
         foot = self._footprint(st, ks, b[m], d[m], t[m], normal[m], pixel)  # (m,2,3) metres
-        size = torch.sqrt(torch.maximum(_dot(foot[:, 0], foot[:, 0]), _dot(foot[:, 1], foot[:, 1])))
+        size = sqrt(torch.maximum(_dot(foot[:, 0], foot[:, 0]), _dot(foot[:, 1], foot[:, 1])))
         out = normal.clone()
         out[m] = bump_normals(normal[m], p_local[m], R_m, st.bump[owner[m]], st.seed[owner[m]], size)
         return out
@@ -1364,7 +1365,7 @@ class RaycastBackend(Backend):
         env = scene.environment
         v = -_normalize(d)
         if env.scatter is not None:  # tissue glow near the lens (optics.py), on tissue only
-            glow = scatter_albedo(albedo, t * torch.sqrt(_dot(d, d)), env.scatter)
+            glow = scatter_albedo(albedo, t * sqrt(_dot(d, d)), env.scatter)
             albedo = torch.where(_take(st.tissue_owner, owner)[:, None], glow, albedo)
         light = torch.full_like(albedo, env.ambient)
         spec = torch.zeros_like(albedo)
@@ -1391,7 +1392,7 @@ class RaycastBackend(Backend):
             if film is not None:  # the wet film's lobe under the guides too (their irradiance already counted)
                 spec = guide_light(env.guides, st.cam_R[ks], st.cam_c[ks], b, p_world, n, v, film[0], film[1], light, spec)[1]
         elif env.headlight_intensity > 0:
-            dist2 = (t * torch.sqrt(_dot(d, d))) ** 2
+            dist2 = (t * sqrt(_dot(d, d))) ** 2
             att = (env.headlight_intensity / (1 + env.headlight_falloff * dist2))[:, None]
             head_rgb = torch.as_tensor(env.headlight_color, dtype=torch.float32, device=self.device)
             ndv = torch.clamp(_dot(n, v), min=0)[:, None]
@@ -1408,7 +1409,7 @@ class RaycastBackend(Backend):
         if st.emissive is not None:  # lamps and tail lights shine whatever lights them
             rgb = rgb + albedo * _take(st.emissive, owner)[:, None]
         if env.fog_density > 0:
-            dist = t * torch.sqrt(_dot(d, d))
+            dist = t * sqrt(_dot(d, d))
             f = torch.exp(-env.fog_density * dist)[:, None]
             rgb = rgb * f + torch.as_tensor(env.sky_horizon, dtype=torch.float32, device=self.device) ** 2.2 * (1 - f)
         return rgb

@@ -20,6 +20,7 @@ Shapes: q (M,3) points in cell units; footprints (M,2,3) in the same units; ever
 from __future__ import annotations
 
 from ...lazy import torch
+from ...floats import sqrt
 
 __all__ = ["hash3", "unit", "vector_noise", "voronoi_edges", "line_coverage", "network", "smoothstep", "CHUNK"]
 
@@ -105,7 +106,7 @@ def voronoi_edges(q: torch.Tensor, seed: torch.Tensor, jitter: float = 0.9) -> t
 
     (p1, h1), (p2, h2) = feature(d1), feature(d2)
     diff = p2 - p1
-    normal = diff / torch.sqrt((diff**2).sum(-1)).clamp(min=1e-6)[:, None]
+    normal = diff / sqrt((diff**2).sum(-1)).clamp(min=1e-6)[:, None]
     dist = ((p1 + p2) * 0.5 - t).mul(normal).sum(-1).abs()
     e = _mix(torch.minimum(h1, h2) * _B ^ torch.maximum(h1, h2))
     return dist, normal, unit(e, 0), unit(e, 1)
@@ -132,7 +133,7 @@ def network(q: torch.Tensor, seed: torch.Tensor, width: torch.Tensor, keep: torc
         sl = slice(s, s + CHUNK)
         dist, n, _, u_keep = voronoi_edges(q[sl], seed[sl])
         if normal is not None:  # the face's trace in the surface: its normal projected into the tangent plane
-            stretch = torch.sqrt(torch.clamp(1 - (n * normal[sl]).sum(-1) ** 2, min=0.0025))
+            stretch = sqrt(torch.clamp(1 - (n * normal[sl]).sum(-1) ** 2, min=0.0025))
             dist = dist / stretch
         else:
             stretch = torch.ones_like(dist)
@@ -140,5 +141,5 @@ def network(q: torch.Tensor, seed: torch.Tensor, width: torch.Tensor, keep: torc
         box2 = soft[sl] ** 2
         if footprint is not None:  # across the line: (a·n)² + (b·n)², in the surface's units
             box2 = box2 + (footprint[sl] * n[:, None]).sum(-1).pow(2).sum(-1) / stretch**2
-        out[sl] = line_coverage(dist, w, torch.sqrt(box2))
+        out[sl] = line_coverage(dist, w, sqrt(box2))
     return out

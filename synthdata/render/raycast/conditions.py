@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from ...lazy import torch
+from ...floats import sqrt
 
 from ...scene.conditions import Conditions, Exposure
 from .textures import fbm, value_noise
@@ -44,7 +45,7 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _normalize(v: torch.Tensor) -> torch.Tensor:
-    return v / torch.clamp(torch.sqrt(_dot(v, v)), min=1e-12)[..., None]
+    return v / torch.clamp(sqrt(_dot(v, v)), min=1e-12)[..., None]
 
 
 def _smoothstep(a: float, b: float, x: torch.Tensor) -> torch.Tensor:
@@ -146,13 +147,13 @@ class RenderConditions:
                 near = d2 < self.range[j] ** 2
                 spot = self.cones[j][0] > -1
                 if spot:
-                    near &= -_dot(dvec, axis[i, j]) > self.cos_outer[j] * torch.sqrt(d2)
+                    near &= -_dot(dvec, axis[i, j]) > self.cos_outer[j] * sqrt(d2)
                 m = near.nonzero().squeeze(1)
                 if m.numel() == 0:
                     continue
                 dv, dd2, mg = dvec[m], d2[m], m + lo
                 nm = n[mg]
-                L = dv / torch.sqrt(torch.clamp(dd2, min=1e-12))[:, None]
+                L = dv / sqrt(torch.clamp(dd2, min=1e-12))[:, None]
                 w = self.rgb[j] / (1 + self.falloff[j] * dd2)[:, None]
                 if spot:
                     w = w * _smoothstep(self.cones[j][0], self.cones[j][1], -_dot(L, axis[i, j]))[:, None]
@@ -213,7 +214,7 @@ class RenderConditions:
                 if st.emissive is not None:
                     col = col + alb * st.emissive[own][:, None]
                 if env.fog_density > 0:
-                    f = torch.exp(-env.fog_density * tm[hit] * torch.sqrt(_dot(dg[hit], dg[hit])))[:, None]
+                    f = torch.exp(-env.fog_density * tm[hit] * sqrt(_dot(dg[hit], dg[hit])))[:, None]
                     col = col * f + torch.as_tensor(env.sky_horizon, dtype=torch.float32, device=d.device) ** 2.2 * (1 - f)
                 refl[hit] = col
         cos_t = torch.abs(dn[:, 2])
@@ -290,7 +291,7 @@ class RenderConditions:
             us = u[0][..., None] + (u[1] - u[0])[..., None] * f  # (B,D,S)
             vs = v[0][..., None] + (v[1] - v[0])[..., None] * f
             zs = z[0][..., None] + (z[1] - z[0])[..., None] * f
-            length = torch.sqrt((u[1] - u[0]) ** 2 + (v[1] - v[0]) ** 2)
+            length = sqrt((u[1] - u[0]) ** 2 + (v[1] - v[0]) ** 2)
             a = spec.alpha * torch.clamp(3.0 / torch.clamp(z[0], min=1e-3), max=1.0) * torch.clamp(length, min=1) / S
             a = torch.clamp(a, max=spec.alpha)[..., None].expand(-1, -1, S)
             offsets = [(0, 0)]
@@ -333,7 +334,7 @@ class RenderConditions:
                 d2 = _dot(dv, dv)
                 w = 1 / (1 + self.falloff[j] * d2)
                 if self.cones[j][0] > -1:
-                    cos_a = -_dot(dv / torch.sqrt(torch.clamp(d2, min=1e-12))[..., None], self.axis[ks, j][:, None])
+                    cos_a = -_dot(dv / sqrt(torch.clamp(d2, min=1e-12))[..., None], self.axis[ks, j][:, None])
                     w = w * _smoothstep(self.cones[j][0], self.cones[j][1], cos_a)
                 out = out + 0.5 * (w * (d2 < self.range[j] ** 2))[..., None] * self.rgb[j]
         return out * torch.as_tensor(tint, dtype=torch.float32, device=device) ** 2.2

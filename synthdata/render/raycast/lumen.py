@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...lazy import torch
+from ...floats import sqrt
 
 from ...scene.lumen import Lumen
 from .layout import take
@@ -31,7 +32,7 @@ def march(lumen: Lumen, o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     shape = d.shape[:-1]
     d = d.reshape(-1, 3)
     o = o.expand(*shape, 3).reshape(-1, 3)
-    scale = torch.sqrt((d * d).sum(-1))
+    scale = sqrt((d * d).sum(-1))
     u = d / scale[:, None]
     hit = torch.full((d.shape[0],), float("inf"), dtype=d.dtype, device=d.device)
     inv_l = 1.0 / lumen.lipschitz

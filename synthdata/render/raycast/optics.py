@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from ...lazy import torch
+from ...floats import sqrt
 
 __all__ = ["CAST_MARGIN_PX", "inside", "blank_labels", "stop_gain", "vignette_gain", "guide_light", "scatter_albedo"]
 
@@ -100,7 +101,7 @@ def guide_light(guides: tuple, cam_R: torch.Tensor, cam_c: torch.Tensor, b: torc
         axis = torch.einsum("bij,j->bi", cam_R, torch.as_tensor(g.direction, **f32))[b]
         dv = pos - p
         d2 = _dot(dv, dv)
-        L = dv / torch.sqrt(torch.clamp(d2, min=1e-30))[:, None]
+        L = dv / sqrt(torch.clamp(d2, min=1e-30))[:, None]
         cos_a = -_dot(L, axis)
         lobe = torch.where(cos_a > 0, torch.clamp(cos_a, min=0) ** g.exponent, torch.zeros_like(cos_a))
         w = (g.intensity * lobe * (g.reference ** 2 + g.radius ** 2) / (d2 + g.radius ** 2))[:, None] \
@@ -108,7 +109,7 @@ def guide_light(guides: tuple, cam_R: torch.Tensor, cam_c: torch.Tensor, b: torc
         ndl = torch.clamp(_dot(n, L), min=0)[:, None]
         light = light + w * ndl
         h = L + v
-        h = h / torch.clamp(torch.sqrt(_dot(h, h)), min=1e-12)[:, None]
+        h = h / torch.clamp(sqrt(_dot(h, h)), min=1e-12)[:, None]
         spec = spec + ks_spec * torch.clamp(_dot(n, h), min=0)[:, None] ** shin * (ndl > 0) * w
     return light, spec
 

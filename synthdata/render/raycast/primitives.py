@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ...lazy import torch
+from ...floats import sqrt
 
 from ...registry import Registry
 
@@ -45,7 +46,7 @@ def sphere_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     b = _dot(o, d)
     c = _dot(o, o) - 1
     disc = b * b - a * c
-    s = torch.sqrt(torch.clamp(disc, min=0))
+    s = sqrt(torch.clamp(disc, min=0))
     return _nearest_positive((-b - s) / a, (-b + s) / a, disc >= 0)
 
 
@@ -79,7 +80,7 @@ def cylinder_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     b = ox * dx + oy * dy
     c = ox * ox + oy * oy - 1
     disc = b * b - a * c
-    s = torch.sqrt(torch.clamp(disc, min=0))
+    s = sqrt(torch.clamp(disc, min=0))
     best = torch.full_like(disc, INF)  # the rays' broadcast shape (torch.broadcast_shapes would import sympy)
     for t in ((-b - s) / a, (-b + s) / a):
         z = oz + t * dz
@@ -93,7 +94,7 @@ def cylinder_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
 
 
 def cylinder_normal(p: torch.Tensor) -> torch.Tensor:
-    r = torch.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2)
+    r = sqrt(p[:, 0] ** 2 + p[:, 1] ** 2)
     cap = (1 - p[:, 2].abs()) < (1 - r)
     side = torch.stack([p[:, 0], p[:, 1], torch.zeros_like(r)], -1)
     top = torch.stack([torch.zeros_like(r), torch.zeros_like(r), torch.sign(p[:, 2])], -1)
@@ -116,7 +117,7 @@ def capsule_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     b = ox * dx + oy * dy
     disc = b * b - a * (ox * ox + oy * oy - 1)
     best = torch.full_like(disc, INF)  # the rays' broadcast shape
-    s = torch.sqrt(torch.clamp(disc, min=0))
+    s = sqrt(torch.clamp(disc, min=0))
     for t in ((-b - s) / a, (-b + s) / a):
         z = oz + t * dz
         best = torch.where((disc >= 0) & (z.abs() <= a_len) & (t > EPS) & (t < best), t, best)
@@ -126,7 +127,7 @@ def capsule_intersect(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         qa = dx * dx + dy * dy + dzc * dzc
         qb = ox * dx + oy * dy + zc * dzc
         qd = qb * qb - qa * (ox * ox + oy * oy + zc * zc - 1)
-        qs = torch.sqrt(torch.clamp(qd, min=0))
+        qs = sqrt(torch.clamp(qd, min=0))
         for t in ((-qb - qs) / qa, (-qb + qs) / qa):
             z = oz + t * dz
             best = torch.where((qd >= 0) & (sign * z >= a_len) & (t > EPS) & (t < best), t, best)

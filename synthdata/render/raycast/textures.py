@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ...lazy import torch
+from ...floats import sqrt
 
 from ...registry import Registry
 
@@ -89,7 +90,7 @@ def box_extent(footprint: torch.Tensor) -> torch.Tensor:
     footprint (a parallelogram) spreads as two boxes of widths |a| and |b| convolved; one box of width
     √(a²+b²) has the same variance (the bounding box, |a|+|b|, over-blurs sheared footprints).
     Shape: (M,2,3) → (M,3), metres."""
-    return 0.5 * torch.sqrt(footprint[:, 0] ** 2 + footprint[:, 1] ** 2)
+    return 0.5 * sqrt(footprint[:, 0] ** 2 + footprint[:, 1] ** 2)
 
 
 def _mod2(y: torch.Tensor) -> torch.Tensor:
