@@ -1,7 +1,8 @@
 """The compiled CPU stages (cpu_loops.py) must work as the torch stages they stand for — the
-same float32 arithmetic, so the same bits but where torch's own square root (MKL's, not correctly
-rounded) differs in the last bit — and leave the scenes it does not cover to torch. A changed step
-(another texture, light or order of operations) moves most hits, not a few in a thousand."""
+same float32 arithmetic, so the same bits (every compared row identical on the AMD box since the torch
+passes take correctly rounded roots, synthdata.floats; the tolerances leave room for a CPU whose other
+vector-math functions round differently) — and leave the scenes it does not cover to torch. A changed
+step (another texture, light or order of operations) moves most hits, not a few in a thousand."""
 
 import dataclasses
 from pathlib import Path
