@@ -14,7 +14,7 @@ import functools
 
 from ...lazy import torch
 
-__all__ = ["CONTRAST", "SUBPIXEL_FOOTPRINT", "display", "edge_pixels", "reference_rgb", "subpixel"]
+__all__ = ["CONTRAST", "SUBPIXEL", "SUBPIXEL_FOOTPRINT", "display", "edge_pixels", "reference_rgb", "subpixel"]
 
 #: Display-space ([0,1], gamma 2.2) channel step to a neighbour that marks an edge: above the asphalt
 #: grit, well below paint on asphalt (~0.5).
