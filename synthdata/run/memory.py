@@ -44,8 +44,8 @@ from .windows import WINDOW_PIXELS, whole_clips_because, window_frames
 __all__ = ["Estimate", "check_resources", "estimate_run", "max_objects", "takes_compiled_loops", "worker_bytes"]
 
 #: A worker process with torch, the backend and the writer loaded, and what a shard of small clips
-#: leaves on its heap (measured 556–560 MiB at 64²×8 in 8-clip shards; 500 before round 15, when the
-#: imports had grown past it).
+#: leaves on its heap (measured 556–560 MiB at 64²×8 in 8-clip shards; it was 500 until round 15, by
+#: when the imports had grown past that).
 WORKER_BASE = 560 * 2**20
 #: … plus this for a worker that takes the compiled CPU loops: numba, llvmlite and compiling the loops
 #: into an empty cache (measured residuals above WORKER_BASE + the clip terms: 113–146 MiB at 128²×16
